@@ -1,0 +1,236 @@
+"""Typed configuration: Hydra composes `conf/` into `params.yaml`; stages read it back typed.
+
+Why two steps: `dvc repro` never composes Hydra configs and `dvc exp run` composes them into
+`params.yaml`. So `params.yaml` is the one input every stage reads (DVC tracks its keys per stage),
+and `check_fresh` refuses to run when `conf/` says something else, so an edit to `conf/` can never
+be silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import MISSING, OmegaConf
+
+PARAMS_FILE = "params.yaml"
+CONF_DIR = "conf"
+
+
+@dataclass
+class PathsConfig:
+    raw_dir: str = MISSING
+    raw_transactions: str = MISSING
+    raw_customers: str = MISSING
+    ground_truth: str = MISSING
+    prepared_dir: str = MISSING
+    features_dir: str = MISSING
+    segments_dir: str = MISSING
+    tiers_dir: str = MISSING
+    models_dir: str = MISSING
+    metrics_dir: str = MISSING
+    plots_dir: str = MISSING
+    exports_dir: str = MISSING
+
+
+@dataclass
+class DataConfig:
+    format: str = "csv"
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    customers_optional: bool = True
+    columns: dict[str, Any] = field(default_factory=dict)
+    customer_columns: dict[str, Any] = field(default_factory=dict)
+    timestamp_format: str | None = None
+    dayfirst: bool = False
+    timezone: str | None = None
+    currency_symbols: list[str] = field(default_factory=list)
+    thousands_separator: str = ","
+    decimal: str = "."
+    max_abs_amount: float = 1e6
+    drop_zero_amounts: bool = True
+    max_tail_gap_days: int = 31
+
+
+@dataclass
+class LabelsConfig:
+    horizon_days: int = 90
+    n_training_cutoffs: int = 4
+    cutoff_spacing_days: int = 60
+    sufficiency: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FeaturesConfig:
+    windows_days: list[int] = field(default_factory=lambda: [30, 90, 180, 365])
+    top_categories: int = 8
+    top_channels: int = 4
+    use_attributes: bool = True
+    use_bgnbd: bool = True
+    min_history_days: int = 0
+
+
+@dataclass
+class SegmentConfig:
+    k: Any = "auto"
+    k_range: list[int] = field(default_factory=lambda: [4, 8])
+    features: list[str] = field(default_factory=list)
+    log_scale: bool = True
+    silhouette_sample: int = 5000
+    n_init: int = 10
+    stability_seeds: int = 3
+    personas: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ChurnConfig:
+    params: dict[str, Any] = field(default_factory=dict)
+    n_estimators: int = 2000
+    early_stopping_rounds: int = 100
+    holdout_share: float = 0.2
+    calibration: str = "auto"
+
+
+@dataclass
+class UpsideConfig:
+    params: dict[str, Any] = field(default_factory=dict)
+    n_estimators: int = 2000
+    early_stopping_rounds: int = 100
+    holdout_share: float = 0.2
+
+
+@dataclass
+class TieringConfig:
+    primary: str = "abc"
+    value_window_days: int = 365
+    abc: dict[str, Any] = field(default_factory=dict)
+    pyramid: dict[str, Any] = field(default_factory=dict)
+    value_potential: dict[str, Any] = field(default_factory=dict)
+    lifecycle: dict[str, Any] = field(default_factory=dict)
+    hysteresis: float = 0.0
+    previous: str | None = "mlflow"
+    actions: dict[str, Any] = field(default_factory=dict)
+    reasons: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ExportConfig:
+    language: str = "both"
+    formats: list[str] = field(default_factory=lambda: ["parquet", "csv", "xlsx"])
+    report: bool = True
+    pseudonymize_ids: bool = False
+    salt_env: str = "SEGML_ID_SALT"
+    columns: list[str] | None = None
+    headers: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrackingConfig:
+    uri: str = "sqlite:///mlflow.db"
+    experiment: str = "segml"
+    register_models: bool = True
+    auto_promote: bool = True
+
+
+@dataclass
+class Config:
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+    churn: ChurnConfig = field(default_factory=ChurnConfig)
+    upside: UpsideConfig = field(default_factory=UpsideConfig)
+    tiering: TieringConfig = field(default_factory=TieringConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    as_of: str | None = None
+    seed: int = 42
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid or out of date; the message says what to do."""
+
+
+def compose(overrides: list[str] | None = None, conf_dir: str | Path = CONF_DIR) -> dict:
+    """Compose `conf/` with Hydra overrides (e.g. ``labels.horizon_days=60``) into a plain dict."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    with initialize_config_dir(str(Path(conf_dir).resolve()), version_base="1.3"):
+        cfg = hydra_compose(config_name="config", overrides=list(overrides or []))
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def to_typed(raw: dict) -> Config:
+    """Validate a composed config against the schema; unknown keys and wrong types fail here."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
+        return OmegaConf.to_object(merged)
+    except Exception as exc:  # omegaconf raises several error types; all mean "fix the config"
+        raise ConfigError(f"Invalid configuration: {exc}") from exc
+
+
+def write_params(raw: dict, path: str | Path = PARAMS_FILE, overrides: list[str] | None = None) -> None:
+    """Write the composed config as params.yaml, with the overrides that produced it."""
+    header = (
+        "# GENERATED from conf/ by `segml compose` (or `dvc exp run`). Edit conf/, not this file.\n"
+        f"# overrides: {yaml.safe_dump(list(overrides or []), default_flow_style=True).strip()}\n"
+    )
+    body = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(header + body, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _recorded_overrides(path: Path) -> list[str]:
+    for line in path.read_text(encoding="utf-8").splitlines()[:3]:
+        if line.startswith("# overrides:"):
+            return yaml.safe_load(line.removeprefix("# overrides:")) or []
+    return []
+
+
+def _first_difference(a: Any, b: Any, prefix: str = "") -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            where = f"{prefix}.{key}" if prefix else str(key)
+            if key not in a or key not in b:
+                return where
+            found = _first_difference(a[key], b[key], where)
+            if found:
+                return found
+        return None
+    return None if a == b else (prefix or "<root>")
+
+
+def check_fresh(params_path: str | Path = PARAMS_FILE, conf_dir: str | Path = CONF_DIR) -> None:
+    """Refuse to run on a params.yaml that no longer matches `conf/`.
+
+    Inside `dvc exp run` DVC has just composed params.yaml itself (with any -S overrides), so it
+    is fresh by construction and the check is skipped.
+    """
+    params_path = Path(params_path)
+    if os.environ.get("DVC_EXP_NAME") or not Path(conf_dir).is_dir():
+        return
+    on_disk = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    expected = compose(_recorded_overrides(params_path), conf_dir)
+    key = _first_difference(expected, on_disk)
+    if key:
+        raise ConfigError(
+            f"{params_path} is out of date with {conf_dir}/ (first difference at `{key}`). "
+            "`dvc repro` does not compose Hydra configs: run `segml run` (compose + repro), "
+            "or `segml compose` then `dvc repro`, or `dvc exp run`."
+        )
+
+
+def load_config(params_path: str | Path = PARAMS_FILE, check: bool = True) -> Config:
+    """Load params.yaml as a typed Config (the entry point of every stage)."""
+    params_path = Path(params_path)
+    if not params_path.exists():
+        raise ConfigError(f"{params_path} not found: run `segml compose` to create it from conf/.")
+    if check:
+        check_fresh(params_path)
+    return to_typed(yaml.safe_load(params_path.read_text(encoding="utf-8")))

@@ -1,0 +1,35 @@
+"""Terminal output for stages and the CLI: progress, timing, and clean messages for bad input."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from rich.console import Console
+
+console = Console(stderr=True, highlight=False)
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    # Errors caused by input or settings: show the message (it says what to do), not a traceback.
+    from segml.config import ConfigError
+    from segml.export import ExportError
+    from segml.io import InputError
+    from segml.labels import InsufficientDataError
+    from segml.models import FeatureMismatchError
+    from segml.validate import ContractError
+
+    return (ConfigError, ContractError, ExportError, InputError, InsufficientDataError, FeatureMismatchError)
+
+
+def run_stage(name: str, main: Callable[[], None]) -> None:
+    """Run one pipeline stage with a spinner and timing; user errors exit 2 with their message."""
+    start = time.perf_counter()
+    try:
+        with console.status(f"[bold]{name}[/bold] running..."):
+            main()
+    except user_errors() as exc:
+        console.print(f"[bold red]{name} failed:[/bold red] {exc}")
+        sys.exit(2)
+    console.print(f"[green]✓[/green] {name} done in {time.perf_counter() - start:.1f}s")

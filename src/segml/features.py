@@ -1,0 +1,260 @@
+"""Point-in-time customer features: RFM and behaviour as of an explicit cutoff day.
+
+A cutoff is inclusive: every transaction on or before the cutoff day counts, nothing after it.
+The transactions are indexed once (integer customer codes and day numbers, sorted by customer
+and time) so each cutoff is a handful of vectorised passes (`np.bincount`) over a prefix mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from segml import schema as s
+from segml.bgnbd import BGNBD
+from segml.config import FeaturesConfig
+
+EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def to_day(value) -> int:
+    """A date (string, Timestamp or datetime64) as a day number since 1970-01-01."""
+    return int((np.datetime64(pd.Timestamp(value).date(), "D") - EPOCH).astype(int))
+
+
+def to_date(day: int) -> pd.Timestamp:
+    return pd.Timestamp(EPOCH + np.timedelta64(int(day), "D"))
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Categorical levels fixed once, so every cutoff (and later scoring) has the same columns."""
+
+    categories: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def fit_vocabulary(tx: pd.DataFrame, customers: pd.DataFrame, cfg: FeaturesConfig) -> Vocabulary:
+    """Most common categories/channels (ties by name) and all attribute levels, from `tx` given."""
+
+    def top(column: str, k: int) -> list[str]:
+        if column not in tx or k <= 0:
+            return []
+        counts = tx[column].dropna().value_counts()
+        counts = counts.rename_axis("level").reset_index(name="n").sort_values(["n", "level"], ascending=[False, True])
+        return [str(v) for v in counts["level"].head(k)]
+
+    attributes = {}
+    if cfg.use_attributes:
+        for column in s.ATTRIBUTE_COLUMNS:
+            if column in customers:
+                attributes[column] = sorted(str(v) for v in customers[column].dropna().unique())
+    return Vocabulary(top(s.CATEGORY, cfg.top_categories), top(s.CHANNEL, cfg.top_channels), attributes)
+
+
+@dataclass(frozen=True)
+class TransactionIndex:
+    """Transactions as flat arrays, sorted by customer then time."""
+
+    customer_ids: np.ndarray  # code -> customer_id
+    code: np.ndarray
+    day: np.ndarray
+    amount: np.ndarray
+    purchase: np.ndarray  # amount > 0 (refunds are negative rows)
+    order_start: np.ndarray  # first purchase row of an order
+    day_start: np.ndarray  # first purchase row of a (customer, day)
+    category: np.ndarray | None  # codes into categories, -1 = other/missing
+    categories: list[str]
+    channel: np.ndarray | None
+    channels: list[str]
+
+
+def index_transactions(tx: pd.DataFrame, vocab: Vocabulary) -> TransactionIndex:
+    tx = tx.sort_values([s.CUSTOMER_ID, s.TS, *([s.ORDER_ID] if s.ORDER_ID in tx else [])], kind="stable")
+    code, customer_ids = pd.factorize(tx[s.CUSTOMER_ID], sort=True)
+    day = ((tx[s.TS].to_numpy().astype("datetime64[D]") - EPOCH).astype(np.int64))
+    amount = tx[s.AMOUNT].to_numpy(dtype=float)
+    purchase = amount > 0
+
+    # "first row of a group" flags among purchase rows; valid for any cutoff because every
+    # cutoff keeps a time-ordered prefix of each customer's rows.
+    p_idx = np.flatnonzero(purchase)
+    p_code, p_day = code[p_idx], day[p_idx]
+    new_customer = np.r_[True, p_code[1:] != p_code[:-1]]
+    day_start = np.zeros(len(tx), bool)
+    day_start[p_idx] = new_customer | np.r_[True, p_day[1:] != p_day[:-1]]
+    if s.ORDER_ID in tx and tx[s.ORDER_ID].notna().any():
+        orders = tx[s.ORDER_ID].to_numpy(dtype=object)[p_idx]
+        order_start = np.zeros(len(tx), bool)
+        same_order = (orders[1:] == orders[:-1]) & pd.notna(orders[1:])
+        order_start[p_idx] = new_customer | np.r_[True, ~same_order]
+    else:
+        order_start = purchase.copy()
+
+    def codes(column: str, levels: list[str]) -> np.ndarray | None:
+        if column not in tx:
+            return None
+        return pd.Categorical(tx[column], categories=levels).codes.astype(np.int64)
+
+    return TransactionIndex(
+        np.asarray(customer_ids, dtype=object), code.astype(np.int64), day, amount, purchase,
+        order_start, day_start, codes(s.CATEGORY, vocab.categories), vocab.categories,
+        codes(s.CHANNEL, vocab.channels), vocab.channels,
+    )
+
+
+def _per_customer(n: int, code: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    return np.bincount(code, weights=weights, minlength=n)[:n].astype(float)
+
+
+def _last_in_group(code: np.ndarray, values: np.ndarray, n: int, fill: float) -> np.ndarray:
+    out = np.full(n, fill, dtype=float)
+    if len(code):
+        last = np.r_[code[1:] != code[:-1], True]
+        out[code[last]] = values[last]
+    return out
+
+
+def _first_in_group(code: np.ndarray, values: np.ndarray, n: int, fill: float) -> np.ndarray:
+    out = np.full(n, fill, dtype=float)
+    if len(code):
+        first = np.r_[True, code[1:] != code[:-1]]
+        out[code[first]] = values[first]
+    return out
+
+
+def _share_columns(prefix: str, levels: list[str], code: np.ndarray, level: np.ndarray, weights: np.ndarray,
+                   n: int, total: np.ndarray) -> dict[str, np.ndarray]:
+    known = level >= 0
+    k = len(levels)
+    spend = np.bincount(code[known] * k + level[known], weights=weights[known], minlength=n * k)[: n * k]
+    spend = spend.reshape(n, k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = np.where(total[:, None] > 0, spend / total[:, None], 0.0)
+    return {f"{prefix}_share__{name}": shares[:, j] for j, name in enumerate(levels)}
+
+
+def build_features(
+    idx: TransactionIndex,
+    customers: pd.DataFrame,
+    cutoff_day: int,
+    cfg: FeaturesConfig,
+    vocab: Vocabulary,
+    extra_windows: tuple[int, ...] = (),
+    horizon_days: int = 90,
+) -> pd.DataFrame:
+    """Features for every customer with a purchase on or before `cutoff_day`; nothing after it.
+
+    Customers with a single purchase get finite values: their mean gap is their tenure (the time
+    they have gone without repeating), their gap spread is 0 and their recency ratio is 1.
+    """
+    n = len(idx.customer_ids)
+    seen = idx.day <= cutoff_day
+    code, day, amount = idx.code[seen], idx.day[seen], idx.amount[seen]
+    purchase = idx.purchase[seen]
+    gross_amount = np.where(purchase, amount, 0.0)
+
+    gross = _per_customer(n, code, gross_amount)
+    refunds = _per_customer(n, code, np.where(purchase, 0.0, -amount))
+    n_orders = _per_customer(n, code, idx.order_start[seen])
+    day_start = idx.day_start[seen]
+    frequency = _per_customer(n, code, day_start)
+
+    ds_code, ds_day = code[day_start], day[day_start]
+    first_day = _first_in_group(ds_code, ds_day, n, np.nan)
+    last_day = _last_in_group(ds_code, ds_day, n, np.nan)
+    keep = frequency > 0
+    # gap statistics from consecutive purchase days of the same customer
+    same = np.r_[False, ds_code[1:] == ds_code[:-1]]
+    gaps = np.diff(ds_day, prepend=0).astype(float)
+    gap_sq = _per_customer(n, ds_code, np.where(same, gaps**2, 0.0))
+    repeats = frequency - 1
+    tenure = cutoff_day - first_day
+    recency = cutoff_day - last_day
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap_mean = np.where(repeats > 0, (last_day - first_day) / repeats, tenure)
+        gap_var = np.where(repeats > 0, gap_sq / np.maximum(repeats, 1) - gap_mean**2, 0.0)
+        gap_std = np.sqrt(np.clip(gap_var, 0, None))
+        gap_cv = np.where(gap_mean > 0, gap_std / gap_mean, 0.0)
+        recency_ratio = np.where(repeats > 0, recency / np.maximum(gap_mean, 1.0), 1.0)
+        refund_rate = np.where(gross > 0, refunds / gross, 0.0)
+        aov = np.where(n_orders > 0, gross / n_orders, 0.0)
+
+    cols: dict[str, np.ndarray] = {
+        "recency_days": recency,
+        "frequency": frequency,
+        "n_orders": n_orders,
+        "monetary_total": gross - refunds,
+        "gross_spend": gross,
+        "avg_order_value": aov,
+        "tenure_days": tenure,
+        "gap_mean_days": gap_mean,
+        "gap_std_days": gap_std,
+        "gap_cv": gap_cv,
+        "recency_gap_ratio": recency_ratio,
+        "refund_rate": refund_rate,
+    }
+    for w in sorted(set(cfg.windows_days) | set(extra_windows)):
+        recent = day > cutoff_day - w
+        before = (day > cutoff_day - 2 * w) & ~recent
+        spend = _per_customer(n, code, np.where(recent, amount, 0.0))
+        spend_before = _per_customer(n, code, np.where(before, amount, 0.0))
+        cols[f"purchase_days_{w}d"] = _per_customer(n, code, day_start & recent)
+        cols[f"spend_{w}d"] = spend
+        denominator = np.abs(spend) + np.abs(spend_before)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cols[f"spend_trend_{w}d"] = np.where(denominator > 0, (spend - spend_before) / denominator, 0.0)
+
+    if idx.category is not None:
+        cat = idx.category[seen]
+        pairs = np.unique(code[purchase] * (len(idx.categories) + 1) + (cat[purchase] + 1))
+        cols["n_categories"] = _per_customer(n, pairs // (len(idx.categories) + 1))
+        cols.update(_share_columns("category", idx.categories, code, cat, gross_amount, n, gross))
+    if idx.channel is not None:
+        cols.update(_share_columns("channel", idx.channels, code, idx.channel[seen], gross_amount, n, gross))
+
+    frame = pd.DataFrame(cols)
+    frame.insert(0, s.CUSTOMER_ID, idx.customer_ids)
+    frame = frame.loc[keep].reset_index(drop=True)
+
+    if cfg.use_bgnbd:
+        frame = _add_bgnbd(frame, horizon_days)
+    if cfg.use_attributes and vocab.attributes:
+        frame = _add_attributes(frame, customers, vocab)
+    frame.insert(1, s.CUTOFF, to_date(cutoff_day))
+    return frame
+
+
+def _add_bgnbd(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+    """BG/NBD fitted on this cutoff's customers only (so it cannot see the future)."""
+    x = frame["frequency"].to_numpy() - 1
+    T = frame["tenure_days"].to_numpy()
+    t_x = T - frame["recency_days"].to_numpy()
+    frame = frame.copy()
+    if len(frame) < 20:  # too few customers to fit four parameters
+        frame["bgnbd_p_alive"] = 1.0
+        frame["bgnbd_expected_purchases"] = 0.0
+        frame["bgnbd_p_no_purchase"] = 0.5
+        return frame
+    model = BGNBD().fit(x, t_x, T)
+    frame["bgnbd_p_alive"] = model.p_alive(x, t_x, T)
+    frame["bgnbd_expected_purchases"] = model.expected_purchases(horizon_days, x, t_x, T)
+    frame["bgnbd_p_no_purchase"] = model.p_no_purchase(horizon_days, x, t_x, T)
+    return frame
+
+
+def _add_attributes(frame: pd.DataFrame, customers: pd.DataFrame, vocab: Vocabulary) -> pd.DataFrame:
+    attrs = customers.set_index(s.CUSTOMER_ID)
+    out = frame.copy()
+    for column, levels in vocab.attributes.items():
+        values = frame[s.CUSTOMER_ID].map(attrs[column]) if column in attrs else pd.Series(np.nan, index=frame.index)
+        out[f"attr_{column}"] = pd.Categorical(values, categories=levels)
+    return out
+
+
+def feature_columns(frame: pd.DataFrame) -> list[str]:
+    """Model inputs: everything except ids, dates and labels."""
+    return [c for c in frame.columns if c not in (s.CUSTOMER_ID, s.CUTOFF, s.CHURNED, s.FUTURE_VALUE)]

@@ -1,0 +1,78 @@
+"""Labels from the window after a cutoff, and the schedule of training/validation cutoffs."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from segml import schema as s
+from segml.config import LabelsConfig
+from segml.features import TransactionIndex
+
+
+class InsufficientDataError(ValueError):
+    """The data cannot support a trustworthy model; the message says what to change."""
+
+
+def label_window(idx: TransactionIndex, cutoff_day: int, horizon_days: int) -> pd.DataFrame:
+    """Labels from the window (cutoff, cutoff + horizon]: `churned` (no purchase) and net spend."""
+    n = len(idx.customer_ids)
+    window = (idx.day > cutoff_day) & (idx.day <= cutoff_day + horizon_days)
+    code = idx.code[window]
+    purchases = np.bincount(code, weights=idx.purchase[window], minlength=n)[:n]
+    spend = np.bincount(code, weights=idx.amount[window], minlength=n)[:n]
+    return pd.DataFrame({s.CUSTOMER_ID: idx.customer_ids, s.CHURNED: (purchases == 0).astype(np.int8),
+                         s.FUTURE_VALUE: spend.astype(float)})
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    training: list[int]  # day numbers, oldest first
+    validation: int
+    snapshot: int  # as_of
+
+
+def cutoff_schedule(first_day: int, as_of_day: int, cfg: LabelsConfig) -> Cutoffs:
+    """Validation = as_of - H; training cutoffs step back from validation - H.
+
+    Every training label window (c, c + H] ends on or before the validation cutoff, so no
+    training row overlaps the validation period. Cutoffs with less than H days of history
+    before them are skipped.
+    """
+    h = cfg.horizon_days
+    validation = as_of_day - h
+    training = [validation - h - k * cfg.cutoff_spacing_days for k in range(cfg.n_training_cutoffs)]
+    training = sorted(c for c in training if c - first_day >= h)
+    return Cutoffs(training, validation, as_of_day)
+
+
+def check_sufficiency(first_day: int, as_of_day: int, cutoffs: Cutoffs, valid_labels: pd.DataFrame,
+                      cfg: LabelsConfig) -> list[str]:
+    """Problems that make the models untrustworthy; raises or warns per `sufficiency.on_failure`."""
+    rules = {"min_customers": 200, "min_churners": 30, "min_history_multiple": 2.0, "on_failure": "stop",
+             **cfg.sufficiency}
+    history = as_of_day - first_day
+    problems = []
+    if history < rules["min_history_multiple"] * cfg.horizon_days:
+        problems.append(f"history is {history} days, shorter than {rules['min_history_multiple']} x the churn "
+                        f"window ({cfg.horizon_days} days): provide more history or lower labels.horizon_days")
+    if not cutoffs.training:
+        problems.append("no training cutoff fits before the validation cutoff: provide more history, lower "
+                        "labels.horizon_days or labels.cutoff_spacing_days")
+    n = len(valid_labels)
+    if n < rules["min_customers"]:
+        problems.append(f"only {n} customers at the validation cutoff (need {rules['min_customers']}; "
+                        "labels.sufficiency.min_customers)")
+    churners = int(valid_labels[s.CHURNED].sum()) if n else 0
+    if min(churners, n - churners) < rules["min_churners"]:
+        problems.append(f"only {min(churners, n - churners)} customers in the smaller churn class at the "
+                        f"validation cutoff (need {rules['min_churners']}): change labels.horizon_days")
+    if problems:
+        message = "Data insufficient for training: " + "; ".join(problems) + "."
+        if rules["on_failure"] == "stop":
+            raise InsufficientDataError(message + " (Set labels.sufficiency.on_failure=warn to continue anyway.)")
+        warnings.warn(message, stacklevel=2)
+    return problems

@@ -1,0 +1,118 @@
+"""The tier stage (and `segml score`): scores, grades, status, actions and reasons per customer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from segml import schema as s
+from segml import tiers as t
+from segml.config import TieringConfig
+from segml.explain import reasons
+from segml.models import ChurnModel, UpsideModel
+from segml.segment import Segmenter
+
+IDENTITY_COLUMNS = ["recency_days", "frequency", "monetary_total", "tenure_days"]
+
+
+@dataclass(frozen=True)
+class TierResult:
+    table: pd.DataFrame  # one row per customer
+    movement: dict  # see tiers.movement
+    summary: pd.DataFrame  # per primary tier: customers, value share, mean churn risk
+
+
+def _action_columns(table: pd.DataFrame, cfg: TieringConfig) -> pd.DataFrame:
+    """Action and owning team for the headline grade and for the lifecycle status."""
+    primary = cfg.primary
+    key = table["vp_strategy"] if primary == "value_potential" else table["tier"]
+    grade_actions = cfg.actions.get(primary, {})
+    life_actions = cfg.actions.get("lifecycle", {})
+    out = pd.DataFrame(index=table.index)
+    for field in ("team", "en", "zh"):
+        suffix = "" if field == "team" else f"_{field}"
+        name = "action_team" if field == "team" else f"action{suffix}"
+        out[name] = key.map(lambda k, f=field: grade_actions.get(k, {}).get(f, ""))
+        out[f"lifecycle_action{'_team' if field == 'team' else suffix}"] = table["lifecycle_status"].map(
+            lambda k, f=field: life_actions.get(k, {}).get(f, ""))
+    return out
+
+
+def score_customers(snapshot: pd.DataFrame, segmenter: Segmenter, churn: ChurnModel, upside: UpsideModel,
+                    cfg: TieringConfig, horizon_days: int, previous: pd.DataFrame | None = None) -> TierResult:
+    """Score the snapshot and grade every customer under every configured policy."""
+    snap = snapshot.sort_values(s.CUSTOMER_ID, ignore_index=True)
+    table = segmenter.assign(snap)
+    table.insert(1, "as_of", snap[s.CUTOFF].dt.strftime("%Y-%m-%d"))
+    value_column = f"spend_{cfg.value_window_days}d"
+    table["current_value"] = snap[value_column] if value_column in snap else snap["monetary_total"]
+    table["predicted_value"] = upside.predict(snap)
+    table["upside"] = table["predicted_value"] - snap[f"spend_{horizon_days}d"]
+    table["churn_probability"] = churn.predict_proba(snap)
+
+    ids, value = table[s.CUSTOMER_ID], table["current_value"]
+    previous_by_id = previous.set_index(s.CUSTOMER_ID) if previous is not None else None
+
+    def held(column: str, current: pd.Series, position, bounds, labels) -> pd.Series:
+        if previous_by_id is None or column not in previous_by_id:
+            return current
+        prev = previous_by_id[column].reindex(ids).set_axis(current.index)
+        return t.apply_hysteresis(current, prev, position, bounds, labels, cfg.hysteresis)
+
+    abc = cfg.abc
+    table["tier_abc"] = held("tier_abc", t.abc_tiers(value, ids, abc["labels"], abc["cumulative_shares"]),
+                             t.abc_position(value, ids), abc["cumulative_shares"], abc["labels"])
+    pyr = cfg.pyramid
+    table["tier_pyramid"] = held("tier_pyramid", t.pyramid_tiers(value, ids, pyr["labels"], pyr["customer_shares"]),
+                                 t.pyramid_position(value, ids), list(np.cumsum(pyr["customer_shares"])[:-1]),
+                                 pyr["labels"])
+    vp = cfg.value_potential
+    table["value_level"] = t.levels(value, vp["cuts"], vp["levels"])
+    table["potential_level"] = t.levels(table["predicted_value"], vp["cuts"], vp["levels"])
+    table["vp_cell"] = table["value_level"] + "_" + table["potential_level"]
+    for field, column in (("en", "vp_cell_en"), ("zh", "vp_cell_zh"), ("strategy", "vp_strategy")):
+        table[column] = table["vp_cell"].map(lambda c, f=field: vp["cells"].get(c, {}).get(f, c))
+    table["lifecycle_status"] = t.lifecycle_status(snap["recency_days"], snap["tenure_days"],
+                                                   table["churn_probability"], cfg.lifecycle)
+    table["tier_policy"] = cfg.primary
+    table["tier"] = table[t.TIER_COLUMNS[cfg.primary]]
+    table = pd.concat([table, _action_columns(table, cfg)], axis=1)
+
+    phrases, n = cfg.reasons.get("phrases", []), int(cfg.reasons.get("top_n", 3))
+    for target, model, what in (("churn", churn, {"en": "risk", "zh": "流失风险"}),
+                                ("value", upside, {"en": "value", "zh": "预测价值"})):
+        texts = reasons(model.contributions(snap), snap, phrases, n, what)
+        for language, series in texts.items():
+            table[f"{target}_reasons_{language}"] = series
+    for column in IDENTITY_COLUMNS:
+        table[column] = snap[column].to_numpy()
+
+    # Movement compares the headline policy's own column, so switching policy still compares like with like.
+    order = t.policy_labels(cfg, cfg.primary)
+    column = t.TIER_COLUMNS[cfg.primary]
+    move = t.movement(table, previous, column, order)
+    if move["available"]:
+        rank = {label: i for i, label in enumerate(order)}
+        prev = previous_by_id[column].reindex(ids).set_axis(table.index)
+        delta = table[column].map(rank) - prev.map(rank)
+        table["previous_tier"] = prev
+        table["tier_change"] = np.select([prev.isna(), delta < 0, delta > 0], ["new", "up", "down"], "same")
+    return TierResult(table, move, tier_summary(table, order))
+
+
+def tier_summary(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    """Customers, value share, mean churn risk and mean predicted value per headline tier."""
+    total = table["current_value"].clip(lower=0).sum()
+    grouped = table.groupby("tier")
+    out = pd.DataFrame({
+        "customers": grouped.size(),
+        "customer_share": grouped.size() / max(len(table), 1),
+        "current_value": grouped["current_value"].sum(),
+        "value_share": grouped["current_value"].apply(lambda v: v.clip(lower=0).sum()) / total if total > 0 else 0.0,
+        "mean_churn_probability": grouped["churn_probability"].mean(),
+        "mean_predicted_value": grouped["predicted_value"].mean(),
+    }).reindex(order).dropna(how="all", subset=["customers"])
+    out["customers"] = out["customers"].astype("int64")
+    return out.rename_axis("tier").reset_index()

@@ -1,0 +1,144 @@
+"""Tier policies, lifecycle status, actions and movement. Every rule's numbers come from config.
+
+Documented edge cases, the same for every policy:
+- customers are ordered by value (best first), ties broken by customer_id, so results are stable;
+- customers with exactly equal value always share a grade (the better one);
+- ABC: value <= 0 is always the last grade; if nobody has positive value everyone is last;
+- pyramid: the best customer is always in the top grade, however small the population;
+- value x potential: levels come from mid-rank percentiles, so one customer, or all-equal
+  values, land in the middle level.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from segml import schema as s
+
+TIER_COLUMNS = {"abc": "tier_abc", "pyramid": "tier_pyramid", "value_potential": "vp_cell"}
+
+
+def _order(value: pd.Series, customer_id: pd.Series) -> np.ndarray:
+    """Positions sorted by value desc, then customer_id asc."""
+    return np.lexsort((customer_id.to_numpy(dtype=str), -value.to_numpy(dtype=float)))
+
+
+def _best_grade_for_ties(value: pd.Series, grade_index: np.ndarray) -> np.ndarray:
+    return pd.Series(grade_index, index=value.index).groupby(value.to_numpy()).transform("min").to_numpy()
+
+
+def abc_position(value: pd.Series, customer_id: pd.Series) -> np.ndarray:
+    """Share of total positive value held by better-ranked customers (0 for the best)."""
+    v = value.clip(lower=0).to_numpy(dtype=float)
+    order = _order(value, customer_id)
+    total = v.sum()
+    before = np.empty(len(v))
+    before[order] = (np.cumsum(v[order]) - v[order]) / total if total > 0 else 1.0
+    return before
+
+
+def abc_tiers(value: pd.Series, customer_id: pd.Series, labels: list[str], cumulative_shares: list[float]) -> pd.Series:
+    """A holds the customers who make the first `cumulative_shares[0]` of value, and so on."""
+    if len(value) == 0:
+        return pd.Series([], dtype=object, index=value.index)
+    index = np.searchsorted(np.asarray(cumulative_shares), abc_position(value, customer_id), side="right")
+    index[value.to_numpy(dtype=float) <= 0] = len(labels) - 1
+    index = _best_grade_for_ties(value, np.minimum(index, len(labels) - 1))
+    return pd.Series(np.asarray(labels, dtype=object)[index], index=value.index)
+
+
+def pyramid_position(value: pd.Series, customer_id: pd.Series) -> np.ndarray:
+    """Share of customers ranked above this one (0 for the best)."""
+    order = _order(value, customer_id)
+    position = np.empty(len(value))
+    position[order] = np.arange(len(value)) / max(len(value), 1)
+    return position
+
+
+def pyramid_tiers(value: pd.Series, customer_id: pd.Series, labels: list[str], customer_shares: list[float]) -> pd.Series:
+    """Platinum = top 1 % of customers by value, gold = next 4 %, ... (shares from config)."""
+    if len(value) == 0:
+        return pd.Series([], dtype=object, index=value.index)
+    bounds = np.cumsum(customer_shares)[:-1]
+    index = np.searchsorted(bounds, pyramid_position(value, customer_id), side="right")
+    index = _best_grade_for_ties(value, np.minimum(index, len(labels) - 1))
+    return pd.Series(np.asarray(labels, dtype=object)[index], index=value.index)
+
+
+def levels(values: pd.Series, cuts: list[float], names: list[str]) -> pd.Series:
+    """low / mid / high by mid-rank percentile; equal values share a level."""
+    if len(values) == 0:
+        return pd.Series([], dtype=object, index=values.index)
+    pct = (values.rank(method="average") - 0.5) / len(values)
+    index = np.searchsorted(np.asarray(cuts), pct.to_numpy(), side="right")
+    return pd.Series(np.asarray(names, dtype=object)[index], index=values.index)
+
+
+def lifecycle_status(recency_days: pd.Series, tenure_days: pd.Series, churn_probability: pd.Series,
+                     rules: dict) -> pd.Series:
+    """new / active / at_risk / lost, checked in the order lost, new, at_risk, active."""
+    conditions = [
+        recency_days > rules["lost_after_days"],
+        tenure_days <= rules["new_within_days"],
+        (recency_days > rules["at_risk_after_days"]) | (churn_probability >= rules["at_risk_probability"]),
+    ]
+    status = np.select(conditions, ["lost", "new", "at_risk"], default="active")
+    return pd.Series(status, index=recency_days.index, dtype=object)
+
+
+def apply_hysteresis(current: pd.Series, previous: pd.Series, position: np.ndarray, bounds: list[float],
+                     labels: list[str], band: float) -> pd.Series:
+    """Keep last run's grade for a one-step move when the customer sits within `band` of the cut.
+
+    `position` is the policy's ranking position (0 = best) and `bounds` its cut points, so a
+    customer who crossed a cut by less than `band` does not flip back and forth between runs.
+    """
+    if band <= 0 or previous is None:
+        return current
+    rank = {label: i for i, label in enumerate(labels)}
+    now = current.map(rank)
+    before = previous.reindex(current.index).map(rank)
+    one_step = (now - before).abs() == 1
+    cut = np.asarray(bounds)[np.minimum(now, before).fillna(0).astype(int).clip(upper=len(bounds) - 1)]
+    near = np.abs(position - cut) <= band
+    keep = (one_step & near).to_numpy()
+    out = current.copy()
+    out[keep] = previous.reindex(current.index)[keep]
+    return out
+
+
+def movement(current: pd.DataFrame, previous: pd.DataFrame | None, column: str, order: list[str]) -> dict:
+    """Transition matrix, share of customers who kept their grade, and upgrade/downgrade lists."""
+    if previous is None or column not in previous:
+        return {"available": False}
+    joined = current[[s.CUSTOMER_ID, column, "current_value"]].merge(
+        previous[[s.CUSTOMER_ID, column]].rename(columns={column: "previous"}), on=s.CUSTOMER_ID, how="outer",
+        indicator=True)
+    joined["previous"] = joined["previous"].fillna("(new)")
+    joined[column] = joined[column].fillna("(gone)")
+    states = [*order, "(new)", "(gone)"]
+    matrix = pd.crosstab(pd.Categorical(joined["previous"], categories=states),
+                         pd.Categorical(joined[column], categories=states), dropna=False)
+    matrix.index = matrix.index.astype(str)
+    matrix.columns = matrix.columns.astype(str)
+    matrix.index.name, matrix.columns.name = "previous", None
+    both = joined[joined["_merge"] == "both"]
+    rank = {label: i for i, label in enumerate(order)}
+    delta = both[column].map(rank) - both["previous"].map(rank)
+    cols = [s.CUSTOMER_ID, "previous", column, "current_value"]
+    return {
+        "available": True,
+        "matrix": matrix.reset_index(),
+        "kept_share": float((delta == 0).mean()) if len(both) else float("nan"),
+        "upgrades": both.loc[delta < 0, cols].rename(columns={column: "current"}).sort_values(s.CUSTOMER_ID),
+        "downgrades": both.loc[delta > 0, cols].rename(columns={column: "current"}).sort_values(s.CUSTOMER_ID),
+    }
+
+
+def policy_labels(cfg_tiering, policy: str) -> list[str]:
+    """Grades of a policy, best first."""
+    if policy == "value_potential":
+        vp = cfg_tiering.value_potential
+        return [f"{v}_{p}" for v in reversed(vp["levels"]) for p in reversed(vp["levels"])]
+    return list(getattr(cfg_tiering, policy)["labels"])

@@ -1,0 +1,204 @@
+"""Prepare: map the user's columns, parse, validate, deduplicate. Nothing is silently dropped.
+
+Every row that cannot be used goes to the rejected table with its original text, the file it came
+from, its 1-based data row number and one reason; good rows go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from segml import schema as s
+from segml.config import DataConfig
+
+
+class ContractError(ValueError):
+    """The input does not meet the data contract; the message says which column and what to do."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    transactions: pd.DataFrame
+    customers: pd.DataFrame
+    rejected: pd.DataFrame
+    quality: dict
+
+
+REASONS = {
+    "missing_customer_id": "missing customer id",
+    "bad_timestamp": "unparseable timestamp",
+    "bad_amount": "unparseable amount",
+    "zero_amount": "zero amount",
+    "absurd_amount": "absolute amount above data.max_abs_amount",
+    "future": "dated after the end of the export (future-dated)",
+    "duplicate": "exact duplicate of an earlier row",
+    "duplicate_customer": "customer id listed twice in the customer table",
+}
+
+
+def map_columns(raw: pd.DataFrame, mapping: dict, required: tuple[str, ...], source: str, key: str) -> pd.DataFrame:
+    """Rename the user's columns to canonical names; a missing required column stops with advice."""
+    present = {str(c).strip(): c for c in raw.columns}
+    renamed = {}
+    for canonical, theirs in mapping.items():
+        if theirs is None:
+            if canonical in required:
+                raise ContractError(f"{source}: `{key}.{canonical}` is not set; it names a required column.")
+            continue
+        if str(theirs) not in present:
+            if canonical in required:
+                raise ContractError(
+                    f"{source}: required column {theirs!r} (for {canonical}) not found. "
+                    f"Columns in the file: {list(present)}. Set `{key}.{canonical}` in conf/data to "
+                    "the name of your column."
+                )
+            continue
+        renamed[present[str(theirs)]] = canonical
+    return raw[list(renamed)].rename(columns=renamed)
+
+
+def parse_amount(text: pd.Series, cfg: DataConfig) -> pd.Series:
+    """'¥1,234.50', ' 1 234,50 ', '-99' -> float; anything else -> NaN."""
+    cleaned = text.astype("string").str.strip()
+    for symbol in cfg.currency_symbols:
+        cleaned = cleaned.str.replace(symbol, "", regex=False)
+    cleaned = cleaned.str.replace(r"\s", "", regex=True)
+    if cfg.thousands_separator:
+        cleaned = cleaned.str.replace(cfg.thousands_separator, "", regex=False)
+    if cfg.decimal != ".":
+        cleaned = cleaned.str.replace(cfg.decimal, ".", regex=False)
+    return pd.to_numeric(cleaned, errors="coerce").astype(float)
+
+
+def parse_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
+    """Parse to naive local time (ns); time-zoned stamps are converted to `cfg.timezone` first."""
+    text = text.astype("string").str.strip()
+    fmt = cfg.timestamp_format or "ISO8601"
+    try:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", dayfirst=cfg.dayfirst)
+    except (ValueError, TypeError):  # mixed offsets: parse everything as UTC
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", dayfirst=cfg.dayfirst, utc=True)
+    if cfg.timestamp_format is None:  # ISO failed: try the slower per-element parser on those only
+        retry = parsed.isna() & text.notna() & (text != "")
+        if retry.any():
+            again = pd.to_datetime(text[retry], format="mixed", errors="coerce", dayfirst=cfg.dayfirst, utc=True)
+            if getattr(parsed.dt, "tz", None) is None:
+                again = again.dt.tz_convert(cfg.timezone or "UTC").dt.tz_localize(None)
+                parsed = parsed.astype("datetime64[ns]")
+            parsed = parsed.copy()
+            parsed[retry] = again
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert(cfg.timezone or "UTC").dt.tz_localize(None)
+    return parsed.astype("datetime64[ns]")
+
+
+def export_end(ts: pd.Series, max_gap_days: int) -> pd.Timestamp:
+    """Last day of real activity: stragglers after a long silent gap at the tail are future-dated."""
+    days = np.sort(ts.dropna().dt.normalize().unique())
+    if len(days) == 0:
+        return pd.Timestamp.max
+    gaps = np.diff(days) > np.timedelta64(max_gap_days, "D")
+    if not gaps.any():
+        return pd.Timestamp(days[-1]) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    cut = np.flatnonzero(gaps)[-1]
+    # only a thin tail counts as stragglers; a big block after a gap is real data
+    if len(days) - cut - 1 > max(3, 0.05 * len(days)):
+        return pd.Timestamp(days[-1]) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    return pd.Timestamp(days[cut]) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+
+
+def prepare(
+    raw_transactions: pd.DataFrame,
+    raw_customers: pd.DataFrame | None,
+    cfg: DataConfig,
+    as_of: str | None = None,
+    transactions_source: str = "transactions",
+    customers_source: str = "customers",
+) -> Prepared:
+    """Validate and clean raw tables (all columns as text) into typed canonical tables."""
+    tx_text = map_columns(raw_transactions, cfg.columns, s.REQUIRED_TRANSACTION_COLUMNS,
+                          transactions_source, "data.columns")
+    tx_text.insert(0, s.SOURCE_ROW, np.arange(1, len(tx_text) + 1))
+
+    customer_id = tx_text[s.CUSTOMER_ID].astype("string").str.strip()
+    ts = parse_timestamp(tx_text[s.TS], cfg)
+    amount = parse_amount(tx_text[s.AMOUNT], cfg)
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns") if as_of else export_end(ts, cfg.max_tail_gap_days)
+
+    reason = pd.Series(pd.NA, index=tx_text.index, dtype="string")
+
+    def reject(mask, key: str) -> None:
+        reason[mask & reason.isna()] = REASONS[key]
+
+    reject(customer_id.isna() | (customer_id == ""), "missing_customer_id")
+    reject(ts.isna(), "bad_timestamp")
+    reject(amount.isna(), "bad_amount")
+    if cfg.drop_zero_amounts:
+        reject(amount == 0, "zero_amount")
+    reject(amount.abs() > cfg.max_abs_amount, "absurd_amount")
+    reject(ts > end, "future")
+    original = tx_text.drop(columns=[s.SOURCE_ROW])
+    reject(original.duplicated(keep="first"), "duplicate")
+
+    good = reason.isna().to_numpy()
+    clean = pd.DataFrame({s.CUSTOMER_ID: customer_id[good].astype(str), s.TS: ts[good], s.AMOUNT: amount[good]})
+    for column in s.OPTIONAL_TRANSACTION_COLUMNS:
+        if column in tx_text:
+            if column == s.QUANTITY:
+                clean[column] = pd.to_numeric(tx_text.loc[good, column], errors="coerce").astype(float)
+            else:
+                clean[column] = _text_or_none(tx_text.loc[good, column])
+    clean = clean.sort_values([s.CUSTOMER_ID, s.TS, *([s.ORDER_ID] if s.ORDER_ID in clean else [])],
+                              kind="stable", ignore_index=True)
+    s.CLEAN_TRANSACTIONS.validate(clean)
+
+    rejected = tx_text.loc[~good].astype("string").assign(**{s.REJECT_REASON: reason[~good], s.SOURCE_FILE: transactions_source})
+    customers, rejected_customers = _prepare_customers(raw_customers, cfg, customers_source)
+    rejected = pd.concat([rejected, rejected_customers], ignore_index=True)
+    rejected[s.SOURCE_ROW] = rejected[s.SOURCE_ROW].astype("int64")
+
+    quality = {
+        "rows_read": int(len(tx_text)),
+        "rows_clean": int(len(clean)),
+        "rows_rejected": int((~good).sum()),
+        "rejected_share": float((~good).mean()) if len(tx_text) else 0.0,
+        "rejected_by_reason": {code: int((reason == text).sum()) for code, text in REASONS.items()
+                               if (reason == text).any()},
+        "customers_with_transactions": int(clean[s.CUSTOMER_ID].nunique()),
+        "customers_in_attribute_table": int(len(customers)),
+        "refund_rows": int((clean[s.AMOUNT] < 0).sum()),
+        "first_date": str(clean[s.TS].min().date()) if len(clean) else None,
+        "last_date": str(clean[s.TS].max().date()) if len(clean) else None,
+    }
+    return Prepared(clean, customers, rejected, quality)
+
+
+def _text_or_none(col: pd.Series) -> pd.Series:
+    """Stripped text; empty cells become missing."""
+    col = col.astype("string").str.strip()
+    return col.mask(col == "").astype("str")
+
+
+def _prepare_customers(raw: pd.DataFrame | None, cfg: DataConfig, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    empty = pd.DataFrame({s.CUSTOMER_ID: pd.Series(dtype=str)})
+    if raw is None:
+        return empty, pd.DataFrame()
+    table = map_columns(raw, cfg.customer_columns, (s.CUSTOMER_ID,), source, "data.customer_columns")
+    table.insert(0, s.SOURCE_ROW, np.arange(1, len(table) + 1))
+    ids = table[s.CUSTOMER_ID].astype("string").str.strip()
+    reason = pd.Series(pd.NA, index=table.index, dtype="string")
+    reason[ids.isna() | (ids == "")] = REASONS["missing_customer_id"]
+    reason[ids.duplicated(keep="first") & reason.isna()] = REASONS["duplicate_customer"]
+    good = reason.isna().to_numpy()
+    customers = pd.DataFrame({s.CUSTOMER_ID: ids[good].astype(str)})
+    for column in s.ATTRIBUTE_COLUMNS:
+        if column in table:
+            customers[column] = _text_or_none(table.loc[good, column])
+    customers = customers.sort_values(s.CUSTOMER_ID, ignore_index=True)
+    s.CLEAN_CUSTOMERS.validate(customers)
+    rejected = table.loc[~good].astype("string").assign(**{s.REJECT_REASON: reason[~good], s.SOURCE_FILE: source})
+    return customers, rejected
+
