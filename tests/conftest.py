@@ -1,0 +1,34 @@
+"""Shared fixtures: tiny hand-made tables and the typed default config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from segml.config import Config, compose, to_typed
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def cfg() -> Config:
+    return to_typed(compose(conf_dir=ROOT / "conf"))
+
+
+def tx_frame(rows: list[tuple]) -> pd.DataFrame:
+    """(customer_id, 'YYYY-MM-DD[ HH:MM]', amount[, category[, channel[, order_id]]]) -> clean transactions."""
+    records = []
+    for i, row in enumerate(rows):
+        cid, ts, amount, *rest = row
+        category = rest[0] if len(rest) > 0 else "food"
+        channel = rest[1] if len(rest) > 1 else "app"
+        order = rest[2] if len(rest) > 2 else f"O{i:04d}"
+        records.append({"customer_id": cid, "ts": pd.Timestamp(ts), "amount": float(amount), "order_id": order,
+                        "quantity": 1.0, "category": category, "channel": channel})
+    frame = pd.DataFrame(records)
+    frame["ts"] = frame["ts"].astype("datetime64[ns]")
+    for column in ("customer_id", "order_id", "category", "channel"):
+        frame[column] = frame[column].astype("str")
+    return frame

@@ -1,0 +1,119 @@
+"""End to end: the real pipeline (real DVC repo, real sqlite MLflow store, real LightGBM and KMeans)
+on small generated data in a temporary project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+SEGML = [sys.executable, "-m", "segml.cli"]
+NO_PREVIOUS = "tiering.previous=null"  # byte-identical reruns need no movement columns
+
+
+# stages run `python ...`, as after `source .venv/bin/activate`
+ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+def sh(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=ENV)
+    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    return result
+
+
+def new_project(root: Path) -> Path:
+    for folder in ("conf", "pipelines", "src"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
+        shutil.copy(ROOT / name, root / name)
+    sh(["git", "init", "-q"], root)
+    sh([sys.executable, "-m", "dvc", "init", "-q"], root)
+    shutil.copy(ROOT / ".dvc" / "config", root / ".dvc" / "config")
+    return root
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = new_project(tmp_path_factory.mktemp("project"))
+    sh([*SEGML, "generate", "--customers", "1500", "--seed", "7"], root)
+    first = sh([*SEGML, "run", NO_PREVIOUS], root)
+    keep = root.parent / "first_run"
+    keep.mkdir(exist_ok=True)
+    for name in ("tiers.parquet", "tiers.csv"):
+        shutil.copy(root / "exports" / name, keep / name)
+    return root, first
+
+
+def test_exports_hold_the_promised_columns(project):
+    root, _ = project
+    table = pd.read_parquet(root / "exports" / "tiers.parquet")
+    for column in ("customer_id", "segment", "churn_probability", "predicted_value", "current_value", "tier",
+                   "lifecycle_status", "as_of"):
+        assert column in table, column
+    assert table["customer_id"].is_unique and len(table) > 1000
+    assert set(table["tier"]) <= {"A", "B", "C"}
+    assert set(table["lifecycle_status"]) <= {"new", "active", "at_risk", "lost"}
+    assert table["churn_probability"].between(0, 1).all()
+    raw = (root / "exports" / "tiers.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel shows Chinese correctly
+    csv = pd.read_csv(root / "exports" / "tiers.csv", encoding="utf-8-sig", dtype={"customer_id": str})
+    assert csv["customer_id"].str.len().eq(7).all()  # leading zeros survive
+    assert csv["persona_zh"].notna().all()
+
+
+def test_rejected_rows_and_quality_metrics_are_kept(project):
+    root, _ = project
+    rejected = pd.read_parquet(root / "data" / "prepared" / "rejected.parquet")
+    assert {"reject_reason", "source_row", "source_file"} <= set(rejected.columns)
+    assert rejected["reject_reason"].notna().all() and len(rejected) > 0
+
+
+def test_mlflow_holds_the_run_with_metrics_and_models(project):
+    root, _ = project
+    with sqlite3.connect(root / "mlflow.db") as db:
+        runs = db.execute("select run_uuid from runs where status = 'FINISHED'").fetchall()
+        metrics = {k for (k,) in db.execute("select distinct key from metrics")}
+        versions = db.execute("select name, version from model_versions").fetchall()
+        aliases = db.execute("select name from registered_model_aliases where alias = 'champion'").fetchall()
+    assert len(runs) >= 1
+    assert {"churn.model.roc_auc", "churn.baseline_recency.roc_auc", "upside.model.normalized_gini",
+            "upside.baseline_last_period.normalized_gini"} <= metrics
+    assert {name for name, _ in versions} == {"segml-churn", "segml-upside", "segml-segmenter"}
+    assert len(aliases) == 3
+
+
+def test_second_repro_does_nothing(project):
+    root, _ = project
+    result = sh([sys.executable, "-m", "dvc", "repro"], root)
+    assert "Running stage" not in result.stdout
+    assert "up to date" in result.stdout
+
+
+def test_same_data_and_config_give_byte_identical_tier_table(project):
+    root, _ = project
+    sh([*SEGML, "run", "--force", NO_PREVIOUS], root)
+    for name in ("tiers.parquet", "tiers.csv"):
+        assert (root / "exports" / name).read_bytes() == (root.parent / "first_run" / name).read_bytes(), name
+
+
+def test_stale_params_are_refused_by_plain_dvc_repro(project):
+    root, _ = project
+    path = root / "conf" / "churn" / "default.yaml"
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(original.replace("calibration: auto", "calibration: none"), encoding="utf-8")
+        result = subprocess.run([sys.executable, "-m", "dvc", "repro", "--force", "--single-item", "train"],
+                                cwd=root, capture_output=True, text=True, env=ENV)
+        assert result.returncode != 0
+        assert "out of date" in result.stdout + result.stderr
+    finally:
+        path.write_text(original, encoding="utf-8")
