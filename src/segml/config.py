@@ -58,8 +58,9 @@ class DataConfig:
 @dataclass
 class LabelsConfig:
     horizon_days: int = 90
-    n_training_cutoffs: int = 4
-    cutoff_spacing_days: int = 60
+    n_training_cutoffs: int = 8
+    cutoff_spacing_days: int = 30
+    active_within_days: int | None = 365
     sufficiency: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,6 +93,7 @@ class ChurnConfig:
     early_stopping_rounds: int = 100
     holdout_share: float = 0.2
     calibration: str = "auto"
+    monotone: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,6 +102,7 @@ class UpsideConfig:
     n_estimators: int = 2000
     early_stopping_rounds: int = 100
     holdout_share: float = 0.2
+    monotone: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

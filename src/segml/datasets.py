@@ -48,6 +48,8 @@ def build_datasets(tx: pd.DataFrame, customers: pd.DataFrame, features_cfg: Feat
 
     def labelled(cutoff_day: int) -> pd.DataFrame:
         feats = build_features(idx, customers, cutoff_day, features_cfg, vocab, (h,), h)
+        if labels_cfg.active_within_days:  # long-lost customers teach and prove nothing
+            feats = feats[feats["recency_days"] <= labels_cfg.active_within_days]
         return feats.merge(label_window(idx, cutoff_day, h), on=s.CUSTOMER_ID, how="left", validate="1:1")
 
     valid = labelled(cutoffs.validation)

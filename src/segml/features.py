@@ -238,11 +238,14 @@ def _add_bgnbd(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
         frame["bgnbd_p_alive"] = 1.0
         frame["bgnbd_expected_purchases"] = 0.0
         frame["bgnbd_p_no_purchase"] = 0.5
+        frame["bgnbd_expected_value"] = 0.0
         return frame
     model = BGNBD().fit(x, t_x, T)
     frame["bgnbd_p_alive"] = model.p_alive(x, t_x, T)
     frame["bgnbd_expected_purchases"] = model.expected_purchases(horizon_days, x, t_x, T)
     frame["bgnbd_p_no_purchase"] = model.p_no_purchase(horizon_days, x, t_x, T)
+    # trees approximate products poorly: give them the classic BTYD value estimate directly
+    frame["bgnbd_expected_value"] = frame["bgnbd_expected_purchases"] * frame["avg_order_value"]
     return frame
 
 

@@ -22,6 +22,7 @@ CITY_TIERS = np.array(["一线", "新一线", "二线", "三线及以下"])
 ACQUISITION = np.array(["线上广告", "门店", "老客推荐", "社交媒体"])
 AGE_BANDS = np.array(["18-24", "25-34", "35-44", "45-54", "55+"])
 GENDERS = np.array(["男", "女"])
+FADE_DAYS = 150
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,10 @@ def generate(
     owner = np.repeat(np.arange(n_customers), n_repeat)
     u = cum_intensity[acquired[owner]] + rng.random(len(owner)) * span[owner]
     repeat_day = np.searchsorted(cum_intensity, u, side="right") - 1
+    # Customers fade before they stop: purchase intensity falls over their last FADE_DAYS.
+    to_stop = stop[owner] - repeat_day
+    keep = rng.random(len(owner)) < np.clip(0.25 + 0.75 * to_stop / FADE_DAYS, 0, 1)
+    owner, repeat_day = owner[keep], repeat_day[keep]
     cust = np.concatenate([np.arange(n_customers), owner])  # everyone buys on acquisition day
     day = np.concatenate([acquired, repeat_day]).clip(0, n_days - 1)
 

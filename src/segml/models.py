@@ -6,6 +6,7 @@ measured on a later validation cutoff that no training label window overlaps.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -64,16 +65,23 @@ class _LightGBMModel:
         return pd.DataFrame(values[:, :-1], columns=self.features_, index=frame.index)
 
     def _lgb_params(self, params: dict, seed: int) -> dict:
+        constraints = [0] * len(self.features_)
+        for pattern, sign in (self.monotone or {}).items():  # business direction, enforced by the trees
+            for j, feature in enumerate(self.features_):
+                if re.fullmatch(pattern, feature):
+                    constraints[j] = int(sign)
         return {"verbose": -1, "random_state": seed, "deterministic": True, "force_row_wise": True,
-                "n_jobs": 2, **params}
+                "n_jobs": 2, "monotone_constraints": constraints, **params}
 
 
 class ChurnModel(_LightGBMModel):
     """P(no purchase in the next H days), calibrated on held-out customers when that helps."""
 
     def __init__(self, params: dict | None = None, n_estimators: int = 2000, early_stopping_rounds: int = 100,
-                 holdout_share: float = 0.2, calibration: str = "auto", random_state: int = 42):
+                 holdout_share: float = 0.2, calibration: str = "auto", monotone: dict | None = None,
+                 random_state: int = 42):
         self.params = params
+        self.monotone = monotone
         self.n_estimators = n_estimators
         self.early_stopping_rounds = early_stopping_rounds
         self.holdout_share = holdout_share
@@ -148,8 +156,9 @@ class UpsideModel(_LightGBMModel):
     """Expected net spend in the next H days (Tweedie objective: zero-inflated, heavy-tailed)."""
 
     def __init__(self, params: dict | None = None, n_estimators: int = 2000, early_stopping_rounds: int = 100,
-                 holdout_share: float = 0.2, random_state: int = 42):
+                 holdout_share: float = 0.2, monotone: dict | None = None, random_state: int = 42):
         self.params = params
+        self.monotone = monotone
         self.n_estimators = n_estimators
         self.early_stopping_rounds = early_stopping_rounds
         self.holdout_share = holdout_share
@@ -210,9 +219,9 @@ def train_models(train: pd.DataFrame, valid: pd.DataFrame, churn_cfg: ChurnConfi
                  horizon_days: int, seed: int, vocabulary: Vocabulary | None = None) -> Trained:
     """The train stage: fit both models and measure them beside their baselines on `valid`."""
     churn = ChurnModel(dict(churn_cfg.params), churn_cfg.n_estimators, churn_cfg.early_stopping_rounds,
-                       churn_cfg.holdout_share, churn_cfg.calibration, seed).fit(train, vocabulary)
+                       churn_cfg.holdout_share, churn_cfg.calibration, dict(churn_cfg.monotone), seed).fit(train, vocabulary)
     upside = UpsideModel(dict(upside_cfg.params), upside_cfg.n_estimators, upside_cfg.early_stopping_rounds,
-                         upside_cfg.holdout_share, seed).fit(train, vocabulary)
+                         upside_cfg.holdout_share, dict(upside_cfg.monotone), seed).fit(train, vocabulary)
     y = valid[s.CHURNED].to_numpy()
     actual = valid[s.FUTURE_VALUE].to_numpy(float)
 
@@ -229,8 +238,8 @@ def train_models(train: pd.DataFrame, valid: pd.DataFrame, churn_cfg: ChurnConfi
 
     v_model = upside.predict(valid)
     value_scores = {"model": v_model, "baseline_last_period": _last_period_spend(valid, horizon_days)}
-    if "bgnbd_expected_purchases" in valid:
-        value_scores["baseline_bgnbd"] = (valid["bgnbd_expected_purchases"] * valid["avg_order_value"]).to_numpy(float)
+    if "bgnbd_expected_value" in valid:  # BG/NBD expected purchases x average order value
+        value_scores["baseline_bgnbd"] = valid["bgnbd_expected_value"].to_numpy(float)
     value_metrics = {name: ev.value_metrics(actual, v) for name, v in value_scores.items()}
     value_metrics["model"]["best_iteration"] = upside.best_iteration_
     value_metrics["summary"] = ev.grade(value_metrics["model"]["normalized_gini"],
