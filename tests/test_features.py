@@ -47,7 +47,7 @@ def features_at(tx, fcfg, cutoff=CUTOFF):
     seen = tx[tx["ts"] < pd.Timestamp(cutoff) + pd.Timedelta(days=1)]
     vocab = fit_vocabulary(seen, pd.DataFrame({"customer_id": []}), fcfg)
     idx = index_transactions(tx, vocab)
-    return build_features(idx, pd.DataFrame({"customer_id": []}), to_day(cutoff), fcfg, vocab).set_index("customer_id")
+    return build_features(idx, to_day(cutoff), fcfg, vocab).set_index("customer_id")
 
 
 def test_rfm_by_hand(tx, fcfg):
@@ -134,6 +134,6 @@ def test_no_time_travel_with_bgnbd_and_vocabulary_on_demo_data(cfg):
     vocab = fit_vocabulary(early, customers, cfg.features)
 
     def build(frame):
-        return build_features(index_transactions(frame, vocab), customers, to_day(cutoff), cfg.features, vocab)
+        return build_features(index_transactions(frame, vocab, customers), to_day(cutoff), cfg.features, vocab)
 
     pd.testing.assert_frame_equal(build(tx), build(early))

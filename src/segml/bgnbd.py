@@ -27,7 +27,7 @@ def _log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nd
 class BGNBD:
     """scikit-learn-shaped: `fit(x, t_x, T)` learns `params_` = (r, alpha, a, b)."""
 
-    def __init__(self, max_customers: int = 50_000, random_state: int = 0):
+    def __init__(self, max_customers: int = 20_000, random_state: int = 0):
         self.max_customers = max_customers
         self.random_state = random_state
 
@@ -47,9 +47,10 @@ class BGNBD:
             return -float(np.sum(counts * ll)) / counts.sum()
 
         start = np.log([1.0, scale / 10, 1.0, 3.0])
-        result = minimize(objective, start, method="Nelder-Mead",
-                          options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-10})
-        result = minimize(objective, result.x, method="L-BFGS-B")
+        result = minimize(objective, start, method="L-BFGS-B")
+        if not result.success:  # a rough surface: the slower simplex search is more robust
+            result = minimize(objective, result.x, method="Nelder-Mead",
+                              options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-10})
         self.params_ = np.exp(result.x)
         self.converged_ = bool(result.success)
         self.log_likelihood_ = -result.fun

@@ -59,7 +59,7 @@ def fit_vocabulary(tx: pd.DataFrame, customers: pd.DataFrame, cfg: FeaturesConfi
 class TransactionIndex:
     """Transactions as flat arrays, sorted by customer then time."""
 
-    customer_ids: np.ndarray  # code -> customer_id
+    customer_ids: pd.Index  # code -> customer_id (text)
     code: np.ndarray
     day: np.ndarray
     amount: np.ndarray
@@ -70,13 +70,33 @@ class TransactionIndex:
     categories: list[str]
     channel: np.ndarray | None
     channels: list[str]
+    attributes: dict[str, np.ndarray]  # per customer code: codes into vocab.attributes levels
 
 
-def index_transactions(tx: pd.DataFrame, vocab: Vocabulary) -> TransactionIndex:
-    tx = tx.sort_values([s.CUSTOMER_ID, s.TS, *([s.ORDER_ID] if s.ORDER_ID in tx else [])], kind="stable")
-    code, customer_ids = pd.factorize(tx[s.CUSTOMER_ID], sort=True)
-    day = ((tx[s.TS].to_numpy().astype("datetime64[D]") - EPOCH).astype(np.int64))
-    amount = tx[s.AMOUNT].to_numpy(dtype=float)
+def _level_codes(values: pd.Series, levels: list[str]) -> np.ndarray:
+    """Codes into `levels` (-1 for anything else), via one hash pass over the column."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    position = {level: i for i, level in enumerate(levels)}
+    lookup = np.array([position.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    return lookup[codes]  # code -1 (missing) picks the trailing -1
+
+
+def index_transactions(tx: pd.DataFrame, vocab: Vocabulary, customers: pd.DataFrame | None = None) -> TransactionIndex:
+    """Flatten and sort once (numeric keys only: fast), so every cutoff is a prefix per customer.
+
+    Customer attributes are aligned to the customer codes here, once, for every cutoff.
+    """
+    customer_code, customer_ids = pd.factorize(tx[s.CUSTOMER_ID], sort=True)
+    day_all = (tx[s.TS].to_numpy().astype("datetime64[D]") - EPOCH).astype(np.int64)
+    keys = [tx[s.TS].to_numpy().astype("datetime64[ns]").astype(np.int64), customer_code]
+    has_orders = s.ORDER_ID in tx and tx[s.ORDER_ID].notna().any()
+    if has_orders:  # lines of one order end up next to each other
+        order_code = pd.factorize(tx[s.ORDER_ID])[0]
+        keys.insert(0, order_code)
+    order = np.lexsort(keys)
+    code = customer_code[order].astype(np.int64)
+    day = day_all[order]
+    amount = tx[s.AMOUNT].to_numpy(dtype=float)[order]
     purchase = amount > 0
 
     # "first row of a group" flags among purchase rows; valid for any cutoff because every
@@ -84,25 +104,26 @@ def index_transactions(tx: pd.DataFrame, vocab: Vocabulary) -> TransactionIndex:
     p_idx = np.flatnonzero(purchase)
     p_code, p_day = code[p_idx], day[p_idx]
     new_customer = np.r_[True, p_code[1:] != p_code[:-1]]
-    day_start = np.zeros(len(tx), bool)
+    day_start = np.zeros(len(code), bool)
     day_start[p_idx] = new_customer | np.r_[True, p_day[1:] != p_day[:-1]]
-    if s.ORDER_ID in tx and tx[s.ORDER_ID].notna().any():
-        orders = tx[s.ORDER_ID].to_numpy(dtype=object)[p_idx]
-        order_start = np.zeros(len(tx), bool)
-        same_order = (orders[1:] == orders[:-1]) & pd.notna(orders[1:])
-        order_start[p_idx] = new_customer | np.r_[True, ~same_order]
-    else:
-        order_start = purchase.copy()
+    order_start = purchase.copy()
+    if has_orders:
+        p_order = order_code[order][p_idx]
+        order_start[p_idx] = new_customer | np.r_[True, (p_order[1:] != p_order[:-1]) | (p_order[1:] < 0)]
 
     def codes(column: str, levels: list[str]) -> np.ndarray | None:
-        if column not in tx:
-            return None
-        return pd.Categorical(tx[column], categories=levels).codes.astype(np.int64)
+        return _level_codes(tx[column], levels)[order] if column in tx else None
 
+    attributes = {}
+    if customers is not None and vocab.attributes:
+        position = pd.Index(customers[s.CUSTOMER_ID]).get_indexer(pd.Index(customer_ids))
+        for column, levels in vocab.attributes.items():
+            level = _level_codes(customers[column], levels) if column in customers else np.full(len(customers), -1)
+            attributes[column] = np.where(position >= 0, np.r_[level, -1][position], -1)
     return TransactionIndex(
-        np.asarray(customer_ids, dtype=object), code.astype(np.int64), day, amount, purchase,
-        order_start, day_start, codes(s.CATEGORY, vocab.categories), vocab.categories,
-        codes(s.CHANNEL, vocab.channels), vocab.channels,
+        pd.Index(customer_ids, dtype="str"), code, day, amount, purchase, order_start, day_start,
+        codes(s.CATEGORY, vocab.categories), vocab.categories, codes(s.CHANNEL, vocab.channels), vocab.channels,
+        attributes,
     )
 
 
@@ -126,20 +147,26 @@ def _first_in_group(code: np.ndarray, values: np.ndarray, n: int, fill: float) -
     return out
 
 
-def _share_columns(prefix: str, levels: list[str], code: np.ndarray, level: np.ndarray, weights: np.ndarray,
-                   n: int, total: np.ndarray) -> dict[str, np.ndarray]:
-    known = level >= 0
-    k = len(levels)
-    spend = np.bincount(code[known] * k + level[known], weights=weights[known], minlength=n * k)[: n * k]
-    spend = spend.reshape(n, k)
+def _level_matrix(code: np.ndarray, level: np.ndarray, weights: np.ndarray, n: int, k: int) -> np.ndarray:
+    """n x (k + 1) sums per customer and level; the last column collects unknown levels (-1)."""
+    flat = code * (k + 1) + np.where(level >= 0, level, k)
+    return np.bincount(flat, weights=weights, minlength=n * (k + 1))[: n * (k + 1)].reshape(n, k + 1)
+
+
+def _share_columns(prefix: str, levels: list[str], spend: np.ndarray, total: np.ndarray) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
-        shares = np.where(total[:, None] > 0, spend / total[:, None], 0.0)
+        shares = np.where(total[:, None] > 0, spend[:, : len(levels)] / total[:, None], 0.0)
     return {f"{prefix}_share__{name}": shares[:, j] for j, name in enumerate(levels)}
+
+
+def customers_at(idx: TransactionIndex, cutoff_day: int) -> np.ndarray:
+    """Mask over customer codes: who has a purchase on or before the cutoff (the feature rows)."""
+    seen = (idx.day <= cutoff_day) & idx.day_start
+    return np.bincount(idx.code[seen], minlength=len(idx.customer_ids))[: len(idx.customer_ids)] > 0
 
 
 def build_features(
     idx: TransactionIndex,
-    customers: pd.DataFrame,
     cutoff_day: int,
     cfg: FeaturesConfig,
     vocab: Vocabulary,
@@ -209,21 +236,24 @@ def build_features(
             cols[f"spend_trend_{w}d"] = np.where(denominator > 0, (spend - spend_before) / denominator, 0.0)
 
     if idx.category is not None:
-        cat = idx.category[seen]
-        pairs = np.unique(code[purchase] * (len(idx.categories) + 1) + (cat[purchase] + 1))
-        cols["n_categories"] = _per_customer(n, pairs // (len(idx.categories) + 1))
-        cols.update(_share_columns("category", idx.categories, code, cat, gross_amount, n, gross))
+        k = len(idx.categories)
+        spend_by_level = _level_matrix(code, idx.category[seen], gross_amount, n, k)
+        rows_by_level = _level_matrix(code, idx.category[seen], purchase.astype(float), n, k)
+        # distinct categories bought (all levels outside the vocabulary count as one)
+        cols["n_categories"] = (rows_by_level > 0).sum(axis=1).astype(float)
+        cols.update(_share_columns("category", idx.categories, spend_by_level, gross))
     if idx.channel is not None:
-        cols.update(_share_columns("channel", idx.channels, code, idx.channel[seen], gross_amount, n, gross))
+        spend_by_level = _level_matrix(code, idx.channel[seen], gross_amount, n, len(idx.channels))
+        cols.update(_share_columns("channel", idx.channels, spend_by_level, gross))
 
-    frame = pd.DataFrame(cols)
-    frame.insert(0, s.CUSTOMER_ID, idx.customer_ids)
-    frame = frame.loc[keep].reset_index(drop=True)
+    for column, levels in vocab.attributes.items():
+        if cfg.use_attributes and column in idx.attributes:
+            cols[f"attr_{column}"] = pd.Categorical.from_codes(idx.attributes[column], categories=levels)
+    frame = pd.DataFrame({s.CUSTOMER_ID: idx.customer_ids[keep]})
+    frame = pd.concat([frame, pd.DataFrame(cols).loc[keep].reset_index(drop=True)], axis=1)
 
     if cfg.use_bgnbd:
         frame = _add_bgnbd(frame, horizon_days)
-    if cfg.use_attributes and vocab.attributes:
-        frame = _add_attributes(frame, customers, vocab)
     frame.insert(1, s.CUTOFF, to_date(cutoff_day))
     return frame
 
@@ -247,15 +277,6 @@ def _add_bgnbd(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
     # trees approximate products poorly: give them the classic BTYD value estimate directly
     frame["bgnbd_expected_value"] = frame["bgnbd_expected_purchases"] * frame["avg_order_value"]
     return frame
-
-
-def _add_attributes(frame: pd.DataFrame, customers: pd.DataFrame, vocab: Vocabulary) -> pd.DataFrame:
-    attrs = customers.set_index(s.CUSTOMER_ID)
-    out = frame.copy()
-    for column, levels in vocab.attributes.items():
-        values = frame[s.CUSTOMER_ID].map(attrs[column]) if column in attrs else pd.Series(np.nan, index=frame.index)
-        out[f"attr_{column}"] = pd.Categorical(values, categories=levels)
-    return out
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:

@@ -24,7 +24,7 @@ def label_window(idx: TransactionIndex, cutoff_day: int, horizon_days: int) -> p
     code = idx.code[window]
     purchases = np.bincount(code, weights=idx.purchase[window], minlength=n)[:n]
     spend = np.bincount(code, weights=idx.amount[window], minlength=n)[:n]
-    return pd.DataFrame({s.CUSTOMER_ID: idx.customer_ids, s.CHURNED: (purchases == 0).astype(np.int8),
+    return pd.DataFrame({s.CUSTOMER_ID: idx.customer_ids.to_numpy(), s.CHURNED: (purchases == 0).astype(np.int8),
                          s.FUTURE_VALUE: spend.astype(float)})
 
 
