@@ -58,7 +58,7 @@ def main() -> None:
         models={name: (model, examples[name]) for name, model in models.items()},
         artifacts={"tables": [tiers / "tiers.parquet", Path(paths.segments_dir) / "profile.parquet"],
                    "exports": sorted(out.glob("tiers.*")) + [out / "report.html"],
-                   "metrics": sorted(metrics_dir.glob("*.json"))},
+                   "metrics": sorted(metrics_dir.glob("*.json")), "config": [Path(PARAMS_FILE)]},
         register=cfg.tracking.register_models, auto_promote=cfg.tracking.auto_promote)
     io.write_json(run, out / "mlflow_run.json")
     for model, decision in run["promotion"].items():

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 
@@ -117,3 +118,23 @@ def test_stale_params_are_refused_by_plain_dvc_repro(project):
         assert "out of date" in result.stdout + result.stderr
     finally:
         path.write_text(original, encoding="utf-8")
+
+
+def test_churn_setting_reruns_training_not_features(project):
+    root, _ = project
+    result = sh([*SEGML, "run", NO_PREVIOUS, "churn.calibration=none"], root)
+    ran = {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")}
+    assert ran == {"train", "tier", "export"}
+
+
+def test_changed_setting_rerun_produces_movement(project):
+    """Runs last in this module: the second run compares with the first through MLflow."""
+    root, _ = project
+    result = sh([*SEGML, "run", "tiering.abc.cumulative_shares=[0.6,0.9]"], root)
+    assert "Running stage 'tier'" in result.stdout and "Running stage 'features'" not in result.stdout
+    book = openpyxl.load_workbook(root / "exports" / "tiers.xlsx", read_only=True)
+    rows = list(book["movement"].values)
+    assert any("Transition matrix" in str(cell) for row in rows for cell in row if cell)
+    table = pd.read_parquet(root / "exports" / "tiers.parquet")
+    assert {"previous_tier", "tier_change"} <= set(table.columns)
+    assert (table["tier_change"] == "down").any()  # a stricter A cut moves customers down

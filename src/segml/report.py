@@ -94,10 +94,9 @@ def plot_matrix(table: pd.DataFrame, levels: list[str]) -> bytes:
 
 
 def plot_segments(profile: pd.DataFrame) -> bytes:
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    ax.bar(profile["persona_en"], profile["customers"])
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(profile) + 1))
+    ax.barh(profile["persona_en"].astype(str)[::-1], profile["customers"][::-1])
     ax.set_title("Customers per segment")
-    ax.tick_params(axis="x", rotation=20)
     return _png(fig)
 
 
@@ -132,13 +131,32 @@ def plot_deciles(deciles: pd.DataFrame) -> bytes:
     return _png(fig)
 
 
+def _has_cjk_font() -> bool:
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    wanted = [n for n in ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei")
+              if n in names]
+    if wanted:
+        plt.rcParams["font.sans-serif"] = [wanted[0], *plt.rcParams["font.sans-serif"]]
+    return bool(wanted)
+
+
+def top_importance(importance: pd.DataFrame, top: int = 12) -> pd.DataFrame:
+    return (importance.sort_values(["model", "gain", "feature"], ascending=[True, False, True])
+            .groupby("model").head(top).reset_index(drop=True))
+
+
 def plot_importance(importance: pd.DataFrame, top: int = 12) -> bytes:
     models = sorted(importance["model"].unique())
-    fig, axes = plt.subplots(1, len(models), figsize=(6 * len(models), 4.5), squeeze=False)
-    for ax, model in zip(axes[0], models):
-        part = importance[importance["model"] == model].nlargest(top, "gain").iloc[::-1]
-        ax.barh(part["feature"].str.replace(r"[^\x00-\x7f]", "?", regex=True), part["gain"])
-        ax.set_title(f"{model}: gain importance")
+    cjk = _has_cjk_font()
+    fig, axes = plt.subplots(len(models), 1, figsize=(8, 4 * len(models)), squeeze=False)
+    for ax, model in zip(axes[:, 0], models):
+        part = top_importance(importance[importance["model"] == model], top).iloc[::-1]
+        labels = part["feature"] if cjk else part["feature"].str.replace(r"[^\x00-\x7f]", "?", regex=True)
+        ax.barh(labels, part["gain"])
+        ax.set_title(f"{model}: gain importance (names in full in the table below)")
+    fig.tight_layout()
     return _png(fig)
 
 
@@ -168,10 +186,12 @@ def render(inputs: ReportInputs, levels: list[str]) -> str:
         "segments": _img(plot_segments(inputs.profile), "segments") + _table(inputs.profile, 1),
         "churn": _img(plot_churn(inputs.plots["calibration"], inputs.plots["lift"]), "churn"),
         "value": _img(plot_deciles(inputs.plots["deciles"]), "deciles") + _table(inputs.plots["deciles"], 1),
-        "importance": _img(plot_importance(inputs.importance), "importance"),
+        "importance": _img(plot_importance(inputs.importance), "importance")
+        + _table(top_importance(inputs.importance), 1),
         "movement": movement,
         "quality": quality,
-        "models": grade_line("churn") + grade_line("upside") + _table(inputs.metrics),
+        "models": grade_line("churn") + grade_line("upside") + "".join(
+            _table(part.dropna(axis=1, how="all")) for _, part in inputs.metrics.groupby("target", sort=True)),
     }
     sections = "".join(f'<section id="{key}"><h2>{html.escape(title)}</h2>{body[key]}</section>'
                        for key, title in SECTIONS.items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,6 +11,9 @@ from typing import Any
 import pandas as pd
 
 CHAMPION = "champion"
+# Long text tables of the config (phrases, actions, headers) go in the logged params.yaml, not in params.
+VERBOSE_PARAMS = ("tiering.actions", "tiering.reasons", "tiering.value_potential.cells", "export.headers",
+                  "segment.personas")
 REGISTERED = {"churn": "segml-churn", "upside": "segml-upside", "segmenter": "segml-segmenter"}
 # model -> (metric key in the flattened metrics, higher is better) used to decide promotion
 PROMOTION_METRIC = {"churn": ("churn.model.roc_auc", True), "upside": ("upside.model.normalized_gini", True),
@@ -60,7 +64,8 @@ def log_pipeline_run(uri: str, experiment: str, params: dict, metrics: dict, tag
     decisions: dict[str, str] = {}
     with mlflow.start_run(run_name=tags.get("segml.as_of")) as run:
         mlflow.set_tags(tags)
-        flat_params = {k: str(v)[:6000] for k, v in flatten(params).items()}
+        flat_params = {re.sub(r"[^\w\-. :/]", "_", k): str(v)[:6000] for k, v in flatten(params).items()
+                       if not k.startswith(VERBOSE_PARAMS)}
         items = list(flat_params.items())
         for i in range(0, len(items), 100):  # MLflow caps params per batch
             mlflow.log_params(dict(items[i:i + 100]))
