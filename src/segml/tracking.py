@@ -21,8 +21,12 @@ PROMOTION_METRIC = {"churn": ("churn.model.roc_auc", True), "upside": ("upside.m
 
 
 def _mlflow():
+    import logging
+
     import mlflow  # imported lazily: importing mlflow is slow and has side effects
 
+    # our models are pickled on purpose (they are our own classes); keep the console readable
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
     return mlflow
 
 

@@ -1,0 +1,36 @@
+"""The whole pipeline in memory (for sweeps and notebooks); the DVC stages call the same functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from segml.config import Config
+from segml.datasets import Datasets, build_datasets
+from segml.models import Trained, train_models
+from segml.scoring import TierResult, score_customers
+from segml.segment import segment_customers
+from segml.validate import Prepared, prepare
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    prepared: Prepared
+    datasets: Datasets
+    trained: Trained
+    tiers: TierResult
+    metrics: dict
+
+
+def run_pipeline(raw_transactions: pd.DataFrame, raw_customers: pd.DataFrame | None, cfg: Config) -> PipelineResult:
+    """prepare -> features -> segment -> train -> tier, with no files and no tracking."""
+    prepared = prepare(raw_transactions, raw_customers, cfg.data, cfg.as_of)
+    datasets = build_datasets(prepared.transactions, prepared.customers, cfg.features, cfg.labels, cfg.as_of)
+    segmenter, _, _, segment_metrics = segment_customers(datasets.snapshot, cfg.segment, cfg.seed)
+    trained = train_models(datasets.train, datasets.valid, cfg.churn, cfg.upside, cfg.labels.horizon_days,
+                           cfg.seed, datasets.vocabulary)
+    tiers = score_customers(datasets.snapshot, segmenter, trained.churn, trained.upside, cfg.tiering,
+                            cfg.labels.horizon_days)
+    metrics = {**trained.metrics, "segment": segment_metrics, "data_quality": prepared.quality}
+    return PipelineResult(prepared, datasets, trained, tiers, metrics)
