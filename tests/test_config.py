@@ -76,3 +76,8 @@ def test_inside_dvc_exp_run_params_are_trusted(project, monkeypatch):
         (project / "conf" / "config.yaml").read_text(encoding="utf-8").replace("seed: 42", "seed: 7"), encoding="utf-8")
     monkeypatch.setenv("DVC_EXP_NAME", "exp-test")
     check_fresh()  # DVC composed params.yaml itself for this experiment
+
+
+def test_committed_params_yaml_matches_conf():
+    """params.yaml in git is what conf/ composes to, so a fresh clone never starts stale."""
+    check_fresh(ROOT / "params.yaml", ROOT / "conf")

@@ -106,6 +106,44 @@ def test_same_data_and_config_give_byte_identical_tier_table(project):
         assert (root / "exports" / name).read_bytes() == (root.parent / "first_run" / name).read_bytes(), name
 
 
+def test_score_reproduces_the_pipeline_tier_table(project):
+    """`segml score` with the champion models on the pipeline's own data gives its exact tier table."""
+    root, _ = project
+    pipeline = pd.read_parquet(root / "exports" / "tiers.parquet")
+    out = root.parent / "scored"
+    sh([*SEGML, "score", "--input", "data/raw/transactions.csv", "--customers", "data/raw/customers.csv",
+        "--as-of", pipeline["as_of"].iloc[0], "--out", str(out)], root)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "tiers.parquet"), pipeline)
+    assert (out / "tiers.xlsx").exists() and (out / "rejected.parquet").exists()
+
+
+def test_score_refuses_a_model_whose_features_differ(project):
+    root, _ = project
+    result = subprocess.run([*SEGML, "score", "--input", "data/raw/transactions.csv", "--out",
+                             str(root.parent / "mismatch"), "features.windows_days=[30,90]"],
+                            cwd=root, capture_output=True, text=True, env=ENV)
+    assert result.returncode == 2
+    message = " ".join((result.stdout + result.stderr).split())
+    assert "expects columns missing from the data" in message and "spend_365d" in message
+
+
+def test_notebook_runs_on_the_outputs(project):
+    import nbformat
+    from nbclient import NotebookClient
+
+    root, _ = project
+    notebook = nbformat.read(ROOT / "notebooks" / "01-explore-tiers.ipynb", as_version=4)
+    os.environ["SEGML_PROJECT"] = str(root)
+    try:
+        NotebookClient(notebook, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(root)}}).execute()
+    finally:
+        del os.environ["SEGML_PROJECT"]
+    text = "".join(str(o.get("text", "")) + str(o.get("data", {})) for c in notebook.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+    assert "customers as of" in text and "churn_probability" in text
+
+
 def test_stale_params_are_refused_by_plain_dvc_repro(project):
     root, _ = project
     path = root / "conf" / "churn" / "default.yaml"
@@ -138,3 +176,33 @@ def test_changed_setting_rerun_produces_movement(project):
     table = pd.read_parquet(root / "exports" / "tiers.parquet")
     assert {"previous_tier", "tier_change"} <= set(table.columns)
     assert (table["tier_change"] == "down").any()  # a stricter A cut moves customers down
+
+
+def test_mlflow_runs_are_comparable_side_by_side(project):
+    root, _ = project
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("segml")
+    runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+    assert len(runs) >= 3
+    calibrations = {r.data.params["churn.calibration"] for r in runs}
+    assert {"auto", "none"} <= calibrations
+    keys = [set(r.data.metrics) for r in runs]
+    assert all(k == keys[0] or k >= keys[0] for k in keys)  # same metric names in every run
+    for run in runs:
+        assert {"segml.git_commit", "segml.data_sha256", "segml.as_of", "segml.data_source"} <= set(run.data.tags)
+        assert run.data.tags["segml.promotion.churn"]
+
+
+def test_dvc_experiment_appears_in_exp_show(project):
+    root, _ = project
+    git = ["git", "-c", "user.name=segml-test", "-c", "user.email=test@segml.invalid"]
+    sh([*git, "add", "-A"], root)
+    sh([*git, "commit", "-qm", "baseline"], root)
+    sh([sys.executable, "-m", "dvc", "exp", "run", "-n", "five-segments", "-S", "segment.k=5"], root)
+    shown = sh([sys.executable, "-m", "dvc", "exp", "show", "--no-pager", "--csv"], root).stdout
+    header, *rows = shown.splitlines()
+    assert "roc_auc" in header and "segment.k" in header
+    experiment = next(r for r in rows if r.startswith("five-segments"))
+    assert experiment.split(",")[header.split(",").index("segment.k")] == "5"
