@@ -3,6 +3,8 @@ on small generated data in a temporary project."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
 import sqlite3
@@ -202,7 +204,7 @@ def test_dvc_experiment_appears_in_exp_show(project):
     sh([*git, "commit", "-qm", "baseline"], root)
     sh([sys.executable, "-m", "dvc", "exp", "run", "-n", "five-segments", "-S", "segment.k=5"], root)
     shown = sh([sys.executable, "-m", "dvc", "exp", "show", "--no-pager", "--csv"], root).stdout
-    header, *rows = shown.splitlines()
-    assert "roc_auc" in header and "segment.k" in header
-    experiment = next(r for r in rows if r.startswith("five-segments"))
-    assert experiment.split(",")[header.split(",").index("segment.k")] == "5"
+    rows = list(csv.DictReader(io.StringIO(shown)))
+    assert "model.roc_auc" in rows[0] and "segment.k" in rows[0]
+    experiment = next(r for r in rows if r["Experiment"] == "five-segments")
+    assert experiment["segment.k"] == "5" and float(experiment["model.roc_auc"]) > 0.5
