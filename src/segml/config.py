@@ -87,22 +87,22 @@ class SegmentConfig:
 
 
 @dataclass
-class ChurnConfig:
+class ModelConfig:
     params: dict[str, Any] = field(default_factory=dict)
     n_estimators: int = 2000
     early_stopping_rounds: int = 100
     holdout_share: float = 0.2
-    calibration: str = "auto"
     monotone: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
-class UpsideConfig:
-    params: dict[str, Any] = field(default_factory=dict)
-    n_estimators: int = 2000
-    early_stopping_rounds: int = 100
-    holdout_share: float = 0.2
-    monotone: dict[str, int] = field(default_factory=dict)
+class ChurnConfig(ModelConfig):
+    calibration: str = "auto"
+
+
+@dataclass
+class UpsideConfig(ModelConfig):
+    pass
 
 
 @dataclass

@@ -35,7 +35,32 @@ def _holdout_mask(customer_ids: pd.Series, share: float, seed: int) -> np.ndarra
 
 
 class _LightGBMModel:
-    """Shared feature handling: the exact columns and category levels seen in training."""
+    """Shared by both models: the exact training columns and category levels, monotone business
+    directions, early stopping on held-out customers, SHAP contributions."""
+
+    objective = "regression"
+
+    def __init__(self, params: dict | None = None, n_estimators: int = 2000, early_stopping_rounds: int = 100,
+                 holdout_share: float = 0.2, monotone: dict | None = None, random_state: int = 42):
+        self.params = params
+        self.n_estimators = n_estimators
+        self.early_stopping_rounds = early_stopping_rounds
+        self.holdout_share = holdout_share
+        self.monotone = monotone
+        self.random_state = random_state
+
+    def _boost(self, estimator, train: pd.DataFrame, y: np.ndarray, vocabulary) -> tuple[pd.DataFrame, np.ndarray]:
+        """Fit with early stopping on held-out customers; returns the held-out rows for calibration."""
+        self._remember_features(train, vocabulary)
+        held = _holdout_mask(train[s.CUSTOMER_ID], self.holdout_share, self.random_state)
+        X = self.matrix(train)
+        model = estimator(n_estimators=self.n_estimators, **self._lgb_params(
+            {"objective": self.objective, **(self.params or {})}, self.random_state))
+        model.fit(X[~held], y[~held], eval_X=(X[held],), eval_y=(y[held],),
+                  callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+        self.booster_ = model.booster_
+        self.best_iteration_ = int(model.best_iteration_ or self.n_estimators)
+        return X[held], y[held]
 
     def _remember_features(self, frame: pd.DataFrame, vocabulary) -> None:
         # the vocabulary lets `segml score` rebuild exactly these columns from new transactions
@@ -77,29 +102,17 @@ class _LightGBMModel:
 class ChurnModel(_LightGBMModel):
     """P(no purchase in the next H days), calibrated on held-out customers when that helps."""
 
+    objective = "binary"
+
     def __init__(self, params: dict | None = None, n_estimators: int = 2000, early_stopping_rounds: int = 100,
                  holdout_share: float = 0.2, calibration: str = "auto", monotone: dict | None = None,
                  random_state: int = 42):
-        self.params = params
-        self.monotone = monotone
-        self.n_estimators = n_estimators
-        self.early_stopping_rounds = early_stopping_rounds
-        self.holdout_share = holdout_share
+        super().__init__(params, n_estimators, early_stopping_rounds, holdout_share, monotone, random_state)
         self.calibration = calibration
-        self.random_state = random_state
 
     def fit(self, train: pd.DataFrame, vocabulary: Vocabulary | None = None) -> ChurnModel:
-        self._remember_features(train, vocabulary)
-        held = _holdout_mask(train[s.CUSTOMER_ID], self.holdout_share, self.random_state)
-        X, y = self.matrix(train), train[s.CHURNED].to_numpy()
-        clf = lgb.LGBMClassifier(n_estimators=self.n_estimators,
-                                 **self._lgb_params({"objective": "binary", **(self.params or {})}, self.random_state))
-        clf.fit(X[~held], y[~held], eval_X=(X[held],), eval_y=(y[held],),
-                callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
-        self.booster_ = clf.booster_
-        self.best_iteration_ = int(clf.best_iteration_ or self.n_estimators)
-        raw = self._raw_proba(X[held])
-        self.calibrator_ = self._choose_calibrator(raw, y[held])
+        X_held, y_held = self._boost(lgb.LGBMClassifier, train, train[s.CHURNED].to_numpy(), vocabulary)
+        self.calibrator_ = self._choose_calibrator(self._raw_proba(X_held), y_held)
         return self
 
     def _raw_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -155,26 +168,12 @@ def _logit(p):
 class UpsideModel(_LightGBMModel):
     """Expected net spend in the next H days (Tweedie objective: zero-inflated, heavy-tailed)."""
 
-    def __init__(self, params: dict | None = None, n_estimators: int = 2000, early_stopping_rounds: int = 100,
-                 holdout_share: float = 0.2, monotone: dict | None = None, random_state: int = 42):
-        self.params = params
-        self.monotone = monotone
-        self.n_estimators = n_estimators
-        self.early_stopping_rounds = early_stopping_rounds
-        self.holdout_share = holdout_share
-        self.random_state = random_state
+    objective = "tweedie"
 
     def fit(self, train: pd.DataFrame, vocabulary: Vocabulary | None = None) -> UpsideModel:
-        self._remember_features(train, vocabulary)
-        held = _holdout_mask(train[s.CUSTOMER_ID], self.holdout_share, self.random_state)
-        X = self.matrix(train)
-        y = np.clip(train[s.FUTURE_VALUE].to_numpy(dtype=float), 0, None)  # net refunds can go below 0
-        reg = lgb.LGBMRegressor(n_estimators=self.n_estimators,
-                                **self._lgb_params({"objective": "tweedie", **(self.params or {})}, self.random_state))
-        reg.fit(X[~held], y[~held], eval_X=(X[held],), eval_y=(y[held],),
-                callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
-        self.booster_ = reg.booster_
-        self.best_iteration_ = int(reg.best_iteration_ or self.n_estimators)
+        # net refunds can push a window below zero; spend cannot be negative for Tweedie
+        y = np.clip(train[s.FUTURE_VALUE].to_numpy(dtype=float), 0, None)
+        self._boost(lgb.LGBMRegressor, train, y, vocabulary)
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:

@@ -25,18 +25,14 @@ class TierResult:
 
 
 def _action_columns(table: pd.DataFrame, cfg: TieringConfig) -> pd.DataFrame:
-    """Action and owning team for the headline grade and for the lifecycle status."""
-    primary = cfg.primary
-    key = table["vp_strategy"] if primary == "value_potential" else table["tier"]
-    grade_actions = cfg.actions.get(primary, {})
-    life_actions = cfg.actions.get("lifecycle", {})
+    """Action text (en, zh) and owning team for the headline grade and for the lifecycle status."""
+    grade_key = table["vp_strategy"] if cfg.primary == "value_potential" else table["tier"]
+    sources = {"action": (grade_key, cfg.actions.get(cfg.primary, {})),
+               "lifecycle_action": (table["lifecycle_status"], cfg.actions.get("lifecycle", {}))}
     out = pd.DataFrame(index=table.index)
-    for field in ("team", "en", "zh"):
-        suffix = "" if field == "team" else f"_{field}"
-        name = "action_team" if field == "team" else f"action{suffix}"
-        out[name] = key.map(lambda k, f=field: grade_actions.get(k, {}).get(f, ""))
-        out[f"lifecycle_action{'_team' if field == 'team' else suffix}"] = table["lifecycle_status"].map(
-            lambda k, f=field: life_actions.get(k, {}).get(f, ""))
+    for prefix, (key, actions) in sources.items():
+        for field in ("team", "en", "zh"):
+            out[f"{prefix}_{field}"] = key.map(lambda k, f=field: actions.get(k, {}).get(f, ""))
     return out
 
 

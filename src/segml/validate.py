@@ -73,26 +73,28 @@ def parse_amount(text: pd.Series, cfg: DataConfig) -> pd.Series:
     return pd.to_numeric(cleaned, errors="coerce").astype(float)
 
 
-def parse_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
-    """Parse to naive local time (ns); time-zoned stamps are converted to `cfg.timezone` first."""
-    text = text.astype("string").str.strip()
+def _to_datetime(text: pd.Series, cfg: DataConfig, utc: bool) -> pd.Series:
+    """The configured format, else fast ISO 8601 with a per-element fallback for the rest."""
     fmt = cfg.timestamp_format or "ISO8601"
-    try:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce", dayfirst=cfg.dayfirst)
-    except (ValueError, TypeError):  # mixed offsets: parse everything as UTC
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce", dayfirst=cfg.dayfirst, utc=True)
-    if cfg.timestamp_format is None:  # ISO failed: try the slower per-element parser on those only
-        retry = parsed.isna() & text.notna() & (text != "")
-        if retry.any():
-            again = pd.to_datetime(text[retry], format="mixed", errors="coerce", dayfirst=cfg.dayfirst, utc=True)
-            if getattr(parsed.dt, "tz", None) is None:
-                again = again.dt.tz_convert(cfg.timezone or "UTC").dt.tz_localize(None)
-                parsed = parsed.astype("datetime64[ns]")
-            parsed = parsed.copy()
-            parsed[retry] = again
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert(cfg.timezone or "UTC").dt.tz_localize(None)
-    return parsed.astype("datetime64[ns]")
+    parsed = pd.to_datetime(text, format=fmt, errors="coerce", dayfirst=cfg.dayfirst, utc=utc)
+    retry = parsed.isna() & text.notna() & (text != "")
+    if cfg.timestamp_format is None and retry.any():
+        parsed = parsed.copy()
+        parsed[retry] = pd.to_datetime(text[retry], format="mixed", errors="coerce", dayfirst=cfg.dayfirst, utc=utc)
+    return parsed
+
+
+def parse_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
+    """Parse to naive local time (ns). Stamps with an offset are converted to `cfg.timezone`;
+    stamps without one are taken as local time already."""
+    text = text.astype("string").str.strip()
+    zoned = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).fillna(False).astype(bool)
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    out[~zoned] = _to_datetime(text[~zoned], cfg, utc=False).astype("datetime64[ns]")
+    if zoned.any():
+        local = _to_datetime(text[zoned], cfg, utc=True).dt.tz_convert(cfg.timezone or "UTC").dt.tz_localize(None)
+        out[zoned] = local.astype("datetime64[ns]")
+    return out
 
 
 def export_end(ts: pd.Series, max_gap_days: int) -> pd.Timestamp:
