@@ -5,7 +5,11 @@ BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test data pipeline summary mlflow-ui bench lock clean
+# Customer data stays here: no usage telemetry from MLflow or DVC.
+export MLFLOW_DISABLE_TELEMETRY := true
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: install demo test mlflow-ui bench lock clean
 
 # The venv is rebuilt only when the pinned versions change.
 $(STAMP): requirements.lock pyproject.toml

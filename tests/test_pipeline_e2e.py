@@ -197,6 +197,19 @@ def test_mlflow_runs_are_comparable_side_by_side(project):
         assert run.data.tags["segml.promotion.churn"]
 
 
+def test_hydra_sweep_records_each_run_in_mlflow(project):
+    root, _ = project
+    sh([sys.executable, "pipelines/sweep.py", "-m", "segment.k=4,5"], root)
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("segml-sweep")
+    runs = client.search_runs([experiment.experiment_id])
+    assert sorted(r.data.params["segment.k"] for r in runs) == ["4", "5"]
+    assert all("churn.model.roc_auc" in r.data.metrics for r in runs)
+    assert list((root / "logs" / "hydra" / "multirun").iterdir())  # Hydra's folders stay under logs/
+
+
 def test_dvc_experiment_appears_in_exp_show(project):
     root, _ = project
     git = ["git", "-c", "user.name=segml-test", "-c", "user.email=test@segml.invalid"]

@@ -7,12 +7,8 @@ import html
 import io as _bytes_io
 from dataclasses import dataclass
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: no display on servers and CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
 SECTIONS = {
     "tiers": "Tier sizes and value share 等级规模与价值占比",
@@ -42,7 +38,18 @@ class ReportInputs:
     primary: str
 
 
+def _pyplot():
+    """pyplot on the headless Agg backend, chosen at first use rather than at import time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _png(fig) -> bytes:
+    plt = _pyplot()
     buffer = _bytes_io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
@@ -59,6 +66,7 @@ def _table(frame: pd.DataFrame, digits: int = 3) -> str:
 
 
 def plot_tiers(summary: pd.DataFrame, table: pd.DataFrame) -> bytes:
+    plt = _pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.8))
     x = np.arange(len(summary))
     a.bar(x - 0.2, summary["customer_share"], 0.4, label="share of customers")
@@ -77,6 +85,7 @@ def plot_tiers(summary: pd.DataFrame, table: pd.DataFrame) -> bytes:
 
 
 def plot_matrix(table: pd.DataFrame, levels: list[str]) -> bytes:
+    plt = _pyplot()
     counts = pd.crosstab(pd.Categorical(table["value_level"], categories=levels[::-1]),
                          pd.Categorical(table["potential_level"], categories=levels), dropna=False)
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
@@ -94,6 +103,7 @@ def plot_matrix(table: pd.DataFrame, levels: list[str]) -> bytes:
 
 
 def plot_segments(profile: pd.DataFrame) -> bytes:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(profile) + 1))
     ax.barh(profile["persona_en"].astype(str)[::-1], profile["customers"][::-1])
     ax.set_title("Customers per segment")
@@ -101,6 +111,7 @@ def plot_segments(profile: pd.DataFrame) -> bytes:
 
 
 def plot_churn(calibration: pd.DataFrame, lift: pd.DataFrame) -> bytes:
+    plt = _pyplot()
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     a.plot([0, 1], [0, 1], ls=":", color="grey", label="perfect")
     a.plot(calibration["mean_predicted"], calibration["observed_rate"], marker="o", label="model")
@@ -119,6 +130,7 @@ def plot_churn(calibration: pd.DataFrame, lift: pd.DataFrame) -> bytes:
 
 
 def plot_deciles(deciles: pd.DataFrame) -> bytes:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.8))
     x = deciles["decile"].to_numpy()
     ax.bar(x - 0.2, deciles["mean_predicted"], 0.4, label="predicted")
@@ -132,6 +144,7 @@ def plot_deciles(deciles: pd.DataFrame) -> bytes:
 
 
 def _has_cjk_font() -> bool:
+    plt = _pyplot()
     from matplotlib import font_manager
 
     names = {f.name for f in font_manager.fontManager.ttflist}
@@ -148,6 +161,7 @@ def top_importance(importance: pd.DataFrame, top: int = 12) -> pd.DataFrame:
 
 
 def plot_importance(importance: pd.DataFrame, top: int = 12) -> bytes:
+    plt = _pyplot()
     models = sorted(importance["model"].unique())
     cjk = _has_cjk_font()
     fig, axes = plt.subplots(len(models), 1, figsize=(8, 4 * len(models)), squeeze=False)

@@ -98,9 +98,16 @@ def _log_model(mlflow, name: str, model: Any, example: pd.DataFrame):
         output = output.to_numpy()
     return mlflow.sklearn.log_model(
         model, name=name, signature=infer_signature(example, output), input_example=example,
-        pip_requirements=["segml", "lightgbm", "scikit-learn", "pandas"],  # skips slow inference
+        pip_requirements=_requirements(),  # given explicitly: inferring them takes seconds
         serialization_format="pickle",
     )
+
+
+def _requirements() -> list[str]:
+    """Pinned versions of what unpickling the models needs (segml itself must be installed too)."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("lightgbm", "scikit-learn", "pandas", "numpy", "scipy")]
 
 
 def _register(mlflow, name: str, model_uri: str, run_id: str, metrics: dict, auto_promote: bool) -> str:
