@@ -115,3 +115,14 @@ def test_stragglers_after_the_export_are_future_dated(dcfg):
     rows.append(["1", "2025-06-01 10:00:00", "10", "OX", "1", "a", "b"])
     result = prepare(raw(rows), None, dcfg)
     assert result.rejected["reject_reason"].tolist() == [REASONS["future"]]
+
+
+def test_parquet_input_with_native_types(tmp_path, dcfg):
+    path = tmp_path / "export.parquet"
+    pd.DataFrame({"客户编号": ["0007", "0008"], "交易时间": pd.to_datetime(["2024-05-01 10:00", "2024-05-02 11:30"]),
+                  "金额": [12.5, -3.0]}).to_parquet(path)
+    frame = io.read_raw_table(path, "parquet", "utf-8", ",", "paths.raw_transactions")
+    result = prepare(frame, None, dcfg)
+    assert result.transactions["customer_id"].tolist() == ["0007", "0008"]
+    assert result.transactions["ts"].tolist() == [pd.Timestamp("2024-05-01 10:00"), pd.Timestamp("2024-05-02 11:30")]
+    assert result.transactions["amount"].tolist() == [12.5, -3.0]
