@@ -164,7 +164,7 @@ def score(
     as_of: Optional[str] = typer.Option(None, "--as-of", help="scoring date (default: last date in the data)"),
     customers: Optional[Path] = typer.Option(None, "--customers", help="optional customer attribute file"),
     model: str = typer.Option("champion", "--model", help="registry alias or version number"),
-    out: Path = typer.Option(Path("exports/scored"), "--out", help="folder for the exports"),
+    out: Path = typer.Option(Path("scored"), "--out", help="folder for the exports (outside the DVC-tracked exports/)"),
     overrides: Overrides = None,
 ) -> None:
     """Score new transactions with registered models: no retraining, same exports."""
