@@ -9,6 +9,7 @@ import yaml
 from segml import io, tracking
 from segml.config import PARAMS_FILE, load_config
 from segml.console import console, run_stage
+from segml.evaluation import verdict
 from segml.export import build_exports, metrics_table
 from segml.models import importance
 from segml.report import ReportInputs
@@ -54,7 +55,8 @@ def main() -> None:
                  "tiers": io.read_json(metrics_dir / "tiers.json")},
         tags={"segml.git_commit": io.git_commit(), "segml.data_sha256": io.file_digest(paths.raw_transactions,
               paths.raw_customers), "segml.as_of": inputs.as_of, "segml.data_source": paths.raw_transactions,
-              "segml.tier_policy": cfg.tiering.primary},
+              "segml.tier_policy": cfg.tiering.primary,
+              **{f"segml.grade.{k}": verdict(v["summary"]) for k, v in model_metrics.items()}},
         models={name: (model, examples[name]) for name, model in models.items()},
         artifacts={"tables": [tiers / "tiers.parquet", Path(paths.segments_dir) / "profile.parquet"],
                    "exports": sorted(out.glob("tiers.*")) + [out / "report.html"],

@@ -195,6 +195,7 @@ def test_mlflow_runs_are_comparable_side_by_side(project):
     for run in runs:
         assert {"segml.git_commit", "segml.data_sha256", "segml.as_of", "segml.data_source"} <= set(run.data.tags)
         assert run.data.tags["segml.promotion.churn"]
+        assert run.data.tags["segml.grade.churn"][0] in "ABC" and "baseline" in run.data.tags["segml.grade.upside"]
 
 
 def test_hydra_sweep_records_each_run_in_mlflow(project):

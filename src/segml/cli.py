@@ -120,6 +120,7 @@ def summary() -> None:
     """Print customers per tier, model metrics beside baselines, and where every output is."""
     from segml import io
     from segml.config import load_config
+    from segml.evaluation import verdict
 
     cfg = load_config(check=False)
     paths = cfg.paths
@@ -142,11 +143,8 @@ def summary() -> None:
             if scorer not in ("summary", "data"):
                 grid.add_row(scorer, *(_fmt(values.get(n)) for n in headline))
         console.print(grid)
-        verdict = metrics["summary"]
-        style = "green" if verdict["beats_baseline"] else "bold red"
-        word = "beats" if verdict["beats_baseline"] else "DOES NOT BEAT"
-        console.print(f"[{style}]{target}: grade {verdict['grade']} — {word} its best baseline "
-                      f"({verdict['best_baseline']}) by {verdict['margin_over_best_baseline']:+.3f}[/{style}]")
+        style = "green" if metrics["summary"]["beats_baseline"] else "bold red"
+        console.print(f"[{style}]{target} model grade {verdict(metrics['summary'])}[/{style}]")
     out = Path(paths.exports_dir)
     console.print("\n[bold]Outputs[/bold]")
     for label, path in (("tier table", out / "tiers.parquet"), ("tier table (Excel-friendly CSV)", out / "tiers.csv"),

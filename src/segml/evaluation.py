@@ -101,3 +101,10 @@ def grade(model_score: float, baseline_scores: dict[str, float]) -> dict:
     letter = "A" if margin >= GRADE_A_MARGIN else ("B" if margin > 0 else "C")
     return {"best_baseline": best_name, "margin_over_best_baseline": margin, "beats_baseline": bool(margin > 0),
             "grade": letter}
+
+
+def verdict(summary: dict) -> str:
+    """One line for people: "B: beats its best baseline (baseline_bgnbd) by +0.009"."""
+    beats = "beats" if summary["beats_baseline"] else "DOES NOT BEAT"
+    return (f"{summary['grade']}: {beats} its best baseline ({summary['best_baseline']}) by "
+            f"{summary['margin_over_best_baseline']:+.3f}")
