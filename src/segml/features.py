@@ -81,19 +81,55 @@ def _level_codes(values: pd.Series, levels: list[str]) -> np.ndarray:
     return lookup[codes]  # code -1 (missing) picks the trailing -1
 
 
+def _changes(values: pd.Series) -> np.ndarray:
+    """Boolean per row: differs from the previous row (row 0 counts as a change). Missing = change."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.astype("str"))
+    if len(arr) < 2:
+        return np.ones(len(arr), bool)
+    differs = pc.fill_null(pc.not_equal(arr[1:], arr[:-1]), True)
+    return np.r_[True, differs.to_numpy(zero_copy_only=False)]
+
+
+def _sorted_codes(ids: pd.Series, ts_ns: np.ndarray) -> np.ndarray | None:
+    """Customer codes without hashing when rows are already sorted by (customer_id, ts), as the
+    prepare stage writes them; None when they are not."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(ids.astype("str"))
+    if len(arr) < 2:
+        return np.zeros(len(arr), np.int64)
+    if not pc.all(pc.less_equal(arr[:-1], arr[1:])).as_py():
+        return None
+    new = np.r_[True, pc.not_equal(arr[1:], arr[:-1]).to_numpy(zero_copy_only=False)]
+    if not np.all((ts_ns[1:] >= ts_ns[:-1]) | new[1:]):
+        return None
+    return np.cumsum(new) - 1
+
+
 def index_transactions(tx: pd.DataFrame, vocab: Vocabulary, customers: pd.DataFrame | None = None) -> TransactionIndex:
     """Flatten and sort once (numeric keys only: fast), so every cutoff is a prefix per customer.
 
+    Input already sorted by customer and time (the prepare stage's output) is not sorted again.
     Customer attributes are aligned to the customer codes here, once, for every cutoff.
     """
-    customer_code, customer_ids = pd.factorize(tx[s.CUSTOMER_ID], sort=True)
-    day_all = (tx[s.TS].to_numpy().astype("datetime64[D]") - EPOCH).astype(np.int64)
-    keys = [tx[s.TS].to_numpy().astype("datetime64[ns]").astype(np.int64), customer_code]
+    ts_ns = tx[s.TS].to_numpy().astype("datetime64[ns]").astype(np.int64)
     has_orders = s.ORDER_ID in tx and tx[s.ORDER_ID].notna().any()
-    if has_orders:  # lines of one order end up next to each other
-        order_code = pd.factorize(tx[s.ORDER_ID])[0]
-        keys.insert(0, order_code)
-    order = np.lexsort(keys)
+    customer_code = _sorted_codes(tx[s.CUSTOMER_ID], ts_ns)
+    if customer_code is not None:
+        order = np.arange(len(tx))
+        customer_ids = tx[s.CUSTOMER_ID].to_numpy()[np.flatnonzero(np.r_[True, np.diff(customer_code) > 0])] \
+            if len(tx) else np.array([], dtype=object)
+    else:
+        customer_code, customer_ids = pd.factorize(tx[s.CUSTOMER_ID], sort=True)
+        keys = [ts_ns, customer_code]
+        if has_orders:  # lines of one order end up next to each other
+            keys.insert(0, pd.factorize(tx[s.ORDER_ID])[0])
+        order = np.lexsort(keys)
+    day_all = (tx[s.TS].to_numpy().astype("datetime64[D]") - EPOCH).astype(np.int64)
     code = customer_code[order].astype(np.int64)
     day = day_all[order]
     amount = tx[s.AMOUNT].to_numpy(dtype=float)[order]
@@ -107,9 +143,9 @@ def index_transactions(tx: pd.DataFrame, vocab: Vocabulary, customers: pd.DataFr
     day_start = np.zeros(len(code), bool)
     day_start[p_idx] = new_customer | np.r_[True, p_day[1:] != p_day[:-1]]
     order_start = purchase.copy()
-    if has_orders:
-        p_order = order_code[order][p_idx]
-        order_start[p_idx] = new_customer | np.r_[True, (p_order[1:] != p_order[:-1]) | (p_order[1:] < 0)]
+    if has_orders:  # a new order starts where the order id changes between purchase rows
+        orders = tx[s.ORDER_ID].iloc[order[p_idx]].reset_index(drop=True)
+        order_start[p_idx] = new_customer | _changes(orders)
 
     def codes(column: str, levels: list[str]) -> np.ndarray | None:
         return _level_codes(tx[column], levels)[order] if column in tx else None
@@ -224,12 +260,18 @@ def build_features(
         "recency_gap_ratio": recency_ratio,
         "refund_rate": refund_rate,
     }
-    for w in sorted(set(cfg.windows_days) | set(extra_windows)):
-        recent = day > cutoff_day - w
-        before = (day > cutoff_day - 2 * w) & ~recent
-        spend = _per_customer(n, code, np.where(recent, amount, 0.0))
-        spend_before = _per_customer(n, code, np.where(before, amount, 0.0))
-        cols[f"purchase_days_{w}d"] = _per_customer(n, code, day_start & recent)
+    # All trailing windows in one pass: bucket each row by how many window edges (w and 2w) lie at
+    # or before its age, sum per (customer, bucket), then cumulative sums give every window.
+    windows = sorted(set(cfg.windows_days) | set(extra_windows))
+    edges = sorted(set(windows) | {2 * w for w in windows})
+    bucket = np.searchsorted(np.asarray(edges), cutoff_day - day, side="right")
+    spend_by_age = np.cumsum(_level_matrix(code, bucket, amount, n, len(edges)), axis=1)
+    days_by_age = np.cumsum(_level_matrix(code, bucket, day_start.astype(float), n, len(edges)), axis=1)
+    for w in windows:
+        recent, older = edges.index(w), edges.index(2 * w)
+        spend = spend_by_age[:, recent]
+        spend_before = spend_by_age[:, older] - spend
+        cols[f"purchase_days_{w}d"] = days_by_age[:, recent]
         cols[f"spend_{w}d"] = spend
         denominator = np.abs(spend) + np.abs(spend_before)
         with np.errstate(divide="ignore", invalid="ignore"):
