@@ -81,3 +81,10 @@ def test_inside_dvc_exp_run_params_are_trusted(project, monkeypatch):
 def test_committed_params_yaml_matches_conf():
     """params.yaml in git is what conf/ composes to, so a fresh clone never starts stale."""
     check_fresh(ROOT / "params.yaml", ROOT / "conf")
+
+
+def test_as_of_must_be_a_date():
+    raw = compose(["as_of=2025-13-01"], ROOT / "conf")
+    with pytest.raises(ConfigError, match="YYYY-MM-DD"):
+        to_typed(raw)
+    assert to_typed(compose(["as_of=2025-12-31"], ROOT / "conf")).as_of == "2025-12-31"

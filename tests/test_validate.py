@@ -126,3 +126,8 @@ def test_parquet_input_with_native_types(tmp_path, dcfg):
     assert result.transactions["customer_id"].tolist() == ["0007", "0008"]
     assert result.transactions["ts"].tolist() == [pd.Timestamp("2024-05-01 10:00"), pd.Timestamp("2024-05-02 11:30")]
     assert result.transactions["amount"].tolist() == [12.5, -3.0]
+
+
+def test_day_first_dashed_dates_are_not_mistaken_for_offsets(dcfg):
+    dayfirst = dataclasses.replace(dcfg, timestamp_format="%d-%m-%Y", dayfirst=True)
+    assert list(parse_timestamp(pd.Series(["31-12-2024"]), dayfirst)) == [pd.Timestamp("2024-12-31")]

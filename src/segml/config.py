@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -172,9 +173,16 @@ def to_typed(raw: dict) -> Config:
     """Validate a composed config against the schema; unknown keys and wrong types fail here."""
     try:
         merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
-        return OmegaConf.to_object(merged)
+        typed = OmegaConf.to_object(merged)
     except Exception as exc:  # omegaconf raises several error types; all mean "fix the config"
         raise ConfigError(f"Invalid configuration: {exc}") from exc
+    if typed.as_of is not None:
+        try:
+            typed.as_of = str(date.fromisoformat(str(typed.as_of)))
+        except ValueError:
+            raise ConfigError(f"as_of={typed.as_of!r} is not a date: write it as YYYY-MM-DD "
+                              "(e.g. `segml run as_of=2025-12-31`), or null for the last date in the data.") from None
+    return typed
 
 
 def write_params(raw: dict, path: str | Path = PARAMS_FILE, overrides: list[str] | None = None) -> None:
@@ -184,9 +192,9 @@ def write_params(raw: dict, path: str | Path = PARAMS_FILE, overrides: list[str]
         f"# overrides: {yaml.safe_dump(list(overrides or []), default_flow_style=True).strip()}\n"
     )
     body = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
-    tmp = Path(f"{path}.tmp")
-    tmp.write_text(header + body, encoding="utf-8")
-    os.replace(tmp, path)
+    from segml.io import write_text
+
+    write_text(header + body, path)
 
 
 def _recorded_overrides(path: Path) -> list[str]:

@@ -81,12 +81,17 @@ def _level_codes(values: pd.Series, levels: list[str]) -> np.ndarray:
     return lookup[codes]  # code -1 (missing) picks the trailing -1
 
 
+def _text_array(values: pd.Series):
+    import pyarrow as pa
+
+    return pa.array(values.astype("str"))
+
+
 def _changes(values: pd.Series) -> np.ndarray:
     """Boolean per row: differs from the previous row (row 0 counts as a change). Missing = change."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(values.astype("str"))
+    arr = _text_array(values)
     if len(arr) < 2:
         return np.ones(len(arr), bool)
     differs = pc.fill_null(pc.not_equal(arr[1:], arr[:-1]), True)
@@ -96,15 +101,12 @@ def _changes(values: pd.Series) -> np.ndarray:
 def _sorted_codes(ids: pd.Series, ts_ns: np.ndarray) -> np.ndarray | None:
     """Customer codes without hashing when rows are already sorted by (customer_id, ts), as the
     prepare stage writes them; None when they are not."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(ids.astype("str"))
-    if len(arr) < 2:
-        return np.zeros(len(arr), np.int64)
-    if not pc.all(pc.less_equal(arr[:-1], arr[1:])).as_py():
+    arr = _text_array(ids)
+    if len(arr) > 1 and not pc.all(pc.less_equal(arr[:-1], arr[1:])).as_py():
         return None
-    new = np.r_[True, pc.not_equal(arr[1:], arr[:-1]).to_numpy(zero_copy_only=False)]
+    new = _changes(ids)
     if not np.all((ts_ns[1:] >= ts_ns[:-1]) | new[1:]):
         return None
     return np.cumsum(new) - 1

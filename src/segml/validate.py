@@ -88,7 +88,9 @@ def parse_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
     """Parse to naive local time (ns). Stamps with an offset are converted to `cfg.timezone`;
     stamps without one are taken as local time already."""
     text = text.astype("string").str.strip()
-    zoned = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).fillna(False).astype(bool)
+    # an offset only counts after a clock time, so day-first dates like 31-12-2024 stay local
+    zoned = text.str.contains(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})$",
+                              regex=True).fillna(False).astype(bool)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     out[~zoned] = _to_datetime(text[~zoned], cfg, utc=False).astype("datetime64[ns]")
     if zoned.any():
