@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segml.bgnbd import BGNBD, simulate
+from scipy.optimize import approx_fprime
+
+from segml.bgnbd import BGNBD, log_likelihood, simulate
 
 
 @pytest.mark.parametrize("truth", [(0.6, 40.0, 0.8, 2.5), (1.5, 20.0, 0.5, 4.0)])
@@ -31,3 +33,14 @@ def test_predictions_behave():
     assert expected[0] > expected[1] > 0
     silent = model.p_no_purchase(90, [5, 5], [300, 100], [320, 320])
     assert 0 < silent[0] < silent[1] < 1
+
+
+def test_gradient_matches_finite_differences():
+    """The fit follows the analytic gradient; a wrong one would still 'converge', somewhere else."""
+    T = np.random.default_rng(2).uniform(100, 500, 300)
+    x, t_x = simulate(0.6, 40.0, 0.8, 2.5, T, seed=4)
+    for params in ([0.6, 40.0, 0.8, 2.5], [1.7, 12.0, 0.3, 6.0]):
+        params = np.array(params)
+        _, gradient = log_likelihood(params, x, t_x, T)
+        numeric = approx_fprime(params, lambda p: log_likelihood(p, x, t_x, T)[0].sum(), 1e-6 * params)
+        assert np.allclose(gradient.sum(axis=1), numeric, rtol=1e-4, atol=1e-3)

@@ -8,26 +8,48 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 
-def _log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+def log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-customer log-likelihood and its gradient in (r, alpha, a, b), as a 4 x n array.
+
+    ll = A1 + log(exp(A2) + exp(A3)), the A3 term only for customers with repeat purchases.
+    """
     r, alpha, a, b = params
+    repeat = x > 0
+    log_T, log_tx = np.log(alpha + T), np.log(alpha + t_x)
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
+    a2 = betaln(a, b + x) - betaln(a, b) - (r + x) * log_T
     with np.errstate(divide="ignore", invalid="ignore"):
-        a3 = np.where(
-            x > 0,
-            betaln(a + 1, b + x - 1) - betaln(a, b) - (r + x) * np.log(alpha + t_x),
-            -np.inf,
-        )
-    return a1 + np.logaddexp(a2, a3)
+        a3 = np.where(repeat, betaln(a + 1, b + x - 1) - betaln(a, b) - (r + x) * log_tx, -np.inf)
+        a23 = np.logaddexp(a2, a3)
+        w3 = np.exp(a3 - a23)  # the share of the likelihood from "dropped out after the last purchase"
+        w2 = 1 - w3
+        psi_b_x1 = np.where(repeat, digamma(b + x - 1), 0.0)
+    psi_abx = digamma(a + b + x)
+    gradient = np.array([
+        digamma(r + x) - digamma(r) + np.log(alpha) - w2 * log_T - w3 * log_tx,
+        r / alpha - (r + x) * (w2 / (alpha + T) + w3 / (alpha + t_x)),
+        digamma(a + b) - psi_abx + w3 / a,
+        digamma(a + b) - digamma(b) - psi_abx + w2 * digamma(b + x) + w3 * psi_b_x1,
+    ])
+    return a1 + a23, gradient
+
+
+def _per_distinct(x: np.ndarray, T: np.ndarray, f) -> np.ndarray:
+    """f(x, T) evaluated once per distinct (x, T): customers share few (x is a count, T whole days)."""
+    if len(x) == 0:
+        return f(x, T)
+    key = x * (T.max() + 1) + T  # one number per pair, as x is a whole count and 0 <= T <= max
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return f(x[first], T[first])[inverse]
 
 
 class BGNBD:
     """scikit-learn-shaped: `fit(x, t_x, T)` learns `params_` = (r, alpha, a, b)."""
 
-    def __init__(self, max_customers: int = 20_000, random_state: int = 0):
+    def __init__(self, max_customers: int = 10_000, random_state: int = 0):
         self.max_customers = max_customers
         self.random_state = random_state
 
@@ -41,15 +63,18 @@ class BGNBD:
         ux, ut, uT = rows.T
         scale = max(float(np.mean(T)), 1.0)
 
-        def objective(log_params: np.ndarray) -> float:
+        weights = counts / counts.sum()
+
+        def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+            """Mean negative log-likelihood and its gradient, in log-parameters (all stay positive)."""
             params = np.exp(log_params)
-            ll = _log_likelihood(params, ux, ut, uT)
-            return -float(np.sum(counts * ll)) / counts.sum()
+            ll, gradient = log_likelihood(params, ux, ut, uT)
+            return -float(weights @ ll), -(gradient @ weights) * params
 
         start = np.log([1.0, scale / 10, 1.0, 3.0])
-        result = minimize(objective, start, method="L-BFGS-B")
+        result = minimize(objective, start, jac=True, method="L-BFGS-B")
         if not result.success:  # a rough surface: the slower simplex search is more robust
-            result = minimize(objective, result.x, method="Nelder-Mead",
+            result = minimize(lambda p: objective(p)[0], result.x, method="Nelder-Mead",
                               options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-10})
         self.params_ = np.exp(result.x)
         self.converged_ = bool(result.success)
@@ -67,13 +92,7 @@ class BGNBD:
 
     def expected_purchases(self, t: float, x, t_x, T) -> np.ndarray:
         """Expected number of purchases in the next t days (conditional expectation)."""
-        r, alpha, a, b = self.params_
-        x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-        z = t / (alpha + T + t)
-        hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
-        numerator = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
-        value = numerator * self.p_alive(x, t_x, T)
-        return np.nan_to_num(np.clip(value, 0, None), nan=0.0, posinf=0.0)
+        return self.predict(t, x, t_x, T)[1]
 
     def p_no_purchase(self, t: float, x, t_x, T) -> np.ndarray:
         """P(no purchase in the next t days): dropped out, or alive and Poisson-silent.
@@ -81,11 +100,27 @@ class BGNBD:
         Alive customers' rate posterior is Gamma(r + x, alpha + T); dropouts during the window
         are ignored, which makes this a slight under-estimate.
         """
-        r, alpha, _, _ = self.params_
+        return self.predict(t, x, t_x, T)[2]
+
+    def predict(self, t: float, x, t_x, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(P(alive), expected purchases, P(no purchase)) over the next t days, sharing the work."""
+        r, alpha, a, b = self.params_
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-        silent_if_alive = ((alpha + T) / (alpha + T + t)) ** (r + x)
         alive = self.p_alive(x, t_x, T)
-        return (1 - alive) + alive * silent_if_alive
+        silent_if_alive = ((alpha + T) / (alpha + T + t)) ** (r + x)
+        hyp = _per_distinct(x, T, lambda x, T: hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t)))
+        expected = (a + b + x - 1) / (a - 1) * (1 - silent_if_alive * hyp) * alive
+        expected = np.nan_to_num(np.clip(expected, 0, None), nan=0.0, posinf=0.0)
+        return alive, expected, (1 - alive) + alive * silent_if_alive
+
+
+def fit_predict(x, t_x, T, rows, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fit on every customer given, then `predict` the next t days for `rows` (positions) of
+    them: one cutoff's BG/NBD as a plain function, so a worker process can run it."""
+    if len(x) < 20:  # too few customers to fit four parameters
+        n = len(rows)
+        return np.ones(n), np.zeros(n), np.full(n, 0.5)
+    return BGNBD().fit(x, t_x, T).predict(t, x[rows], t_x[rows], T[rows])
 
 
 def simulate(r: float, alpha: float, a: float, b: float, T: np.ndarray, seed: int = 0):
