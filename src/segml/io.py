@@ -40,7 +40,9 @@ def _write(path: str | Path, writer: Callable[[Path], Any]) -> Path:
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
-    return _write(path, lambda p: df.to_parquet(p, index=False))
+    # dictionary encoding pays for text and dates; for numbers it costs more write time than it saves
+    repeating = [str(c) for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    return _write(path, lambda p: df.to_parquet(p, index=False, use_dictionary=repeating))
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, encoding: str = "utf-8-sig") -> Path:
@@ -78,6 +80,14 @@ def read_parquet(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"{path} not found: run the earlier pipeline stages first (`segml run`).")
     return pd.read_parquet(path)
+
+
+def release_arrow_memory() -> None:
+    """Hand memory of freed Arrow-backed tables back to the system: Arrow's allocator keeps it for
+    reuse otherwise, and numpy can never reuse it."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def read_raw_table(path: str | Path, fmt: str, encoding: str, delimiter: str, config_key: str) -> pd.DataFrame:
