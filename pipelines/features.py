@@ -7,14 +7,17 @@ from segml import io
 from segml.config import load_config
 from segml.console import run_stage
 from segml.datasets import build_datasets
+from segml.transactions import index_transactions
 
 
 def main() -> None:
     cfg = load_config()
     prepared = Path(cfg.paths.prepared_dir)
-    datasets = build_datasets(io.read_parquet(prepared / "transactions.parquet"),
-                              io.read_parquet(prepared / "customers.parquet"),
-                              cfg.features, cfg.labels, cfg.as_of)
+    # the raw table is dropped once indexed: the index is all the stage needs, in far less memory
+    idx = index_transactions(io.read_parquet(prepared / "transactions.parquet"),
+                             io.read_parquet(prepared / "customers.parquet"))
+    io.release_arrow_memory()
+    datasets = build_datasets(idx, cfg.features, cfg.labels, cfg.as_of)
     out = Path(cfg.paths.features_dir)
     io.write_parquet(datasets.train, out / "train.parquet")
     io.write_parquet(datasets.valid, out / "valid.parquet")

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segml.features import build_features, fit_vocabulary, index_transactions, to_day
-from segml.labels import label_window
+from segml.features import Vocabulary, build_features, fit_vocabulary
+from segml.transactions import index_transactions, to_day
 
 from conftest import tx_frame
 
@@ -45,9 +45,9 @@ def tx():
 def features_at(tx, fcfg, cutoff=CUTOFF):
     # as in the pipeline, category levels are learnt from data up to the cutoff only
     seen = tx[tx["ts"] < pd.Timestamp(cutoff) + pd.Timedelta(days=1)]
-    vocab = fit_vocabulary(seen, pd.DataFrame({"customer_id": []}), fcfg)
-    idx = index_transactions(tx, vocab)
-    return build_features(idx, to_day(cutoff), fcfg, vocab).set_index("customer_id")
+    vocab = fit_vocabulary(index_transactions(seen), fcfg)
+    idx = index_transactions(tx)
+    return build_features(idx, [to_day(cutoff)], fcfg, vocab).set_index("customer_id")
 
 
 def test_rfm_by_hand(tx, fcfg):
@@ -101,11 +101,56 @@ def test_windows_shares_and_trend(tx, fcfg):
     assert f.loc["C", "n_categories"] == 2.0
 
 
+def test_money_sums_are_exact(fcfg):
+    """0.1 + 0.2 - 0.3 is not 0 in floating point; a refunded basket must still net to exactly 0."""
+    tx = tx_frame([
+        ("A", "2023-12-01", 20.0),
+        ("A", "2024-03-05", 0.1),
+        ("A", "2024-03-10", 0.2),
+        ("A", "2024-03-15", -0.3),
+    ])
+    f = features_at(tx, fcfg)
+    assert f.loc["A", "spend_30d"] == 0.0
+    # nothing in either 30-day window, so no trend (dust would make it +1 or -1)
+    assert f.loc["A", "spend_trend_30d"] == 0.0
+    assert f.loc["A", "monetary_total"] == 20.0
+
+
 def test_labels_after_cutoff(tx, fcfg):
-    idx = index_transactions(tx, fit_vocabulary(tx, pd.DataFrame({"customer_id": []}), fcfg))
-    labels = label_window(idx, to_day(CUTOFF), 30).set_index("customer_id")
-    assert labels.loc["D", "churned"] == 0 and labels.loc["D", "future_value"] == 70.0
+    idx = index_transactions(tx)
+    # labels from (03-01, 03-31]: A's 03-01 purchase is on the cutoff itself, so not in its window
+    labels = build_features(idx, [to_day("2024-03-01")], fcfg, Vocabulary(), with_labels=True, horizon_days=30)
+    labels = labels.set_index("customer_id")[["churned", "future_value"]]
+    assert sorted(labels.index) == ["A", "B"]  # C and D had not bought yet
     assert labels.loc["A", "churned"] == 1 and labels.loc["A", "future_value"] == 0.0
+    assert labels.loc["B", "churned"] == 1 and labels.loc["B", "future_value"] == 0.0
+    # 03-31 + 30 days: D bought 70 on 04-05; A, B and C did not buy again
+    later = build_features(idx, [to_day(CUTOFF)], fcfg, Vocabulary(), with_labels=True, horizon_days=30)
+    assert later.set_index("customer_id")["churned"].to_dict() == {"A": 1, "B": 1, "C": 1}
+
+
+def test_labels_count_refunds_and_line_up_with_features(fcfg):
+    tx = tx_frame([
+        ("A", "2024-01-05", 80.0),
+        ("A", "2024-02-10", 30.0),   # inside (01-31, 03-01]
+        ("A", "2024-02-20", -10.0),  # a refund inside the window lowers future value
+        ("A", "2024-03-02", 500.0),  # after the window
+        ("B", "2024-01-20", 40.0),
+        ("B", "2024-02-15", -40.0),  # only a refund in the window: churned, value -40
+    ])
+    idx = index_transactions(tx)
+    cutoffs = [to_day("2024-01-31"), to_day("2024-02-29")]
+    both = build_features(idx, cutoffs, fcfg, Vocabulary(), horizon_days=30, with_labels=True)
+    first = both[both["cutoff"] == "2024-01-31"].set_index("customer_id")
+    second = both[both["cutoff"] == "2024-02-29"].reset_index(drop=True)
+    assert first.loc["A", "churned"] == 0 and first.loc["A", "future_value"] == pytest.approx(20.0)
+    assert first.loc["B", "churned"] == 1 and first.loc["B", "future_value"] == pytest.approx(-40.0)
+    assert first.loc["A", "gross_spend"] == 80.0  # features stop at the cutoff
+    # (02-29, 03-30]: A's 500 on 03-02
+    assert second.set_index("customer_id").loc["A", "future_value"] == 500.0
+    # each cutoff's table is what that cutoff alone would give
+    alone = build_features(idx, cutoffs[1:], fcfg, Vocabulary(), horizon_days=30, with_labels=True)
+    pd.testing.assert_frame_equal(second, alone)
 
 
 def test_no_time_travel(tx, fcfg):
@@ -131,9 +176,24 @@ def test_no_time_travel_with_bgnbd_and_vocabulary_on_demo_data(cfg):
     customers = demo.customers.astype("str")
     cutoff = "2024-12-31"
     early = tx[tx["ts"] < pd.Timestamp(cutoff) + pd.Timedelta(days=1)]
-    vocab = fit_vocabulary(early, customers, cfg.features)
+    vocab = fit_vocabulary(index_transactions(early, customers), cfg.features)
 
     def build(frame):
-        return build_features(index_transactions(frame, vocab, customers), to_day(cutoff), cfg.features, vocab)
+        return build_features(index_transactions(frame, customers), [to_day(cutoff)], cfg.features, vocab)
 
     pd.testing.assert_frame_equal(build(tx), build(early))
+
+
+def test_order_lines_split_by_a_refund_row_are_one_order(fcfg):
+    tx = tx_frame([
+        ("A", "2024-03-01 10:00", 30.0, "food", "app", "X1"),
+        ("A", "2024-03-01 10:05", -5.0, "food", "app", "X0"),  # refund of an older order, between X1's lines
+        ("A", "2024-03-01 10:10", 20.0, "toys", "app", "X1"),
+        ("A", "2024-03-02 09:00", 10.0, "food", "app", "X2"),
+    ])
+    f = features_at(tx, fcfg)
+    assert f.loc["A", "n_orders"] == 2.0
+    assert f.loc["A", "avg_order_value"] == 30.0  # 60 gross over two orders
+    # the same rows in any order give the same features (the index sorts them)
+    pd.testing.assert_frame_equal(features_at(tx.iloc[::-1].reset_index(drop=True), fcfg), f)
+

@@ -11,10 +11,11 @@ import pytest
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
 from segml import evaluation as ev
-from segml.datasets import build_datasets
+from segml.datasets import build_datasets, build_snapshot
 from segml.generate import generate
 from segml.models import FeatureMismatchError, train_models
 from segml.segment import segment_customers
+from segml.transactions import index_transactions
 from segml.validate import prepare
 
 
@@ -29,7 +30,7 @@ def clean_demo(cfg, n: int, seed: int):
 @pytest.fixture(scope="module")
 def trained(cfg):
     prepared, truth = clean_demo(cfg, 5000, seed=11)
-    data = build_datasets(prepared.transactions, prepared.customers, cfg.features, cfg.labels, None)
+    data = build_datasets(index_transactions(prepared.transactions, prepared.customers), cfg.features, cfg.labels, None)
     models = train_models(data.train, data.valid, cfg.churn, cfg.upside, cfg.labels.horizon_days, cfg.seed,
                           data.vocabulary)
     return prepared, truth, data, models
@@ -62,10 +63,19 @@ def test_more_past_spend_never_lowers_predicted_value(trained):
 def test_row_and_id_order_change_nothing(cfg, trained):
     prepared, _, data, models = trained
     shuffled = prepared.transactions.sample(frac=1.0, random_state=5).reset_index(drop=True)
-    again = build_datasets(shuffled, prepared.customers.iloc[::-1], cfg.features, cfg.labels, None)
+    again = build_datasets(index_transactions(shuffled, prepared.customers.iloc[::-1]), cfg.features, cfg.labels, None)
     pd.testing.assert_frame_equal(again.snapshot, data.snapshot)
     reversed_rows = data.snapshot.iloc[::-1]
     np.testing.assert_allclose(models.churn.predict_proba(reversed_rows)[::-1], models.churn.predict_proba(data.snapshot))
+
+
+def test_stage_snapshot_is_what_score_builds(cfg, trained):
+    """The stage builds the snapshot in the same pass as the training cutoffs; `segml score`
+    builds it alone. Exact money sums make the two identical, so scores match the pipeline."""
+    prepared, _, data, _ = trained
+    alone = build_snapshot(prepared.transactions, prepared.customers, cfg.features, data.vocabulary, None,
+                           cfg.labels.horizon_days)
+    pd.testing.assert_frame_equal(alone, data.snapshot, check_exact=True)
 
 
 def test_churn_risk_recovers_hidden_stop_dates(trained):

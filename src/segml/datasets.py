@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from segml import schema as s
 from segml.config import FeaturesConfig, LabelsConfig
-from segml.features import (Vocabulary, build_features, customers_at, fit_vocabulary, index_transactions, to_date,
-                            to_day)
-from segml.labels import Cutoffs, check_sufficiency, cutoff_schedule, label_window
+from segml.features import Cutoff, Vocabulary, build_features, fit_vocabulary
+from segml.labels import Cutoffs, check_sufficiency, cutoff_schedule
+from segml.transactions import TransactionIndex, index_transactions, to_date, to_day
 
 
 @dataclass(frozen=True)
@@ -23,42 +24,42 @@ class Datasets:
     summary: dict
 
 
-def resolve_as_of(tx: pd.DataFrame, as_of: str | None) -> int:
+def resolve_as_of(idx: TransactionIndex, as_of: str | None) -> int:
     """The scoring day: configured, else the last transaction day. Never today's date."""
-    return to_day(as_of) if as_of else to_day(tx[s.TS].max())
+    return to_day(as_of) if as_of else int(idx.day.max())
 
 
-def build_snapshot(tx: pd.DataFrame, customers: pd.DataFrame, features_cfg: FeaturesConfig, vocab: Vocabulary,
-                   as_of: str | None, horizon_days: int) -> pd.DataFrame:
+def build_snapshot(tx: pd.DataFrame, customers: pd.DataFrame | None, features_cfg: FeaturesConfig,
+                   vocab: Vocabulary, as_of: str | None, horizon_days: int) -> pd.DataFrame:
     """Features as of `as_of` only (no labels): what `segml score` needs for new data."""
-    idx = index_transactions(tx, vocab, customers)
-    return build_features(idx, resolve_as_of(tx, as_of), features_cfg, vocab, (horizon_days,), horizon_days)
+    idx = index_transactions(tx, customers)
+    return build_features(idx, [resolve_as_of(idx, as_of)], features_cfg, vocab, horizon_days)
 
 
-def build_datasets(tx: pd.DataFrame, customers: pd.DataFrame, features_cfg: FeaturesConfig,
-                   labels_cfg: LabelsConfig, as_of: str | None) -> Datasets:
-    as_of_day = resolve_as_of(tx, as_of)
-    first_day = to_day(tx[s.TS].min())
+def build_datasets(idx: TransactionIndex, features_cfg: FeaturesConfig, labels_cfg: LabelsConfig,
+                   as_of: str | None) -> Datasets:
+    """Training cutoffs and the validation cutoff with labels, and the snapshot, from indexed
+    transactions (`index_transactions`)."""
+    as_of_day = resolve_as_of(idx, as_of)
+    first_day = int(idx.day.min())
     cutoffs = cutoff_schedule(first_day, as_of_day, labels_cfg)
     earliest = min([*cutoffs.training, cutoffs.validation])
-    # Levels are learnt from data before the earliest cutoff, so no cutoff sees later categories.
-    vocab = fit_vocabulary(tx[tx[s.TS] < to_date(earliest + 1)], customers, features_cfg)
-    idx = index_transactions(tx, vocab, customers)
+    # Levels are learnt from data up to the earliest cutoff, so no cutoff sees later categories.
+    vocab = fit_vocabulary(idx, features_cfg, until_day=earliest)
     h = labels_cfg.horizon_days
-
-    def labelled(cutoff_day: int) -> pd.DataFrame:
-        feats = build_features(idx, cutoff_day, features_cfg, vocab, (h,), h)
-        # both tables list the customers who bought by the cutoff in customer-code order
-        labels = label_window(idx, cutoff_day, h)[customers_at(idx, cutoff_day)].reset_index(drop=True)
-        feats = feats.assign(**{s.CHURNED: labels[s.CHURNED], s.FUTURE_VALUE: labels[s.FUTURE_VALUE]})
-        if labels_cfg.active_within_days:  # long-lost customers teach and prove nothing
-            feats = feats[feats["recency_days"] <= labels_cfg.active_within_days].reset_index(drop=True)
-        return feats
-
-    valid = labelled(cutoffs.validation)
+    # Training and validation rows are customers active in the recent past (long-lost customers
+    # teach and prove nothing); the snapshot has everyone. All in one pass over the transactions.
+    active = labels_cfg.active_within_days or None
+    labelled = [Cutoff(day, active) for day in [*cutoffs.training, cutoffs.validation]]
+    frame = build_features(idx, [*labelled, Cutoff(as_of_day)], features_cfg, vocab, h, with_labels=True)
+    cutoff = frame[s.CUTOFF].to_numpy()
+    n_train = int(np.sum(cutoff < to_date(cutoffs.validation).to_datetime64()))  # rows come in cutoff order
+    n_labelled = n_train + int(np.sum(cutoff == to_date(cutoffs.validation).to_datetime64()))
+    train = frame.iloc[:n_train]
+    valid = frame.iloc[n_train:n_labelled].reset_index(drop=True)
     check_sufficiency(first_day, as_of_day, cutoffs, valid, labels_cfg)
-    train = pd.concat([labelled(c) for c in cutoffs.training], ignore_index=True)
-    snapshot = build_features(idx, as_of_day, features_cfg, vocab, (h,), h)
+    # the snapshot's labels would need the future; its rows equal what `segml score` builds
+    snapshot = frame.iloc[n_labelled:].drop(columns=[s.CHURNED, s.FUTURE_VALUE]).reset_index(drop=True)
     summary = {
         "as_of": str(to_date(as_of_day).date()),
         "validation_cutoff": str(to_date(cutoffs.validation).date()),

@@ -1,4 +1,7 @@
-"""Labels from the window after a cutoff, and the schedule of training/validation cutoffs."""
+"""The schedule of training/validation cutoffs, and whether the data can support a model.
+
+The labels themselves are built with the features (`segml.features.build_features`).
+"""
 
 from __future__ import annotations
 
@@ -10,22 +13,10 @@ import pandas as pd
 
 from segml import schema as s
 from segml.config import LabelsConfig
-from segml.features import TransactionIndex
 
 
 class InsufficientDataError(ValueError):
     """The data cannot support a trustworthy model; the message says what to change."""
-
-
-def label_window(idx: TransactionIndex, cutoff_day: int, horizon_days: int) -> pd.DataFrame:
-    """Labels from the window (cutoff, cutoff + horizon]: `churned` (no purchase) and net spend."""
-    n = len(idx.customer_ids)
-    window = (idx.day > cutoff_day) & (idx.day <= cutoff_day + horizon_days)
-    code = idx.code[window]
-    purchases = np.bincount(code, weights=idx.purchase[window], minlength=n)[:n]
-    spend = np.bincount(code, weights=idx.amount[window], minlength=n)[:n]
-    return pd.DataFrame({s.CUSTOMER_ID: idx.customer_ids.to_numpy(), s.CHURNED: (purchases == 0).astype(np.int8),
-                         s.FUTURE_VALUE: spend.astype(float)})
 
 
 @dataclass(frozen=True)

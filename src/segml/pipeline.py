@@ -11,6 +11,7 @@ from segml.datasets import Datasets, build_datasets
 from segml.models import Trained, train_models
 from segml.scoring import TierResult, score_customers
 from segml.segment import segment_customers
+from segml.transactions import index_transactions
 from segml.validate import Prepared, prepare
 
 
@@ -26,7 +27,8 @@ class PipelineResult:
 def run_pipeline(raw_transactions: pd.DataFrame, raw_customers: pd.DataFrame | None, cfg: Config) -> PipelineResult:
     """prepare -> features -> segment -> train -> tier, with no files and no tracking."""
     prepared = prepare(raw_transactions, raw_customers, cfg.data, cfg.as_of)
-    datasets = build_datasets(prepared.transactions, prepared.customers, cfg.features, cfg.labels, cfg.as_of)
+    datasets = build_datasets(index_transactions(prepared.transactions, prepared.customers), cfg.features, cfg.labels,
+                              cfg.as_of)
     segmenter, _, _, segment_metrics = segment_customers(datasets.snapshot, cfg.segment, cfg.seed)
     trained = train_models(datasets.train, datasets.valid, cfg.churn, cfg.upside, cfg.labels.horizon_days,
                            cfg.seed, datasets.vocabulary)
