@@ -3,7 +3,10 @@
 Usage: python benchmarks/bench_features.py [--customers 1000000] [--rate-scale 0.83]
 Each measurement runs in a fresh process so its peak memory (max RSS) is its own. The input is
 what the feature stage reads: the prepare stage's clean table, sorted by customer and time. The
-floor is a bare pandas group-by computing only recency, frequency and monetary at one cutoff.
+floor is a bare pandas group-by computing only recency, frequency and monetary: at one cutoff
+(against one cutoff of segml features, what `segml score` builds) and at each of the stage's
+cutoffs (against the whole stage: training cutoffs, validation and snapshot, labels, BG/NBD).
+Use --folder to keep the generated data between runs.
 """
 
 from __future__ import annotations
@@ -34,50 +37,90 @@ def make_data(folder: Path, customers: int, rate_scale: float) -> None:
     demo.customers.astype("str").to_parquet(folder / "customers.parquet", index=False)
 
 
+def rfm_floor(tx, cutoff):
+    """The bare minimum: recency, frequency and monetary per customer at one cutoff, in pandas."""
+    seen = tx[tx["ts"] <= cutoff]
+    rfm = seen.groupby("customer_id").agg(last=("ts", "max"), frequency=("ts", "size"), monetary=("amount", "sum"))
+    rfm["recency_days"] = (cutoff - rfm["last"]).dt.days
+    return rfm
+
+
+def stage_cutoffs(tx) -> list:
+    """The cutoffs the feature stage builds with the default config: training, validation, snapshot."""
+    import pandas as pd
+
+    from segml.config import compose, to_typed
+    from segml.transactions import to_date, to_day
+    from segml.labels import cutoff_schedule
+
+    cfg = to_typed(compose())
+    schedule = cutoff_schedule(to_day(tx["ts"].min()), to_day(tx["ts"].max()), cfg.labels)
+    days = [*schedule.training, schedule.validation, schedule.snapshot]
+    return [to_date(d) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1) for d in days]
+
+
 def run_floor(folder: Path) -> dict:
     import pandas as pd
 
     tx = pd.read_parquet(folder / "tx.parquet", columns=["customer_id", "ts", "amount"])
-    cutoff = tx["ts"].max()
     start = time.perf_counter()
-    seen = tx[tx["ts"] <= cutoff]
-    rfm = seen.groupby("customer_id").agg(last=("ts", "max"), frequency=("ts", "size"), monetary=("amount", "sum"))
-    rfm["recency_days"] = (cutoff - rfm["last"]).dt.days
+    rfm = rfm_floor(tx, tx["ts"].max())
     return {"seconds": time.perf_counter() - start, "rows": len(tx), "customers": len(rfm)}
 
 
+def run_floor_stage(folder: Path) -> dict:
+    import pandas as pd
+
+    tx = pd.read_parquet(folder / "tx.parquet", columns=["customer_id", "ts", "amount"])
+    cutoffs = stage_cutoffs(tx)
+    start = time.perf_counter()
+    for cutoff in cutoffs:
+        rfm_floor(tx, cutoff)
+    return {"seconds": time.perf_counter() - start, "rows": len(tx), "cutoffs": len(cutoffs)}
+
+
 def run_snapshot(folder: Path) -> dict:
+    """What `segml score` computes: features at one cutoff, from the clean transactions."""
     import pandas as pd
 
     from segml.config import compose, to_typed
     from segml.datasets import build_snapshot
     from segml.features import fit_vocabulary
+    from segml.transactions import index_transactions
 
     cfg = to_typed(compose())
     tx, customers = pd.read_parquet(folder / "tx.parquet"), pd.read_parquet(folder / "customers.parquet")
+    vocab = fit_vocabulary(index_transactions(tx, customers), cfg.features)  # comes with a trained model: not timed
     start = time.perf_counter()
-    vocab = fit_vocabulary(tx, customers, cfg.features)
     snap = build_snapshot(tx, customers, cfg.features, vocab, None, cfg.labels.horizon_days)
     return {"seconds": time.perf_counter() - start, "rows": len(tx), "customers": len(snap),
             "features": snap.shape[1] - 2}
 
 
 def run_stage(folder: Path) -> dict:
-    import pandas as pd
-
+    """The feature stage as pipelines/features.py runs it: read and index the prepared tables,
+    build every cutoff with labels, write the tables."""
+    from segml import io
     from segml.config import compose, to_typed
     from segml.datasets import build_datasets
+    from segml.transactions import index_transactions
 
     cfg = to_typed(compose())
-    tx, customers = pd.read_parquet(folder / "tx.parquet"), pd.read_parquet(folder / "customers.parquet")
     start = time.perf_counter()
-    data = build_datasets(tx, customers, cfg.features, cfg.labels, None)
-    cutoffs = len(data.cutoffs.training) + 2
-    return {"seconds": time.perf_counter() - start, "rows": len(tx), "cutoffs": cutoffs,
-            "train_rows": len(data.train)}
+    tx, customers = io.read_parquet(folder / "tx.parquet"), io.read_parquet(folder / "customers.parquet")
+    read = time.perf_counter()
+    rows, idx = len(tx), index_transactions(tx, customers)
+    del tx  # as in the stage: the index replaces the raw table
+    io.release_arrow_memory()
+    data = build_datasets(idx, cfg.features, cfg.labels, None)
+    built = time.perf_counter()
+    for name in ("train", "valid", "snapshot"):
+        io.write_parquet(getattr(data, name), folder / "out" / f"{name}.parquet")
+    return {"seconds": built - read, "read_seconds": read - start, "write_seconds": time.perf_counter() - built,
+            "rows": rows, "cutoffs": len(data.cutoffs.training) + 2, "train_rows": len(data.train)}
 
 
-PHASES = {"floor": run_floor, "snapshot": run_snapshot, "stage": run_stage}
+PHASES = {"floor": run_floor, "floor_stage": run_floor_stage, "snapshot": run_snapshot, "stage": run_stage}
 
 
 def main() -> None:
@@ -85,31 +128,49 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--rate-scale", type=float, default=0.83)
     parser.add_argument("--phase", choices=sorted(PHASES))
-    parser.add_argument("--folder")
+    parser.add_argument("--folder", help="keep the generated data here and reuse it on the next run")
     args = parser.parse_args()
     if args.phase:  # child process: one measurement
         result = PHASES[args.phase](Path(args.folder))
         print(json.dumps({**result, "peak_mb": peak_mb()}))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        start = time.perf_counter()
-        make_data(folder, args.customers, args.rate_scale)
-        print(f"generated data in {time.perf_counter() - start:.1f}s")
+        folder = Path(args.folder or tmp)
+        if not (folder / "tx.parquet").exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            start = time.perf_counter()
+            make_data(folder, args.customers, args.rate_scale)
+            print(f"generated data in {time.perf_counter() - start:.1f}s")
         results = {}
-        for phase in ("floor", "snapshot", "stage"):
-            out = subprocess.run([sys.executable, __file__, "--phase", phase, "--folder", tmp],
-                                 capture_output=True, text=True, check=True)
+        for phase in PHASES:
+            out = subprocess.run([sys.executable, __file__, "--phase", phase, "--folder", str(folder)],
+                                 capture_output=True, text=True)
+            if out.returncode:
+                sys.exit(f"benchmark phase {phase} failed:\n{out.stderr}")
             results[phase] = json.loads(out.stdout.strip().splitlines()[-1])
-    floor, snap, stage = results["floor"], results["snapshot"], results["stage"]
+    report(results)
+
+
+def report(results: dict) -> None:
+    floor, floor_stage, snap, stage = (results[p] for p in PHASES)
     rows = snap["rows"]
-    print(f"transactions: {rows:,}   customers: {snap['customers']:,}   features: {snap['features']}")
-    print(f"bare pandas R/F/M group-by : {floor['seconds']:7.2f}s  {rows / floor['seconds']:>12,.0f} rows/s  "
-          f"peak {floor['peak_mb']:,.0f} MB")
-    print(f"segml snapshot features     : {snap['seconds']:7.2f}s  {rows / snap['seconds']:>12,.0f} rows/s  "
-          f"peak {snap['peak_mb']:,.0f} MB  ({snap['seconds'] / floor['seconds']:.1f}x the floor)")
-    print(f"segml feature stage ({stage['cutoffs']} cutoffs, labels, BG/NBD): {stage['seconds']:7.2f}s  "
-          f"{rows / stage['seconds']:>12,.0f} rows/s  peak {stage['peak_mb']:,.0f} MB")
+
+    def line(label: str, seconds: float, peak_mb: float | None = None, vs: dict | None = None) -> None:
+        text = f"{label:<44}{seconds:7.2f}s {rows / seconds:>12,.0f} rows/s"
+        if peak_mb:
+            text += f"  peak {peak_mb:,.0f} MB"
+        if vs:
+            text += f"  ({seconds / vs['seconds']:.1f}x its floor)"
+        print(text)
+
+    print(f"transactions: {rows:,}   customers: {snap['customers']:,}   features: {snap['features']}   "
+          f"stage cutoffs: {stage['cutoffs']}")
+    line("floor: bare pandas R/F/M, 1 cutoff", floor["seconds"], floor["peak_mb"])
+    line(f"floor: bare pandas R/F/M, {floor_stage['cutoffs']} cutoffs", floor_stage["seconds"], floor_stage["peak_mb"])
+    line("segml features, 1 cutoff (segml score)", snap["seconds"], snap["peak_mb"], floor)
+    line(f"segml feature stage, {stage['cutoffs']} cutoffs + labels + BG/NBD", stage["seconds"], stage["peak_mb"],
+         floor_stage)
+    line("  ... including reading and writing parquet", stage["seconds"] + stage["read_seconds"] + stage["write_seconds"])
 
 
 if __name__ == "__main__":
