@@ -72,7 +72,6 @@ class FeaturesConfig:
     top_channels: int = 4
     use_attributes: bool = True
     use_bgnbd: bool = True
-    min_history_days: int = 0
 
 
 @dataclass
