@@ -116,7 +116,7 @@ class BGNBD:
 
 def fit_predict(x, t_x, T, rows, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit on every customer given, then `predict` the next t days for `rows` (positions) of
-    them: one cutoff's BG/NBD as a plain function, so a worker process can run it."""
+    them: one cutoff's BG/NBD, as one call for a worker thread."""
     if len(x) < 20:  # too few customers to fit four parameters
         n = len(rows)
         return np.ones(n), np.zeros(n), np.full(n, 0.5)
