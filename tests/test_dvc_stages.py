@@ -1,0 +1,52 @@
+"""dvc.yaml lists, for each stage, every library module its script runs: otherwise editing that
+module would not rerun the stage, and its outputs would silently go stale."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import yaml
+
+from conftest import ROOT
+
+# Modules that cannot change what a stage writes (progress display and error messages); their
+# imports are not followed either.
+OUTPUT_NEUTRAL = {"console"}
+
+
+def segml_imports(path: Path) -> set[str]:
+    """Names of the segml modules that the file imports directly."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "segml":
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("segml."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("segml.")}
+    return found
+
+
+def modules_run_by(script: Path) -> set[str]:
+    """Every segml module the script imports, directly or through other segml modules."""
+    seen: set[str] = set()
+    todo = segml_imports(script) - OUTPUT_NEUTRAL
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo |= segml_imports(ROOT / "src" / "segml" / f"{module}.py") - OUTPUT_NEUTRAL
+    return seen
+
+
+def test_every_stage_depends_on_the_modules_it_runs():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    assert stages, "dvc.yaml has no stages"
+    missing = {}
+    for name, stage in stages.items():
+        script = stage["cmd"].split()[-1]
+        needed = {f"src/segml/{m}.py" for m in modules_run_by(ROOT / script)}
+        if needed - set(stage["deps"]):
+            missing[name] = sorted(needed - set(stage["deps"]))
+    assert not missing, f"add these to the stages' deps in dvc.yaml: {missing}"
