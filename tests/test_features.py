@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segml.features import Vocabulary, build_features, fit_vocabulary
+from segml.features import Cutoff, Vocabulary, build_features, fit_vocabulary
 from segml.transactions import index_transactions, to_day
 
 from conftest import tx_frame
@@ -99,6 +99,13 @@ def test_windows_shares_and_trend(tx, fcfg):
     assert f.loc["C", "category_share__toys"] == pytest.approx(20 / 150)
     assert f.loc["C", "channel_share__shop"] == pytest.approx(30 / 150)
     assert f.loc["C", "n_categories"] == 2.0
+
+
+def test_active_within_keeps_only_recent_buyers(tx, fcfg):
+    idx = index_transactions(tx)
+    # recency at 03-31: A 30 days, B 59, C 1; D has not bought yet
+    f = build_features(idx, [Cutoff(to_day(CUTOFF), active_within_days=30), to_day(CUTOFF)], fcfg, Vocabulary())
+    assert f["customer_id"].tolist() == ["A", "C", "A", "B", "C"]  # stacked in the order the cutoffs were given
 
 
 def test_money_sums_are_exact(fcfg):
