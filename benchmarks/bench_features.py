@@ -156,7 +156,7 @@ def report(results: dict) -> None:
     rows = snap["rows"]
 
     def line(label: str, seconds: float, peak_mb: float | None = None, vs: dict | None = None) -> None:
-        text = f"{label:<44}{seconds:7.2f}s {rows / seconds:>12,.0f} rows/s"
+        text = f"{label:<52}{seconds:7.2f}s {rows / seconds:>12,.0f} rows/s"
         if peak_mb:
             text += f"  peak {peak_mb:,.0f} MB"
         if vs:
