@@ -204,3 +204,9 @@ def test_order_lines_split_by_a_refund_row_are_one_order(fcfg):
     # the same rows in any order give the same features (the index sorts them)
     pd.testing.assert_frame_equal(features_at(tx.iloc[::-1].reset_index(drop=True), fcfg), f)
 
+
+
+def test_refunds_only_give_no_rows_instead_of_an_error(fcfg):
+    tx = tx_frame([("A", "2024-03-01", -10.0), ("B", "2024-03-02", -5.0)])
+    f = features_at(tx, fcfg)
+    assert f.empty and "recency_days" in f.columns

@@ -54,6 +54,15 @@ def test_each_bad_row_kind_is_rejected_with_its_reason(dcfg):
     assert list(result.transactions["amount"]) == [1234.5, -20.0]
 
 
+def test_no_usable_row_names_the_file_and_the_reasons(dcfg):
+    rows = [["008", "not a date", "10", "O3", "1", "服装", "APP"], ["", "2024-05-01 10:00:00", "10", "O2", "1", "服装", "APP"]]
+    with pytest.raises(ContractError) as error:
+        prepare(raw(rows), None, dcfg, transactions_source="data/raw/transactions.csv")
+    message = str(error.value)
+    assert "data/raw/transactions.csv" in message and "none of its 2 rows" in message
+    assert REASONS["bad_timestamp"] in message and REASONS["missing_customer_id"] in message
+
+
 def test_missing_required_column_names_column_and_config_key(dcfg):
     frame = raw([GOOD]).drop(columns=["金额"])
     with pytest.raises(ContractError) as error:

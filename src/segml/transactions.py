@@ -86,6 +86,13 @@ def _levels(values: pd.Series, order: np.ndarray | None = None) -> Levels:
     return Levels(codes if order is None else codes[order], sorted(names))
 
 
+def _starts(values: np.ndarray) -> np.ndarray:
+    """Per row: differs from the previous row (row 0 counts as a change)."""
+    starts = np.ones(len(values), bool)
+    starts[1:] = values[1:] != values[:-1]
+    return starts
+
+
 def _differs_from_previous(values: pa.ChunkedArray) -> np.ndarray:
     """Per row: differs from the previous row (row 0 counts as a change). Missing = change."""
     if len(values) < 2:
@@ -157,9 +164,9 @@ def _purchase_flags(code: np.ndarray, day: np.ndarray, purchase: np.ndarray, ord
     """
     p_idx = np.flatnonzero(purchase)
     p_code, p_day = code[p_idx], day[p_idx]
-    new_customer = np.r_[True, p_code[1:] != p_code[:-1]]
+    new_customer = _starts(p_code)
     day_start = np.zeros(len(code), bool)
-    day_start[p_idx] = new_customer | np.r_[True, p_day[1:] != p_day[:-1]]
+    day_start[p_idx] = new_customer | _starts(p_day)
     gap = np.zeros(len(code), np.int64)
     gap[p_idx] = np.where(new_customer, 0, np.diff(p_day, prepend=0))  # purchase days add 0 on repeat rows
     first_purchase_day = np.full(n, np.nan)

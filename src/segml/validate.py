@@ -148,6 +148,13 @@ def prepare(
     reject(original.duplicated(keep="first"), "duplicate")
 
     good = reason.isna().to_numpy()
+    if not good.any():  # nothing to build on: say why, before later stages fail obscurely
+        counts = reason.value_counts()
+        raise ContractError(
+            f"{transactions_source}: none of its {len(tx_text)} rows is usable ("
+            + "; ".join(f"{n} × {text}" for text, n in counts.items())
+            + "). Check the column mapping and formats in conf/data (data.columns, data.timestamp_format, "
+            "data.dayfirst, data.decimal) and `as_of`.")
     clean = pd.DataFrame({s.CUSTOMER_ID: customer_id[good].astype(str), s.TS: ts[good], s.AMOUNT: amount[good]})
     for column in s.OPTIONAL_TRANSACTION_COLUMNS:
         if column in tx_text:
