@@ -52,9 +52,9 @@ def build_datasets(idx: TransactionIndex, features_cfg: FeaturesConfig, labels_c
     active = labels_cfg.active_within_days or None
     labelled = [Cutoff(day, active) for day in [*cutoffs.training, cutoffs.validation]]
     frame = build_features(idx, [*labelled, Cutoff(as_of_day)], features_cfg, vocab, h, with_labels=True)
-    cutoff = frame[s.CUTOFF].to_numpy()
-    n_train = int(np.sum(cutoff < to_date(cutoffs.validation).to_datetime64()))  # rows come in cutoff order
-    n_labelled = n_train + int(np.sum(cutoff == to_date(cutoffs.validation).to_datetime64()))
+    # rows come in cutoff order: training, then validation, then the snapshot
+    n_train, n_labelled = np.searchsorted(frame[s.CUTOFF].to_numpy(),
+                                          [to_date(d).to_datetime64() for d in (cutoffs.validation, as_of_day)])
     train = frame.iloc[:n_train]
     valid = frame.iloc[n_train:n_labelled].reset_index(drop=True)
     check_sufficiency(first_day, as_of_day, cutoffs, valid, labels_cfg)

@@ -85,14 +85,14 @@ def build_features(
     # purchase days, and the days between them (their sum runs from first to last purchase day)
     purchase_days, gap_sum, gap_sq = (at_cutoff.sum(w) for w in (idx.day_start, idx.gap, idx.gap.astype(float) ** 2))
     last_day = idx.first_purchase_day + gap_sum
-    out, tables = _Output(), []
+    out = _Output()
     for c in cutoffs:
         j = at_cutoff.row(c.day)
         keep = purchase_days[j] > 0
         if c.active_within_days is not None:
             keep &= c.day - last_day[j] <= c.active_within_days
-        tables.append(_Table(c.day, np.flatnonzero(keep), j, out))
-    out.allocate(tables)
+        out.table(c.day, np.flatnonzero(keep), j)
+    tables = out.tables
 
     # BG/NBD fits run in a thread beside this one, which builds the other features meanwhile
     # (scipy's special functions and numpy's arithmetic release the GIL).
@@ -105,14 +105,15 @@ def build_features(
             _add_rfm(t, idx, purchase_days, gap_sum, gap_sq, gross, refunds, n_orders)
         del gap_sum, gap_sq, n_orders, refunds
 
-        # one customers x edges total at a time: net spend, then purchase days
-        for quantity, weights in (("spend", idx.amount), ("purchase_days", idx.day_start)):
-            totals = at_edge.sum(weights)
-            for t in tables:
-                _add_windows(t, quantity, totals, at_edge, windows)
-                if with_labels:
-                    _add_label(t, quantity, totals, at_edge, horizon_days)
-            del totals
+        # one customers x edges total alive at a time: net spend, then purchase days
+        spend = at_edge.sum(idx.amount)
+        for t in tables:
+            _add_spend_windows(t, spend, at_edge, windows, horizon_days if with_labels else None)
+        del spend
+        days = at_edge.sum(idx.day_start)
+        for t in tables:
+            _add_purchase_day_windows(t, days, at_edge, windows, horizon_days if with_labels else None)
+        del days
 
         if idx.category is not None:
             _add_shares(tables, at_cutoff, "category", idx.category.recode(vocab.categories), vocab.categories,
@@ -132,18 +133,23 @@ def build_features(
 
 
 class _Output:
-    """The stacked output columns, each allocated once at full length; every cutoff fills its own
-    slice, so nothing is copied when the cutoffs are put together."""
+    """The stacked output columns, each allocated once at full length; every cutoff's `_Table`
+    fills its own slice, so nothing is copied when the cutoffs are put together."""
 
     def __init__(self):
+        self.tables: list[_Table] = []
         self.features: dict[str, np.ndarray] = {}
         self.labels: dict[str, np.ndarray] = {}
 
-    def allocate(self, tables: list[_Table]) -> None:
-        ends = np.cumsum([len(t.rows) for t in tables])
-        for t, end in zip(tables, ends):
-            t.part = slice(end - len(t.rows), end)
-        self.tables, self.length = tables, int(ends[-1]) if len(ends) else 0
+    def table(self, cutoff: int, rows: np.ndarray, j: int) -> _Table:
+        """The next cutoff's slice; every table is declared before any column is written."""
+        start = self.tables[-1].part.stop if self.tables else 0
+        self.tables.append(_Table(cutoff, rows, j, self, slice(start, start + len(rows))))
+        return self.tables[-1]
+
+    @property
+    def length(self) -> int:
+        return self.tables[-1].part.stop if self.tables else 0
 
     def frame(self, idx: TransactionIndex, attributes: dict[str, np.ndarray], vocab: Vocabulary) -> pd.DataFrame:
         """id, cutoff, numeric features, attribute categoricals, labels (no copies of the numbers)."""
@@ -159,12 +165,15 @@ class _Output:
         }, copy=False)
 
 
+@dataclass
 class _Table:
     """One cutoff: its rows (customer codes), its row of the running totals and its output slice."""
 
-    def __init__(self, cutoff: int, rows: np.ndarray, j: int, out: _Output):
-        self.cutoff, self.rows, self.j, self.out = cutoff, rows, j, out
-        self.part = slice(0, 0)
+    cutoff: int
+    rows: np.ndarray
+    j: int
+    out: _Output
+    part: slice
 
     def at(self, totals: np.ndarray) -> np.ndarray:
         """This table's rows of a cutoffs x customers total, at this cutoff."""
@@ -208,29 +217,35 @@ def _add_rfm(t: _Table, idx: TransactionIndex, purchase_days, gap_sum, gap_sq, g
         })
 
 
-def _add_windows(t: _Table, quantity: str, totals: np.ndarray, at_edge: RunningTotals, windows: list[int]) -> None:
-    """Net spend (with its trend against the w days before) or purchase days, in (cutoff - w, cutoff]."""
-    ages = sorted({0, *windows, *(2 * w for w in windows)}) if quantity == "spend" else [0, *windows]
-    at = {age: totals[at_edge.row(t.cutoff - age)][t.rows] for age in ages}
+def _window_ends(t: _Table, totals: np.ndarray, at_edge: RunningTotals, offsets) -> dict[int, np.ndarray]:
+    """This table's rows of `totals` on the day cutoff + offset, for each offset (in days)."""
+    return {offset: totals[at_edge.row(t.cutoff + offset)][t.rows] for offset in offsets}
+
+
+def _add_spend_windows(t: _Table, spend: np.ndarray, at_edge: RunningTotals, windows: list[int],
+                       label_days: int | None) -> None:
+    """Net spend in (cutoff - w, cutoff] and its trend against the w days before; with
+    `label_days`, the label future_value: net spend in (cutoff, cutoff + label_days]."""
+    ends = {0, *(-w for w in windows), *(-2 * w for w in windows)} | ({label_days} if label_days else set())
+    at = _window_ends(t, spend, at_edge, ends)
     for w in windows:
-        recent = at[0] - at[w]
-        if quantity == "purchase_days":
-            t.put({f"purchase_days_{w}d": recent})
-            continue
-        before = at[w] - at[2 * w]
+        recent, before = at[0] - at[-w], at[-w] - at[-2 * w]
         denominator = np.abs(recent) + np.abs(before)
         with np.errstate(divide="ignore", invalid="ignore"):
             t.put({f"spend_{w}d": recent / MONEY_UNITS,
                    f"spend_trend_{w}d": np.where(denominator > 0, (recent - before) / denominator, 0.0)})
+    if label_days:
+        t.put({s.FUTURE_VALUE: (at[label_days] - at[0]) / MONEY_UNITS}, t.out.labels)
 
 
-def _add_label(t: _Table, quantity: str, totals: np.ndarray, at_edge: RunningTotals, horizon_days: int) -> None:
-    """churned: no purchase day in (cutoff, cutoff + horizon]; future_value: net spend in it."""
-    after, now = (totals[at_edge.row(day)][t.rows] for day in (t.cutoff + horizon_days, t.cutoff))
-    if quantity == "spend":
-        t.put({s.FUTURE_VALUE: (after - now) / MONEY_UNITS}, t.out.labels)
-    else:
-        t.put({s.CHURNED: (after == now).astype(np.int8)}, t.out.labels)
+def _add_purchase_day_windows(t: _Table, days: np.ndarray, at_edge: RunningTotals, windows: list[int],
+                              label_days: int | None) -> None:
+    """Purchase days in (cutoff - w, cutoff]; with `label_days`, the label churned: no purchase
+    day in (cutoff, cutoff + label_days]."""
+    at = _window_ends(t, days, at_edge, {0, *(-w for w in windows)} | ({label_days} if label_days else set()))
+    t.put({f"purchase_days_{w}d": at[0] - at[-w] for w in windows})
+    if label_days:
+        t.put({s.CHURNED: (at[label_days] == at[0]).astype(np.int8)}, t.out.labels)
 
 
 def _add_shares(tables: list[_Table], at_cutoff: RunningTotals, prefix: str, level: np.ndarray, levels: list[str],
