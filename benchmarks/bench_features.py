@@ -1,11 +1,11 @@
-"""Benchmark the feature stage on ~10M transactions / 1M customers; prints rows/s and peak memory.
+"""Benchmark the feature and train stages on ~10M transactions / 1M customers; prints rows/s and peak memory.
 
 Usage: python benchmarks/bench_features.py [--customers 1000000] [--rate-scale 0.83]
 Each measurement runs in a fresh process so its peak memory (max RSS) is its own. The input is
 what the feature stage reads: the prepare stage's clean table, sorted by customer and time. The
 floor is a bare pandas group-by computing only recency, frequency and monetary: at one cutoff
 (against one cutoff of segml features, what `segml score` builds) and at each of the stage's
-cutoffs (against the whole stage: training cutoffs, validation and snapshot, labels, BG/NBD).
+cutoffs (against the whole stage: labelled cutoffs and snapshot, labels, BG/NBD, Gamma-Gamma).
 Use --folder to keep the generated data between runs.
 """
 
@@ -46,7 +46,7 @@ def rfm_floor(tx, cutoff):
 
 
 def stage_cutoffs(tx) -> list:
-    """The cutoffs the feature stage builds with the default config: training, validation, snapshot."""
+    """The cutoffs the feature stage builds with the default config: labelled cutoffs and the snapshot."""
     import pandas as pd
 
     from segml.config import compose, to_typed
@@ -55,7 +55,7 @@ def stage_cutoffs(tx) -> list:
 
     cfg = to_typed(compose())
     schedule = cutoff_schedule(to_day(tx["ts"].min()), to_day(tx["ts"].max()), cfg.labels)
-    days = [*schedule.training, schedule.validation, schedule.snapshot]
+    days = [*schedule.labelled, schedule.snapshot]
     return [to_date(d) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1) for d in days]
 
 
@@ -114,13 +114,50 @@ def run_stage(folder: Path) -> dict:
     io.release_arrow_memory()
     data = build_datasets(idx, cfg.features, cfg.labels, None)
     built = time.perf_counter()
-    for name in ("train", "valid", "snapshot"):
+    for name in ("labelled", "snapshot"):
         io.write_parquet(getattr(data, name), folder / "out" / f"{name}.parquet")
+    io.write_json(data.summary, folder / "out" / "schedule.json")
     return {"seconds": built - read, "read_seconds": read - start, "write_seconds": time.perf_counter() - built,
-            "rows": rows, "cutoffs": len(data.cutoffs.training) + 2, "train_rows": len(data.train)}
+            "rows": rows, "cutoffs": len(data.schedule.labelled) + 1, "train_rows": len(data.labelled)}
 
 
-PHASES = {"floor": run_floor, "floor_stage": run_floor_stage, "snapshot": run_snapshot, "stage": run_stage}
+def run_train(folder: Path) -> dict:
+    """The train stage as pipelines/train.py runs it: backtest folds, grades, production refit."""
+    from segml import io
+    from segml.config import compose, to_typed
+    from segml.datasets import schedule_from_summary
+    from segml.models import train_models
+
+    cfg = to_typed(compose())
+    labelled = io.read_parquet(folder / "out" / "labelled.parquet")
+    start = time.perf_counter()
+    trained = train_models(labelled, schedule_from_summary(io.read_json(folder / "out" / "schedule.json")),
+                           cfg.churn, cfg.upside, cfg.seed)
+    grades = {t: trained.metrics[t]["summary"]["verdict_en"] for t in ("churn", "upside")}
+    return {"seconds": time.perf_counter() - start, "rows": len(labelled), "grades": grades,
+            "fit_rows": trained.metrics["churn"]["production"]["train_rows"]}
+
+
+def run_floor_train(folder: Path) -> dict:
+    """Floor: one 300-round LightGBM churn fit on every row of the production training cutoffs."""
+    import lightgbm as lgb
+
+    from segml import io
+    from segml.datasets import schedule_from_summary
+    from segml.features import feature_columns
+    from segml.transactions import to_date
+
+    schedule = schedule_from_summary(io.read_json(folder / "out" / "schedule.json"))
+    labelled = io.read_parquet(folder / "out" / "labelled.parquet")
+    rows = labelled[labelled["cutoff"].isin([to_date(d) for d in schedule.production])]
+    start = time.perf_counter()
+    lgb.LGBMClassifier(n_estimators=300, learning_rate=0.05, verbose=-1, n_jobs=2).fit(
+        rows[feature_columns(rows)], rows["churned"])
+    return {"seconds": time.perf_counter() - start, "rows": len(rows)}
+
+
+PHASES = {"floor": run_floor, "floor_stage": run_floor_stage, "snapshot": run_snapshot, "stage": run_stage,
+          "floor_train": run_floor_train, "train": run_train}
 
 
 def main() -> None:
@@ -152,7 +189,7 @@ def main() -> None:
 
 
 def report(results: dict) -> None:
-    floor, floor_stage, snap, stage = (results[p] for p in PHASES)
+    floor, floor_stage, snap, stage, floor_train, train = (results[p] for p in PHASES)
     rows = snap["rows"]
 
     def line(label: str, seconds: float, peak_mb: float | None = None, vs: dict | None = None) -> None:
@@ -171,6 +208,13 @@ def report(results: dict) -> None:
     line(f"segml feature stage, {stage['cutoffs']} cutoffs + labels + BG/NBD", stage["seconds"], stage["peak_mb"],
          floor_stage)
     line("  ... including reading and writing parquet", stage["seconds"] + stage["read_seconds"] + stage["write_seconds"])
+    print(f"train: {train['rows']:,} labelled rows; production fit on {train['fit_rows']:,} sampled rows")
+    print(f"{'floor: one 300-round LightGBM fit, ' + format(floor_train['rows'], ',') + ' rows':<52}"
+          f"{floor_train['seconds']:7.2f}s  peak {floor_train['peak_mb']:,.0f} MB")
+    print(f"{'segml train stage: 3 folds x 2 models + refit':<52}{train['seconds']:7.2f}s  peak {train['peak_mb']:,.0f} MB"
+          f"  ({train['seconds'] / floor_train['seconds']:.1f}x its floor)")
+    for target, verdict in train["grades"].items():
+        print(f"  {target}: {verdict}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
-"""DVC stage `features`: point-in-time features for training cutoffs (with labels) and the snapshot."""
+"""DVC stage `features`: point-in-time features for every labelled cutoff (with labels) and the snapshot."""
 
 from dataclasses import asdict
 from pathlib import Path
 
 from segml import io
 from segml.config import load_config
-from segml.console import run_stage
+from segml.console import console, run_stage
 from segml.datasets import build_datasets
 from segml.transactions import index_transactions
 
@@ -19,11 +19,19 @@ def main() -> None:
     io.release_arrow_memory()
     datasets = build_datasets(idx, cfg.features, cfg.labels, cfg.as_of)
     out = Path(cfg.paths.features_dir)
-    io.write_parquet(datasets.train, out / "train.parquet")
-    io.write_parquet(datasets.valid, out / "valid.parquet")
+    io.write_parquet(datasets.labelled, out / "labelled.parquet")
     io.write_parquet(datasets.snapshot, out / "snapshot.parquet")
     io.write_json(asdict(datasets.vocabulary), out / "vocabulary.json")
     io.write_json(datasets.summary, Path(cfg.paths.metrics_dir) / "features.json")
+    report_schedule(datasets.summary)
+
+
+def report_schedule(summary: dict) -> None:
+    console.print(f"  backtest folds {', '.join(summary['backtest_folds'])}; production models learn from "
+                  f"{len(summary['production_training_cutoffs'])} cutoffs "
+                  f"({summary['production_training_cutoffs'][0]} … {summary['production_training_cutoffs'][-1]})")
+    for note in summary["warnings"]:
+        console.print(f"  [yellow]warning:[/yellow] {note}")
 
 
 if __name__ == "__main__":

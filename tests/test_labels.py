@@ -1,4 +1,4 @@
-"""Cutoff schedule (no overlap with validation) and the data sufficiency check."""
+"""Cutoff schedule (walk-forward folds, no overlap with validation, refit on the newest) and sufficiency."""
 
 from __future__ import annotations
 
@@ -7,20 +7,53 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from segml.labels import InsufficientDataError, check_sufficiency, cutoff_schedule
+from segml.labels import InsufficientDataError, check_sufficiency, cutoff_schedule, schedule_warnings
 
 
-def test_training_windows_end_before_validation(cfg):
-    labels = dataclasses.replace(cfg.labels, horizon_days=90, n_training_cutoffs=4, cutoff_spacing_days=30)
-    cut = cutoff_schedule(first_day=0, as_of_day=1000, cfg=labels)
-    assert cut.validation == 910 and cut.snapshot == 1000
-    assert cut.training == [730, 760, 790, 820]
-    assert all(c + 90 <= cut.validation for c in cut.training)
+def schedule_cfg(cfg, **changes):
+    base = dict(horizon_days=90, n_training_cutoffs=4, cutoff_spacing_days=30, min_history_days=90,
+                backtest_folds=3, fold_spacing_days=30)
+    return dataclasses.replace(cfg.labels, **{**base, **changes})
+
+
+def test_every_fold_trains_only_on_label_windows_that_end_before_it(cfg):
+    cut = cutoff_schedule(first_day=0, as_of_day=1000, cfg=schedule_cfg(cfg))
+    assert cut.folds == [850, 880, 910] and cut.snapshot == 1000
+    assert cut.training_for(910) == [730, 760, 790, 820]
+    assert cut.training_for(850) == [670, 700, 730, 760]
+    for fold in cut.folds:
+        assert all(c + 90 <= fold for c in cut.training_for(fold))
+
+
+def test_production_learns_from_the_newest_labelled_cutoffs(cfg):
+    """Validate, then refit: the scoring models see the labelled days right before as_of."""
+    cut = cutoff_schedule(0, 1000, schedule_cfg(cfg))
+    assert cut.production == [820, 850, 880, 910]  # the last label window (910, 1000] ends at as_of
+    assert max(c + 90 for c in cut.production) == 1000
+    # only cutoffs some fit uses get feature rows
+    assert cut.labelled == [670, 700, 730, 760, 790, 820, 850, 880, 910]
+    assert set(cut.grid) <= set(cut.labelled)
 
 
 def test_cutoffs_without_enough_history_are_skipped(cfg):
-    labels = dataclasses.replace(cfg.labels, horizon_days=90, n_training_cutoffs=10, cutoff_spacing_days=100)
-    assert cutoff_schedule(0, 1000, labels).training == [120, 220, 320, 420, 520, 620, 720, 820]
+    cut = cutoff_schedule(0, 1000, schedule_cfg(cfg, n_training_cutoffs=10, cutoff_spacing_days=100,
+                                                min_history_days=60))
+    assert cut.production == [110, 210, 310, 410, 510, 610, 710, 810, 910]
+
+
+def test_short_history_gets_weekly_cutoffs_and_a_warning(cfg):
+    """A nine-month cohort export: monthly spacing leaves few cutoffs, weekly spacing more."""
+    monthly = schedule_cfg(cfg, min_history_days=60, n_training_cutoffs=12)
+    cut = cutoff_schedule(0, 273, monthly)
+    assert cut.folds == [153, 183] and cut.training_for(153) == [63]
+    assert any("2 of 3 backtest folds" in w for w in schedule_warnings(cut, monthly))
+    weekly = schedule_cfg(cfg, min_history_days=30, n_training_cutoffs=12, cutoff_spacing_days=7,
+                          fold_spacing_days=14)
+    cut = cutoff_schedule(0, 273, weekly)
+    assert cut.folds == [155, 169, 183] and len(cut.production) == 12
+    assert schedule_warnings(cut, weekly) == []
+    one = cutoff_schedule(0, 170, schedule_cfg(cfg, min_history_days=30))
+    assert any("only 2 training cutoff" in w for w in schedule_warnings(one, schedule_cfg(cfg)))
 
 
 def labels_frame(n: int, churners: int) -> pd.DataFrame:

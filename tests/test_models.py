@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score, roc_auc_score
 from segml import evaluation as ev
 from segml.datasets import build_datasets, build_snapshot
 from segml.generate import generate
-from segml.models import FeatureMismatchError, train_models
+from segml.models import FeatureMismatchError, RuleScorer, sample_per_cutoff, train_models
 from segml.segment import segment_customers
 from segml.transactions import index_transactions
 from segml.validate import prepare
@@ -31,28 +31,48 @@ def clean_demo(cfg, n: int, seed: int):
 def trained(cfg):
     prepared, truth = clean_demo(cfg, 5000, seed=11)
     data = build_datasets(index_transactions(prepared.transactions, prepared.customers), cfg.features, cfg.labels, None)
-    models = train_models(data.train, data.valid, cfg.churn, cfg.upside, cfg.labels.horizon_days, cfg.seed,
-                          data.vocabulary)
+    models = train_models(data.labelled, data.schedule, cfg.churn, cfg.upside, cfg.seed, data.vocabulary)
     return prepared, truth, data, models
 
 
-def test_churn_model_beats_recency_rule_on_later_cutoff(trained):
-    *_, models = trained
+def newest_fold(data):
+    return data.at([data.schedule.folds[-1]])
+
+
+def test_churn_model_beats_recency_rule_in_every_backtest_fold(trained):
+    *_, data, models = trained
     churn = models.metrics["churn"]
-    assert churn["model"]["roc_auc"] > churn["baseline_recency"]["roc_auc"]
-    assert churn["model"]["brier"] < churn["baseline_recency"]["brier"]
+    assert len(churn["folds"]) == 3
+    for fold in churn["folds"].values():
+        assert fold["model"]["roc_auc"] > fold["baseline_recency"]["roc_auc"]
+        assert fold["model"]["brier"] < fold["baseline_recency"]["brier"]
+    assert churn["summary"]["grade"] in ("A", "B") and churn["production"]["scorer"] == "model"
+    # the means are the folds' means, the spread their standard deviation
+    aucs = [f["model"]["roc_auc"] for f in churn["folds"].values()]
+    assert churn["model"]["roc_auc"] == pytest.approx(np.mean(aucs))
+    assert churn["spread"]["model"]["roc_auc"] == pytest.approx(np.std(aucs, ddof=1))
+
+
+def test_production_models_are_refit_on_the_newest_labelled_cutoffs(trained):
+    *_, data, models = trained
+    production = models.metrics["churn"]["production"]
+    newest = max(production["training_cutoffs"])
+    # the newest label window ends at as_of: the refit sees the labelled days the folds never trained on
+    assert pd.Timestamp(newest) + pd.Timedelta(days=90) == pd.Timestamp(data.summary["as_of"])
+    assert newest not in data.summary["fold_training_cutoffs"][data.summary["backtest_folds"][-1]]
+    assert models.churn.best_iteration_ == production["n_estimators"] > 0
 
 
 def test_more_recent_purchase_never_raises_churn_risk(trained):
     _, _, data, models = trained
-    rows = data.valid.sample(500, random_state=0)
+    rows = newest_fold(data).sample(500, random_state=0)
     later = rows.assign(recency_days=rows["recency_days"] + 45, recency_gap_ratio=rows["recency_gap_ratio"] * 2)
     assert (models.churn.predict_proba(later) >= models.churn.predict_proba(rows) - 1e-12).all()
 
 
 def test_more_past_spend_never_lowers_predicted_value(trained):
     _, _, data, models = trained
-    rows = data.valid.sample(500, random_state=1)
+    rows = newest_fold(data).sample(500, random_state=1)
     spend = [c for c in rows if c in ("monetary_total", "gross_spend") or (c.startswith("spend_") and
                                                                           c.endswith("d") and "trend" not in c)]
     richer = rows.assign(**{c: rows[c].abs() * 1.5 + 10 for c in spend})
@@ -103,7 +123,7 @@ def test_segments_relate_to_hidden_personas(cfg, trained):
 def test_model_refuses_data_without_its_columns(trained):
     _, _, data, models = trained
     with pytest.raises(FeatureMismatchError, match="spend_365d"):
-        models.churn.predict_proba(data.valid.drop(columns=["spend_365d"]))
+        models.churn.predict_proba(newest_fold(data).drop(columns=["spend_365d"]))
 
 
 def test_quality_measures_by_hand():
@@ -116,7 +136,81 @@ def test_quality_measures_by_hand():
     assert ev.capture_at(actual, np.array([4, 3, 2, 1]), 0.25) == pytest.approx(0.5)
     deciles = ev.decile_table(np.arange(20.0), np.arange(20.0))
     assert deciles["decile"].tolist() == list(range(1, 11)) and deciles["mean_actual"].iloc[0] == 18.5
-    assert ev.grade(0.90, {"a": 0.86, "b": 0.80})["grade"] == "A"
-    assert ev.grade(0.90, {"a": 0.89})["grade"] == "B"
-    assert ev.grade(0.90, {"a": 0.91}) == {"best_baseline": "a", "margin_over_best_baseline": pytest.approx(-0.01),
-                                           "beats_baseline": False, "grade": "C"}
+
+
+def test_grades_come_from_every_fold_and_the_spread():
+    def grade(model, **baselines):
+        return ev.backtest_grade("churn", "roc_auc", {"model": model, **baselines}, margin_a=0.02)
+
+    clearly = grade([0.90, 0.91, 0.90], recency=[0.85, 0.86, 0.85], bgnbd=[0.87, 0.88, 0.88])
+    assert clearly["grade"] == "A" and clearly["best_baseline"] == "bgnbd"
+    assert clearly["margins"] == pytest.approx([0.03, 0.03, 0.02])
+    better = grade([0.90, 0.91, 0.90], bgnbd=[0.89, 0.90, 0.89])  # +0.01 each fold: beyond the spread
+    assert better["grade"] == "B" and better["beats_baseline"]
+    noisy = grade([0.90, 0.88, 0.92], bgnbd=[0.89, 0.90, 0.90])  # +0.003 on average, spread 0.015
+    assert noisy["grade"] == "C" and noisy["finding"] == "no clear difference"
+    assert "no clear difference" in noisy["verdict_en"] and "无明显差异" in noisy["verdict_zh"]
+    worse = grade([0.85, 0.86, 0.85], bgnbd=[0.89, 0.90, 0.89])
+    assert worse["grade"] == "C" and worse["finding"] == "worse"
+    assert grade([0.95], bgnbd=[0.80])["grade"] == "C"  # one fold cannot show a spread
+
+
+def test_a_model_that_cannot_win_is_graded_c_and_scores_with_the_baseline(cfg):
+    """Purchases drawn at random (no customer behaves differently from another): nothing to learn
+    beyond the rules, so production scores with the best baseline and says so."""
+    rng = np.random.default_rng(3)
+    n, days = 1500, pd.date_range("2023-01-01", "2025-12-31")
+    rows = rng.integers(0, n, 30_000)
+    tx = pd.DataFrame({"customer_id": np.char.zfill(rows.astype(str), 5), "amount": rng.gamma(2, 50, len(rows)),
+                       "ts": days.values[rng.integers(0, len(days), len(rows))], "order_id": np.arange(len(rows)).astype(str),
+                       "quantity": 1.0, "category": "food", "channel": "app"})
+    data = build_datasets(index_transactions(tx), cfg.features, cfg.labels, None)
+    models = train_models(data.labelled, data.schedule, cfg.churn, cfg.upside, cfg.seed, data.vocabulary)
+    churn = models.metrics["churn"]
+    assert churn["summary"]["grade"] == "C", churn["summary"]["verdict_en"]
+    assert churn["production"]["scorer"] == churn["summary"]["best_baseline"] != "model"
+    assert isinstance(models.churn, RuleScorer) and "best baseline" in churn["production"]["scorer_reason_en"]
+    p = models.churn.predict_proba(data.snapshot)
+    assert ((p >= 0) & (p <= 1)).all()  # a calibrated probability, not a raw rule score
+    assert models.churn.contributions(data.snapshot).shape == (len(data.snapshot), 1)
+
+
+def test_scorer_can_be_forced(cfg, trained):
+    *_, data, _ = trained
+    forced = dataclasses.replace(cfg.upside, scorer="baseline")
+    models = train_models(data.labelled, data.schedule, cfg.churn, forced, cfg.seed, data.vocabulary)
+    production = models.metrics["upside"]["production"]
+    assert production["scorer"] == models.metrics["upside"]["summary"]["best_baseline"]
+    assert "upside.scorer=baseline" in production["scorer_reason_en"]
+    assert (models.upside.predict(data.snapshot) >= 0).all()
+
+
+def test_big_cutoffs_are_sampled_per_label_class():
+    frame = pd.DataFrame({"cutoff": np.repeat(pd.to_datetime(["2025-01-01", "2025-02-01"]), [1000, 300]),
+                          "churned": np.r_[np.tile([1, 0, 0, 0], 250), np.zeros(300)]})
+    sample = sample_per_cutoff(frame, 400, frame["churned"].to_numpy() > 0, seed=0)
+    counts = sample.groupby("cutoff").size()
+    assert counts.iloc[0] == pytest.approx(400, abs=2) and counts.iloc[1] == 300  # small cutoffs whole
+    assert sample[sample["cutoff"] == "2025-01-01"]["churned"].mean() == pytest.approx(0.25, abs=0.01)
+
+
+def test_cohort_shaped_history_is_backtested_and_never_scored_worse_than_the_rule(cfg):
+    """One acquisition wave, a year of history, repeat rates fading with tenure (`--shape cohort`)."""
+    demo = generate(4000, start="2025-01-01", end="2025-12-31", seed=5, shape="cohort")
+    acquired = pd.to_datetime(demo.ground_truth["acquired_on"])
+    assert acquired.max() < pd.Timestamp("2025-04-02")  # everyone arrives in the first quarter
+    identity = dataclasses.replace(cfg.data, columns={k: k for k in cfg.data.columns},
+                                   customer_columns={k: k for k in cfg.data.customer_columns})
+    prepared = prepare(demo.transactions.astype(str), demo.customers.astype("string"), identity)
+    tx = prepared.transactions
+    tenure = (tx["ts"] - tx.groupby("customer_id")["ts"].transform("min")).dt.days
+    assert (tenure.between(1, 120)).sum() > 1.5 * (tenure.between(181, 300)).sum()  # repeat rates decay
+
+    data = build_datasets(index_transactions(tx, prepared.customers), cfg.features, cfg.labels, None)
+    assert len(data.schedule.folds) == 3 and len(data.schedule.production) >= 3
+    models = train_models(data.labelled, data.schedule, cfg.churn, cfg.upside, cfg.seed, data.vocabulary)
+    for target in ("churn", "upside"):
+        summary, production = models.metrics[target]["summary"], models.metrics[target]["production"]
+        assert (production["scorer"] == "model") == (summary["grade"] != "C")
+        # whatever scores in production is never clearly worse than the best rule
+        assert summary["margin_mean"] > -summary["margin_spread"] or production["scorer"] != "model"

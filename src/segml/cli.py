@@ -42,20 +42,27 @@ def generate(
     customers: int = typer.Option(20_000, help="number of customers"),
     seed: int = typer.Option(42),
     start: str = typer.Option("2023-01-01"),
-    end: str = typer.Option("2025-12-31"),
+    end: Optional[str] = typer.Option(None, help="last day (default: 2025-12-31; cohort: a year after start)"),
+    shape: str = typer.Option("default", help="default (years of a growing business) | cohort (one "
+                              "acquisition wave in the first quarter, repeat rates decaying with tenure)"),
     overrides: Overrides = None,
 ) -> None:
     """Write messy demo data where conf/paths expects raw input, with the headers conf/data maps."""
-    _generate(customers, seed, start, end, overrides)
+    import pandas as pd
+
+    if end is None:
+        end = str((pd.Timestamp(start) + pd.DateOffset(years=1, days=-1)).date()) if shape == "cohort" else "2025-12-31"
+    _generate(customers, seed, start, end, overrides, shape)
 
 
-def _generate(customers: int, seed: int, start: str, end: str, overrides: list[str] | None) -> None:
+def _generate(customers: int, seed: int, start: str, end: str, overrides: list[str] | None,
+              shape: str = "default") -> None:
     from segml import io
     from segml.generate import generate as make
 
     _, cfg = _config(overrides)
     with console.status(f"generating {customers:,} customers..."):
-        demo = make(customers, start, end, seed)
+        demo = make(customers, start, end, seed, shape=shape)
         tx = demo.transactions.rename(columns={k: v for k, v in cfg.data.columns.items() if v})
         attrs = demo.customers.rename(columns={k: v for k, v in cfg.data.customer_columns.items() if v})
         io.write_csv(tx, cfg.paths.raw_transactions, encoding=cfg.data.encoding)
@@ -111,10 +118,6 @@ def demo(overrides: Overrides = None) -> None:
     _run(overrides)
 
 
-def _fmt(value) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
 @app.command()
 def summary() -> None:
     """Print customers per tier, model metrics beside baselines, and where every output is."""
@@ -135,16 +138,19 @@ def summary() -> None:
     for target, headline in (("churn", ("roc_auc", "pr_auc", "brier", "lift_top10")),
                              ("upside", ("normalized_gini", "spearman", "top20_capture"))):
         metrics = io.read_json(Path(paths.metrics_dir) / f"{target}.json")
-        grid = Table(title=f"{target} model vs baselines (validation cutoff)")
+        summary_ = metrics["summary"]
+        grid = Table(title=f"{target} model vs baselines: walk-forward backtest, mean ± spread over "
+                           f"{summary_['folds']} folds")
         grid.add_column("scorer")
         for name in headline:
             grid.add_column(name, justify="right")
-        for scorer, values in metrics.items():
-            if scorer not in ("summary", "data"):
-                grid.add_row(scorer, *(_fmt(values.get(n)) for n in headline))
+        for scorer in (k for k in metrics["spread"]):
+            grid.add_row(scorer, *(f"{metrics[scorer][n]:.3f} ± {metrics['spread'][scorer][n]:.3f}"
+                                   if n in metrics[scorer] else "" for n in headline))
         console.print(grid)
-        style = "green" if metrics["summary"]["beats_baseline"] else "bold red"
-        console.print(f"[{style}]{target} model grade {verdict(metrics['summary'])}[/{style}]")
+        style = "green" if summary_["beats_baseline"] else "bold red"
+        console.print(f"[{style}]{target} model grade {verdict(summary_)}[/{style}]")
+        console.print(f"  production: {metrics['production']['scorer_reason_en']}")
     out = Path(paths.exports_dir)
     console.print("\n[bold]Outputs[/bold]")
     for label, path in (("tier table", out / "tiers.parquet"), ("tier table (Excel-friendly CSV)", out / "tiers.csv"),

@@ -19,6 +19,7 @@ from omegaconf import MISSING, OmegaConf
 
 PARAMS_FILE = "params.yaml"
 CONF_DIR = "conf"
+SCORERS = ("auto", "model", "baseline")
 
 
 @dataclass
@@ -61,6 +62,9 @@ class LabelsConfig:
     horizon_days: int = 90
     n_training_cutoffs: int = 8
     cutoff_spacing_days: int = 30
+    min_history_days: int = 60
+    backtest_folds: int = 3
+    fold_spacing_days: int = 30
     active_within_days: int | None = 365
     sufficiency: dict[str, Any] = field(default_factory=dict)
 
@@ -93,6 +97,9 @@ class ModelConfig:
     early_stopping_rounds: int = 100
     holdout_share: float = 0.2
     monotone: dict[str, int] = field(default_factory=dict)
+    max_rows_per_cutoff: int | None = 50_000
+    scorer: str = "auto"
+    grade_a_margin: float = 0.02
 
 
 @dataclass
@@ -175,6 +182,10 @@ def to_typed(raw: dict) -> Config:
         typed = OmegaConf.to_object(merged)
     except Exception as exc:  # omegaconf raises several error types; all mean "fix the config"
         raise ConfigError(f"Invalid configuration: {exc}") from exc
+    for name in ("churn", "upside"):
+        if getattr(typed, name).scorer not in SCORERS:
+            raise ConfigError(f"{name}.scorer={getattr(typed, name).scorer!r}: use one of {list(SCORERS)} "
+                              "(auto = the model unless its backtest does not beat the best baseline).")
     if typed.as_of is not None:
         try:
             typed.as_of = str(date.fromisoformat(str(typed.as_of)))

@@ -1,4 +1,4 @@
-"""The features stage: training, validation and snapshot tables from clean transactions."""
+"""The features stage: every labelled cutoff (with labels) and the snapshot, from clean transactions."""
 
 from __future__ import annotations
 
@@ -10,18 +10,22 @@ import pandas as pd
 from segml import schema as s
 from segml.config import FeaturesConfig, LabelsConfig
 from segml.features import Cutoff, Vocabulary, build_features, fit_vocabulary
-from segml.labels import Cutoffs, check_sufficiency, cutoff_schedule
+from segml.labels import Schedule, check_sufficiency, cutoff_schedule, schedule_warnings
 from segml.transactions import TransactionIndex, index_transactions, to_date, to_day
 
 
 @dataclass(frozen=True)
 class Datasets:
-    train: pd.DataFrame  # stacked training cutoffs, with labels
-    valid: pd.DataFrame  # the validation cutoff, with labels
+    labelled: pd.DataFrame  # every labelled cutoff stacked, oldest first, with labels
     snapshot: pd.DataFrame  # as_of, no labels: what gets scored
     vocabulary: Vocabulary
-    cutoffs: Cutoffs
+    schedule: Schedule
     summary: dict
+
+    def at(self, days: list[int]) -> pd.DataFrame:
+        """The labelled rows of these cutoff days."""
+        wanted = np.array([to_date(d).to_datetime64() for d in days], dtype="datetime64[s]")
+        return self.labelled[np.isin(self.labelled[s.CUTOFF].to_numpy(), wanted)].reset_index(drop=True)
 
 
 def resolve_as_of(idx: TransactionIndex, as_of: str | None) -> int:
@@ -36,38 +40,55 @@ def build_snapshot(tx: pd.DataFrame, customers: pd.DataFrame | None, features_cf
     return build_features(idx, [resolve_as_of(idx, as_of)], features_cfg, vocab, horizon_days)
 
 
+def _dates(days: list[int]) -> list[str]:
+    return [str(to_date(d).date()) for d in days]
+
+
+def schedule_summary(schedule: Schedule) -> dict:
+    """The schedule as dates, for people and for the train stage."""
+    return {"as_of": _dates([schedule.snapshot])[0], "horizon_days": schedule.horizon_days,
+            "max_training_cutoffs": schedule.max_training, "training_grid": _dates(schedule.grid),
+            "labelled_cutoffs": _dates(schedule.labelled),
+            "backtest_folds": _dates(schedule.folds), "production_training_cutoffs": _dates(schedule.production),
+            "fold_training_cutoffs": {_dates([f])[0]: _dates(schedule.training_for(f)) for f in schedule.folds}}
+
+
+def schedule_from_summary(summary: dict) -> Schedule:
+    """Inverse of `schedule_summary` (the train stage reads the features stage's schedule)."""
+    return Schedule([to_day(d) for d in summary["training_grid"]], [to_day(d) for d in summary["backtest_folds"]],
+                    to_day(summary["as_of"]), summary["horizon_days"], summary["max_training_cutoffs"])
+
+
 def build_datasets(idx: TransactionIndex, features_cfg: FeaturesConfig, labels_cfg: LabelsConfig,
                    as_of: str | None) -> Datasets:
-    """Training cutoffs and the validation cutoff with labels, and the snapshot, from indexed
-    transactions (`index_transactions`)."""
+    """Every labelled cutoff of the schedule with labels, and the snapshot, from indexed
+    transactions (`index_transactions`), in one pass."""
     as_of_day = resolve_as_of(idx, as_of)
     first_day = int(idx.day.min())
-    cutoffs = cutoff_schedule(first_day, as_of_day, labels_cfg)
-    earliest = min([*cutoffs.training, cutoffs.validation])
+    schedule = cutoff_schedule(first_day, as_of_day, labels_cfg)
+    earliest = min([*schedule.labelled, as_of_day])
     # Levels are learnt from data up to the earliest cutoff, so no cutoff sees later categories.
     vocab = fit_vocabulary(idx, features_cfg, until_day=earliest)
-    h = labels_cfg.horizon_days
-    # Training and validation rows are customers active in the recent past (long-lost customers
-    # teach and prove nothing); the snapshot has everyone. All in one pass over the transactions.
+    # Labelled rows are customers active in the recent past (long-lost customers teach and prove
+    # nothing); the snapshot has everyone.
     active = labels_cfg.active_within_days or None
-    labelled = [Cutoff(day, active) for day in [*cutoffs.training, cutoffs.validation]]
-    frame = build_features(idx, [*labelled, Cutoff(as_of_day)], features_cfg, vocab, h, with_labels=True)
-    # rows come in cutoff order: training, then validation, then the snapshot
-    n_train, n_labelled = np.searchsorted(frame[s.CUTOFF].to_numpy(),
-                                          [to_date(d).to_datetime64() for d in (cutoffs.validation, as_of_day)])
-    train = frame.iloc[:n_train]
-    valid = frame.iloc[n_train:n_labelled].reset_index(drop=True)
-    check_sufficiency(first_day, as_of_day, cutoffs, valid, labels_cfg)
+    labelled = [Cutoff(day, active) for day in schedule.labelled]
+    frame = build_features(idx, [*labelled, Cutoff(as_of_day)], features_cfg, vocab, labels_cfg.horizon_days,
+                           with_labels=True)
+    # rows come in cutoff order: the labelled cutoffs, then the snapshot
+    n_labelled = int(np.searchsorted(frame[s.CUTOFF].to_numpy(), to_date(as_of_day).to_datetime64()))
+    labelled_rows = frame.iloc[:n_labelled]
+    newest_fold = schedule.folds[-1] if schedule.folds else as_of_day - labels_cfg.horizon_days
+    valid = labelled_rows[labelled_rows[s.CUTOFF] == to_date(newest_fold)]
+    check_sufficiency(first_day, as_of_day, schedule, valid, labels_cfg)
     # the snapshot's labels would need the future; its rows equal what `segml score` builds
     snapshot = frame.iloc[n_labelled:].drop(columns=[s.CHURNED, s.FUTURE_VALUE]).reset_index(drop=True)
     summary = {
-        "as_of": str(to_date(as_of_day).date()),
-        "validation_cutoff": str(to_date(cutoffs.validation).date()),
-        "training_cutoffs": [str(to_date(c).date()) for c in cutoffs.training],
-        "train_rows": len(train),
-        "valid_rows": len(valid),
+        **schedule_summary(schedule),
+        "warnings": schedule_warnings(schedule, labels_cfg),
+        "labelled_rows": len(labelled_rows),
         "snapshot_customers": len(snapshot),
-        "train_churn_rate": float(train[s.CHURNED].mean()) if len(train) else None,
-        "valid_churn_rate": float(valid[s.CHURNED].mean()) if len(valid) else None,
+        "churn_rate": float(labelled_rows[s.CHURNED].mean()) if len(labelled_rows) else None,
     }
-    return Datasets(train, valid, snapshot, vocab, cutoffs, summary)
+    return Datasets(labelled_rows, snapshot, vocab, schedule, summary)
+

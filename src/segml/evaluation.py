@@ -1,4 +1,4 @@
-"""Model quality measures, named as the field names them, and the A/B/C model grade."""
+"""Model quality measures, named as the field names them, and the A/B/C grade from the backtest."""
 
 from __future__ import annotations
 
@@ -6,13 +6,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-
-# A model is graded against its best baseline on the same customers:
-#   A = beats it by at least GRADE_A_MARGIN on the headline metric (churn: ROC AUC, value: gini)
-#   B = beats it by less than that
-#   C = does not beat it (the summary and MLflow say so loudly)
-GRADE_A_MARGIN = 0.03
-
 
 def lift_at(y: np.ndarray, score: np.ndarray, top: float = 0.10) -> float:
     """Churn rate among the top `top` share by score, divided by the overall churn rate."""
@@ -92,19 +85,108 @@ def calibration_table(y, p, bins: int = 10) -> pd.DataFrame:
     return table
 
 
-def grade(model_score: float, baseline_scores: dict[str, float]) -> dict:
-    """Compare a headline metric (higher is better) with the best baseline."""
-    valid = {k: v for k, v in baseline_scores.items() if v == v}
-    best_name = max(valid, key=valid.get) if valid else None
-    best = valid.get(best_name, float("nan")) if best_name else float("nan")
-    margin = model_score - best if best_name else float("nan")
-    letter = "A" if margin >= GRADE_A_MARGIN else ("B" if margin > 0 else "C")
-    return {"best_baseline": best_name, "margin_over_best_baseline": margin, "beats_baseline": bool(margin > 0),
-            "grade": letter}
+# Plain names for people (summary, report, MLflow tags).
+SCORER_NAMES = {
+    "model": ("the model", "模型"),
+    "baseline_recency": ("the recency rule (days since last purchase)", "最近购买天数规则"),
+    "baseline_bgnbd": ("BG/NBD", "BG/NBD模型"),
+    "baseline_last_period": ("last period's spend", "上期消费"),
+}
+METRIC_NAMES = {"roc_auc": "ROC AUC", "normalized_gini": "normalised Gini"}
+
+
+def _name(scorer: str | None, target: str, language: int) -> str:
+    if target == "upside" and scorer == "baseline_bgnbd":
+        return ("BG/NBD × Gamma-Gamma", "BG/NBD×Gamma-Gamma模型")[language]
+    return SCORER_NAMES.get(scorer, (str(scorer), str(scorer)))[language]
+
+
+HEADLINE = {"roc_auc": lambda y, p: roc_auc_score(y, p), "normalized_gini": lambda y, p: normalized_gini(y, p)}
+
+
+def margin_standard_error(headline: str, y, model, baseline, seed: int = 0, n_boot: int = 50,
+                          max_rows: int = 20_000) -> float:
+    """Bootstrap standard error (over customers) of model minus baseline on the headline metric,
+    within one fold: how much of a difference luck alone gives on a sample this size."""
+    y, model, baseline = (np.asarray(v, dtype=float) for v in (y, model, baseline))
+    rng = np.random.default_rng(seed)
+    metric = HEADLINE[headline]
+    n = min(len(y), max_rows)
+    diffs = []
+    for _ in range(n_boot):
+        pick = rng.integers(0, len(y), n)
+        if headline == "roc_auc" and len(np.unique(y[pick])) < 2 or y[pick].sum() <= 0:
+            continue
+        diffs.append(metric(y[pick], model[pick]) - metric(y[pick], baseline[pick]))
+    return float(np.std(diffs, ddof=1)) if len(diffs) > 1 else float("nan")
+
+
+def backtest_grade(target: str, headline: str, fold_scores: dict[str, list[float]], margin_a: float,
+                   fold_errors: dict[str, list[float]] | None = None) -> dict:
+    """Grade the model against its best baseline (best mean over the backtest folds) on `headline`:
+
+    A = beats it in every fold by at least `margin_a`;
+    B = beats it on average by more than the spread;
+    C = otherwise: "no clear difference" inside the spread, "worse" below it (one fold cannot tell).
+
+    The spread is the fold-to-fold standard deviation of the difference, or, when larger, its
+    bootstrap standard error within a fold (`fold_errors`): neighbouring folds share customers and
+    part of their label windows, so their differences can agree by luck.
+    """
+    model = np.asarray(fold_scores.get("model", []), dtype=float)
+    baselines = {k: np.asarray(v, dtype=float) for k, v in fold_scores.items() if k != "model"}
+    means = {k: float(np.nanmean(v)) for k, v in baselines.items() if len(v) and np.isfinite(v).any()}
+    best = max(means, key=means.get) if means else next(iter(baselines), None)
+    margins = model - baselines[best] if best is not None and len(model) else np.array([])
+    k = int(np.isfinite(margins).sum())
+    mean = float(np.nanmean(margins)) if k else float("nan")
+    spread = float(np.nanstd(margins, ddof=1)) if k > 1 else float("nan")
+    errors = np.asarray((fold_errors or {}).get(best, []), dtype=float)
+    if k > 1 and np.isfinite(errors).any():
+        spread = max(spread, float(np.nanmean(errors)))
+    if k >= 2 and np.all(margins >= margin_a):
+        letter, how = "A", "clearly better"
+    elif k >= 2 and mean > spread:
+        letter, how = "B", "better"
+    elif k >= 2 and mean < -spread:
+        letter, how = "C", "worse"
+    else:
+        letter, how = "C", "no clear difference" if k >= 2 else "not enough backtest folds to tell"
+    return {"grade": letter, "headline": headline, "best_baseline": best, "folds": k,
+            "margins": [float(m) for m in margins], "margin_mean": mean, "margin_spread": spread,
+            "margin_a": margin_a, "beats_baseline": letter in ("A", "B"), "finding": how,
+            **_verdicts(target, letter, how, best, headline, mean, spread, k, margin_a)}
+
+
+def _verdicts(target, letter, how, best, headline, mean, spread, k, margin_a) -> dict:
+    metric = METRIC_NAMES.get(headline, headline)
+    figures = f"{metric} {mean:+.3f} ± {spread:.3f} over {k} folds" if k >= 2 else f"{k} fold(s)"
+    figures_zh = f"{metric} {mean:+.3f} ± {spread:.3f}，{k}个回测折" if k >= 2 else f"{k}个回测折"
+    en_best, zh_best = _name(best, target, 0), _name(best, target, 1)
+    en = {"A": f"beats {en_best} in every fold by at least {margin_a:.2f}",
+          "B": f"beats {en_best} on average by more than the spread between folds",
+          "C": f"{how} against {en_best}"}[letter]
+    zh = {"A": f"每个回测折均优于{zh_best}至少{margin_a:.2f}",
+          "B": f"平均优于{zh_best}，且差距超过各折波动",
+          "C": {"worse": f"不如{zh_best}", "no clear difference": f"与{zh_best}无明显差异"}.get(
+              how, "回测折不足，无法判断")}[letter]
+    return {"verdict_en": f"{letter}: {en} ({figures})", "verdict_zh": f"{letter}：{zh}（{figures_zh}）"}
+
+
+def scorer_reason(target: str, scorer: str, choice: str, summary: dict) -> dict:
+    """Which scorer production uses, and why, in both languages."""
+    en, zh = _name(scorer, target, 0), _name(scorer, target, 1)
+    if choice != "auto":
+        why_en, why_zh = f"set by {target}.scorer={choice}", f"由配置 {target}.scorer={choice} 指定"
+    elif scorer == "model":
+        why_en, why_zh = f"the model is graded {summary['grade']}", f"模型评级为{summary['grade']}"
+    else:
+        why_en = f"the model is graded C ({summary['finding']}), so the best baseline scores instead"
+        why_zh = f"模型评级为C（{summary['verdict_zh'].split('：', 1)[-1]}），因此使用最佳基准评分"
+    return {"scorer": scorer, "scorer_en": en, "scorer_zh": zh,
+            "scorer_reason_en": f"scored with {en}: {why_en}", "scorer_reason_zh": f"使用{zh}评分：{why_zh}"}
 
 
 def verdict(summary: dict) -> str:
-    """One line for people: "B: beats its best baseline (baseline_bgnbd) by +0.009"."""
-    beats = "beats" if summary["beats_baseline"] else "DOES NOT BEAT"
-    return (f"{summary['grade']}: {beats} its best baseline ({summary['best_baseline']}) by "
-            f"{summary['margin_over_best_baseline']:+.3f}")
+    """One line for people, e.g. "B: beats BG/NBD on average by more than the fold-to-fold spread (...)"."""
+    return summary["verdict_en"]

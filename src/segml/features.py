@@ -18,6 +18,7 @@ import pandas as pd
 from segml import schema as s
 from segml.bgnbd import fit_predict
 from segml.config import FeaturesConfig
+from segml.gammagamma import fit_expected_spend
 from segml.transactions import MONEY_UNITS, Levels, RunningTotals, TransactionIndex
 
 
@@ -103,6 +104,8 @@ def build_features(
         gross, refunds, n_orders = (at_cutoff.sum(w) for w in (gross_amount, gross_amount - idx.amount, idx.order_start))
         for t in tables:
             _add_rfm(t, idx, purchase_days, gap_sum, gap_sq, gross, refunds, n_orders)
+            if cfg.use_bgnbd:
+                t.put({"gg_expected_spend": _gamma_gamma(t, purchase_days, gross)})
         del gap_sum, gap_sq, n_orders, refunds
 
         # one customers x edges total alive at a time: net spend, then purchase days
@@ -125,8 +128,9 @@ def build_features(
         for t, result in zip(tables, btyd):
             alive, expected, silent = result.result()
             t.put({"bgnbd_p_alive": alive, "bgnbd_expected_purchases": expected, "bgnbd_p_no_purchase": silent,
-                   # trees approximate products poorly: give them the classic BTYD value estimate directly
-                   "bgnbd_expected_value": expected * t.get("avg_order_value")})
+                   # trees approximate products poorly: give them the classic BTYD value estimate
+                   # (BG/NBD purchases x Gamma-Gamma spend per purchase) directly
+                   "bgnbd_expected_value": expected * t.get("gg_expected_spend")})
     attributes = {column: idx.attributes[column].recode(levels) for column, levels in vocab.attributes.items()
                   if cfg.use_attributes and column in idx.attributes}
     return out.frame(idx, attributes, vocab)
@@ -273,6 +277,15 @@ def _bgnbd(t: _Table, purchase_days: np.ndarray, last_day: np.ndarray, first_day
     seen = np.flatnonzero(purchase_days > 0)
     x, t_x, T = purchase_days[seen] - 1.0, last_day[seen] - first_day[seen], t.cutoff - first_day[seen]
     return fit_predict(x, t_x, T, np.searchsorted(seen, t.rows), horizon_days)
+
+
+def _gamma_gamma(t: _Table, purchase_days: np.ndarray, gross: np.ndarray) -> np.ndarray:
+    """Gamma-Gamma expected gross spend per purchase day for the table's rows, fitted on every
+    customer who bought by the cutoff."""
+    seen = np.flatnonzero(purchase_days[t.j] > 0)
+    n = purchase_days[t.j][seen].astype(float)
+    expected = fit_expected_spend(n, gross[t.j][seen] / MONEY_UNITS / n)
+    return expected[np.searchsorted(seen, t.rows)]
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:

@@ -23,6 +23,9 @@ ACQUISITION = np.array(["线上广告", "门店", "老客推荐", "社交媒体"
 AGE_BANDS = np.array(["18-24", "25-34", "35-44", "45-54", "55+"])
 GENDERS = np.array(["男", "女"])
 FADE_DAYS = 150
+SHAPES = ("default", "cohort")
+COHORT_ACQUISITION_DAYS = 91
+COHORT_DECAY_DAYS = 240  # repeat purchase rate falls to 1/e after this tenure
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,16 @@ def generate(
     seed: int = 42,
     messy: bool = True,
     rate_scale: float = 1.0,
+    shape: str = "default",
 ) -> DemoData:
-    """Generate demo transactions, customer attributes and hidden ground truth."""
+    """Generate demo transactions, customer attributes and hidden ground truth.
+
+    `shape`: "default" is a growing business with years of history; "cohort" is one acquisition
+    wave (everyone acquired in the first quarter of the period) whose repeat purchases decay with
+    tenure, as in many real exports of a single campaign or a young shop.
+    """
+    if shape not in SHAPES:
+        raise ValueError(f"unknown demo data shape {shape!r}: use one of {list(SHAPES)}")
     rng = np.random.default_rng(seed)
     days = pd.date_range(start, end, freq="D")
     n_days = len(days)
@@ -97,8 +108,10 @@ def generate(
     spend_level = np.array([p.order_value for p in table])[persona] * rng.lognormal(0, 0.35, n_customers)
     lifetime = rng.exponential(np.array([p.lifetime_days for p in table])[persona])
 
-    # More customers are acquired later in the period (a growing business).
-    acquired = np.minimum((rng.beta(1.4, 1.0, n_customers) * n_days).astype(np.int64), n_days - 1)
+    if shape == "cohort":  # one acquisition wave in the first quarter
+        acquired = rng.integers(0, min(COHORT_ACQUISITION_DAYS, n_days), n_customers)
+    else:  # more customers are acquired later in the period (a growing business)
+        acquired = np.minimum((rng.beta(1.4, 1.0, n_customers) * n_days).astype(np.int64), n_days - 1)
     stop = acquired + lifetime
     active_end = np.minimum(stop, n_days)
 
@@ -111,6 +124,8 @@ def generate(
     # Customers fade before they stop: purchase intensity falls over their last FADE_DAYS.
     to_stop = stop[owner] - repeat_day
     keep = rng.random(len(owner)) < np.clip(0.25 + 0.75 * to_stop / FADE_DAYS, 0, 1)
+    if shape == "cohort":  # the novelty wears off: repeat rates decay with tenure
+        keep &= rng.random(len(owner)) < np.exp(-(repeat_day - acquired[owner]) / COHORT_DECAY_DAYS)
     owner, repeat_day = owner[keep], repeat_day[keep]
     cust = np.concatenate([np.arange(n_customers), owner])  # everyone buys on acquisition day
     day = np.concatenate([acquired, repeat_day]).clip(0, n_days - 1)

@@ -1,4 +1,5 @@
-"""The schedule of training/validation cutoffs, and whether the data can support a model.
+"""The cutoff schedule (labelled cutoffs, walk-forward backtest folds, the snapshot), and whether the
+data can support a model.
 
 The labels themselves are built with the features (`segml.features.build_features`).
 """
@@ -19,29 +20,75 @@ class InsufficientDataError(ValueError):
 
 
 @dataclass(frozen=True)
-class Cutoffs:
-    training: list[int]  # day numbers, oldest first
-    validation: int
-    snapshot: int  # as_of
+class Schedule:
+    """Day numbers of every cutoff the train stage uses.
 
-
-def cutoff_schedule(first_day: int, as_of_day: int, cfg: LabelsConfig) -> Cutoffs:
-    """Validation = as_of - H; training cutoffs step back from validation - H.
-
-    Every training label window (c, c + H] ends on or before the validation cutoff, so no
-    training row overlaps the validation period. Cutoffs with less than H days of history
-    before them are skipped.
+    Training cutoffs come from a regular grid; each has a label window (c, c + H] that ends on or
+    before as_of. Each backtest fold validates on one cutoff and trains only on grid cutoffs whose
+    label windows end on or before it; the production models train on the most recent
+    `max_training` grid cutoffs whose windows end by as_of.
     """
+
+    grid: list[int]  # training candidates, oldest first
+    folds: list[int]  # validation cutoffs of the backtest, oldest first
+    snapshot: int  # as_of: scored, never labelled
+    horizon_days: int
+    max_training: int
+
+    def training_for(self, day: int) -> list[int]:
+        """The training cutoffs of a model validated (or scoring) at `day`: label windows end by `day`."""
+        usable = [c for c in self.grid if c + self.horizon_days <= day]
+        return usable[-self.max_training:] if self.max_training > 0 else usable
+
+    @property
+    def production(self) -> list[int]:
+        return self.training_for(self.snapshot)
+
+    @property
+    def labelled(self) -> list[int]:
+        """Labelled cutoffs some fit or fold needs: only these get feature rows."""
+        days = set(self.folds) | set(self.production)
+        for fold in self.folds:
+            days |= set(self.training_for(fold))
+        return sorted(days)
+
+
+def cutoff_schedule(first_day: int, as_of_day: int, cfg: LabelsConfig) -> Schedule:
+    """Training cutoffs every `cutoff_spacing_days` back from as_of - H, each with at least
+    `min_history_days` of data before it; backtest folds every `fold_spacing_days` back from
+    as_of - H. A fold without a training cutoff before it is dropped."""
     h = cfg.horizon_days
-    validation = as_of_day - h
-    training = [validation - h - k * cfg.cutoff_spacing_days for k in range(cfg.n_training_cutoffs)]
-    training = sorted(c for c in training if c - first_day >= h)
-    return Cutoffs(training, validation, as_of_day)
+    newest = as_of_day - h
+    earliest = first_day + cfg.min_history_days
+    grid = sorted(newest - k * cfg.cutoff_spacing_days
+                  for k in range(max(0, (newest - earliest) // cfg.cutoff_spacing_days + 1)))
+    folds = sorted(newest - k * cfg.fold_spacing_days for k in range(cfg.backtest_folds)
+                   if newest - k * cfg.fold_spacing_days >= earliest)
+    schedule = Schedule(grid, folds, as_of_day, h, cfg.n_training_cutoffs)
+    # keep only the part of the grid some fit uses
+    used = set(schedule.labelled)
+    grid = [c for c in grid if c in used]
+    folds = [f for f in folds if schedule.training_for(f)]
+    return Schedule(grid, folds, as_of_day, h, cfg.n_training_cutoffs)
 
 
-def check_sufficiency(first_day: int, as_of_day: int, cutoffs: Cutoffs, valid_labels: pd.DataFrame,
+def schedule_warnings(schedule: Schedule, cfg: LabelsConfig) -> list[str]:
+    """What a user should know about a thin schedule (printed by the features stage, logged)."""
+    notes = []
+    if len(schedule.production) < 3:
+        notes.append(f"only {len(schedule.production)} training cutoff(s) fit in the history: models learn "
+                     "from little; for short or cohort-shaped histories lower labels.min_history_days or "
+                     "labels.cutoff_spacing_days (e.g. 7 for weekly cutoffs)")
+    if len(schedule.folds) < cfg.backtest_folds:
+        notes.append(f"only {len(schedule.folds)} of {cfg.backtest_folds} backtest folds have training data "
+                     "before them: lower labels.fold_spacing_days or labels.min_history_days")
+    return notes
+
+
+def check_sufficiency(first_day: int, as_of_day: int, schedule: Schedule, valid_labels: pd.DataFrame,
                       cfg: LabelsConfig) -> list[str]:
-    """Problems that make the models untrustworthy; raises or warns per `sufficiency.on_failure`."""
+    """Problems that make the models untrustworthy, judged on the newest backtest fold; raises or
+    warns per `sufficiency.on_failure`."""
     rules = {"min_customers": 200, "min_churners": 30, "min_history_multiple": 2.0, "on_failure": "stop",
              **cfg.sufficiency}
     history = as_of_day - first_day
@@ -49,9 +96,9 @@ def check_sufficiency(first_day: int, as_of_day: int, cutoffs: Cutoffs, valid_la
     if history < rules["min_history_multiple"] * cfg.horizon_days:
         problems.append(f"history is {history} days, shorter than {rules['min_history_multiple']} x the churn "
                         f"window ({cfg.horizon_days} days): provide more history or lower labels.horizon_days")
-    if not cutoffs.training:
-        problems.append("no training cutoff fits before the validation cutoff: provide more history, lower "
-                        "labels.horizon_days or labels.cutoff_spacing_days")
+    if not schedule.folds:
+        problems.append("no backtest fold has a training cutoff before it: provide more history, or lower "
+                        "labels.horizon_days, labels.min_history_days or labels.cutoff_spacing_days")
     n = len(valid_labels)
     if n < rules["min_customers"]:
         problems.append(f"only {n} customers at the validation cutoff (need {rules['min_customers']}; "

@@ -1,7 +1,9 @@
-"""Churn and future-value (upside) models, their baselines, and the train stage.
+"""Churn and future-value (upside) models, the baseline rules they must beat, and the train stage.
 
-Both models are LightGBM, early-stopped on customers held out of the training cutoffs, and
-measured on a later validation cutoff that no training label window overlaps.
+Both models are LightGBM. The train stage measures them in a walk-forward backtest beside the
+baselines (each fold early-stopped on customers held out of its training cutoffs, validated on a
+later cutoff no training label window overlaps), grades them from that, then refits the production
+scorers on every labelled cutoff, or scores with the best baseline when the model does not win.
 """
 
 from __future__ import annotations
@@ -20,10 +22,24 @@ from segml import evaluation as ev
 from segml import schema as s
 from segml.config import ChurnConfig, UpsideConfig
 from segml.features import Vocabulary, feature_columns
+from segml.labels import Schedule
+from segml.transactions import to_date
 
 
 class FeatureMismatchError(ValueError):
     """The data does not have the columns the model was trained on."""
+
+
+def check_columns(model, expected: list[str], frame: pd.DataFrame) -> None:
+    """Refuse data built with other feature settings than the model was trained on."""
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        extra = [c for c in feature_columns(frame) if c not in expected]
+        raise FeatureMismatchError(
+            f"{type(model).__name__} expects columns missing from the data: {missing}"
+            + (f"; the data has columns the model does not know: {extra}" if extra else "")
+            + ". Score data with the same feature settings (conf/features) the model was trained with."
+        )
 
 
 def _holdout_mask(customer_ids: pd.Series, share: float, seed: int) -> np.ndarray:
@@ -40,7 +56,7 @@ class _LightGBMModel:
 
     objective = "regression"
 
-    def __init__(self, params: dict | None = None, n_estimators: int = 2000, early_stopping_rounds: int = 100,
+    def __init__(self, params: dict | None = None, n_estimators: int = 2000, early_stopping_rounds: int | None = 100,
                  holdout_share: float = 0.2, monotone: dict | None = None, random_state: int = 42):
         self.params = params
         self.n_estimators = n_estimators
@@ -49,17 +65,25 @@ class _LightGBMModel:
         self.monotone = monotone
         self.random_state = random_state
 
+    uses_holdout = False  # besides early stopping (churn: to calibrate)
+
     def _boost(self, estimator, train: pd.DataFrame, y: np.ndarray, vocabulary) -> tuple[pd.DataFrame, np.ndarray]:
-        """Fit with early stopping on held-out customers; returns the held-out rows for calibration."""
+        """Fit, early-stopped on held-out customers when `early_stopping_rounds` is set (else exactly
+        `n_estimators` rounds); returns the held-out rows (for calibration)."""
         self._remember_features(train, vocabulary)
-        held = _holdout_mask(train[s.CUSTOMER_ID], self.holdout_share, self.random_state)
+        stops = bool(self.early_stopping_rounds)
+        held = (_holdout_mask(train[s.CUSTOMER_ID], self.holdout_share, self.random_state)
+                if stops or self.uses_holdout else np.zeros(len(train), bool))
         X = self.matrix(train)
         model = estimator(n_estimators=self.n_estimators, **self._lgb_params(
             {"objective": self.objective, **(self.params or {})}, self.random_state))
-        model.fit(X[~held], y[~held], eval_X=(X[held],), eval_y=(y[held],),
-                  callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+        if stops:
+            model.fit(X[~held], y[~held], eval_X=(X[held],), eval_y=(y[held],),
+                      callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+        else:
+            model.fit(X[~held], y[~held])
         self.booster_ = model.booster_
-        self.best_iteration_ = int(model.best_iteration_ or self.n_estimators)
+        self.best_iteration_ = int(model.best_iteration_ or self.n_estimators) if stops else self.n_estimators
         return X[held], y[held]
 
     def _remember_features(self, frame: pd.DataFrame, vocabulary) -> None:
@@ -71,14 +95,7 @@ class _LightGBMModel:
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model's input columns in training order; categories cast to the training levels."""
-        missing = [c for c in self.features_ if c not in frame.columns]
-        extra = [c for c in feature_columns(frame) if c not in self.features_]
-        if missing:
-            raise FeatureMismatchError(
-                f"{type(self).__name__} expects columns missing from the data: {missing}"
-                + (f"; the data has columns the model does not know: {extra}" if extra else "")
-                + ". Score data with the same feature settings (conf/features) the model was trained with."
-            )
+        check_columns(self, self.features_, frame)
         X = frame[self.features_].copy()
         for column, levels in self.categories_.items():
             X[column] = pd.Categorical(X[column].astype(object), categories=levels)
@@ -104,11 +121,15 @@ class ChurnModel(_LightGBMModel):
 
     objective = "binary"
 
-    def __init__(self, params: dict | None = None, n_estimators: int = 2000, early_stopping_rounds: int = 100,
+    def __init__(self, params: dict | None = None, n_estimators: int = 2000, early_stopping_rounds: int | None = 100,
                  holdout_share: float = 0.2, calibration: str = "auto", monotone: dict | None = None,
                  random_state: int = 42):
         super().__init__(params, n_estimators, early_stopping_rounds, holdout_share, monotone, random_state)
         self.calibration = calibration
+
+    @property
+    def uses_holdout(self) -> bool:
+        return self.calibration != "none"
 
     def fit(self, train: pd.DataFrame, vocabulary: Vocabulary | None = None) -> ChurnModel:
         X_held, y_held = self._boost(lgb.LGBMClassifier, train, train[s.CHURNED].to_numpy(), vocabulary)
@@ -180,78 +201,218 @@ class UpsideModel(_LightGBMModel):
         return self.booster_.predict(self.matrix(frame), num_iteration=self.best_iteration_)
 
 
-class RecencyRule:
-    """Baseline: churn probability as a monotone function of days since last purchase.
+class RuleScorer:
+    """A baseline rule used as a scorer: a monotone step function of one feature fitted to the label
+    (so a churn rule gives a calibrated probability), or the feature itself when it is already in
+    the label's units (spend). Same interface as the LightGBM models, so it can score in production."""
 
-    Its ranking is the family of "no purchase in the last N days" rules; `best_n_days_` is the
-    single N that best separates churners in training (Youden's J).
-    """
+    def __init__(self, feature: str, name: str, calibrate: bool = True):
+        self.feature = feature
+        self.name = name
+        self.calibrate = calibrate
 
-    def fit(self, train: pd.DataFrame) -> RecencyRule:
-        r, y = train["recency_days"].to_numpy(float), train[s.CHURNED].to_numpy(float)
-        self.iso_ = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(r, y)
-        candidates = np.unique(np.quantile(r, np.linspace(0.02, 0.98, 49)))
-        tpr = np.array([(r[y == 1] > n).mean() for n in candidates])
-        fpr = np.array([(r[y == 0] > n).mean() for n in candidates])
-        self.best_n_days_ = float(candidates[int(np.argmax(tpr - fpr))])
+    def fit(self, frame: pd.DataFrame, y: np.ndarray | None = None, vocabulary: Vocabulary | None = None) -> RuleScorer:
+        self.features_ = [self.feature]
+        self.vocabulary_ = vocabulary
+        # the rule reads one column, but scoring data built with other settings is still refused
+        self.trained_columns_ = feature_columns(frame)
+        if self.calibrate:
+            x = frame[self.feature].to_numpy(float)
+            self.iso_ = IsotonicRegression(increasing=True, out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(x, y)
         return self
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        # tiny recency tie-break keeps the ranking of the whole rule family inside flat steps
-        r = frame["recency_days"].to_numpy(float)
-        return np.clip(self.iso_.predict(r) + r * 1e-9, 0, 1)
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        check_columns(self, self.trained_columns_, frame)
+        x = frame[self.feature].to_numpy(float)
+        if not self.calibrate:
+            return np.clip(np.nan_to_num(x), 0, None)
+        # a tiny tie-break keeps the feature's own ranking inside the flat steps
+        return np.clip(self.iso_.predict(x) + x * 1e-9, 0, 1)
+
+    predict_proba = predict
+
+    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rule's one driver: how far this customer's score is from the average."""
+        score = self.predict(frame)
+        return pd.DataFrame({self.feature: score - score.mean()}, index=frame.index)
+
+
+# Baselines the models must beat: name -> (feature, calibrated to the label)
+CHURN_BASELINES = {"baseline_recency": "recency_days", "baseline_bgnbd": "bgnbd_p_no_purchase"}
+
+
+def value_baselines(horizon_days: int) -> dict[str, str]:
+    """Last period's spend, and BG/NBD expected purchases x Gamma-Gamma expected order value."""
+    return {"baseline_last_period": f"spend_{horizon_days}d", "baseline_bgnbd": "bgnbd_expected_value"}
+
+
+def best_recency_days(train: pd.DataFrame) -> float:
+    """The single "no purchase in the last N days" rule that best separates churners (Youden's J)."""
+    r, y = train["recency_days"].to_numpy(float), train[s.CHURNED].to_numpy(float)
+    candidates = np.unique(np.quantile(r, np.linspace(0.02, 0.98, 49)))
+    tpr = np.array([(r[y == 1] > n).mean() for n in candidates])
+    fpr = np.array([(r[y == 0] > n).mean() for n in candidates])
+    return float(candidates[int(np.argmax(tpr - fpr))])
+
+
+def sample_per_cutoff(frame: pd.DataFrame, max_rows: int | None, stratum: np.ndarray, seed: int) -> pd.DataFrame:
+    """At most `max_rows` customers per cutoff, drawn in proportion from each stratum (label class),
+    so big data trains in bounded time on the same mix."""
+    if not max_rows:
+        return frame
+    counts = frame.groupby(s.CUTOFF, sort=False).size()
+    if counts.max() <= max_rows:
+        return frame
+    keys = pd.Series(stratum, index=frame.index)
+    rng = np.random.default_rng(seed)
+    u = pd.Series(rng.random(len(frame)), index=frame.index)
+    # a random rank within (cutoff, stratum); keep the share of each group that fits
+    share = frame[s.CUTOFF].map((max_rows / counts).clip(upper=1.0))
+    rank = u.groupby([frame[s.CUTOFF], keys]).rank(pct=True)
+    return frame[(rank <= share).to_numpy()].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
 class Trained:
-    churn: ChurnModel
-    upside: UpsideModel
+    churn: ChurnModel | RuleScorer  # the production scorers: refit model, or the best baseline
+    upside: UpsideModel | RuleScorer
     metrics: dict  # {"churn": {...}, "upside": {...}}
-    plots: dict[str, pd.DataFrame]  # plot data for DVC and the report
+    plots: dict[str, pd.DataFrame]  # plot data for DVC and the report (newest fold), and the backtest
 
 
-def _last_period_spend(frame: pd.DataFrame, horizon_days: int) -> np.ndarray:
-    return np.clip(frame[f"spend_{horizon_days}d"].to_numpy(float), 0, None)
+@dataclass(frozen=True)
+class _Target:
+    """What differs between the churn and the value model in the backtest."""
+
+    name: str
+    cfg: ChurnConfig | UpsideConfig
+    headline: str
+    baselines: dict[str, str]
+    calibrate_baselines: bool
+
+    def labels(self, frame: pd.DataFrame) -> np.ndarray:
+        if self.name == "churn":
+            return frame[s.CHURNED].to_numpy(float)
+        # net refunds can push a window below zero; spend cannot be negative for Tweedie
+        return np.clip(frame[s.FUTURE_VALUE].to_numpy(float), 0, None)
+
+    def model(self, seed: int, n_estimators: int | None = None) -> ChurnModel | UpsideModel:
+        c = self.cfg
+        fixed = n_estimators is not None  # the production refit: rounds found in the backtest
+        common = dict(params=dict(c.params), n_estimators=n_estimators if fixed else c.n_estimators,
+                      early_stopping_rounds=None if fixed else c.early_stopping_rounds,
+                      holdout_share=c.holdout_share, monotone=dict(c.monotone), random_state=seed)
+        return ChurnModel(calibration=c.calibration, **common) if self.name == "churn" else UpsideModel(**common)
+
+    def sample(self, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+        return sample_per_cutoff(frame, self.cfg.max_rows_per_cutoff, self.labels(frame) > 0, seed)
+
+    def metrics(self, frame: pd.DataFrame, score: np.ndarray) -> dict:
+        y = self.labels(frame)
+        return ev.churn_metrics(y, score) if self.name == "churn" else ev.value_metrics(y, score)
+
+    def rules(self, train: pd.DataFrame, vocabulary) -> dict[str, RuleScorer]:
+        return {name: RuleScorer(feature, name, self.calibrate_baselines).fit(train, self.labels(train), vocabulary)
+                for name, feature in self.baselines.items() if feature in train}
 
 
-def train_models(train: pd.DataFrame, valid: pd.DataFrame, churn_cfg: ChurnConfig, upside_cfg: UpsideConfig,
-                 horizon_days: int, seed: int, vocabulary: Vocabulary | None = None) -> Trained:
-    """The train stage: fit both models and measure them beside their baselines on `valid`."""
-    churn = ChurnModel(dict(churn_cfg.params), churn_cfg.n_estimators, churn_cfg.early_stopping_rounds,
-                       churn_cfg.holdout_share, churn_cfg.calibration, dict(churn_cfg.monotone), seed).fit(train, vocabulary)
-    upside = UpsideModel(dict(upside_cfg.params), upside_cfg.n_estimators, upside_cfg.early_stopping_rounds,
-                         upside_cfg.holdout_share, dict(upside_cfg.monotone), seed).fit(train, vocabulary)
-    y = valid[s.CHURNED].to_numpy()
-    actual = valid[s.FUTURE_VALUE].to_numpy(float)
+def _score(model, frame: pd.DataFrame) -> np.ndarray:
+    return model.predict_proba(frame) if hasattr(model, "predict_proba") else model.predict(frame)
 
-    p_model = churn.predict_proba(valid)
-    recency = RecencyRule().fit(train)
-    churn_scores = {"model": p_model, "baseline_recency": recency.predict_proba(valid)}
-    if "bgnbd_p_no_purchase" in valid:
-        churn_scores["baseline_bgnbd"] = valid["bgnbd_p_no_purchase"].to_numpy(float)
-    churn_metrics = {name: ev.churn_metrics(y, p) for name, p in churn_scores.items()}
-    churn_metrics["model"].update(best_iteration=churn.best_iteration_, calibration=churn.calibration_used_)
-    churn_metrics["baseline_recency"]["best_n_days"] = recency.best_n_days_
-    churn_metrics["summary"] = ev.grade(churn_metrics["model"]["roc_auc"],
-                                        {k: v["roc_auc"] for k, v in churn_metrics.items() if k.startswith("baseline")})
 
-    v_model = upside.predict(valid)
-    value_scores = {"model": v_model, "baseline_last_period": _last_period_spend(valid, horizon_days)}
-    if "bgnbd_expected_value" in valid:  # BG/NBD expected purchases x average order value
-        value_scores["baseline_bgnbd"] = valid["bgnbd_expected_value"].to_numpy(float)
-    value_metrics = {name: ev.value_metrics(actual, v) for name, v in value_scores.items()}
-    value_metrics["model"]["best_iteration"] = upside.best_iteration_
-    value_metrics["summary"] = ev.grade(value_metrics["model"]["normalized_gini"],
-                                        {k: v["normalized_gini"] for k, v in value_metrics.items() if k.startswith("baseline")})
+def train_models(labelled: pd.DataFrame, schedule: Schedule, churn_cfg: ChurnConfig, upside_cfg: UpsideConfig,
+                 seed: int, vocabulary: Vocabulary | None = None) -> Trained:
+    """The train stage: walk-forward backtest of each model beside its baselines, a grade from it,
+    then the production scorer refit on every labelled cutoff up to as_of."""
+    def rows(days: list[int]) -> pd.DataFrame:
+        wanted = np.array([to_date(d).to_datetime64() for d in days], dtype="datetime64[s]")
+        return labelled[np.isin(labelled[s.CUTOFF].to_numpy(), wanted)].reset_index(drop=True)
 
-    counts = {"train_rows": len(train), "valid_rows": len(valid), "valid_churn_rate": float(np.mean(y))}
-    plots = {
-        "calibration": ev.calibration_table(y, p_model),
-        "deciles": ev.decile_table(actual, v_model),
-        "lift": _lift_curve(y, churn_scores),
-    }
-    return Trained(churn, upside, {"churn": {**churn_metrics, **{"data": counts}},
-                                   "upside": value_metrics}, plots)
+    h = schedule.horizon_days
+    targets = [_Target("churn", churn_cfg, "roc_auc", CHURN_BASELINES, True),
+               _Target("upside", upside_cfg, "normalized_gini", value_baselines(h), False)]
+    metrics, plots, producers, backtest = {}, {}, {}, []
+    for target in targets:
+        folds, newest = {}, None
+        for fold in schedule.folds:
+            train, valid = target.sample(rows(schedule.training_for(fold)), seed), rows([fold])
+            model = target.model(seed).fit(train, vocabulary)
+            scores = {"model": _score(model, valid),
+                      **{name: rule.predict(valid) for name, rule in target.rules(train, vocabulary).items()}}
+            date = str(to_date(fold).date())
+            y = target.labels(valid)
+            folds[date] = {"train_rows": len(train), "valid_rows": len(valid), "best_iteration": model.best_iteration_,
+                           **{name: target.metrics(valid, score) for name, score in scores.items()},
+                           "margin_se": {name: ev.margin_standard_error(target.headline, y, scores["model"], score, seed)
+                                         for name, score in scores.items() if name != "model"}}
+            backtest += [{"target": target.name, "fold_cutoff": date, "scorer": name, "metric": metric, "value": value}
+                         for name in scores for metric, value in folds[date][name].items()]
+            newest = (valid, scores)
+        summary = ev.backtest_grade(target.name, target.headline,
+                                    {name: [f[name][target.headline] for f in folds.values()]
+                                     for name in ["model", *target.baselines] if all(name in f for f in folds.values())},
+                                    target.cfg.grade_a_margin,
+                                    {name: [f["margin_se"].get(name) for f in folds.values()] for name in target.baselines})
+        producers[target.name], production = _production(target, rows(schedule.production), folds, summary,
+                                                         vocabulary, seed)
+        metrics[target.name] = {**_mean_and_spread(folds), "folds": folds, "summary": summary,
+                                "production": production}
+        if newest is not None:
+            plots.update(_plot_tables(target.name, target.labels(newest[0]), newest[1]))
+    if "churn" in metrics and schedule.folds:
+        fold_train = rows(schedule.training_for(schedule.folds[-1]))
+        metrics["churn"]["baseline_recency"]["best_n_days"] = best_recency_days(fold_train)
+    plots["backtest"] = pd.DataFrame(backtest, columns=["target", "fold_cutoff", "scorer", "metric", "value"])
+    return Trained(producers["churn"], producers["upside"], metrics, plots)
+
+
+def _production(target: _Target, train: pd.DataFrame, folds: dict, summary: dict, vocabulary, seed: int):
+    """Refit on every labelled cutoff with the rounds the backtest found (scaled to the larger set,
+    at most doubled), or fit the best baseline when the model does not win (or config says so)."""
+    choice = target.cfg.scorer
+    use_model = choice == "model" or (choice == "auto" and summary["grade"] != "C")
+    sample = target.sample(train, seed)
+    info = {"training_cutoffs": sorted({str(d.date()) for d in pd.to_datetime(train[s.CUTOFF].unique())}),
+            "train_rows": len(sample)}
+    if use_model and not folds:  # nothing measured the rounds: early-stop on held-out customers
+        producer = target.model(seed).fit(sample, vocabulary)
+        info.update(n_estimators=producer.best_iteration_)
+        scorer = "model"
+    elif use_model:
+        fold_rounds = float(np.median([f["best_iteration"] for f in folds.values()]))
+        fold_rows = float(np.mean([f["train_rows"] for f in folds.values()]))
+        rounds = max(1, int(round(fold_rounds * float(np.clip(len(sample) / max(fold_rows, 1.0), 1.0, 2.0)))))
+        producer = target.model(seed, n_estimators=rounds).fit(sample, vocabulary)
+        info.update(n_estimators=rounds, **({"calibration": producer.calibration_used_}
+                                            if target.name == "churn" else {}))
+        scorer = "model"
+    else:
+        scorer = summary["best_baseline"]
+        producer = target.rules(sample, vocabulary)[scorer]
+    producer.scorer_ = scorer
+    info.update(ev.scorer_reason(target.name, scorer, choice, summary))
+    return producer, info
+
+
+def _mean_and_spread(folds: dict) -> dict:
+    """Per scorer, each metric's mean over the folds, and its fold-to-fold spread (standard deviation)."""
+    scorers = [k for k, v in next(iter(folds.values())).items() if isinstance(v, dict) and k != "margin_se"] \
+        if folds else []
+    out, spread = {}, {}
+    for name in scorers:
+        table = pd.DataFrame([f[name] for f in folds.values()])
+        out[name] = {k: float(v) for k, v in table.mean().items()}
+        spread[name] = {k: float(v) for k, v in table.std(ddof=1).fillna(0.0).items()}
+    if folds:
+        out["model"]["best_iteration"] = float(np.median([f["best_iteration"] for f in folds.values()]))
+    return {**out, "spread": spread}
+
+
+def _plot_tables(target: str, y: np.ndarray, scores: dict[str, np.ndarray]) -> dict[str, pd.DataFrame]:
+    """Plot data on the newest fold: calibration and lift for churn, deciles for value."""
+    if target == "churn":
+        return {"calibration": ev.calibration_table(y, scores["model"]), "lift": _lift_curve(y, scores)}
+    return {"deciles": ev.decile_table(y, scores["model"])}
 
 
 def _lift_curve(y: np.ndarray, scores: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -266,9 +427,10 @@ def _lift_curve(y: np.ndarray, scores: dict[str, np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def importance(models: dict[str, _LightGBMModel]) -> pd.DataFrame:
-    """Gain importance per feature for each model, for the report."""
+def importance(models: dict) -> pd.DataFrame:
+    """Gain importance per feature for each LightGBM model (a baseline rule has one driver), for the report."""
     frames = [pd.DataFrame({"model": name, "feature": m.features_,
-                            "gain": m.booster_.feature_importance("gain", iteration=m.best_iteration_)})
+                            "gain": m.booster_.feature_importance("gain", iteration=m.best_iteration_)
+                            if hasattr(m, "booster_") else np.ones(len(m.features_))})
               for name, m in models.items()]
     return pd.concat(frames, ignore_index=True)

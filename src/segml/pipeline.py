@@ -30,8 +30,8 @@ def run_pipeline(raw_transactions: pd.DataFrame, raw_customers: pd.DataFrame | N
     datasets = build_datasets(index_transactions(prepared.transactions, prepared.customers), cfg.features, cfg.labels,
                               cfg.as_of)
     segmenter, _, _, segment_metrics = segment_customers(datasets.snapshot, cfg.segment, cfg.seed)
-    trained = train_models(datasets.train, datasets.valid, cfg.churn, cfg.upside, cfg.labels.horizon_days,
-                           cfg.seed, datasets.vocabulary)
+    trained = train_models(datasets.labelled, datasets.schedule, cfg.churn, cfg.upside, cfg.seed,
+                           datasets.vocabulary)
     tiers = score_customers(datasets.snapshot, segmenter, trained.churn, trained.upside, cfg.tiering,
                             cfg.labels.horizon_days)
     metrics = {**trained.metrics, "segment": segment_metrics, "data_quality": prepared.quality}
