@@ -201,6 +201,9 @@ def breakdown(table: pd.DataFrame, by: str, order: list[str] | None = None) -> p
     if order is not None:
         out = out.reindex([k for k in order if k in out.index])
     out["customers"] = out["customers"].astype("int64")
+    names = [c for c in out.columns if c.startswith(f"{stem}_") and c.endswith(("_zh", "_en"))
+             and not c.startswith(f"{stem}_action")]
+    out = out[names + [c for c in out.columns if c not in names]]  # the group's name first
     return out.rename_axis(by).reset_index().drop(columns=[by])
 
 
