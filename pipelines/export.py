@@ -10,6 +10,7 @@ from segml import io, tracking
 from segml.config import PARAMS_FILE, load_config
 from segml.console import console, run_stage
 from segml.evaluation import verdict
+from segml.explain import feature_labels
 from segml.export import build_exports, metrics_table
 from segml.models import importance
 from segml.report import ReportInputs
@@ -40,7 +41,7 @@ def main() -> None:
         importance=importance({"churn": models["churn"], "upside": models["upside"]}),
         quality=io.read_json(metrics_dir / "data_quality.json"), as_of=str(table["as_of"].iloc[0]),
         primary=cfg.tiering.primary, backtest=backtest, features=snapshot[[c for c in MATRIX_COLUMNS if c in snapshot]],
-        feature_names=cfg.tiering.reasons.get("names"))
+        feature_labels=feature_labels(snapshot.columns, cfg.tiering.reasons.get("names", [])))
     exports = build_exports(inputs, cfg.tiering.actions, list(cfg.tiering.value_potential["levels"]), cfg.export,
                             os.environ.get(cfg.export.salt_env), cfg.tiering.teams)
     out = Path(paths.exports_dir)

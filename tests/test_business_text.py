@@ -77,6 +77,7 @@ def test_labels_never_contradict_the_lifecycle(cfg, result):
 # ---------------------------------------------------------------- every business-facing output
 
 def _inputs(cfg, result):
+    from segml.explain import feature_labels
     from segml.export import metrics_table
     from segml.models import importance
     from segml.report import ReportInputs
@@ -90,7 +91,8 @@ def _inputs(cfg, result):
         profile=profile(snapshot, clusters, list(cfg.segment.features)), plots=trained.plots,
         importance=importance({"churn": trained.churn, "upside": trained.upside}), quality=result.prepared.quality,
         as_of=str(tiers.table["as_of"].iloc[0]), primary=cfg.tiering.primary, features=snapshot,
-        feature_names=cfg.tiering.reasons["names"])
+        feature_labels=feature_labels(snapshot.columns,
+                                      cfg.tiering.reasons["names"]))
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ OUT = ROOT / "logs" / "report-check"
 def sample_report(language: str | None) -> str:
     """The report of an in-memory pipeline run on 3,000 generated customers."""
     from segml.config import compose, to_typed
+    from segml.explain import feature_labels
     from segml.export import build_exports, metrics_table
     from segml.generate import generate
     from segml.models import importance
@@ -44,7 +45,8 @@ def sample_report(language: str | None) -> str:
                         list(cfg.segment.features)),
         plots=trained.plots, importance=importance({"churn": trained.churn, "upside": trained.upside}),
         quality=result.prepared.quality, as_of=str(tiers.table["as_of"].iloc[0]), primary=cfg.tiering.primary,
-        features=snapshot, feature_names=cfg.tiering.reasons["names"])
+        features=snapshot, feature_labels=feature_labels(snapshot.columns,
+                                      cfg.tiering.reasons["names"]))
     return build_exports(inputs, cfg.tiering.actions, ["low", "mid", "high"], cfg.export, None,
                          cfg.tiering.teams).report
 

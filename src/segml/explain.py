@@ -104,6 +104,11 @@ def feature_label(feature: str, names: list[dict], language: str) -> str:
     return book.phrase(feature, {feature: 1.0}, language)
 
 
+def feature_labels(features, names: list[dict]) -> dict[str, dict[str, str]]:
+    """Short plain names of many features, in both languages: {feature: {"en": ..., "zh": ...}}."""
+    return {f: {language: feature_label(f, names, language) for language in ("en", "zh")} for f in features}
+
+
 def top_drivers(contributions: pd.DataFrame, n: int) -> np.ndarray:
     """Column positions of the n largest |contribution| per row, largest first (ties by column)."""
     magnitude = -np.abs(contributions.to_numpy())

@@ -117,6 +117,7 @@ TEXT = {
     "value_before_now": {"en": "Value: before → now", "zh": "价值：上期 → 本期"},
     "mean_rfm": {"en": "Mean R / F / M", "zh": "平均 R / F / M"},
     "tier": {"en": "Tier", "zh": "等级"},
+    "other_feature": {"en": "Other feature", "zh": "其他特征"},
     "persona": {"en": "Persona", "zh": "客户画像"},
     "rfm_segment": {"en": "RFM segment", "zh": "RFM分群"},
     "lifecycle_name": {"en": "Lifecycle", "zh": "生命周期"},
@@ -159,8 +160,9 @@ class ReportInputs:
     backtest: pd.DataFrame | None = None
     # snapshot features for the frequency x recency matrices (frequency, recency_days, bgnbd_*)
     features: pd.DataFrame | None = None
-    # tiering.reasons.names: plain feature names for the importance chart
-    feature_names: list | None = None
+    # plain feature names for the importance chart: feature -> {"en": ..., "zh": ...}
+    # (segml.explain.feature_labels from tiering.reasons.names)
+    feature_labels: dict | None = None
 
 
 # ---------------------------------------------------------------- static PNG plots for DVC
@@ -693,11 +695,9 @@ def _segments(profile: pd.DataFrame, w: _Words) -> str:
     return _table(shown, formats)
 
 
-def _importance(importance: pd.DataFrame, names: list | None, w: _Words, chart: _Charts, top: int = 12) -> str:
+def _importance(importance: pd.DataFrame, names: dict | None, w: _Words, chart: _Charts, top: int = 12) -> str:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
-
-    from segml.explain import feature_label
 
     if importance is None or importance.empty:
         return ""
@@ -707,12 +707,8 @@ def _importance(importance: pd.DataFrame, names: list | None, w: _Words, chart: 
         part = importance[importance["model"] == model]
         share = part["gain"] / max(part["gain"].sum(), 1e-12)
         part = part.assign(share=share).sort_values(["share", "feature"], ascending=[False, True]).head(top)[::-1]
-        labels = []
-        for feature in part["feature"]:
-            if w.language == "both":
-                labels.append(feature_label(feature, names or [], "zh"))
-            else:
-                labels.append(feature_label(feature, names or [], w.language))
+        language = "zh" if w.language == "both" else w.language  # short axis labels: one language
+        labels = [(names or {}).get(f, {}).get(language) or w("other_feature") for f in part["feature"]]
         fig.add_trace(go.Bar(x=part["share"], y=labels, orientation="h", marker_color=PALETTE[col - 1],
                              showlegend=False, hovertemplate="%{y}: %{x:.1%}<extra></extra>"), 1, col)
         fig.update_xaxes(tickformat=".0%", title_text=w("gain"), row=1, col=col)
@@ -785,7 +781,7 @@ def render(inputs: ReportInputs, levels: list[str] | None = None, cfg: ExportCon
         section("deciles", w("deciles"), _deciles(inputs.plots.get("deciles"), w, chart)),
         section("matrices", w("matrices"), _matrices(inputs.features, w, chart)),
         section("segments", w("segments"), _segments(inputs.profile, w)),
-        section("importance", w("importance"), _importance(inputs.importance, inputs.feature_names, w, chart)),
+        section("importance", w("importance"), _importance(inputs.importance, inputs.feature_labels, w, chart)),
         section("quality", w("quality"), _quality(inputs.quality, w)),
     ])
     lang = {"zh": "zh-CN", "en": "en", "both": "zh-CN"}.get(w.language, "zh-CN")
