@@ -14,7 +14,6 @@ from segml.explain import feature_labels
 from segml.export import build_exports, metrics_table
 from segml.models import importance
 from segml.report import ReportInputs
-from segml.tiers import policy_labels
 
 MATRIX_COLUMNS = ["frequency", "recency_days", "bgnbd_p_alive", "bgnbd_expected_purchases"]
 

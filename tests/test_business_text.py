@@ -9,27 +9,38 @@ import re
 
 import pandas as pd
 import pytest
+from conftest import ROOT
 
 from segml.explain import Phrasebook
 from segml.features import feature_columns
 from segml.generate import generate
 from segml.pipeline import run_pipeline
 
-from conftest import ROOT
-
 RAW_NAME = re.compile(r"[a-z]+_[a-z_]+ =")
 LONG_FLOAT = re.compile(r"\d\.\d{4,}")
 # Feature names the lead is adding in parallel: they must have phrases before they land.
-UPCOMING_FEATURES = ["gg_expected_aov", "recency_pct", "frequency_pct", "monetary_pct", "purchases_per_month"]
+UPCOMING_FEATURES = [
+    "gg_expected_aov",
+    "recency_pct",
+    "frequency_pct",
+    "monetary_pct",
+    "purchases_per_month",
+]
 
 
 @pytest.fixture(scope="module")
 def result(cfg):
     demo = generate(1500, seed=21)
-    identity = dataclasses.replace(cfg.data, columns={k: k for k in cfg.data.columns},
-                                   customer_columns={k: k for k in cfg.data.customer_columns})
-    return run_pipeline(demo.transactions.astype(str), demo.customers.astype("string"),
-                        dataclasses.replace(cfg, data=identity))
+    identity = dataclasses.replace(
+        cfg.data,
+        columns={k: k for k in cfg.data.columns},
+        customer_columns={k: k for k in cfg.data.customer_columns},
+    )
+    return run_pipeline(
+        demo.transactions.astype(str),
+        demo.customers.astype("string"),
+        dataclasses.replace(cfg, data=identity),
+    )
 
 
 def test_every_model_feature_has_a_phrase_and_a_name(cfg, result):
@@ -46,8 +57,12 @@ def test_reasons_have_no_raw_names_or_long_floats(result):
     for column in ("churn_reasons_en", "churn_reasons_zh", "value_reasons_en", "value_reasons_zh"):
         text = table[column]
         assert text.str.len().gt(0).all()
-        assert not text.str.contains(RAW_NAME).any(), text[text.str.contains(RAW_NAME)].head().tolist()
-        assert not text.str.contains(LONG_FLOAT).any(), text[text.str.contains(LONG_FLOAT)].head().tolist()
+        assert not text.str.contains(RAW_NAME).any(), (
+            text[text.str.contains(RAW_NAME)].head().tolist()
+        )
+        assert not text.str.contains(LONG_FLOAT).any(), (
+            text[text.str.contains(LONG_FLOAT)].head().tolist()
+        )
         assert not text.str.contains(r"(?<![a-z])nan(?![a-z])", case=False).any()
     # the fallback is rare: the phrase book knows the features the models use
     fallback = table["value_reasons_en"].str.contains("other buying behaviour").mean()
@@ -59,7 +74,9 @@ def test_labels_never_contradict_the_lifecycle(cfg, result):
     first_purchase_recent = table["tenure_days"] <= cfg.tiering.lifecycle["new_within_days"]
     assert first_purchase_recent.any()
     for column in ("rfm_segment", "persona"):
-        assert not table.loc[first_purchase_recent, column].isin(["lost", "hibernating"]).any(), column
+        assert not table.loc[first_purchase_recent, column].isin(["lost", "hibernating"]).any(), (
+            column
+        )
     lost = table["lifecycle_status"] == "lost"
     assert lost.any()
     assert not table.loc[lost, "persona"].isin(["champions", "loyal", "new", "promising"]).any()
@@ -76,6 +93,7 @@ def test_labels_never_contradict_the_lifecycle(cfg, result):
 
 # ---------------------------------------------------------------- every business-facing output
 
+
 def _inputs(cfg, result):
     from segml.explain import feature_labels
     from segml.export import metrics_table
@@ -86,21 +104,34 @@ def _inputs(cfg, result):
     tiers, trained, snapshot = result.tiers, result.trained, result.datasets.snapshot
     clusters = tiers.table[["customer_id", "segment", "persona", "persona_en", "persona_zh"]]
     return ReportInputs(
-        table=tiers.table, summary=tiers.summary, movement=tiers.movement, metrics=metrics_table(trained.metrics),
+        table=tiers.table,
+        summary=tiers.summary,
+        movement=tiers.movement,
+        metrics=metrics_table(trained.metrics),
         grades={k: v["summary"] for k, v in trained.metrics.items()},
-        profile=profile(snapshot, clusters, list(cfg.segment.features)), plots=trained.plots,
-        importance=importance({"churn": trained.churn, "upside": trained.upside}), quality=result.prepared.quality,
-        as_of=str(tiers.table["as_of"].iloc[0]), primary=cfg.tiering.primary, features=snapshot,
-        feature_labels=feature_labels(snapshot.columns,
-                                      cfg.tiering.reasons["names"]))
+        profile=profile(snapshot, clusters, list(cfg.segment.features)),
+        plots=trained.plots,
+        importance=importance({"churn": trained.churn, "upside": trained.upside}),
+        quality=result.prepared.quality,
+        as_of=str(tiers.table["as_of"].iloc[0]),
+        primary=cfg.tiering.primary,
+        features=snapshot,
+        feature_labels=feature_labels(snapshot.columns, cfg.tiering.reasons["names"]),
+    )
 
 
 @pytest.fixture(scope="module")
 def exports(cfg, result):
     from segml.export import build_exports
 
-    return build_exports(_inputs(cfg, result), cfg.tiering.actions, ["low", "mid", "high"], cfg.export, None,
-                         cfg.tiering.teams)
+    return build_exports(
+        _inputs(cfg, result),
+        cfg.tiering.actions,
+        ["low", "mid", "high"],
+        cfg.export,
+        None,
+        cfg.tiering.teams,
+    )
 
 
 def _bad_text(text: str) -> list[str]:
@@ -123,8 +154,14 @@ def test_no_raw_names_or_long_floats_in_table_workbook_or_report(exports):
                 value = cell.value
                 if isinstance(value, str):
                     assert not _bad_text(value), (sheet.title, cell.coordinate, value)
-                elif isinstance(value, float):  # what a spreadsheet shows when the format is widened
-                    assert abs(value * 1000 - round(value * 1000)) < 1e-6, (sheet.title, cell.coordinate, value)
+                elif isinstance(
+                    value, float
+                ):  # what a spreadsheet shows when the format is widened
+                    assert abs(value * 1000 - round(value * 1000)) < 1e-6, (
+                        sheet.title,
+                        cell.coordinate,
+                        value,
+                    )
     text = re.sub(r"<script.*?</script>|<style.*?</style>|<[^>]+>", " ", exports.report, flags=re.S)
     assert not _bad_text(text), _bad_text(text)[:5]
     assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), re.findall(r"\b[a-z]+_[a-z_]+\b", text)[:5]
@@ -139,7 +176,9 @@ def test_report_opens_in_headless_chromium_offline(exports, tmp_path):
 
     if not find_chromium():
         if os.environ.get("CI"):
-            pytest.fail("chromium is missing in CI: .ci/run installs it (apt-get install -y chromium)")
+            pytest.fail(
+                "chromium is missing in CI: .ci/run installs it (apt-get install -y chromium)"
+            )
         pytest.skip("chromium not installed (apt-get install -y chromium)")
     path = tmp_path / "report.html"
     path.write_text(exports.report, encoding="utf-8")
@@ -148,5 +187,7 @@ def test_report_opens_in_headless_chromium_offline(exports, tmp_path):
     assert page.external_requests == [], page.external_requests
     assert page.charts >= 8  # every chart drew
     assert "客户分级报告" in page.text and "Customer tiers" in page.text
-    assert not re.search(r"\b[a-z]+_[a-z_]+\b", page.text), re.findall(r"\b[a-z]+_[a-z_]+\b", page.text)[:5]
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", page.text), re.findall(
+        r"\b[a-z]+_[a-z_]+\b", page.text
+    )[:5]
     assert "NaN" not in page.text and not re.search(r"\d\.\d{4,}", page.text)

@@ -19,8 +19,17 @@ from pathlib import Path
 
 import websocket
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--remote-debugging-port=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--remote-debugging-port=0",
+]
 LOCAL_SCHEMES = ("file:", "data:", "about:", "blob:", "chrome:", "devtools:")
 
 
@@ -96,51 +105,92 @@ def _port(profile: Path, process: subprocess.Popen, timeout: float = 30) -> int:
     raise RuntimeError("chromium did not open its DevTools port in time")
 
 
-def open_page(path: Path, width: int = 1400, height: int = 900, screenshot: bool = False,
-              full_page: bool = False, chromium: str | None = None) -> PageReport:
+def open_page(
+    path: Path,
+    width: int = 1400,
+    height: int = 900,
+    screenshot: bool = False,
+    full_page: bool = False,
+    chromium: str | None = None,
+) -> PageReport:
     """Load `path` in a fresh headless Chromium profile and collect a PageReport."""
     binary = chromium or find_chromium()
     if not binary:
         raise FileNotFoundError("chromium not found: apt-get install -y chromium")
     with tempfile.TemporaryDirectory(prefix="segml-chromium-") as profile:
-        process = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
-                                    "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [
+                binary,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             port = _port(Path(profile), process)
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/json/list", timeout=10
+            ) as response:
                 targets = json.load(response)
             page = next(t for t in targets if t.get("type") == "page")
             tools = _DevTools(page["webSocketDebuggerUrl"])
             for domain in ("Page", "Runtime", "Network", "Log"):
                 tools.call(f"{domain}.enable")
-            tools.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
-                       mobile=False)
+            tools.call(
+                "Emulation.setDeviceMetricsOverride",
+                width=width,
+                height=height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
             tools.call("Page.navigate", url=Path(path).resolve().as_uri())
             tools.wait_for("Page.loadEventFired", 60)
             tools.drain(1.5)  # charts draw after load
             report = PageReport()
-            value = tools.call("Runtime.evaluate", expression="document.body.innerText", returnByValue=True)
+            value = tools.call(
+                "Runtime.evaluate", expression="document.body.innerText", returnByValue=True
+            )
             report.text = value.get("result", {}).get("value", "")
-            charts = tools.call("Runtime.evaluate", returnByValue=True,
-                                expression="document.querySelectorAll('.js-plotly-plot .main-svg').length")
+            charts = tools.call(
+                "Runtime.evaluate",
+                returnByValue=True,
+                expression="document.querySelectorAll('.js-plotly-plot .main-svg').length",
+            )
             report.charts = int(charts.get("result", {}).get("value", 0))
             if screenshot:
                 params = {"format": "png"}
                 if full_page:
                     metrics = tools.call("Page.getLayoutMetrics")["cssContentSize"]
-                    params.update(captureBeyondViewport=True, clip={"x": 0, "y": 0, "width": width,
-                                                                   "height": metrics["height"], "scale": 1})
-                report.screenshot = base64.b64decode(tools.call("Page.captureScreenshot", **params)["data"])
+                    params.update(
+                        captureBeyondViewport=True,
+                        clip={
+                            "x": 0,
+                            "y": 0,
+                            "width": width,
+                            "height": metrics["height"],
+                            "scale": 1,
+                        },
+                    )
+                report.screenshot = base64.b64decode(
+                    tools.call("Page.captureScreenshot", **params)["data"]
+                )
             tools.drain(0.3)
             for event in tools.events:
                 method, params = event.get("method"), event.get("params", {})
                 if method == "Runtime.exceptionThrown":
                     details = params.get("exceptionDetails", {})
-                    report.errors.append(details.get("exception", {}).get("description") or details.get("text", ""))
+                    report.errors.append(
+                        details.get("exception", {}).get("description") or details.get("text", "")
+                    )
                 elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
                     report.errors.append(params["entry"].get("text", ""))
                 elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
-                    report.errors.append(" ".join(str(a.get("value", "")) for a in params.get("args", [])))
+                    report.errors.append(
+                        " ".join(str(a.get("value", "")) for a in params.get("args", []))
+                    )
                 elif method == "Network.requestWillBeSent":
                     url = params.get("request", {}).get("url", "")
                     if not url.startswith(LOCAL_SCHEMES):

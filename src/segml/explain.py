@@ -22,8 +22,14 @@ GENERIC = {"en": "other buying behaviour", "zh": "其他购买行为"}
 
 _COMPARE = re.compile(r"^\s*(\w+)\s*(==|!=|<=|>=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")
 _NAN_TEXT = re.compile(r"(?<![a-z])nan(?![a-z])", re.IGNORECASE)
-_OPERATORS = {"==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge, "<": operator.lt,
-              ">": operator.gt}
+_OPERATORS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+}
 
 
 def _missing(value) -> bool:
@@ -46,14 +52,20 @@ def condition_holds(when: str | None, value, row: dict) -> bool:
     if when == "missing":
         return _missing(value)
     number = _number(value)
-    keyword = {"zero": lambda v: v == 0, "nonzero": lambda v: v != 0, "positive": lambda v: v > 0,
-               "negative": lambda v: v < 0}
+    keyword = {
+        "zero": lambda v: v == 0,
+        "nonzero": lambda v: v != 0,
+        "positive": lambda v: v > 0,
+        "negative": lambda v: v < 0,
+    }
     if when in keyword:
         return number is not None and keyword[when](number)
     match = _COMPARE.match(when)
     if not match:
-        raise ValueError(f"tiering.reasons: cannot read when={when!r}; use zero, nonzero, positive, negative, "
-                         "missing or a comparison such as 'frequency <= 1'")
+        raise ValueError(
+            f"tiering.reasons: cannot read when={when!r}; use zero, nonzero, positive, negative, "
+            "missing or a comparison such as 'frequency <= 1'"
+        )
     name, op, threshold = match.groups()
     left = number if name == "value" else _number(row.get(name))
     return left is not None and _OPERATORS[op](left, float(threshold))
@@ -62,7 +74,9 @@ def condition_holds(when: str | None, value, row: dict) -> bool:
 class Phrasebook:
     """The configured phrase entries, matched per feature name (cached) and filled per customer."""
 
-    def __init__(self, entries: list[dict], fallback: dict | None = None, context: dict | None = None):
+    def __init__(
+        self, entries: list[dict], fallback: dict | None = None, context: dict | None = None
+    ):
         self.rules = [(re.compile(f"^(?:{e['pattern']})$"), e) for e in entries]
         self.fallback = {**GENERIC, **(fallback or {})}
         self.context = context or {}
@@ -106,7 +120,10 @@ def feature_label(feature: str, names: list[dict], language: str) -> str:
 
 def feature_labels(features, names: list[dict]) -> dict[str, dict[str, str]]:
     """Short plain names of many features, in both languages: {feature: {"en": ..., "zh": ...}}."""
-    return {f: {language: feature_label(f, names, language) for language in ("en", "zh")} for f in features}
+    return {
+        f: {language: feature_label(f, names, language) for language in ("en", "zh")}
+        for f in features
+    }
 
 
 def top_drivers(contributions: pd.DataFrame, n: int) -> np.ndarray:
@@ -123,12 +140,19 @@ def _join(parts: list[tuple[bool, str]], language: str, what: str) -> str:
     heads = DIRECTION[language]
     return GROUP_SEPARATOR[language].join(
         heads[0 if raises else 1].format(what=what) + SEPARATOR[language].join(texts)
-        for raises, texts in groups.items())
+        for raises, texts in groups.items()
+    )
 
 
-def reasons(contributions: pd.DataFrame, features: pd.DataFrame, phrases: list[dict], n: int,
-            what: dict[str, str], fallback: dict | None = None,
-            context: dict | None = None) -> dict[str, pd.Series]:
+def reasons(
+    contributions: pd.DataFrame,
+    features: pd.DataFrame,
+    phrases: list[dict],
+    n: int,
+    what: dict[str, str],
+    fallback: dict | None = None,
+    context: dict | None = None,
+) -> dict[str, pd.Series]:
     """Per language, one text per customer naming its top-n drivers, grouped by direction.
 
     `what` names the prediction in each language, e.g. {"en": "risk", "zh": "流失风险"};
@@ -142,6 +166,12 @@ def reasons(contributions: pd.DataFrame, features: pd.DataFrame, phrases: list[d
     out: dict[str, list[str]] = {language: [] for language in what}
     for row, positions, positive in zip(records, top, signs):
         for language, texts in out.items():
-            parts = [(bool(raises), book.phrase(columns[j], row, language)) for j, raises in zip(positions, positive)]
+            parts = [
+                (bool(raises), book.phrase(columns[j], row, language))
+                for j, raises in zip(positions, positive)
+            ]
             texts.append(_join(parts, language, what[language]))
-    return {language: pd.Series(texts, index=features.index, dtype=object) for language, texts in out.items()}
+    return {
+        language: pd.Series(texts, index=features.index, dtype=object)
+        for language, texts in out.items()
+    }

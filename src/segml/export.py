@@ -24,13 +24,46 @@ from segml.config import ExportConfig
 from segml.report import ReportInputs, render
 
 LANGUAGE_SUFFIX = {"en": "_zh", "zh": "_en"}  # columns dropped for a single-language export
-MONEY = {"current_value", "predicted_value", "upside", "monetary_total", "value", "mean_predicted_value",
-         "previous_value", "mean_current_value"}
-PERCENT = {"churn_probability", "customer_share", "value_share", "mean_churn_probability", "kept_share"}
-METRICS = {"roc_auc", "pr_auc", "brier", "lift_top10", "normalized_gini", "spearman", "top20_capture", "mae",
-           "mean_rfm_r", "mean_rfm_f", "mean_rfm_m"}
+MONEY = {
+    "current_value",
+    "predicted_value",
+    "upside",
+    "monetary_total",
+    "value",
+    "mean_predicted_value",
+    "previous_value",
+    "mean_current_value",
+}
+PERCENT = {
+    "churn_probability",
+    "customer_share",
+    "value_share",
+    "mean_churn_probability",
+    "kept_share",
+}
+METRICS = {
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "lift_top10",
+    "normalized_gini",
+    "spearman",
+    "top20_capture",
+    "mae",
+    "mean_rfm_r",
+    "mean_rfm_f",
+    "mean_rfm_m",
+}
 # Values translated in the workbook (model names, scorers, lifecycle and tier-change keys).
-LABELLED_VALUES = {"target", "scorer", "tier_change", "previous", "current", "lifecycle_status", "policy"}
+LABELLED_VALUES = {
+    "target",
+    "scorer",
+    "tier_change",
+    "previous",
+    "current",
+    "lifecycle_status",
+    "policy",
+}
 # Document date when the table has no as_of: a fixed date keeps the bytes identical between runs.
 FIXED_DATE = "2000-01-01"
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -57,13 +90,17 @@ def export_table(table: pd.DataFrame, cfg: ExportConfig, salt: str | None) -> pd
     if cfg.columns:
         unknown = [c for c in cfg.columns if c not in table.columns]
         if unknown:
-            raise ExportError(f"export.columns lists unknown columns {unknown}; available: {list(table.columns)}")
+            raise ExportError(
+                f"export.columns lists unknown columns {unknown}; available: {list(table.columns)}"
+            )
         out = out[[c for c in cfg.columns if c in out.columns]]
     out = out.copy()
     if cfg.pseudonymize_ids and s.CUSTOMER_ID in out:
         if not salt:
-            raise ExportError(f"export.pseudonymize_ids is on but the environment variable {cfg.salt_env} "
-                              "is empty: set it to a secret salt (it is never logged).")
+            raise ExportError(
+                f"export.pseudonymize_ids is on but the environment variable {cfg.salt_env} "
+                "is empty: set it to a secret salt (it is never logged)."
+            )
         out[s.CUSTOMER_ID] = pseudonymize(out[s.CUSTOMER_ID], salt)
     return out
 
@@ -101,7 +138,9 @@ def _labelled_values(frame: pd.DataFrame, cfg: ExportConfig) -> pd.DataFrame:
     out = frame.copy()
     for column in LABELLED_VALUES & set(out.columns):
         prefix = "target_" if column == "target" else ""  # "upside" is also a column name
-        out[column] = out[column].map(lambda v, p=prefix: label(f"{p}{v}", cfg) if isinstance(v, str) else v)
+        out[column] = out[column].map(
+            lambda v, p=prefix: label(f"{p}{v}", cfg) if isinstance(v, str) else v
+        )
     return out
 
 
@@ -127,15 +166,22 @@ def _print_setup(sheet) -> None:
     sheet.print_title_rows = "1:1"
 
 
-def _write_sheet(writer: pd.ExcelWriter, frame: pd.DataFrame, name: str, cfg: ExportConfig,
-                 start_row: int = 0, title: str | None = None) -> int:
+def _write_sheet(
+    writer: pd.ExcelWriter,
+    frame: pd.DataFrame,
+    name: str,
+    cfg: ExportConfig,
+    start_row: int = 0,
+    title: str | None = None,
+) -> int:
     """A formatted sheet block: bold frozen header, filter, number formats, widths. Returns next row."""
     if title:
         pd.DataFrame({title: []}).to_excel(writer, sheet_name=name, startrow=start_row, index=False)
         start_row += 1
     shown = _rounded(_labelled_values(frame, cfg))
     shown.rename(columns={c: label(c, cfg) for c in frame.columns}).to_excel(
-        writer, sheet_name=name, startrow=start_row, index=False)
+        writer, sheet_name=name, startrow=start_row, index=False
+    )
     sheet = writer.sheets[name]
     for j, column in enumerate(frame.columns, start=1):
         cell = sheet.cell(row=start_row + 1, column=j)
@@ -146,14 +192,19 @@ def _write_sheet(writer: pd.ExcelWriter, frame: pd.DataFrame, name: str, cfg: Ex
         if fmt:
             for row in range(start_row + 2, start_row + 2 + len(frame)):
                 sheet.cell(row=row, column=j).number_format = fmt
-        sample = [display_width(f"{v:,.2f}" if isinstance(v, float) else str(v)) for v in shown[column].head(200)]
+        sample = [
+            display_width(f"{v:,.2f}" if isinstance(v, float) else str(v))
+            for v in shown[column].head(200)
+        ]
         width = max([display_width(label(column, cfg)), *sample])
         letter = get_column_letter(j)
         current = sheet.column_dimensions[letter].width or 0
         sheet.column_dimensions[letter].width = max(current, min(max(10, width + 2), 60))
     if start_row == 0:
         sheet.freeze_panes = "A2"
-        sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(frame.columns), 1))}{len(frame) + 1}"
+        sheet.auto_filter.ref = (
+            f"A1:{get_column_letter(max(len(frame.columns), 1))}{len(frame) + 1}"
+        )
         _print_setup(sheet)
     return start_row + len(frame) + 3
 
@@ -161,9 +212,18 @@ def _write_sheet(writer: pd.ExcelWriter, frame: pd.DataFrame, name: str, cfg: Ex
 def actions_table(actions: dict, teams: dict | None = None) -> pd.DataFrame:
     """Every configured action with its owning team in both languages."""
     teams = teams or {}
-    rows = [{"policy": policy, "grade": grade, "team_en": teams.get(a.get("team"), {}).get("en", a.get("team", "")),
-             "team_zh": teams.get(a.get("team"), {}).get("zh", a.get("team", "")), "action_en": a.get("en", ""),
-             "action_zh": a.get("zh", "")} for policy, grades in actions.items() for grade, a in grades.items()]
+    rows = [
+        {
+            "policy": policy,
+            "grade": grade,
+            "team_en": teams.get(a.get("team"), {}).get("en", a.get("team", "")),
+            "team_zh": teams.get(a.get("team"), {}).get("zh", a.get("team", "")),
+            "action_en": a.get("en", ""),
+            "action_zh": a.get("zh", ""),
+        }
+        for policy, grades in actions.items()
+        for grade, a in grades.items()
+    ]
     return pd.DataFrame(rows)
 
 
@@ -183,26 +243,41 @@ def breakdown(table: pd.DataFrame, by: str, order: list[str] | None = None) -> p
             out[column] = grouped[column].first()
     out["customer_share"] = out["customers"] / max(len(table), 1)
     out["current_value"] = grouped["current_value"].sum()
-    out["value_share"] = (grouped["current_value"].apply(lambda v: v.clip(lower=0).sum()) / total
-                          if total > 0 else 0.0)
+    out["value_share"] = (
+        grouped["current_value"].apply(lambda v: v.clip(lower=0).sum()) / total
+        if total > 0
+        else 0.0
+    )
     out["mean_churn_probability"] = grouped["churn_probability"].mean()
     out["mean_predicted_value"] = grouped["predicted_value"].mean()
     for score in ("rfm_r", "rfm_f", "rfm_m"):
         if by == "rfm_segment" and score in table:
             out[f"mean_{score}"] = grouped[score].mean()
     if by == "lifecycle_status":
-        for column in ("lifecycle_action_team_zh", "lifecycle_action_team_en", "lifecycle_action_zh",
-                       "lifecycle_action_en"):
+        for column in (
+            "lifecycle_action_team_zh",
+            "lifecycle_action_team_en",
+            "lifecycle_action_zh",
+            "lifecycle_action_en",
+        ):
             if column in table:
                 out[column] = grouped[column].first()
     if order is None and by == "rfm_segment" and "rfm_r" in table:
-        order = list((grouped[["rfm_r", "rfm_f", "rfm_m"]].mean().sum(axis=1) * -1)
-                     .reset_index().sort_values([0, by])[by])
+        order = list(
+            (grouped[["rfm_r", "rfm_f", "rfm_m"]].mean().sum(axis=1) * -1)
+            .reset_index()
+            .sort_values([0, by])[by]
+        )
     if order is not None:
         out = out.reindex([k for k in order if k in out.index])
     out["customers"] = out["customers"].astype("int64")
-    names = [c for c in out.columns if c.startswith(f"{stem}_") and c.endswith(("_zh", "_en"))
-             and not c.startswith(f"{stem}_action")]
+    names = [
+        c
+        for c in out.columns
+        if c.startswith(f"{stem}_")
+        and c.endswith(("_zh", "_en"))
+        and not c.startswith(f"{stem}_action")
+    ]
     out = out[names + [c for c in out.columns if c not in names]]  # the group's name first
     return out.rename_axis(by).reset_index().drop(columns=[by])
 
@@ -221,7 +296,11 @@ def _reproducible(book: bytes, stamp: str) -> bytes:
             data = source.read(info.filename)
             if info.filename == "docProps/core.xml":
                 text = data.decode("utf-8")
-                text = re.sub(r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)", rf"\g<1>{when}\g<3>", text)
+                text = re.sub(
+                    r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                    rf"\g<1>{when}\g<3>",
+                    text,
+                )
                 data = text.encode("utf-8")
             entry = zipfile.ZipInfo(info.filename, date_time=date_time)
             entry.compress_type = zipfile.ZIP_DEFLATED
@@ -231,18 +310,35 @@ def _reproducible(book: bytes, stamp: str) -> bytes:
 
 
 def _document_date(table: pd.DataFrame) -> str:
-    if "as_of" in table and len(table) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(table["as_of"].iloc[0])):
+    if (
+        "as_of" in table
+        and len(table)
+        and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(table["as_of"].iloc[0]))
+    ):
         return str(table["as_of"].iloc[0])
     return FIXED_DATE
 
 
-def workbook(table: pd.DataFrame, summary: pd.DataFrame, movement: dict, metrics: pd.DataFrame,
-             actions: dict, cfg: ExportConfig, breakdowns: dict[str, pd.DataFrame] | None = None,
-             teams: dict | None = None) -> bytes:
+def workbook(
+    table: pd.DataFrame,
+    summary: pd.DataFrame,
+    movement: dict,
+    metrics: pd.DataFrame,
+    actions: dict,
+    cfg: ExportConfig,
+    breakdowns: dict[str, pd.DataFrame] | None = None,
+    teams: dict | None = None,
+) -> bytes:
     """The workbook: summary, tier table, lifecycle, RFM segments, movement and actions sheets."""
     buffer = _bytes_io.BytesIO()
-    breakdowns = breakdowns if breakdowns is not None else {
-        "lifecycle": breakdown(table, "lifecycle_status", LIFECYCLE_ORDER), "rfm": breakdown(table, "rfm_segment")}
+    breakdowns = (
+        breakdowns
+        if breakdowns is not None
+        else {
+            "lifecycle": breakdown(table, "lifecycle_status", LIFECYCLE_ORDER),
+            "rfm": breakdown(table, "rfm_segment"),
+        }
+    )
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         row = _write_sheet(writer, summary, "summary", cfg)
         _write_sheet(writer, metrics, "summary", cfg, row, label("title_model_quality", cfg))
@@ -253,12 +349,22 @@ def workbook(table: pd.DataFrame, summary: pd.DataFrame, movement: dict, metrics
         if movement.get("available"):
             kept = pd.DataFrame({"kept_share": [movement["kept_share"]]})
             row = _write_sheet(writer, kept, "movement", cfg)
-            row = _write_sheet(writer, movement["matrix"], "movement", cfg, row, label("title_transitions", cfg))
-            row = _write_sheet(writer, movement["upgrades"], "movement", cfg, row, label("title_upgrades", cfg))
-            _write_sheet(writer, movement["downgrades"], "movement", cfg, row, label("title_downgrades", cfg))
+            row = _write_sheet(
+                writer, movement["matrix"], "movement", cfg, row, label("title_transitions", cfg)
+            )
+            row = _write_sheet(
+                writer, movement["upgrades"], "movement", cfg, row, label("title_upgrades", cfg)
+            )
+            _write_sheet(
+                writer, movement["downgrades"], "movement", cfg, row, label("title_downgrades", cfg)
+            )
         else:
-            _write_sheet(writer, pd.DataFrame({"note": [label("no_previous_run", cfg)]}), "movement", cfg)
-        _write_sheet(writer, _one_language(actions_table(actions, teams), cfg.language), "actions", cfg)
+            _write_sheet(
+                writer, pd.DataFrame({"note": [label("no_previous_run", cfg)]}), "movement", cfg
+            )
+        _write_sheet(
+            writer, _one_language(actions_table(actions, teams), cfg.language), "actions", cfg
+        )
         properties = writer.book.properties
         properties.creator = properties.lastModifiedBy = "segml"
         properties.title = label("title_workbook", cfg)
@@ -274,7 +380,13 @@ def metrics_table(metrics: dict) -> pd.DataFrame:
             if scorer in ("summary", "data"):
                 continue
             row = {"target": target, "scorer": scorer}
-            row.update({k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+            row.update(
+                {
+                    k: v
+                    for k, v in values.items()
+                    if isinstance(v, (int, float)) and not isinstance(v, bool)
+                }
+            )
             if scorer == "model":
                 row["grade"] = summary.get("grade")
                 row["beats_baseline"] = summary.get("beats_baseline")
@@ -291,26 +403,48 @@ class Exports:
 
 def _breakdowns(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Group summaries from the full table (aggregates carry no personal data)."""
-    return {"lifecycle": breakdown(table, "lifecycle_status", LIFECYCLE_ORDER), "rfm": breakdown(table, "rfm_segment")}
+    return {
+        "lifecycle": breakdown(table, "lifecycle_status", LIFECYCLE_ORDER),
+        "rfm": breakdown(table, "rfm_segment"),
+    }
 
 
-def build_exports(inputs: ReportInputs, actions: dict, levels: list[str], cfg: ExportConfig,
-                  salt: str | None, teams: dict | None = None) -> Exports:
+def build_exports(
+    inputs: ReportInputs,
+    actions: dict,
+    levels: list[str],
+    cfg: ExportConfig,
+    salt: str | None,
+    teams: dict | None = None,
+) -> Exports:
     """The export stage: the shareable table, the workbook and the report."""
     table = export_table(inputs.table, cfg, salt)
     movement = dict(inputs.movement)
     if movement.get("available") and cfg.pseudonymize_ids:
         for key in ("upgrades", "downgrades"):
-            movement[key] = movement[key].assign(**{s.CUSTOMER_ID: pseudonymize(movement[key][s.CUSTOMER_ID], salt)})
+            movement[key] = movement[key].assign(
+                **{s.CUSTOMER_ID: pseudonymize(movement[key][s.CUSTOMER_ID], salt)}
+            )
     book = None
     if "xlsx" in cfg.formats:
-        book = workbook(table, inputs.summary, movement, inputs.metrics, actions, cfg, _breakdowns(inputs.table),
-                        teams)
+        book = workbook(
+            table,
+            inputs.summary,
+            movement,
+            inputs.metrics,
+            actions,
+            cfg,
+            _breakdowns(inputs.table),
+            teams,
+        )
     report = None
     if cfg.report:
         # the report shows customers too (top at risk, movers): the same pseudonyms as the table
-        shown = inputs.table.assign(**{s.CUSTOMER_ID: table[s.CUSTOMER_ID].to_numpy()}) \
-            if cfg.pseudonymize_ids and s.CUSTOMER_ID in table else inputs.table
+        shown = (
+            inputs.table.assign(**{s.CUSTOMER_ID: table[s.CUSTOMER_ID].to_numpy()})
+            if cfg.pseudonymize_ids and s.CUSTOMER_ID in table
+            else inputs.table
+        )
         report = render(_replace(inputs, table=shown, movement=movement), levels, cfg)
     return Exports(table, book, report)
 
@@ -319,11 +453,24 @@ def _replace(inputs: ReportInputs, **changes) -> ReportInputs:
     return dataclasses.replace(inputs, **changes)
 
 
-def build_scored_exports(result, actions: dict, cfg: ExportConfig, salt: str | None,
-                         teams: dict | None = None) -> Exports:
+def build_scored_exports(
+    result, actions: dict, cfg: ExportConfig, salt: str | None, teams: dict | None = None
+) -> Exports:
     """Exports for `segml score`: the table and workbook (model quality lives with the training run)."""
     table = export_table(result.table, cfg, salt)
     note = pd.DataFrame({"note": [label("scored_note", cfg)]})
-    book = workbook(table, result.summary, {"available": False}, note, actions, cfg, _breakdowns(result.table),
-                    teams) if "xlsx" in cfg.formats else None
+    book = (
+        workbook(
+            table,
+            result.summary,
+            {"available": False},
+            note,
+            actions,
+            cfg,
+            _breakdowns(result.table),
+            teams,
+        )
+        if "xlsx" in cfg.formats
+        else None
+    )
     return Exports(table, book, None)

@@ -37,67 +37,103 @@ TEXT = {
     "tiers": {"en": "Tiers: who holds the value", "zh": "客户等级：价值集中在哪里"},
     "share_customers": {"en": "Share of customers", "zh": "客户占比"},
     "share_value": {"en": "Share of value", "zh": "价值占比"},
-    "lifecycle": {"en": "Lifecycle: new, active, at risk, lost", "zh": "生命周期：新客、活跃、预警、流失"},
+    "lifecycle": {
+        "en": "Lifecycle: new, active, at risk, lost",
+        "zh": "生命周期：新客、活跃、预警、流失",
+    },
     "rfm": {"en": "RFM segments", "zh": "RFM客户分群"},
-    "rfm_note": {"en": "R, F and M are scores 1-5 against the other customers (5 = most recent, most often, "
-                       "most spend).",
-                 "zh": "R、F、M为与其他客户相比的1-5分（5 = 最近购买、购买最频繁、消费最多）。"},
+    "rfm_note": {
+        "en": "R, F and M are scores 1-5 against the other customers (5 = most recent, most often, "
+        "most spend).",
+        "zh": "R、F、M为与其他客户相比的1-5分（5 = 最近购买、购买最频繁、消费最多）。",
+    },
     "movement": {"en": "Who moved since the last run, and why", "zh": "与上期相比的等级变动及原因"},
-    "no_previous": {"en": "No previous run to compare with yet: movement appears from the second run on.",
-                    "zh": "暂无上期结果可比较：从第二次运行起显示等级变动。"},
+    "no_previous": {
+        "en": "No previous run to compare with yet: movement appears from the second run on.",
+        "zh": "暂无上期结果可比较：从第二次运行起显示等级变动。",
+    },
     "kept": {"en": "kept their tier", "zh": "等级不变"},
     "upgrades": {"en": "upgrades", "zh": "升级"},
     "downgrades": {"en": "downgrades", "zh": "降级"},
     "biggest_moves": {"en": "Largest moves by change in value", "zh": "价值变化最大的变动客户"},
     "at_risk": {"en": "Top customers at risk: call them first", "zh": "重点流失风险客户：优先联系"},
-    "at_risk_note": {"en": "Customers in lifecycle “at risk”, ranked by value at stake (churn probability × value "
-                            "of the last 12 months).",
-                     "zh": "生命周期为“流失预警”的客户，按风险价值（流失概率 × 近12个月价值）排序。"},
+    "at_risk_note": {
+        "en": "Customers in lifecycle “at risk”, ranked by value at stake (churn probability × value "
+        "of the last 12 months).",
+        "zh": "生命周期为“流失预警”的客户，按风险价值（流失概率 × 近12个月价值）排序。",
+    },
     "teams": {"en": "What each team should do this month", "zh": "本月各团队行动"},
     "labels": {"en": "How the labels fit together", "zh": "各类标签之间的关系"},
     "labels_note": {
         "en": "Lifecycle is the time-based truth (days since the first and the last purchase, and the churn "
-              "model). RFM segments rank customers against each other and personas name a whole cluster, so "
-              "each is checked against the lifecycle: a customer whose first purchase is recent is never "
-              "“lost”, a lost customer is never a “champion”. {adjusted} customers show a persona set by "
-              "their lifecycle instead of their cluster's name.",
+        "model). RFM segments rank customers against each other and personas name a whole cluster, so "
+        "each is checked against the lifecycle: a customer whose first purchase is recent is never "
+        "“lost”, a lost customer is never a “champion”. {adjusted} customers show a persona set by "
+        "their lifecycle instead of their cluster's name.",
         "zh": "生命周期基于时间（首次与最近一次购买距今天数及流失模型），为准绳。RFM分群是客户之间的相对排名，画像是整个"
-              "聚类的名称，二者都按生命周期校验：首次购买不久的客户不会被标为“已流失”，已流失客户不会是“冠军客户”。"
-              "有{adjusted}位客户的画像按其生命周期而非所属聚类命名。"},
+        "聚类的名称，二者都按生命周期校验：首次购买不久的客户不会被标为“已流失”，已流失客户不会是“冠军客户”。"
+        "有{adjusted}位客户的画像按其生命周期而非所属聚类命名。",
+    },
     "labels_disagree": {
         "en": "By design they can still differ: {n} customers rank high in RFM (champions or loyal) while the "
-              "lifecycle says at risk, because RFM looks back and the churn model looks ahead. Treat them as "
-              "valuable customers to keep.",
+        "lifecycle says at risk, because RFM looks back and the churn model looks ahead. Treat them as "
+        "valuable customers to keep.",
         "zh": "二者仍可能不同：{n}位客户在RFM中排名靠前（冠军或忠诚），但生命周期为流失预警，因为RFM回看过去、流失模型"
-              "预测未来。请把他们当作需要挽留的重要客户。"},
+        "预测未来。请把他们当作需要挽留的重要客户。",
+    },
     "grades": {"en": "Model grades", "zh": "模型评级"},
     "scored_with": {"en": "Scored with", "zh": "实际评分方法"},
-    "backtest": {"en": "Walk-forward backtest (mean ± spread over folds)", "zh": "滚动回测（各折均值 ± 波动）"},
+    "backtest": {
+        "en": "Walk-forward backtest (mean ± spread over folds)",
+        "zh": "滚动回测（各折均值 ± 波动）",
+    },
     "no_backtest": {"en": "No backtest results in this run.", "zh": "本次运行没有回测结果。"},
     "folds": {"en": "folds", "zh": "折"},
     "metric": {"en": "Measure", "zh": "指标"},
-    "validation": {"en": "Validation cutoff: model beside baselines", "zh": "验证时点：模型与基准对比"},
+    "validation": {
+        "en": "Validation cutoff: model beside baselines",
+        "zh": "验证时点：模型与基准对比",
+    },
     "calibration": {"en": "Churn calibration", "zh": "流失概率校准"},
     "predicted_churn": {"en": "Predicted churn probability", "zh": "预测流失概率"},
     "observed_churn": {"en": "Observed churn rate", "zh": "实际流失率"},
     "perfect": {"en": "Perfect calibration", "zh": "完美校准"},
     "gains": {"en": "Cumulative gains vs baselines", "zh": "累积增益：模型与基准"},
     "churn_quality": {"en": "Churn model: calibration and gains", "zh": "流失模型：校准与累积增益"},
-    "contacted": {"en": "Share of customers contacted (highest risk first)", "zh": "联系客户占比（风险从高到低）"},
+    "contacted": {
+        "en": "Share of customers contacted (highest risk first)",
+        "zh": "联系客户占比（风险从高到低）",
+    },
     "caught": {"en": "Share of churners caught", "zh": "覆盖的流失客户占比"},
     "random": {"en": "Random", "zh": "随机"},
-    "deciles": {"en": "Future value by decile: predicted vs actual", "zh": "未来价值十分位：预测与实际"},
+    "deciles": {
+        "en": "Future value by decile: predicted vs actual",
+        "zh": "未来价值十分位：预测与实际",
+    },
     "decile": {"en": "Decile (1 = highest predicted)", "zh": "十分位（1 = 预测最高）"},
     "predicted": {"en": "Predicted", "zh": "预测"},
     "actual": {"en": "Actual", "zh": "实际"},
     "mean_spend": {"en": "Mean next-period spend (¥)", "zh": "下期平均消费（¥）"},
-    "matrices": {"en": "Frequency × recency: P(alive) and expected purchases (BG/NBD)",
-                 "zh": "频次 × 最近购买：存活概率与预计购买次数（BG/NBD）"},
+    "matrices": {
+        "en": "Frequency × recency: P(alive) and expected purchases (BG/NBD)",
+        "zh": "频次 × 最近购买：存活概率与预计购买次数（BG/NBD）",
+    },
     "p_alive": {"en": "Mean probability still a customer", "zh": "平均仍活跃概率"},
-    "expected_purchases": {"en": "Mean expected purchases, next period", "zh": "下期平均预计购买次数"},
+    "expected_purchases": {
+        "en": "Mean expected purchases, next period",
+        "zh": "下期平均预计购买次数",
+    },
     "repeat_purchases": {"en": "Repeat purchases", "zh": "重复购买次数"},
     "days_since": {"en": "Days since last purchase", "zh": "距上次购买天数"},
-    "no_matrices": {"en": "BG/NBD features are off in this run.", "zh": "本次运行未启用BG/NBD特征。"},
+    "matrices_note": {
+        "en": "As in lifetimes: BG/NBD counts a customer who has not repeated yet as still alive, so "
+        "the first row reads 100 %; read it with the days since the purchase.",
+        "zh": "与lifetimes一致：BG/NBD把尚未复购的客户视为仍活跃，因此第一行为100%；请结合距上次购买天数解读。",
+    },
+    "no_matrices": {
+        "en": "BG/NBD features are off in this run.",
+        "zh": "本次运行未启用BG/NBD特征。",
+    },
     "segments": {"en": "Segment profiles (clusters)", "zh": "客户细分画像（聚类）"},
     "importance": {"en": "What the models look at most", "zh": "模型最看重的因素"},
     "gain": {"en": "Importance (share of gain)", "zh": "重要性（增益占比）"},
@@ -133,14 +169,41 @@ REJECTIONS = {
     "duplicate": {"en": "Exact duplicate row", "zh": "完全重复的行"},
     "duplicate_customer": {"en": "Customer listed twice", "zh": "客户重复出现"},
 }
-PALETTE = ["#1f6fb2", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f", "#bab0ac",
-           "#4e79a7", "#ff9da7"]
+PALETTE = [
+    "#1f6fb2",
+    "#f28e2b",
+    "#59a14f",
+    "#e15759",
+    "#76b7b2",
+    "#edc948",
+    "#b07aa1",
+    "#9c755f",
+    "#bab0ac",
+    "#4e79a7",
+    "#ff9da7",
+]
 LIFECYCLE_COLOURS = {"new": "#4e79a7", "active": "#59a14f", "at_risk": "#f28e2b", "lost": "#9d9d9d"}
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "Segoe UI", sans-serif'
 MISSING = "–"
-SECTIONS = ["kpis", "tiers", "lifecycle", "rfm", "movement", "at-risk", "teams", "labels",
-            "grades", "backtest", "validation", "calibration", "deciles", "matrices", "segments", "importance",
-            "quality"]
+SECTIONS = [
+    "kpis",
+    "tiers",
+    "lifecycle",
+    "rfm",
+    "movement",
+    "at-risk",
+    "teams",
+    "labels",
+    "grades",
+    "backtest",
+    "validation",
+    "calibration",
+    "deciles",
+    "matrices",
+    "segments",
+    "importance",
+    "quality",
+]
 
 
 @dataclass(frozen=True)
@@ -166,6 +229,7 @@ class ReportInputs:
 
 
 # ---------------------------------------------------------------- static PNG plots for DVC
+
 
 def _pyplot():
     """pyplot on the headless Agg backend, chosen at first use rather than at import time."""
@@ -222,8 +286,13 @@ def plot_deciles(deciles: pd.DataFrame) -> bytes:
 
 # ---------------------------------------------------------------- words and numbers
 
+
 def _missing(value) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and math.isnan(value))
+    return (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, (float, np.floating)) and math.isnan(value))
+    )
 
 
 def money(value) -> str:
@@ -295,6 +364,7 @@ class _Words:
 
 # ---------------------------------------------------------------- HTML pieces
 
+
 def _table(frame: pd.DataFrame, formats: dict | None = None, wide: set | None = None) -> str:
     """An HTML table; `formats` maps a column to a formatter, text columns are escaped as they are."""
     formats = formats or {}
@@ -304,8 +374,16 @@ def _table(frame: pd.DataFrame, formats: dict | None = None, wide: set | None = 
     for record in frame.itertuples(index=False):
         cells = []
         for column, value in zip(frame.columns, record):
-            shown = formats[column](value) if column in formats else (MISSING if _missing(value) else str(value))
-            cls = ' class="wide"' if column in wide else (' class="text"' if column not in formats else "")
+            shown = (
+                formats[column](value)
+                if column in formats
+                else (MISSING if _missing(value) else str(value))
+            )
+            cls = (
+                ' class="wide"'
+                if column in wide
+                else (' class="text"' if column not in formats else "")
+            )
             cells.append(f"<td{cls}>{html.escape(shown).replace(chr(10), '<br>')}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return f'<div class="scroll"><table class="t"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
@@ -320,30 +398,53 @@ class _Charts:
     def __call__(self, fig, height: int = 360) -> str:
         import plotly.io as pio
 
-        fig.update_layout(template="plotly_white", height=height, font={"family": FONT, "size": 13},
-                          margin={"l": 70, "r": 20, "t": 40 if fig.layout.title.text else 30, "b": 50},
-                          separators=".,",
-                          legend={"orientation": "h", "y": -0.2})
+        fig.update_layout(
+            template="plotly_white",
+            height=height,
+            font={"family": FONT, "size": 13},
+            margin={"l": 70, "r": 20, "t": 40 if fig.layout.title.text else 30, "b": 50},
+            separators=".,",
+            legend={"orientation": "h", "y": -0.2},
+        )
         self.count += 1
-        return pio.to_html(fig, full_html=False, include_plotlyjs=self.count == 1, div_id=f"chart-{self.count}",
-                           config={"displaylogo": False, "responsive": True, "displayModeBar": False})
+        return pio.to_html(
+            fig,
+            full_html=False,
+            include_plotlyjs=self.count == 1,
+            div_id=f"chart-{self.count}",
+            config={"displaylogo": False, "responsive": True, "displayModeBar": False},
+        )
 
 
 def _kpis(table: pd.DataFrame, w: _Words) -> str:
     status = table.get("lifecycle_status", pd.Series(dtype=object))
     at_risk = status == "at_risk"
-    cards = [(w("customers"), count(len(table))), (w("value_12m"), money(table["current_value"].clip(lower=0).sum())),
-             (w("at_risk_customers"), f"{count(at_risk.sum())} ({percent(at_risk.mean() if len(table) else 0)})"),
-             (w("value_at_risk"), money(table.loc[at_risk, "current_value"].clip(lower=0).sum())),
-             (w("new_customers"), count((status == "new").sum()))]
-    return '<div class="kpis">' + "".join(
-        f'<div class="kpi"><div class="k">{html.escape(k)}</div><div class="v">{html.escape(v)}</div></div>'
-        for k, v in cards) + "</div>"
+    cards = [
+        (w("customers"), count(len(table))),
+        (w("value_12m"), money(table["current_value"].clip(lower=0).sum())),
+        (
+            w("at_risk_customers"),
+            f"{count(at_risk.sum())} ({percent(at_risk.mean() if len(table) else 0)})",
+        ),
+        (w("value_at_risk"), money(table.loc[at_risk, "current_value"].clip(lower=0).sum())),
+        (w("new_customers"), count((status == "new").sum())),
+    ]
+    return (
+        '<div class="kpis">'
+        + "".join(
+            f'<div class="kpi"><div class="k">{html.escape(k)}</div><div class="v">{html.escape(v)}</div></div>'
+            for k, v in cards
+        )
+        + "</div>"
+    )
 
 
 def tier_names(table: pd.DataFrame, w: _Words) -> dict[str, str]:
     """Display names of the headline tiers: value x potential cells by their configured names."""
-    if "vp_cell_en" in table and table.get("tier_policy", pd.Series(dtype=object)).eq("value_potential").any():
+    if (
+        "vp_cell_en" in table
+        and table.get("tier_policy", pd.Series(dtype=object)).eq("value_potential").any()
+    ):
         first = table.groupby("vp_cell").first()
         return dict(zip(first.index, w.column(first, "vp_cell")))
     return {}
@@ -359,19 +460,39 @@ def _tiers(inputs: ReportInputs, w: _Words, chart: _Charts) -> str:
     summary = inputs.summary
     names = tier_names(inputs.table, w)
     tiers = [_tier_name(t, names, w) for t in summary["tier"]]
-    fig = go.Figure([
-        go.Bar(name=w("share_customers"), x=tiers, y=summary["customer_share"], marker_color=PALETTE[0],
-               text=[percent(v) for v in summary["customer_share"]], textposition="outside"),
-        go.Bar(name=w("share_value"), x=tiers, y=summary["value_share"], marker_color=PALETTE[1],
-               text=[percent(v) for v in summary["value_share"]], textposition="outside"),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=w("share_customers"),
+                x=tiers,
+                y=summary["customer_share"],
+                marker_color=PALETTE[0],
+                text=[percent(v) for v in summary["customer_share"]],
+                textposition="outside",
+            ),
+            go.Bar(
+                name=w("share_value"),
+                x=tiers,
+                y=summary["value_share"],
+                marker_color=PALETTE[1],
+                text=[percent(v) for v in summary["value_share"]],
+                textposition="outside",
+            ),
+        ]
+    )
     fig.update_layout(barmode="group", yaxis={"tickformat": ".0%"})
-    shown = pd.DataFrame({
-        w("tier"): tiers, w.name("customers"): summary["customers"],
-        w.name("customer_share"): summary["customer_share"], w.name("value_share"): summary["value_share"],
-        w.name("mean_churn_probability"): summary["mean_churn_probability"],
-        w.name("mean_predicted_value"): summary.get("mean_predicted_value", pd.Series(np.nan, index=summary.index)),
-    })
+    shown = pd.DataFrame(
+        {
+            w("tier"): tiers,
+            w.name("customers"): summary["customers"],
+            w.name("customer_share"): summary["customer_share"],
+            w.name("value_share"): summary["value_share"],
+            w.name("mean_churn_probability"): summary["mean_churn_probability"],
+            w.name("mean_predicted_value"): summary.get(
+                "mean_predicted_value", pd.Series(np.nan, index=summary.index)
+            ),
+        }
+    )
     formats = dict(zip(shown.columns[1:], [count, percent, percent, percent, money]))
     return chart(fig) + _table(shown, formats)
 
@@ -381,22 +502,37 @@ def _lifecycle(table: pd.DataFrame, w: _Words, chart: _Charts) -> str:
 
     if "lifecycle_status" not in table:
         return ""
-    order = [s for s in ("new", "active", "at_risk", "lost") if (table["lifecycle_status"] == s).any()]
+    order = [
+        s for s in ("new", "active", "at_risk", "lost") if (table["lifecycle_status"] == s).any()
+    ]
     grouped = table.groupby("lifecycle_status")
     names = [w.name(s) for s in order]
     customers = grouped.size().reindex(order)
     value = grouped["current_value"].apply(lambda v: v.clip(lower=0).sum()).reindex(order)
-    fig = go.Figure(go.Bar(x=names, y=customers, marker_color=[LIFECYCLE_COLOURS.get(s, PALETTE[0]) for s in order],
-                           text=[f"{count(c)} · {money(v)}" for c, v in zip(customers, value)], textposition="outside",
-                           hovertemplate="%{x}: %{y:,} <extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=customers,
+            marker_color=[LIFECYCLE_COLOURS.get(s, PALETTE[0]) for s in order],
+            text=[f"{count(c)} · {money(v)}" for c, v in zip(customers, value)],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:,} <extra></extra>",
+        )
+    )
     fig.update_layout(yaxis={"title": w("customers"), "tickformat": ","})
-    first = grouped.first().reindex(order)
     total = max(table["current_value"].clip(lower=0).sum(), 1e-9)
-    shown = pd.DataFrame({
-        w("lifecycle_name"): names, w.name("customers"): customers.to_numpy(),
-        w.name("customer_share"): (customers / len(table)).to_numpy(), w.name("value_share"): (value / total).to_numpy(),
-        w.name("mean_churn_probability"): grouped["churn_probability"].mean().reindex(order).to_numpy(),
-    })
+    shown = pd.DataFrame(
+        {
+            w("lifecycle_name"): names,
+            w.name("customers"): customers.to_numpy(),
+            w.name("customer_share"): (customers / len(table)).to_numpy(),
+            w.name("value_share"): (value / total).to_numpy(),
+            w.name("mean_churn_probability"): grouped["churn_probability"]
+            .mean()
+            .reindex(order)
+            .to_numpy(),
+        }
+    )
     formats = dict(zip(shown.columns[1:5], [count, percent, percent, percent]))
     return chart(fig, 330) + _table(shown, formats)
 
@@ -407,30 +543,51 @@ def _rfm(table: pd.DataFrame, w: _Words, chart: _Charts) -> str:
     if "rfm_segment" not in table:
         return ""
     grouped = table.groupby("rfm_segment")
-    frame = pd.DataFrame({
-        "name": w.column(grouped.first(), "rfm_segment"), "customers": grouped.size(),
-        "value": grouped["current_value"].apply(lambda v: v.clip(lower=0).sum()),
-        "r": grouped["rfm_r"].mean(), "f": grouped["rfm_f"].mean(), "m": grouped["rfm_m"].mean(),
-        "churn": grouped["churn_probability"].mean(),
-    })
-    frame = frame.assign(score=frame[["r", "f", "m"]].sum(axis=1)).sort_values(["score", "customers"],
-                                                                                  ascending=False)
+    frame = pd.DataFrame(
+        {
+            "name": w.column(grouped.first(), "rfm_segment"),
+            "customers": grouped.size(),
+            "value": grouped["current_value"].apply(lambda v: v.clip(lower=0).sum()),
+            "r": grouped["rfm_r"].mean(),
+            "f": grouped["rfm_f"].mean(),
+            "m": grouped["rfm_m"].mean(),
+            "churn": grouped["churn_probability"].mean(),
+        }
+    )
+    frame = frame.assign(score=frame[["r", "f", "m"]].sum(axis=1)).sort_values(
+        ["score", "customers"], ascending=False
+    )
     total = max(frame["value"].sum(), 1e-9)
-    fig = go.Figure(go.Treemap(
-        labels=frame["name"], parents=[""] * len(frame), values=frame["customers"],
-        marker={"colors": frame["value"] / total, "colorscale": "Blues", "showscale": False,
-                "line": {"color": "#ffffff", "width": 2}},
-        texttemplate="<b>%{label}</b><br>%{value:,}<br>%{customdata}", customdata=[percent(v) for v in
-                                                                                  frame["value"] / total],
-        hovertemplate="%{label}: %{value:,}<extra></extra>"))
+    fig = go.Figure(
+        go.Treemap(
+            labels=frame["name"],
+            parents=[""] * len(frame),
+            values=frame["customers"],
+            marker={
+                "colors": frame["value"] / total,
+                "colorscale": "Blues",
+                "showscale": False,
+                "line": {"color": "#ffffff", "width": 2},
+            },
+            texttemplate="<b>%{label}</b><br>%{value:,}<br>%{customdata}",
+            customdata=[percent(v) for v in frame["value"] / total],
+            hovertemplate="%{label}: %{value:,}<extra></extra>",
+        )
+    )
 
-    shown = pd.DataFrame({
-        w("rfm_segment"): frame["name"].to_numpy(), w.name("customers"): frame["customers"].to_numpy(),
-        w.name("customer_share"): (frame["customers"] / len(table)).to_numpy(),
-        w.name("value_share"): (frame["value"] / total).to_numpy(),
-        w("mean_rfm"): [f"{r:.1f} / {f:.1f} / {m:.1f}" for r, f, m in zip(frame["r"], frame["f"], frame["m"])],
-        w.name("mean_churn_probability"): frame["churn"].to_numpy(),
-    })
+    shown = pd.DataFrame(
+        {
+            w("rfm_segment"): frame["name"].to_numpy(),
+            w.name("customers"): frame["customers"].to_numpy(),
+            w.name("customer_share"): (frame["customers"] / len(table)).to_numpy(),
+            w.name("value_share"): (frame["value"] / total).to_numpy(),
+            w("mean_rfm"): [
+                f"{r:.1f} / {f:.1f} / {m:.1f}"
+                for r, f, m in zip(frame["r"], frame["f"], frame["m"])
+            ],
+            w.name("mean_churn_probability"): frame["churn"].to_numpy(),
+        }
+    )
     formats = dict(zip(shown.columns[1:4], [count, percent, percent]))
     formats[shown.columns[5]] = percent
     return f"<p>{w.sentence('rfm_note')}</p>" + chart(fig, 420) + _table(shown, formats)
@@ -440,26 +597,47 @@ def _movement(inputs: ReportInputs, w: _Words) -> str:
     move = inputs.movement
     if not move.get("available"):
         return f"<p>{w.sentence('no_previous')}</p>"
-    summary = (f"<p><b>{percent(move['kept_share'])}</b> {w('kept')} · <b>{count(len(move['upgrades']))}</b> "
-               f"{w('upgrades')} · <b>{count(len(move['downgrades']))}</b> {w('downgrades')}</p>")
+    summary = (
+        f"<p><b>{percent(move['kept_share'])}</b> {w('kept')} · <b>{count(len(move['upgrades']))}</b> "
+        f"{w('upgrades')} · <b>{count(len(move['downgrades']))}</b> {w('downgrades')}</p>"
+    )
     movers = pd.concat([move["upgrades"], move["downgrades"]], ignore_index=True)
     if movers.empty:
         return summary
     table = inputs.table.set_index("customer_id")
-    movers = movers.assign(change=(movers["current_value"] - movers.get("previous_value", movers["current_value"]))
-                           .abs()).sort_values(["change", "customer_id"], ascending=[False, True]).head(15)
-    reasons = w.reasons(table.reindex(movers["customer_id"]), "value_reasons") \
-        if "value_reasons_en" in table else pd.Series("", index=movers["customer_id"])
+    movers = (
+        movers.assign(
+            change=(
+                movers["current_value"] - movers.get("previous_value", movers["current_value"])
+            ).abs()
+        )
+        .sort_values(["change", "customer_id"], ascending=[False, True])
+        .head(15)
+    )
+    reasons = (
+        w.reasons(table.reindex(movers["customer_id"]), "value_reasons")
+        if "value_reasons_en" in table
+        else pd.Series("", index=movers["customer_id"])
+    )
     before = movers.get("previous_value")
     names = tier_names(inputs.table, w)
-    shown = pd.DataFrame({
-        w("customer"): movers["customer_id"].to_numpy(),
-        w("from_to"): [f"{_tier_name(a, names, w)} → {_tier_name(b, names, w)}"
-                       for a, b in zip(movers["previous"], movers["current"])],
-        w("value_before_now"): [f"{money(a)} → {money(b)}" for a, b in
-                                zip(before if before is not None else [np.nan] * len(movers), movers["current_value"])],
-        w("why"): reasons.to_numpy(),
-    })
+    shown = pd.DataFrame(
+        {
+            w("customer"): movers["customer_id"].to_numpy(),
+            w("from_to"): [
+                f"{_tier_name(a, names, w)} → {_tier_name(b, names, w)}"
+                for a, b in zip(movers["previous"], movers["current"])
+            ],
+            w("value_before_now"): [
+                f"{money(a)} → {money(b)}"
+                for a, b in zip(
+                    before if before is not None else [np.nan] * len(movers),
+                    movers["current_value"],
+                )
+            ],
+            w("why"): reasons.to_numpy(),
+        }
+    )
     return summary + f"<h3>{html.escape(w('biggest_moves'))}</h3>" + _table(shown, wide={w("why")})
 
 
@@ -468,19 +646,34 @@ def _at_risk(table: pd.DataFrame, w: _Words, top: int = 15) -> str:
     status = table.get("lifecycle_status", pd.Series("at_risk", index=table.index))
     candidates = table[status == "at_risk"]
     stake = candidates["churn_probability"] * candidates["current_value"].clip(lower=0)
-    chosen = candidates.assign(stake=stake).sort_values(["stake", "customer_id"], ascending=[False, True]).head(top)
-    shown = pd.DataFrame({
-        w("customer"): chosen["customer_id"].to_numpy(),
-        w("tier"): [_tier_name(t, names, w) for t in chosen["tier"]],
-        w("lifecycle_name"): w.column(chosen, "lifecycle").to_numpy() if "lifecycle_en" in chosen else "",
-        w("rfm_segment"): w.column(chosen, "rfm_segment").to_numpy() if "rfm_segment_en" in chosen else "",
-        w.name("current_value"): chosen["current_value"].to_numpy(),
-        w.name("churn_probability"): chosen["churn_probability"].to_numpy(),
-        w("why"): w.reasons(chosen, "churn_reasons").to_numpy() if "churn_reasons_en" in chosen else "",
-        w("action"): w.column(chosen, "lifecycle_action").to_numpy() if "lifecycle_action_en" in chosen else "",
-        w("team"): w.column(chosen, "lifecycle_action_team").to_numpy()
-        if "lifecycle_action_team_en" in chosen else "",
-    })
+    chosen = (
+        candidates.assign(stake=stake)
+        .sort_values(["stake", "customer_id"], ascending=[False, True])
+        .head(top)
+    )
+    shown = pd.DataFrame(
+        {
+            w("customer"): chosen["customer_id"].to_numpy(),
+            w("tier"): [_tier_name(t, names, w) for t in chosen["tier"]],
+            w("lifecycle_name"): w.column(chosen, "lifecycle").to_numpy()
+            if "lifecycle_en" in chosen
+            else "",
+            w("rfm_segment"): w.column(chosen, "rfm_segment").to_numpy()
+            if "rfm_segment_en" in chosen
+            else "",
+            w.name("current_value"): chosen["current_value"].to_numpy(),
+            w.name("churn_probability"): chosen["churn_probability"].to_numpy(),
+            w("why"): w.reasons(chosen, "churn_reasons").to_numpy()
+            if "churn_reasons_en" in chosen
+            else "",
+            w("action"): w.column(chosen, "lifecycle_action").to_numpy()
+            if "lifecycle_action_en" in chosen
+            else "",
+            w("team"): w.column(chosen, "lifecycle_action_team").to_numpy()
+            if "lifecycle_action_team_en" in chosen
+            else "",
+        }
+    )
     formats = {w.name("current_value"): money, w.name("churn_probability"): percent}
     return f"<p>{w.sentence('at_risk_note')}</p>" + _table(shown, formats, {w("why")})
 
@@ -490,17 +683,29 @@ def _teams(table: pd.DataFrame, w: _Words) -> str:
     for prefix in ("lifecycle_action", "action"):
         if f"{prefix}_team_en" not in table or f"{prefix}_en" not in table:
             continue
-        frame = pd.DataFrame({"team": w.column(table, f"{prefix}_team"), "action": w.column(table, prefix),
-                              "value": table["current_value"].clip(lower=0)})
+        frame = pd.DataFrame(
+            {
+                "team": w.column(table, f"{prefix}_team"),
+                "action": w.column(table, prefix),
+                "value": table["current_value"].clip(lower=0),
+            }
+        )
         parts.append(frame[frame["action"].str.strip() != ""])
     if not parts:
         return ""
     frame = pd.concat(parts, ignore_index=True)
-    grouped = frame.groupby(["team", "action"], sort=True).agg(customers=("value", "size"), value=("value", "sum"))
+    grouped = frame.groupby(["team", "action"], sort=True).agg(
+        customers=("value", "size"), value=("value", "sum")
+    )
     grouped = grouped.reset_index().sort_values(["team", "customers"], ascending=[True, False])
-    shown = pd.DataFrame({w("team"): grouped["team"].to_numpy(), w("action"): grouped["action"].to_numpy(),
-                          w.name("customers"): grouped["customers"].to_numpy(),
-                          w("value_12m"): grouped["value"].to_numpy()})
+    shown = pd.DataFrame(
+        {
+            w("team"): grouped["team"].to_numpy(),
+            w("action"): grouped["action"].to_numpy(),
+            w.name("customers"): grouped["customers"].to_numpy(),
+            w("value_12m"): grouped["value"].to_numpy(),
+        }
+    )
     return _table(shown, {w.name("customers"): count, w("value_12m"): money}, {w("action")})
 
 
@@ -508,7 +713,12 @@ def _labels(table: pd.DataFrame, w: _Words) -> str:
     adjusted = int(table["persona_adjusted"].sum()) if "persona_adjusted" in table else 0
     text = f"<p>{w.sentence('labels_note', adjusted=count(adjusted))}</p>"
     if {"rfm_segment", "lifecycle_status"} <= set(table.columns):
-        n = int((table["rfm_segment"].isin(["champions", "loyal"]) & (table["lifecycle_status"] == "at_risk")).sum())
+        n = int(
+            (
+                table["rfm_segment"].isin(["champions", "loyal"])
+                & (table["lifecycle_status"] == "at_risk")
+            ).sum()
+        )
         if n:
             text += f"<p>{w.sentence('labels_disagree', n=count(n))}</p>"
     return text
@@ -522,16 +732,25 @@ def _verdict(target: str, grade: dict, w: _Words) -> str:
         beats = grade.get("beats_baseline")
         margin = grade.get("margin_over_best_baseline")
         best = w.name(grade.get("best_baseline"), "")
-        text = w.pick({
-            "en": f"{'beats' if beats else 'does not beat'} its best baseline ({best}) by {decimal(margin, 3)}",
-            "zh": f"{'优于' if beats else '未优于'}最佳基准（{best}），差值{decimal(margin, 3)}"})
+        text = w.pick(
+            {
+                "en": f"{'beats' if beats else 'does not beat'} its best baseline ({best}) by {decimal(margin, 3)}",
+                "zh": f"{'优于' if beats else '未优于'}最佳基准（{best}），差值{decimal(margin, 3)}",
+            }
+        )
     letter = html.escape(str(grade.get("grade", MISSING)))
     warn = "" if grade.get("grade") in ("A", "B") else " warn"
-    line = (f'<p class="grade{warn}"><b>{html.escape(w.target(target))}</b>: <span class="letter">{letter}</span> '
-            f"{html.escape(text)}")
+    line = (
+        f'<p class="grade{warn}"><b>{html.escape(w.target(target))}</b>: <span class="letter">{letter}</span> '
+        f"{html.escape(text)}"
+    )
     if grade.get("scorer"):
-        reason = w.pick({"en": grade.get("scorer_reason_en"), "zh": grade.get("scorer_reason_zh")}, " / ")
-        line += f"<br>{html.escape(w('scored_with'))}: <b>{html.escape(w.name(grade['scorer']))}</b>"
+        reason = w.pick(
+            {"en": grade.get("scorer_reason_en"), "zh": grade.get("scorer_reason_zh")}, " / "
+        )
+        line += (
+            f"<br>{html.escape(w('scored_with'))}: <b>{html.escape(w.name(grade['scorer']))}</b>"
+        )
         line += f" — {html.escape(reason)}" if reason else ""
     return line + "</p>"
 
@@ -543,7 +762,9 @@ def _backtest(backtest: pd.DataFrame | None, w: _Words, chart: _Charts) -> str:
         return f"<p>{w.sentence('no_backtest')}</p>"
     out = []
     for target, part in backtest.groupby("target", sort=True):
-        stats = part.groupby(["metric", "scorer"])["value"].agg(["mean", "std", "count"]).reset_index()
+        stats = (
+            part.groupby(["metric", "scorer"])["value"].agg(["mean", "std", "count"]).reset_index()
+        )
         metrics = list(dict.fromkeys(part["metric"]))
         scorers = list(dict.fromkeys(part["scorer"]))
         rows = []
@@ -551,20 +772,35 @@ def _backtest(backtest: pd.DataFrame | None, w: _Words, chart: _Charts) -> str:
             row = {w("metric"): w.name(metric)}
             for scorer in scorers:
                 hit = stats[(stats["metric"] == metric) & (stats["scorer"] == scorer)]
-                row[w.name(scorer)] = (MISSING if hit.empty else
-                                       f"{decimal(hit['mean'].iloc[0])} ± {decimal(hit['std'].fillna(0).iloc[0])}")
+                row[w.name(scorer)] = (
+                    MISSING
+                    if hit.empty
+                    else f"{decimal(hit['mean'].iloc[0])} ± {decimal(hit['std'].fillna(0).iloc[0])}"
+                )
             rows.append(row)
         folds = part["fold_cutoff"].nunique()
         out.append(f"<h3>{html.escape(w.target(target))} · {folds} {html.escape(w('folds'))}</h3>")
         headline = metrics[0]
         fig = go.Figure()
         for i, scorer in enumerate(scorers):
-            line = part[(part["metric"] == headline) & (part["scorer"] == scorer)].sort_values("fold_cutoff")
-            fig.add_trace(go.Scatter(x=line["fold_cutoff"].astype(str), y=line["value"], name=w.name(scorer),
-                                     mode="lines+markers", line={"color": PALETTE[i % len(PALETTE)]},
-                                     hovertemplate="%{x}: %{y:.2f}<extra></extra>"))
-        fig.update_layout(title=f"{w.target(target)}: {w.name(headline)}", yaxis={"tickformat": ".2f"},
-                          xaxis={"type": "category"})
+            line = part[(part["metric"] == headline) & (part["scorer"] == scorer)].sort_values(
+                "fold_cutoff"
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=line["fold_cutoff"].astype(str),
+                    y=line["value"],
+                    name=w.name(scorer),
+                    mode="lines+markers",
+                    line={"color": PALETTE[i % len(PALETTE)]},
+                    hovertemplate="%{x}: %{y:.2f}<extra></extra>",
+                )
+            )
+        fig.update_layout(
+            title=f"{w.target(target)}: {w.name(headline)}",
+            yaxis={"tickformat": ".2f"},
+            xaxis={"type": "category"},
+        )
         out.append(chart(fig, 320) + _table(pd.DataFrame(rows)))
     return "".join(out)
 
@@ -575,14 +811,22 @@ def _validation(metrics: pd.DataFrame, w: _Words) -> str:
         return ""
     for target, part in metrics.groupby("target", sort=True):
         part = part.dropna(axis=1, how="all")
-        columns = [c for c in part.columns if c not in ("target", "grade", "beats_baseline", "best_iteration")
-                   and pd.api.types.is_numeric_dtype(part[c])]
-        shown = pd.DataFrame({w.name("scorer"): part.get("scorer", pd.Series("", index=part.index)).map(w.name)})
+        columns = [
+            c
+            for c in part.columns
+            if c not in ("target", "grade", "beats_baseline", "best_iteration")
+            and pd.api.types.is_numeric_dtype(part[c])
+        ]
+        shown = pd.DataFrame(
+            {w.name("scorer"): part.get("scorer", pd.Series("", index=part.index)).map(w.name)}
+        )
         formats = {}
         for column in columns:
             header = w.name(column)
             shown[header] = part[column].to_numpy()
-            formats[header] = (lambda v: decimal(v, 0)) if column in ("best_n_days", "mae") else decimal
+            formats[header] = (
+                (lambda v: decimal(v, 0)) if column in ("best_n_days", "mae") else decimal
+            )
         out.append(f"<h3>{html.escape(w.target(target))}</h3>" + _table(shown, formats))
     return "".join(out)
 
@@ -595,17 +839,53 @@ def _calibration(plots: dict, w: _Words, chart: _Charts) -> str:
     if calibration is None or lift is None:
         return ""
     fig = make_subplots(1, 2, subplot_titles=(w("calibration"), w("gains")))
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], name=w("perfect"), mode="lines",
-                             line={"dash": "dot", "color": "#999999"}), 1, 1)
-    fig.add_trace(go.Scatter(x=calibration["mean_predicted"], y=calibration["observed_rate"], name=w.name("model"),
-                             mode="lines+markers", line={"color": PALETTE[0]},
-                             hovertemplate="%{x:.0%} → %{y:.0%}<extra></extra>"), 1, 1)
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            name=w("perfect"),
+            mode="lines",
+            line={"dash": "dot", "color": "#999999"},
+        ),
+        1,
+        1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=calibration["mean_predicted"],
+            y=calibration["observed_rate"],
+            name=w.name("model"),
+            mode="lines+markers",
+            line={"color": PALETTE[0]},
+            hovertemplate="%{x:.0%} → %{y:.0%}<extra></extra>",
+        ),
+        1,
+        1,
+    )
     for i, (scorer, part) in enumerate(lift.groupby("scorer", sort=True)):
-        fig.add_trace(go.Scatter(x=part["share_contacted"], y=part["share_churners_caught"], name=w.name(scorer),
-                                 mode="lines", line={"color": PALETTE[(i + 1) % len(PALETTE)]},
-                                 hovertemplate="%{x:.0%} → %{y:.0%}<extra></extra>"), 1, 2)
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], name=w("random"), mode="lines",
-                             line={"dash": "dot", "color": "#bbbbbb"}), 1, 2)
+        fig.add_trace(
+            go.Scatter(
+                x=part["share_contacted"],
+                y=part["share_churners_caught"],
+                name=w.name(scorer),
+                mode="lines",
+                line={"color": PALETTE[(i + 1) % len(PALETTE)]},
+                hovertemplate="%{x:.0%} → %{y:.0%}<extra></extra>",
+            ),
+            1,
+            2,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            name=w("random"),
+            mode="lines",
+            line={"dash": "dot", "color": "#bbbbbb"},
+        ),
+        1,
+        2,
+    )
     fig.update_xaxes(tickformat=".0%")
     fig.update_yaxes(tickformat=".0%")
     fig.update_xaxes(title_text=w("predicted_churn"), row=1, col=1)
@@ -620,22 +900,57 @@ def _deciles(deciles: pd.DataFrame | None, w: _Words, chart: _Charts) -> str:
 
     if deciles is None or deciles.empty:
         return ""
-    fig = go.Figure([
-        go.Bar(name=w("predicted"), x=deciles["decile"], y=deciles["mean_predicted"], marker_color=PALETTE[0],
-               hovertemplate="%{x}: ¥%{y:,.0f}<extra></extra>"),
-        go.Bar(name=w("actual"), x=deciles["decile"], y=deciles["mean_actual"], marker_color=PALETTE[1],
-               hovertemplate="%{x}: ¥%{y:,.0f}<extra></extra>"),
-    ])
-    fig.update_layout(barmode="group", xaxis={"title": w("decile"), "dtick": 1},
-                      yaxis={"title": w("mean_spend"), "tickformat": ",.0f"})
-    shown = pd.DataFrame({w("decile"): deciles["decile"], w.name("customers"): deciles.get("customers", np.nan),
-                          w("predicted"): deciles["mean_predicted"], w("actual"): deciles["mean_actual"]})
-    return chart(fig) + _table(shown, {w.name("customers"): count, w("predicted"): money, w("actual"): money})
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=w("predicted"),
+                x=deciles["decile"],
+                y=deciles["mean_predicted"],
+                marker_color=PALETTE[0],
+                hovertemplate="%{x}: ¥%{y:,.0f}<extra></extra>",
+            ),
+            go.Bar(
+                name=w("actual"),
+                x=deciles["decile"],
+                y=deciles["mean_actual"],
+                marker_color=PALETTE[1],
+                hovertemplate="%{x}: ¥%{y:,.0f}<extra></extra>",
+            ),
+        ]
+    )
+    fig.update_layout(
+        barmode="group",
+        xaxis={"title": w("decile"), "dtick": 1},
+        yaxis={"title": w("mean_spend"), "tickformat": ",.0f"},
+    )
+    shown = pd.DataFrame(
+        {
+            w("decile"): deciles["decile"],
+            w.name("customers"): deciles.get("customers", np.nan),
+            w("predicted"): deciles["mean_predicted"],
+            w("actual"): deciles["mean_actual"],
+        }
+    )
+    return chart(fig) + _table(
+        shown, {w.name("customers"): count, w("predicted"): money, w("actual"): money}
+    )
 
 
-FREQUENCY_BINS = [(0, 0, "0"), (1, 1, "1"), (2, 2, "2"), (3, 4, "3–4"), (5, 9, "5–9"), (10, math.inf, "10+")]
-RECENCY_BINS = [(0, 30, "0–30"), (31, 90, "31–90"), (91, 180, "91–180"), (181, 365, "181–365"),
-                (366, math.inf, "366+")]
+FREQUENCY_BINS = [
+    (0, 0, "0"),
+    (1, 1, "1"),
+    (2, 2, "2"),
+    (3, 4, "3–4"),
+    (5, 9, "5–9"),
+    (10, math.inf, "10+"),
+]
+RECENCY_BINS = [
+    (0, 30, "0–30"),
+    (31, 90, "31–90"),
+    (91, 180, "91–180"),
+    (181, 365, "181–365"),
+    (366, math.inf, "366+"),
+]
 
 
 def _bin(values: pd.Series, bins) -> pd.Series:
@@ -661,32 +976,55 @@ def _matrices(features: pd.DataFrame | None, w: _Words, chart: _Charts) -> str:
     needed = {"frequency", "recency_days", "bgnbd_p_alive", "bgnbd_expected_purchases"}
     if features is None or not needed <= set(features.columns):
         return f"<p>{w.sentence('no_matrices')}</p>"
-    fig = make_subplots(1, 2, subplot_titles=(w("p_alive"), w("expected_purchases")), horizontal_spacing=0.12)
-    for col, (column, fmt, scale) in enumerate((("bgnbd_p_alive", ".0%", "Blues"),
-                                                ("bgnbd_expected_purchases", ".1f", "Greens")), start=1):
+    fig = make_subplots(
+        1, 2, subplot_titles=(w("p_alive"), w("expected_purchases")), horizontal_spacing=0.12
+    )
+    for col, (column, fmt, scale) in enumerate(
+        (("bgnbd_p_alive", ".0%", "Blues"), ("bgnbd_expected_purchases", ".1f", "Greens")), start=1
+    ):
         matrix = frequency_recency_matrix(features, column)
         z = matrix.to_numpy(dtype=float)
         text = [[("" if math.isnan(v) else format(v, fmt)) for v in row] for row in z]
-        fig.add_trace(go.Heatmap(z=np.where(np.isnan(z), None, z).tolist(), x=list(matrix.columns),
-                                 y=list(matrix.index), colorscale=scale, showscale=False, text=text,
-                                 texttemplate="%{text}", hovertemplate="%{y} × %{x}: %{text}<extra></extra>",
-                                 xgap=2, ygap=2), 1, col)
+        fig.add_trace(
+            go.Heatmap(
+                z=np.where(np.isnan(z), None, z).tolist(),
+                x=list(matrix.columns),
+                y=list(matrix.index),
+                colorscale=scale,
+                showscale=False,
+                text=text,
+                texttemplate="%{text}",
+                hovertemplate="%{y} × %{x}: %{text}<extra></extra>",
+                xgap=2,
+                ygap=2,
+            ),
+            1,
+            col,
+        )
         fig.update_xaxes(title_text=w("days_since"), row=1, col=col)
         fig.update_yaxes(title_text=w("repeat_purchases"), row=1, col=col)
-    return chart(fig, 420)
+    return chart(fig, 420) + f"<p>{w.sentence('matrices_note')}</p>"
 
 
 def _segments(profile: pd.DataFrame, w: _Words) -> str:
     if profile is None or profile.empty:
         return ""
-    shown = pd.DataFrame({w("persona"): w.column(profile, "persona") if "persona_en" in profile else "",
-                          w.name("customers"): profile["customers"]})
+    shown = pd.DataFrame(
+        {
+            w("persona"): w.column(profile, "persona") if "persona_en" in profile else "",
+            w.name("customers"): profile["customers"],
+        }
+    )
     formats = {w.name("customers"): count}
     if "share" in profile:
         shown[w.name("customer_share")] = profile["share"]
         formats[w.name("customer_share")] = percent
-    means = {"mean_recency_days": ("recency_days", count), "mean_frequency": ("frequency", lambda v: decimal(v, 1)),
-             "mean_monetary_total": ("monetary_total", money), "mean_avg_order_value": ("avg_order_value", money)}
+    means = {
+        "mean_recency_days": ("recency_days", count),
+        "mean_frequency": ("frequency", lambda v: decimal(v, 1)),
+        "mean_monetary_total": ("monetary_total", money),
+        "mean_avg_order_value": ("avg_order_value", money),
+    }
     for column, (key, fmt) in means.items():
         if column in profile:
             header = w.name(key, w.name("mean_" + key))
@@ -695,41 +1033,76 @@ def _segments(profile: pd.DataFrame, w: _Words) -> str:
     return _table(shown, formats)
 
 
-def _importance(importance: pd.DataFrame, names: dict | None, w: _Words, chart: _Charts, top: int = 12) -> str:
+def _importance(
+    importance: pd.DataFrame, names: dict | None, w: _Words, chart: _Charts, top: int = 12
+) -> str:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     if importance is None or importance.empty:
         return ""
     models = sorted(importance["model"].unique())
-    fig = make_subplots(1, len(models), subplot_titles=[w.target(m) for m in models], horizontal_spacing=0.25)
+    fig = make_subplots(
+        1, len(models), subplot_titles=[w.target(m) for m in models], horizontal_spacing=0.25
+    )
     for col, model in enumerate(models, start=1):
         part = importance[importance["model"] == model]
         share = part["gain"] / max(part["gain"].sum(), 1e-12)
-        part = part.assign(share=share).sort_values(["share", "feature"], ascending=[False, True]).head(top)[::-1]
+        part = (
+            part.assign(share=share)
+            .sort_values(["share", "feature"], ascending=[False, True])
+            .head(top)[::-1]
+        )
         language = "zh" if w.language == "both" else w.language  # short axis labels: one language
-        labels = [(names or {}).get(f, {}).get(language) or w("other_feature") for f in part["feature"]]
-        fig.add_trace(go.Bar(x=part["share"], y=labels, orientation="h", marker_color=PALETTE[col - 1],
-                             showlegend=False, hovertemplate="%{y}: %{x:.1%}<extra></extra>"), 1, col)
+        labels = [
+            (names or {}).get(f, {}).get(language) or w("other_feature") for f in part["feature"]
+        ]
+        fig.add_trace(
+            go.Bar(
+                x=part["share"],
+                y=labels,
+                orientation="h",
+                marker_color=PALETTE[col - 1],
+                showlegend=False,
+                hovertemplate="%{y}: %{x:.1%}<extra></extra>",
+            ),
+            1,
+            col,
+        )
         fig.update_xaxes(tickformat=".0%", title_text=w("gain"), row=1, col=col)
     return chart(fig, 80 + 30 * top)
 
 
 def _quality(quality: dict, w: _Words) -> str:
     q = quality or {}
-    facts = [(w("rows_read"), count(q.get("rows_read"))), (w("rows_clean"), count(q.get("rows_clean"))),
-             (w("rows_rejected"), f"{count(q.get('rows_rejected'))} ({percent(q.get('rejected_share'), 2)})"),
-             (w("period"), f"{q.get('first_date') or MISSING} – {q.get('last_date') or MISSING}")]
-    text = "<p>" + " · ".join(f"{html.escape(k)}: <b>{html.escape(v)}</b>" for k, v in facts) + "</p>"
+    facts = [
+        (w("rows_read"), count(q.get("rows_read"))),
+        (w("rows_clean"), count(q.get("rows_clean"))),
+        (
+            w("rows_rejected"),
+            f"{count(q.get('rows_rejected'))} ({percent(q.get('rejected_share'), 2)})",
+        ),
+        (w("period"), f"{q.get('first_date') or MISSING} – {q.get('last_date') or MISSING}"),
+    ]
+    text = (
+        "<p>" + " · ".join(f"{html.escape(k)}: <b>{html.escape(v)}</b>" for k, v in facts) + "</p>"
+    )
     reasons = q.get("rejected_by_reason", {})
     if reasons:
-        shown = pd.DataFrame({w("reason"): [w.pick(REJECTIONS.get(k, {"en": k.replace("_", " ")})) for k in reasons],
-                              w("rows"): list(reasons.values())})
+        shown = pd.DataFrame(
+            {
+                w("reason"): [
+                    w.pick(REJECTIONS.get(k, {"en": k.replace("_", " ")})) for k in reasons
+                ],
+                w("rows"): list(reasons.values()),
+            }
+        )
         text += _table(shown, {w("rows"): count})
     return text
 
 
-STYLE = """
+STYLE = (
+    """
 body{font-family:%s;max-width:1320px;margin:auto;padding:0 24px 40px;color:#1d2733;background:#fff;line-height:1.45}
 h1{font-size:26px;margin:18px 0 4px} h2{font-size:20px;margin:28px 0 8px;border-bottom:2px solid #e3e8ef;
 padding-bottom:4px} h3{font-size:16px;margin:14px 0 6px} .sub{color:#5a6675;margin:0 0 12px}
@@ -746,10 +1119,14 @@ table.t td.text,table.t th:first-child,table.t td:first-child{text-align:left}
 .grade .letter{display:inline-block;min-width:1.6em;text-align:center;font-weight:700;background:#59a14f;
 color:#fff;border-radius:4px;margin:0 4px} .warn .letter{background:#c0392b} .warn{color:#9b1c1c}
 @media (max-width:1100px){.grid{grid-template-columns:1fr}}
-""" % FONT
+"""
+    % FONT
+)
 
 
-def render(inputs: ReportInputs, levels: list[str] | None = None, cfg: ExportConfig | None = None) -> str:
+def render(
+    inputs: ReportInputs, levels: list[str] | None = None, cfg: ExportConfig | None = None
+) -> str:
     """The report as one HTML string; a part with no data says so instead of failing."""
     w = _Words(cfg or ExportConfig())
     chart = _Charts()
@@ -758,42 +1135,50 @@ def render(inputs: ReportInputs, levels: list[str] | None = None, cfg: ExportCon
     def section(key: str, title: str, body: str) -> str:
         return f'<section id="{key}"><h2>{html.escape(title)}</h2>{body}</section>' if body else ""
 
-    business = "".join([
-        f'<section id="kpis">{_kpis(table, w)}</section>',
-        '<div class="grid">',
-        section("tiers", w("tiers"), _tiers(inputs, w, chart)),
-        section("lifecycle", w("lifecycle"), _lifecycle(table, w, chart)),
-        "</div>",
-        section("at-risk", w("at_risk"), _at_risk(table, w)),
-        section("teams", w("teams"), _teams(table, w)),
-        '<div class="grid">',
-        section("rfm", w("rfm"), _rfm(table, w, chart)),
-        section("movement", w("movement"), _movement(inputs, w)),
-        "</div>",
-        section("labels", w("labels"), _labels(table, w)),
-    ])
+    business = "".join(
+        [
+            f'<section id="kpis">{_kpis(table, w)}</section>',
+            '<div class="grid">',
+            section("tiers", w("tiers"), _tiers(inputs, w, chart)),
+            section("lifecycle", w("lifecycle"), _lifecycle(table, w, chart)),
+            "</div>",
+            section("at-risk", w("at_risk"), _at_risk(table, w)),
+            section("teams", w("teams"), _teams(table, w)),
+            '<div class="grid">',
+            section("rfm", w("rfm"), _rfm(table, w, chart)),
+            section("movement", w("movement"), _movement(inputs, w)),
+            "</div>",
+            section("labels", w("labels"), _labels(table, w)),
+        ]
+    )
     grades = "".join(_verdict(t, g, w) for t, g in sorted(inputs.grades.items()))
-    analysts = "".join([
-        section("grades", w("grades"), grades),
-        section("backtest", w("backtest"), _backtest(inputs.backtest, w, chart)),
-        section("validation", w("validation"), _validation(inputs.metrics, w)),
-        section("calibration", w("churn_quality"), _calibration(inputs.plots, w, chart)),
-        section("deciles", w("deciles"), _deciles(inputs.plots.get("deciles"), w, chart)),
-        section("matrices", w("matrices"), _matrices(inputs.features, w, chart)),
-        section("segments", w("segments"), _segments(inputs.profile, w)),
-        section("importance", w("importance"), _importance(inputs.importance, inputs.feature_labels, w, chart)),
-        section("quality", w("quality"), _quality(inputs.quality, w)),
-    ])
+    analysts = "".join(
+        [
+            section("grades", w("grades"), grades),
+            section("backtest", w("backtest"), _backtest(inputs.backtest, w, chart)),
+            section("validation", w("validation"), _validation(inputs.metrics, w)),
+            section("calibration", w("churn_quality"), _calibration(inputs.plots, w, chart)),
+            section("deciles", w("deciles"), _deciles(inputs.plots.get("deciles"), w, chart)),
+            section("matrices", w("matrices"), _matrices(inputs.features, w, chart)),
+            section("segments", w("segments"), _segments(inputs.profile, w)),
+            section(
+                "importance",
+                w("importance"),
+                _importance(inputs.importance, inputs.feature_labels, w, chart),
+            ),
+            section("quality", w("quality"), _quality(inputs.quality, w)),
+        ]
+    )
     lang = {"zh": "zh-CN", "en": "en", "both": "zh-CN"}.get(w.language, "zh-CN")
     title = f"{w('title')} · {w('as_of')} {inputs.as_of}"
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title><style>{STYLE}</style></head>
 <body><h1>{html.escape(title)}</h1>
-<p class="sub">{html.escape(w('policy'))}: <b>{html.escape(w.name(inputs.primary))}</b></p>
-<div class="part">{html.escape(w('business'))}</div>
+<p class="sub">{html.escape(w("policy"))}: <b>{html.escape(w.name(inputs.primary))}</b></p>
+<div class="part">{html.escape(w("business"))}</div>
 {business}
-<div class="part">{html.escape(w('analysts'))}</div>
+<div class="part">{html.escape(w("analysts"))}</div>
 {analysts}
 </body></html>
 """
