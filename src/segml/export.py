@@ -441,8 +441,8 @@ def build_exports(
     if cfg.report:
         # the report shows customers too (top at risk, movers): the same pseudonyms as the table
         shown = (
-            inputs.table.assign(**{s.CUSTOMER_ID: table[s.CUSTOMER_ID].to_numpy()})
-            if cfg.pseudonymize_ids and s.CUSTOMER_ID in table
+            inputs.table.assign(**{s.CUSTOMER_ID: pseudonymize(inputs.table[s.CUSTOMER_ID], salt)})
+            if cfg.pseudonymize_ids
             else inputs.table
         )
         report = render(_replace(inputs, table=shown, movement=movement), levels, cfg)
