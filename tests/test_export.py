@@ -401,3 +401,16 @@ def test_report_shows_only_pseudonyms_when_asked(cfg, table, summary):
     assert not any(re.search(rf"\b{cid}\b", text) for cid in table["customer_id"])
     at_risk = table["lifecycle_status"] == "at_risk"
     assert any(p in text for p in pseudonymize(table.loc[at_risk, "customer_id"], "pepper"))
+
+
+def test_movers_are_explained_by_their_own_spend_or_by_moved_boundaries(cfg, table, summary):
+    inputs = _report_inputs(table, summary)
+    same = table.iloc[3:4].assign(
+        previous="A", current="B", previous_value=table["current_value"].iloc[3]
+    )
+    movement = {**inputs.movement, "downgrades": same}
+    ecfg = dataclasses.replace(cfg.export, language="en")
+    text = _visible_text(render(dataclasses.replace(inputs, movement=movement), None, ecfg))
+    rose = f"rose from ¥10 to ¥{table['current_value'].iloc[0]:,.0f}"
+    assert f"spend in the last 12 months {rose}" in text
+    assert "same spend; the tier boundaries moved" in text

@@ -55,6 +55,22 @@ TEXT = {
     "kept": {"en": "kept their tier", "zh": "等级不变"},
     "upgrades": {"en": "upgrades", "zh": "升级"},
     "downgrades": {"en": "downgrades", "zh": "降级"},
+    "moved_up_spend": {
+        "en": "spend in the last 12 months rose from {before} to {now}",
+        "zh": "近12个月消费由{before}升至{now}",
+    },
+    "moved_down_spend": {
+        "en": "spend in the last 12 months fell from {before} to {now}",
+        "zh": "近12个月消费由{before}降至{now}",
+    },
+    "moved_boundaries": {
+        "en": "same spend; the tier boundaries moved (other customers' spend or the tier settings changed)",
+        "zh": "消费未变；分级界限发生变化（其他客户的消费或分级设置有变）",
+    },
+    "moved_unknown": {
+        "en": "the previous run did not record this customer's value",
+        "zh": "上期未记录该客户的价值",
+    },
     "biggest_moves": {"en": "Largest moves by change in value", "zh": "价值变化最大的变动客户"},
     "at_risk": {"en": "Top customers at risk: call them first", "zh": "重点流失风险客户：优先联系"},
     "at_risk_note": {
@@ -593,6 +609,16 @@ def _rfm(table: pd.DataFrame, w: _Words, chart: _Charts) -> str:
     return f"<p>{w.sentence('rfm_note')}</p>" + chart(fig, 420) + _table(shown, formats)
 
 
+def _move_reason(before, now, w: _Words) -> str:
+    """Why a customer changed tier: their own spend moved, or the tier boundaries did."""
+    if _missing(before):
+        return w.sentence("moved_unknown")
+    if abs(now - before) > max(0.01 * abs(before), 1.0):
+        key = "moved_up_spend" if now > before else "moved_down_spend"
+        return w.sentence(key, before=money(before), now=money(now))
+    return w.sentence("moved_boundaries")
+
+
 def _movement(inputs: ReportInputs, w: _Words) -> str:
     move = inputs.movement
     if not move.get("available"):
@@ -604,21 +630,18 @@ def _movement(inputs: ReportInputs, w: _Words) -> str:
     movers = pd.concat([move["upgrades"], move["downgrades"]], ignore_index=True)
     if movers.empty:
         return summary
-    table = inputs.table.set_index("customer_id")
+    before_value = movers.get("previous_value", pd.Series(np.nan, index=movers.index))
     movers = (
-        movers.assign(
-            change=(
-                movers["current_value"] - movers.get("previous_value", movers["current_value"])
-            ).abs()
-        )
-        .sort_values(["change", "customer_id"], ascending=[False, True])
+        movers.assign(change=(movers["current_value"] - before_value).abs().fillna(0))
+        .sort_values(["change", "current_value", "customer_id"], ascending=[False, False, True])
         .head(15)
     )
-    reasons = (
-        w.reasons(table.reindex(movers["customer_id"]), "value_reasons")
-        if "value_reasons_en" in table
-        else pd.Series("", index=movers["customer_id"])
-    )
+    reasons = [
+        _move_reason(a, b, w)
+        for a, b in zip(
+            movers.get("previous_value", [np.nan] * len(movers)), movers["current_value"]
+        )
+    ]
     before = movers.get("previous_value")
     names = tier_names(inputs.table, w)
     shown = pd.DataFrame(
@@ -635,7 +658,7 @@ def _movement(inputs: ReportInputs, w: _Words) -> str:
                     movers["current_value"],
                 )
             ],
-            w("why"): reasons.to_numpy(),
+            w("why"): reasons,
         }
     )
     return summary + f"<h3>{html.escape(w('biggest_moves'))}</h3>" + _table(shown, wide={w("why")})
