@@ -10,10 +10,12 @@ from segml import io, tracking
 from segml.config import PARAMS_FILE, load_config
 from segml.console import console, run_stage
 from segml.evaluation import verdict
+from segml.explain import feature_labels
 from segml.export import build_exports, metrics_table
 from segml.models import importance
 from segml.report import ReportInputs
-from segml.tiers import policy_labels
+
+MATRIX_COLUMNS = ["frequency", "recency_days", "bgnbd_p_alive", "bgnbd_expected_purchases"]
 
 
 def main() -> None:
@@ -27,6 +29,9 @@ def main() -> None:
         movement["kept_share"] = io.read_json(metrics_dir / "tiers.json")["kept_share"]
     models = {name: io.load_pickle(models_dir / f"{name}.pkl") for name in ("churn", "upside", "segmenter")}
     table = io.read_parquet(tiers / "tiers.parquet")
+    snapshot = io.read_parquet(Path(paths.features_dir) / "snapshot.parquet")
+    backtest_file = metrics_dir / "backtest.csv"  # the walk-forward backtest, when train writes one
+    backtest = pd.read_csv(backtest_file) if backtest_file.exists() else None
     inputs = ReportInputs(
         table=table, summary=io.read_parquet(tiers / "summary.parquet"), movement=movement,
         metrics=metrics_table(model_metrics), grades={k: v["summary"] for k, v in model_metrics.items()},
@@ -34,9 +39,10 @@ def main() -> None:
         plots={p: pd.read_csv(Path(paths.plots_dir) / f"{p}.csv") for p in ("calibration", "deciles", "lift")},
         importance=importance({"churn": models["churn"], "upside": models["upside"]}),
         quality=io.read_json(metrics_dir / "data_quality.json"), as_of=str(table["as_of"].iloc[0]),
-        primary=cfg.tiering.primary)
+        primary=cfg.tiering.primary, backtest=backtest, features=snapshot[[c for c in MATRIX_COLUMNS if c in snapshot]],
+        feature_labels=feature_labels(snapshot.columns, cfg.tiering.reasons.get("names", [])))
     exports = build_exports(inputs, cfg.tiering.actions, list(cfg.tiering.value_potential["levels"]), cfg.export,
-                            os.environ.get(cfg.export.salt_env))
+                            os.environ.get(cfg.export.salt_env), cfg.tiering.teams)
     out = Path(paths.exports_dir)
     written = {"parquet": lambda p: io.write_parquet(exports.table, p), "csv": lambda p: io.write_csv(exports.table, p),
                "xlsx": lambda p: io.write_bytes(exports.workbook, p)}
@@ -45,7 +51,6 @@ def main() -> None:
     if exports.report:
         io.write_text(exports.report, out / "report.html")
 
-    snapshot = io.read_parquet(Path(paths.features_dir) / "snapshot.parquet")
     examples = {name: snapshot.head(5) for name in models}
     run = tracking.log_pipeline_run(
         cfg.tracking.uri, cfg.tracking.experiment,

@@ -21,6 +21,8 @@ def main() -> None:
     metrics = {"customers": len(result.table), "movement_available": result.movement["available"],
                "tiers": dict(zip(result.summary["tier"], result.summary["customers"].tolist())),
                "lifecycle": result.table["lifecycle_status"].value_counts().sort_index().to_dict()}
+    if "rfm_segment" in result.table:
+        metrics["rfm_segments"] = result.table["rfm_segment"].value_counts().sort_index().to_dict()
     if result.movement["available"]:
         metrics["kept_share"] = result.movement["kept_share"]
         for part in ("matrix", "upgrades", "downgrades"):

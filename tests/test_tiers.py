@@ -107,3 +107,46 @@ def test_hysteresis_keeps_grade_near_the_cut_only():
     assert kept.tolist() == ["A", "B", "A"]  # within 2 points of the cut: stays A; far past it: moves
     assert t.apply_hysteresis(current, previous, position, [0.80, 0.95], ["A", "B", "C"], band=0).tolist() == \
         ["B", "B", "A"]
+
+
+CUTS = [0.2, 0.4, 0.6, 0.8]
+
+
+def test_rfm_score_quintiles_with_ties():
+    # shares strictly worse: 0, 0, 0, .6, .8 -> all one-time buyers share F = 1
+    assert t.rfm_score(pd.Series([1.0, 1, 1, 2, 3]), CUTS).tolist() == [1, 1, 1, 4, 5]
+    # ten distinct values: two per quintile
+    assert t.rfm_score(pd.Series(range(10), dtype=float), CUTS).tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    # recency: fewer days is better, the most recent score 5
+    assert t.rfm_score(pd.Series([3.0, 300, 30, 100, 10]), CUTS, higher_is_better=False).tolist() == [5, 1, 3, 2, 4]
+    assert t.rfm_score(pd.Series([7.0]), CUTS).tolist() == [1]
+
+
+def test_rfm_code_and_named_segments_follow_config_order(cfg):
+    frame = pd.DataFrame({"recency_days": [1.0, 2, 3, 4, 500], "frequency": [9.0, 1, 5, 1, 9],
+                          "monetary_total": [900.0, 10, 500, 20, 800]})
+    scores = t.rfm_scores(frame, cfg.tiering.rfm)
+    # R (fewer days better): 5 4 3 2 1. F: the tied 9s have 3 of 5 customers strictly below them
+    # (share .6 -> 4), 5 has .4 -> 3, the 1s have none -> 1. M: 900 .8 -> 5, 10 -> 1, 500 .4 -> 3,
+    # 20 .2 -> 2, 800 .6 -> 4.
+    assert scores["rfm_code"].tolist() == ["545", "411", "333", "212", "144"]
+    active = pd.Series(["active"] * 5)
+    segments = t.rfm_segments(scores, active, cfg.tiering.rfm["segments"], {})
+    assert segments.tolist() == ["champions", "promising", "need_attention", "hibernating", "cant_lose"]
+
+
+def test_rfm_segment_skips_what_the_lifecycle_does_not_allow(cfg):
+    scores = pd.DataFrame({"rfm_r": [1, 5, 1, 5], "rfm_f": [1, 5, 5, 1], "rfm_m": [1, 5, 5, 1]})
+    scores["rfm_code"] = scores.astype(str).sum(axis=1)
+    status = pd.Series(["new", "lost", "lost", "at_risk"])
+    segments = t.rfm_segments(scores, status, cfg.tiering.rfm["segments"], cfg.tiering.coherence)
+    # a new customer ranked last is not "lost": no allowed rule matches, so the status default
+    # a lost customer with top scores is not a champion but one you can't lose
+    assert segments.tolist() == ["new", "lost", "cant_lose", "at_risk"]
+
+
+def test_personas_give_way_to_the_lifecycle(cfg):
+    persona = pd.Series(["lost", "champions", "champions", "at_risk", "loyal"])
+    status = pd.Series(["new", "lost", "at_risk", "active", "active"])
+    assert t.coherent_personas(persona, status, cfg.tiering.coherence).tolist() == \
+        ["new", "lost", "at_risk", "loyal", "loyal"]

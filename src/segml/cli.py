@@ -195,7 +195,8 @@ def score(
         with console.status("scoring..."):
             result = score_customers(snapshot, loaded["segmenter"], loaded["churn"], loaded["upside"], cfg.tiering,
                                      cfg.labels.horizon_days)
-        exports = build_scored_exports(result, cfg.tiering.actions, cfg.export, os.environ.get(cfg.export.salt_env))
+        exports = build_scored_exports(result, cfg.tiering.actions, cfg.export, os.environ.get(cfg.export.salt_env),
+                                       cfg.tiering.teams)
     except user_errors() as exc:
         _fail(str(exc))
     io.write_parquet(exports.table, out / "tiers.parquet")

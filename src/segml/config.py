@@ -120,8 +120,11 @@ class TieringConfig:
     pyramid: dict[str, Any] = field(default_factory=dict)
     value_potential: dict[str, Any] = field(default_factory=dict)
     lifecycle: dict[str, Any] = field(default_factory=dict)
+    rfm: dict[str, Any] = field(default_factory=dict)
+    coherence: dict[str, Any] = field(default_factory=dict)
     hysteresis: float = 0.0
     previous: str | None = "mlflow"
+    teams: dict[str, Any] = field(default_factory=dict)
     actions: dict[str, Any] = field(default_factory=dict)
     reasons: dict[str, Any] = field(default_factory=dict)
 

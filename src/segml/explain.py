@@ -1,41 +1,129 @@
-"""Reasons in plain words: the top SHAP drivers of a prediction, phrased from config templates."""
+"""Reasons in plain words: the top SHAP drivers of a prediction, phrased from config templates.
+
+A customer's reasons read "raises risk: A; B · lowers risk: C": drivers grouped by direction, each
+phrased by the first configured entry that matches the feature and can be filled in (rounded
+numbers with their units). A feature with no usable entry gets the configured generic phrase,
+never its raw name.
+"""
 
 from __future__ import annotations
 
+import math
+import operator
 import re
 
 import numpy as np
 import pandas as pd
 
-DIRECTION = {"en": ("raises", "lowers"), "zh": ("升高", "降低")}
+DIRECTION = {"en": ("raises {what}: ", "lowers {what}: "), "zh": ("推高{what}：", "降低{what}：")}
 SEPARATOR = {"en": "; ", "zh": "；"}
+GROUP_SEPARATOR = {"en": " · ", "zh": " · "}
+GENERIC = {"en": "other buying behaviour", "zh": "其他购买行为"}
+
+_COMPARE = re.compile(r"^\s*(\w+)\s*(==|!=|<=|>=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")
+_NAN_TEXT = re.compile(r"(?<![a-z])nan(?![a-z])", re.IGNORECASE)
+_OPERATORS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+}
 
 
-class _Phrasebook:
-    def __init__(self, phrases: list[dict]):
-        self.rules = [(re.compile(f"^(?:{p['pattern']})$"), p) for p in phrases]
-        self.cache: dict[str, tuple[dict, dict] | None] = {}
+def _missing(value) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    return isinstance(value, float) and math.isnan(value)
 
-    def lookup(self, feature: str):
+
+def _number(value) -> float | None:
+    try:
+        return None if _missing(value) else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def condition_holds(when: str | None, value, row: dict) -> bool:
+    """`when` of a phrase entry: zero | nonzero | positive | negative | missing | "<name> <op> <number>"."""
+    if not when:
+        return not _missing(value)
+    if when == "missing":
+        return _missing(value)
+    number = _number(value)
+    keyword = {
+        "zero": lambda v: v == 0,
+        "nonzero": lambda v: v != 0,
+        "positive": lambda v: v > 0,
+        "negative": lambda v: v < 0,
+    }
+    if when in keyword:
+        return number is not None and keyword[when](number)
+    match = _COMPARE.match(when)
+    if not match:
+        raise ValueError(
+            f"tiering.reasons: cannot read when={when!r}; use zero, nonzero, positive, negative, "
+            "missing or a comparison such as 'frequency <= 1'"
+        )
+    name, op, threshold = match.groups()
+    left = number if name == "value" else _number(row.get(name))
+    return left is not None and _OPERATORS[op](left, float(threshold))
+
+
+class Phrasebook:
+    """The configured phrase entries, matched per feature name (cached) and filled per customer."""
+
+    def __init__(
+        self, entries: list[dict], fallback: dict | None = None, context: dict | None = None
+    ):
+        self.rules = [(re.compile(f"^(?:{e['pattern']})$"), e) for e in entries]
+        self.fallback = {**GENERIC, **(fallback or {})}
+        self.context = context or {}
+        self.cache: dict[str, list[tuple[dict, dict]]] = {}
+
+    def candidates(self, feature: str) -> list[tuple[dict, dict]]:
+        """Every entry whose pattern matches the feature, in config order, with the named groups."""
         if feature not in self.cache:
-            self.cache[feature] = None
-            for pattern, phrase in self.rules:
+            found = []
+            for pattern, entry in self.rules:
                 match = pattern.match(feature)
                 if match:
-                    self.cache[feature] = (phrase, match.groupdict())
-                    break
+                    found.append((entry, match.groupdict()))
+            self.cache[feature] = found
         return self.cache[feature]
 
+    def covers(self, feature: str) -> bool:
+        return bool(self.candidates(feature))
+
     def phrase(self, feature: str, row: dict, language: str) -> str:
-        found = self.lookup(feature)
+        """The first entry that matches, whose `when` holds and whose fields can all be filled."""
         value = row.get(feature)
-        if found is None:
-            return f"{feature} = {value}"
-        phrase, groups = found
-        try:
-            return phrase[language].format(value=value, **groups, **row)
-        except (KeyError, ValueError, TypeError):  # e.g. a missing attribute value
-            return f"{feature} = {value}"
+        fields = {**self.context, **row}
+        for entry, groups in self.candidates(feature):
+            if language not in entry or not condition_holds(entry.get("when"), value, row):
+                continue
+            try:
+                text = entry[language].format(**{**fields, **groups, "value": value})
+            except (KeyError, ValueError, TypeError, IndexError):  # a field this customer lacks
+                continue
+            if not _NAN_TEXT.search(text):  # a NaN field formats as "nan": not for people
+                return text
+        return self.fallback[language]
+
+
+def feature_label(feature: str, names: list[dict], language: str) -> str:
+    """A short plain name for a feature (for charts and tables), from `tiering.reasons.names`."""
+    book = Phrasebook(names, {"en": "Other feature", "zh": "其他特征"})
+    return book.phrase(feature, {feature: 1.0}, language)
+
+
+def feature_labels(features, names: list[dict]) -> dict[str, dict[str, str]]:
+    """Short plain names of many features, in both languages: {feature: {"en": ..., "zh": ...}}."""
+    return {
+        f: {language: feature_label(f, names, language) for language in ("en", "zh")}
+        for f in features
+    }
 
 
 def top_drivers(contributions: pd.DataFrame, n: int) -> np.ndarray:
@@ -44,13 +132,33 @@ def top_drivers(contributions: pd.DataFrame, n: int) -> np.ndarray:
     return np.argsort(magnitude, axis=1, kind="stable")[:, :n]
 
 
-def reasons(contributions: pd.DataFrame, features: pd.DataFrame, phrases: list[dict], n: int,
-            what: dict[str, str]) -> dict[str, pd.Series]:
-    """Per language, one text per customer: "<phrase> (raises risk); ..." for its top-n drivers.
+def _join(parts: list[tuple[bool, str]], language: str, what: str) -> str:
+    """Group by direction, the group holding the strongest driver first."""
+    groups: dict[bool, list[str]] = {}
+    for raises, text in parts:
+        groups.setdefault(raises, []).append(text)
+    heads = DIRECTION[language]
+    return GROUP_SEPARATOR[language].join(
+        heads[0 if raises else 1].format(what=what) + SEPARATOR[language].join(texts)
+        for raises, texts in groups.items()
+    )
 
-    `what` names the prediction in each language, e.g. {"en": "risk", "zh": "流失风险"}.
+
+def reasons(
+    contributions: pd.DataFrame,
+    features: pd.DataFrame,
+    phrases: list[dict],
+    n: int,
+    what: dict[str, str],
+    fallback: dict | None = None,
+    context: dict | None = None,
+) -> dict[str, pd.Series]:
+    """Per language, one text per customer naming its top-n drivers, grouped by direction.
+
+    `what` names the prediction in each language, e.g. {"en": "risk", "zh": "流失风险"};
+    `context` holds extra fields the phrases may use (e.g. horizon_days).
     """
-    book = _Phrasebook(phrases)
+    book = Phrasebook(phrases, fallback, context)
     columns = list(contributions.columns)
     top = top_drivers(contributions, n)
     signs = np.take_along_axis(contributions.to_numpy(), top, axis=1) > 0
@@ -58,11 +166,12 @@ def reasons(contributions: pd.DataFrame, features: pd.DataFrame, phrases: list[d
     out: dict[str, list[str]] = {language: [] for language in what}
     for row, positions, positive in zip(records, top, signs):
         for language, texts in out.items():
-            parts = []
-            for j, raises in zip(positions, positive):
-                arrow = DIRECTION[language][0 if raises else 1]
-                text = book.phrase(columns[j], row, language)
-                parts.append(f"{text} ({arrow} {what[language]})" if language == "en"
-                             else f"{text}（{arrow}{what[language]}）")
-            texts.append(SEPARATOR[language].join(parts))
-    return {language: pd.Series(texts, index=features.index, dtype=object) for language, texts in out.items()}
+            parts = [
+                (bool(raises), book.phrase(columns[j], row, language))
+                for j, raises in zip(positions, positive)
+            ]
+            texts.append(_join(parts, language, what[language]))
+    return {
+        language: pd.Series(texts, index=features.index, dtype=object)
+        for language, texts in out.items()
+    }

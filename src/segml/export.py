@@ -1,13 +1,22 @@
-"""What business users receive: the tier table (minimal personal data) and an Excel workbook."""
+"""What business users receive: the tier table (minimal personal data) and an Excel workbook.
+
+The workbook is for people: localised headers and labels (`export.headers`), number formats,
+columns wide enough for Chinese headers, pages that print landscape at one page wide with the
+header row repeated, and the same bytes for the same data (fixed document dates, zip times).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io as _bytes_io
+import re
+import unicodedata
+import zipfile
 from dataclasses import dataclass
 
 import pandas as pd
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from segml import schema as s
@@ -15,8 +24,49 @@ from segml.config import ExportConfig
 from segml.report import ReportInputs, render
 
 LANGUAGE_SUFFIX = {"en": "_zh", "zh": "_en"}  # columns dropped for a single-language export
-MONEY = {"current_value", "predicted_value", "upside", "monetary_total", "value", "mean_predicted_value"}
-PERCENT = {"churn_probability", "customer_share", "value_share", "mean_churn_probability", "kept_share"}
+MONEY = {
+    "current_value",
+    "predicted_value",
+    "upside",
+    "monetary_total",
+    "value",
+    "mean_predicted_value",
+    "previous_value",
+    "mean_current_value",
+}
+PERCENT = {
+    "churn_probability",
+    "customer_share",
+    "value_share",
+    "mean_churn_probability",
+    "kept_share",
+}
+METRICS = {
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "lift_top10",
+    "normalized_gini",
+    "spearman",
+    "top20_capture",
+    "mae",
+    "mean_rfm_r",
+    "mean_rfm_f",
+    "mean_rfm_m",
+}
+# Values translated in the workbook (model names, scorers, lifecycle and tier-change keys).
+LABELLED_VALUES = {
+    "target",
+    "scorer",
+    "tier_change",
+    "previous",
+    "current",
+    "lifecycle_status",
+    "policy",
+}
+# Document date when the table has no as_of: a fixed date keeps the bytes identical between runs.
+FIXED_DATE = "2000-01-01"
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
 
 class ExportError(ValueError):
@@ -28,84 +78,297 @@ def pseudonymize(ids: pd.Series, salt: str) -> pd.Series:
     return ids.astype(str).map(lambda v: hashlib.sha256(f"{salt}\x1f{v}".encode()).hexdigest()[:16])
 
 
+def _one_language(frame: pd.DataFrame, language: str) -> pd.DataFrame:
+    if language in LANGUAGE_SUFFIX:
+        return frame[[c for c in frame.columns if not c.endswith(LANGUAGE_SUFFIX[language])]]
+    return frame
+
+
 def export_table(table: pd.DataFrame, cfg: ExportConfig, salt: str | None) -> pd.DataFrame:
     """Apply language, column allow-list and pseudonymisation. Never mutates `table`."""
-    out = table
-    if cfg.language in LANGUAGE_SUFFIX:
-        out = out[[c for c in out.columns if not c.endswith(LANGUAGE_SUFFIX[cfg.language])]]
+    out = _one_language(table, cfg.language)
     if cfg.columns:
         unknown = [c for c in cfg.columns if c not in table.columns]
         if unknown:
-            raise ExportError(f"export.columns lists unknown columns {unknown}; available: {list(table.columns)}")
+            raise ExportError(
+                f"export.columns lists unknown columns {unknown}; available: {list(table.columns)}"
+            )
         out = out[[c for c in cfg.columns if c in out.columns]]
     out = out.copy()
     if cfg.pseudonymize_ids and s.CUSTOMER_ID in out:
         if not salt:
-            raise ExportError(f"export.pseudonymize_ids is on but the environment variable {cfg.salt_env} "
-                              "is empty: set it to a secret salt (it is never logged).")
+            raise ExportError(
+                f"export.pseudonymize_ids is on but the environment variable {cfg.salt_env} "
+                "is empty: set it to a secret salt (it is never logged)."
+            )
         out[s.CUSTOMER_ID] = pseudonymize(out[s.CUSTOMER_ID], salt)
     return out
 
 
-def header(column: str, cfg: ExportConfig) -> str:
-    names = cfg.headers.get(column, {})
+def label(key: str, cfg: ExportConfig) -> str:
+    """A column name or a known value (metric, scorer, model, status) in the export language;
+    `both` gives "中文 English". Unknown keys are returned as they are."""
+    names = cfg.headers.get(key, {})
     if cfg.language == "both":
         zh, en = names.get("zh"), names.get("en")
-        return f"{zh} {en}" if zh and en else column
-    return names.get(cfg.language, column)
+        return f"{zh} {en}" if zh and en else str(key)
+    return names.get(cfg.language, str(key))
 
 
-def _write_sheet(writer: pd.ExcelWriter, frame: pd.DataFrame, name: str, cfg: ExportConfig,
-                 start_row: int = 0, title: str | None = None) -> int:
-    """A formatted sheet block: bold frozen header, filter, money/percent formats. Returns next row."""
+header = label  # column headers and values share one vocabulary
+
+
+def display_width(text: str) -> int:
+    """Width in Excel character cells: East Asian wide and full-width characters count as 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells hold what people see: money to the fen, shares and metrics to 3 decimals."""
+    out = frame.copy()
+    for column in out.columns:
+        if not pd.api.types.is_float_dtype(out[column]):
+            continue
+        digits = 2 if column in MONEY else 3
+        out[column] = out[column].round(digits)
+    return out
+
+
+def _labelled_values(frame: pd.DataFrame, cfg: ExportConfig) -> pd.DataFrame:
+    out = frame.copy()
+    for column in LABELLED_VALUES & set(out.columns):
+        prefix = "target_" if column == "target" else ""  # "upside" is also a column name
+        out[column] = out[column].map(
+            lambda v, p=prefix: label(f"{p}{v}", cfg) if isinstance(v, str) else v
+        )
+    return out
+
+
+def _number_format(column: str, values: pd.Series) -> str | None:
+    if column in MONEY:
+        return "#,##0.00"
+    if column in PERCENT:
+        return "0.0%"
+    if column in METRICS:
+        return "0.000"
+    if pd.api.types.is_integer_dtype(values):
+        return "#,##0"
+    if pd.api.types.is_float_dtype(values):
+        return "#,##0.##"
+    return None
+
+
+def _print_setup(sheet) -> None:
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages tall as needed
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "1:1"
+
+
+def _write_sheet(
+    writer: pd.ExcelWriter,
+    frame: pd.DataFrame,
+    name: str,
+    cfg: ExportConfig,
+    start_row: int = 0,
+    title: str | None = None,
+) -> int:
+    """A formatted sheet block: bold frozen header, filter, number formats, widths. Returns next row."""
     if title:
         pd.DataFrame({title: []}).to_excel(writer, sheet_name=name, startrow=start_row, index=False)
         start_row += 1
-    labelled = frame.rename(columns={c: header(c, cfg) for c in frame.columns})
-    labelled.to_excel(writer, sheet_name=name, startrow=start_row, index=False)
+    shown = _rounded(_labelled_values(frame, cfg))
+    shown.rename(columns={c: label(c, cfg) for c in frame.columns}).to_excel(
+        writer, sheet_name=name, startrow=start_row, index=False
+    )
     sheet = writer.sheets[name]
     for j, column in enumerate(frame.columns, start=1):
-        letter = get_column_letter(j)
         cell = sheet.cell(row=start_row + 1, column=j)
         cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-        fmt = "#,##0.00" if column in MONEY else ("0.0%" if column in PERCENT else None)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        fmt = _number_format(column, frame[column])
         if fmt:
             for row in range(start_row + 2, start_row + 2 + len(frame)):
                 sheet.cell(row=row, column=j).number_format = fmt
-        width = max([len(str(header(column, cfg)))] + [len(str(v)) for v in frame[column].head(200)])
-        sheet.column_dimensions[letter].width = min(max(10, width + 2), 60)
+        sample = [
+            display_width(f"{v:,.2f}" if isinstance(v, float) else str(v))
+            for v in shown[column].head(200)
+        ]
+        width = max([display_width(label(column, cfg)), *sample])
+        letter = get_column_letter(j)
+        current = sheet.column_dimensions[letter].width or 0
+        sheet.column_dimensions[letter].width = max(current, min(max(10, width + 2), 60))
     if start_row == 0:
         sheet.freeze_panes = "A2"
-        sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(frame.columns), 1))}{len(frame) + 1}"
+        sheet.auto_filter.ref = (
+            f"A1:{get_column_letter(max(len(frame.columns), 1))}{len(frame) + 1}"
+        )
+        _print_setup(sheet)
     return start_row + len(frame) + 3
 
 
-def actions_table(actions: dict) -> pd.DataFrame:
-    rows = [{"policy": policy, "grade": grade, "team": a.get("team", ""), "action_en": a.get("en", ""),
-             "action_zh": a.get("zh", "")} for policy, grades in actions.items() for grade, a in grades.items()]
+def actions_table(actions: dict, teams: dict | None = None) -> pd.DataFrame:
+    """Every configured action with its owning team in both languages."""
+    teams = teams or {}
+    rows = [
+        {
+            "policy": policy,
+            "grade": grade,
+            "team_en": teams.get(a.get("team"), {}).get("en", a.get("team", "")),
+            "team_zh": teams.get(a.get("team"), {}).get("zh", a.get("team", "")),
+            "action_en": a.get("en", ""),
+            "action_zh": a.get("zh", ""),
+        }
+        for policy, grades in actions.items()
+        for grade, a in grades.items()
+    ]
     return pd.DataFrame(rows)
 
 
-def workbook(table: pd.DataFrame, summary: pd.DataFrame, movement: dict, metrics: pd.DataFrame,
-             actions: dict, cfg: ExportConfig) -> bytes:
-    """The workbook: summary, tier table, movement and actions sheets."""
+def breakdown(table: pd.DataFrame, by: str, order: list[str] | None = None) -> pd.DataFrame:
+    """Customers, value share and churn risk per group of `by` (e.g. lifecycle_status,
+    rfm_segment), with the group's names (`<by>_en/_zh` or `<stem>_en/_zh` columns) and, for RFM,
+    the mean scores. Groups in `order`, else best mean RFM score first."""
+    if by not in table:
+        return pd.DataFrame()
+    stem = by.removesuffix("_status")
+    total = table["current_value"].clip(lower=0).sum()
+    grouped = table.groupby(by, sort=True)
+    out = pd.DataFrame({"customers": grouped.size()})
+    for language in ("zh", "en"):
+        column = f"{stem}_{language}"
+        if column in table:
+            out[column] = grouped[column].first()
+    out["customer_share"] = out["customers"] / max(len(table), 1)
+    out["current_value"] = grouped["current_value"].sum()
+    out["value_share"] = (
+        grouped["current_value"].apply(lambda v: v.clip(lower=0).sum()) / total
+        if total > 0
+        else 0.0
+    )
+    out["mean_churn_probability"] = grouped["churn_probability"].mean()
+    out["mean_predicted_value"] = grouped["predicted_value"].mean()
+    for score in ("rfm_r", "rfm_f", "rfm_m"):
+        if by == "rfm_segment" and score in table:
+            out[f"mean_{score}"] = grouped[score].mean()
+    if by == "lifecycle_status":
+        for column in (
+            "lifecycle_action_team_zh",
+            "lifecycle_action_team_en",
+            "lifecycle_action_zh",
+            "lifecycle_action_en",
+        ):
+            if column in table:
+                out[column] = grouped[column].first()
+    if order is None and by == "rfm_segment" and "rfm_r" in table:
+        order = list(
+            (grouped[["rfm_r", "rfm_f", "rfm_m"]].mean().sum(axis=1) * -1)
+            .reset_index()
+            .sort_values([0, by])[by]
+        )
+    if order is not None:
+        out = out.reindex([k for k in order if k in out.index])
+    out["customers"] = out["customers"].astype("int64")
+    names = [
+        c
+        for c in out.columns
+        if c.startswith(f"{stem}_")
+        and c.endswith(("_zh", "_en"))
+        and not c.startswith(f"{stem}_action")
+    ]
+    out = out[names + [c for c in out.columns if c not in names]]  # the group's name first
+    return out.rename_axis(by).reset_index().drop(columns=[by])
+
+
+LIFECYCLE_ORDER = ["new", "active", "at_risk", "lost"]
+
+
+def _reproducible(book: bytes, stamp: str) -> bytes:
+    """The same workbook bytes for the same content: fixed document dates and zip entry times."""
+    when = f"{stamp}T00:00:00Z"
+    date_time = tuple(int(x) for x in stamp.split("-")) + (0, 0, 0)
+    source = zipfile.ZipFile(_bytes_io.BytesIO(book))
     buffer = _bytes_io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                text = data.decode("utf-8")
+                text = re.sub(
+                    r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                    rf"\g<1>{when}\g<3>",
+                    text,
+                )
+                data = text.encode("utf-8")
+            entry = zipfile.ZipInfo(info.filename, date_time=date_time)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = info.external_attr
+            target.writestr(entry, data)
+    return buffer.getvalue()
+
+
+def _document_date(table: pd.DataFrame) -> str:
+    if (
+        "as_of" in table
+        and len(table)
+        and re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(table["as_of"].iloc[0]))
+    ):
+        return str(table["as_of"].iloc[0])
+    return FIXED_DATE
+
+
+def workbook(
+    table: pd.DataFrame,
+    summary: pd.DataFrame,
+    movement: dict,
+    metrics: pd.DataFrame,
+    actions: dict,
+    cfg: ExportConfig,
+    breakdowns: dict[str, pd.DataFrame] | None = None,
+    teams: dict | None = None,
+) -> bytes:
+    """The workbook: summary, tier table, lifecycle, RFM segments, movement and actions sheets."""
+    buffer = _bytes_io.BytesIO()
+    breakdowns = (
+        breakdowns
+        if breakdowns is not None
+        else {
+            "lifecycle": breakdown(table, "lifecycle_status", LIFECYCLE_ORDER),
+            "rfm": breakdown(table, "rfm_segment"),
+        }
+    )
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         row = _write_sheet(writer, summary, "summary", cfg)
-        _write_sheet(writer, metrics, "summary", cfg, row, "Model quality vs baselines 模型效果与基准对比")
+        _write_sheet(writer, metrics, "summary", cfg, row, label("title_model_quality", cfg))
         _write_sheet(writer, table, "tiers", cfg)
+        for name, frame in breakdowns.items():
+            if len(frame):
+                _write_sheet(writer, _one_language(frame, cfg.language), name, cfg)
         if movement.get("available"):
             kept = pd.DataFrame({"kept_share": [movement["kept_share"]]})
             row = _write_sheet(writer, kept, "movement", cfg)
-            row = _write_sheet(writer, movement["matrix"], "movement", cfg, row, "Transition matrix 等级迁移矩阵")
-            row = _write_sheet(writer, movement["upgrades"], "movement", cfg, row, "Upgrades 升级客户")
-            _write_sheet(writer, movement["downgrades"], "movement", cfg, row, "Downgrades 降级客户")
+            row = _write_sheet(
+                writer, movement["matrix"], "movement", cfg, row, label("title_transitions", cfg)
+            )
+            row = _write_sheet(
+                writer, movement["upgrades"], "movement", cfg, row, label("title_upgrades", cfg)
+            )
+            _write_sheet(
+                writer, movement["downgrades"], "movement", cfg, row, label("title_downgrades", cfg)
+            )
         else:
-            _write_sheet(writer, pd.DataFrame({"note": ["No previous run to compare with yet. 暂无上期结果可比较。"]}),
-                         "movement", cfg)
-        _write_sheet(writer, actions_table(actions), "actions", cfg)
-    return buffer.getvalue()
+            _write_sheet(
+                writer, pd.DataFrame({"note": [label("no_previous_run", cfg)]}), "movement", cfg
+            )
+        _write_sheet(
+            writer, _one_language(actions_table(actions, teams), cfg.language), "actions", cfg
+        )
+        properties = writer.book.properties
+        properties.creator = properties.lastModifiedBy = "segml"
+        properties.title = label("title_workbook", cfg)
+    return _reproducible(buffer.getvalue(), _document_date(table))
 
 
 def metrics_table(metrics: dict) -> pd.DataFrame:
@@ -117,7 +380,13 @@ def metrics_table(metrics: dict) -> pd.DataFrame:
             if scorer in ("summary", "data"):
                 continue
             row = {"target": target, "scorer": scorer}
-            row.update({k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+            row.update(
+                {
+                    k: v
+                    for k, v in values.items()
+                    if isinstance(v, (int, float)) and not isinstance(v, bool)
+                }
+            )
             if scorer == "model":
                 row["grade"] = summary.get("grade")
                 row["beats_baseline"] = summary.get("beats_baseline")
@@ -132,23 +401,76 @@ class Exports:
     report: str | None
 
 
-def build_exports(inputs: ReportInputs, actions: dict, levels: list[str], cfg: ExportConfig,
-                  salt: str | None) -> Exports:
+def _breakdowns(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Group summaries from the full table (aggregates carry no personal data)."""
+    return {
+        "lifecycle": breakdown(table, "lifecycle_status", LIFECYCLE_ORDER),
+        "rfm": breakdown(table, "rfm_segment"),
+    }
+
+
+def build_exports(
+    inputs: ReportInputs,
+    actions: dict,
+    levels: list[str],
+    cfg: ExportConfig,
+    salt: str | None,
+    teams: dict | None = None,
+) -> Exports:
     """The export stage: the shareable table, the workbook and the report."""
     table = export_table(inputs.table, cfg, salt)
     movement = dict(inputs.movement)
     if movement.get("available") and cfg.pseudonymize_ids:
         for key in ("upgrades", "downgrades"):
-            movement[key] = movement[key].assign(**{s.CUSTOMER_ID: pseudonymize(movement[key][s.CUSTOMER_ID], salt)})
+            movement[key] = movement[key].assign(
+                **{s.CUSTOMER_ID: pseudonymize(movement[key][s.CUSTOMER_ID], salt)}
+            )
     book = None
     if "xlsx" in cfg.formats:
-        book = workbook(table, inputs.summary, movement, inputs.metrics, actions, cfg)
-    return Exports(table, book, render(inputs, levels) if cfg.report else None)
+        book = workbook(
+            table,
+            inputs.summary,
+            movement,
+            inputs.metrics,
+            actions,
+            cfg,
+            _breakdowns(inputs.table),
+            teams,
+        )
+    report = None
+    if cfg.report:
+        # the report shows customers too (top at risk, movers): the same pseudonyms as the table
+        shown = (
+            inputs.table.assign(**{s.CUSTOMER_ID: pseudonymize(inputs.table[s.CUSTOMER_ID], salt)})
+            if cfg.pseudonymize_ids
+            else inputs.table
+        )
+        report = render(_replace(inputs, table=shown, movement=movement), levels, cfg)
+    return Exports(table, book, report)
 
 
-def build_scored_exports(result, actions: dict, cfg: ExportConfig, salt: str | None) -> Exports:
+def _replace(inputs: ReportInputs, **changes) -> ReportInputs:
+    return dataclasses.replace(inputs, **changes)
+
+
+def build_scored_exports(
+    result, actions: dict, cfg: ExportConfig, salt: str | None, teams: dict | None = None
+) -> Exports:
     """Exports for `segml score`: the table and workbook (model quality lives with the training run)."""
     table = export_table(result.table, cfg, salt)
-    book = workbook(table, result.summary, {"available": False}, pd.DataFrame({"note": ["scored with registered "
-                    "models; see their MLflow run for quality"]}), actions, cfg) if "xlsx" in cfg.formats else None
+    note = pd.DataFrame({"note": [label("scored_note", cfg)]})
+    book = (
+        workbook(
+            table,
+            result.summary,
+            {"available": False},
+            note,
+            actions,
+            cfg,
+            _breakdowns(result.table),
+            teams,
+        )
+        if "xlsx" in cfg.formats
+        else None
+    )
     return Exports(table, book, None)

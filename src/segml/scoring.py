@@ -25,14 +25,48 @@ class TierResult:
 
 
 def _action_columns(table: pd.DataFrame, cfg: TieringConfig) -> pd.DataFrame:
-    """Action text (en, zh) and owning team for the headline grade and for the lifecycle status."""
+    """Action text and owning team (en, zh) for the headline grade and for the lifecycle status."""
     grade_key = table["vp_strategy"] if cfg.primary == "value_potential" else table["tier"]
     sources = {"action": (grade_key, cfg.actions.get(cfg.primary, {})),
                "lifecycle_action": (table["lifecycle_status"], cfg.actions.get("lifecycle", {}))}
     out = pd.DataFrame(index=table.index)
     for prefix, (key, actions) in sources.items():
-        for field in ("team", "en", "zh"):
-            out[f"{prefix}_{field}"] = key.map(lambda k, f=field: actions.get(k, {}).get(f, ""))
+        team = key.map(lambda k, a=actions: a.get(k, {}).get("team", ""))
+        for language in ("en", "zh"):
+            out[f"{prefix}_team_{language}"] = team.map(
+                lambda k, lang=language: cfg.teams.get(k, {}).get(lang, k))
+        for language in ("en", "zh"):
+            out[f"{prefix}_{language}"] = key.map(lambda k, a=actions, lang=language: a.get(k, {}).get(lang, ""))
+    return out
+
+
+def _label_columns(table: pd.DataFrame, snap: pd.DataFrame, segmenter: Segmenter, cfg: TieringConfig) -> pd.DataFrame:
+    """Lifecycle names, RFM scores and segment, and personas that agree with the lifecycle.
+
+    Lifecycle is the time-based truth (tiering.coherence): an RFM segment or a persona that
+    contradicts a customer's own dates gives way to one the lifecycle status allows.
+    """
+    status = table["lifecycle_status"]
+    labels = cfg.lifecycle.get("labels", {})
+    out = pd.DataFrame(index=table.index)
+    for language in ("en", "zh"):
+        out[f"lifecycle_{language}"] = status.map(lambda k, lang=language: labels.get(k, {}).get(lang, k))
+    if cfg.rfm:
+        scores = t.rfm_scores(snap, cfg.rfm)
+        out = pd.concat([out, scores], axis=1)
+        out["rfm_segment"] = t.rfm_segments(scores, status, cfg.rfm["segments"], cfg.coherence)
+        names = {rule["key"]: rule for rule in cfg.rfm["segments"]}
+        for language in ("en", "zh"):
+            out[f"rfm_segment_{language}"] = out["rfm_segment"].map(
+                lambda k, lang=language: names.get(k, {}).get(lang, k))
+    persona = t.coherent_personas(table["persona"], status, cfg.coherence)
+    out["persona"] = persona
+    out["persona_adjusted"] = persona != table["persona"]
+    known = segmenter.personas or {}
+    for language, position in (("en", 1), ("zh", 2)):
+        cluster_name = table[f"persona_{language}"]
+        out[f"persona_{language}"] = cluster_name.where(
+            ~out["persona_adjusted"], persona.map(lambda k, lang=language: known.get(k, {}).get(lang, k)))
     return out
 
 
@@ -72,6 +106,9 @@ def score_customers(snapshot: pd.DataFrame, segmenter: Segmenter, churn: ChurnMo
         table[column] = table["vp_cell"].map(lambda c, f=field: vp["cells"].get(c, {}).get(f, c))
     table["lifecycle_status"] = t.lifecycle_status(snap["recency_days"], snap["tenure_days"],
                                                    table["churn_probability"], cfg.lifecycle)
+    labelled = _label_columns(table, snap, segmenter, cfg)
+    for column in labelled.columns:  # persona columns keep their place; new ones go at the end
+        table[column] = labelled[column]
     table["tier_policy"] = cfg.primary
     table["tier"] = table[t.TIER_COLUMNS[cfg.primary]]
     table = pd.concat([table, _action_columns(table, cfg)], axis=1)
@@ -79,7 +116,8 @@ def score_customers(snapshot: pd.DataFrame, segmenter: Segmenter, churn: ChurnMo
     phrases, n = cfg.reasons.get("phrases", []), int(cfg.reasons.get("top_n", 3))
     for target, model, what in (("churn", churn, {"en": "risk", "zh": "流失风险"}),
                                 ("value", upside, {"en": "value", "zh": "预测价值"})):
-        texts = reasons(model.contributions(snap), snap, phrases, n, what)
+        texts = reasons(model.contributions(snap), snap, phrases, n, what, cfg.reasons.get("fallback"),
+                        {"horizon_days": horizon_days})
         for language, series in texts.items():
             table[f"{target}_reasons_{language}"] = series
     for column in IDENTITY_COLUMNS:

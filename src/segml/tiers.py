@@ -87,6 +87,71 @@ def lifecycle_status(recency_days: pd.Series, tenure_days: pd.Series, churn_prob
     return pd.Series(status, index=recency_days.index, dtype=object)
 
 
+def rfm_score(values: pd.Series, cuts: list[float], higher_is_better: bool = True) -> pd.Series:
+    """Score 1-5: 1 + how many `cuts` the share of customers strictly worse reaches.
+
+    Ties share a score (all one-time buyers get the same F); for recency pass
+    higher_is_better=False, so the most recent customers score 5.
+    """
+    v = values.to_numpy(dtype=float)
+    if not higher_is_better:
+        v = -v
+    worse = np.searchsorted(np.sort(v), v, side="left") / max(len(v), 1)
+    score = 1 + np.searchsorted(np.asarray(cuts, dtype=float), worse, side="right")
+    return pd.Series(score.astype(np.int64), index=values.index)
+
+
+def rfm_scores(frame: pd.DataFrame, rules: dict) -> pd.DataFrame:
+    """rfm_r, rfm_f, rfm_m (1-5) and rfm_code ("545") from the configured columns and cuts."""
+    columns, cuts = rules["columns"], rules["cuts"]
+    out = pd.DataFrame({
+        "rfm_r": rfm_score(frame[columns["r"]], cuts, higher_is_better=False),
+        "rfm_f": rfm_score(frame[columns["f"]], cuts),
+        "rfm_m": rfm_score(frame[columns["m"]], cuts),
+    }, index=frame.index)
+    out["rfm_code"] = out["rfm_r"].astype(str) + out["rfm_f"].astype(str) + out["rfm_m"].astype(str)
+    return out
+
+
+def _in_range(score: pd.Series, bounds) -> pd.Series:
+    if bounds is None:
+        return pd.Series(True, index=score.index)
+    low, high = bounds
+    return (score >= low) & (score <= high)
+
+
+def rfm_segments(scores: pd.DataFrame, lifecycle: pd.Series, segments: list[dict], coherence: dict) -> pd.Series:
+    """The first segment rule (in config order) whose score ranges hold and that the customer's
+    lifecycle status allows; else that status's `rfm_default`."""
+    key = pd.Series(None, index=scores.index, dtype=object)
+    allowed = {status: set(rule["rfm"]) for status, rule in coherence.items() if "rfm" in rule}
+    for rule in segments:
+        holds = (_in_range(scores["rfm_r"], rule.get("r")) & _in_range(scores["rfm_f"], rule.get("f"))
+                 & _in_range(scores["rfm_m"], rule.get("m")))
+        permitted = lifecycle.map(lambda s, k=rule["key"]: s not in allowed or k in allowed[s]).astype(bool)
+        key[key.isna() & holds & permitted] = rule["key"]
+    for status, rule in coherence.items():
+        key[key.isna() & (lifecycle == status)] = rule.get("rfm_default")
+    if key.isna().any():
+        codes = sorted(scores.loc[key.isna(), "rfm_code"].unique())
+        raise ValueError(f"tiering.rfm.segments: no segment for RFM codes {codes[:10]}; add a rule that covers "
+                         "them or an rfm_default for every lifecycle status in tiering.coherence")
+    return key
+
+
+def coherent_personas(persona: pd.Series, lifecycle: pd.Series, coherence: dict) -> pd.Series:
+    """Persona keys that never contradict the lifecycle status: a persona the status does not allow
+    becomes `persona_replace[persona]`, else the status's `persona_default`."""
+    out = persona.copy()
+    for status, rule in coherence.items():
+        if "persona" not in rule:
+            continue
+        wrong = (lifecycle == status) & ~persona.isin(rule["persona"])
+        replace = rule.get("persona_replace", {})
+        out[wrong] = persona[wrong].map(lambda p, r=replace, d=rule["persona_default"]: r.get(p, d))
+    return out
+
+
 def apply_hysteresis(current: pd.Series, previous: pd.Series, position: np.ndarray, bounds: list[float],
                      labels: list[str], band: float) -> pd.Series:
     """Keep last run's grade for a one-step move when the customer sits within `band` of the cut.
@@ -112,9 +177,11 @@ def movement(current: pd.DataFrame, previous: pd.DataFrame | None, column: str, 
     """Transition matrix, share of customers who kept their grade, and upgrade/downgrade lists."""
     if previous is None or column not in previous:
         return {"available": False}
+    # the previous value, when the previous table has it, says why a customer moved
+    kept = [s.CUSTOMER_ID, column, *(["current_value"] if "current_value" in previous else [])]
     joined = current[[s.CUSTOMER_ID, column, "current_value"]].merge(
-        previous[[s.CUSTOMER_ID, column]].rename(columns={column: "previous"}), on=s.CUSTOMER_ID, how="outer",
-        indicator=True)
+        previous[kept].rename(columns={column: "previous", "current_value": "previous_value"}), on=s.CUSTOMER_ID,
+        how="outer", indicator=True)
     joined["previous"] = joined["previous"].fillna("(new)")
     joined[column] = joined[column].fillna("(gone)")
     states = [*order, "(new)", "(gone)"]
@@ -126,7 +193,8 @@ def movement(current: pd.DataFrame, previous: pd.DataFrame | None, column: str, 
     both = joined[joined["_merge"] == "both"]
     rank = {label: i for i, label in enumerate(order)}
     delta = both[column].map(rank) - both["previous"].map(rank)
-    cols = [s.CUSTOMER_ID, "previous", column, "current_value"]
+    cols = [s.CUSTOMER_ID, "previous", column, *(["previous_value"] if "previous_value" in both else []),
+            "current_value"]
     return {
         "available": True,
         "matrix": matrix.reset_index(),

@@ -1,0 +1,193 @@
+"""Business-facing text on generated data: every model feature has a plain phrase, no reason
+shows a raw feature name or a long float, and persona, RFM segment and lifecycle never
+contradict each other."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from segml.explain import Phrasebook
+from segml.features import feature_columns
+from segml.generate import generate
+from segml.pipeline import run_pipeline
+
+RAW_NAME = re.compile(r"[a-z]+_[a-z_]+ =")
+LONG_FLOAT = re.compile(r"\d\.\d{4,}")
+# Feature names the lead is adding in parallel: they must have phrases before they land.
+UPCOMING_FEATURES = [
+    "gg_expected_aov",
+    "recency_pct",
+    "frequency_pct",
+    "monetary_pct",
+    "purchases_per_month",
+]
+
+
+@pytest.fixture(scope="module")
+def result(cfg):
+    demo = generate(1500, seed=21)
+    identity = dataclasses.replace(
+        cfg.data,
+        columns={k: k for k in cfg.data.columns},
+        customer_columns={k: k for k in cfg.data.customer_columns},
+    )
+    return run_pipeline(
+        demo.transactions.astype(str),
+        demo.customers.astype("string"),
+        dataclasses.replace(cfg, data=identity),
+    )
+
+
+def test_every_model_feature_has_a_phrase_and_a_name(cfg, result):
+    features = feature_columns(result.datasets.snapshot) + UPCOMING_FEATURES
+    reasons_cfg = cfg.tiering.reasons
+    for entries, what in ((reasons_cfg["phrases"], "phrases"), (reasons_cfg["names"], "names")):
+        book = Phrasebook(entries)
+        missing = [f for f in features if not book.covers(f)]
+        assert not missing, f"tiering.reasons.{what} has no entry for {missing}"
+
+
+def test_reasons_have_no_raw_names_or_long_floats(result):
+    table = result.tiers.table
+    for column in ("churn_reasons_en", "churn_reasons_zh", "value_reasons_en", "value_reasons_zh"):
+        text = table[column]
+        assert text.str.len().gt(0).all()
+        assert not text.str.contains(RAW_NAME).any(), (
+            text[text.str.contains(RAW_NAME)].head().tolist()
+        )
+        assert not text.str.contains(LONG_FLOAT).any(), (
+            text[text.str.contains(LONG_FLOAT)].head().tolist()
+        )
+        assert not text.str.contains(r"(?<![a-z])nan(?![a-z])", case=False).any()
+    # the fallback is rare: the phrase book knows the features the models use
+    fallback = table["value_reasons_en"].str.contains("other buying behaviour").mean()
+    assert fallback < 0.05
+
+
+def test_labels_never_contradict_the_lifecycle(cfg, result):
+    table = result.tiers.table
+    first_purchase_recent = table["tenure_days"] <= cfg.tiering.lifecycle["new_within_days"]
+    assert first_purchase_recent.any()
+    for column in ("rfm_segment", "persona"):
+        assert not table.loc[first_purchase_recent, column].isin(["lost", "hibernating"]).any(), (
+            column
+        )
+    lost = table["lifecycle_status"] == "lost"
+    assert lost.any()
+    assert not table.loc[lost, "persona"].isin(["champions", "loyal", "new", "promising"]).any()
+    assert not table.loc[lost, "rfm_segment"].isin(["champions", "loyal", "new", "promising"]).any()
+    # a persona or RFM segment named "new" is only given to customers whose first purchase is recent
+    for column in ("rfm_segment", "persona"):
+        assert (table.loc[table[column] == "new", "lifecycle_status"] == "new").all(), column
+    # every customer a status allows keeps it: the persona key and its names agree
+    names = {key: p["en"] for key, p in cfg.segment.personas.items()}
+    assert (table["persona"].map(names) == table["persona_en"]).all()
+    assert set(table["rfm_code"].str.len()) == {3}
+    assert pd.api.types.is_integer_dtype(table["rfm_r"])
+
+
+# ---------------------------------------------------------------- every business-facing output
+
+
+def _inputs(cfg, result):
+    from segml.explain import feature_labels
+    from segml.export import metrics_table
+    from segml.models import importance
+    from segml.report import ReportInputs
+    from segml.segment import profile
+
+    tiers, trained, snapshot = result.tiers, result.trained, result.datasets.snapshot
+    clusters = tiers.table[["customer_id", "segment", "persona", "persona_en", "persona_zh"]]
+    return ReportInputs(
+        table=tiers.table,
+        summary=tiers.summary,
+        movement=tiers.movement,
+        metrics=metrics_table(trained.metrics),
+        grades={k: v["summary"] for k, v in trained.metrics.items()},
+        profile=profile(snapshot, clusters, list(cfg.segment.features)),
+        plots=trained.plots,
+        importance=importance({"churn": trained.churn, "upside": trained.upside}),
+        quality=result.prepared.quality,
+        as_of=str(tiers.table["as_of"].iloc[0]),
+        primary=cfg.tiering.primary,
+        features=snapshot,
+        feature_labels=feature_labels(snapshot.columns, cfg.tiering.reasons["names"]),
+    )
+
+
+@pytest.fixture(scope="module")
+def exports(cfg, result):
+    from segml.export import build_exports
+
+    return build_exports(
+        _inputs(cfg, result),
+        cfg.tiering.actions,
+        ["low", "mid", "high"],
+        cfg.export,
+        None,
+        cfg.tiering.teams,
+    )
+
+
+def _bad_text(text: str) -> list[str]:
+    return RAW_NAME.findall(text) + LONG_FLOAT.findall(text)
+
+
+def test_no_raw_names_or_long_floats_in_table_workbook_or_report(exports):
+    import io
+
+    import openpyxl
+
+    table = exports.table
+    for column in table.select_dtypes(include="object").columns:
+        bad = [v for v in table[column].dropna().astype(str) if _bad_text(v)]
+        assert not bad, (column, bad[:3])
+    book = openpyxl.load_workbook(io.BytesIO(exports.workbook))
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                value = cell.value
+                if isinstance(value, str):
+                    assert not _bad_text(value), (sheet.title, cell.coordinate, value)
+                elif isinstance(
+                    value, float
+                ):  # what a spreadsheet shows when the format is widened
+                    assert abs(value * 1000 - round(value * 1000)) < 1e-6, (
+                        sheet.title,
+                        cell.coordinate,
+                        value,
+                    )
+    text = re.sub(r"<script.*?</script>|<style.*?</style>|<[^>]+>", " ", exports.report, flags=re.S)
+    assert not _bad_text(text), _bad_text(text)[:5]
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), re.findall(r"\b[a-z]+_[a-z_]+\b", text)[:5]
+
+
+def test_report_opens_in_headless_chromium_offline(exports, tmp_path):
+    import os
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from chromium import find_chromium, open_page
+
+    if not find_chromium():
+        if os.environ.get("CI"):
+            pytest.fail(
+                "chromium is missing in CI: .ci/run installs it (apt-get install -y chromium)"
+            )
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    path = tmp_path / "report.html"
+    path.write_text(exports.report, encoding="utf-8")
+    page = open_page(path)
+    assert page.errors == [], page.errors
+    assert page.external_requests == [], page.external_requests
+    assert page.charts >= 8  # every chart drew
+    assert "客户分级报告" in page.text and "Customer tiers" in page.text
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", page.text), re.findall(
+        r"\b[a-z]+_[a-z_]+\b", page.text
+    )[:5]
+    assert "NaN" not in page.text and not re.search(r"\d\.\d{4,}", page.text)
