@@ -1,13 +1,12 @@
 """DVC stage `export`: tables, workbook and report for business users; the run recorded in MLflow."""
 
-import os
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
 from segml import io, tracking
-from segml.config import PARAMS_FILE, load_config
+from segml.config import PARAMS_FILE, export_salt, load_config, recorded_overrides
 from segml.console import console, run_stage
 from segml.evaluation import verdict
 from segml.export import build_exports, metrics_table
@@ -18,6 +17,7 @@ from segml.tiers import policy_labels
 
 def main() -> None:
     cfg = load_config()
+    salt = export_salt(cfg.export)  # stops before anything is written when the salt is missing or stale
     paths = cfg.paths
     tiers, metrics_dir, models_dir = Path(paths.tiers_dir), Path(paths.metrics_dir), Path(paths.models_dir)
     model_metrics = {name: io.read_json(metrics_dir / f"{name}.json") for name in ("churn", "upside")}
@@ -36,7 +36,7 @@ def main() -> None:
         quality=io.read_json(metrics_dir / "data_quality.json"), as_of=str(table["as_of"].iloc[0]),
         primary=cfg.tiering.primary)
     exports = build_exports(inputs, cfg.tiering.actions, list(cfg.tiering.value_potential["levels"]), cfg.export,
-                            os.environ.get(cfg.export.salt_env))
+                            salt)
     out = Path(paths.exports_dir)
     written = {"parquet": lambda p: io.write_parquet(exports.table, p), "csv": lambda p: io.write_csv(exports.table, p),
                "xlsx": lambda p: io.write_bytes(exports.workbook, p)}
@@ -46,7 +46,6 @@ def main() -> None:
         io.write_text(exports.report, out / "report.html")
 
     snapshot = io.read_parquet(Path(paths.features_dir) / "snapshot.parquet")
-    examples = {name: snapshot.head(5) for name in models}
     run = tracking.log_pipeline_run(
         cfg.tracking.uri, cfg.tracking.experiment,
         params=yaml.safe_load(Path(PARAMS_FILE).read_text(encoding="utf-8")),
@@ -57,11 +56,15 @@ def main() -> None:
               paths.raw_customers), "segml.as_of": inputs.as_of, "segml.data_source": paths.raw_transactions,
               "segml.tier_policy": cfg.tiering.primary,
               **{f"segml.grade.{k}": verdict(v["summary"]) for k, v in model_metrics.items()}},
-        models={name: (model, examples[name]) for name, model in models.items()},
-        artifacts={"tables": [tiers / "tiers.parquet", Path(paths.segments_dir) / "profile.parquet"],
-                   "exports": sorted(out.glob("tiers.*")) + [out / "report.html"],
+        models={name: (model, snapshot) for name, model in models.items()},
+        tables=tracking.run_tables(exports.table, table, cfg.export, cfg.tracking, salt),
+        artifacts={"tables": [Path(paths.segments_dir) / "profile.parquet"],
+                   "exports": (sorted(out.glob("tiers.*")) if cfg.tracking.log_full_table else [])
+                   + ([out / "report.html"] if exports.report else []),
+                   "plots": sorted(Path(paths.plots_dir).glob("*")),
                    "metrics": sorted(metrics_dir.glob("*.json")), "config": [Path(PARAMS_FILE)]},
-        register=cfg.tracking.register_models, auto_promote=cfg.tracking.auto_promote)
+        register=cfg.tracking.register_models, auto_promote=cfg.tracking.auto_promote,
+        overrides=recorded_overrides())
     io.write_json(run, out / "mlflow_run.json")
     for model, decision in run["promotion"].items():
         console.print(f"  {model}: {decision}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io as _bytes_io
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ from openpyxl.utils import get_column_letter
 
 from segml import schema as s
 from segml.config import ExportConfig
+from segml.privacy import pseudonymize
 from segml.report import ReportInputs, render
 
 LANGUAGE_SUFFIX = {"en": "_zh", "zh": "_en"}  # columns dropped for a single-language export
@@ -21,11 +21,6 @@ PERCENT = {"churn_probability", "customer_share", "value_share", "mean_churn_pro
 
 class ExportError(ValueError):
     """Export settings cannot be honoured; the message says which setting to fix."""
-
-
-def pseudonymize(ids: pd.Series, salt: str) -> pd.Series:
-    """Stable salted SHA-256 pseudonyms (16 hex chars): same salt, same id -> same pseudonym."""
-    return ids.astype(str).map(lambda v: hashlib.sha256(f"{salt}\x1f{v}".encode()).hexdigest()[:16])
 
 
 def export_table(table: pd.DataFrame, cfg: ExportConfig, salt: str | None) -> pd.DataFrame:
