@@ -203,7 +203,10 @@ def test_run_tables_sample_counts_and_pseudonymised_movement_base():
     assert len(sample) == 20 and list(sample.columns) == export_cfg.columns
     clear = set(tiers["customer_id"])
     assert not clear & set(sample["customer_id"]) and not clear & set(base["customer_id"])
-    assert list(base.columns) == ["customer_id", "tier", "tier_abc", "tier_pyramid", "vp_cell"]
+    assert list(base.columns) == ["customer_id", "tier"]  # only the allowed tier columns
+    everything = tracking.run_tables(exported, tiers, ExportConfig(pseudonymize_ids=True), TrackingConfig(), "pepper")
+    assert list(everything["tables/tier_ids.parquet"].columns) == ["customer_id", "tier", "tier_abc",
+                                                                   "tier_pyramid", "vp_cell"]
     counts = tables["tables/tier_counts.csv"].query("column == 'tier'")
     assert counts.set_index("value")["customers"].to_dict() == {"A": 100, "B": 100, "C": 100}
     full = tracking.run_tables(exported, tiers, export_cfg, TrackingConfig(log_full_table=True), "pepper")
@@ -229,5 +232,6 @@ def test_movement_reads_a_pseudonymised_previous_run(tmp_path, monkeypatch):
     assert previous.set_index("customer_id").loc["0000010", "tier_abc"] == tiers.loc[9, "tier_abc"]
     left = set(previous["customer_id"]) - set(current)
     assert len(left) == 5 and not left & set(tiers["customer_id"])  # those stay pseudonyms
-    without_salt = tracking.previous_tiers("mlflow", uri, "moves", current, None)
-    assert not set(without_salt["customer_id"]) & set(tiers["customer_id"])
+    # under another salt (or none) no customer matches: no movement rather than everyone "new"
+    assert tracking.previous_tiers("mlflow", uri, "moves", current, "paprika") is None
+    assert tracking.previous_tiers("mlflow", uri, "moves", current, None) is None

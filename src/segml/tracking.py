@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import tempfile
 from collections.abc import Mapping
@@ -53,6 +54,7 @@ def _mlflow():
     import mlflow  # imported lazily: importing mlflow is slow and has side effects
 
     logging.getLogger("mlflow").setLevel(logging.ERROR)  # keep the console readable
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     return mlflow
 
 
@@ -119,9 +121,9 @@ def run_tables(exported: pd.DataFrame, tiers: pd.DataFrame, export_cfg: ExportCo
     tables = {"tables/tiers_sample.csv": sample, "tables/tier_counts.csv": tier_counts(tiers)}
     if cfg.log_full_table:
         tables[FULL_TABLE] = exported
-    allowed = export_cfg.columns is None or s.CUSTOMER_ID in export_cfg.columns
-    if allowed and s.CUSTOMER_ID in tiers:
-        base = tiers[[s.CUSTOMER_ID, *[c for c in TIER_COLUMNS if c in tiers]]]
+    allowed = set(tiers.columns) if export_cfg.columns is None else set(export_cfg.columns)
+    if s.CUSTOMER_ID in allowed and s.CUSTOMER_ID in tiers:  # the allow-list binds here too
+        base = tiers[[s.CUSTOMER_ID, *[c for c in TIER_COLUMNS if c in tiers and c in allowed]]]
         if export_cfg.pseudonymize_ids:
             if not salt:
                 raise ConfigError(f"export.pseudonymize_ids is on but the environment variable "
@@ -296,11 +298,13 @@ def previous_tiers(previous: str | None, uri: str, experiment: str, current_ids:
     """Last run's tier table for movement: from MLflow, from a parquet path, or none.
 
     A table logged with pseudonyms gets today's clear ids back where the pseudonym matches one of
-    `current_ids` under `salt` (customers who left keep their pseudonym).
+    `current_ids` under `salt` (customers who left keep their pseudonym). A table with no customer
+    in common with today's (e.g. logged under another salt) cannot show movement: None.
     """
     if not previous:
         return None
     table = previous_tier_table(uri, experiment) if previous == "mlflow" else io.read_parquet(previous)
-    if table is None or current_ids is None or not salt or s.CUSTOMER_ID not in table:
+    if table is None or current_ids is None or s.CUSTOMER_ID not in table:
         return table
-    return table.assign(**{s.CUSTOMER_ID: restore_ids(table[s.CUSTOMER_ID], current_ids, salt)})
+    table = table.assign(**{s.CUSTOMER_ID: restore_ids(table[s.CUSTOMER_ID], current_ids, salt)})
+    return table if table[s.CUSTOMER_ID].isin(current_ids.astype(str)).any() else None
