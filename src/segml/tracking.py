@@ -87,6 +87,11 @@ def _numeric(metrics: dict) -> dict[str, float]:
     return out
 
 
+def _key(name: str) -> str:
+    """A param or tag key MLflow accepts (letters, digits, _ - . space : /)."""
+    return re.sub(r"[^\w\-. :/]", "_", name)
+
+
 def config_digest(params: Mapping) -> str:
     """7 hex of a SHA-256 over the settings that change results (not paths, not tracking)."""
     kept = {k: v for k, v in params.items() if k not in DIGEST_EXCLUDED}
@@ -104,7 +109,7 @@ def override_tags(overrides: list[str]) -> dict[str, str]:
     tags = {"segml.overrides": " ".join(overrides) if overrides else "(none)"}
     for item in overrides:
         key, _, value = item.partition("=")
-        tags[f"override.{key.lstrip('+~')}"[:250]] = value[:5000]
+        tags[_key(f"override.{key.lstrip('+~')}")[:250]] = value[:5000]
     return tags
 
 
@@ -160,7 +165,7 @@ def log_pipeline_run(uri: str, experiment: str, params: dict, metrics: dict, tag
     digest = config_digest(params)
     with mlflow.start_run(run_name=run_name(tags.get("segml.as_of"), params)) as run:
         mlflow.set_tags({**tags, "segml.config_digest": digest, **override_tags(list(overrides or []))})
-        flat_params = {re.sub(r"[^\w\-. :/]", "_", k): str(v)[:6000] for k, v in flatten(params).items()
+        flat_params = {_key(k): str(v)[:6000] for k, v in flatten(params).items()
                        if not k.startswith(VERBOSE_PARAMS)}
         items = list(flat_params.items())
         for i in range(0, len(items), 100):  # MLflow caps params per batch
