@@ -1,18 +1,23 @@
 """DVC stage `tier`: score the snapshot; tiers, lifecycle status, actions, reasons and movement."""
 
+import os
 from pathlib import Path
 
 from segml import io, tracking
 from segml.config import load_config
 from segml.console import run_stage
+from segml.schema import CUSTOMER_ID
 from segml.scoring import score_customers
 
 
 def main() -> None:
     cfg = load_config()
     models = Path(cfg.paths.models_dir)
-    previous = tracking.previous_tiers(cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment)
-    result = score_customers(io.read_parquet(Path(cfg.paths.features_dir) / "snapshot.parquet"),
+    snapshot = io.read_parquet(Path(cfg.paths.features_dir) / "snapshot.parquet")
+    # a previous run logged with pseudonyms is matched back to today's ids with the same salt
+    previous = tracking.previous_tiers(cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment,
+                                       snapshot[CUSTOMER_ID], os.environ.get(cfg.export.salt_env))
+    result = score_customers(snapshot,
                              io.load_pickle(models / "segmenter.pkl"), io.load_pickle(models / "churn.pkl"),
                              io.load_pickle(models / "upside.pkl"), cfg.tiering, cfg.labels.horizon_days, previous)
     out = Path(cfg.paths.tiers_dir)

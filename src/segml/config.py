@@ -8,6 +8,7 @@ be silently ignored.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -136,6 +137,7 @@ class ExportConfig:
     report: bool = True
     pseudonymize_ids: bool = False
     salt_env: str = "SEGML_ID_SALT"
+    salt_fingerprint: str | None = None  # written by `segml compose`, see salt_fingerprint()
     columns: list[str] | None = None
     headers: dict[str, Any] = field(default_factory=dict)
 
@@ -146,6 +148,8 @@ class TrackingConfig:
     experiment: str = "segml"
     register_models: bool = True
     auto_promote: bool = True
+    sample_rows: int = 100
+    log_full_table: bool = False
 
 
 @dataclass
@@ -175,7 +179,54 @@ def compose(overrides: list[str] | None = None, conf_dir: str | Path = CONF_DIR)
 
     with initialize_config_dir(str(Path(conf_dir).resolve()), version_base="1.3"):
         cfg = hydra_compose(config_name="config", overrides=list(overrides or []))
-    return OmegaConf.to_container(cfg, resolve=True)
+    return _with_salt_fingerprint(OmegaConf.to_container(cfg, resolve=True))
+
+
+def salt_fingerprint(salt: str) -> str:
+    """12 hex of SHA-256 over a fixed prefix and the salt: tells salts apart, reveals nothing of one."""
+    return hashlib.sha256(f"segml-salt-fingerprint{salt}".encode()).hexdigest()[:12]
+
+
+def _missing_salt(salt_env: str) -> ConfigError:
+    return ConfigError(f"export.pseudonymize_ids is on but the environment variable {salt_env} is not set: "
+                       f"set it to a secret salt (e.g. `export {salt_env}=...`; it is never written or logged), "
+                       "or turn pseudonymisation off with export.pseudonymize_ids=false.")
+
+
+def _with_salt_fingerprint(raw: dict) -> dict:
+    """With pseudonymisation on, put the salt's fingerprint in `export.salt_fingerprint`.
+
+    It is a parameter of the DVC export stage, so a new salt re-runs export (new pseudonyms);
+    the salt itself never leaves the environment. A missing salt stops here, before any stage runs.
+    """
+    export = raw.get("export")
+    if not isinstance(export, dict) or not export.get("pseudonymize_ids"):
+        return raw
+    salt_env = export.get("salt_env") or ExportConfig.salt_env
+    salt = os.environ.get(salt_env)
+    if not salt:
+        raise _missing_salt(salt_env)
+    export["salt_fingerprint"] = salt_fingerprint(salt)
+    return raw
+
+
+def export_salt(cfg: ExportConfig) -> str | None:
+    """The salt from the environment, checked against the fingerprint params.yaml was composed with.
+
+    None when pseudonymisation is off. Stops (ConfigError naming the variable) when the salt is
+    unset, or is not the one of params.yaml (e.g. `dvc exp run` composes conf/ without it).
+    """
+    if not cfg.pseudonymize_ids:
+        return None
+    salt = os.environ.get(cfg.salt_env)
+    if not salt:
+        raise _missing_salt(cfg.salt_env)
+    if cfg.salt_fingerprint != salt_fingerprint(salt):
+        raise ConfigError(
+            f"The salt in {cfg.salt_env} is not the one params.yaml was composed with "
+            f"(export.salt_fingerprint is {cfg.salt_fingerprint}). Run `segml run` (it recomposes and "
+            f"re-pseudonymises), or with `dvc exp run` add `-S export.salt_fingerprint={salt_fingerprint(salt)}`.")
+    return salt
 
 
 def to_typed(raw: dict) -> Config:
@@ -210,8 +261,9 @@ def write_params(raw: dict, path: str | Path = PARAMS_FILE, overrides: list[str]
     write_text(header + body, path)
 
 
-def _recorded_overrides(path: Path) -> list[str]:
-    for line in path.read_text(encoding="utf-8").splitlines()[:3]:
+def recorded_overrides(path: str | Path = PARAMS_FILE) -> list[str]:
+    """The overrides params.yaml was composed with (from its header)."""
+    for line in Path(path).read_text(encoding="utf-8").splitlines()[:3]:
         if line.startswith("# overrides:"):
             return yaml.safe_load(line.removeprefix("# overrides:")) or []
     return []
@@ -240,8 +292,12 @@ def check_fresh(params_path: str | Path = PARAMS_FILE, conf_dir: str | Path = CO
     if os.environ.get("DVC_EXP_NAME") or not Path(conf_dir).is_dir():
         return
     on_disk = yaml.safe_load(params_path.read_text(encoding="utf-8"))
-    expected = compose(_recorded_overrides(params_path), conf_dir)
+    expected = compose(recorded_overrides(params_path), conf_dir)
     key = _first_difference(expected, on_disk)
+    if key == "export.salt_fingerprint":
+        raise ConfigError(
+            f"The salt in the environment variable {expected['export']['salt_env']} differs from the one "
+            f"{params_path} was composed with: run `segml run` so the export stage re-pseudonymises ids.")
     if key:
         raise ConfigError(
             f"{params_path} is out of date with {conf_dir}/ (first difference at `{key}`). "

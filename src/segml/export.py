@@ -8,7 +8,6 @@ header row repeated, and the same bytes for the same data (fixed document dates,
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io as _bytes_io
 import re
 import unicodedata
@@ -21,6 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from segml import schema as s
 from segml.config import ExportConfig
+from segml.privacy import pseudonymize
 from segml.report import ReportInputs, render
 
 LANGUAGE_SUFFIX = {"en": "_zh", "zh": "_en"}  # columns dropped for a single-language export
@@ -71,11 +71,6 @@ HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
 class ExportError(ValueError):
     """Export settings cannot be honoured; the message says which setting to fix."""
-
-
-def pseudonymize(ids: pd.Series, salt: str) -> pd.Series:
-    """Stable salted SHA-256 pseudonyms (16 hex chars): same salt, same id -> same pseudonym."""
-    return ids.astype(str).map(lambda v: hashlib.sha256(f"{salt}\x1f{v}".encode()).hexdigest()[:16])
 
 
 def _one_language(frame: pd.DataFrame, language: str) -> pd.DataFrame:
@@ -372,24 +367,19 @@ def workbook(
 
 
 def metrics_table(metrics: dict) -> pd.DataFrame:
-    """Model metrics beside baselines, one row per model/scorer, with the grade."""
+    """Backtest means per model and baseline (one row per scorer), with the grade and which scorer
+    production uses."""
     rows = []
-    for target, scorers in metrics.items():
-        summary = scorers.get("summary", {})
-        for scorer, values in scorers.items():
-            if scorer in ("summary", "data"):
-                continue
+    for target, scores in metrics.items():
+        summary, production = scores.get("summary", {}), scores.get("production", {})
+        for scorer in scores.get("spread", {}):
             row = {"target": target, "scorer": scorer}
-            row.update(
-                {
-                    k: v
-                    for k, v in values.items()
-                    if isinstance(v, (int, float)) and not isinstance(v, bool)
-                }
-            )
+            row.update({k: v for k, v in scores[scorer].items()
+                        if isinstance(v, (int, float)) and not isinstance(v, bool)})
             if scorer == "model":
                 row["grade"] = summary.get("grade")
                 row["beats_baseline"] = summary.get("beats_baseline")
+            row["in_production"] = scorer == production.get("scorer")
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -1,7 +1,22 @@
-"""The only module that talks to MLflow: runs, metrics, models, registry aliases, past tier tables."""
+"""The only module that talks to MLflow: runs, metrics, models, registry aliases, past tier tables.
+
+What a run records (README, "Experiments, MLflow and monthly scoring"):
+- params (flattened config), metrics, tags (git commit, data digest, overrides, grades);
+- run name "<as_of> · <config digest>", so runs that differ in settings differ in name;
+- each model as a portable pyfunc model (segml/portable_model.py + JSON spec + LightGBM text
+  file: loads with numpy, pandas and lightgbm, no segml), registered, with a signature and an
+  input example that holds no id and no attribute value; the segml object itself is logged beside
+  it (`segml_objects/<name>.pkl`) for `segml score` only;
+- tables: a sample of the exported tier table plus counts (full table only with
+  `tracking.log_full_table`), and the ids + tier columns that movement compares next time;
+  ids pseudonymised whenever `export.pseudonymize_ids` is on.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import tempfile
 from collections.abc import Mapping
@@ -10,14 +25,27 @@ from typing import Any
 
 import pandas as pd
 
+from segml import io
+from segml import model_export as mx
+from segml import schema as s
+from segml.config import ConfigError, ExportConfig, TrackingConfig
+from segml.privacy import pseudonymize, restore_ids
+
 CHAMPION = "champion"
 # Long text tables of the config (phrases, actions, headers) go in the logged params.yaml, not in params.
 VERBOSE_PARAMS = ("tiering.actions", "tiering.reasons", "tiering.value_potential.cells", "export.headers",
                   "segment.personas")
+# Settings that do not change results: left out of the config digest in run names.
+DIGEST_EXCLUDED = ("paths", "tracking")
 REGISTERED = {"churn": "segml-churn", "upside": "segml-upside", "segmenter": "segml-segmenter"}
 # model -> (metric key in the flattened metrics, higher is better) used to decide promotion
 PROMOTION_METRIC = {"churn": ("churn.model.roc_auc", True), "upside": ("upside.model.normalized_gini", True),
                     "segmenter": ("segment.silhouette", True)}
+SEGML_OBJECTS = "segml_objects"  # run folder of the pickled segml objects (`segml score` only)
+MOVEMENT_BASE = "tables/tier_ids.parquet"  # ids + tier columns: what movement compares next run
+FULL_TABLE = "tables/tiers.parquet"  # only with tracking.log_full_table (and in runs before it)
+TIER_COLUMNS = ("tier", "tier_abc", "tier_pyramid", "vp_cell")
+COUNTED_COLUMNS = ("tier", "tier_abc", "tier_pyramid", "vp_cell", "lifecycle_status", "persona", "tier_change")
 
 
 def _mlflow():
@@ -25,8 +53,8 @@ def _mlflow():
 
     import mlflow  # imported lazily: importing mlflow is slow and has side effects
 
-    # our models are pickled on purpose (they are our own classes); keep the console readable
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    logging.getLogger("mlflow").setLevel(logging.ERROR)  # keep the console readable
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     return mlflow
 
 
@@ -59,16 +87,85 @@ def _numeric(metrics: dict) -> dict[str, float]:
     return out
 
 
+def _key(name: str) -> str:
+    """A param or tag key MLflow accepts (letters, digits, _ - . space : /)."""
+    return re.sub(r"[^\w\-. :/]", "_", name)
+
+
+def config_digest(params: Mapping) -> str:
+    """7 hex of a SHA-256 over the settings that change results (not paths, not tracking)."""
+    kept = {k: v for k, v in params.items() if k not in DIGEST_EXCLUDED}
+    text = json.dumps(kept, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:7]
+
+
+def run_name(as_of: str | None, params: Mapping) -> str:
+    """e.g. "2025-12-31 · a1b2c3d": same date and settings, same name."""
+    return f"{as_of or 'no date'} · {config_digest(params)}"
+
+
+def override_tags(overrides: list[str]) -> dict[str, str]:
+    """`segml.overrides` with all of them, and one `override.<key>` tag each (a column in the UI)."""
+    tags = {"segml.overrides": " ".join(overrides) if overrides else "(none)"}
+    for item in overrides:
+        key, _, value = item.partition("=")
+        tags[_key(f"override.{key.lstrip('+~')}")[:250]] = value[:5000]
+    return tags
+
+
+def run_tables(exported: pd.DataFrame, tiers: pd.DataFrame, export_cfg: ExportConfig, cfg: TrackingConfig,
+               salt: str | None) -> dict[str, pd.DataFrame]:
+    """The tables a run logs, keyed by artifact path (pure: no MLflow, no files).
+
+    `exported` is the table as exported (language, column allow-list and pseudonyms applied);
+    `tiers` the tier stage's table, used only for counts and for the movement base (its ids are
+    pseudonymised here when `export.pseudonymize_ids` is on).
+    """
+    n = min(int(cfg.sample_rows), len(exported))
+    sample = exported.sample(n=n, random_state=0).sort_index() if n else exported.head(0)
+    tables = {"tables/tiers_sample.csv": sample, "tables/tier_counts.csv": tier_counts(tiers)}
+    if cfg.log_full_table:
+        tables[FULL_TABLE] = exported
+    allowed = set(tiers.columns) if export_cfg.columns is None else set(export_cfg.columns)
+    if s.CUSTOMER_ID in allowed and s.CUSTOMER_ID in tiers:  # the allow-list binds here too
+        base = tiers[[s.CUSTOMER_ID, *[c for c in TIER_COLUMNS if c in tiers and c in allowed]]]
+        if export_cfg.pseudonymize_ids:
+            if not salt:
+                raise ConfigError(f"export.pseudonymize_ids is on but the environment variable "
+                                  f"{export_cfg.salt_env} is empty: set it to a secret salt.")
+            base = base.assign(**{s.CUSTOMER_ID: pseudonymize(base[s.CUSTOMER_ID], salt)})
+        tables[MOVEMENT_BASE] = base
+    return tables
+
+
+def tier_counts(tiers: pd.DataFrame) -> pd.DataFrame:
+    """Customers per value of each grade/status column (long format: column, value, customers, share)."""
+    frames = []
+    for column in COUNTED_COLUMNS:
+        if column in tiers:
+            counts = tiers[column].astype(str).value_counts().sort_index()
+            frames.append(pd.DataFrame({"column": column, "value": counts.index, "customers": counts.to_numpy(),
+                                        "share": (counts / max(len(tiers), 1)).round(4).to_numpy()}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["column", "value", "customers", "share"])
+
+
 def log_pipeline_run(uri: str, experiment: str, params: dict, metrics: dict, tags: dict[str, str],
                      models: dict[str, tuple[Any, pd.DataFrame]], artifacts: dict[str, list[Path]],
-                     register: bool, auto_promote: bool) -> dict:
-    """Record one pipeline execution; register models and move `champion` only on improvement."""
+                     register: bool, auto_promote: bool, tables: dict[str, pd.DataFrame] | None = None,
+                     overrides: list[str] | None = None) -> dict:
+    """Record one pipeline execution; register models and move `champion` only on improvement.
+
+    `models`: name -> (fitted segml object, rows whose model columns make its input example).
+    `tables`: artifact path -> frame (see `run_tables`). `artifacts`: folder -> files to log.
+    """
     mlflow = connect(uri, experiment)
     flat_metrics = flatten(metrics)
     decisions: dict[str, str] = {}
-    with mlflow.start_run(run_name=tags.get("segml.as_of")) as run:
-        mlflow.set_tags(tags)
-        flat_params = {re.sub(r"[^\w\-. :/]", "_", k): str(v)[:6000] for k, v in flatten(params).items()
+    digest = config_digest(params)
+    with mlflow.start_run(run_name=run_name(tags.get("segml.as_of"), params)) as run:
+        mlflow.set_tags({**tags, "segml.config_digest": digest, **override_tags(list(overrides or []))})
+        flat_params = {_key(k): str(v)[:6000] for k, v in flatten(params).items()
                        if not k.startswith(VERBOSE_PARAMS)}
         items = list(flat_params.items())
         for i in range(0, len(items), 100):  # MLflow caps params per batch
@@ -76,38 +173,56 @@ def log_pipeline_run(uri: str, experiment: str, params: dict, metrics: dict, tag
         mlflow.log_metrics(_numeric(flat_metrics))
         for folder, files in artifacts.items():
             for path in files:
-                if Path(path).exists():
+                if Path(path).is_file():
                     mlflow.log_artifact(str(path), artifact_path=folder)
-        for name, (model, example) in models.items():
-            info = _log_model(mlflow, name, model, example)
+        _log_tables(mlflow, tables or {})
+        for name, (model, rows) in models.items():
+            info = _log_model(mlflow, name, model, rows)
             if register:
-                decisions[name] = _register(mlflow, name, info.model_uri, run.info.run_id, flat_metrics, auto_promote)
+                decisions[name] = _register(mlflow, name, info.model_uri, run.info.run_id, flat_metrics,
+                                            auto_promote)
         mlflow.set_tags({f"segml.promotion.{k}": v for k, v in decisions.items()})
-        return {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id, "promotion": decisions}
+        return {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id, "run_name": run.info.run_name,
+                "promotion": decisions}
 
 
-def _log_model(mlflow, name: str, model: Any, example: pd.DataFrame):
+def _log_tables(mlflow, tables: dict[str, pd.DataFrame]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        for artifact, frame in tables.items():
+            path = Path(tmp) / artifact
+            if path.suffix == ".csv":
+                io.write_csv(frame, path)
+            else:
+                io.write_parquet(frame, path)
+            mlflow.log_artifact(str(path), artifact_path=str(Path(artifact).parent))
+
+
+def _log_model(mlflow, name: str, model: Any, rows: pd.DataFrame):
+    """A portable pyfunc model (no pickle), and the segml object beside it for `segml score`."""
     from mlflow.models import infer_signature
 
-    example = example.copy()
-    for column in example.columns:  # MLflow schemas have no categorical type: send text
-        if isinstance(example[column].dtype, pd.CategoricalDtype):
-            example[column] = example[column].astype(object).where(example[column].notna(), None).astype(str)
-    output = model.predict(example)
-    if hasattr(output, "to_numpy"):
-        output = output.to_numpy()
-    return mlflow.sklearn.log_model(
-        model, name=name, signature=infer_signature(example, output), input_example=example,
-        pip_requirements=_requirements(),  # given explicitly: inferring them takes seconds
-        serialization_format="pickle",
-    )
+    portable = mx.to_portable(model)
+    example = mx.input_example(portable, rows)
+    output = mx.reference_output(model, example)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {"spec": io.write_json(portable.spec, Path(tmp) / "spec.json")}
+        if portable.booster_text is not None:
+            files["booster"] = io.write_text(portable.booster_text, Path(tmp) / "booster.txt")
+        info = mlflow.pyfunc.log_model(
+            name=name, python_model=str(mx.CODE_FILE), artifacts={k: str(v) for k, v in files.items()},
+            signature=infer_signature(example, output), input_example=example,
+            pip_requirements=_requirements(portable.requirements),  # explicit: inferring them takes seconds
+        )
+        pickled = io.save_pickle(model, Path(tmp) / f"{name}.pkl")
+        mlflow.log_artifact(str(pickled), artifact_path=SEGML_OBJECTS)
+    return info
 
 
-def _requirements() -> list[str]:
-    """Pinned versions of what unpickling the models needs (segml itself must be installed too)."""
+def _requirements(packages: tuple[str, ...]) -> list[str]:
+    """Pinned versions of what the portable model imports (MLflow adds itself)."""
     from importlib.metadata import version
 
-    return [f"{name}=={version(name)}" for name in ("lightgbm", "scikit-learn", "pandas", "numpy", "scipy")]
+    return [f"{name}=={version(name)}" for name in packages]
 
 
 def _register(mlflow, name: str, model_uri: str, run_id: str, metrics: dict, auto_promote: bool) -> str:
@@ -135,16 +250,36 @@ def _register(mlflow, name: str, model_uri: str, run_id: str, metrics: dict, aut
     return f"kept champion v{champion.version}: {metric}={best:.4f} >= new v{version.version} {score:.4f}"
 
 
+def _model_ref(name: str, which: str) -> str:
+    return f"models:/{REGISTERED[name]}/{which}" if str(which).isdigit() else f"models:/{REGISTERED[name]}@{which}"
+
+
 def load_registered(uri: str, name: str, which: str = CHAMPION):
-    """A registered model by alias (`champion`) or version number, as the original Python object."""
+    """A registered model by alias (`champion`) or version number, as the segml object.
+
+    That object (with SHAP contributions and the feature vocabulary) is what `segml score` needs;
+    it is the pickle logged beside the portable model in the same run.
+    """
+    mlflow = _mlflow()
+    client = mlflow.MlflowClient(uri)
+    registered = REGISTERED[name]
+    version = client.get_model_version(registered, str(which)) if str(which).isdigit() \
+        else client.get_model_version_by_alias(registered, which)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = mlflow.artifacts.download_artifacts(run_id=version.run_id, artifact_path=f"{SEGML_OBJECTS}/{name}.pkl",
+                                                   dst_path=tmp, tracking_uri=uri)
+        return io.load_pickle(path)
+
+
+def load_portable(uri: str, name: str, which: str = CHAMPION):
+    """The registered portable pyfunc model (what a system without segml would load)."""
     mlflow = _mlflow()
     mlflow.set_tracking_uri(uri)
-    ref = f"models:/{REGISTERED[name]}/{which}" if str(which).isdigit() else f"models:/{REGISTERED[name]}@{which}"
-    return mlflow.sklearn.load_model(ref)
+    return mlflow.pyfunc.load_model(_model_ref(name, which))
 
 
 def previous_tier_table(uri: str, experiment: str) -> pd.DataFrame | None:
-    """The tier table of the most recent finished run of the experiment, if any."""
+    """Ids and tier columns of the most recent finished run of the experiment, if any."""
     mlflow = _mlflow()
     mlflow.set_tracking_uri(uri)
     exp = mlflow.get_experiment_by_name(experiment)
@@ -153,22 +288,28 @@ def previous_tier_table(uri: str, experiment: str) -> pd.DataFrame | None:
     runs = mlflow.search_runs([exp.experiment_id], filter_string="attributes.status = 'FINISHED'",
                               order_by=["attributes.start_time DESC"], max_results=20)
     for run_id in runs.get("run_id", []):
-        with tempfile.TemporaryDirectory() as tmp:
-            try:
-                path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="tables/tiers.parquet",
-                                                           dst_path=tmp)
-            except Exception:  # that run has no tier table
-                continue
-            return pd.read_parquet(path)
+        for artifact in (MOVEMENT_BASE, FULL_TABLE):
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=tmp)
+                except Exception:  # that run did not log this table
+                    continue
+                return io.read_parquet(path)
     return None
 
 
-def previous_tiers(previous: str | None, uri: str, experiment: str) -> pd.DataFrame | None:
-    """Last run's tier table for movement: from MLflow, from a parquet path, or none."""
+def previous_tiers(previous: str | None, uri: str, experiment: str, current_ids: pd.Series | None = None,
+                   salt: str | None = None) -> pd.DataFrame | None:
+    """Last run's tier table for movement: from MLflow, from a parquet path, or none.
+
+    A table logged with pseudonyms gets today's clear ids back where the pseudonym matches one of
+    `current_ids` under `salt` (customers who left keep their pseudonym). A table with no customer
+    in common with today's (e.g. logged under another salt) cannot show movement: None.
+    """
     if not previous:
         return None
-    if previous == "mlflow":
-        return previous_tier_table(uri, experiment)
-    from segml import io
-
-    return io.read_parquet(previous)
+    table = previous_tier_table(uri, experiment) if previous == "mlflow" else io.read_parquet(previous)
+    if table is None or current_ids is None or s.CUSTOMER_ID not in table:
+        return table
+    table = table.assign(**{s.CUSTOMER_ID: restore_ids(table[s.CUSTOMER_ID], current_ids, salt)})
+    return table if table[s.CUSTOMER_ID].isin(current_ids.astype(str)).any() else None

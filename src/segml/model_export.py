@@ -1,0 +1,138 @@
+"""Fitted segml models -> the portable format of `segml/portable_model.py` (no pickles).
+
+A portable model is a JSON spec of plain numbers and names plus, for boosted models, LightGBM's
+own text file; MLflow logs them with `portable_model.py` as a pyfunc model that loads and predicts
+with numpy, pandas and lightgbm only. The conversion reads the fitted attributes by duck typing,
+so a scorer only has to look like one of the known shapes:
+
+- boosted (`booster_`, `features_`, `categories_`, `best_iteration_`, optional `calibrator_`);
+- a monotone rule of one feature (`iso_`: a fitted IsotonicRegression; RecencyRule on recency);
+- one column as the score (`column`);
+- a segmenter (`scaler_`, `kmeans_`, `cluster_names_`, `features`, `log_scale`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segml import schema as s
+
+FORMAT = "segml-portable/1"
+CODE_FILE = Path(__file__).with_name("portable_model.py")
+ATTRIBUTE_PREFIX = "attr_"  # customer attributes (region, age band, gender, ...): never in examples
+MISSING_ATTRIBUTE = ""  # not a known level: the model treats it as missing
+
+
+class ExportError(ValueError):
+    """A model cannot be expressed in the portable format."""
+
+
+@dataclass(frozen=True)
+class Portable:
+    spec: dict  # JSON-ready
+    booster_text: str | None  # LightGBM model file, for kind "lightgbm"
+    requirements: tuple[str, ...]  # packages the pyfunc imports besides mlflow
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.spec["features"]) if "features" in self.spec else [self.spec["feature"]]
+
+
+def _floats(values) -> list[float]:
+    return [float(v) for v in np.asarray(values, dtype=float).ravel()]
+
+
+def _calibrator(calibrator: Any) -> dict:
+    if calibrator is None:
+        return {"kind": "none"}
+    if hasattr(calibrator, "X_thresholds_"):  # scikit-learn IsotonicRegression(out_of_bounds="clip")
+        return {"kind": "isotonic", "x": _floats(calibrator.X_thresholds_), "y": _floats(calibrator.y_thresholds_)}
+    if hasattr(calibrator, "lr_"):  # segml's Platt scaling: logistic regression on the log-odds
+        return {"kind": "platt", "coef": float(calibrator.lr_.coef_.ravel()[0]),
+                "intercept": float(calibrator.lr_.intercept_.ravel()[0])}
+    raise ExportError(f"calibrator {type(calibrator).__name__} has no portable form: "
+                      "add one to segml/model_export.py and segml/portable_model.py")
+
+
+def _boosted(model: Any) -> Portable:
+    probability = hasattr(model, "predict_proba")
+    spec = {"format": FORMAT, "kind": "lightgbm", "output": "probability" if probability else "value",
+            "features": list(model.features_),
+            "categories": {c: [str(v) for v in levels] for c, levels in model.categories_.items()},
+            "num_iteration": int(model.best_iteration_),
+            "calibrator": _calibrator(getattr(model, "calibrator_", None)),
+            "clip": [0.0, 1.0] if probability else None}
+    text = model.booster_.model_to_string(num_iteration=int(model.best_iteration_))
+    return Portable(spec, text, ("lightgbm", "numpy", "pandas"))
+
+
+def _monotone_rule(model: Any) -> Portable:
+    iso = model.iso_
+    spec = {"format": FORMAT, "kind": "piecewise_linear", "output": "probability",
+            "feature": getattr(model, "feature", "recency_days"),
+            "x": _floats(iso.X_thresholds_), "y": _floats(iso.y_thresholds_),
+            "tie_break_slope": float(getattr(model, "tie_break_slope", 1e-9)), "clip": [0.0, 1.0]}
+    return Portable(spec, None, ("numpy", "pandas"))
+
+
+def _column(model: Any) -> Portable:
+    spec = {"format": FORMAT, "kind": "column", "output": "value", "feature": str(model.column),
+            "clip": getattr(model, "clip", None)}
+    return Portable(spec, None, ("numpy", "pandas"))
+
+
+def _segmenter(model: Any) -> Portable:
+    names = {int(c): {"persona": n[0], "persona_en": n[1], "persona_zh": n[2]}
+             for c, n in model.cluster_names_.items()}
+    spec = {"format": FORMAT, "kind": "nearest_center", "output": "segment", "features": list(model.features),
+            "log_scale": bool(model.log_scale), "mean": _floats(model.scaler_.mean_),
+            "scale": _floats(model.scaler_.scale_),
+            "centers": np.asarray(model.kmeans_.cluster_centers_, dtype=float).tolist(),
+            "names": [names[c] for c in range(len(names))]}
+    return Portable(spec, None, ("numpy", "pandas"))
+
+
+def to_portable(model: Any) -> Portable:
+    """The portable form of a fitted segml scorer or segmenter (see the module docstring)."""
+    if hasattr(model, "booster_"):
+        return _boosted(model)
+    if hasattr(model, "kmeans_"):
+        return _segmenter(model)
+    if hasattr(model, "iso_"):
+        return _monotone_rule(model)
+    if hasattr(model, "column"):
+        return _column(model)
+    raise ExportError(f"{type(model).__name__} has no portable form: add a converter to "
+                      "segml/model_export.py (and its kind to segml/portable_model.py)")
+
+
+def input_example(portable: Portable, snapshot: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
+    """A few rows of the model's input columns only: no customer id, and no attribute values.
+
+    MLflow schemas have no categorical type, so categories travel as text; attribute columns keep
+    their type but carry a value no customer has (the model reads it as missing). Integer counts
+    are sent as floats, so that new data with a missing count still passes the schema.
+    """
+    example = snapshot.loc[:, portable.features].head(rows).reset_index(drop=True)
+    for column in example.columns:
+        if column.startswith(ATTRIBUTE_PREFIX):
+            example[column] = MISSING_ATTRIBUTE
+        elif isinstance(example[column].dtype, pd.CategoricalDtype):
+            example[column] = example[column].astype(object).where(example[column].notna(), None).astype(str)
+        elif pd.api.types.is_integer_dtype(example[column]) or pd.api.types.is_bool_dtype(example[column]):
+            example[column] = example[column].astype(float)
+    return example
+
+
+def reference_output(model: Any, example: pd.DataFrame):
+    """What the segml object itself predicts on the example (signature, and the portability check)."""
+    if hasattr(model, "kmeans_"):
+        return model.assign(example.assign(**{s.CUSTOMER_ID: ""})).drop(columns=s.CUSTOMER_ID)
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(example), dtype=float)
+    return np.asarray(model.predict(example), dtype=float)

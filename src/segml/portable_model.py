@@ -1,0 +1,117 @@
+"""A segml model as an MLflow pyfunc model that needs only numpy, pandas (and lightgbm for boosted
+models): the code MLflow logs with each model ("models from code").
+
+This file is copied into the logged model and executed when the model is loaded, possibly where
+segml is not installed, so it must never import segml (nor scikit-learn). Everything the model
+knows is in `spec.json` (plain numbers and names) and, for boosted models, LightGBM's own text
+file. `segml.model_export` writes both from the fitted segml objects.
+
+Spec kinds (field `kind`):
+- "lightgbm": booster over `features` (category levels in `categories`), then an optional
+  `calibrator` ({"kind": "isotonic", "x", "y"} or {"kind": "platt", "coef", "intercept"});
+- "piecewise_linear": a monotone step function of one `feature` (isotonic thresholds `x`, `y`,
+  linear between them, flat outside), plus `tie_break_slope` x feature;
+- "column": one input column as the score;
+- "nearest_center": standardised (optionally signed-log) `features` assigned to the nearest of
+  `centers`; returns the segment id and its persona names.
+Every kind may `clip` its score to [low, high] (null = open).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from mlflow.models import set_model
+from mlflow.pyfunc import PythonModel
+
+FORMAT = "segml-portable/1"
+
+
+def _clip(values: np.ndarray, bounds) -> np.ndarray:
+    if not bounds:
+        return values
+    low, high = bounds
+    return np.clip(values, -np.inf if low is None else low, np.inf if high is None else high)
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def calibrate(raw: np.ndarray, calibrator: dict | None) -> np.ndarray:
+    """Apply an exported calibrator to raw probabilities."""
+    if not calibrator or calibrator["kind"] == "none":
+        return raw
+    if calibrator["kind"] == "isotonic":  # scikit-learn's IsotonicRegression(out_of_bounds="clip")
+        return np.interp(raw, calibrator["x"], calibrator["y"])
+    if calibrator["kind"] == "platt":  # logistic regression on the log-odds
+        z = calibrator["coef"] * _logit(raw) + calibrator["intercept"]
+        return 1.0 / (1.0 + np.exp(-z))
+    raise ValueError(f"unknown calibrator kind {calibrator['kind']!r}")
+
+
+def booster_matrix(spec: dict, frame: pd.DataFrame) -> pd.DataFrame:
+    """The booster's columns in training order; categories cast to the training levels."""
+    columns = {}
+    for column in spec["features"]:
+        levels = spec.get("categories", {}).get(column)
+        if levels is None:
+            columns[column] = _numbers(frame, column)
+        else:
+            text = frame[column].astype(object).where(frame[column].notna(), None)
+            columns[column] = pd.Categorical(text, categories=levels)
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def predict_spec(spec: dict, frame: pd.DataFrame, booster=None):
+    """Score `frame` with an exported model: an array of scores, or a frame for segments."""
+    kind = spec["kind"]
+    if kind == "lightgbm":
+        raw = booster.predict(booster_matrix(spec, frame), num_iteration=spec["num_iteration"])
+        return _clip(calibrate(raw, spec.get("calibrator")), spec.get("clip"))
+    if kind == "piecewise_linear":
+        x = _numbers(frame, spec["feature"])
+        score = np.interp(x, spec["x"], spec["y"]) + x * spec.get("tie_break_slope", 0.0)
+        return _clip(score, spec.get("clip"))
+    if kind == "column":
+        return _clip(_numbers(frame, spec["feature"]), spec.get("clip"))
+    if kind == "nearest_center":
+        values = np.column_stack([_numbers(frame, c) for c in spec["features"]])
+        if spec.get("log_scale"):
+            values = np.sign(values) * np.log1p(np.abs(values))
+        z = (values - np.asarray(spec["mean"])) / np.asarray(spec["scale"])
+        centers = np.asarray(spec["centers"])
+        distance = ((z[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+        segment = distance.argmin(axis=1)
+        names = spec["names"]
+        return pd.DataFrame({"segment": segment.astype(np.int64),
+                             **{key: [names[s][key] for s in segment] for key in ("persona", "persona_en",
+                                                                                  "persona_zh")}},
+                            index=frame.index)
+    raise ValueError(f"unknown model kind {kind!r} in spec (format {spec.get('format')})")
+
+
+class PortableModel(PythonModel):
+    """pyfunc wrapper: loads spec.json (and booster.txt) from the model's artifacts."""
+
+    def load_context(self, context):
+        self.spec = json.loads(Path(context.artifacts["spec"]).read_text(encoding="utf-8"))
+        self.booster = None
+        if self.spec["kind"] == "lightgbm":
+            import lightgbm
+
+            self.booster = lightgbm.Booster(model_file=context.artifacts["booster"])
+
+    def predict(self, context, model_input: pd.DataFrame, params=None):
+        return predict_spec(self.spec, pd.DataFrame(model_input), self.booster)
+
+
+set_model(PortableModel())

@@ -1,0 +1,127 @@
+"""End to end, pseudonymisation on: no clear customer id and never the salt in anything the
+pipeline writes for others (exports, the MLflow store and every artifact); a new salt re-runs
+export; no salt, no run."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from segml.config import salt_fingerprint
+from segml.privacy import pseudonymize
+from test_pipeline_e2e import ENV, SEGML, new_project, sh
+
+pytestmark = pytest.mark.slow
+SALT, NEW_SALT = "pepper-Qx7-only-in-env", "paprika-Zk3-only-in-env"
+PSEUDONYMIZE = "export.pseudonymize_ids=true"
+
+
+def run(root: Path, salt: str | None, *overrides: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in ENV.items() if k != "SEGML_ID_SALT"}
+    if salt:
+        env["SEGML_ID_SALT"] = salt
+    return subprocess.run([*SEGML, "run", PSEUDONYMIZE, *overrides], cwd=root, capture_output=True, text=True,
+                          env=env)
+
+
+def decoded(path: Path) -> str:
+    """A file's text as a person or a program would read it (tables, workbooks, and raw bytes)."""
+    raw = path.read_bytes()
+    parts = [raw.decode("utf-8", errors="ignore"), raw.decode("latin-1")]
+    if path.suffix == ".parquet":
+        parts.append(pd.read_parquet(path).to_csv(index=False))
+    elif path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as book:
+            parts += [book.read(name).decode("utf-8", errors="ignore") for name in book.namelist()]
+    return "\n".join(parts)
+
+
+def sqlite_text(path: Path) -> str:
+    """Every value of every table of the MLflow store, blobs decoded."""
+    parts = []
+    with sqlite3.connect(path) as db:
+        tables = [t for (t,) in db.execute("select name from sqlite_master where type = 'table'")]
+        for table in tables:
+            for row in db.execute(f'select * from "{table}"'):
+                for value in row:
+                    if isinstance(value, bytes):
+                        parts += [value.decode("utf-8", errors="ignore"), value.decode("latin-1")]
+                    else:
+                        parts.append(str(value))
+    return "\n".join(parts)
+
+
+def leaks(root: Path, clear_ids: list[str], secrets: list[str],
+          folders: tuple[str, ...] = ("exports", "mlruns")) -> dict[str, list[str]]:
+    """file -> the clear ids or secrets found in it (the MLflow store and every file of `folders`)."""
+    pattern = re.compile(r"(?<![0-9.])(" + "|".join(map(re.escape, clear_ids)) + r")(?![0-9])")
+    texts = {"mlflow.db": sqlite_text(root / "mlflow.db")}
+    for folder in folders:
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file():
+                texts[str(path.relative_to(root))] = decoded(path)
+    found = {}
+    for name, text in texts.items():
+        hits = sorted(set(pattern.findall(text))) + [f"salt {s[:6]}..." for s in secrets if s in text]
+        if hits:
+            found[name] = hits[:5]
+    return found
+
+
+def test_pseudonymised_run_leaks_no_id_and_no_salt(tmp_path):
+    root = new_project(tmp_path / "project")
+    sh([*SEGML, "generate", "--customers", "1500", "--seed", "11"], root)
+
+    refused = run(root, None)
+    assert refused.returncode == 2
+    assert "SEGML_ID_SALT" in " ".join((refused.stdout + refused.stderr).split())
+    assert not (root / "params.yaml").exists() and not (root / "data" / "prepared").exists()
+    assert not (root / "mlflow.db").exists()
+
+    first = run(root, SALT, "tracking.log_full_table=true")  # the full table too: more to scan
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    assert params["export"]["salt_fingerprint"] == salt_fingerprint(SALT)
+    clear = pd.read_parquet(root / "data" / "tiers" / "tiers.parquet")["customer_id"]
+    assert clear.str.fullmatch(r"\d{7}").all()
+    exported = pd.read_parquet(root / "exports" / "tiers.parquet")
+    assert exported["customer_id"].tolist() == pseudonymize(clear, SALT).tolist()
+
+    # a stricter A cut moves customers: movement matches the pseudonyms MLflow holds from the
+    # last run to today's customers (same salt)
+    second = run(root, SALT, "tiering.abc.cumulative_shares=[0.6,0.9]")
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    tiers = pd.read_parquet(root / "data" / "tiers" / "tiers.parquet")
+    assert (tiers["tier_change"] == "down").any() and not (tiers["tier_change"] == "new").any()
+
+    # a new salt makes export (and only export) out of date: its fingerprint is a stage parameter
+    env = {**ENV, "SEGML_ID_SALT": NEW_SALT}
+    subprocess.run([*SEGML, "compose", PSEUDONYMIZE, "tiering.abc.cumulative_shares=[0.6,0.9]"], cwd=root,
+                   env=env, check=True, capture_output=True)
+    status = subprocess.run([sys.executable, "-m", "dvc", "status", "--json"], cwd=root, env=env, check=True,
+                            capture_output=True, text=True).stdout
+    assert set(json.loads(status)) == {"export"}
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    assert params["export"]["salt_fingerprint"] == salt_fingerprint(NEW_SALT)
+
+    for example in (root / "mlruns").rglob("input_example.json"):
+        frame = json.loads(example.read_text(encoding="utf-8"))
+        columns = frame["columns"]
+        for j, column in enumerate(columns):
+            assert column != "customer_id"
+            if column.startswith("attr_"):
+                assert {row[j] for row in frame["data"]} <= {"", None}, (example, column)
+
+    found = leaks(root, clear.tolist(), [SALT, NEW_SALT])
+    assert not found, f"clear ids or the salt found in: {found}"
+    control = leaks(root, clear.tolist(), [], folders=("data/tiers",))  # internal files keep clear ids:
+    assert any(name.startswith("data/tiers/") for name in control)  # the scan does find them
