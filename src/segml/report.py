@@ -74,7 +74,7 @@ TEXT = {
     "biggest_moves": {"en": "Largest moves by change in value", "zh": "价值变化最大的变动客户"},
     "at_risk": {"en": "Top customers at risk: call them first", "zh": "重点流失风险客户：优先联系"},
     "at_risk_note": {
-        "en": "Customers in lifecycle “at risk”, ranked by value at stake (churn probability × value "
+        "en": "Customers whose lifecycle is at risk, ranked by value at stake (churn probability × value "
         "of the last 12 months).",
         "zh": "生命周期为“流失预警”的客户，按风险价值（流失概率 × 近12个月价值）排序。",
     },
@@ -84,7 +84,7 @@ TEXT = {
         "en": "Lifecycle is the time-based truth (days since the first and the last purchase, and the churn "
         "model). RFM segments rank customers against each other and personas name a whole cluster, so "
         "each is checked against the lifecycle: a customer whose first purchase is recent is never "
-        "“lost”, a lost customer is never a “champion”. {adjusted} customers show a persona set by "
+        "'lost', a lost customer is never a 'champion'. {adjusted} customers show a persona set by "
         "their lifecycle instead of their cluster's name.",
         "zh": "生命周期基于时间（首次与最近一次购买距今天数及流失模型），为准绳。RFM分群是客户之间的相对排名，画像是整个"
         "聚类的名称，二者都按生命周期校验：首次购买不久的客户不会被标为“已流失”，已流失客户不会是“冠军客户”。"
@@ -385,7 +385,10 @@ def _table(frame: pd.DataFrame, formats: dict | None = None, wide: set | None = 
     """An HTML table; `formats` maps a column to a formatter, text columns are escaped as they are."""
     formats = formats or {}
     wide = wide or set()
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    text_head = '<th class="text">'
+    head = "".join(
+        (text_head if c not in formats else "<th>") + f"{html.escape(str(c))}</th>" for c in frame.columns
+    )
     rows = []
     for record in frame.itertuples(index=False):
         cells = []
@@ -1138,7 +1141,7 @@ padding-bottom:4px} h3{font-size:16px;margin:14px 0 6px} .sub{color:#5a6675;marg
 table.t th{background:#eef3f9;text-align:right;padding:5px 8px;font-weight:600;vertical-align:bottom}
 table.t td.text{min-width:90px} table.t td.wide{min-width:360px;text-align:left}
 table.t td{border-bottom:1px solid #e6eaf0;padding:4px 8px;text-align:right;vertical-align:top}
-table.t td.text,table.t th:first-child,table.t td:first-child{text-align:left}
+table.t td.text,table.t th.text,table.t th:first-child,table.t td:first-child{text-align:left}
 .grade .letter{display:inline-block;min-width:1.6em;text-align:center;font-weight:700;background:#59a14f;
 color:#fff;border-radius:4px;margin:0 4px} .warn .letter{background:#c0392b} .warn{color:#9b1c1c}
 @media (max-width:1100px){.grid{grid-template-columns:1fr}}
