@@ -16,20 +16,11 @@ import pytest
 from segml import model_export as mx
 from segml import tracking
 from segml.config import ExportConfig, TrackingConfig
-from segml.models import ChurnModel, RecencyRule, UpsideModel
+from segml.models import ChurnModel, RuleScorer, UpsideModel
 from segml.privacy import pseudonymize
 from segml.segment import Segmenter
 
 SEGMENT_FEATURES = ["recency_days", "frequency", "monetary_total"]
-
-
-class SpendLastPeriod:
-    """A column-passthrough scorer (the shape of a "last-period spend" baseline)."""
-
-    column = "spend_90d"
-
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        return frame[self.column].to_numpy(float)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +51,8 @@ def fitted(features) -> dict:
         "churn_platt": ChurnModel(params, calibration="platt", **small).fit(features),
         "upside": UpsideModel(params, **small).fit(features),
         "segmenter": Segmenter(SEGMENT_FEATURES, k=3, n_init=2, personas={}).fit(features),
-        "recency_rule": RecencyRule().fit(features),
-        "last_spend": SpendLastPeriod(),
+        "recency_rule": RuleScorer("recency_days", "baseline_recency").fit(features, features["churned"]),
+        "last_spend": RuleScorer("spend_90d", "baseline_last_period", calibrate=False).fit(features),
     }
 
 
@@ -178,7 +169,7 @@ def test_champion_moves_only_on_improvement(tmp_path, monkeypatch, fitted, featu
     assert len(set(names)) == 3 and all(n.startswith("2025-12-31 · ") for n in names)
     assert tracking.config_digest({"churn": 1, "paths": "a"}) == tracking.config_digest({"churn": 1, "paths": "b"})
     loaded = tracking.load_registered(uri, "churn", "champion")  # the segml object, for `segml score`
-    assert isinstance(loaded, RecencyRule)
+    assert isinstance(loaded, RuleScorer)
     np.testing.assert_array_equal(loaded.predict_proba(features), rule.predict_proba(features))
     portable = tracking.load_portable(uri, "churn", "1")
     example = mx.input_example(mx.to_portable(rule), features)

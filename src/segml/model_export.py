@@ -6,7 +6,7 @@ with numpy, pandas and lightgbm only. The conversion reads the fitted attributes
 so a scorer only has to look like one of the known shapes:
 
 - boosted (`booster_`, `features_`, `categories_`, `best_iteration_`, optional `calibrator_`);
-- a monotone rule of one feature (`iso_`: a fitted IsotonicRegression; RecencyRule on recency);
+- a monotone rule of one feature (`iso_`: a fitted IsotonicRegression; a churn RuleScorer);
 - one column as the score (`column`);
 - a segmenter (`scaler_`, `kmeans_`, `cluster_names_`, `features`, `log_scale`).
 """
@@ -81,8 +81,9 @@ def _monotone_rule(model: Any) -> Portable:
 
 
 def _column(model: Any) -> Portable:
-    spec = {"format": FORMAT, "kind": "column", "output": "value", "feature": str(model.column),
-            "clip": getattr(model, "clip", None)}
+    # a spend baseline: the column itself, never below zero (segml.models.RuleScorer, calibrate=False)
+    spec = {"format": FORMAT, "kind": "column", "output": "value", "feature": str(model.feature),
+            "clip": [0.0, None]}
     return Portable(spec, None, ("numpy", "pandas"))
 
 
@@ -105,7 +106,7 @@ def to_portable(model: Any) -> Portable:
         return _segmenter(model)
     if hasattr(model, "iso_"):
         return _monotone_rule(model)
-    if hasattr(model, "column"):
+    if hasattr(model, "feature"):
         return _column(model)
     raise ExportError(f"{type(model).__name__} has no portable form: add a converter to "
                       "segml/model_export.py (and its kind to segml/portable_model.py)")

@@ -42,6 +42,12 @@ def check_columns(model, expected: list[str], frame: pd.DataFrame) -> None:
         )
 
 
+def check_scorers(frame: pd.DataFrame, *scorers) -> None:
+    """Refuse to score data built with other feature settings than any of the scorers saw."""
+    for scorer in scorers:
+        check_columns(scorer, getattr(scorer, "trained_columns_", scorer.features_), frame)
+
+
 def _holdout_mask(customer_ids: pd.Series, share: float, seed: int) -> np.ndarray:
     """Hold out whole customers (all their cutoffs), so the holdout never leaks into training."""
     unique = np.sort(customer_ids.unique())
@@ -215,6 +221,7 @@ class RuleScorer:
         self.features_ = [self.feature]
         self.vocabulary_ = vocabulary
         # the rule reads one column, but scoring data built with other settings is still refused
+        # (`check_scorers`)
         self.trained_columns_ = feature_columns(frame)
         if self.calibrate:
             x = frame[self.feature].to_numpy(float)
@@ -222,7 +229,6 @@ class RuleScorer:
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        check_columns(self, self.trained_columns_, frame)
         x = frame[self.feature].to_numpy(float)
         if not self.calibrate:
             return np.clip(np.nan_to_num(x), 0, None)

@@ -11,7 +11,7 @@ from segml import schema as s
 from segml import tiers as t
 from segml.config import TieringConfig
 from segml.explain import reasons
-from segml.models import ChurnModel, UpsideModel
+from segml.models import ChurnModel, UpsideModel, check_scorers
 from segml.segment import Segmenter
 
 IDENTITY_COLUMNS = ["recency_days", "frequency", "monetary_total", "tenure_days"]
@@ -73,6 +73,7 @@ def _label_columns(table: pd.DataFrame, snap: pd.DataFrame, segmenter: Segmenter
 def score_customers(snapshot: pd.DataFrame, segmenter: Segmenter, churn: ChurnModel, upside: UpsideModel,
                     cfg: TieringConfig, horizon_days: int, previous: pd.DataFrame | None = None) -> TierResult:
     """Score the snapshot and grade every customer under every configured policy."""
+    check_scorers(snapshot, churn, upside)
     snap = snapshot.sort_values(s.CUSTOMER_ID, ignore_index=True)
     table = segmenter.assign(snap)
     table.insert(1, "as_of", snap[s.CUTOFF].dt.strftime("%Y-%m-%d"))
