@@ -26,7 +26,7 @@ def peak_mb() -> float:
 
 
 def make_data(folder: Path, customers: int, rate_scale: float) -> None:
-    from segml.generate import generate
+    from segml.data.generate import generate
 
     demo = generate(customers, seed=1, messy=False, rate_scale=rate_scale)
     tx = demo.transactions.astype({"customer_id": "str", "order_id": "str", "category": "str", "channel": "str",
@@ -50,8 +50,8 @@ def stage_cutoffs(tx) -> list:
     import pandas as pd
 
     from segml.config import compose, to_typed
-    from segml.transactions import to_date, to_day
-    from segml.labels import cutoff_schedule
+    from segml.features.transactions import to_date, to_day
+    from segml.features.schedule import cutoff_schedule
 
     cfg = to_typed(compose())
     schedule = cutoff_schedule(to_day(tx["ts"].min()), to_day(tx["ts"].max()), cfg.labels)
@@ -84,9 +84,9 @@ def run_snapshot(folder: Path) -> dict:
     import pandas as pd
 
     from segml.config import compose, to_typed
-    from segml.datasets import build_snapshot
-    from segml.features import fit_vocabulary
-    from segml.transactions import index_transactions
+    from segml.features.datasets import build_snapshot
+    from segml.features.build import fit_vocabulary
+    from segml.features.transactions import index_transactions
 
     cfg = to_typed(compose())
     tx, customers = pd.read_parquet(folder / "tx.parquet"), pd.read_parquet(folder / "customers.parquet")
@@ -100,10 +100,10 @@ def run_snapshot(folder: Path) -> dict:
 def run_stage(folder: Path) -> dict:
     """The feature stage as pipelines/features.py runs it: read and index the prepared tables,
     build every cutoff with labels, write the tables."""
-    from segml import io
+    from segml.data import io
     from segml.config import compose, to_typed
-    from segml.datasets import build_datasets
-    from segml.transactions import index_transactions
+    from segml.features.datasets import build_datasets
+    from segml.features.transactions import index_transactions
 
     cfg = to_typed(compose())
     start = time.perf_counter()
@@ -123,10 +123,10 @@ def run_stage(folder: Path) -> dict:
 
 def run_train(folder: Path) -> dict:
     """The train stage as pipelines/train.py runs it: backtest folds, grades, production refit."""
-    from segml import io
+    from segml.data import io
     from segml.config import compose, to_typed
-    from segml.datasets import schedule_from_summary
-    from segml.models import train_models
+    from segml.features.datasets import schedule_from_summary
+    from segml.models.training import train_models
 
     cfg = to_typed(compose())
     labelled = io.read_parquet(folder / "out" / "labelled.parquet")
@@ -142,10 +142,10 @@ def run_floor_train(folder: Path) -> dict:
     """Floor: one 300-round LightGBM churn fit on every row of the production training cutoffs."""
     import lightgbm as lgb
 
-    from segml import io
-    from segml.datasets import schedule_from_summary
-    from segml.features import feature_columns
-    from segml.transactions import to_date
+    from segml.data import io
+    from segml.features.datasets import schedule_from_summary
+    from segml.features.build import feature_columns
+    from segml.features.transactions import to_date
 
     schedule = schedule_from_summary(io.read_json(folder / "out" / "schedule.json"))
     labelled = io.read_parquet(folder / "out" / "labelled.parquet")

@@ -5,14 +5,15 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from segml import io, tracking
+from segml.data import io
+from segml.outputs import tracking
 from segml.config import PARAMS_FILE, export_salt, load_config, recorded_overrides
-from segml.console import console, run_stage
-from segml.evaluation import verdict
-from segml.explain import feature_labels
-from segml.export import build_exports, metrics_table
-from segml.models import importance
-from segml.report import ReportInputs
+from segml.app.console import console, run_stage
+from segml.models.evaluation import verdict
+from segml.tiering.reasons import feature_labels
+from segml.outputs.exports import build_exports, metrics_table
+from segml.models.training import importance
+from segml.outputs.report import ReportInputs
 
 MATRIX_COLUMNS = ["frequency", "recency_days", "bgnbd_p_alive", "bgnbd_expected_purchases"]
 

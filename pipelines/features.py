@@ -3,11 +3,11 @@
 from dataclasses import asdict
 from pathlib import Path
 
-from segml import io
+from segml.data import io
 from segml.config import load_config
-from segml.console import console, run_stage
-from segml.datasets import build_datasets
-from segml.transactions import index_transactions
+from segml.app.console import console, run_stage
+from segml.features.datasets import build_datasets
+from segml.features.transactions import index_transactions
 
 
 def main() -> None:

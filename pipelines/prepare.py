@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from segml import io
+from segml.data import io
 from segml.config import load_config
-from segml.console import run_stage
-from segml.validate import prepare
+from segml.app.console import run_stage
+from segml.data.validate import prepare
 
 
 def main() -> None:

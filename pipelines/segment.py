@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from segml import io
+from segml.data import io
 from segml.config import load_config
-from segml.console import run_stage
-from segml.segment import segment_customers
+from segml.app.console import run_stage
+from segml.models.segment import segment_customers
 
 
 def main() -> None:

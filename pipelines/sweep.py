@@ -12,10 +12,11 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from segml import io, tracking
+from segml.data import io
+from segml.outputs import tracking
 from segml.config import to_typed
-from segml.console import console
-from segml.pipeline import run_pipeline
+from segml.app.console import console
+from segml.app.pipeline import run_pipeline
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")

@@ -3,11 +3,12 @@
 import os
 from pathlib import Path
 
-from segml import io, tracking
+from segml.data import io
+from segml.outputs import tracking
 from segml.config import load_config
-from segml.console import run_stage
-from segml.schema import CUSTOMER_ID
-from segml.scoring import score_customers
+from segml.app.console import run_stage
+from segml.data.schema import CUSTOMER_ID
+from segml.tiering.scoring import score_customers
 
 
 def main() -> None:

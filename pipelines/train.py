@@ -3,13 +3,13 @@ then the production scorers refit on every labelled cutoff (or the best baseline
 
 from pathlib import Path
 
-from segml import io
+from segml.data import io
 from segml.config import load_config
-from segml.console import console, run_stage
-from segml.datasets import schedule_from_summary
-from segml.features import Vocabulary
-from segml.models import train_models
-from segml.report import plot_churn, plot_deciles
+from segml.app.console import console, run_stage
+from segml.features.datasets import schedule_from_summary
+from segml.features.build import Vocabulary
+from segml.models.training import train_models
+from segml.outputs.report import plot_churn, plot_deciles
 
 
 def main() -> None:

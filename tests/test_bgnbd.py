@@ -7,7 +7,7 @@ import pytest
 
 from scipy.optimize import approx_fprime
 
-from segml.bgnbd import BGNBD, log_likelihood, simulate
+from segml.features.bgnbd import BGNBD, log_likelihood, simulate
 
 
 @pytest.mark.parametrize("truth", [(0.6, 40.0, 0.8, 2.5), (1.5, 20.0, 0.5, 4.0)])

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from segml.explain import Phrasebook
-from segml.features import feature_columns
-from segml.generate import generate
-from segml.pipeline import run_pipeline
+from segml.tiering.reasons import Phrasebook
+from segml.features.build import feature_columns
+from segml.data.generate import generate
+from segml.app.pipeline import run_pipeline
 
 RAW_NAME = re.compile(r"[a-z]+_[a-z_]+ =")
 LONG_FLOAT = re.compile(r"\d\.\d{4,}")
@@ -87,11 +87,11 @@ def test_labels_never_contradict_the_lifecycle(cfg, result):
 
 
 def _inputs(cfg, result):
-    from segml.explain import feature_labels
-    from segml.export import metrics_table
-    from segml.models import importance
-    from segml.report import ReportInputs
-    from segml.segment import profile
+    from segml.tiering.reasons import feature_labels
+    from segml.outputs.exports import metrics_table
+    from segml.models.training import importance
+    from segml.outputs.report import ReportInputs
+    from segml.models.segment import profile
 
     tiers, trained, snapshot = result.tiers, result.trained, result.datasets.snapshot
     clusters = tiers.table[["customer_id", "segment", "persona", "persona_en", "persona_zh"]]
@@ -114,7 +114,7 @@ def _inputs(cfg, result):
 
 @pytest.fixture(scope="module")
 def exports(cfg, result):
-    from segml.export import build_exports
+    from segml.outputs.exports import build_exports
 
     return build_exports(
         _inputs(cfg, result),

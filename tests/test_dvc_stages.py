@@ -12,20 +12,27 @@ from conftest import ROOT
 
 # Modules that cannot change what a stage writes (progress display and error messages); their
 # imports are not followed either.
-OUTPUT_NEUTRAL = {"console"}
+OUTPUT_NEUTRAL = {"app.console"}
+SRC = ROOT / "src"
+
+
+def module_file(dotted: str) -> Path | None:
+    """segml.a.b -> src/segml/a/b.py (None for a package itself)."""
+    path = SRC / (dotted.replace(".", "/") + ".py")
+    return path if path.exists() else None
 
 
 def segml_imports(path: Path) -> set[str]:
-    """Names of the segml modules that the file imports directly."""
+    """Dotted names (below segml.) of the segml modules that the file imports directly."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module == "segml":
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("segml."):
-            found.add(node.module.split(".")[1])
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("segml"):
+            for alias in node.names:  # `from segml.pkg import module` or `from segml.pkg.module import name`
+                as_module = f"{node.module}.{alias.name}"
+                found.add(as_module if module_file(as_module) else node.module)
         elif isinstance(node, ast.Import):
-            found |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("segml.")}
-    return found
+            found |= {alias.name for alias in node.names if alias.name.startswith("segml.")}
+    return {name.removeprefix("segml.") for name in found if module_file(name)}
 
 
 def modules_run_by(script: Path) -> set[str]:
@@ -36,7 +43,7 @@ def modules_run_by(script: Path) -> set[str]:
         module = todo.pop()
         if module not in seen:
             seen.add(module)
-            todo |= segml_imports(ROOT / "src" / "segml" / f"{module}.py") - OUTPUT_NEUTRAL
+            todo |= segml_imports(module_file(f"segml.{module}")) - OUTPUT_NEUTRAL
     return seen
 
 
@@ -46,7 +53,7 @@ def test_every_stage_depends_on_the_modules_it_runs():
     missing = {}
     for name, stage in stages.items():
         script = stage["cmd"].split()[-1]
-        needed = {f"src/segml/{m}.py" for m in modules_run_by(ROOT / script)}
+        needed = {f"src/segml/{m.replace('.', '/')}.py" for m in modules_run_by(ROOT / script)}
         if needed - set(stage["deps"]):
             missing[name] = sorted(needed - set(stage["deps"]))
     assert not missing, f"add these to the stages' deps in dvc.yaml: {missing}"

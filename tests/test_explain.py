@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segml.explain import Phrasebook, condition_holds, feature_label, reasons, top_drivers
-from segml.models import ChurnModel
+from segml.tiering.reasons import Phrasebook, condition_holds, feature_label, reasons, top_drivers
+from segml.models.training import ChurnModel
 
 
 def test_top_drivers_by_absolute_contribution():

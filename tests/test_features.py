@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segml.features import Cutoff, Vocabulary, build_features, fit_vocabulary
-from segml.transactions import index_transactions, to_day
+from segml.features.build import Cutoff, Vocabulary, build_features, fit_vocabulary
+from segml.features.transactions import index_transactions, to_day
 
 from conftest import tx_frame
 
@@ -175,7 +175,7 @@ def test_no_time_travel(tx, fcfg):
 
 def test_no_time_travel_with_bgnbd_and_vocabulary_on_demo_data(cfg):
     """Same proof on generated data with every feature family switched on."""
-    from segml.generate import generate
+    from segml.data.generate import generate
 
     demo = generate(400, seed=3, messy=False)
     tx = demo.transactions.astype({"customer_id": "str", "order_id": "str", "category": "str", "channel": "str"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segml.gammagamma import GammaGamma, fit_expected_spend, simulate
+from segml.features.gammagamma import GammaGamma, fit_expected_spend, simulate
 
 
 @pytest.mark.parametrize("truth", [(6.0, 4.0, 15.0), (2.0, 3.0, 400.0)])

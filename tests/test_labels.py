@@ -7,7 +7,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from segml.labels import InsufficientDataError, check_sufficiency, cutoff_schedule, schedule_warnings
+from segml.features.schedule import InsufficientDataError, check_sufficiency, cutoff_schedule, schedule_warnings
 
 
 def schedule_cfg(cfg, **changes):

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
-from segml import evaluation as ev
-from segml.datasets import build_datasets, build_snapshot
-from segml.generate import generate
-from segml.models import FeatureMismatchError, RuleScorer, sample_per_cutoff, train_models
-from segml.segment import segment_customers
-from segml.transactions import index_transactions
-from segml.validate import prepare
+from segml.models import evaluation as ev
+from segml.features.datasets import build_datasets, build_snapshot
+from segml.data.generate import generate
+from segml.models.training import FeatureMismatchError, RuleScorer, sample_per_cutoff, train_models
+from segml.models.segment import segment_customers
+from segml.features.transactions import index_transactions
+from segml.data.validate import prepare
 
 
 def clean_demo(cfg, n: int, seed: int):

@@ -19,7 +19,7 @@ import pytest
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow
-SEGML = [sys.executable, "-m", "segml.cli"]
+SEGML = [sys.executable, "-m", "segml.app.cli"]
 NO_PREVIOUS = "tiering.previous=null"  # byte-identical reruns need no movement columns
 
 

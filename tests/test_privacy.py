@@ -8,7 +8,7 @@ import yaml
 
 from conftest import ROOT
 from segml.config import ConfigError, ExportConfig, check_fresh, compose, export_salt, salt_fingerprint, write_params
-from segml.privacy import pseudonymize, restore_ids
+from segml.outputs.privacy import pseudonymize, restore_ids
 
 ON = ["export.pseudonymize_ids=true"]
 

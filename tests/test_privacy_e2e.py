@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from segml.config import salt_fingerprint
-from segml.privacy import pseudonymize
+from segml.outputs.privacy import pseudonymize
 from test_pipeline_e2e import ENV, SEGML, new_project, sh
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from segml import tiers as t
+from segml.tiering import policies as t
 
 ABC = (["A", "B", "C"], [0.80, 0.95])
 PYRAMID = (["platinum", "gold", "iron", "lead"], [0.01, 0.04, 0.15, 0.80])

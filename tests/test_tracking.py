@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segml import model_export as mx
-from segml import tracking
+from segml.outputs import model_export as mx
+from segml.outputs import tracking
 from segml.config import ExportConfig, TrackingConfig
-from segml.models import ChurnModel, RuleScorer, UpsideModel
-from segml.privacy import pseudonymize
-from segml.segment import Segmenter
+from segml.models.training import ChurnModel, RuleScorer, UpsideModel
+from segml.outputs.privacy import pseudonymize
+from segml.models.segment import Segmenter
 
 SEGMENT_FEATURES = ["recency_days", "frequency", "monetary_total"]
 

@@ -7,8 +7,8 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from segml import io
-from segml.validate import REASONS, ContractError, parse_amount, parse_timestamp, prepare
+from segml.data import io
+from segml.data.validate import REASONS, ContractError, parse_amount, parse_timestamp, prepare
 
 HEADERS = {"customer_id": "客户编号", "ts": "交易时间", "amount": "金额", "order_id": "订单号",
            "quantity": "数量", "category": "品类", "channel": "渠道"}

@@ -256,7 +256,7 @@ def write_params(raw: dict, path: str | Path = PARAMS_FILE, overrides: list[str]
         f"# overrides: {yaml.safe_dump(list(overrides or []), default_flow_style=True).strip()}\n"
     )
     body = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
-    from segml.io import write_text
+    from segml.data.io import write_text
 
     write_text(header + body, path)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from segml import schema as s
+from segml.data import schema as s
 from segml.config import DataConfig
 
 

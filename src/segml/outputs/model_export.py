@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segml import schema as s
+from segml.data import schema as s
 
 FORMAT = "segml-portable/1"
 CODE_FILE = Path(__file__).with_name("portable_model.py")
@@ -81,7 +81,7 @@ def _monotone_rule(model: Any) -> Portable:
 
 
 def _column(model: Any) -> Portable:
-    # a spend baseline: the column itself, never below zero (segml.models.RuleScorer, calibrate=False)
+    # a spend baseline: the column itself, never below zero (segml.models.training.RuleScorer, calibrate=False)
     spec = {"format": FORMAT, "kind": "column", "output": "value", "feature": str(model.feature),
             "clip": [0.0, None]}
     return Portable(spec, None, ("numpy", "pandas"))

@@ -25,11 +25,11 @@ from typing import Any
 
 import pandas as pd
 
-from segml import io
-from segml import model_export as mx
-from segml import schema as s
+from segml.data import io
+from segml.outputs import model_export as mx
+from segml.data import schema as s
 from segml.config import ConfigError, ExportConfig, TrackingConfig
-from segml.privacy import pseudonymize, restore_ids
+from segml.outputs.privacy import pseudonymize, restore_ids
 
 CHAMPION = "champion"
 # Long text tables of the config (phrases, actions, headers) go in the logged params.yaml, not in params.

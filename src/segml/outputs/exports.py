@@ -18,10 +18,10 @@ import pandas as pd
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from segml import schema as s
+from segml.data import schema as s
 from segml.config import ExportConfig
-from segml.privacy import pseudonymize
-from segml.report import ReportInputs, render
+from segml.outputs.privacy import pseudonymize
+from segml.outputs.report import ReportInputs, render
 
 LANGUAGE_SUFFIX = {"en": "_zh", "zh": "_en"}  # columns dropped for a single-language export
 MONEY = {

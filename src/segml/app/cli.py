@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from segml.console import console
+from segml.app.console import console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Customer grading and classification (客户分级分类): transactions in, tiers out.")
@@ -57,8 +57,8 @@ def generate(
 
 def _generate(customers: int, seed: int, start: str, end: str, overrides: list[str] | None,
               shape: str = "default") -> None:
-    from segml import io
-    from segml.generate import generate as make
+    from segml.data import io
+    from segml.data.generate import generate as make
 
     _, cfg = _config(overrides)
     with console.status(f"generating {customers:,} customers..."):
@@ -121,9 +121,9 @@ def demo(overrides: Overrides = None) -> None:
 @app.command()
 def summary() -> None:
     """Print customers per tier, model metrics beside baselines, and where every output is."""
-    from segml import io
+    from segml.data import io
     from segml.config import load_config
-    from segml.evaluation import verdict
+    from segml.models.evaluation import verdict
 
     cfg = load_config(check=False)
     paths = cfg.paths
@@ -172,12 +172,13 @@ def score(
     overrides: Overrides = None,
 ) -> None:
     """Score new transactions with registered models: no retraining, same exports."""
-    from segml import io, tracking
-    from segml.console import user_errors
-    from segml.scoring import score_customers
-    from segml.validate import prepare
-    from segml.datasets import build_snapshot
-    from segml.export import build_scored_exports
+    from segml.data import io
+    from segml.outputs import tracking
+    from segml.app.console import user_errors
+    from segml.tiering.scoring import score_customers
+    from segml.data.validate import prepare
+    from segml.features.datasets import build_snapshot
+    from segml.outputs.exports import build_scored_exports
 
     _, cfg = _config(overrides)
     try:

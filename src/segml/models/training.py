@@ -18,12 +18,12 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 
-from segml import evaluation as ev
-from segml import schema as s
+from segml.models import evaluation as ev
+from segml.data import schema as s
 from segml.config import ChurnConfig, UpsideConfig
-from segml.features import Vocabulary, feature_columns
-from segml.labels import Schedule
-from segml.transactions import to_date
+from segml.features.build import Vocabulary, feature_columns
+from segml.features.schedule import Schedule
+from segml.features.transactions import to_date
 
 
 class FeatureMismatchError(ValueError):

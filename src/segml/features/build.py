@@ -1,7 +1,7 @@
 """Point-in-time customer features (and labels): RFM and behaviour as of explicit cutoff days.
 
 A cutoff is inclusive: every transaction on or before the cutoff day counts, nothing after it.
-All cutoffs are built together from running totals (`segml.transactions`): each quantity is
+All cutoffs are built together from running totals (`segml.features.transactions`): each quantity is
 summed once for every cutoff and window edge, and each feature is arithmetic on those totals.
 Labels come from the same totals over the window after the cutoff, so they line up by construction.
 """
@@ -15,11 +15,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from segml import schema as s
-from segml.bgnbd import fit_predict
+from segml.data import schema as s
+from segml.features.bgnbd import fit_predict
 from segml.config import FeaturesConfig
-from segml.gammagamma import fit_expected_spend
-from segml.transactions import MONEY_UNITS, Levels, RunningTotals, TransactionIndex
+from segml.features.gammagamma import fit_expected_spend
+from segml.features.transactions import MONEY_UNITS, Levels, RunningTotals, TransactionIndex
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The cutoff schedule (labelled cutoffs, walk-forward backtest folds, the snapshot), and whether the
 data can support a model.
 
-The labels themselves are built with the features (`segml.features.build_features`).
+The labels themselves are built with the features (`segml.features.build.build_features`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from segml import schema as s
+from segml.data import schema as s
 from segml.config import LabelsConfig
 
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from segml import schema as s
-from segml import tiers as t
+from segml.data import schema as s
+from segml.tiering import policies as t
 from segml.config import TieringConfig
-from segml.explain import reasons
-from segml.models import ChurnModel, UpsideModel, check_scorers
-from segml.segment import Segmenter
+from segml.tiering.reasons import reasons
+from segml.models.training import ChurnModel, UpsideModel, check_scorers
+from segml.models.segment import Segmenter
 
 IDENTITY_COLUMNS = ["recency_days", "frequency", "monetary_total", "tenure_days"]
 

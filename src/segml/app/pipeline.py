@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from segml.config import Config
-from segml.datasets import Datasets, build_datasets
-from segml.models import Trained, train_models
-from segml.scoring import TierResult, score_customers
-from segml.segment import segment_customers
-from segml.transactions import index_transactions
-from segml.validate import Prepared, prepare
+from segml.features.datasets import Datasets, build_datasets
+from segml.models.training import Trained, train_models
+from segml.tiering.scoring import TierResult, score_customers
+from segml.models.segment import segment_customers
+from segml.features.transactions import index_transactions
+from segml.data.validate import Prepared, prepare
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from segml import schema as s
+from segml.data import schema as s
 
 TIER_COLUMNS = {"abc": "tier_abc", "pyramid": "tier_pyramid", "value_potential": "vp_cell"}
 

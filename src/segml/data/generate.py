@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from segml import schema as s
+from segml.data import schema as s
 
 CATEGORIES = np.array(["服装", "美妆", "食品", "家居", "数码", "母婴", "运动", "图书"])
 CHANNELS = np.array(["APP", "小程序", "门店", "官网"])

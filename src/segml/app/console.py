@@ -14,11 +14,11 @@ console = Console(stderr=True, highlight=False)
 def user_errors() -> tuple[type[Exception], ...]:
     # Errors caused by input or settings: show the message (it says what to do), not a traceback.
     from segml.config import ConfigError
-    from segml.export import ExportError
-    from segml.io import InputError
-    from segml.labels import InsufficientDataError
-    from segml.models import FeatureMismatchError
-    from segml.validate import ContractError
+    from segml.outputs.exports import ExportError
+    from segml.data.io import InputError
+    from segml.features.schedule import InsufficientDataError
+    from segml.models.training import FeatureMismatchError
+    from segml.data.validate import ContractError
 
     return (ConfigError, ContractError, ExportError, InputError, InsufficientDataError, FeatureMismatchError)
 

@@ -14,7 +14,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
 
-from segml import schema as s
+from segml.data import schema as s
 from segml.config import SegmentConfig
 
 # persona profile dimension -> (feature, higher value is better?)

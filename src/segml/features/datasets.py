@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from segml import schema as s
+from segml.data import schema as s
 from segml.config import FeaturesConfig, LabelsConfig
-from segml.features import Cutoff, Vocabulary, build_features, fit_vocabulary
-from segml.labels import Schedule, check_sufficiency, cutoff_schedule, schedule_warnings
-from segml.transactions import TransactionIndex, index_transactions, to_date, to_day
+from segml.features.build import Cutoff, Vocabulary, build_features, fit_vocabulary
+from segml.features.schedule import Schedule, check_sufficiency, cutoff_schedule, schedule_warnings
+from segml.features.transactions import TransactionIndex, index_transactions, to_date, to_day
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,7 @@ TEXT = {
     "rfm_segment": {"en": "RFM segment", "zh": "RFM分群"},
     "lifecycle_name": {"en": "Lifecycle", "zh": "生命周期"},
 }
-# Data-quality rejection codes (segml.validate) in plain words.
+# Data-quality rejection codes (segml.data.validate) in plain words.
 REJECTIONS = {
     "missing_customer_id": {"en": "Missing customer id", "zh": "缺少客户编号"},
     "bad_timestamp": {"en": "Unreadable date/time", "zh": "无法解析的时间"},
@@ -240,7 +240,7 @@ class ReportInputs:
     # snapshot features for the frequency x recency matrices (frequency, recency_days, bgnbd_*)
     features: pd.DataFrame | None = None
     # plain feature names for the importance chart: feature -> {"en": ..., "zh": ...}
-    # (segml.explain.feature_labels from tiering.reasons.names)
+    # (segml.tiering.reasons.feature_labels from tiering.reasons.names)
     feature_labels: dict | None = None
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segml import schema as s
+from segml.data import schema as s
 
 EPOCH = np.datetime64("1970-01-01", "D")
 # Money is summed in whole units of 1/10,000 of the currency (held exactly in float64), so a total
