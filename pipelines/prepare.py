@@ -2,15 +2,16 @@
 
 from pathlib import Path
 
-from segml.data import io
-from segml.config import load_config
 from segml.app.console import run_stage
+from segml.config import load_config
+from segml.data import io
+from segml.data.catalog import Catalog
 from segml.data.validate import prepare
 
 
 def main() -> None:
     cfg = load_config()
-    paths, data = cfg.paths, cfg.data
+    catalog, paths, data = Catalog.from_config(cfg.paths), cfg.paths, cfg.data
     transactions = io.read_raw_table(paths.raw_transactions, data.format, data.encoding, data.delimiter,
                                      "paths.raw_transactions")
     customers = None
@@ -18,11 +19,10 @@ def main() -> None:
         customers = io.read_raw_table(paths.raw_customers, data.format, data.encoding, data.delimiter,
                                       "paths.raw_customers")
     result = prepare(transactions, customers, data, cfg.as_of, paths.raw_transactions, paths.raw_customers)
-    out = Path(paths.prepared_dir)
-    io.write_parquet(result.transactions, out / "transactions.parquet")
-    io.write_parquet(result.customers, out / "customers.parquet")
-    io.write_parquet(result.rejected, out / "rejected.parquet")
-    io.write_json(result.quality, Path(paths.metrics_dir) / "data_quality.json")
+    catalog.write("prepared_transactions", result.transactions)
+    catalog.write("prepared_customers", result.customers)
+    catalog.write("rejected", result.rejected)
+    catalog.write("data_quality", result.quality)
 
 
 if __name__ == "__main__":

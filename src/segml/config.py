@@ -25,10 +25,9 @@ SCORERS = ("auto", "model", "baseline")
 
 @dataclass
 class PathsConfig:
+    """The artifact catalog (conf/paths): folders, then every file by name."""
+
     raw_dir: str = MISSING
-    raw_transactions: str = MISSING
-    raw_customers: str = MISSING
-    ground_truth: str = MISSING
     prepared_dir: str = MISSING
     features_dir: str = MISSING
     segments_dir: str = MISSING
@@ -37,6 +36,42 @@ class PathsConfig:
     metrics_dir: str = MISSING
     plots_dir: str = MISSING
     exports_dir: str = MISSING
+    raw_transactions: str = MISSING
+    raw_customers: str = MISSING
+    ground_truth: str = MISSING
+    prepared_transactions: str = MISSING
+    prepared_customers: str = MISSING
+    rejected: str = MISSING
+    data_quality: str = MISSING
+    labelled: str = MISSING
+    snapshot: str = MISSING
+    vocabulary: str = MISSING
+    schedule: str = MISSING
+    segmenter: str = MISSING
+    segments: str = MISSING
+    segment_profile: str = MISSING
+    segment_metrics: str = MISSING
+    churn_model: str = MISSING
+    upside_model: str = MISSING
+    churn_metrics: str = MISSING
+    upside_metrics: str = MISSING
+    calibration_plot: str = MISSING
+    deciles_plot: str = MISSING
+    lift_plot: str = MISSING
+    backtest_plot: str = MISSING
+    churn_image: str = MISSING
+    deciles_image: str = MISSING
+    tiers: str = MISSING
+    tier_summary: str = MISSING
+    movement_matrix: str = MISSING
+    movement_upgrades: str = MISSING
+    movement_downgrades: str = MISSING
+    tier_metrics: str = MISSING
+    export_parquet: str = MISSING
+    export_csv: str = MISSING
+    export_xlsx: str = MISSING
+    report: str = MISSING
+    mlflow_run: str = MISSING
 
 
 @dataclass

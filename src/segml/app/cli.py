@@ -121,13 +121,13 @@ def demo(overrides: Overrides = None) -> None:
 @app.command()
 def summary() -> None:
     """Print customers per tier, model metrics beside baselines, and where every output is."""
-    from segml.data import io
     from segml.config import load_config
+    from segml.data.catalog import Catalog
     from segml.models.evaluation import verdict
 
     cfg = load_config(check=False)
-    paths = cfg.paths
-    tiers = io.read_parquet(Path(paths.tiers_dir) / "summary.parquet")
+    catalog = Catalog.from_config(cfg.paths)
+    tiers = catalog.read("tier_summary")
     table = Table(title=f"Customers per tier ({cfg.tiering.primary})")
     for column in ("tier", "customers", "customer_share", "value_share", "mean_churn_probability"):
         table.add_column(column, justify="right")
@@ -137,7 +137,7 @@ def summary() -> None:
     console.print(table)
     for target, headline in (("churn", ("roc_auc", "pr_auc", "brier", "lift_top10")),
                              ("upside", ("normalized_gini", "spearman", "top20_capture"))):
-        metrics = io.read_json(Path(paths.metrics_dir) / f"{target}.json")
+        metrics = catalog.read(f"{target}_metrics")
         summary_ = metrics["summary"]
         grid = Table(title=f"{target} model vs baselines: walk-forward backtest, mean ± spread over "
                            f"{summary_['folds']} folds")
@@ -151,12 +151,12 @@ def summary() -> None:
         style = "green" if summary_["beats_baseline"] else "bold red"
         console.print(f"[{style}]{target} model grade {verdict(summary_)}[/{style}]")
         console.print(f"  production: {metrics['production']['scorer_reason_en']}")
-    out = Path(paths.exports_dir)
     console.print("\n[bold]Outputs[/bold]")
-    for label, path in (("tier table", out / "tiers.parquet"), ("tier table (Excel-friendly CSV)", out / "tiers.csv"),
-                        ("workbook", out / "tiers.xlsx"), ("report", out / "report.html"),
-                        ("rejected rows", Path(paths.prepared_dir) / "rejected.parquet"),
-                        ("metrics", Path(paths.metrics_dir)), ("models", Path(paths.models_dir)),
+    for label, name in (("report (open first)", "report"), ("workbook (business users)", "export_xlsx"),
+                        ("tier table", "export_parquet"), ("tier table (CSV, for systems)", "export_csv"),
+                        ("rejected rows", "rejected")):
+        console.print(f"  {label:32s} {catalog.path(name)}")
+    for label, path in (("metrics", cfg.paths.metrics_dir), ("models", cfg.paths.models_dir),
                         ("MLflow store", cfg.tracking.uri)):
         console.print(f"  {label:32s} {path}")
     console.print("  open the MLflow UI with `make mlflow-ui` (or `segml ui`)")
@@ -169,6 +169,8 @@ def score(
     customers: Optional[Path] = typer.Option(None, "--customers", help="optional customer attribute file"),
     model: str = typer.Option("champion", "--model", help="registry alias or version number"),
     out: Path = typer.Option(Path("scored"), "--out", help="folder for the exports (outside the DVC-tracked exports/)"),
+    allow_short_history: bool = typer.Option(False, help="score even when the input covers less history than "
+                                             "the features look back"),
     overrides: Overrides = None,
 ) -> None:
     """Score new transactions with registered models: no retraining, same exports."""
@@ -178,6 +180,9 @@ def score(
     from segml.tiering.scoring import score_customers
     from segml.data.validate import prepare
     from segml.features.datasets import build_snapshot
+    from segml.app.artifacts import EXPORT_NAMES, write_exports
+    from segml.data.catalog import Catalog
+    from segml.features.datasets import check_history
     from segml.outputs.exports import build_scored_exports
 
     _, cfg = _config(overrides)
@@ -191,8 +196,13 @@ def score(
         with console.status(f"loading registered models ({model})..."):
             loaded = {name: tracking.load_registered(cfg.tracking.uri, name, model)
                       for name in ("churn", "upside", "segmenter")}
-        snapshot = build_snapshot(prepared.transactions, prepared.customers, cfg.features,
-                                  loaded["churn"].vocabulary_, as_of, cfg.labels.horizon_days)
+        vocabulary = loaded["churn"].vocabulary_
+        check_history(prepared.transactions, as_of, cfg.features, allow_short_history)
+        if raw_customers is None and vocabulary and vocabulary.attributes:
+            console.print(f"[yellow]warning:[/yellow] no --customers file: the models use customer attributes "
+                          f"({', '.join(vocabulary.attributes)}); every customer is scored with them missing.")
+        snapshot = build_snapshot(prepared.transactions, prepared.customers, cfg.features, vocabulary, as_of,
+                                  cfg.labels.horizon_days)
         with console.status("scoring..."):
             result = score_customers(snapshot, loaded["segmenter"], loaded["churn"], loaded["upside"], cfg.tiering,
                                      cfg.labels.horizon_days)
@@ -200,11 +210,9 @@ def score(
                                        cfg.tiering.teams)
     except user_errors() as exc:
         _fail(str(exc))
-    io.write_parquet(exports.table, out / "tiers.parquet")
-    io.write_csv(exports.table, out / "tiers.csv")
-    if exports.workbook:
-        io.write_bytes(exports.workbook, out / "tiers.xlsx")
-    io.write_parquet(prepared.rejected, out / "rejected.parquet")
+    catalog = Catalog.from_config(cfg.paths).under(out, [*EXPORT_NAMES.values(), "rejected"])
+    write_exports(catalog, exports, cfg.export.formats)
+    catalog.write("rejected", prepared.rejected)
     console.print(f"scored {len(result.table):,} customers as of {result.table['as_of'].iloc[0]} with models "
                   f"`{model}`; {prepared.quality['rows_rejected']:,} rows rejected. Exports in {out}/")
 

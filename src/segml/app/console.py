@@ -16,11 +16,13 @@ def user_errors() -> tuple[type[Exception], ...]:
     from segml.config import ConfigError
     from segml.outputs.exports import ExportError
     from segml.data.io import InputError
+    from segml.features.datasets import ShortHistoryError
     from segml.features.schedule import InsufficientDataError
     from segml.models.training import FeatureMismatchError
     from segml.data.validate import ContractError
 
-    return (ConfigError, ContractError, ExportError, InputError, InsufficientDataError, FeatureMismatchError)
+    return (ConfigError, ContractError, ExportError, InputError, InsufficientDataError, FeatureMismatchError,
+            ShortHistoryError)
 
 
 def run_stage(name: str, main: Callable[[], None]) -> None:
@@ -33,3 +35,20 @@ def run_stage(name: str, main: Callable[[], None]) -> None:
         console.print(f"[bold red]{name} failed:[/bold red] {exc}")
         sys.exit(2)
     console.print(f"[green]✓[/green] {name} done in {time.perf_counter() - start:.1f}s")
+
+
+def report_schedule(summary: dict) -> None:
+    """The features stage's cutoff schedule, and what a user should know about it."""
+    production = summary["production_training_cutoffs"]
+    console.print(f"  backtest folds {', '.join(summary['backtest_folds']) or 'none'}; production models learn "
+                  f"from {len(production)} cutoffs" + (f" ({production[0]} … {production[-1]})" if production else ""))
+    for note in summary["warnings"]:
+        console.print(f"  [yellow]warning:[/yellow] {note}")
+
+
+def report_grades(metrics: dict) -> None:
+    """Each model's grade and which scorer production uses."""
+    for target, values in metrics.items():
+        style = "green" if values["summary"]["beats_baseline"] else "bold red"
+        console.print(f"  [{style}]{target}: {values['summary']['verdict_en']}[/{style}]; "
+                      f"{values['production']['scorer_reason_en']}")

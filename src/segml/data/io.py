@@ -145,3 +145,9 @@ def git_commit() -> str:
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def read_yaml(path: str | Path) -> Any:
+    import yaml
+
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))

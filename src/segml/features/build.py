@@ -131,8 +131,10 @@ def build_features(
                    # trees approximate products poorly: give them the classic BTYD value estimate
                    # (BG/NBD purchases x Gamma-Gamma spend per purchase) directly
                    "bgnbd_expected_value": expected * t.get("gg_expected_spend")})
-    attributes = {column: idx.attributes[column].recode(levels) for column, levels in vocab.attributes.items()
-                  if cfg.use_attributes and column in idx.attributes}
+    # an attribute the vocabulary knows but the data lacks (scoring without a customer file) is missing
+    missing = np.full(len(idx.customer_ids), -1, dtype=np.int64)
+    attributes = {column: idx.attributes[column].recode(levels) if column in idx.attributes else missing
+                  for column, levels in vocab.attributes.items() if cfg.use_attributes}
     return out.frame(idx, attributes, vocab)
 
 

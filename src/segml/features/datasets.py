@@ -14,6 +14,10 @@ from segml.features.schedule import Schedule, check_sufficiency, cutoff_schedule
 from segml.features.transactions import TransactionIndex, index_transactions, to_date, to_day
 
 
+class ShortHistoryError(ValueError):
+    """The input covers less history than the features need; the message says what to do."""
+
+
 @dataclass(frozen=True)
 class Datasets:
     labelled: pd.DataFrame  # every labelled cutoff stacked, oldest first, with labels
@@ -38,6 +42,18 @@ def build_snapshot(tx: pd.DataFrame, customers: pd.DataFrame | None, features_cf
     """Features as of `as_of` only (no labels): what `segml score` needs for new data."""
     idx = index_transactions(tx, customers)
     return build_features(idx, [resolve_as_of(idx, as_of)], features_cfg, vocab, horizon_days)
+
+
+def check_history(tx: pd.DataFrame, as_of: str | None, cfg: FeaturesConfig, allow_short: bool = False) -> None:
+    """Refuse to score from less history than the features look back: every customer would look
+    new (e.g. a file holding only the latest month)."""
+    first, last = to_day(tx[s.TS].min()), to_day(as_of) if as_of else to_day(tx[s.TS].max())
+    needed = max(cfg.windows_days)
+    if last - first < needed and not allow_short:
+        raise ShortHistoryError(
+            f"the input covers {last - first} days before as_of, but the features look back {needed} days "
+            f"(features.windows_days): customers would look new and inactive. Score the full history (append "
+            "the new month to the previous export), or pass --allow-short-history to score anyway.")
 
 
 def _dates(days: list[int]) -> list[str]:

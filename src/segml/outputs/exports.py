@@ -19,9 +19,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from segml.data import schema as s
-from segml.config import ExportConfig
+from segml.config import Config, ExportConfig
 from segml.outputs.privacy import pseudonymize
+from segml.models.training import importance
 from segml.outputs.report import ReportInputs, render
+from segml.tiering.reasons import feature_labels
 
 LANGUAGE_SUFFIX = {"en": "_zh", "zh": "_en"}  # columns dropped for a single-language export
 MONEY = {
@@ -382,6 +384,24 @@ def metrics_table(metrics: dict) -> pd.DataFrame:
             row["in_production"] = scorer == production.get("scorer")
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+MATRIX_COLUMNS = ["frequency", "recency_days", "bgnbd_p_alive", "bgnbd_expected_purchases"]
+PLOTS = ("calibration", "deciles", "lift")
+
+
+def report_inputs(cfg: Config, tiers, model_metrics: dict, models: dict, snapshot: pd.DataFrame,
+                  profile: pd.DataFrame, plots: dict[str, pd.DataFrame], quality: dict) -> ReportInputs:
+    """Everything the workbook and report show, from the stages' results (`tiers`: a TierResult)."""
+    return ReportInputs(
+        table=tiers.table, summary=tiers.summary, movement=tiers.movement,
+        metrics=metrics_table(model_metrics),
+        grades={k: {**v["summary"], **v["production"]} for k, v in model_metrics.items()},
+        profile=profile, plots={p: plots[p] for p in PLOTS}, backtest=plots.get("backtest"),
+        importance=importance({name: models[name] for name in ("churn", "upside")}),
+        quality=quality, as_of=str(tiers.table["as_of"].iloc[0]), primary=cfg.tiering.primary,
+        features=snapshot[[c for c in MATRIX_COLUMNS if c in snapshot]],
+        feature_labels=feature_labels(snapshot.columns, cfg.tiering.reasons.get("names", [])))
 
 
 @dataclass(frozen=True)

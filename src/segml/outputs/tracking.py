@@ -28,10 +28,13 @@ import pandas as pd
 from segml.data import io
 from segml.outputs import model_export as mx
 from segml.data import schema as s
-from segml.config import ConfigError, ExportConfig, TrackingConfig
+from segml.config import PARAMS_FILE, Config, ConfigError, ExportConfig, TrackingConfig, recorded_overrides
+from segml.data.catalog import Catalog
 from segml.outputs.privacy import pseudonymize, restore_ids
 
 CHAMPION = "champion"
+# the catalog's metrics files, logged with every run
+METRICS_FILES = ("data_quality", "schedule", "segment_metrics", "churn_metrics", "upside_metrics", "tier_metrics")
 # Long text tables of the config (phrases, actions, headers) go in the logged params.yaml, not in params.
 VERBOSE_PARAMS = ("tiering.actions", "tiering.reasons", "tiering.value_potential.cells", "export.headers",
                   "segment.personas")
@@ -184,6 +187,31 @@ def log_pipeline_run(uri: str, experiment: str, params: dict, metrics: dict, tag
         mlflow.set_tags({f"segml.promotion.{k}": v for k, v in decisions.items()})
         return {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id, "run_name": run.info.run_name,
                 "promotion": decisions}
+
+
+def record_pipeline_run(cfg: Config, catalog: Catalog, exports, tiers: pd.DataFrame, metrics: dict, models: dict,
+                        snapshot: pd.DataFrame, salt: str | None, written: list[str]) -> dict:
+    """Record a pipeline run from the catalog's artifacts: params (params.yaml), every stage's
+    metrics, grades and scorers as tags, the portable models, the logged tables and files."""
+    paths = cfg.paths
+    model_metrics = {k: metrics[k] for k in ("churn", "upside")}
+    return log_pipeline_run(
+        cfg.tracking.uri, cfg.tracking.experiment, params=io.read_yaml(PARAMS_FILE), metrics=metrics,
+        tags={"segml.git_commit": io.git_commit(),
+              "segml.data_sha256": io.file_digest(paths.raw_transactions, paths.raw_customers),
+              "segml.as_of": str(tiers["as_of"].iloc[0]), "segml.data_source": paths.raw_transactions,
+              "segml.tier_policy": cfg.tiering.primary,
+              **{f"segml.grade.{k}": v["summary"]["verdict_en"] for k, v in model_metrics.items()},
+              **{f"segml.scorer.{k}": v["production"]["scorer_reason_en"] for k, v in model_metrics.items()}},
+        models={name: (model, snapshot) for name, model in models.items()},
+        tables=run_tables(exports.table, tiers, cfg.export, cfg.tracking, salt),
+        artifacts={"tables": [catalog.path("segment_profile")],
+                   "exports": [catalog.path(n) for n in written
+                               if cfg.tracking.log_full_table or n == "report"],
+                   "plots": sorted(catalog.path("backtest_plot").parent.glob("*")),
+                   "metrics": [catalog.path(n) for n in METRICS_FILES], "config": [Path(PARAMS_FILE)]},
+        register=cfg.tracking.register_models, auto_promote=cfg.tracking.auto_promote,
+        overrides=recorded_overrides())
 
 
 def _log_tables(mlflow, tables: dict[str, pd.DataFrame]) -> None:

@@ -23,6 +23,19 @@ class TierResult:
     movement: dict  # see tiers.movement
     summary: pd.DataFrame  # per primary tier: customers, value share, mean churn risk
 
+    @property
+    def metrics(self) -> dict:
+        """Counts per tier, lifecycle status and RFM segment, and how many kept their tier."""
+        table = self.table
+        out = {"customers": len(table), "movement_available": self.movement["available"],
+               "tiers": dict(zip(self.summary["tier"], self.summary["customers"].tolist())),
+               "lifecycle": table["lifecycle_status"].value_counts().sort_index().to_dict()}
+        if "rfm_segment" in table:
+            out["rfm_segments"] = table["rfm_segment"].value_counts().sort_index().to_dict()
+        if self.movement["available"]:
+            out["kept_share"] = self.movement["kept_share"]
+        return out
+
 
 def _action_columns(table: pd.DataFrame, cfg: TieringConfig) -> pd.DataFrame:
     """Action text and owning team (en, zh) for the headline grade and for the lifecycle status."""

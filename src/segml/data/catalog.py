@@ -1,0 +1,74 @@
+"""The artifact catalog: every file the pipeline reads or writes, by its name in conf/paths.
+
+Kedro's catalog idea without Kedro: stage scripts, the CLI and tracking never write a file name;
+they ask for `catalog.read("snapshot")` or `catalog.write("tiers", table)`, and the file's suffix
+picks the format. Writes go through segml.data.io, so every one is atomic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from segml.config import PathsConfig
+from segml.data import io
+
+FOLDER_KEYS = {f.name for f in fields(PathsConfig) if f.name.endswith("_dir")}
+
+
+class Catalog:
+    """File paths by artifact name."""
+
+    def __init__(self, paths: dict[str, Path]):
+        self.paths = dict(paths)
+
+    @classmethod
+    def from_config(cls, paths: PathsConfig) -> Catalog:
+        return cls({k: Path(v) for k, v in asdict(paths).items() if k not in FOLDER_KEYS and v})
+
+    def path(self, name: str) -> Path:
+        if name not in self.paths:
+            raise KeyError(f"no artifact named {name!r} in conf/paths (known: {sorted(self.paths)})")
+        return self.paths[name]
+
+    def exists(self, name: str) -> bool:
+        return self.path(name).exists()
+
+    def under(self, folder: Path, names: list[str]) -> Catalog:
+        """A catalog whose `names` keep their file names but live in `folder` (`segml score --out`)."""
+        return Catalog({**self.paths, **{name: Path(folder) / self.path(name).name for name in names}})
+
+    def read(self, name: str) -> Any:
+        path = self.path(name)
+        suffix = path.suffix
+        if suffix == ".parquet":
+            return io.read_parquet(path)
+        if suffix == ".json":
+            return io.read_json(path)
+        if suffix == ".pkl":
+            return io.load_pickle(path)
+        if suffix == ".csv":
+            return pd.read_csv(path, encoding="utf-8-sig")
+        raise ValueError(f"{name}: no reader for {suffix} files")
+
+    def write(self, name: str, obj: Any, **options) -> Path:
+        """Write by the file's suffix: parquet, csv, json, pkl; bytes and text as they are."""
+        path = self.path(name)
+        suffix = path.suffix
+        if isinstance(obj, bytes):
+            return io.write_bytes(obj, path)
+        if isinstance(obj, str):
+            return io.write_text(obj, path)
+        if suffix == ".parquet":
+            return io.write_parquet(obj, path)
+        if suffix == ".csv":
+            return io.write_csv(obj, path, **options)
+        if suffix == ".json":
+            return io.write_json(obj, path)
+        if suffix == ".pkl":
+            return io.save_pickle(obj, path)
+        raise ValueError(f"{name}: no writer for {suffix} files")
+
