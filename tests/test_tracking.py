@@ -215,14 +215,28 @@ def test_movement_reads_a_pseudonymised_previous_run(tmp_path, monkeypatch):
     export_cfg = ExportConfig(pseudonymize_ids=True)
     tables = tracking.run_tables(tiers.assign(customer_id=pseudonymize(tiers["customer_id"], "pepper")), tiers,
                                  export_cfg, TrackingConfig(), "pepper")
-    tracking.log_pipeline_run(uri, "moves", params={}, metrics={}, tags={"segml.as_of": "2025-11-30"}, models={},
-                              artifacts={}, register=False, auto_promote=False, tables=tables)
+    logged = tracking.log_pipeline_run(uri, "moves", params={}, metrics={}, models={}, artifacts={},
+                                       tags={"segml.as_of": "2025-11-30", tracking.ACCEPTED: "true",
+                                             "segml.data_sha256": "november"},
+                                       register=False, auto_promote=False, tables=tables)
+    tracking.log_pipeline_run(uri, "moves", params={}, metrics={}, models={}, artifacts={}, tables=tables,
+                              tags={"segml.as_of": "2025-12-31", tracking.ACCEPTED: "false"},  # an experiment
+                              register=False, auto_promote=False)
+    december = tracking.log_pipeline_run(uri, "moves", params={}, metrics={}, models={}, artifacts={}, tables=tables,
+                                         tags={"segml.as_of": "2025-12-31", tracking.ACCEPTED: "true",
+                                               "segml.data_sha256": "december"}, register=False, auto_promote=False)
+    # rerunning December compares with November: never with an experiment, nor with itself
+    ref = tracking.previous_ref("accepted", uri, "moves", data_digest="december")
+    assert ref == f"run:{logged['run_id']}"
+    assert tracking.previous_ref("accepted", uri, "moves", data_digest="january") == f"run:{december['run_id']}"
     current = tiers["customer_id"].iloc[5:]  # five customers left, the rest are still here
-    previous = tracking.previous_tiers("mlflow", uri, "moves", current, "pepper")
+    previous, period = tracking.previous_tiers("accepted", ref, uri, current, "pepper")
+    assert period.startswith("2025-11-30")
     assert set(current) <= set(previous["customer_id"])
     assert previous.set_index("customer_id").loc["0000010", "tier_abc"] == tiers.loc[9, "tier_abc"]
     left = set(previous["customer_id"]) - set(current)
     assert len(left) == 5 and not left & set(tiers["customer_id"])  # those stay pseudonyms
     # under another salt (or none) no customer matches: no movement rather than everyone "new"
-    assert tracking.previous_tiers("mlflow", uri, "moves", current, "paprika") is None
-    assert tracking.previous_tiers("mlflow", uri, "moves", current, None) is None
+    assert tracking.previous_tiers("accepted", ref, uri, current, "paprika") == (None, None)
+    assert tracking.previous_tiers("accepted", ref, uri, current, None) == (None, None)
+    assert tracking.previous_tiers("accepted", None, uri, current, "pepper") == (None, None)  # not pinned

@@ -159,7 +159,8 @@ class TieringConfig:
     rfm: dict[str, Any] = field(default_factory=dict)
     coherence: dict[str, Any] = field(default_factory=dict)
     hysteresis: float = 0.0
-    previous: str | None = "mlflow"
+    previous: str | None = "accepted"
+    previous_ref: str | None = None
     teams: dict[str, Any] = field(default_factory=dict)
     actions: dict[str, Any] = field(default_factory=dict)
     reasons: dict[str, Any] = field(default_factory=dict)

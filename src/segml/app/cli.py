@@ -77,9 +77,28 @@ def compose(overrides: Overrides = None) -> None:
     """Compose conf/ (+ overrides) into params.yaml, the file every DVC stage reads."""
     from segml.config import write_params
 
+    overrides = _pin_previous_period(list(overrides or []))
     raw, _ = _config(overrides)
     write_params(raw, overrides=overrides)
-    console.print(f"params.yaml composed from conf/ with overrides {overrides or []}")
+    console.print(f"params.yaml composed from conf/ with overrides {overrides}")
+
+
+def _pin_previous_period(overrides: list[str]) -> list[str]:
+    """Add `tiering.previous_ref` (the exact previous period movement compares with) to the
+    overrides, unless given: a DVC parameter of the tier stage, so movement never goes stale."""
+    if any(o.split("=")[0].lstrip("+~") == "tiering.previous_ref" for o in overrides):
+        return overrides
+    from segml.data import io
+    from segml.outputs import tracking
+
+    _, cfg = _config(overrides)
+    paths = cfg.paths
+    if not cfg.tiering.previous or not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists() \
+            or not Path(paths.raw_transactions).exists():
+        return overrides
+    ref = tracking.previous_ref(cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment,
+                                io.file_digest(paths.raw_transactions, paths.raw_customers))
+    return [*overrides, f"tiering.previous_ref='{ref}'"] if ref else overrides
 
 
 def _dvc(*args: str) -> int:

@@ -53,6 +53,7 @@ TEXT = {
         "zh": "暂无上期结果可比较：从第二次运行起显示等级变动。",
     },
     "kept": {"en": "kept their tier", "zh": "等级不变"},
+    "compared_with": {"en": "Compared with the previous period", "zh": "对比上期"},
     "upgrades": {"en": "upgrades", "zh": "升级"},
     "downgrades": {"en": "downgrades", "zh": "降级"},
     "moved_up_spend": {
@@ -626,8 +627,10 @@ def _movement(inputs: ReportInputs, w: _Words) -> str:
     move = inputs.movement
     if not move.get("available"):
         return f"<p>{w.sentence('no_previous')}</p>"
+    period = move.get("compared_with")
     summary = (
-        f"<p><b>{percent(move['kept_share'])}</b> {w('kept')} · <b>{count(len(move['upgrades']))}</b> "
+        (f"<p>{w('compared_with')}: <b>{html.escape(period)}</b></p>" if period else "")
+        + f"<p><b>{percent(move['kept_share'])}</b> {w('kept')} · <b>{count(len(move['upgrades']))}</b> "
         f"{w('upgrades')} · <b>{count(len(move['downgrades']))}</b> {w('downgrades')}</p>"
     )
     movers = pd.concat([move["upgrades"], move["downgrades"]], ignore_index=True)

@@ -33,6 +33,7 @@ from segml.data.catalog import Catalog
 from segml.outputs.privacy import pseudonymize, restore_ids
 
 CHAMPION = "champion"
+ACCEPTED = "segml.accepted"  # a pipeline run movement may compare with (not an experiment or sweep)
 # the catalog's metrics files, logged with every run
 METRICS_FILES = ("data_quality", "schedule", "segment_metrics", "churn_metrics", "upside_metrics", "tier_metrics")
 # Long text tables of the config (phrases, actions, headers) go in the logged params.yaml, not in params.
@@ -201,6 +202,8 @@ def record_pipeline_run(cfg: Config, catalog: Catalog, exports, tiers: pd.DataFr
               "segml.data_sha256": io.file_digest(paths.raw_transactions, paths.raw_customers),
               "segml.as_of": str(tiers["as_of"].iloc[0]), "segml.data_source": paths.raw_transactions,
               "segml.tier_policy": cfg.tiering.primary,
+              # runs inside `dvc exp run` are experiments: later periods never compare with them
+              ACCEPTED: "false" if os.environ.get("DVC_EXP_NAME") else "true",
               **{f"segml.grade.{k}": v["summary"]["verdict_en"] for k, v in model_metrics.items()},
               **{f"segml.scorer.{k}": v["production"]["scorer_reason_en"] for k, v in model_metrics.items()}},
         models={name: (model, snapshot) for name, model in models.items()},
@@ -306,38 +309,64 @@ def load_portable(uri: str, name: str, which: str = CHAMPION):
     return mlflow.pyfunc.load_model(_model_ref(name, which))
 
 
-def previous_tier_table(uri: str, experiment: str) -> pd.DataFrame | None:
-    """Ids and tier columns of the most recent finished run of the experiment, if any."""
+def last_accepted_run(uri: str, experiment: str, other_than_data: str | None = None) -> str | None:
+    """The newest finished pipeline run tagged accepted (not an experiment or a sweep), on data
+    other than `other_than_data` (a digest): the previous period, not a rerun of this one."""
     mlflow = _mlflow()
     mlflow.set_tracking_uri(uri)
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is None:
         return None
-    runs = mlflow.search_runs([exp.experiment_id], filter_string="attributes.status = 'FINISHED'",
-                              order_by=["attributes.start_time DESC"], max_results=20)
-    for run_id in runs.get("run_id", []):
-        for artifact in (MOVEMENT_BASE, FULL_TABLE):
-            with tempfile.TemporaryDirectory() as tmp:
-                try:
-                    path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=tmp)
-                except Exception:  # that run did not log this table
-                    continue
-                return io.read_parquet(path)
+    other = f" and tags.`segml.data_sha256` != '{other_than_data}'" if other_than_data else ""
+    runs = mlflow.search_runs([exp.experiment_id], max_results=1, order_by=["attributes.start_time DESC"],
+                              filter_string=f"attributes.status = 'FINISHED' and tags.`{ACCEPTED}` = 'true'{other}")
+    return str(runs["run_id"].iloc[0]) if len(runs) else None
+
+
+def previous_ref(previous: str | None, uri: str, experiment: str, data_digest: str | None = None) -> str | None:
+    """Pin the previous period: run:<id> of the last accepted run on other data than today's
+    (`data_digest`), file:<digest> of a table, or None. Reruns on the same data keep the same pin."""
+    if not previous:
+        return None
+    if previous == "accepted":
+        run_id = last_accepted_run(uri, experiment, data_digest)
+        return f"run:{run_id}" if run_id else None
+    return f"file:{io.file_digest(previous)[:12]}" if Path(previous).exists() else None
+
+
+def previous_tier_table(uri: str, run_id: str) -> tuple[pd.DataFrame, str] | None:
+    """Ids and tier columns logged by a run, and the date it graded (its `segml.as_of`)."""
+    mlflow = _mlflow()
+    mlflow.set_tracking_uri(uri)
+    as_of = mlflow.MlflowClient().get_run(run_id).data.tags.get("segml.as_of", "?")
+    for artifact in (MOVEMENT_BASE, FULL_TABLE):
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=tmp)
+            except Exception:  # that run did not log this table
+                continue
+            return io.read_parquet(path), as_of
     return None
 
 
-def previous_tiers(previous: str | None, uri: str, experiment: str, current_ids: pd.Series | None = None,
-                   salt: str | None = None) -> pd.DataFrame | None:
-    """Last run's tier table for movement: from MLflow, from a parquet path, or none.
+def previous_tiers(previous: str | None, ref: str | None, uri: str, current_ids: pd.Series | None = None,
+                   salt: str | None = None) -> tuple[pd.DataFrame | None, str | None]:
+    """The pinned previous period's tier table for movement, and a label naming it (or None, None).
 
     A table logged with pseudonyms gets today's clear ids back where the pseudonym matches one of
     `current_ids` under `salt` (customers who left keep their pseudonym). A table with no customer
-    in common with today's (e.g. logged under another salt) cannot show movement: None.
+    in common with today's (e.g. logged under another salt) cannot show movement.
     """
-    if not previous:
-        return None
-    table = previous_tier_table(uri, experiment) if previous == "mlflow" else io.read_parquet(previous)
-    if table is None or current_ids is None or s.CUSTOMER_ID not in table:
-        return table
+    if not previous or not ref:
+        return None, None
+    if ref.startswith("run:"):
+        found = previous_tier_table(uri, ref.removeprefix("run:"))
+        if found is None:
+            return None, None
+        table, label = found[0], f"{found[1]} · MLflow run {ref[4:12]}"
+    else:
+        table, label = io.read_parquet(previous), str(previous)
+    if current_ids is None or s.CUSTOMER_ID not in table:
+        return table, label
     table = table.assign(**{s.CUSTOMER_ID: restore_ids(table[s.CUSTOMER_ID], current_ids, salt)})
-    return table if table[s.CUSTOMER_ID].isin(current_ids.astype(str)).any() else None
+    return (table, label) if table[s.CUSTOMER_ID].isin(current_ids.astype(str)).any() else (None, None)

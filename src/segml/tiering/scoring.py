@@ -34,6 +34,7 @@ class TierResult:
             out["rfm_segments"] = table["rfm_segment"].value_counts().sort_index().to_dict()
         if self.movement["available"]:
             out["kept_share"] = self.movement["kept_share"]
+            out["compared_with"] = self.movement.get("compared_with")
         return out
 
 
@@ -84,8 +85,10 @@ def _label_columns(table: pd.DataFrame, snap: pd.DataFrame, segmenter: Segmenter
 
 
 def score_customers(snapshot: pd.DataFrame, segmenter: Segmenter, churn: ChurnModel, upside: UpsideModel,
-                    cfg: TieringConfig, horizon_days: int, previous: pd.DataFrame | None = None) -> TierResult:
-    """Score the snapshot and grade every customer under every configured policy."""
+                    cfg: TieringConfig, horizon_days: int, previous: pd.DataFrame | None = None,
+                    previous_period: str | None = None) -> TierResult:
+    """Score the snapshot and grade every customer under every configured policy; movement against
+    `previous` (the tier table of `previous_period`, a label that names it)."""
     check_scorers(snapshot, churn, upside)
     snap = snapshot.sort_values(s.CUSTOMER_ID, ignore_index=True)
     table = segmenter.assign(snap)
@@ -142,6 +145,7 @@ def score_customers(snapshot: pd.DataFrame, segmenter: Segmenter, churn: ChurnMo
     column = t.TIER_COLUMNS[cfg.primary]
     move = t.movement(table, previous, column, order)
     if move["available"]:
+        move["compared_with"] = previous_period
         rank = {label: i for i, label in enumerate(order)}
         prev = previous_by_id[column].reindex(ids).set_axis(table.index)
         delta = table[column].map(rank) - prev.map(rank)
