@@ -4,6 +4,8 @@ from segml.app.artifacts import read_plots, read_tiers, write_exports
 from segml.app.console import console, run_stage
 from segml.config import export_salt, load_config
 from segml.data.catalog import Catalog
+from segml.features.datasets import schedule_from_summary
+from segml.models.training import challenge
 from segml.outputs import tracking
 from segml.outputs.exports import build_exports, report_inputs
 
@@ -24,7 +26,11 @@ def main() -> None:
     exports = build_exports(inputs, cfg.tiering.actions, list(cfg.tiering.value_potential["levels"]), cfg.export,
                             salt, cfg.tiering.teams)
     written = write_exports(catalog, exports, cfg.export.formats)
-    run = tracking.record_pipeline_run(cfg, catalog, exports, tiers.table, metrics, models, snapshot, salt, written)
+    champion, horizon = tracking.load_champion_set(cfg.tracking.uri)
+    promote = challenge(champion, catalog.read("labelled"), schedule_from_summary(catalog.read("schedule")),
+                        metrics, horizon)
+    run = tracking.record_pipeline_run(cfg, catalog, exports, tiers.table, metrics, models, snapshot, salt, written,
+                                       promote)
     catalog.write("mlflow_run", run)
     for model, decision in run["promotion"].items():
         console.print(f"  {model}: {decision}")

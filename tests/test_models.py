@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score, roc_auc_score
 from segml.models import evaluation as ev
 from segml.features.datasets import build_datasets, build_snapshot
 from segml.data.generate import generate
-from segml.models.training import FeatureMismatchError, RuleScorer, sample_per_cutoff, train_models
+from segml.models.training import FeatureMismatchError, RuleScorer, challenge, sample_per_cutoff, train_models
 from segml.models.segment import segment_customers
 from segml.features.transactions import index_transactions
 from segml.data.validate import prepare
@@ -214,3 +214,16 @@ def test_cohort_shaped_history_is_backtested_and_never_scored_worse_than_the_rul
         assert (production["scorer"] == "model") == (summary["grade"] != "C")
         # whatever scores in production is never clearly worse than the best rule
         assert summary["margin_mean"] > -summary["margin_spread"] or production["scorer"] != "model"
+
+
+def test_the_champion_is_challenged_on_this_runs_folds(trained):
+    *_, data, models = trained
+    mine = {"churn": models.churn, "upside": models.upside}
+    wins, why = challenge(None, data.labelled, data.schedule, models.metrics, None)
+    assert wins and why == "no champion yet"
+    wins, why = challenge(mine, data.labelled, data.schedule, models.metrics, champion_horizon=60)
+    assert not wins and "60 days" in why
+    # a champion that has learnt from these folds' labels is hard to beat: the comparison leans its way
+    wins, why = challenge(mine, data.labelled, data.schedule, models.metrics, champion_horizon=90)
+    assert "vs champion" in why and not wins
+    assert "does not beat" in why

@@ -15,6 +15,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import ROOT
 
@@ -168,17 +169,25 @@ def test_churn_setting_reruns_training_not_features(project):
     assert ran == {"train", "tier", "export"}
 
 
-def test_changed_setting_rerun_produces_movement(project):
-    """Runs last in this module: the second run compares with the first through MLflow."""
+def test_another_period_shows_movement_against_the_pinned_previous_one(project):
+    """Runs last in this module: grading another period (here as of a month earlier) compares with
+    the last accepted run of another period, pinned in params.yaml; a rerun of the same period
+    keeps the pin, so nothing reruns."""
     root, _ = project
-    result = sh([*SEGML, "run", "tiering.abc.cumulative_shares=[0.6,0.9]"], root)
-    assert "Running stage 'tier'" in result.stdout and "Running stage 'features'" not in result.stdout
+    result = sh([*SEGML, "run", "as_of=2025-11-30"], root)
+    assert "Running stage 'tier'" in result.stdout
+    pinned = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))["tiering"]["previous_ref"]
+    assert pinned.startswith("run:")
     book = openpyxl.load_workbook(root / "exports" / "tiers.xlsx", read_only=True)
     rows = list(book["movement"].values)
     assert any("Transition matrix" in str(cell) for row in rows for cell in row if cell)
     table = pd.read_parquet(root / "exports" / "tiers.parquet")
     assert {"previous_tier", "tier_change"} <= set(table.columns)
-    assert (table["tier_change"] == "down").any()  # a stricter A cut moves customers down
+    assert (table["tier_change"] != "same").any()
+    report = (root / "exports" / "report.html").read_text(encoding="utf-8")
+    assert "2025-12-31 · MLflow run " + pinned[4:12] in report  # the report names the period compared with
+    again = sh([*SEGML, "run", "as_of=2025-11-30"], root)
+    assert "Running stage" not in again.stdout  # same period: same pin, nothing to redo
 
 
 def test_mlflow_runs_are_comparable_side_by_side(project):

@@ -136,33 +136,39 @@ def test_logged_models_load_and_predict_without_segml(tmp_path, monkeypatch, fit
     assert not list(local.rglob("*.pkl")) and not list(local.rglob("*.cloudpickle"))  # no pickle inside
 
 
-def test_champion_moves_only_on_improvement(tmp_path, monkeypatch, fitted, features):
+def test_champion_moves_as_a_set_only_when_the_challenge_is_won(tmp_path, monkeypatch, fitted, features):
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     rule = fitted["recency_rule"]
+    the_set = {"churn": (rule, features), "upside": (fitted["upside"], features),
+               "segmenter": (fitted["segmenter"], features)}
 
-    def log(auc: float, k: int) -> dict:
+    def log(auc: float, k: int, wins: bool) -> dict:
         return tracking.log_pipeline_run(
             uri, "segml-test", params={"churn": {"params": {"num_leaves": k}}, "export": {"headers": {"a": "b"}},
-                                       "paths": {"raw_dir": f"data/{k}"}},
+                                       "paths": {"raw_dir": f"data/{k}"}, "labels": {"horizon_days": 90}},
             metrics={"churn": {"model": {"roc_auc": auc, "calibration": "none"}}}, tags={"segml.as_of": "2025-12-31"},
-            models={"churn": (rule, features)}, artifacts={}, register=True, auto_promote=True,
-            overrides=[f"churn.params.num_leaves={k}"])
+            models=the_set, artifacts={}, register=True, auto_promote=True,
+            overrides=[f"churn.params.num_leaves={k}"], promote=(wins, f"challenge {k}"))
 
-    first, worse, better = log(0.80, 31), log(0.70, 15), log(0.85, 63)
-    assert first["promotion"]["churn"].startswith("promoted v1")
-    assert worse["promotion"]["churn"].startswith("kept champion v1")
+    first, worse, better = log(0.80, 31, True), log(0.70, 15, False), log(0.85, 63, True)
+    assert all(d.startswith("promoted v1 with its set") for d in first["promotion"].values())
+    assert all("kept the champion set: this run challenge 15" in d for d in worse["promotion"].values())
     assert better["promotion"]["churn"].startswith("promoted v3")
 
     import mlflow
 
     client = mlflow.MlflowClient(uri)
-    assert int(client.get_model_version_by_alias("segml-churn", "champion").version) == 3
+    # the three models of one run are champion together: never a mix of runs
+    champions = {name: client.get_model_version_by_alias(f"segml-{name}", "champion") for name in the_set}
+    assert {int(v.version) for v in champions.values()} == {3} and len({v.run_id for v in champions.values()}) == 1
+    loaded, horizon = tracking.load_champion_set(uri)
+    assert horizon == 90 and set(loaded) == {"churn", "upside"}
     run = client.get_run(worse["run_id"])
     assert run.data.params["churn.params.num_leaves"] == "15"
     assert "export.headers.a" not in run.data.params  # long text tables stay in params.yaml
     assert run.data.metrics["churn.model.roc_auc"] == 0.70
-    assert run.data.tags["segml.promotion.churn"].startswith("kept champion")
+    assert "kept the champion set" in run.data.tags["segml.promotion.churn"]
     assert run.data.tags["override.churn.params.num_leaves"] == "15"
     # names say what differs: same date, a digest per setting (paths do not count)
     names = [r["run_name"] for r in (first, worse, better)]
@@ -217,18 +223,18 @@ def test_movement_reads_a_pseudonymised_previous_run(tmp_path, monkeypatch):
                                  export_cfg, TrackingConfig(), "pepper")
     logged = tracking.log_pipeline_run(uri, "moves", params={}, metrics={}, models={}, artifacts={},
                                        tags={"segml.as_of": "2025-11-30", tracking.ACCEPTED: "true",
-                                             "segml.data_sha256": "november"},
+                                             tracking.PERIOD: "november"},
                                        register=False, auto_promote=False, tables=tables)
     tracking.log_pipeline_run(uri, "moves", params={}, metrics={}, models={}, artifacts={}, tables=tables,
                               tags={"segml.as_of": "2025-12-31", tracking.ACCEPTED: "false"},  # an experiment
                               register=False, auto_promote=False)
     december = tracking.log_pipeline_run(uri, "moves", params={}, metrics={}, models={}, artifacts={}, tables=tables,
                                          tags={"segml.as_of": "2025-12-31", tracking.ACCEPTED: "true",
-                                               "segml.data_sha256": "december"}, register=False, auto_promote=False)
+                                               tracking.PERIOD: "december"}, register=False, auto_promote=False)
     # rerunning December compares with November: never with an experiment, nor with itself
-    ref = tracking.previous_ref("accepted", uri, "moves", data_digest="december")
+    ref = tracking.previous_ref("accepted", uri, "moves", period="december")
     assert ref == f"run:{logged['run_id']}"
-    assert tracking.previous_ref("accepted", uri, "moves", data_digest="january") == f"run:{december['run_id']}"
+    assert tracking.previous_ref("accepted", uri, "moves", period="january") == f"run:{december['run_id']}"
     current = tiers["customer_id"].iloc[5:]  # five customers left, the rest are still here
     previous, period = tracking.previous_tiers("accepted", ref, uri, current, "pepper")
     assert period.startswith("2025-11-30")

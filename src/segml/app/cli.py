@@ -96,8 +96,8 @@ def _pin_previous_period(overrides: list[str]) -> list[str]:
     if not cfg.tiering.previous or not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists() \
             or not Path(paths.raw_transactions).exists():
         return overrides
-    ref = tracking.previous_ref(cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment,
-                                io.file_digest(paths.raw_transactions, paths.raw_customers))
+    period = tracking.period_key(io.file_digest(paths.raw_transactions, paths.raw_customers), cfg.as_of)
+    ref = tracking.previous_ref(cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, period)
     return [*overrides, f"tiering.previous_ref='{ref}'"] if ref else overrides
 
 

@@ -297,10 +297,7 @@ class _Target:
     calibrate_baselines: bool
 
     def labels(self, frame: pd.DataFrame) -> np.ndarray:
-        if self.name == "churn":
-            return frame[s.CHURNED].to_numpy(float)
-        # net refunds can push a window below zero; spend cannot be negative for Tweedie
-        return np.clip(frame[s.FUTURE_VALUE].to_numpy(float), 0, None)
+        return _labels(self.name, frame)
 
     def model(self, seed: int, n_estimators: int | None = None) -> ChurnModel | UpsideModel:
         c = self.cfg
@@ -440,3 +437,48 @@ def importance(models: dict) -> pd.DataFrame:
                             if hasattr(m, "booster_") else np.ones(len(m.features_))})
               for name, m in models.items()]
     return pd.concat(frames, ignore_index=True)
+
+
+HEADLINE = {"churn": "roc_auc", "upside": "normalized_gini"}
+
+
+def challenge(champion: dict | None, labelled: pd.DataFrame, schedule: Schedule, metrics: dict,
+              champion_horizon: int | None) -> tuple[bool, str]:
+    """Should this run's models replace the champion set? The champion's churn and value scorers
+    are re-scored on this run's backtest folds, beside this run's production scorers' fold results;
+    the new set wins when neither of its headline means is below the champion's.
+
+    The champion may have learnt from some of these folds' label windows, so the comparison leans
+    its way: a new set that still wins is not worse. A champion of another churn horizon, or one
+    that cannot read this run's features, is not comparable.
+    """
+    if champion is None:
+        return True, "no champion yet"
+    if champion_horizon != schedule.horizon_days:
+        return False, (f"the champion predicts {champion_horizon} days ahead, this run "
+                       f"{schedule.horizon_days}: not comparable; promote by hand if intended")
+    lines, wins = [], True
+    for target, headline in HEADLINE.items():
+        produced = metrics[target]["production"]["scorer"]
+        folds = metrics[target]["folds"]
+        new, old = [], []
+        for date, fold in folds.items():
+            valid = labelled[labelled[s.CUTOFF] == pd.Timestamp(date)].reset_index(drop=True)
+            y = _labels(target, valid)
+            try:
+                old.append(ev.HEADLINE[headline](y, _score(champion[target], valid)))
+            except FeatureMismatchError:
+                return True, "the champion cannot score this run's features (settings changed): replaced"
+            new.append(fold[produced][headline])
+        wins &= bool(np.mean(new) >= np.mean(old))
+        lines.append(f"{target} {ev.METRIC_NAMES.get(headline, headline)} {np.mean(new):.3f} vs champion "
+                     f"{np.mean(old):.3f}")
+    return wins, ("beats" if wins else "does not beat") + " the champion on this run's folds: " + "; ".join(lines)
+
+
+def _labels(target: str, frame: pd.DataFrame) -> np.ndarray:
+    """Churned (0/1), or next-period spend (net refunds can push a window below zero; spend cannot
+    be negative for Tweedie)."""
+    if target == "churn":
+        return frame[s.CHURNED].to_numpy(float)
+    return np.clip(frame[s.FUTURE_VALUE].to_numpy(float), 0, None)

@@ -34,6 +34,7 @@ from segml.outputs.privacy import pseudonymize, restore_ids
 
 CHAMPION = "champion"
 ACCEPTED = "segml.accepted"  # a pipeline run movement may compare with (not an experiment or sweep)
+PERIOD = "segml.period"  # what a run graded (`period_key`)
 # the catalog's metrics files, logged with every run
 METRICS_FILES = ("data_quality", "schedule", "segment_metrics", "churn_metrics", "upside_metrics", "tier_metrics")
 # Long text tables of the config (phrases, actions, headers) go in the logged params.yaml, not in params.
@@ -42,9 +43,6 @@ VERBOSE_PARAMS = ("tiering.actions", "tiering.reasons", "tiering.value_potential
 # Settings that do not change results: left out of the config digest in run names.
 DIGEST_EXCLUDED = ("paths", "tracking")
 REGISTERED = {"churn": "segml-churn", "upside": "segml-upside", "segmenter": "segml-segmenter"}
-# model -> (metric key in the flattened metrics, higher is better) used to decide promotion
-PROMOTION_METRIC = {"churn": ("churn.model.roc_auc", True), "upside": ("upside.model.normalized_gini", True),
-                    "segmenter": ("segment.silhouette", True)}
 SEGML_OBJECTS = "segml_objects"  # run folder of the pickled segml objects (`segml score` only)
 MOVEMENT_BASE = "tables/tier_ids.parquet"  # ids + tier columns: what movement compares next run
 FULL_TABLE = "tables/tiers.parquet"  # only with tracking.log_full_table (and in runs before it)
@@ -157,8 +155,9 @@ def tier_counts(tiers: pd.DataFrame) -> pd.DataFrame:
 def log_pipeline_run(uri: str, experiment: str, params: dict, metrics: dict, tags: dict[str, str],
                      models: dict[str, tuple[Any, pd.DataFrame]], artifacts: dict[str, list[Path]],
                      register: bool, auto_promote: bool, tables: dict[str, pd.DataFrame] | None = None,
-                     overrides: list[str] | None = None) -> dict:
-    """Record one pipeline execution; register models and move `champion` only on improvement.
+                     overrides: list[str] | None = None, promote: tuple[bool, str] = (True, "")) -> dict:
+    """Record one pipeline execution; register its models as a set, and move `champion` to the whole
+    set or not at all (`promote`: the decision and its reason, see models.training.challenge).
 
     `models`: name -> (fitted segml object, rows whose model columns make its input example).
     `tables`: artifact path -> frame (see `run_tables`). `artifacts`: folder -> files to log.
@@ -180,18 +179,21 @@ def log_pipeline_run(uri: str, experiment: str, params: dict, metrics: dict, tag
                 if Path(path).is_file():
                     mlflow.log_artifact(str(path), artifact_path=folder)
         _log_tables(mlflow, tables or {})
+        versions = {}
         for name, (model, rows) in models.items():
             info = _log_model(mlflow, name, model, rows)
             if register:
-                decisions[name] = _register(mlflow, name, info.model_uri, run.info.run_id, flat_metrics,
-                                            auto_promote)
+                versions[name] = _register(mlflow, name, info.model_uri, run.info.run_id)
+        if versions:
+            decisions = _promote(mlflow, versions, promote, auto_promote)
         mlflow.set_tags({f"segml.promotion.{k}": v for k, v in decisions.items()})
         return {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id, "run_name": run.info.run_name,
                 "promotion": decisions}
 
 
 def record_pipeline_run(cfg: Config, catalog: Catalog, exports, tiers: pd.DataFrame, metrics: dict, models: dict,
-                        snapshot: pd.DataFrame, salt: str | None, written: list[str]) -> dict:
+                        snapshot: pd.DataFrame, salt: str | None, written: list[str],
+                        promote: tuple[bool, str] = (True, "")) -> dict:
     """Record a pipeline run from the catalog's artifacts: params (params.yaml), every stage's
     metrics, grades and scorers as tags, the portable models, the logged tables and files."""
     paths = cfg.paths
@@ -204,6 +206,7 @@ def record_pipeline_run(cfg: Config, catalog: Catalog, exports, tiers: pd.DataFr
               "segml.tier_policy": cfg.tiering.primary,
               # runs inside `dvc exp run` are experiments: later periods never compare with them
               ACCEPTED: "false" if os.environ.get("DVC_EXP_NAME") else "true",
+              PERIOD: period_key(io.file_digest(paths.raw_transactions, paths.raw_customers), cfg.as_of),
               **{f"segml.grade.{k}": v["summary"]["verdict_en"] for k, v in model_metrics.items()},
               **{f"segml.scorer.{k}": v["production"]["scorer_reason_en"] for k, v in model_metrics.items()}},
         models={name: (model, snapshot) for name, model in models.items()},
@@ -214,7 +217,7 @@ def record_pipeline_run(cfg: Config, catalog: Catalog, exports, tiers: pd.DataFr
                    "plots": sorted(catalog.path("backtest_plot").parent.glob("*")),
                    "metrics": [catalog.path(n) for n in METRICS_FILES], "config": [Path(PARAMS_FILE)]},
         register=cfg.tracking.register_models, auto_promote=cfg.tracking.auto_promote,
-        overrides=recorded_overrides())
+        overrides=recorded_overrides(), promote=promote)
 
 
 def _log_tables(mlflow, tables: dict[str, pd.DataFrame]) -> None:
@@ -256,29 +259,39 @@ def _requirements(packages: tuple[str, ...]) -> list[str]:
     return [f"{name}=={version(name)}" for name in packages]
 
 
-def _register(mlflow, name: str, model_uri: str, run_id: str, metrics: dict, auto_promote: bool) -> str:
-    """Register a version; move the alias only if it beats the champion on the promotion metric."""
+def _register(mlflow, name: str, model_uri: str, run_id: str) -> str:
+    """Register a version of one model of the run's set; returns its version number."""
     client = mlflow.MlflowClient()
-    registered = REGISTERED[name]
-    version = mlflow.register_model(model_uri, registered)
-    metric, higher = PROMOTION_METRIC[name]
-    score = metrics.get(metric)
-    client.set_model_version_tag(registered, version.version, "validation_metric", metric)
-    client.set_model_version_tag(registered, version.version, "validation_value", str(score))
-    client.set_model_version_tag(registered, version.version, "run_id", run_id)
-    try:
-        champion = client.get_model_version_by_alias(registered, CHAMPION)
-        best = float(champion.tags.get("validation_value", "nan"))
-    except Exception:  # no champion yet
-        champion, best = None, float("nan")
-    better = champion is None or best != best or (score is not None and (score > best if higher else score < best))
+    version = mlflow.register_model(model_uri, REGISTERED[name])
+    client.set_model_version_tag(REGISTERED[name], version.version, "run_id", run_id)
+    return str(version.version)
+
+
+def _promote(mlflow, versions: dict[str, str], promote: tuple[bool, str], auto_promote: bool) -> dict[str, str]:
+    """Move `champion` to every model of the set together, or to none; each decision says why."""
+    wins, reason = promote
     if not auto_promote:
-        return f"registered v{version.version}; auto_promote off"
-    if better:
-        client.set_registered_model_alias(registered, CHAMPION, version.version)
-        was = f" (was v{champion.version}, {metric}={best:.4f})" if champion else ""
-        return f"promoted v{version.version} to champion: {metric}={score:.4f}{was}"
-    return f"kept champion v{champion.version}: {metric}={best:.4f} >= new v{version.version} {score:.4f}"
+        return {name: f"registered v{v}; auto_promote off ({reason})" for name, v in versions.items()}
+    if not wins:
+        return {name: f"registered v{v}; kept the champion set: this run {reason}" for name, v in versions.items()}
+    client = mlflow.MlflowClient()
+    for name, version in versions.items():
+        client.set_registered_model_alias(REGISTERED[name], CHAMPION, version)
+    return {name: f"promoted v{v} with its set to champion: {reason}" for name, v in versions.items()}
+
+
+def load_champion_set(uri: str) -> tuple[dict | None, int | None]:
+    """The champion set's segml objects and the churn horizon its run was trained for (None, None
+    before the first promotion)."""
+    mlflow = _mlflow()
+    client = mlflow.MlflowClient(uri)
+    try:
+        version = client.get_model_version_by_alias(REGISTERED["churn"], CHAMPION)
+    except Exception:  # no champion yet
+        return None, None
+    horizon = client.get_run(version.run_id).data.params.get("labels.horizon_days")
+    return ({name: load_registered(uri, name) for name in ("churn", "upside")},
+            int(horizon) if horizon else None)
 
 
 def _model_ref(name: str, which: str) -> str:
@@ -309,27 +322,32 @@ def load_portable(uri: str, name: str, which: str = CHAMPION):
     return mlflow.pyfunc.load_model(_model_ref(name, which))
 
 
-def last_accepted_run(uri: str, experiment: str, other_than_data: str | None = None) -> str | None:
-    """The newest finished pipeline run tagged accepted (not an experiment or a sweep), on data
-    other than `other_than_data` (a digest): the previous period, not a rerun of this one."""
+def period_key(data_digest: str, as_of: str | None) -> str:
+    """What a run graded: its input data and scoring date (reruns with other settings share it)."""
+    return hashlib.sha256(f"{data_digest}|{as_of}".encode()).hexdigest()[:12]
+
+
+def last_accepted_run(uri: str, experiment: str, other_than: str | None = None) -> str | None:
+    """The newest finished pipeline run tagged accepted (not an experiment or a sweep) of another
+    period than `other_than` (a `period_key`): the previous period, not a rerun of this one."""
     mlflow = _mlflow()
     mlflow.set_tracking_uri(uri)
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is None:
         return None
-    other = f" and tags.`segml.data_sha256` != '{other_than_data}'" if other_than_data else ""
+    other = f" and tags.`{PERIOD}` != '{other_than}'" if other_than else ""
     runs = mlflow.search_runs([exp.experiment_id], max_results=1, order_by=["attributes.start_time DESC"],
                               filter_string=f"attributes.status = 'FINISHED' and tags.`{ACCEPTED}` = 'true'{other}")
     return str(runs["run_id"].iloc[0]) if len(runs) else None
 
 
-def previous_ref(previous: str | None, uri: str, experiment: str, data_digest: str | None = None) -> str | None:
-    """Pin the previous period: run:<id> of the last accepted run on other data than today's
-    (`data_digest`), file:<digest> of a table, or None. Reruns on the same data keep the same pin."""
+def previous_ref(previous: str | None, uri: str, experiment: str, period: str | None = None) -> str | None:
+    """Pin the previous period: run:<id> of the last accepted run of another period than this one
+    (`period_key`), file:<digest> of a table, or None. Reruns of a period keep the same pin."""
     if not previous:
         return None
     if previous == "accepted":
-        run_id = last_accepted_run(uri, experiment, data_digest)
+        run_id = last_accepted_run(uri, experiment, period)
         return f"run:{run_id}" if run_id else None
     return f"file:{io.file_digest(previous)[:12]}" if Path(previous).exists() else None
 
