@@ -45,7 +45,7 @@ def test_each_bad_row_kind_is_rejected_with_its_reason(dcfg):
     assert {row: rejected.loc[row, "reject_reason"] for row in expected} == {
         row: REASONS[code] for row, code in expected.items()}
     assert (rejected["source_file"] == "tx.csv").all()
-    assert rejected.loc[3, "ts"] == "not a date"  # the original text is kept
+    assert rejected.loc[3, "交易时间"] == "not a date"  # the original text is kept, under its own header
     assert len(result.transactions) == 2
     assert result.quality["rows_rejected"] == 7
     assert result.quality["rejected_by_reason"] == {code: 1 for code in expected.values()}
