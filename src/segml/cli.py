@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -93,12 +95,29 @@ def run(overrides: Overrides = None, force: bool = typer.Option(False, help="rer
     _run(overrides, force)
 
 
+# one run at a time per project: a second run would rewrite params.yaml under the first one
+RUN_LOCK = Path("logs") / "segml-run.lock"
+
+
+@contextmanager
+def _one_at_a_time():
+    """Hold the project's run lock, or stop (exit 2) naming the command that holds it."""
+    from segml.io import ProjectBusyError, run_lock
+
+    try:
+        with run_lock(RUN_LOCK, shlex.join(["segml", *sys.argv[1:]])):
+            yield
+    except ProjectBusyError as exc:  # raised only when taking the lock: the body never raises it
+        _fail(str(exc))
+
+
 def _run(overrides: list[str] | None, force: bool = False) -> None:
-    compose(overrides)
-    _ensure_dvc_repo()
-    code = _dvc("repro", *(["--force"] if force else []))
-    if code != 0:
-        _fail(f"dvc repro failed (exit {code}); the stage's message is above.")
+    with _one_at_a_time():
+        compose(overrides)
+        _ensure_dvc_repo()
+        code = _dvc("repro", *(["--force"] if force else []))
+        if code != 0:
+            _fail(f"dvc repro failed (exit {code}); the stage's message is above.")
     summary()
 
 
@@ -166,6 +185,12 @@ def score(
     overrides: Overrides = None,
 ) -> None:
     """Score new transactions with registered models: no retraining, same exports."""
+    with _one_at_a_time():
+        _score(input, as_of, customers, model, out, overrides)
+
+
+def _score(input: Path, as_of: str | None, customers: Path | None, model: str, out: Path,
+           overrides: list[str] | None) -> None:
     from segml import io, tracking
     from segml.console import user_errors
     from segml.scoring import score_customers
@@ -176,9 +201,9 @@ def score(
     _, cfg = _config(overrides)
     try:
         data = cfg.data
-        raw = io.read_raw_table(input, data.format, data.encoding, data.delimiter, "--input")
-        raw_customers = io.read_raw_table(customers, data.format, data.encoding, data.delimiter, "--customers") \
-            if customers else None
+        raw = io.read_raw_table(input, config_key="--input", **data.read_options())
+        raw_customers = io.read_raw_table(customers, config_key="--customers",
+                                          **data.read_options(customers=True)) if customers else None
         with console.status("validating and building features..."):
             prepared = prepare(raw, raw_customers, data, as_of, str(input), str(customers or ""))
         with console.status(f"loading registered models ({model})..."):

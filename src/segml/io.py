@@ -157,7 +157,7 @@ def read_raw_table(
         if fmt == "parquet":
             return pd.read_parquet(path).astype("string").astype(object).where(lambda d: d.notna(), None)
         if fmt in ("xlsx", "xls"):
-            return _read_workbook(path, fmt, sheet, sheet_key)
+            return _read_workbook(path, sheet, sheet_key, format_key)
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, sep=delimiter,
                            skipinitialspace=True)
     except UnicodeDecodeError as exc:
@@ -175,10 +175,17 @@ def read_raw_table(
                          + (" and `data.delimiter`." if fmt == "csv" else ".")) from exc
 
 
-def _read_workbook(path: Path, fmt: str, sheet: str | int | None, sheet_key: str) -> pd.DataFrame:
+def _read_workbook(path: Path, sheet: str | int | None, sheet_key: str, format_key: str) -> pd.DataFrame:
     """One sheet of an .xlsx/.xls workbook, every cell as text (dates as ISO text)."""
-    engine = "openpyxl" if fmt == "xlsx" else "xlrd"
-    with pd.ExcelFile(path, engine=engine) as book:
+    from python_calamine import CalamineError
+
+    try:
+        # calamine reads both layouts, and large sheets many times faster than openpyxl
+        book = pd.ExcelFile(path, engine="calamine")
+    except CalamineError as exc:
+        raise InputError(f"Cannot read {path} as an Excel workbook ({exc}): check `{format_key}` "
+                         "(csv, parquet, xlsx or xls) against the file's real type.") from exc
+    with book:
         names = book.sheet_names
         wanted = 0 if sheet is None else sheet
         if (isinstance(wanted, int) and not 0 <= wanted < len(names)) or (
