@@ -202,8 +202,10 @@ def _score(input: Path, as_of: str | None, customers: Path | None, model: str, o
     try:
         data = cfg.data
         raw = io.read_raw_table(input, config_key="--input", **data.read_options())
-        raw_customers = io.read_raw_table(customers, config_key="--customers",
-                                          **data.read_options(customers=True)) if customers else None
+        raw_customers = None
+        if customers:
+            raw_customers = io.read_raw_table(customers, config_key="--customers",
+                                              **data.read_options(customers=True))
         with console.status("validating and building features..."):
             prepared = prepare(raw, raw_customers, data, as_of, str(input), str(customers or ""))
         with console.status(f"loading registered models ({model})..."):

@@ -268,8 +268,8 @@ def _add_shares(tables: list[_Table], at_cutoff: RunningTotals, prefix: str, lev
 
 
 # LightGBM refuses these in feature names; full-width look-alikes keep the name readable
-_JSON_LOOKALIKES = str.maketrans({'"': "＂", ",": "，", ":": "：", "[": "［", "]": "］", "{": "｛", "}": "｝",
-                                  "\\": "＼"})
+_JSON_LOOKALIKES = str.maketrans({'"': "＂", ",": "，", ":": "：", "[": "［", "]": "］",
+                                  "{": "｛", "}": "｝", "\\": "＼"})
 MAX_LEVEL_NAME = 60
 
 
@@ -283,7 +283,8 @@ def level_names(levels: list[str]) -> list[str]:
     """
     names = []
     for level in levels:
-        text = "".join(c if c.isprintable() else " " for c in str(level)).translate(_JSON_LOOKALIKES)
+        text = "".join(c if c.isprintable() else " " for c in str(level))
+        text = text.translate(_JSON_LOOKALIKES)
         if text != level or len(text) > MAX_LEVEL_NAME:
             digest = hashlib.sha1(str(level).encode("utf-8")).hexdigest()[:6]
             text = f"{text[:MAX_LEVEL_NAME].strip()} #{digest}"

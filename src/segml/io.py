@@ -146,13 +146,14 @@ def read_raw_table(
         raise InputError(f"Unsupported format {fmt!r} for {path}: set `{format_key}` to one of "
                          f"{', '.join(RAW_FORMATS)}.")
     if path.stat().st_size == 0:
-        raise InputError(f"{path} is empty (0 bytes): export it again with a header row and data rows, "
-                         f"or point `{config_key}` at the right file.")
+        raise InputError(f"{path} is empty (0 bytes): export it again with a header row and data "
+                         f"rows, or point `{config_key}` at the right file.")
     with path.open("rb") as handle:
         looks_like = _WORKBOOK_MAGIC.get(handle.read(4))
     if fmt == "csv" and looks_like:
-        raise InputError(f"{path} is an Excel workbook ({looks_like}), not CSV: set `{format_key}: "
-                         f"{looks_like}` (and `{sheet_key}` if the data is not on the first sheet).")
+        raise InputError(f"{path} is an Excel workbook ({looks_like}), not CSV: set "
+                         f"`{format_key}: {looks_like}` (and `{sheet_key}` if the data is not on "
+                         "the first sheet).")
     try:
         if fmt == "parquet":
             return pd.read_parquet(path).astype("string").astype(object).where(lambda d: d.notna(), None)
@@ -166,8 +167,9 @@ def read_raw_table(
             f"Set `{encoding_key}` (Excel exports are often gbk, gb18030 or utf-8-sig)."
         ) from exc
     except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{path} has no header row and no data (only blank lines): export it again "
-                         f"with a header row and data rows, or point `{config_key}` at the right file.") from exc
+        raise InputError(f"{path} has no header row and no data (only blank lines): export it "
+                         "again with a header row and data rows, or point "
+                         f"`{config_key}` at the right file.") from exc
     except InputError:
         raise
     except (pd.errors.ParserError, ValueError, OSError, ImportError) as exc:
@@ -175,7 +177,8 @@ def read_raw_table(
                          + (" and `data.delimiter`." if fmt == "csv" else ".")) from exc
 
 
-def _read_workbook(path: Path, sheet: str | int | None, sheet_key: str, format_key: str) -> pd.DataFrame:
+def _read_workbook(path: Path, sheet: str | int | None, sheet_key: str,
+                   format_key: str) -> pd.DataFrame:
     """One sheet of an .xlsx/.xls workbook, every cell as text (dates as ISO text)."""
     from python_calamine import CalamineError
 
@@ -194,8 +197,9 @@ def _read_workbook(path: Path, sheet: str | int | None, sheet_key: str, format_k
                              f"Set `{sheet_key}` to a sheet name or 0-based position.")
         table = book.parse(wanted, dtype=str, keep_default_na=False, na_filter=False)
     if table.columns.empty:
-        raise InputError(f"Sheet {names[wanted] if isinstance(wanted, int) else wanted!r} of {path} is "
-                         f"empty: put a header row and data rows on it, or set `{sheet_key}`.")
+        name = names[wanted] if isinstance(wanted, int) else wanted
+        raise InputError(f"Sheet {name!r} of {path} is empty: put a header row and data rows on "
+                         f"it, or set `{sheet_key}`.")
     table.columns = [str(c) for c in table.columns]
     return table
 
@@ -230,14 +234,16 @@ def run_lock(path: str | Path, command: str):
                 time.sleep(0.05)
             record = json.loads(holder) if holder.startswith("{") else {}
             raise ProjectBusyError(
-                f"another segml command is running in this project: pid {record.get('pid', '?')} "
-                f"(`{record.get('command', '?')}`, started {record.get('started', '?')}). Nothing was "
-                f"changed; wait for it to finish or stop it (lock file {path})."
+                "another segml command is running in this project: "
+                f"pid {record.get('pid', '?')} (`{record.get('command', '?')}`, started "
+                f"{record.get('started', '?')}). Nothing was changed; wait for it to finish or "
+                f"stop it (lock file {path})."
             ) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "command": command,
-                                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}, ensure_ascii=False))
+        record = {"pid": os.getpid(), "command": command,
+                  "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        handle.write(json.dumps(record, ensure_ascii=False))
         handle.flush()
         try:
             yield

@@ -25,7 +25,7 @@ class Prepared:
     customers: pd.DataFrame
     rejected: pd.DataFrame  # the user's rows whole (every column as text) + row, reason, file
     quality: dict
-    no_purchase: pd.DataFrame  # customers known to the data with no usable purchase (NO_PURCHASE_COLUMNS)
+    no_purchase: pd.DataFrame  # known customers without a usable purchase (NO_PURCHASE_COLUMNS)
 
 
 REASONS = {
@@ -100,7 +100,8 @@ def _to_datetime(text: pd.Series, cfg: DataConfig, utc: bool) -> pd.Series:
 
 
 def _numeric_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
-    """Epoch seconds/milliseconds (instants, shown in `cfg.timezone`) or Excel serial days (local)."""
+    """Epoch seconds/milliseconds (instants, shown in `cfg.timezone`) or Excel serial days
+    (local time)."""
     number = pd.to_numeric(text, errors="coerce").astype(float)
     if cfg.timestamp_format == EXCEL_FORMAT:
         # whole milliseconds: Excel keeps no finer time, and float days carry rounding noise
@@ -108,7 +109,8 @@ def _numeric_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
         local = EXCEL_DAY_ZERO + pd.to_timedelta((days * 86_400_000).round(), unit="ms")
     else:
         unit = EPOCH_UNITS[cfg.timestamp_format]
-        lo, hi = ((bound - pd.Timestamp("1970-01-01")) / pd.Timedelta(1, unit) for bound in PLAUSIBLE_YEARS)
+        lo, hi = ((bound - pd.Timestamp("1970-01-01")) / pd.Timedelta(1, unit)
+                  for bound in PLAUSIBLE_YEARS)
         instant = pd.to_datetime(number.where(number.between(lo, hi)), unit=unit, utc=True)
         local = instant.dt.tz_convert(cfg.timezone or "UTC").dt.tz_localize(None)
     local = local.where(local.between(*PLAUSIBLE_YEARS))
@@ -161,8 +163,9 @@ def prepare(
                           transactions_source, "data.columns")
     if tx_text.empty:
         raise ContractError(
-            f"{transactions_source} has a header but no data rows (columns: {list(raw_transactions.columns)}). "
-            "Export it again with its rows, or point `paths.raw_transactions` at the right file.")
+            f"{transactions_source} has a header but no data rows (columns: "
+            f"{list(raw_transactions.columns)}). Export it again with its rows, or point "
+            "`paths.raw_transactions` at the right file.")
     tx_text.insert(0, s.SOURCE_ROW, np.arange(1, len(tx_text) + 1))
 
     customer_id = tx_text[s.CUSTOMER_ID].astype("string").str.strip()
@@ -195,10 +198,10 @@ def prepare(
             "data.dayfirst, data.decimal) and `as_of`.")
     if not (amount[good] > 0).any():  # refunds alone describe no customer behaviour
         raise ContractError(
-            f"{transactions_source}: no purchase rows, only refunds: all {int(good.sum())} usable rows have "
-            "a negative amount, so there is nothing to model. Purchases must be positive and refunds "
-            "negative: check that `data.columns.amount` names the amount column, and the sign of amounts "
-            "in the export.")
+            f"{transactions_source}: no purchase rows, only refunds: all {int(good.sum())} usable "
+            "rows have a negative amount, so there is nothing to model. Purchases must be positive "
+            "and refunds negative: check that `data.columns.amount` names the amount column, and "
+            "the sign of amounts in the export.")
     clean = pd.DataFrame({s.CUSTOMER_ID: customer_id[good].astype(str), s.TS: ts[good], s.AMOUNT: amount[good]})
     for column in s.OPTIONAL_TRANSACTION_COLUMNS:
         if column in tx_text:
@@ -236,7 +239,8 @@ def prepare(
 
 # why a known customer has no usable purchase (the tier table shows a status, not a tier)
 NO_PURCHASE_STATUSES = ("all_rows_rejected", "only_refunds", "never_bought")
-NO_PURCHASE_COLUMNS = ("customer_id", "status", "rejected_rows", "reject_reasons", "in_customer_table")
+NO_PURCHASE_COLUMNS = ("customer_id", "status", "rejected_rows", "reject_reasons",
+                       "in_customer_table")
 
 
 def customers_without_purchase(customer_id: pd.Series, reason: pd.Series, amount: pd.Series,
@@ -253,26 +257,29 @@ def customers_without_purchase(customer_id: pd.Series, reason: pd.Series, amount
     kept = reason.isna() & has_id
     bought = customer_id[kept & (amount > 0)]
     refunded = customer_id[kept & (amount <= 0)].unique()
-    rejected = pd.DataFrame({"id": customer_id[has_id & reason.notna()], "reason": reason[has_id & reason.notna()]})
-    candidates = pd.Index(np.concatenate([rejected["id"].unique(), refunded, customer_table_ids.unique()]))
-    candidates = candidates.unique()
+    dropped = has_id & reason.notna()
+    rejected = pd.DataFrame({"id": customer_id[dropped], "reason": reason[dropped]})
+    candidates = pd.Index(np.concatenate(
+        [rejected["id"].unique(), refunded, customer_table_ids.unique()])).unique()
     # hash the few candidates and probe the (large) purchase ids once
     with_purchase = pd.Index(bought[bought.isin(candidates)].unique())
     ids = candidates.difference(with_purchase, sort=False).sort_values()
 
     counts = rejected.groupby(["id", "reason"], sort=True).size()
-    summary = counts.reset_index(name="n").assign(text=lambda d: d["reason"] + " × " + d["n"].astype(str))
+    summary = counts.reset_index(name="n")
+    summary["text"] = summary["reason"] + " × " + summary["n"].astype(str)
     reasons = summary.groupby("id")["text"].agg("; ".join)
     n_rejected = summary.groupby("id")["n"].sum()
     status = np.where(ids.isin(refunded), "only_refunds",
                       np.where(ids.isin(n_rejected.index), "all_rows_rejected", "never_bought"))
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "customer_id": pd.Series(ids, dtype="str"),
         "status": pd.Series(status, dtype="str"),
         "rejected_rows": n_rejected.reindex(ids, fill_value=0).to_numpy(dtype="int64"),
         "reject_reasons": reasons.reindex(ids, fill_value="").to_numpy(dtype=object).astype(str),
         "in_customer_table": ids.isin(customer_table_ids),
     })
+    return table[list(NO_PURCHASE_COLUMNS)]
 
 
 def _whole_rows(raw: pd.DataFrame, bad: np.ndarray, reason: pd.Series, source: str) -> pd.DataFrame:
@@ -284,7 +291,9 @@ def _whole_rows(raw: pd.DataFrame, bad: np.ndarray, reason: pd.Series, source: s
     ours = (s.SOURCE_ROW, s.REJECT_REASON, s.SOURCE_FILE)
     rows = rows.rename(columns={c: f"{c} (original)" for c in ours if c in rows.columns})
     rows.insert(0, s.SOURCE_ROW, positions + 1)
-    return rows.assign(**{s.REJECT_REASON: reason.iloc[positions].to_numpy(), s.SOURCE_FILE: source})
+    rows[s.REJECT_REASON] = reason.iloc[positions].to_numpy()
+    rows[s.SOURCE_FILE] = source
+    return rows
 
 
 def _text_or_none(col: pd.Series) -> pd.Series:
