@@ -7,7 +7,8 @@ import shutil
 import pytest
 import yaml
 
-from segml.config import ConfigError, _recorded_overrides, check_fresh, compose, load_config, to_typed, write_params
+from segml.config import (ConfigError, _recorded_overrides, check_fresh, compose, load_config,
+                          to_typed, write_params)
 
 from conftest import ROOT
 
@@ -118,8 +119,8 @@ def test_dvc_reads_params_written_with_awkward_overrides(project):
 
     write_params(compose(AWKWARD_OVERRIDES), overrides=AWKWARD_OVERRIDES)
     (project / "dvc.yaml").write_text(
-        "stages:\n  show:\n    cmd: echo '${data.timestamp_format}'\n    params:\n      - data.delimiter\n",
-        encoding="utf-8")
+        "stages:\n  show:\n    cmd: echo '${data.timestamp_format}'\n"
+        "    params:\n      - data.delimiter\n", encoding="utf-8")
     repo = Repo.init(str(project), no_scm=True)
     try:
         (stage,) = repo.index.stages  # DVC parses params.yaml to resolve the template
@@ -130,7 +131,8 @@ def test_dvc_reads_params_written_with_awkward_overrides(project):
         repo.close()
 
 
-@pytest.mark.parametrize("value", ["a\nb", "tab\there", "line\u2028sep", "next\x85line", 'q"uo\'te', "x" * 500])
+@pytest.mark.parametrize("value", ["a\nb", "tab\there", "line\u2028sep", "next\x85line", 'q"uo\'te',
+                                   "x" * 500])
 def test_overrides_comment_is_one_line_whatever_the_text(project, value):
     write_params({"seed": 1}, overrides=[value])
     lines = (project / "params.yaml").read_text(encoding="utf-8").splitlines()

@@ -1,5 +1,6 @@
 """Feature names built from user values (categories, channels) stay usable by LightGBM, whatever
-the export holds: line breaks inside quoted CSV fields, quotes, commas, brackets, colons, long text."""
+the export holds: line breaks inside quoted CSV fields, quotes, commas, brackets, colons, long
+text."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from segml import io
-from segml.features import MAX_LEVEL_NAME, build_features, feature_columns, fit_vocabulary, level_names
+from segml.features import (MAX_LEVEL_NAME, build_features, feature_columns, fit_vocabulary,
+                            level_names)
 from segml.transactions import index_transactions, to_day
 from segml.validate import prepare
 
@@ -31,7 +33,7 @@ CHANNELS = ["APP", "门店:北京", "官网\t(web)"]
 def test_level_names_are_safe_stable_unique_and_plain_names_unchanged():
     names = level_names(ODD_CATEGORIES)
     assert names == level_names(list(ODD_CATEGORIES))  # stable
-    assert len(set(names)) == len(names)  # distinct, even for labels that differ only in line breaks
+    assert len(set(names)) == len(names)  # distinct, even labels differing only in line breaks
     assert names[-1] == "服装"
     assert names[3].startswith("food， drinks #")  # readable look-alike plus a hash of the original
     for name in names:
@@ -49,16 +51,19 @@ def test_odd_categories_from_a_quoted_csv_train_a_lightgbm_model(tmp_path, cfg):
         for customer in range(120):
             for purchase in range(int(rng.integers(1, 6))):
                 day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 180)))
-                writer.writerow([f"{customer:04d}", f"{day:%Y-%m-%d} 10:00", f"{rng.uniform(5, 500):.2f}",
-                                 ODD_CATEGORIES[rng.integers(len(ODD_CATEGORIES))], CHANNELS[rng.integers(3)]])
-    data = dataclasses.replace(cfg.data, columns={"customer_id": "客户编号", "ts": "交易时间", "amount": "金额",
-                                                  "category": "品类", "channel": "渠道"})
+                category = ODD_CATEGORIES[rng.integers(len(ODD_CATEGORIES))]
+                writer.writerow([f"{customer:04d}", f"{day:%Y-%m-%d} 10:00",
+                                 f"{rng.uniform(5, 500):.2f}", category, CHANNELS[rng.integers(3)]])
+    headers = {"customer_id": "客户编号", "ts": "交易时间", "amount": "金额", "category": "品类",
+               "channel": "渠道"}
+    data = dataclasses.replace(cfg.data, columns=headers)
     raw = io.read_raw_table(path, config_key="paths.raw_transactions", **data.read_options())
     clean = prepare(raw, None, data).transactions
     assert set(clean["category"]) == set(ODD_CATEGORIES)  # the CSV kept every odd label intact
 
-    fcfg = dataclasses.replace(cfg.features, use_bgnbd=False, use_attributes=False, windows_days=[30, 90],
-                               top_categories=len(ODD_CATEGORIES), top_channels=3)
+    fcfg = dataclasses.replace(cfg.features, use_bgnbd=False, use_attributes=False,
+                               windows_days=[30, 90], top_categories=len(ODD_CATEGORIES),
+                               top_channels=3)
     idx = index_transactions(clean)
     vocab = fit_vocabulary(idx, fcfg)
     frame = build_features(idx, [to_day("2024-06-30")], fcfg, vocab)

@@ -26,7 +26,8 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 
 
 def _start(code: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code], cwd=cwd, env=ENV, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-c", code], cwd=cwd, env=ENV, stdout=subprocess.PIPE,
+                            text=True)
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -97,8 +98,9 @@ def test_run_lock_refuses_while_held_and_is_taken_over_when_the_holder_dies(tmp_
         os.kill(holder.pid, signal.SIGKILL)  # dies holding the lock; its record stays in the file
         holder.wait(timeout=10)
     assert str(holder.pid) in (tmp_path / "logs" / "segml-run.lock").read_text(encoding="utf-8")
-    with io.run_lock(tmp_path / "logs" / "segml-run.lock", "segml run"):  # stale: taken over
-        assert f'"pid": {os.getpid()}' in (tmp_path / "logs" / "segml-run.lock").read_text(encoding="utf-8")
+    lock = tmp_path / "logs" / "segml-run.lock"
+    with io.run_lock(lock, "segml run"):  # stale: taken over
+        assert f'"pid": {os.getpid()}' in lock.read_text(encoding="utf-8")
 
 
 @pytest.fixture()
@@ -130,13 +132,16 @@ def test_second_segml_command_refuses_before_touching_anything(project, command)
 def test_prepare_stage_killed_mid_write_recovers_on_the_next_run(project):
     """The real prepare stage, SIGKILLed while it writes its outputs: what it leaves under real
     names is complete, and rerunning the stage succeeds and cleans up."""
-    assert CliRunner().invoke(app, ["generate", "--customers", "10000", "--seed", "3"]).exit_code == 0
+    generated = CliRunner().invoke(app, ["generate", "--customers", "10000", "--seed", "3"])
+    assert generated.exit_code == 0
     stage = [sys.executable, str(ROOT / "pipelines" / "prepare.py")]
     prepared = project / "data" / "prepared"
-    first = subprocess.Popen(stage, cwd=project, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(stage, cwd=project, env=ENV, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
     caught = None
     while first.poll() is None and caught is None:
-        caught = next((p.name for p in prepared.glob(".*.tmp")), None) if prepared.is_dir() else None
+        if prepared.is_dir():
+            caught = next((p.name for p in prepared.glob(".*.tmp")), None)
     first.kill()
     first.wait(timeout=10)
     assert caught, "the stage finished before any write was caught; make the data larger"
@@ -146,7 +151,8 @@ def test_prepare_stage_killed_mid_write_recovers_on_the_next_run(project):
     rerun = subprocess.run(stage, cwd=project, env=ENV, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert sorted(p.name for p in prepared.iterdir()) == [
-        "customers.parquet", "no_purchase_customers.parquet", "rejected.parquet", "transactions.parquet"]
+        "customers.parquet", "no_purchase_customers.parquet", "rejected.parquet",
+        "transactions.parquet"]
     quality = io.read_json(project / "metrics" / "data_quality.json")
     assert quality["rows_clean"] == len(pd.read_parquet(prepared / "transactions.parquet"))
     assert quality["rows_read"] == quality["rows_clean"] + quality["rows_rejected"]

@@ -33,7 +33,8 @@ def test_empty_file_says_it_is_empty_not_a_format_problem(tmp_path, dcfg):
     with pytest.raises(io.InputError) as error:
         read(path, dcfg)
     message = str(error.value)
-    assert str(path) in message and "is empty (0 bytes)" in message and "paths.raw_transactions" in message
+    assert str(path) in message and "is empty (0 bytes)" in message
+    assert "paths.raw_transactions" in message
     assert "data.format" not in message and "No columns to parse" not in message
 
 
@@ -81,6 +82,7 @@ ORDERS = [["客户编号", "交易时间", "金额", "备注"],
           ["007", pd.Timestamp("2024-05-01 10:00").to_pydatetime(), 12.5, "首单"],
           ["0008", "2024-05-02 11:30:00", -3, None]]
 CUSTOMERS = [["客户编号", "地区"], ["007", "华东"], ["0008", "华北"]]
+REGIONS = {"007": "华东", "0008": "华北"}
 
 
 def test_xlsx_is_read_by_config_with_ids_as_text_and_sheets_by_name(tmp_path, dcfg):
@@ -93,7 +95,7 @@ def test_xlsx_is_read_by_config_with_ids_as_text_and_sheets_by_name(tmp_path, dc
     assert tx["customer_id"].tolist() == ["0008", "007"]  # leading zeros kept, sorted as text
     assert tx["ts"].tolist() == [pd.Timestamp("2024-05-02 11:30"), pd.Timestamp("2024-05-01 10:00")]
     assert tx["amount"].tolist() == [-3.0, 12.5]
-    assert result.customers.set_index("customer_id")["region"].to_dict() == {"007": "华东", "0008": "华北"}
+    assert result.customers.set_index("customer_id")["region"].to_dict() == REGIONS
 
 
 def test_missing_sheet_lists_the_sheets_and_the_key(tmp_path, dcfg):
@@ -154,12 +156,16 @@ def _biff8_workbook(sheets: dict[str, list[list]]) -> bytes:
 
     def entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
         raw = name.encode("utf-16-le") + b"\x00\x00" if name else b""
-        return (raw.ljust(64, b"\x00") + struct.pack("<HBBIII", len(raw), kind, 1, 0xFFFFFFFF, 0xFFFFFFFF, child)
+        no_sibling = 0xFFFFFFFF
+        return (raw.ljust(64, b"\x00")
+                + struct.pack("<HBBIII", len(raw), kind, 1, no_sibling, no_sibling, child)
                 + b"\x00" * 36 + struct.pack("<IQ", start, size))
 
-    directory = (entry("Root Entry", 5, 1, 0xFFFFFFFE, 0) + entry("Workbook", 2, 0xFFFFFFFF, 0, len(stream))
+    directory = (entry("Root Entry", 5, 1, 0xFFFFFFFE, 0)
+                 + entry("Workbook", 2, 0xFFFFFFFF, 0, len(stream))
                  + entry("", 0, 0xFFFFFFFF, 0, 0) * 2)
-    header = (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1" + b"\x00" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+    header = (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1" + b"\x00" * 16
+              + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
               + b"\x00" * 6 + struct.pack("<9I", 0, 1, n, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
               + struct.pack("<I", n + 1) + b"\xFF" * 4 * 108)
     return header + stream + directory + struct.pack("<128I", *fat)
@@ -167,8 +173,9 @@ def _biff8_workbook(sheets: dict[str, list[list]]) -> bytes:
 
 def test_legacy_xls_is_read_by_config(tmp_path, dcfg):
     path = tmp_path / "export.xls"
-    path.write_bytes(_biff8_workbook({"订单": [["客户编号", "交易时间", "金额"], ["007", "2024-05-01 10:00", 12.5],
-                                              ["0008", "2024-05-02", -3.0]]}))
+    rows = [["客户编号", "交易时间", "金额"], ["007", "2024-05-01 10:00", 12.5],
+            ["0008", "2024-05-02", -3.0]]
+    path.write_bytes(_biff8_workbook({"订单": rows}))
     data = dataclasses.replace(dcfg, format="xls")
     tx = prepare(read(path, data), None, data).transactions
     assert tx["customer_id"].tolist() == ["0008", "007"]
@@ -188,7 +195,7 @@ def test_each_file_has_its_own_encoding_and_format(tmp_path, dcfg):
                                     (workbook, {"customers_format": "xlsx"})):
         data = dataclasses.replace(dcfg, encoding="gbk", customer_columns=mapping, **setting)
         result = prepare(read(tx_path, data), read(customers_path, data, customers=True), data)
-        assert result.customers.set_index("customer_id")["region"].to_dict() == {"007": "华东", "0008": "华北"}
+        assert result.customers.set_index("customer_id")["region"].to_dict() == REGIONS
         assert result.transactions["customer_id"].tolist() == ["007"]
 
     same = dataclasses.replace(dcfg, encoding="gbk")

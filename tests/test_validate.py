@@ -45,7 +45,7 @@ def test_each_bad_row_kind_is_rejected_with_its_reason(dcfg):
     assert {row: rejected.loc[row, "reject_reason"] for row in expected} == {
         row: REASONS[code] for row, code in expected.items()}
     assert (rejected["source_file"] == "tx.csv").all()
-    assert rejected.loc[3, "交易时间"] == "not a date"  # the original text is kept, under its own header
+    assert rejected.loc[3, "交易时间"] == "not a date"  # the original text, under its own header
     assert len(result.transactions) == 2
     assert result.quality["rows_rejected"] == 7
     assert result.quality["rejected_by_reason"] == {code: 1 for code in expected.values()}
@@ -205,9 +205,10 @@ def test_rejected_rows_keep_every_original_column_as_text(dcfg):
     result = prepare(frame, None, dcfg, transactions_source="tx.csv")
     rejected = result.rejected
     user_columns = ["客户编号", "交易时间", "金额", "订单号", "数量", "品类", "渠道", "备注", "门店编码"]
-    assert rejected[user_columns].iloc[0].tolist() == ["008", "not a date", "10", "O3", "1", "服装", "APP",
-                                                       "客户说\n下周补单", "0202"]
-    assert rejected["reject_reason (original)"].tolist() == ["theirs too"]  # the user's own column survives
+    assert rejected[user_columns].iloc[0].tolist() == [
+        "008", "not a date", "10", "O3", "1", "服装", "APP", "客户说\n下周补单", "0202"]
+    # the user's own column of the same name as ours survives
+    assert rejected["reject_reason (original)"].tolist() == ["theirs too"]
     assert rejected[["source_row", "reject_reason", "source_file"]].iloc[0].tolist() == [
         2, REASONS["bad_timestamp"], "tx.csv"]
     assert all(pd.api.types.is_string_dtype(rejected[c]) for c in user_columns)
@@ -224,29 +225,32 @@ def test_rejected_customer_rows_keep_their_unmapped_columns(dcfg):
 
 # --- customers with no usable purchase -------------------------------------------------------
 
+COLUMNS = ["customer_id", "status", "rejected_rows", "reject_reasons", "in_customer_table"]
+
 def test_customers_without_a_usable_purchase_are_listed_with_why(dcfg):
     rows = [
         GOOD,                                                                   # 007 bought
-        ["020", "2024-05-01 10:00:00", "0", "O2", "1", "服装", "APP"],          # 020: only zero amounts
+        ["020", "2024-05-01 10:00:00", "0", "O2", "1", "服装", "APP"],  # 020: only zero amounts
         ["020", "2024-05-03 10:00:00", "0.00", "O3", "1", "服装", "APP"],
         ["020", "2024-05-04 10:00:00", "n/a", "O4", "1", "服装", "APP"],
-        [" 030 ", "2024-05-01 10:00:00", "-15", "O5", "1", "服装", "APP"],      # 030: only a refund
-        ["007", "2024-05-05 10:00:00", "0", "O6", "1", "服装", "APP"],          # 007 also has a bad row
+        [" 030 ", "2024-05-01 10:00:00", "-15", "O5", "1", "服装", "APP"],  # 030: only a refund
+        ["007", "2024-05-05 10:00:00", "0", "O6", "1", "服装", "APP"],  # 007 also has a bad row
     ]
     customers = pd.DataFrame({"客户编号": ["007", "020", "040"], "地区": ["华东", "华北", "华南"]})
     result = prepare(raw(rows), customers, dcfg, as_of="2024-06-30")
     table = result.no_purchase
-    assert list(table.columns) == ["customer_id", "status", "rejected_rows", "reject_reasons", "in_customer_table"]
+    assert list(table.columns) == COLUMNS
     assert table.to_dict("records") == [
         {"customer_id": "020", "status": "all_rows_rejected", "rejected_rows": 3,
-         "reject_reasons": f"{REASONS['bad_amount']} × 1; {REASONS['zero_amount']} × 2", "in_customer_table": True},
+         "reject_reasons": f"{REASONS['bad_amount']} × 1; {REASONS['zero_amount']} × 2",
+         "in_customer_table": True},
         {"customer_id": "030", "status": "only_refunds", "rejected_rows": 0, "reject_reasons": "",
          "in_customer_table": False},
         {"customer_id": "040", "status": "never_bought", "rejected_rows": 0, "reject_reasons": "",
          "in_customer_table": True},
     ]
-    assert result.quality["customers_without_purchase"] == {"all_rows_rejected": 1, "only_refunds": 1,
-                                                            "never_bought": 1}
+    assert result.quality["customers_without_purchase"] == {
+        "all_rows_rejected": 1, "only_refunds": 1, "never_bought": 1}
     # every customer of the input is either in the clean purchases or in this table
     known = set(customers["客户编号"]) | {r[0].strip() for r in rows}
     bought = set(result.transactions.loc[result.transactions["amount"] > 0, "customer_id"])
@@ -255,7 +259,6 @@ def test_customers_without_a_usable_purchase_are_listed_with_why(dcfg):
 
 def test_no_purchase_table_is_empty_and_typed_when_everyone_bought(dcfg, tmp_path):
     table = prepare(raw([GOOD]), None, dcfg).no_purchase
-    assert table.empty and list(table.columns) == ["customer_id", "status", "rejected_rows", "reject_reasons",
-                                                   "in_customer_table"]
+    assert table.empty and list(table.columns) == COLUMNS
     io.write_parquet(table, tmp_path / "t.parquet")  # writable as the prepare stage does
     assert pd.read_parquet(tmp_path / "t.parquet").columns.tolist() == table.columns.tolist()
