@@ -23,10 +23,10 @@ def main(hydra_cfg: DictConfig) -> None:
     raw = OmegaConf.to_container(hydra_cfg, resolve=True)
     cfg = to_typed(raw)
     paths, data = cfg.paths, cfg.data
-    transactions = io.read_raw_table(paths.raw_transactions, data.format, data.encoding, data.delimiter,
-                                     "paths.raw_transactions")
-    customers = io.read_raw_table(paths.raw_customers, data.format, data.encoding, data.delimiter,
-                                  "paths.raw_customers") if Path(paths.raw_customers).exists() else None
+    transactions = io.read_raw_table(paths.raw_transactions, config_key="paths.raw_transactions",
+                                     **data.read_options())
+    customers = io.read_raw_table(paths.raw_customers, config_key="paths.raw_customers",
+                                  **data.read_options(customers=True)) if Path(paths.raw_customers).exists() else None
     result = run_pipeline(transactions, customers, cfg)
     overrides = list(hydra.core.hydra_config.HydraConfig.get().overrides.task)
     run = tracking.log_pipeline_run(

@@ -112,7 +112,9 @@ def project(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("command", [["run", "labels.horizon_days=60"],
-                                     ["score", "--input", "data/raw/transactions.csv"]])
+                                     ["score", "--input", "data/raw/transactions.csv"],
+                                     ["compose", "labels.horizon_days=60"],
+                                     ["generate", "--customers", "100"]])
 def test_second_segml_command_refuses_before_touching_anything(project, command):
     params_before = (project / "params.yaml").read_bytes()
     holder = _start(HOLDER, project)

@@ -27,6 +27,22 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+# one run at a time per project: a second run would rewrite params.yaml under the first one
+RUN_LOCK = Path("logs") / "segml-run.lock"
+
+
+@contextmanager
+def _one_at_a_time():
+    """Hold the project's run lock, or stop (exit 2) naming the command that holds it."""
+    from segml.io import ProjectBusyError, run_lock
+
+    try:
+        with run_lock(RUN_LOCK, shlex.join(["segml", *sys.argv[1:]])):
+            yield
+    except ProjectBusyError as exc:  # raised only when taking the lock: the body never raises it
+        _fail(str(exc))
+
+
 def _config(overrides: list[str] | None):
     from segml.config import ConfigError, compose, to_typed
 
@@ -48,7 +64,8 @@ def generate(
     overrides: Overrides = None,
 ) -> None:
     """Write messy demo data where conf/paths expects raw input, with the headers conf/data maps."""
-    _generate(customers, seed, start, end, overrides)
+    with _one_at_a_time():
+        _generate(customers, seed, start, end, overrides)
 
 
 def _generate(customers: int, seed: int, start: str, end: str, overrides: list[str] | None) -> None:
@@ -61,7 +78,8 @@ def _generate(customers: int, seed: int, start: str, end: str, overrides: list[s
         tx = demo.transactions.rename(columns={k: v for k, v in cfg.data.columns.items() if v})
         attrs = demo.customers.rename(columns={k: v for k, v in cfg.data.customer_columns.items() if v})
         io.write_csv(tx, cfg.paths.raw_transactions, encoding=cfg.data.encoding)
-        io.write_csv(attrs, cfg.paths.raw_customers, encoding=cfg.data.encoding)
+        io.write_csv(attrs, cfg.paths.raw_customers,
+                     encoding=cfg.data.customers_encoding or cfg.data.encoding)
         io.write_csv(demo.ground_truth, cfg.paths.ground_truth)
     console.print(f"wrote {len(tx):,} transaction rows to {cfg.paths.raw_transactions}, "
                   f"{len(attrs):,} customers to {cfg.paths.raw_customers}, truth to {cfg.paths.ground_truth}")
@@ -70,6 +88,11 @@ def _generate(customers: int, seed: int, start: str, end: str, overrides: list[s
 @app.command()
 def compose(overrides: Overrides = None) -> None:
     """Compose conf/ (+ overrides) into params.yaml, the file every DVC stage reads."""
+    with _one_at_a_time():
+        _compose(overrides)
+
+
+def _compose(overrides: list[str] | None) -> None:
     from segml.config import write_params
 
     raw, _ = _config(overrides)
@@ -95,39 +118,29 @@ def run(overrides: Overrides = None, force: bool = typer.Option(False, help="rer
     _run(overrides, force)
 
 
-# one run at a time per project: a second run would rewrite params.yaml under the first one
-RUN_LOCK = Path("logs") / "segml-run.lock"
-
-
-@contextmanager
-def _one_at_a_time():
-    """Hold the project's run lock, or stop (exit 2) naming the command that holds it."""
-    from segml.io import ProjectBusyError, run_lock
-
-    try:
-        with run_lock(RUN_LOCK, shlex.join(["segml", *sys.argv[1:]])):
-            yield
-    except ProjectBusyError as exc:  # raised only when taking the lock: the body never raises it
-        _fail(str(exc))
-
-
 def _run(overrides: list[str] | None, force: bool = False) -> None:
     with _one_at_a_time():
-        compose(overrides)
-        _ensure_dvc_repo()
-        code = _dvc("repro", *(["--force"] if force else []))
-        if code != 0:
-            _fail(f"dvc repro failed (exit {code}); the stage's message is above.")
+        _compose_and_repro(overrides, force)
     summary()
+
+
+def _compose_and_repro(overrides: list[str] | None, force: bool = False) -> None:
+    _compose(overrides)
+    _ensure_dvc_repo()
+    code = _dvc("repro", *(["--force"] if force else []))
+    if code != 0:
+        _fail(f"dvc repro failed (exit {code}); the stage's message is above.")
 
 
 @app.command()
 def demo(overrides: Overrides = None) -> None:
     """Generate demo data (if absent) and run the whole pipeline on it."""
     _, cfg = _config(overrides)
-    if not Path(cfg.paths.raw_transactions).exists():
-        _generate(20_000, 42, "2023-01-01", "2025-12-31", overrides)
-    _run(overrides)
+    with _one_at_a_time():
+        if not Path(cfg.paths.raw_transactions).exists():
+            _generate(20_000, 42, "2023-01-01", "2025-12-31", overrides)
+        _compose_and_repro(overrides)
+    summary()
 
 
 def _fmt(value) -> str:
