@@ -214,11 +214,16 @@ def run_lock(path: str | Path, command: str):
 
     The lock is an advisory `flock` on `path`, so the operating system releases it when its
     holder dies, however it dies: a lock left by a killed run is simply taken over. The file
-    records the holder's pid and command for the message.
+    records the holder's pid and command for the message. Where `flock` does not exist
+    (Windows) the block runs unguarded.
     """
-    import fcntl
     import time
 
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+", encoding="utf-8")

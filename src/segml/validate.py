@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from segml import schema as s
 from segml.config import DataConfig
@@ -253,33 +255,43 @@ def customers_without_purchase(customer_id: pd.Series, reason: pd.Series, amount
     `never_bought` (in the customer table without a transaction row). `rejected_rows` and
     `reject_reasons` ("zero amount × 3; …") summarise their rejected transaction rows.
     """
-    has_id = customer_id.notna() & (customer_id != "")
-    kept = reason.isna() & has_id
-    bought = customer_id[kept & (amount > 0)]
-    refunded = customer_id[kept & (amount <= 0)].unique()
-    dropped = has_id & reason.notna()
+    has_id = (customer_id.notna() & (customer_id != "")).to_numpy(dtype=bool)
+    kept = reason.isna().to_numpy() & has_id
+    purchase = (amount > 0).to_numpy()
+    dropped = has_id & ~kept
+    refunded = _unique_text(customer_id[kept & ~purchase])
     rejected = pd.DataFrame({"id": customer_id[dropped], "reason": reason[dropped]})
-    candidates = pd.Index(np.concatenate(
-        [rejected["id"].unique(), refunded, customer_table_ids.unique()])).unique()
-    # hash the few candidates and probe the (large) purchase ids once
-    with_purchase = pd.Index(bought[bought.isin(candidates)].unique())
-    ids = candidates.difference(with_purchase, sort=False).sort_values()
+    candidates = _unique_text(pd.concat([rejected["id"], pd.Series(refunded),
+                                         customer_table_ids.astype("string")]))
+    with_purchase = _unique_text(customer_id[kept & purchase])
+    ids = candidates.filter(pc.invert(pc.is_in(candidates, value_set=with_purchase)))
+    ids = ids.take(pc.sort_indices(ids))
+
+    def member(values: pd.Series) -> np.ndarray:
+        # arrow hashes in C++; pandas' isin on text loops in Python over its argument
+        return pc.is_in(ids, value_set=_unique_text(values)).to_numpy(zero_copy_only=False)
 
     counts = rejected.groupby(["id", "reason"], sort=True).size()
     summary = counts.reset_index(name="n")
     summary["text"] = summary["reason"] + " × " + summary["n"].astype(str)
     reasons = summary.groupby("id")["text"].agg("; ".join)
     n_rejected = summary.groupby("id")["n"].sum()
-    status = np.where(ids.isin(refunded), "only_refunds",
-                      np.where(ids.isin(n_rejected.index), "all_rows_rejected", "never_bought"))
+    index = pd.Index(ids.to_pylist(), dtype="str")
+    status = np.where(member(pd.Series(refunded)), "only_refunds",
+                      np.where(member(n_rejected.index.to_series()), "all_rows_rejected", "never_bought"))
     table = pd.DataFrame({
-        "customer_id": pd.Series(ids, dtype="str"),
+        "customer_id": pd.Series(index, dtype="str"),
         "status": pd.Series(status, dtype="str"),
-        "rejected_rows": n_rejected.reindex(ids, fill_value=0).to_numpy(dtype="int64"),
-        "reject_reasons": reasons.reindex(ids, fill_value="").to_numpy(dtype=object).astype(str),
-        "in_customer_table": ids.isin(customer_table_ids),
+        "rejected_rows": n_rejected.reindex(index, fill_value=0).to_numpy(dtype="int64"),
+        "reject_reasons": reasons.reindex(index, fill_value="").to_numpy(dtype=object).astype(str),
+        "in_customer_table": member(customer_table_ids),
     })
     return table[list(NO_PURCHASE_COLUMNS)]
+
+
+def _unique_text(values: pd.Series) -> pa.Array:
+    """Distinct values as an arrow string array (fast hashing for large id columns)."""
+    return pc.unique(pa.array(values.astype("string"), type=pa.string()))
 
 
 def _whole_rows(raw: pd.DataFrame, bad: np.ndarray, reason: pd.Series, source: str) -> pd.DataFrame:
