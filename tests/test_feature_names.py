@@ -13,7 +13,7 @@ import pandas as pd
 
 from segml import io
 from segml.features import (MAX_LEVEL_NAME, build_features, feature_columns, fit_vocabulary,
-                            level_names)
+                            level_labels, level_names)
 from segml.transactions import index_transactions, to_day
 from segml.validate import prepare
 
@@ -71,6 +71,9 @@ def test_odd_categories_from_a_quoted_csv_train_a_lightgbm_model(tmp_path, cfg):
     assert [c for c in columns if c.startswith("category_share__")] == [
         f"category_share__{n}" for n in level_names(vocab.categories)]
     assert len(vocab.categories) == len(ODD_CATEGORIES)
+    labels = level_labels(vocab)  # the original text, for display
+    assert sorted(labels[c] for c in columns if c.startswith("category_share__")) == sorted(ODD_CATEGORIES)
+    assert sorted(labels[c] for c in columns if c.startswith("channel_share__")) == sorted(CHANNELS)
 
     X = frame[columns]
     y = (X["spend_90d"] > X["spend_90d"].median()).astype(int)

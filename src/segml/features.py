@@ -292,6 +292,13 @@ def level_names(levels: list[str]) -> list[str]:
     return names
 
 
+def level_labels(vocab: Vocabulary) -> dict[str, str]:
+    """Share column name -> the user's own category or channel label, for display."""
+    return {f"{prefix}_share__{name}": level
+            for prefix, levels in (("category", vocab.categories), ("channel", vocab.channels))
+            for name, level in zip(level_names(levels), levels)}
+
+
 def _bgnbd(t: _Table, purchase_days: np.ndarray, last_day: np.ndarray, first_day: np.ndarray,
            horizon_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """BG/NBD's (P(alive), expected purchases, P(no purchase)) for the table's rows, fitted on
