@@ -7,7 +7,6 @@ Sweeps never touch the DVC outputs or the model registry; compare the runs in th
 (experiment `<tracking.experiment>-sweep`). Hydra's own run folders go under logs/.
 """
 
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
@@ -24,10 +23,7 @@ def main(hydra_cfg: DictConfig) -> None:
     raw = OmegaConf.to_container(hydra_cfg, resolve=True)
     cfg = to_typed(raw)
     paths, data = cfg.paths, cfg.data
-    transactions = io.read_raw_table(paths.raw_transactions, data.format, data.encoding, data.delimiter,
-                                     "paths.raw_transactions")
-    customers = io.read_raw_table(paths.raw_customers, data.format, data.encoding, data.delimiter,
-                                  "paths.raw_customers") if Path(paths.raw_customers).exists() else None
+    transactions, customers = io.read_raw_inputs(paths.raw_transactions, paths.raw_customers, data)
     result = run_pipeline(transactions, customers, cfg)
     overrides = list(hydra.core.hydra_config.HydraConfig.get().overrides.task)
     run = tracking.log_pipeline_run(

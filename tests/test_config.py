@@ -7,7 +7,8 @@ import shutil
 import pytest
 import yaml
 
-from segml.config import ConfigError, check_fresh, compose, load_config, to_typed, write_params
+from segml.config import (ConfigError, recorded_overrides, check_fresh, compose, load_config,
+                          to_typed, write_params)
 
 from conftest import ROOT
 
@@ -88,3 +89,52 @@ def test_as_of_must_be_a_date():
     with pytest.raises(ConfigError, match="YYYY-MM-DD"):
         to_typed(raw)
     assert to_typed(compose(["as_of=2025-12-31"], ROOT / "conf")).as_of == "2025-12-31"
+
+
+# Overrides users type: quotes, Chinese, long values. The comment recording them must stay one
+# line, or the file stops being YAML ("YAML file structure is corrupted" in DVC).
+AWKWARD_OVERRIDES = [
+    'data.timestamp_format="%Y年%m月%d日"',
+    "data.delimiter=';'",
+    'paths.raw_transactions="' + "/共享盘/客户分级/月度导出/" * 6 + '交易明细 (含退款).csv"',
+    'data.currency_symbols=["¥","元","RMB"]',
+]
+
+
+def test_awkward_overrides_round_trip_through_params_yaml(project):
+    write_params(compose(AWKWARD_OVERRIDES), overrides=AWKWARD_OVERRIDES)
+    text = (project / "params.yaml").read_text(encoding="utf-8")
+    comment = [line for line in text.splitlines() if line.startswith("# overrides:")]
+    assert len(comment) == 1 and len(comment[0]) > 200  # long, and still one line
+    assert all(line.startswith("#") for line in text.splitlines()[:2])
+    yaml.safe_load(text)  # the whole file parses
+    assert recorded_overrides(project / "params.yaml") == AWKWARD_OVERRIDES
+    cfg = load_config()  # composes the recorded overrides again: they must match
+    assert (cfg.data.timestamp_format, cfg.data.delimiter) == ("%Y年%m月%d日", ";")
+    assert cfg.data.currency_symbols == ["¥", "元", "RMB"]
+
+
+def test_dvc_reads_params_written_with_awkward_overrides(project):
+    from dvc.repo import Repo
+
+    write_params(compose(AWKWARD_OVERRIDES), overrides=AWKWARD_OVERRIDES)
+    (project / "dvc.yaml").write_text(
+        "stages:\n  show:\n    cmd: echo '${data.timestamp_format}'\n"
+        "    params:\n      - data.delimiter\n", encoding="utf-8")
+    repo = Repo.init(str(project), no_scm=True)
+    try:
+        (stage,) = repo.index.stages  # DVC parses params.yaml to resolve the template
+        assert stage.cmd == "echo '%Y年%m月%d日'"
+        (params,) = [dep for dep in stage.deps if dep.def_path == "params.yaml"]
+        assert params.read_params() == {"data.delimiter": ";"}
+    finally:
+        repo.close()
+
+
+@pytest.mark.parametrize("value", ["a\nb", "tab\there", "line\u2028sep", "next\x85line", 'q"uo\'te',
+                                   "x" * 500])
+def test_overrides_comment_is_one_line_whatever_the_text(project, value):
+    write_params({"seed": 1}, overrides=[value])
+    lines = (project / "params.yaml").read_text(encoding="utf-8").splitlines()
+    assert lines[1].startswith("# overrides:") and lines[2] == "seed: 1"
+    assert recorded_overrides(project / "params.yaml") == [value]

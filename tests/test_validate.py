@@ -45,7 +45,7 @@ def test_each_bad_row_kind_is_rejected_with_its_reason(dcfg):
     assert {row: rejected.loc[row, "reject_reason"] for row in expected} == {
         row: REASONS[code] for row, code in expected.items()}
     assert (rejected["source_file"] == "tx.csv").all()
-    assert rejected.loc[3, "ts"] == "not a date"  # the original text is kept
+    assert rejected.loc[3, "交易时间"] == "not a date"  # the original text, under its own header
     assert len(result.transactions) == 2
     assert result.quality["rows_rejected"] == 7
     assert result.quality["rejected_by_reason"] == {code: 1 for code in expected.values()}
@@ -140,3 +140,125 @@ def test_parquet_input_with_native_types(tmp_path, dcfg):
 def test_day_first_dashed_dates_are_not_mistaken_for_offsets(dcfg):
     dayfirst = dataclasses.replace(dcfg, timestamp_format="%d-%m-%Y", dayfirst=True)
     assert list(parse_timestamp(pd.Series(["31-12-2024"]), dayfirst)) == [pd.Timestamp("2024-12-31")]
+
+
+# --- numeric timestamps ----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("fmt", "stamps"), [
+    ("epoch_s", ["1714550400", "1714557600.5"]),
+    ("%s", ["1714550400", "1714557600.5"]),  # strftime's own code for epoch seconds
+    ("epoch_ms", ["1714550400000", "1714557600500"]),
+])
+def test_epoch_stamps_are_instants_shown_in_the_configured_zone(dcfg, fmt, stamps):
+    data = dataclasses.replace(dcfg, timestamp_format=fmt, timezone="Asia/Shanghai")
+    parsed = parse_timestamp(pd.Series([*stamps, "yesterday", ""]), data)
+    # 1714550400 s is 2024-05-01 08:00 UTC, 16:00 in Shanghai
+    assert parsed.iloc[:2].tolist() == [pd.Timestamp("2024-05-01 16:00"), pd.Timestamp("2024-05-01 18:00:00.5")]
+    assert parsed.iloc[2:].isna().all()
+
+
+def test_epoch_stamps_in_the_wrong_unit_are_rejected_not_dated_to_year_56000(dcfg):
+    rows = [["1", "1714550400000", "10"], ["1", "1714550400", "20"]]  # ms and s, read as seconds
+    frame = pd.DataFrame(rows, columns=["客户编号", "交易时间", "金额"])
+    result = prepare(frame, None, dataclasses.replace(dcfg, timestamp_format="epoch_s"))
+    assert result.rejected["reject_reason"].tolist() == [REASONS["bad_timestamp"]]
+    assert result.transactions["ts"].tolist() == [pd.Timestamp("2024-05-01 16:00")]
+
+
+def test_excel_serial_days_are_local_dates(dcfg):
+    data = dataclasses.replace(dcfg, timestamp_format="excel")
+    parsed = parse_timestamp(pd.Series(["45413.5", "45413", "45413.000011574", "-1", "n/a"]), data)
+    assert parsed.iloc[:3].tolist() == [pd.Timestamp("2024-05-01 12:00"), pd.Timestamp("2024-05-01"),
+                                        pd.Timestamp("2024-05-01 00:00:01")]
+    assert parsed.iloc[3:].isna().all()
+
+
+def test_unusable_timestamp_pattern_is_a_clear_config_error(dcfg):
+    with pytest.raises(ContractError) as error:
+        parse_timestamp(pd.Series(["2024-05-01"]), dataclasses.replace(dcfg, timestamp_format="%Q-%m"))
+    assert "data.timestamp_format" in str(error.value) and "epoch_s" in str(error.value)
+
+
+def test_chinese_date_pattern(dcfg):
+    data = dataclasses.replace(dcfg, timestamp_format="%Y年%m月%d日")
+    assert parse_timestamp(pd.Series(["2024年5月1日"]), data).tolist() == [pd.Timestamp("2024-05-01")]
+
+
+# --- nothing to model ------------------------------------------------------------------------
+
+def test_refunds_only_says_there_is_no_purchase(dcfg):
+    rows = [["007", "2024-05-01 10:00:00", "-10", "O1", "1", "服装", "APP"],
+            ["008", "2024-05-02 10:00:00", "-¥5", "O2", "1", "服装", "APP"],
+            ["008", "2024-05-02 10:00:00", "0", "O3", "1", "服装", "APP"]]
+    with pytest.raises(ContractError) as error:
+        prepare(raw(rows), None, dcfg, transactions_source="data/raw/refunds.csv")
+    message = str(error.value)
+    assert "data/raw/refunds.csv" in message and "no purchase rows, only refunds" in message
+    assert "all 2 usable rows" in message and "data.columns.amount" in message
+
+
+# --- rejected rows are kept whole ------------------------------------------------------------
+
+def test_rejected_rows_keep_every_original_column_as_text(dcfg):
+    frame = raw([GOOD, ["008", "not a date", "10", "O3", "1", "服装", "APP"]]).assign(
+        备注=["ok", "客户说\n下周补单"], 门店编码=["0101", "0202"], reject_reason=["theirs", "theirs too"])
+    result = prepare(frame, None, dcfg, transactions_source="tx.csv")
+    rejected = result.rejected
+    user_columns = ["客户编号", "交易时间", "金额", "订单号", "数量", "品类", "渠道", "备注", "门店编码"]
+    assert rejected[user_columns].iloc[0].tolist() == [
+        "008", "not a date", "10", "O3", "1", "服装", "APP", "客户说\n下周补单", "0202"]
+    # the user's own column of the same name as ours survives
+    assert rejected["reject_reason (original)"].tolist() == ["theirs too"]
+    assert rejected[["source_row", "reject_reason", "source_file"]].iloc[0].tolist() == [
+        2, REASONS["bad_timestamp"], "tx.csv"]
+    assert all(pd.api.types.is_string_dtype(rejected[c]) for c in user_columns)
+    # input rows = kept + rejected
+    assert result.quality["rows_read"] == len(result.transactions) + len(rejected) == 2
+
+
+def test_rejected_customer_rows_keep_their_unmapped_columns(dcfg):
+    customers = pd.DataFrame({"客户编号": ["01", "01"], "地区": ["华东", "华北"], "会员卡号": ["A1", "A2"]})
+    result = prepare(raw([GOOD]), customers, dcfg, customers_source="customers.csv")
+    row = result.rejected[result.rejected["source_file"] == "customers.csv"].iloc[0]
+    assert (row["客户编号"], row["地区"], row["会员卡号"], row["source_row"]) == ("01", "华北", "A2", 2)
+
+
+# --- customers with no usable purchase -------------------------------------------------------
+
+COLUMNS = ["customer_id", "status", "rejected_rows", "reject_reasons", "in_customer_table"]
+
+def test_customers_without_a_usable_purchase_are_listed_with_why(dcfg):
+    rows = [
+        GOOD,                                                                   # 007 bought
+        ["020", "2024-05-01 10:00:00", "0", "O2", "1", "服装", "APP"],  # 020: only zero amounts
+        ["020", "2024-05-03 10:00:00", "0.00", "O3", "1", "服装", "APP"],
+        ["020", "2024-05-04 10:00:00", "n/a", "O4", "1", "服装", "APP"],
+        [" 030 ", "2024-05-01 10:00:00", "-15", "O5", "1", "服装", "APP"],  # 030: only a refund
+        ["007", "2024-05-05 10:00:00", "0", "O6", "1", "服装", "APP"],  # 007 also has a bad row
+    ]
+    customers = pd.DataFrame({"客户编号": ["007", "020", "040"], "地区": ["华东", "华北", "华南"]})
+    result = prepare(raw(rows), customers, dcfg, as_of="2024-06-30")
+    table = result.no_purchase
+    assert list(table.columns) == COLUMNS
+    assert table.to_dict("records") == [
+        {"customer_id": "020", "status": "all_rows_rejected", "rejected_rows": 3,
+         "reject_reasons": f"{REASONS['bad_amount']} × 1; {REASONS['zero_amount']} × 2",
+         "in_customer_table": True},
+        {"customer_id": "030", "status": "only_refunds", "rejected_rows": 0, "reject_reasons": "",
+         "in_customer_table": False},
+        {"customer_id": "040", "status": "never_bought", "rejected_rows": 0, "reject_reasons": "",
+         "in_customer_table": True},
+    ]
+    assert result.quality["customers_without_purchase"] == {
+        "all_rows_rejected": 1, "only_refunds": 1, "never_bought": 1}
+    # every customer of the input is either in the clean purchases or in this table
+    known = set(customers["客户编号"]) | {r[0].strip() for r in rows}
+    bought = set(result.transactions.loc[result.transactions["amount"] > 0, "customer_id"])
+    assert bought | set(table["customer_id"]) == known and not bought & set(table["customer_id"])
+
+
+def test_no_purchase_table_is_empty_and_typed_when_everyone_bought(dcfg, tmp_path):
+    table = prepare(raw([GOOD]), None, dcfg).no_purchase
+    assert table.empty and list(table.columns) == COLUMNS
+    io.write_parquet(table, tmp_path / "t.parquet")  # writable as the prepare stage does
+    assert pd.read_parquet(tmp_path / "t.parquet").columns.tolist() == table.columns.tolist()

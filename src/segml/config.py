@@ -9,6 +9,7 @@ be silently ignored.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +30,7 @@ class PathsConfig:
 
     raw_dir: str = MISSING
     prepared_dir: str = MISSING
+    no_purchase_customers: str = MISSING
     features_dir: str = MISSING
     segments_dir: str = MISSING
     tiers_dir: str = MISSING
@@ -76,9 +78,14 @@ class PathsConfig:
 
 @dataclass
 class DataConfig:
-    format: str = "csv"
+    format: str = "csv"  # csv | parquet | xlsx | xls
     encoding: str = "utf-8"
     delimiter: str = ","
+    sheet: Any = None  # workbooks: sheet name or 0-based position (None: the first)
+    # the customer file may differ from the transactions file; None = same as above
+    customers_format: str | None = None
+    customers_encoding: str | None = None
+    customers_sheet: Any = None
     customers_optional: bool = True
     columns: dict[str, Any] = field(default_factory=dict)
     customer_columns: dict[str, Any] = field(default_factory=dict)
@@ -91,6 +98,17 @@ class DataConfig:
     max_abs_amount: float = 1e6
     drop_zero_amounts: bool = True
     max_tail_gap_days: int = 31
+
+    def read_options(self, customers: bool = False) -> dict[str, Any]:
+        """`io.read_raw_table` settings for the transactions file or (`customers`) the customer
+        file, with the config keys its messages should name."""
+        if not customers:
+            return {"fmt": self.format, "encoding": self.encoding, "delimiter": self.delimiter,
+                    "sheet": self.sheet}
+        return {"fmt": self.customers_format or self.format,
+                "encoding": self.customers_encoding or self.encoding, "delimiter": self.delimiter,
+                "sheet": self.customers_sheet, "encoding_key": "data.customers_encoding",
+                "format_key": "data.customers_format", "sheet_key": "data.customers_sheet"}
 
 
 @dataclass
@@ -289,12 +307,28 @@ def write_params(raw: dict, path: str | Path = PARAMS_FILE, overrides: list[str]
     """Write the composed config as params.yaml, with the overrides that produced it."""
     header = (
         "# GENERATED from conf/ by `segml compose` (or `dvc exp run`). Edit conf/, not this file.\n"
-        f"# overrides: {yaml.safe_dump(list(overrides or []), default_flow_style=True).strip()}\n"
+        f"# overrides: {_one_line(list(overrides or []))}\n"
     )
     body = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
     from segml.data.io import write_text
 
     write_text(header + body, path)
+
+
+# characters YAML or Python's splitlines() take as a line break that JSON leaves unescaped
+_HIDDEN_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _one_line(values: list[str]) -> str:
+    """A YAML flow list on a single line, whatever the values hold (quotes, CJK, line breaks).
+
+    JSON is valid YAML and never wraps; yaml.safe_dump wraps long lines, and a wrapped comment
+    line is no longer a comment, which leaves params.yaml unreadable for DVC.
+    """
+    text = json.dumps(values, ensure_ascii=False)
+    for char, escaped in _HIDDEN_LINE_BREAKS.items():
+        text = text.replace(char, escaped)
+    return text
 
 
 def recorded_overrides(path: str | Path = PARAMS_FILE) -> list[str]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,6 +26,22 @@ Overrides = Annotated[Optional[list[str]], typer.Argument(help="Hydra overrides,
 def _fail(message: str) -> None:
     console.print(f"[bold red]error:[/bold red] {message}")
     raise typer.Exit(2)
+
+
+# one run at a time per project: a second run would rewrite params.yaml under the first one
+RUN_LOCK = Path("logs") / "segml-run.lock"
+
+
+@contextmanager
+def _one_at_a_time():
+    """Hold the project's run lock, or stop (exit 2) naming the command that holds it."""
+    from segml.data.io import ProjectBusyError, run_lock
+
+    try:
+        with run_lock(RUN_LOCK, shlex.join(["segml", *sys.argv[1:]])):
+            yield
+    except ProjectBusyError as exc:  # raised only when taking the lock: the body never raises it
+        _fail(str(exc))
 
 
 def _config(overrides: list[str] | None):
@@ -52,7 +71,8 @@ def generate(
 
     if end is None:
         end = str((pd.Timestamp(start) + pd.DateOffset(years=1, days=-1)).date()) if shape == "cohort" else "2025-12-31"
-    _generate(customers, seed, start, end, overrides, shape)
+    with _one_at_a_time():
+        _generate(customers, seed, start, end, overrides, shape)
 
 
 def _generate(customers: int, seed: int, start: str, end: str, overrides: list[str] | None,
@@ -66,7 +86,8 @@ def _generate(customers: int, seed: int, start: str, end: str, overrides: list[s
         tx = demo.transactions.rename(columns={k: v for k, v in cfg.data.columns.items() if v})
         attrs = demo.customers.rename(columns={k: v for k, v in cfg.data.customer_columns.items() if v})
         io.write_csv(tx, cfg.paths.raw_transactions, encoding=cfg.data.encoding)
-        io.write_csv(attrs, cfg.paths.raw_customers, encoding=cfg.data.encoding)
+        io.write_csv(attrs, cfg.paths.raw_customers,
+                     encoding=cfg.data.customers_encoding or cfg.data.encoding)
         io.write_csv(demo.ground_truth, cfg.paths.ground_truth)
     console.print(f"wrote {len(tx):,} transaction rows to {cfg.paths.raw_transactions}, "
                   f"{len(attrs):,} customers to {cfg.paths.raw_customers}, truth to {cfg.paths.ground_truth}")
@@ -75,6 +96,11 @@ def _generate(customers: int, seed: int, start: str, end: str, overrides: list[s
 @app.command()
 def compose(overrides: Overrides = None) -> None:
     """Compose conf/ (+ overrides) into params.yaml, the file every DVC stage reads."""
+    with _one_at_a_time():
+        _compose(overrides)
+
+
+def _compose(overrides: list[str] | None) -> None:
     from segml.config import write_params
 
     overrides = _pin_previous_period(list(overrides or []))
@@ -120,21 +146,28 @@ def run(overrides: Overrides = None, force: bool = typer.Option(False, help="rer
 
 
 def _run(overrides: list[str] | None, force: bool = False) -> None:
-    compose(overrides)
+    with _one_at_a_time():
+        _compose_and_repro(overrides, force)
+    summary()
+
+
+def _compose_and_repro(overrides: list[str] | None, force: bool = False) -> None:
+    _compose(overrides)
     _ensure_dvc_repo()
     code = _dvc("repro", *(["--force"] if force else []))
     if code != 0:
         _fail(f"dvc repro failed (exit {code}); the stage's message is above.")
-    summary()
 
 
 @app.command()
 def demo(overrides: Overrides = None) -> None:
     """Generate demo data (if absent) and run the whole pipeline on it."""
     _, cfg = _config(overrides)
-    if not Path(cfg.paths.raw_transactions).exists():
-        _generate(20_000, 42, "2023-01-01", "2025-12-31", overrides)
-    _run(overrides)
+    with _one_at_a_time():
+        if not Path(cfg.paths.raw_transactions).exists():
+            _generate(20_000, 42, "2023-01-01", "2025-12-31", overrides)
+        _compose_and_repro(overrides)
+    summary()
 
 
 @app.command()
@@ -193,23 +226,28 @@ def score(
     overrides: Overrides = None,
 ) -> None:
     """Score new transactions with registered models: no retraining, same exports."""
-    from segml.data import io
-    from segml.outputs import tracking
-    from segml.app.console import user_errors
-    from segml.tiering.scoring import score_customers
-    from segml.data.validate import prepare
-    from segml.features.datasets import build_snapshot
+    with _one_at_a_time():
+        _score(input, as_of, customers, model, out, allow_short_history, overrides)
+
+
+def _score(input: Path, as_of: str | None, customers: Path | None, model: str, out: Path,
+           allow_short_history: bool, overrides: list[str] | None) -> None:
     from segml.app.artifacts import EXPORT_NAMES, write_exports
+    from segml.app.console import user_errors
+    from segml.data import io
     from segml.data.catalog import Catalog
-    from segml.features.datasets import check_history
+    from segml.data.validate import prepare
+    from segml.features.datasets import build_snapshot, check_history
+    from segml.outputs import tracking
     from segml.outputs.exports import build_scored_exports
+    from segml.tiering.scoring import score_customers
 
     _, cfg = _config(overrides)
     try:
         data = cfg.data
-        raw = io.read_raw_table(input, data.format, data.encoding, data.delimiter, "--input")
-        raw_customers = io.read_raw_table(customers, data.format, data.encoding, data.delimiter, "--customers") \
-            if customers else None
+        # a customer file named on the command line must exist
+        given = dataclasses.replace(data, customers_optional=not customers)
+        raw, raw_customers = io.read_raw_inputs(input, customers, given, keys=("--input", "--customers"))
         with console.status("validating and building features..."):
             prepared = prepare(raw, raw_customers, data, as_of, str(input), str(customers or ""))
         with console.status(f"loading registered models ({model})..."):

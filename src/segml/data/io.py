@@ -10,6 +10,7 @@ import os
 import pickle
 from collections.abc import Callable
 from contextlib import contextmanager
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,35 @@ def atomic_path(path: str | Path):
     """Yield a temp path next to `path`; move it into place only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_orphaned_temp_files(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same folder: the rename is atomic
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _remove_orphaned_temp_files(path: Path) -> None:
+    """Delete temp files a killed writer left beside `path` (their process is gone), so a rerun
+    starts clean and DVC never caches them as part of an output folder."""
+    for tmp in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        pid = tmp.name.removeprefix(f".{path.name}.").removesuffix(".tmp")
+        if pid.isdigit() and not process_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def process_alive(pid: int) -> bool:
+    """True when a process with this id exists (it may belong to another user)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write(path: str | Path, writer: Callable[[Path], Any]) -> Path:
@@ -90,10 +114,27 @@ def release_arrow_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
-def read_raw_table(path: str | Path, fmt: str, encoding: str, delimiter: str, config_key: str) -> pd.DataFrame:
+RAW_FORMATS = ("csv", "parquet", "xlsx", "xls")
+# first bytes of workbook files: a zip container (xlsx) or an OLE2 compound file (xls)
+_WORKBOOK_MAGIC = {b"PK\x03\x04": "xlsx", b"\xd0\xcf\x11\xe0": "xls"}
+
+
+def read_raw_table(
+    path: str | Path,
+    fmt: str,
+    encoding: str,
+    delimiter: str,
+    config_key: str,
+    sheet: str | int | None = None,
+    encoding_key: str = "data.encoding",
+    format_key: str = "data.format",
+    sheet_key: str = "data.sheet",
+) -> pd.DataFrame:
     """Read a user's export with every column as text, so nothing is lost or reinterpreted.
 
     Ids keep their leading zeros and unparseable values survive to be rejected with a reason.
+    `fmt` is csv, parquet, xlsx or xls; `sheet` picks a workbook's sheet by name or 0-based
+    position (default: the first). The `*_key` arguments name the config keys the messages advise.
     """
     path = Path(path)
     if not path.exists():
@@ -101,22 +142,122 @@ def read_raw_table(path: str | Path, fmt: str, encoding: str, delimiter: str, co
             f"Input file {path} not found. Set `{config_key}` in conf/paths (or override it, e.g. "
             f"`segml run {config_key}=/path/to/file.csv`)."
         )
+    if fmt not in RAW_FORMATS:
+        raise InputError(f"Unsupported format {fmt!r} for {path}: set `{format_key}` to one of "
+                         f"{', '.join(RAW_FORMATS)}.")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty (0 bytes): export it again with a header row and data "
+                         f"rows, or point `{config_key}` at the right file.")
+    with path.open("rb") as handle:
+        looks_like = _WORKBOOK_MAGIC.get(handle.read(4))
+    if fmt == "csv" and looks_like:
+        raise InputError(f"{path} is an Excel workbook ({looks_like}), not CSV: set "
+                         f"`{format_key}: {looks_like}` (and `{sheet_key}` if the data is not on "
+                         "the first sheet).")
     try:
         if fmt == "parquet":
             return pd.read_parquet(path).astype("string").astype(object).where(lambda d: d.notna(), None)
-        if fmt == "csv":
-            return pd.read_csv(
-                path, dtype=str, keep_default_na=False, encoding=encoding, sep=delimiter,
-                skipinitialspace=True,
-            )
+        if fmt in ("xlsx", "xls"):
+            return _read_workbook(path, sheet, sheet_key, format_key)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, sep=delimiter,
+                           skipinitialspace=True)
     except UnicodeDecodeError as exc:
         raise InputError(
             f"Cannot decode {path} as {encoding}: {exc.reason} at byte {exc.start}. "
-            "Set `data.encoding` (Excel exports are often gbk, gb18030 or utf-8-sig)."
+            f"Set `{encoding_key}` (Excel exports are often gbk, gb18030 or utf-8-sig)."
         ) from exc
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
-        raise InputError(f"Cannot read {path} as {fmt}: {exc}. Check `data.format` and `data.delimiter`.") from exc
-    raise InputError(f"Unknown data.format {fmt!r} for {path}: use csv or parquet.")
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{path} has no header row and no data (only blank lines): export it "
+                         "again with a header row and data rows, or point "
+                         f"`{config_key}` at the right file.") from exc
+    except InputError:
+        raise
+    except (pd.errors.ParserError, ValueError, OSError, ImportError) as exc:
+        raise InputError(f"Cannot read {path} as {fmt}: {exc}. Check `{format_key}`"
+                         + (" and `data.delimiter`." if fmt == "csv" else ".")) from exc
+
+
+def _read_workbook(path: Path, sheet: str | int | None, sheet_key: str,
+                   format_key: str) -> pd.DataFrame:
+    """One sheet of an .xlsx/.xls workbook, every cell as text (dates as ISO text)."""
+    from python_calamine import CalamineError
+
+    try:
+        # calamine reads both layouts, and large sheets many times faster than openpyxl
+        book = pd.ExcelFile(path, engine="calamine")
+    except CalamineError as exc:
+        raise InputError(f"Cannot read {path} as an Excel workbook ({exc}): check `{format_key}` "
+                         "(csv, parquet, xlsx or xls) against the file's real type.") from exc
+    with book:
+        names = book.sheet_names
+        wanted = 0 if sheet is None else sheet
+        if (isinstance(wanted, int) and not 0 <= wanted < len(names)) or (
+                isinstance(wanted, str) and wanted not in names):
+            raise InputError(f"{path} has no sheet {wanted!r}; its sheets are {names}. "
+                             f"Set `{sheet_key}` to a sheet name or 0-based position.")
+        table = book.parse(wanted, dtype=str, keep_default_na=False, na_filter=False)
+    if table.columns.empty:
+        name = names[wanted] if isinstance(wanted, int) else wanted
+        raise InputError(f"Sheet {name!r} of {path} is empty: put a header row and data rows on "
+                         f"it, or set `{sheet_key}`.")
+    table.columns = [str(c) for c in table.columns]
+    return table
+
+
+class ProjectBusyError(RuntimeError):
+    """Another segml run holds the project; the message names its process."""
+
+
+@contextmanager
+def run_lock(path: str | Path, command: str):
+    """Hold the project's run lock for the block, or refuse at once naming the holder.
+
+    The lock is an advisory `flock` on `path`, so the operating system releases it when its
+    holder dies, however it dies: a lock left by a killed run is simply taken over. The file
+    records the holder's pid and command for the message. Where `flock` does not exist
+    (Windows) the block runs unguarded.
+    """
+    import time
+
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = ""
+            for _ in range(20):  # the holder writes its record just after locking
+                holder = path.read_text(encoding="utf-8").strip()
+                if holder:
+                    break
+                time.sleep(0.05)
+            record = json.loads(holder) if holder.startswith("{") else {}
+            raise ProjectBusyError(
+                "another segml command is running in this project: "
+                f"pid {record.get('pid', '?')} (`{record.get('command', '?')}`, started "
+                f"{record.get('started', '?')}). Nothing was changed; wait for it to finish or "
+                f"stop it (lock file {path})."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        record = {"pid": os.getpid(), "command": command,
+                  "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        handle.write(json.dumps(record, ensure_ascii=False))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()  # an empty record: nobody holds it
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
 
 
 def file_digest(*paths: str | Path) -> str:
@@ -151,3 +292,13 @@ def read_yaml(path: str | Path) -> Any:
     import yaml
 
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+def read_raw_inputs(transactions: str | Path, customers: str | Path | None, data, keys: tuple[str, str] = (
+        "paths.raw_transactions", "paths.raw_customers")) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The user's transactions file and, when given and present (or required), the customer file,
+    read with `data` (DataConfig) settings; `keys` name the settings (or options) in messages."""
+    tx = read_raw_table(transactions, config_key=keys[0], **data.read_options())
+    if customers is None or (not Path(customers).exists() and data.customers_optional):
+        return tx, None
+    return tx, read_raw_table(customers, config_key=keys[1], **data.read_options(customers=True))

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from segml.data import schema as s
 from segml.config import DataConfig
@@ -23,8 +25,9 @@ class ContractError(ValueError):
 class Prepared:
     transactions: pd.DataFrame
     customers: pd.DataFrame
-    rejected: pd.DataFrame
+    rejected: pd.DataFrame  # the user's rows whole (every column as text) + row, reason, file
     quality: dict
+    no_purchase: pd.DataFrame  # known customers without a usable purchase (NO_PURCHASE_COLUMNS)
 
 
 REASONS = {
@@ -73,10 +76,24 @@ def parse_amount(text: pd.Series, cfg: DataConfig) -> pd.Series:
     return pd.to_numeric(cleaned, errors="coerce").astype(float)
 
 
+# `data.timestamp_format` words for numeric stamps ("%s" is strftime's own code for epoch seconds)
+EPOCH_UNITS = {"epoch_s": "s", "%s": "s", "epoch_ms": "ms"}
+EXCEL_FORMAT = "excel"
+EXCEL_DAY_ZERO = pd.Timestamp("1899-12-30")  # Excel's serial day 0 (after its 1900 leap-year bug)
+# stamps outside these years are misread numbers (e.g. milliseconds taken for seconds), not dates
+PLAUSIBLE_YEARS = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01"))
+
+
 def _to_datetime(text: pd.Series, cfg: DataConfig, utc: bool) -> pd.Series:
     """The configured format, else fast ISO 8601 with a per-element fallback for the rest."""
     fmt = cfg.timestamp_format or "ISO8601"
-    parsed = pd.to_datetime(text, format=fmt, errors="coerce", dayfirst=cfg.dayfirst, utc=utc)
+    try:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", dayfirst=cfg.dayfirst, utc=utc)
+    except ValueError as exc:  # a bad pattern, not bad data
+        raise ContractError(
+            f"`data.timestamp_format` {fmt!r} is not a usable pattern ({exc}). Use strftime codes "
+            "such as \"%Y-%m-%d %H:%M\" or \"%Y年%m月%d日\", or one of epoch_s, epoch_ms, excel "
+            "for numeric stamps, or null to infer ISO-like dates.") from None
     retry = parsed.isna() & text.notna() & (text != "")
     if cfg.timestamp_format is None and retry.any():
         parsed = parsed.copy()
@@ -84,10 +101,31 @@ def _to_datetime(text: pd.Series, cfg: DataConfig, utc: bool) -> pd.Series:
     return parsed
 
 
+def _numeric_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
+    """Epoch seconds/milliseconds (instants, shown in `cfg.timezone`) or Excel serial days
+    (local time)."""
+    number = pd.to_numeric(text, errors="coerce").astype(float)
+    if cfg.timestamp_format == EXCEL_FORMAT:
+        # whole milliseconds: Excel keeps no finer time, and float days carry rounding noise
+        days = number.where(number.between(0, (PLAUSIBLE_YEARS[1] - EXCEL_DAY_ZERO).days))
+        local = EXCEL_DAY_ZERO + pd.to_timedelta((days * 86_400_000).round(), unit="ms")
+    else:
+        unit = EPOCH_UNITS[cfg.timestamp_format]
+        lo, hi = ((bound - pd.Timestamp("1970-01-01")) / pd.Timedelta(1, unit)
+                  for bound in PLAUSIBLE_YEARS)
+        instant = pd.to_datetime(number.where(number.between(lo, hi)), unit=unit, utc=True)
+        local = instant.dt.tz_convert(cfg.timezone or "UTC").dt.tz_localize(None)
+    local = local.where(local.between(*PLAUSIBLE_YEARS))
+    return local.astype("datetime64[ns]")
+
+
 def parse_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
     """Parse to naive local time (ns). Stamps with an offset are converted to `cfg.timezone`;
-    stamps without one are taken as local time already."""
+    stamps without one are taken as local time already. Numeric stamps follow
+    `cfg.timestamp_format`: epoch_s, epoch_ms (instants) or excel (serial days, local)."""
     text = text.astype("string").str.strip()
+    if cfg.timestamp_format in EPOCH_UNITS or cfg.timestamp_format == EXCEL_FORMAT:
+        return _numeric_timestamp(text, cfg)
     # an offset only counts after a clock time, so day-first dates like 31-12-2024 stay local
     zoned = text.str.contains(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})$",
                               regex=True).fillna(False).astype(bool)
@@ -125,6 +163,11 @@ def prepare(
     """Validate and clean raw tables (all columns as text) into typed canonical tables."""
     tx_text = map_columns(raw_transactions, cfg.columns, s.REQUIRED_TRANSACTION_COLUMNS,
                           transactions_source, "data.columns")
+    if tx_text.empty:
+        raise ContractError(
+            f"{transactions_source} has a header but no data rows (columns: "
+            f"{list(raw_transactions.columns)}). Export it again with its rows, or point "
+            "`paths.raw_transactions` at the right file.")
     tx_text.insert(0, s.SOURCE_ROW, np.arange(1, len(tx_text) + 1))
 
     customer_id = tx_text[s.CUSTOMER_ID].astype("string").str.strip()
@@ -155,6 +198,12 @@ def prepare(
             + "; ".join(f"{n} × {text}" for text, n in counts.items())
             + "). Check the column mapping and formats in conf/data (data.columns, data.timestamp_format, "
             "data.dayfirst, data.decimal) and `as_of`.")
+    if not (amount[good] > 0).any():  # refunds alone describe no customer behaviour
+        raise ContractError(
+            f"{transactions_source}: no purchase rows, only refunds: all {int(good.sum())} usable "
+            "rows have a negative amount, so there is nothing to model. Purchases must be positive "
+            "and refunds negative: check that `data.columns.amount` names the amount column, and "
+            "the sign of amounts in the export.")
     clean = pd.DataFrame({s.CUSTOMER_ID: customer_id[good].astype(str), s.TS: ts[good], s.AMOUNT: amount[good]})
     for column in s.OPTIONAL_TRANSACTION_COLUMNS:
         if column in tx_text:
@@ -166,10 +215,11 @@ def prepare(
                               kind="stable", ignore_index=True)
     s.CLEAN_TRANSACTIONS.validate(clean)
 
-    rejected = tx_text.loc[~good].astype("string").assign(**{s.REJECT_REASON: reason[~good], s.SOURCE_FILE: transactions_source})
+    rejected = _whole_rows(raw_transactions, ~good, reason, transactions_source)
     customers, rejected_customers = _prepare_customers(raw_customers, cfg, customers_source)
     rejected = pd.concat([rejected, rejected_customers], ignore_index=True)
     rejected[s.SOURCE_ROW] = rejected[s.SOURCE_ROW].astype("int64")
+    no_purchase = customers_without_purchase(customer_id, reason, amount, customers[s.CUSTOMER_ID])
 
     quality = {
         "rows_read": int(len(tx_text)),
@@ -184,7 +234,78 @@ def prepare(
         "first_date": str(clean[s.TS].min().date()) if len(clean) else None,
         "last_date": str(clean[s.TS].max().date()) if len(clean) else None,
     }
-    return Prepared(clean, customers, rejected, quality)
+    quality["customers_without_purchase"] = {status: int((no_purchase["status"] == status).sum())
+                                             for status in NO_PURCHASE_STATUSES}
+    return Prepared(clean, customers, rejected, quality, no_purchase)
+
+
+# why a known customer has no usable purchase (the tier table shows a status, not a tier)
+NO_PURCHASE_STATUSES = ("all_rows_rejected", "only_refunds", "never_bought")
+NO_PURCHASE_COLUMNS = ("customer_id", "status", "rejected_rows", "reject_reasons",
+                       "in_customer_table")
+
+
+def customers_without_purchase(customer_id: pd.Series, reason: pd.Series, amount: pd.Series,
+                               customer_table_ids: pd.Series) -> pd.DataFrame:
+    """Customers the input knows who have no usable purchase, one row each, by customer id.
+
+    `customer_id`, `reason` (missing = kept) and `amount` are per transaction row; a customer is
+    listed when none of their kept rows is a purchase: `all_rows_rejected` (they have rows, every
+    one rejected: e.g. only zero-amount purchases), `only_refunds` (their kept rows are refunds), or
+    `never_bought` (in the customer table without a transaction row). `rejected_rows` and
+    `reject_reasons` ("zero amount × 3; …") summarise their rejected transaction rows.
+    """
+    has_id = (customer_id.notna() & (customer_id != "")).to_numpy(dtype=bool)
+    kept = reason.isna().to_numpy() & has_id
+    purchase = (amount > 0).to_numpy()
+    dropped = has_id & ~kept
+    refunded = _unique_text(customer_id[kept & ~purchase])
+    rejected = pd.DataFrame({"id": customer_id[dropped], "reason": reason[dropped]})
+    candidates = _unique_text(pd.concat([rejected["id"], pd.Series(refunded),
+                                         customer_table_ids.astype("string")]))
+    with_purchase = _unique_text(customer_id[kept & purchase])
+    ids = candidates.filter(pc.invert(pc.is_in(candidates, value_set=with_purchase)))
+    ids = ids.take(pc.sort_indices(ids))
+
+    def member(values: pd.Series) -> np.ndarray:
+        # arrow hashes in C++; pandas' isin on text loops in Python over its argument
+        return pc.is_in(ids, value_set=_unique_text(values)).to_numpy(zero_copy_only=False)
+
+    counts = rejected.groupby(["id", "reason"], sort=True).size()
+    summary = counts.reset_index(name="n")
+    summary["text"] = summary["reason"] + " × " + summary["n"].astype(str)
+    reasons = summary.groupby("id")["text"].agg("; ".join)
+    n_rejected = summary.groupby("id")["n"].sum()
+    index = pd.Index(ids.to_pylist(), dtype="str")
+    status = np.where(member(pd.Series(refunded)), "only_refunds",
+                      np.where(member(n_rejected.index.to_series()), "all_rows_rejected", "never_bought"))
+    table = pd.DataFrame({
+        "customer_id": pd.Series(index, dtype="str"),
+        "status": pd.Series(status, dtype="str"),
+        "rejected_rows": n_rejected.reindex(index, fill_value=0).to_numpy(dtype="int64"),
+        "reject_reasons": reasons.reindex(index, fill_value="").to_numpy(dtype=object).astype(str),
+        "in_customer_table": member(customer_table_ids),
+    })
+    return table[list(NO_PURCHASE_COLUMNS)]
+
+
+def _unique_text(values: pd.Series) -> pa.Array:
+    """Distinct values as an arrow string array (fast hashing for large id columns)."""
+    return pc.unique(pa.array(values.astype("string"), type=pa.string()))
+
+
+def _whole_rows(raw: pd.DataFrame, bad: np.ndarray, reason: pd.Series, source: str) -> pd.DataFrame:
+    """The user's rejected rows whole: every original column as text (mapped or not), plus the
+    1-based data row, the reason and the file. Nothing of a rejected row is lost."""
+    positions = np.flatnonzero(bad)
+    rows = raw.iloc[positions].astype("string").reset_index(drop=True)
+    rows.columns = [str(c) for c in rows.columns]
+    ours = (s.SOURCE_ROW, s.REJECT_REASON, s.SOURCE_FILE)
+    rows = rows.rename(columns={c: f"{c} (original)" for c in ours if c in rows.columns})
+    rows.insert(0, s.SOURCE_ROW, positions + 1)
+    rows[s.REJECT_REASON] = reason.iloc[positions].to_numpy()
+    rows[s.SOURCE_FILE] = source
+    return rows
 
 
 def _text_or_none(col: pd.Series) -> pd.Series:
@@ -210,6 +331,5 @@ def _prepare_customers(raw: pd.DataFrame | None, cfg: DataConfig, source: str) -
             customers[column] = _text_or_none(table.loc[good, column])
     customers = customers.sort_values(s.CUSTOMER_ID, ignore_index=True)
     s.CLEAN_CUSTOMERS.validate(customers)
-    rejected = table.loc[~good].astype("string").assign(**{s.REJECT_REASON: reason[~good], s.SOURCE_FILE: source})
-    return customers, rejected
+    return customers, _whole_rows(raw, ~good, reason, source)
 

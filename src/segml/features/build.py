@@ -8,6 +8,7 @@ Labels come from the same totals over the window after the cutoff, so they line 
 
 from __future__ import annotations
 
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -269,7 +270,39 @@ def _add_shares(tables: list[_Table], at_cutoff: RunningTotals, prefix: str, lev
         total = t.at(gross)
         with np.errstate(divide="ignore", invalid="ignore"):
             t.put({f"{prefix}_share__{name}": np.where(total > 0, spend[t.j, i][t.rows] / total, 0.0)
-                   for i, name in enumerate(levels)})
+                   for i, name in enumerate(level_names(levels))})
+
+
+# LightGBM refuses these in feature names; full-width look-alikes keep the name readable
+_JSON_LOOKALIKES = str.maketrans({'"': "＂", ",": "，", ":": "：", "[": "［", "]": "］",
+                                  "{": "｛", "}": "｝", "\\": "＼"})
+MAX_LEVEL_NAME = 60
+
+
+def level_names(levels: list[str]) -> list[str]:
+    """Column-safe names for user-supplied levels (categories, channels), in the same order.
+
+    A plain name stays as it is. Characters LightGBM rejects become full-width look-alikes, line
+    breaks and other invisible characters a space, and long names are cut; a changed name ends in
+    a short hash of the original, so names are stable and stay distinct. The original labels are
+    the `Vocabulary`'s, at the same positions.
+    """
+    names = []
+    for level in levels:
+        text = "".join(c if c.isprintable() else " " for c in str(level))
+        text = text.translate(_JSON_LOOKALIKES)
+        if text != level or len(text) > MAX_LEVEL_NAME:
+            digest = hashlib.sha1(str(level).encode("utf-8")).hexdigest()[:6]
+            text = f"{text[:MAX_LEVEL_NAME].strip()} #{digest}"
+        names.append(text)
+    return names
+
+
+def level_labels(vocab: Vocabulary) -> dict[str, str]:
+    """Share column name -> the user's own category or channel label, for display."""
+    return {f"{prefix}_share__{name}": level
+            for prefix, levels in (("category", vocab.categories), ("channel", vocab.channels))
+            for name, level in zip(level_names(levels), levels)}
 
 
 def _bgnbd(t: _Table, purchase_days: np.ndarray, last_day: np.ndarray, first_day: np.ndarray,

@@ -1,0 +1,160 @@
+"""Faults: a writer killed mid-write leaves only complete files under real names and the next
+write recovers; a second `segml run`/`segml score` in the same project refuses before it touches
+anything, naming the process that holds the project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from segml.data import io
+from segml.app.cli import RUN_LOCK, app
+from segml.config import compose, write_params
+
+from conftest import ROOT
+
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+
+def _start(code: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code], cwd=cwd, env=ENV, stdout=subprocess.PIPE,
+                            text=True)
+
+
+def _kill(process: subprocess.Popen) -> None:
+    process.kill()
+    process.wait(timeout=10)
+
+
+WRITER = """
+import numpy as np, pandas as pd
+from segml.data import io
+frame = pd.DataFrame({"n": np.arange(2_000_000), "x": np.random.default_rng(0).random(2_000_000)})
+io.write_parquet(frame, "out/table.parquet")
+print("written", flush=True)
+while True:
+    io.write_parquet(frame, "out/table.parquet")
+"""
+
+
+def test_sigkill_mid_write_leaves_only_complete_files_and_the_next_write_recovers(tmp_path):
+    writer = _start(WRITER, tmp_path)
+    try:
+        assert writer.stdout.readline().strip() == "written"
+        partial = tmp_path / "out" / f".table.parquet.{writer.pid}.tmp"
+        deadline = time.monotonic() + 20
+        while not (partial.exists() and partial.stat().st_size > 0) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        os.kill(writer.pid, signal.SIGKILL)  # in the middle of writing the temp file
+        writer.wait(timeout=10)
+    finally:
+        if writer.poll() is None:
+            _kill(writer)
+    assert partial.exists()  # the kill did land mid-write ...
+    table = pd.read_parquet(tmp_path / "out" / "table.parquet")  # ... yet the real name is complete
+    assert len(table) == 2_000_000 and table["n"].iloc[-1] == 1_999_999
+
+    # the next run writes the same output: it succeeds and the dead writer's temp file is gone
+    io.write_parquet(pd.DataFrame({"n": [1, 2]}), tmp_path / "out" / "table.parquet")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["table.parquet"]
+    assert pd.read_parquet(tmp_path / "out" / "table.parquet")["n"].tolist() == [1, 2]
+
+
+def test_a_live_writers_temp_file_is_left_alone(tmp_path):
+    live = tmp_path / f".t.parquet.{os.getppid()}.tmp"  # our parent process is alive
+    live.write_bytes(b"in progress")
+    io.write_json({"a": 1}, tmp_path / "t.parquet")
+    assert live.exists()
+
+
+HOLDER = """
+from segml.data.io import run_lock
+import time
+with run_lock("logs/segml-run.lock", "segml run labels.horizon_days=30"):
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_run_lock_refuses_while_held_and_is_taken_over_when_the_holder_dies(tmp_path):
+    holder = _start(HOLDER, tmp_path)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(io.ProjectBusyError) as error:
+            with io.run_lock(tmp_path / "logs" / "segml-run.lock", "segml score"):
+                pytest.fail("a second holder got the lock")
+        assert f"pid {holder.pid}" in str(error.value)
+        assert "`segml run labels.horizon_days=30`" in str(error.value)
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)  # dies holding the lock; its record stays in the file
+        holder.wait(timeout=10)
+    assert str(holder.pid) in (tmp_path / "logs" / "segml-run.lock").read_text(encoding="utf-8")
+    lock = tmp_path / "logs" / "segml-run.lock"
+    with io.run_lock(lock, "segml run"):  # stale: taken over
+        assert f'"pid": {os.getpid()}' in lock.read_text(encoding="utf-8")
+
+
+@pytest.fixture()
+def project(tmp_path, monkeypatch):
+    shutil.copytree(ROOT / "conf", tmp_path / "conf")
+    monkeypatch.chdir(tmp_path)
+    write_params(compose([]), overrides=[])
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", [["run", "labels.horizon_days=60"],
+                                     ["score", "--input", "data/raw/transactions.csv"],
+                                     ["compose", "labels.horizon_days=60"],
+                                     ["generate", "--customers", "100"]])
+def test_second_segml_command_refuses_before_touching_anything(project, command):
+    params_before = (project / "params.yaml").read_bytes()
+    holder = _start(HOLDER, project)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result = CliRunner().invoke(app, command)
+    finally:
+        _kill(holder)
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())  # rich wraps long lines
+    assert f"pid {holder.pid}" in message and "segml run labels.horizon_days=30" in message
+    assert (project / "params.yaml").read_bytes() == params_before
+    assert sorted(p.name for p in project.iterdir()) == ["conf", "logs", "params.yaml"]
+    assert RUN_LOCK == Path("logs") / "segml-run.lock"
+
+
+def test_prepare_stage_killed_mid_write_recovers_on_the_next_run(project):
+    """The real prepare stage, SIGKILLed while it writes its outputs: what it leaves under real
+    names is complete, and rerunning the stage succeeds and cleans up."""
+    generated = CliRunner().invoke(app, ["generate", "--customers", "10000", "--seed", "3"])
+    assert generated.exit_code == 0
+    stage = [sys.executable, str(ROOT / "pipelines" / "prepare.py")]
+    prepared = project / "data" / "prepared"
+    first = subprocess.Popen(stage, cwd=project, env=ENV, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    caught = None
+    while first.poll() is None and caught is None:
+        if prepared.is_dir():
+            caught = next((p.name for p in prepared.glob(".*.tmp")), None)
+    first.kill()
+    first.wait(timeout=10)
+    assert caught, "the stage finished before any write was caught; make the data larger"
+    for path in prepared.glob("*.parquet"):  # under real names: only complete tables
+        pd.read_parquet(path)
+
+    rerun = subprocess.run(stage, cwd=project, env=ENV, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert sorted(p.name for p in prepared.iterdir()) == [
+        "customers.parquet", "no_purchase_customers.parquet", "rejected.parquet",
+        "transactions.parquet"]
+    quality = io.read_json(project / "metrics" / "data_quality.json")
+    assert quality["rows_clean"] == len(pd.read_parquet(prepared / "transactions.parquet"))
+    assert quality["rows_read"] == quality["rows_clean"] + quality["rows_rejected"]

@@ -1,0 +1,212 @@
+"""Reading users' files: empty files, workbooks, per-file encodings and formats, each with a clear
+message naming the file and the config key when it cannot be read."""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from segml.data import io
+from segml.data.validate import ContractError, prepare
+
+HEADERS = {"customer_id": "客户编号", "ts": "交易时间", "amount": "金额"}
+
+
+@pytest.fixture()
+def dcfg(cfg):
+    return dataclasses.replace(cfg.data, columns=dict(HEADERS))
+
+
+def read(path, data, customers=False, key="paths.raw_transactions"):
+    return io.read_raw_table(path, config_key=key, **data.read_options(customers=customers))
+
+
+# --- empty and header-only files ------------------------------------------------------------
+
+def test_empty_file_says_it_is_empty_not_a_format_problem(tmp_path, dcfg):
+    path = tmp_path / "transactions.csv"
+    path.write_bytes(b"")
+    with pytest.raises(io.InputError) as error:
+        read(path, dcfg)
+    message = str(error.value)
+    assert str(path) in message and "is empty (0 bytes)" in message
+    assert "paths.raw_transactions" in message
+    assert "data.format" not in message and "No columns to parse" not in message
+
+
+def test_blank_lines_only_file_says_there_is_no_header(tmp_path, dcfg):
+    path = tmp_path / "transactions.csv"
+    path.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(io.InputError, match="no header row and no data"):
+        read(path, dcfg)
+
+
+def test_header_only_file_names_the_file_and_says_no_data_rows(tmp_path, dcfg):
+    path = tmp_path / "transactions.csv"
+    path.write_text("客户编号,交易时间,金额\n", encoding="utf-8-sig")
+    frame = read(path, dcfg)
+    with pytest.raises(ContractError) as error:
+        prepare(frame, None, dcfg, transactions_source=str(path))
+    message = str(error.value)
+    assert str(path) in message and "has a header but no data rows" in message
+    assert "paths.raw_transactions" in message
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+def test_unsupported_format_is_named_with_the_choices(tmp_path, dcfg):
+    path = tmp_path / "transactions.json"
+    path.write_text("[]", encoding="utf-8")
+    with pytest.raises(io.InputError) as error:
+        read(path, dataclasses.replace(dcfg, format="json"))
+    message = str(error.value)
+    assert "Unsupported format 'json'" in message and "data.format" in message
+    assert "csv, parquet, xlsx, xls" in message
+
+
+def write_xlsx(path, sheets: dict[str, list[list]]) -> None:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+
+
+ORDERS = [["客户编号", "交易时间", "金额", "备注"],
+          ["007", pd.Timestamp("2024-05-01 10:00").to_pydatetime(), 12.5, "首单"],
+          ["0008", "2024-05-02 11:30:00", -3, None]]
+CUSTOMERS = [["客户编号", "地区"], ["007", "华东"], ["0008", "华北"]]
+REGIONS = {"007": "华东", "0008": "华北"}
+
+
+def test_xlsx_is_read_by_config_with_ids_as_text_and_sheets_by_name(tmp_path, dcfg):
+    path = tmp_path / "export.xlsx"
+    write_xlsx(path, {"说明": [["本文件由 CRM 导出"]], "订单": ORDERS, "客户": CUSTOMERS})
+    data = dataclasses.replace(dcfg, format="xlsx", sheet="订单", customers_sheet="客户",
+                               customer_columns={"customer_id": "客户编号", "region": "地区"})
+    result = prepare(read(path, data), read(path, data, customers=True), data)
+    tx = result.transactions
+    assert tx["customer_id"].tolist() == ["0008", "007"]  # leading zeros kept, sorted as text
+    assert tx["ts"].tolist() == [pd.Timestamp("2024-05-02 11:30"), pd.Timestamp("2024-05-01 10:00")]
+    assert tx["amount"].tolist() == [-3.0, 12.5]
+    assert result.customers.set_index("customer_id")["region"].to_dict() == REGIONS
+
+
+def test_missing_sheet_lists_the_sheets_and_the_key(tmp_path, dcfg):
+    path = tmp_path / "export.xlsx"
+    write_xlsx(path, {"订单": ORDERS})
+    with pytest.raises(io.InputError) as error:
+        read(path, dataclasses.replace(dcfg, format="xlsx", customers_sheet="客户"), customers=True)
+    message = str(error.value)
+    assert "no sheet '客户'" in message and "['订单']" in message and "data.customers_sheet" in message
+
+
+def test_workbook_read_as_csv_says_to_set_the_format(tmp_path, dcfg):
+    path = tmp_path / "transactions.csv"  # really a workbook saved under a .csv name
+    write_xlsx(path, {"订单": ORDERS})
+    with pytest.raises(io.InputError) as error:
+        read(path, dcfg)
+    assert "is an Excel workbook (xlsx), not CSV" in str(error.value)
+    assert "data.format: xlsx" in str(error.value)
+
+
+def test_text_file_read_as_xlsx_says_to_check_the_format(tmp_path, dcfg):
+    path = tmp_path / "transactions.xlsx"
+    path.write_text("客户编号,交易时间,金额\n1,2024-01-01,5\n", encoding="utf-8")
+    with pytest.raises(io.InputError, match="check `data.format`"):
+        read(path, dataclasses.replace(dcfg, format="xlsx"))
+
+
+def _biff8_workbook(sheets: dict[str, list[list]]) -> bytes:
+    """A minimal legacy .xls (BIFF8 records in an OLE2 compound file): text and number cells.
+    Nothing in the test environment writes .xls any more, so the test builds one itself."""
+    def record(rid: int, data: bytes = b"") -> bytes:
+        return struct.pack("<HH", rid, len(data)) + data
+
+    def text(value: str, width: int) -> bytes:
+        return len(value).to_bytes(width, "little") + b"\x01" + value.encode("utf-16-le")
+
+    def bof(kind: int) -> bytes:
+        return record(0x0809, struct.pack("<HHHHII", 0x0600, kind, 0, 1997, 0, 6))
+
+    bodies = []
+    for rows in sheets.values():
+        cells = b"".join(
+            record(0x0204, struct.pack("<HHH", r, c, 0) + text(v, 2)) if isinstance(v, str)
+            else record(0x0203, struct.pack("<HHHd", r, c, 0, v))
+            for r, row in enumerate(rows) for c, v in enumerate(row))
+        bodies.append(bof(0x0010) + cells + record(0x000A))
+    offset = len(bof(0x0005)) + sum(10 + len(text(n, 1)) for n in sheets) + 4
+    stream = bof(0x0005)
+    for name, body in zip(sheets, bodies):
+        stream += record(0x0085, struct.pack("<IBB", offset, 0, 0) + text(name, 1))
+        offset += len(body)
+    stream += record(0x000A) + b"".join(bodies)
+    # OLE2 container: header, the stream (>= 4096 bytes, so no mini stream), directory, FAT
+    stream = stream.ljust(max(4096, -(-len(stream) // 512) * 512), b"\x00")
+    n = len(stream) // 512
+    fat = [*range(1, n), 0xFFFFFFFE, 0xFFFFFFFE, 0xFFFFFFFD]
+    fat += [0xFFFFFFFF] * (128 - len(fat))
+
+    def entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
+        raw = name.encode("utf-16-le") + b"\x00\x00" if name else b""
+        no_sibling = 0xFFFFFFFF
+        return (raw.ljust(64, b"\x00")
+                + struct.pack("<HBBIII", len(raw), kind, 1, no_sibling, no_sibling, child)
+                + b"\x00" * 36 + struct.pack("<IQ", start, size))
+
+    directory = (entry("Root Entry", 5, 1, 0xFFFFFFFE, 0)
+                 + entry("Workbook", 2, 0xFFFFFFFF, 0, len(stream))
+                 + entry("", 0, 0xFFFFFFFF, 0, 0) * 2)
+    header = (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1" + b"\x00" * 16
+              + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+              + b"\x00" * 6 + struct.pack("<9I", 0, 1, n, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
+              + struct.pack("<I", n + 1) + b"\xFF" * 4 * 108)
+    return header + stream + directory + struct.pack("<128I", *fat)
+
+
+def test_legacy_xls_is_read_by_config(tmp_path, dcfg):
+    path = tmp_path / "export.xls"
+    rows = [["客户编号", "交易时间", "金额"], ["007", "2024-05-01 10:00", 12.5],
+            ["0008", "2024-05-02", -3.0]]
+    path.write_bytes(_biff8_workbook({"订单": rows}))
+    data = dataclasses.replace(dcfg, format="xls")
+    tx = prepare(read(path, data), None, data).transactions
+    assert tx["customer_id"].tolist() == ["0008", "007"]
+    assert tx["amount"].tolist() == [-3.0, 12.5]
+
+
+def test_each_file_has_its_own_encoding_and_format(tmp_path, dcfg):
+    """A GBK transactions CSV beside a UTF-8 customer CSV, or beside a customer workbook; with no
+    customer settings the customer file is read like the transactions file (the old behaviour)."""
+    tx_path = tmp_path / "tx.csv"
+    tx_path.write_bytes("客户编号,交易时间,金额\n007,2024-05-01,10\n".encode("gbk"))
+    utf8_customers, workbook = tmp_path / "customers.csv", tmp_path / "customers.xlsx"
+    utf8_customers.write_text("客户编号,地区\n007,华东\n0008,华北\n", encoding="utf-8")
+    write_xlsx(workbook, {"客户": CUSTOMERS})
+    mapping = {"customer_id": "客户编号", "region": "地区"}
+    for customers_path, setting in ((utf8_customers, {"customers_encoding": "utf-8"}),
+                                    (workbook, {"customers_format": "xlsx"})):
+        data = dataclasses.replace(dcfg, encoding="gbk", customer_columns=mapping, **setting)
+        result = prepare(read(tx_path, data), read(customers_path, data, customers=True), data)
+        assert result.customers.set_index("customer_id")["region"].to_dict() == REGIONS
+        assert result.transactions["customer_id"].tolist() == ["007"]
+
+    same = dataclasses.replace(dcfg, encoding="gbk")
+    assert same.read_options(customers=True)["encoding"] == "gbk"
+    assert same.read_options(customers=True)["fmt"] == same.format
+
+
+def test_customer_file_encoding_error_names_the_customer_key(tmp_path, dcfg):
+    path = tmp_path / "customers.csv"
+    path.write_bytes("客户编号,地区\n007,华东\n".encode("gbk"))
+    data = dataclasses.replace(dcfg, encoding="gbk", customers_encoding="utf-8")
+    with pytest.raises(io.InputError) as error:
+        read(path, data, customers=True, key="paths.raw_customers")
+    assert "data.customers_encoding" in str(error.value) and str(path) in str(error.value)
