@@ -26,8 +26,10 @@ class Catalog:
         self.paths = dict(paths)
 
     @classmethod
-    def from_config(cls, paths: PathsConfig) -> Catalog:
-        return cls({k: Path(v) for k, v in asdict(paths).items() if k not in FOLDER_KEYS and v})
+    def from_config(cls, paths: PathsConfig, root: Path | None = None) -> Catalog:
+        """The catalog of `conf/paths`, relative to the working folder or to `root`."""
+        base = Path(root) if root else Path()
+        return cls({k: base / v for k, v in asdict(paths).items() if k not in FOLDER_KEYS and v})
 
     def path(self, name: str) -> Path:
         if name not in self.paths:
