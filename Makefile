@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install demo test mlflow-ui bench report-check lock clean
+.PHONY: install demo test lint mlflow-ui bench report-check lock clean
 
 # The venv is rebuilt only when the pinned versions change.
 $(STAMP): requirements.lock pyproject.toml
@@ -26,7 +26,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	@$(BIN)/segml demo
 
-test: $(STAMP)
+lint: $(STAMP)
+	@$(BIN)/ruff check src tests pipelines benchmarks tools
+	@$(BIN)/ruff format --check --quiet src tests pipelines benchmarks tools
+
+test: lint
 	@$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 mlflow-ui: $(STAMP)

@@ -9,28 +9,56 @@ from segml.models.training import challenge
 from segml.outputs import tracking
 from segml.outputs.exports import build_exports, report_inputs
 
-STAGE_METRICS = {"data_quality": "data_quality", "segment": "segment_metrics", "churn": "churn_metrics",
-                 "upside": "upside_metrics", "tiers": "tier_metrics"}
+STAGE_METRICS = {
+    "data_quality": "data_quality",
+    "segment": "segment_metrics",
+    "churn": "churn_metrics",
+    "upside": "upside_metrics",
+    "tiers": "tier_metrics",
+}
 
 
 def main() -> None:
     cfg = load_config()
-    salt = export_salt(cfg.export)  # stops before anything is written when the salt is missing or stale
+    salt = export_salt(
+        cfg.export
+    )  # stops before anything is written when the salt is missing or stale
     catalog = Catalog.from_config(cfg.paths)
     tiers, snapshot = read_tiers(catalog), catalog.read("snapshot")
     metrics = {key: catalog.read(name) for key, name in STAGE_METRICS.items()}
     models = {name: catalog.read(f"{name}_model") for name in ("churn", "upside")} | {
-        "segmenter": catalog.read("segmenter")}
-    inputs = report_inputs(cfg, tiers, {k: metrics[k] for k in ("churn", "upside")}, models, snapshot,
-                           catalog.read("segment_profile"), read_plots(catalog), metrics["data_quality"])
-    exports = build_exports(inputs, cfg.tiering.actions, list(cfg.tiering.value_potential["levels"]), cfg.export,
-                            salt, cfg.tiering.teams)
+        "segmenter": catalog.read("segmenter")
+    }
+    inputs = report_inputs(
+        cfg,
+        tiers,
+        {k: metrics[k] for k in ("churn", "upside")},
+        models,
+        snapshot,
+        catalog.read("segment_profile"),
+        read_plots(catalog),
+        metrics["data_quality"],
+    )
+    exports = build_exports(
+        inputs,
+        cfg.tiering.actions,
+        list(cfg.tiering.value_potential["levels"]),
+        cfg.export,
+        salt,
+        cfg.tiering.teams,
+    )
     written = write_exports(catalog, exports, cfg.export.formats)
     champion, horizon = tracking.load_champion_set(cfg.tracking.uri)
-    promote = challenge(champion, catalog.read("labelled"), schedule_from_summary(catalog.read("schedule")),
-                        metrics, horizon)
-    run = tracking.record_pipeline_run(cfg, catalog, exports, tiers.table, metrics, models, snapshot, salt, written,
-                                       promote)
+    promote = challenge(
+        champion,
+        catalog.read("labelled"),
+        schedule_from_summary(catalog.read("schedule")),
+        metrics,
+        horizon,
+    )
+    run = tracking.record_pipeline_run(
+        cfg, catalog, exports, tiers.table, metrics, models, snapshot, salt, written, promote
+    )
     catalog.write("mlflow_run", run)
     for model, decision in run["promotion"].items():
         console.print(f"  {model}: {decision}")

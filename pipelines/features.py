@@ -14,7 +14,9 @@ def main() -> None:
     cfg = load_config()
     catalog = Catalog.from_config(cfg.paths)
     # the raw table is dropped once indexed: the index is all the stage needs, in far less memory
-    idx = index_transactions(catalog.read("prepared_transactions"), catalog.read("prepared_customers"))
+    idx = index_transactions(
+        catalog.read("prepared_transactions"), catalog.read("prepared_customers")
+    )
     io.release_arrow_memory()
     datasets = build_datasets(idx, cfg.features, cfg.labels, cfg.as_of)
     catalog.write("labelled", datasets.labelled)

@@ -10,8 +10,12 @@ from segml.data.validate import prepare
 def main() -> None:
     cfg = load_config()
     catalog, paths = Catalog.from_config(cfg.paths), cfg.paths
-    transactions, customers = io.read_raw_inputs(paths.raw_transactions, paths.raw_customers, cfg.data)
-    result = prepare(transactions, customers, cfg.data, cfg.as_of, paths.raw_transactions, paths.raw_customers)
+    transactions, customers = io.read_raw_inputs(
+        paths.raw_transactions, paths.raw_customers, cfg.data
+    )
+    result = prepare(
+        transactions, customers, cfg.data, cfg.as_of, paths.raw_transactions, paths.raw_customers
+    )
     catalog.write("prepared_transactions", result.transactions)
     catalog.write("prepared_customers", result.customers)
     catalog.write("rejected", result.rejected)

@@ -9,7 +9,9 @@ from segml.models.segment import segment_customers
 def main() -> None:
     cfg = load_config()
     catalog = Catalog.from_config(cfg.paths)
-    segmenter, assigned, profile, metrics = segment_customers(catalog.read("snapshot"), cfg.segment, cfg.seed)
+    segmenter, assigned, profile, metrics = segment_customers(
+        catalog.read("snapshot"), cfg.segment, cfg.seed
+    )
     catalog.write("segmenter", segmenter)
     catalog.write("segments", assigned)
     catalog.write("segment_profile", profile)

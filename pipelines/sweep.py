@@ -7,15 +7,14 @@ Sweeps never touch the DVC outputs or the model registry; compare the runs in th
 (experiment `<tracking.experiment>-sweep`). Hydra's own run folders go under logs/.
 """
 
-
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from segml.data import io
-from segml.outputs import tracking
-from segml.config import to_typed
 from segml.app.console import console
 from segml.app.pipeline import run_pipeline
+from segml.config import to_typed
+from segml.data import io
+from segml.outputs import tracking
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
@@ -27,13 +26,26 @@ def main(hydra_cfg: DictConfig) -> None:
     result = run_pipeline(transactions, customers, cfg)
     overrides = list(hydra.core.hydra_config.HydraConfig.get().overrides.task)
     run = tracking.log_pipeline_run(
-        cfg.tracking.uri, f"{cfg.tracking.experiment}-sweep", params=raw, metrics=result.metrics,
-        tags={"segml.sweep_overrides": " ".join(overrides), "segml.as_of": result.datasets.summary["as_of"],
-              "segml.git_commit": io.git_commit(), "segml.data_source": paths.raw_transactions},
-        models={}, artifacts={}, register=False, auto_promote=False)
-    console.print(f"{overrides}: churn AUC {result.metrics['churn']['model']['roc_auc']:.3f}, value gini "
-                  f"{result.metrics['upside']['model']['normalized_gini']:.3f}, silhouette "
-                  f"{result.metrics['segment']['silhouette']:.3f} -> MLflow run {run['run_id']}")
+        cfg.tracking.uri,
+        f"{cfg.tracking.experiment}-sweep",
+        params=raw,
+        metrics=result.metrics,
+        tags={
+            "segml.sweep_overrides": " ".join(overrides),
+            "segml.as_of": result.datasets.summary["as_of"],
+            "segml.git_commit": io.git_commit(),
+            "segml.data_source": paths.raw_transactions,
+        },
+        models={},
+        artifacts={},
+        register=False,
+        auto_promote=False,
+    )
+    console.print(
+        f"{overrides}: churn AUC {result.metrics['churn']['model']['roc_auc']:.3f}, value gini "
+        f"{result.metrics['upside']['model']['normalized_gini']:.3f}, silhouette "
+        f"{result.metrics['segment']['silhouette']:.3f} -> MLflow run {run['run_id']}"
+    )
 
 
 if __name__ == "__main__":

@@ -15,10 +15,23 @@ def main() -> None:
     catalog = Catalog.from_config(cfg.paths)
     snapshot = catalog.read("snapshot")
     # a previous run logged with pseudonyms is matched back to today's ids with the same salt
-    previous, period = tracking.previous_tiers(cfg.tiering.previous, cfg.tiering.previous_ref, cfg.tracking.uri,
-                                               snapshot[CUSTOMER_ID], os.environ.get(cfg.export.salt_env))
-    result = score_customers(snapshot, catalog.read("segmenter"), catalog.read("churn_model"),
-                             catalog.read("upside_model"), cfg.tiering, cfg.labels.horizon_days, previous, period)
+    previous, period = tracking.previous_tiers(
+        cfg.tiering.previous,
+        cfg.tiering.previous_ref,
+        cfg.tracking.uri,
+        snapshot[CUSTOMER_ID],
+        os.environ.get(cfg.export.salt_env),
+    )
+    result = score_customers(
+        snapshot,
+        catalog.read("segmenter"),
+        catalog.read("churn_model"),
+        catalog.read("upside_model"),
+        cfg.tiering,
+        cfg.labels.horizon_days,
+        previous,
+        period,
+    )
     catalog.write("tiers", result.table)
     catalog.write("tier_summary", result.summary)
     for part in ("matrix", "upgrades", "downgrades") if result.movement["available"] else ():

@@ -13,8 +13,14 @@ from segml.outputs.report import plot_churn, plot_deciles
 def main() -> None:
     cfg = load_config()
     catalog = Catalog.from_config(cfg.paths)
-    trained = train_models(catalog.read("labelled"), schedule_from_summary(catalog.read("schedule")), cfg.churn,
-                           cfg.upside, cfg.seed, Vocabulary(**catalog.read("vocabulary")))
+    trained = train_models(
+        catalog.read("labelled"),
+        schedule_from_summary(catalog.read("schedule")),
+        cfg.churn,
+        cfg.upside,
+        cfg.seed,
+        Vocabulary(**catalog.read("vocabulary")),
+    )
     for target in ("churn", "upside"):
         catalog.write(f"{target}_model", getattr(trained, target))
         catalog.write(f"{target}_metrics", trained.metrics[target])

@@ -25,8 +25,17 @@ def tx_frame(rows: list[tuple]) -> pd.DataFrame:
         category = rest[0] if len(rest) > 0 else "food"
         channel = rest[1] if len(rest) > 1 else "app"
         order = rest[2] if len(rest) > 2 else f"O{i:04d}"
-        records.append({"customer_id": cid, "ts": pd.Timestamp(ts), "amount": float(amount), "order_id": order,
-                        "quantity": 1.0, "category": category, "channel": channel})
+        records.append(
+            {
+                "customer_id": cid,
+                "ts": pd.Timestamp(ts),
+                "amount": float(amount),
+                "order_id": order,
+                "quantity": 1.0,
+                "category": category,
+                "channel": channel,
+            }
+        )
     frame = pd.DataFrame(records)
     frame["ts"] = frame["ts"].astype("datetime64[ns]")
     for column in ("customer_id", "order_id", "category", "channel"):

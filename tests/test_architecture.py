@@ -44,9 +44,11 @@ def test_dependencies_point_from_the_app_down_to_data():
 def test_no_file_names_in_code():
     """Every artifact's file lives under a name in conf/paths; code reads and writes by that name."""
     pattern = re.compile(r"""["'][\w./-]+\.(parquet|json|pkl|csv|xlsx|html|png)["']""")
-    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
-             for folder in ("src", "pipelines")
-             for path in sorted((ROOT / folder).rglob("*.py"))
-             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-             if pattern.search(line) and not MLFLOW_RUN_PATHS.search(line)]
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for folder in ("src", "pipelines")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line) and not MLFLOW_RUN_PATHS.search(line)
+    ]
     assert not found, "file names written in code (put them in conf/paths):\n" + "\n".join(found)

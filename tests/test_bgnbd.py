@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from scipy.optimize import approx_fprime
 
 from segml.features.bgnbd import BGNBD, log_likelihood, simulate
@@ -42,5 +41,7 @@ def test_gradient_matches_finite_differences():
     for params in ([0.6, 40.0, 0.8, 2.5], [1.7, 12.0, 0.3, 6.0]):
         params = np.array(params)
         _, gradient = log_likelihood(params, x, t_x, T)
-        numeric = approx_fprime(params, lambda p: log_likelihood(p, x, t_x, T)[0].sum(), 1e-6 * params)
+        numeric = approx_fprime(
+            params, lambda p: log_likelihood(p, x, t_x, T)[0].sum(), 1e-6 * params
+        )
         assert np.allclose(gradient.sum(axis=1), numeric, rtol=1e-4, atol=1e-3)

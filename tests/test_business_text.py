@@ -11,14 +11,15 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from segml.tiering.reasons import Phrasebook
-from segml.features.build import feature_columns
-from segml.data.generate import generate
 from segml.app.pipeline import run_pipeline
+from segml.data.generate import generate
+from segml.features.build import feature_columns
+from segml.tiering.reasons import Phrasebook
 
 RAW_NAME = re.compile(r"[a-z]+_[a-z_]+ =")
 LONG_FLOAT = re.compile(r"\d\.\d{4,}")
 # Feature names the lead is adding in parallel: they must have phrases before they land.
+
 
 @pytest.fixture(scope="module")
 def result(cfg):
@@ -87,11 +88,11 @@ def test_labels_never_contradict_the_lifecycle(cfg, result):
 
 
 def _inputs(cfg, result):
-    from segml.tiering.reasons import feature_labels
-    from segml.outputs.exports import metrics_table
-    from segml.models.training import importance
-    from segml.outputs.report import ReportInputs
     from segml.models.segment import profile
+    from segml.models.training import importance
+    from segml.outputs.exports import metrics_table
+    from segml.outputs.report import ReportInputs
+    from segml.tiering.reasons import feature_labels
 
     tiers, trained, snapshot = result.tiers, result.trained, result.datasets.snapshot
     clusters = tiers.table[["customer_id", "segment", "persona", "persona_en", "persona_zh"]]

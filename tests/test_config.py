@@ -6,13 +6,30 @@ import shutil
 
 import pytest
 import yaml
-
-from segml.config import (ConfigError, recorded_overrides, check_fresh, compose, load_config,
-                          to_typed, write_params)
-
 from conftest import ROOT
 
-GROUPS = ("paths", "data", "labels", "features", "segment", "churn", "upside", "tiering", "export", "tracking")
+from segml.config import (
+    ConfigError,
+    check_fresh,
+    compose,
+    load_config,
+    recorded_overrides,
+    to_typed,
+    write_params,
+)
+
+GROUPS = (
+    "paths",
+    "data",
+    "labels",
+    "features",
+    "segment",
+    "churn",
+    "upside",
+    "tiering",
+    "export",
+    "tracking",
+)
 
 
 def test_default_config_composes_and_types(cfg):
@@ -24,7 +41,9 @@ def test_default_config_composes_and_types(cfg):
 
 
 def test_value_and_group_overrides():
-    raw = compose(["labels.horizon_days=60", "tiering.primary=pyramid", "segment.k=5"], ROOT / "conf")
+    raw = compose(
+        ["labels.horizon_days=60", "tiering.primary=pyramid", "segment.k=5"], ROOT / "conf"
+    )
     typed = to_typed(raw)
     assert (typed.labels.horizon_days, typed.tiering.primary, typed.segment.k) == (60, "pyramid", 5)
 
@@ -74,7 +93,11 @@ def test_edited_conf_makes_params_stale(project):
 def test_inside_dvc_exp_run_params_are_trusted(project, monkeypatch):
     write_params(compose())
     (project / "conf" / "config.yaml").write_text(
-        (project / "conf" / "config.yaml").read_text(encoding="utf-8").replace("seed: 42", "seed: 7"), encoding="utf-8")
+        (project / "conf" / "config.yaml")
+        .read_text(encoding="utf-8")
+        .replace("seed: 42", "seed: 7"),
+        encoding="utf-8",
+    )
     monkeypatch.setenv("DVC_EXP_NAME", "exp-test")
     check_fresh()  # DVC composed params.yaml itself for this experiment
 
@@ -120,7 +143,9 @@ def test_dvc_reads_params_written_with_awkward_overrides(project):
     write_params(compose(AWKWARD_OVERRIDES), overrides=AWKWARD_OVERRIDES)
     (project / "dvc.yaml").write_text(
         "stages:\n  show:\n    cmd: echo '${data.timestamp_format}'\n"
-        "    params:\n      - data.delimiter\n", encoding="utf-8")
+        "    params:\n      - data.delimiter\n",
+        encoding="utf-8",
+    )
     repo = Repo.init(str(project), no_scm=True)
     try:
         (stage,) = repo.index.stages  # DVC parses params.yaml to resolve the template
@@ -131,8 +156,9 @@ def test_dvc_reads_params_written_with_awkward_overrides(project):
         repo.close()
 
 
-@pytest.mark.parametrize("value", ["a\nb", "tab\there", "line\u2028sep", "next\x85line", 'q"uo\'te',
-                                   "x" * 500])
+@pytest.mark.parametrize(
+    "value", ["a\nb", "tab\there", "line\u2028sep", "next\x85line", "q\"uo'te", "x" * 500]
+)
 def test_overrides_comment_is_one_line_whatever_the_text(project, value):
     write_params({"seed": 1}, overrides=[value])
     lines = (project / "params.yaml").read_text(encoding="utf-8").splitlines()

@@ -7,7 +7,6 @@ import ast
 from pathlib import Path
 
 import yaml
-
 from conftest import ROOT
 
 # Modules that cannot change what a stage writes (progress display and error messages); their
@@ -27,7 +26,9 @@ def segml_imports(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("segml"):
-            for alias in node.names:  # `from segml.pkg import module` or `from segml.pkg.module import name`
+            for alias in (
+                node.names
+            ):  # `from segml.pkg import module` or `from segml.pkg.module import name`
                 as_module = f"{node.module}.{alias.name}"
                 found.add(as_module if module_file(as_module) else node.module)
         elif isinstance(node, ast.Import):

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segml.tiering.reasons import Phrasebook, condition_holds, feature_label, reasons, top_drivers
 from segml.models.training import ChurnModel
+from segml.tiering.reasons import Phrasebook, condition_holds, feature_label, reasons, top_drivers
 
 
 def test_top_drivers_by_absolute_contribution():

@@ -30,4 +30,8 @@ def test_expected_spend_shrinks_few_purchases_towards_the_mean():
 
 
 def test_too_few_repeat_buyers_keep_their_own_average():
-    assert fit_expected_spend(np.array([1.0, 2.0, 1.0]), np.array([10.0, 20.0, 30.0])).tolist() == [10.0, 20.0, 30.0]
+    assert fit_expected_spend(np.array([1.0, 2.0, 1.0]), np.array([10.0, 20.0, 30.0])).tolist() == [
+        10.0,
+        20.0,
+        30.0,
+    ]

@@ -14,20 +14,20 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import ROOT
 from typer.testing import CliRunner
 
-from segml.data import io
 from segml.app.cli import RUN_LOCK, app
 from segml.config import compose, write_params
-
-from conftest import ROOT
+from segml.data import io
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 
 
 def _start(code: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code], cwd=cwd, env=ENV, stdout=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=cwd, env=ENV, stdout=subprocess.PIPE, text=True
+    )
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -111,10 +111,15 @@ def project(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize("command", [["run", "labels.horizon_days=60"],
-                                     ["score", "--input", "data/raw/transactions.csv"],
-                                     ["compose", "labels.horizon_days=60"],
-                                     ["generate", "--customers", "100"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "labels.horizon_days=60"],
+        ["score", "--input", "data/raw/transactions.csv"],
+        ["compose", "labels.horizon_days=60"],
+        ["generate", "--customers", "100"],
+    ],
+)
 def test_second_segml_command_refuses_before_touching_anything(project, command):
     params_before = (project / "params.yaml").read_bytes()
     holder = _start(HOLDER, project)
@@ -138,8 +143,9 @@ def test_prepare_stage_killed_mid_write_recovers_on_the_next_run(project):
     assert generated.exit_code == 0
     stage = [sys.executable, str(ROOT / "pipelines" / "prepare.py")]
     prepared = project / "data" / "prepared"
-    first = subprocess.Popen(stage, cwd=project, env=ENV, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        stage, cwd=project, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     caught = None
     while first.poll() is None and caught is None:
         if prepared.is_dir():
@@ -153,8 +159,11 @@ def test_prepare_stage_killed_mid_write_recovers_on_the_next_run(project):
     rerun = subprocess.run(stage, cwd=project, env=ENV, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert sorted(p.name for p in prepared.iterdir()) == [
-        "customers.parquet", "no_purchase_customers.parquet", "rejected.parquet",
-        "transactions.parquet"]
+        "customers.parquet",
+        "no_purchase_customers.parquet",
+        "rejected.parquet",
+        "transactions.parquet",
+    ]
     quality = io.read_json(project / "metrics" / "data_quality.json")
     assert quality["rows_clean"] == len(pd.read_parquet(prepared / "transactions.parquet"))
     assert quality["rows_read"] == quality["rows_clean"] + quality["rows_rejected"]

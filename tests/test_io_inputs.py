@@ -27,6 +27,7 @@ def read(path, data, customers=False, key="paths.raw_transactions"):
 
 # --- empty and header-only files ------------------------------------------------------------
 
+
 def test_empty_file_says_it_is_empty_not_a_format_problem(tmp_path, dcfg):
     path = tmp_path / "transactions.csv"
     path.write_bytes(b"")
@@ -58,6 +59,7 @@ def test_header_only_file_names_the_file_and_says_no_data_rows(tmp_path, dcfg):
 
 # --- formats ---------------------------------------------------------------------------------
 
+
 def test_unsupported_format_is_named_with_the_choices(tmp_path, dcfg):
     path = tmp_path / "transactions.json"
     path.write_text("[]", encoding="utf-8")
@@ -78,9 +80,11 @@ def write_xlsx(path, sheets: dict[str, list[list]]) -> None:
     book.save(path)
 
 
-ORDERS = [["客户编号", "交易时间", "金额", "备注"],
-          ["007", pd.Timestamp("2024-05-01 10:00").to_pydatetime(), 12.5, "首单"],
-          ["0008", "2024-05-02 11:30:00", -3, None]]
+ORDERS = [
+    ["客户编号", "交易时间", "金额", "备注"],
+    ["007", pd.Timestamp("2024-05-01 10:00").to_pydatetime(), 12.5, "首单"],
+    ["0008", "2024-05-02 11:30:00", -3, None],
+]
 CUSTOMERS = [["客户编号", "地区"], ["007", "华东"], ["0008", "华北"]]
 REGIONS = {"007": "华东", "0008": "华北"}
 
@@ -88,8 +92,13 @@ REGIONS = {"007": "华东", "0008": "华北"}
 def test_xlsx_is_read_by_config_with_ids_as_text_and_sheets_by_name(tmp_path, dcfg):
     path = tmp_path / "export.xlsx"
     write_xlsx(path, {"说明": [["本文件由 CRM 导出"]], "订单": ORDERS, "客户": CUSTOMERS})
-    data = dataclasses.replace(dcfg, format="xlsx", sheet="订单", customers_sheet="客户",
-                               customer_columns={"customer_id": "客户编号", "region": "地区"})
+    data = dataclasses.replace(
+        dcfg,
+        format="xlsx",
+        sheet="订单",
+        customers_sheet="客户",
+        customer_columns={"customer_id": "客户编号", "region": "地区"},
+    )
     result = prepare(read(path, data), read(path, data, customers=True), data)
     tx = result.transactions
     assert tx["customer_id"].tolist() == ["0008", "007"]  # leading zeros kept, sorted as text
@@ -104,7 +113,9 @@ def test_missing_sheet_lists_the_sheets_and_the_key(tmp_path, dcfg):
     with pytest.raises(io.InputError) as error:
         read(path, dataclasses.replace(dcfg, format="xlsx", customers_sheet="客户"), customers=True)
     message = str(error.value)
-    assert "no sheet '客户'" in message and "['订单']" in message and "data.customers_sheet" in message
+    assert (
+        "no sheet '客户'" in message and "['订单']" in message and "data.customers_sheet" in message
+    )
 
 
 def test_workbook_read_as_csv_says_to_set_the_format(tmp_path, dcfg):
@@ -126,6 +137,7 @@ def test_text_file_read_as_xlsx_says_to_check_the_format(tmp_path, dcfg):
 def _biff8_workbook(sheets: dict[str, list[list]]) -> bytes:
     """A minimal legacy .xls (BIFF8 records in an OLE2 compound file): text and number cells.
     Nothing in the test environment writes .xls any more, so the test builds one itself."""
+
     def record(rid: int, data: bytes = b"") -> bytes:
         return struct.pack("<HH", rid, len(data)) + data
 
@@ -138,9 +150,12 @@ def _biff8_workbook(sheets: dict[str, list[list]]) -> bytes:
     bodies = []
     for rows in sheets.values():
         cells = b"".join(
-            record(0x0204, struct.pack("<HHH", r, c, 0) + text(v, 2)) if isinstance(v, str)
+            record(0x0204, struct.pack("<HHH", r, c, 0) + text(v, 2))
+            if isinstance(v, str)
             else record(0x0203, struct.pack("<HHHd", r, c, 0, v))
-            for r, row in enumerate(rows) for c, v in enumerate(row))
+            for r, row in enumerate(rows)
+            for c, v in enumerate(row)
+        )
         bodies.append(bof(0x0010) + cells + record(0x000A))
     offset = len(bof(0x0005)) + sum(10 + len(text(n, 1)) for n in sheets) + 4
     stream = bof(0x0005)
@@ -157,24 +172,37 @@ def _biff8_workbook(sheets: dict[str, list[list]]) -> bytes:
     def entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
         raw = name.encode("utf-16-le") + b"\x00\x00" if name else b""
         no_sibling = 0xFFFFFFFF
-        return (raw.ljust(64, b"\x00")
-                + struct.pack("<HBBIII", len(raw), kind, 1, no_sibling, no_sibling, child)
-                + b"\x00" * 36 + struct.pack("<IQ", start, size))
+        return (
+            raw.ljust(64, b"\x00")
+            + struct.pack("<HBBIII", len(raw), kind, 1, no_sibling, no_sibling, child)
+            + b"\x00" * 36
+            + struct.pack("<IQ", start, size)
+        )
 
-    directory = (entry("Root Entry", 5, 1, 0xFFFFFFFE, 0)
-                 + entry("Workbook", 2, 0xFFFFFFFF, 0, len(stream))
-                 + entry("", 0, 0xFFFFFFFF, 0, 0) * 2)
-    header = (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1" + b"\x00" * 16
-              + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
-              + b"\x00" * 6 + struct.pack("<9I", 0, 1, n, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
-              + struct.pack("<I", n + 1) + b"\xFF" * 4 * 108)
+    directory = (
+        entry("Root Entry", 5, 1, 0xFFFFFFFE, 0)
+        + entry("Workbook", 2, 0xFFFFFFFF, 0, len(stream))
+        + entry("", 0, 0xFFFFFFFF, 0, 0) * 2
+    )
+    header = (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        + b"\x00" * 16
+        + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
+        + b"\x00" * 6
+        + struct.pack("<9I", 0, 1, n, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
+        + struct.pack("<I", n + 1)
+        + b"\xff" * 4 * 108
+    )
     return header + stream + directory + struct.pack("<128I", *fat)
 
 
 def test_legacy_xls_is_read_by_config(tmp_path, dcfg):
     path = tmp_path / "export.xls"
-    rows = [["客户编号", "交易时间", "金额"], ["007", "2024-05-01 10:00", 12.5],
-            ["0008", "2024-05-02", -3.0]]
+    rows = [
+        ["客户编号", "交易时间", "金额"],
+        ["007", "2024-05-01 10:00", 12.5],
+        ["0008", "2024-05-02", -3.0],
+    ]
     path.write_bytes(_biff8_workbook({"订单": rows}))
     data = dataclasses.replace(dcfg, format="xls")
     tx = prepare(read(path, data), None, data).transactions
@@ -191,8 +219,10 @@ def test_each_file_has_its_own_encoding_and_format(tmp_path, dcfg):
     utf8_customers.write_text("客户编号,地区\n007,华东\n0008,华北\n", encoding="utf-8")
     write_xlsx(workbook, {"客户": CUSTOMERS})
     mapping = {"customer_id": "客户编号", "region": "地区"}
-    for customers_path, setting in ((utf8_customers, {"customers_encoding": "utf-8"}),
-                                    (workbook, {"customers_format": "xlsx"})):
+    for customers_path, setting in (
+        (utf8_customers, {"customers_encoding": "utf-8"}),
+        (workbook, {"customers_format": "xlsx"}),
+    ):
         data = dataclasses.replace(dcfg, encoding="gbk", customer_columns=mapping, **setting)
         result = prepare(read(tx_path, data), read(customers_path, data, customers=True), data)
         assert result.customers.set_index("customer_id")["region"].to_dict() == REGIONS

@@ -7,12 +7,23 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from segml.features.schedule import InsufficientDataError, check_sufficiency, cutoff_schedule, schedule_warnings
+from segml.features.schedule import (
+    InsufficientDataError,
+    check_sufficiency,
+    cutoff_schedule,
+    schedule_warnings,
+)
 
 
 def schedule_cfg(cfg, **changes):
-    base = dict(horizon_days=90, n_training_cutoffs=4, cutoff_spacing_days=30, min_history_days=90,
-                backtest_folds=3, fold_spacing_days=30)
+    base = dict(
+        horizon_days=90,
+        n_training_cutoffs=4,
+        cutoff_spacing_days=30,
+        min_history_days=90,
+        backtest_folds=3,
+        fold_spacing_days=30,
+    )
     return dataclasses.replace(cfg.labels, **{**base, **changes})
 
 
@@ -36,8 +47,11 @@ def test_production_learns_from_the_newest_labelled_cutoffs(cfg):
 
 
 def test_cutoffs_without_enough_history_are_skipped(cfg):
-    cut = cutoff_schedule(0, 1000, schedule_cfg(cfg, n_training_cutoffs=10, cutoff_spacing_days=100,
-                                                min_history_days=60))
+    cut = cutoff_schedule(
+        0,
+        1000,
+        schedule_cfg(cfg, n_training_cutoffs=10, cutoff_spacing_days=100, min_history_days=60),
+    )
     assert cut.production == [110, 210, 310, 410, 510, 610, 710, 810, 910]
 
 
@@ -47,8 +61,9 @@ def test_short_history_gets_weekly_cutoffs_and_a_warning(cfg):
     cut = cutoff_schedule(0, 273, monthly)
     assert cut.folds == [153, 183] and cut.training_for(153) == [63]
     assert any("2 of 3 backtest folds" in w for w in schedule_warnings(cut, monthly))
-    weekly = schedule_cfg(cfg, min_history_days=30, n_training_cutoffs=12, cutoff_spacing_days=7,
-                          fold_spacing_days=14)
+    weekly = schedule_cfg(
+        cfg, min_history_days=30, n_training_cutoffs=12, cutoff_spacing_days=7, fold_spacing_days=14
+    )
     cut = cutoff_schedule(0, 273, weekly)
     assert cut.folds == [155, 169, 183] and len(cut.production) == 12
     assert schedule_warnings(cut, weekly) == []
@@ -61,8 +76,15 @@ def labels_frame(n: int, churners: int) -> pd.DataFrame:
 
 
 def test_sufficiency_stops_with_advice(cfg):
-    labels = dataclasses.replace(cfg.labels, sufficiency={"on_failure": "stop", "min_customers": 200,
-                                                          "min_churners": 30, "min_history_multiple": 2.0})
+    labels = dataclasses.replace(
+        cfg.labels,
+        sufficiency={
+            "on_failure": "stop",
+            "min_customers": 200,
+            "min_churners": 30,
+            "min_history_multiple": 2.0,
+        },
+    )
     cut = cutoff_schedule(0, 150, labels)
     with pytest.raises(InsufficientDataError) as error:
         check_sufficiency(0, 150, cut, labels_frame(50, 2), labels)
@@ -72,9 +94,21 @@ def test_sufficiency_stops_with_advice(cfg):
 
 
 def test_sufficiency_can_warn_instead(cfg):
-    labels = dataclasses.replace(cfg.labels, sufficiency={"on_failure": "warn", "min_customers": 200,
-                                                          "min_churners": 30, "min_history_multiple": 2.0})
+    labels = dataclasses.replace(
+        cfg.labels,
+        sufficiency={
+            "on_failure": "warn",
+            "min_customers": 200,
+            "min_churners": 30,
+            "min_history_multiple": 2.0,
+        },
+    )
     with pytest.warns(UserWarning, match="only 50 customers"):
-        problems = check_sufficiency(0, 1000, cutoff_schedule(0, 1000, labels), labels_frame(50, 25), labels)
+        problems = check_sufficiency(
+            0, 1000, cutoff_schedule(0, 1000, labels), labels_frame(50, 25), labels
+        )
     assert len(problems) == 2  # too few customers, too few churners
-    assert check_sufficiency(0, 1000, cutoff_schedule(0, 1000, labels), labels_frame(500, 200), labels) == []
+    assert (
+        check_sufficiency(0, 1000, cutoff_schedule(0, 1000, labels), labels_frame(500, 200), labels)
+        == []
+    )

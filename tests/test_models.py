@@ -10,19 +10,28 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
-from segml.models import evaluation as ev
-from segml.features.datasets import build_datasets, build_snapshot
 from segml.data.generate import generate
-from segml.models.training import FeatureMismatchError, RuleScorer, challenge, sample_per_cutoff, train_models
-from segml.models.segment import segment_customers
-from segml.features.transactions import index_transactions
 from segml.data.validate import prepare
+from segml.features.datasets import build_datasets, build_snapshot
+from segml.features.transactions import index_transactions
+from segml.models import evaluation as ev
+from segml.models.segment import segment_customers
+from segml.models.training import (
+    FeatureMismatchError,
+    RuleScorer,
+    challenge,
+    sample_per_cutoff,
+    train_models,
+)
 
 
 def clean_demo(cfg, n: int, seed: int):
     demo = generate(n, seed=seed)
-    identity = dataclasses.replace(cfg.data, columns={k: k for k in cfg.data.columns},
-                                   customer_columns={k: k for k in cfg.data.customer_columns})
+    identity = dataclasses.replace(
+        cfg.data,
+        columns={k: k for k in cfg.data.columns},
+        customer_columns={k: k for k in cfg.data.customer_columns},
+    )
     prepared = prepare(demo.transactions.astype(str), demo.customers.astype("string"), identity)
     return prepared, demo.ground_truth
 
@@ -30,8 +39,15 @@ def clean_demo(cfg, n: int, seed: int):
 @pytest.fixture(scope="module")
 def trained(cfg):
     prepared, truth = clean_demo(cfg, 5000, seed=11)
-    data = build_datasets(index_transactions(prepared.transactions, prepared.customers), cfg.features, cfg.labels, None)
-    models = train_models(data.labelled, data.schedule, cfg.churn, cfg.upside, cfg.seed, data.vocabulary)
+    data = build_datasets(
+        index_transactions(prepared.transactions, prepared.customers),
+        cfg.features,
+        cfg.labels,
+        None,
+    )
+    models = train_models(
+        data.labelled, data.schedule, cfg.churn, cfg.upside, cfg.seed, data.vocabulary
+    )
     return prepared, truth, data, models
 
 
@@ -66,15 +82,21 @@ def test_production_models_are_refit_on_the_newest_labelled_cutoffs(trained):
 def test_more_recent_purchase_never_raises_churn_risk(trained):
     _, _, data, models = trained
     rows = newest_fold(data).sample(500, random_state=0)
-    later = rows.assign(recency_days=rows["recency_days"] + 45, recency_gap_ratio=rows["recency_gap_ratio"] * 2)
+    later = rows.assign(
+        recency_days=rows["recency_days"] + 45, recency_gap_ratio=rows["recency_gap_ratio"] * 2
+    )
     assert (models.churn.predict_proba(later) >= models.churn.predict_proba(rows) - 1e-12).all()
 
 
 def test_more_past_spend_never_lowers_predicted_value(trained):
     _, _, data, models = trained
     rows = newest_fold(data).sample(500, random_state=1)
-    spend = [c for c in rows if c in ("monetary_total", "gross_spend") or (c.startswith("spend_") and
-                                                                          c.endswith("d") and "trend" not in c)]
+    spend = [
+        c
+        for c in rows
+        if c in ("monetary_total", "gross_spend")
+        or (c.startswith("spend_") and c.endswith("d") and "trend" not in c)
+    ]
     richer = rows.assign(**{c: rows[c].abs() * 1.5 + 10 for c in spend})
     base = rows.assign(**{c: rows[c].abs() for c in spend})
     assert (models.upside.predict(richer) >= models.upside.predict(base) - 1e-9).all()
@@ -83,18 +105,28 @@ def test_more_past_spend_never_lowers_predicted_value(trained):
 def test_row_and_id_order_change_nothing(cfg, trained):
     prepared, _, data, models = trained
     shuffled = prepared.transactions.sample(frac=1.0, random_state=5).reset_index(drop=True)
-    again = build_datasets(index_transactions(shuffled, prepared.customers.iloc[::-1]), cfg.features, cfg.labels, None)
+    again = build_datasets(
+        index_transactions(shuffled, prepared.customers.iloc[::-1]), cfg.features, cfg.labels, None
+    )
     pd.testing.assert_frame_equal(again.snapshot, data.snapshot)
     reversed_rows = data.snapshot.iloc[::-1]
-    np.testing.assert_allclose(models.churn.predict_proba(reversed_rows)[::-1], models.churn.predict_proba(data.snapshot))
+    np.testing.assert_allclose(
+        models.churn.predict_proba(reversed_rows)[::-1], models.churn.predict_proba(data.snapshot)
+    )
 
 
 def test_stage_snapshot_is_what_score_builds(cfg, trained):
     """The stage builds the snapshot in the same pass as the training cutoffs; `segml score`
     builds it alone. Exact money sums make the two identical, so scores match the pipeline."""
     prepared, _, data, _ = trained
-    alone = build_snapshot(prepared.transactions, prepared.customers, cfg.features, data.vocabulary, None,
-                           cfg.labels.horizon_days)
+    alone = build_snapshot(
+        prepared.transactions,
+        prepared.customers,
+        cfg.features,
+        data.vocabulary,
+        None,
+        cfg.labels.horizon_days,
+    )
     pd.testing.assert_frame_equal(alone, data.snapshot, check_exact=True)
 
 
@@ -113,7 +145,9 @@ def test_segments_relate_to_hidden_personas(cfg, trained):
     _, assigned, profile, metrics = segment_customers(data.snapshot, cfg.segment, cfg.seed)
     joined = assigned.merge(truth.rename(columns={"persona": "hidden_persona"}), on="customer_id")
     ari = adjusted_rand_score(joined["hidden_persona"], joined["segment"])
-    print(f"segments vs hidden personas ARI = {ari:.3f}; stability ARI = {metrics['stability_ari']:.3f}")
+    print(
+        f"segments vs hidden personas ARI = {ari:.3f}; stability ARI = {metrics['stability_ari']:.3f}"
+    )
     assert ari > 0.05
     assert metrics["stability_ari"] > 0.5
     assert profile["customers"].sum() == len(data.snapshot)
@@ -128,14 +162,16 @@ def test_model_refuses_data_without_its_columns(trained):
 
 def test_quality_measures_by_hand():
     y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 1])
-    p = np.array([.9, .8, .7, .1, .1, .1, .1, .1, .1, .2])
+    p = np.array([0.9, 0.8, 0.7, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2])
     assert ev.lift_at(y, p, 0.10) == pytest.approx(1 / 0.3)
     actual = np.array([10.0, 0.0, 5.0, 5.0])
     assert ev.normalized_gini(actual, actual) == pytest.approx(1.0)
     assert ev.normalized_gini(actual, -actual) < 0
     assert ev.capture_at(actual, np.array([4, 3, 2, 1]), 0.25) == pytest.approx(0.5)
     deciles = ev.decile_table(np.arange(20.0), np.arange(20.0))
-    assert deciles["decile"].tolist() == list(range(1, 11)) and deciles["mean_actual"].iloc[0] == 18.5
+    assert (
+        deciles["decile"].tolist() == list(range(1, 11)) and deciles["mean_actual"].iloc[0] == 18.5
+    )
 
 
 def test_grades_come_from_every_fold_and_the_spread():
@@ -145,7 +181,9 @@ def test_grades_come_from_every_fold_and_the_spread():
     clearly = grade([0.90, 0.91, 0.90], recency=[0.85, 0.86, 0.85], bgnbd=[0.87, 0.88, 0.88])
     assert clearly["grade"] == "A" and clearly["best_baseline"] == "bgnbd"
     assert clearly["margins"] == pytest.approx([0.03, 0.03, 0.02])
-    better = grade([0.90, 0.91, 0.90], bgnbd=[0.89, 0.90, 0.89])  # +0.01 each fold: beyond the spread
+    better = grade(
+        [0.90, 0.91, 0.90], bgnbd=[0.89, 0.90, 0.89]
+    )  # +0.01 each fold: beyond the spread
     assert better["grade"] == "B" and better["beats_baseline"]
     noisy = grade([0.90, 0.88, 0.92], bgnbd=[0.89, 0.90, 0.90])  # +0.003 on average, spread 0.015
     assert noisy["grade"] == "C" and noisy["finding"] == "no clear difference"
@@ -161,15 +199,28 @@ def test_a_model_that_cannot_win_is_graded_c_and_scores_with_the_baseline(cfg):
     rng = np.random.default_rng(3)
     n, days = 1500, pd.date_range("2023-01-01", "2025-12-31")
     rows = rng.integers(0, n, 30_000)
-    tx = pd.DataFrame({"customer_id": np.char.zfill(rows.astype(str), 5), "amount": rng.gamma(2, 50, len(rows)),
-                       "ts": days.values[rng.integers(0, len(days), len(rows))], "order_id": np.arange(len(rows)).astype(str),
-                       "quantity": 1.0, "category": "food", "channel": "app"})
+    tx = pd.DataFrame(
+        {
+            "customer_id": np.char.zfill(rows.astype(str), 5),
+            "amount": rng.gamma(2, 50, len(rows)),
+            "ts": days.values[rng.integers(0, len(days), len(rows))],
+            "order_id": np.arange(len(rows)).astype(str),
+            "quantity": 1.0,
+            "category": "food",
+            "channel": "app",
+        }
+    )
     data = build_datasets(index_transactions(tx), cfg.features, cfg.labels, None)
-    models = train_models(data.labelled, data.schedule, cfg.churn, cfg.upside, cfg.seed, data.vocabulary)
+    models = train_models(
+        data.labelled, data.schedule, cfg.churn, cfg.upside, cfg.seed, data.vocabulary
+    )
     churn = models.metrics["churn"]
     assert churn["summary"]["grade"] == "C", churn["summary"]["verdict_en"]
     assert churn["production"]["scorer"] == churn["summary"]["best_baseline"] != "model"
-    assert isinstance(models.churn, RuleScorer) and "best baseline" in churn["production"]["scorer_reason_en"]
+    assert (
+        isinstance(models.churn, RuleScorer)
+        and "best baseline" in churn["production"]["scorer_reason_en"]
+    )
     p = models.churn.predict_proba(data.snapshot)
     assert ((p >= 0) & (p <= 1)).all()  # a calibrated probability, not a raw rule score
     assert models.churn.contributions(data.snapshot).shape == (len(data.snapshot), 1)
@@ -178,7 +229,9 @@ def test_a_model_that_cannot_win_is_graded_c_and_scores_with_the_baseline(cfg):
 def test_scorer_can_be_forced(cfg, trained):
     *_, data, _ = trained
     forced = dataclasses.replace(cfg.upside, scorer="baseline")
-    models = train_models(data.labelled, data.schedule, cfg.churn, forced, cfg.seed, data.vocabulary)
+    models = train_models(
+        data.labelled, data.schedule, cfg.churn, forced, cfg.seed, data.vocabulary
+    )
     production = models.metrics["upside"]["production"]
     assert production["scorer"] == models.metrics["upside"]["summary"]["best_baseline"]
     assert "upside.scorer=baseline" in production["scorer_reason_en"]
@@ -186,12 +239,20 @@ def test_scorer_can_be_forced(cfg, trained):
 
 
 def test_big_cutoffs_are_sampled_per_label_class():
-    frame = pd.DataFrame({"cutoff": np.repeat(pd.to_datetime(["2025-01-01", "2025-02-01"]), [1000, 300]),
-                          "churned": np.r_[np.tile([1, 0, 0, 0], 250), np.zeros(300)]})
+    frame = pd.DataFrame(
+        {
+            "cutoff": np.repeat(pd.to_datetime(["2025-01-01", "2025-02-01"]), [1000, 300]),
+            "churned": np.r_[np.tile([1, 0, 0, 0], 250), np.zeros(300)],
+        }
+    )
     sample = sample_per_cutoff(frame, 400, frame["churned"].to_numpy() > 0, seed=0)
     counts = sample.groupby("cutoff").size()
-    assert counts.iloc[0] == pytest.approx(400, abs=2) and counts.iloc[1] == 300  # small cutoffs whole
-    assert sample[sample["cutoff"] == "2025-01-01"]["churned"].mean() == pytest.approx(0.25, abs=0.01)
+    assert (
+        counts.iloc[0] == pytest.approx(400, abs=2) and counts.iloc[1] == 300
+    )  # small cutoffs whole
+    assert sample[sample["cutoff"] == "2025-01-01"]["churned"].mean() == pytest.approx(
+        0.25, abs=0.01
+    )
 
 
 def test_cohort_shaped_history_is_backtested_and_never_scored_worse_than_the_rule(cfg):
@@ -199,18 +260,30 @@ def test_cohort_shaped_history_is_backtested_and_never_scored_worse_than_the_rul
     demo = generate(4000, start="2025-01-01", end="2025-12-31", seed=5, shape="cohort")
     acquired = pd.to_datetime(demo.ground_truth["acquired_on"])
     assert acquired.max() < pd.Timestamp("2025-04-02")  # everyone arrives in the first quarter
-    identity = dataclasses.replace(cfg.data, columns={k: k for k in cfg.data.columns},
-                                   customer_columns={k: k for k in cfg.data.customer_columns})
+    identity = dataclasses.replace(
+        cfg.data,
+        columns={k: k for k in cfg.data.columns},
+        customer_columns={k: k for k in cfg.data.customer_columns},
+    )
     prepared = prepare(demo.transactions.astype(str), demo.customers.astype("string"), identity)
     tx = prepared.transactions
     tenure = (tx["ts"] - tx.groupby("customer_id")["ts"].transform("min")).dt.days
-    assert (tenure.between(1, 120)).sum() > 1.5 * (tenure.between(181, 300)).sum()  # repeat rates decay
+    assert (tenure.between(1, 120)).sum() > 1.5 * (
+        tenure.between(181, 300)
+    ).sum()  # repeat rates decay
 
-    data = build_datasets(index_transactions(tx, prepared.customers), cfg.features, cfg.labels, None)
+    data = build_datasets(
+        index_transactions(tx, prepared.customers), cfg.features, cfg.labels, None
+    )
     assert len(data.schedule.folds) == 3 and len(data.schedule.production) >= 3
-    models = train_models(data.labelled, data.schedule, cfg.churn, cfg.upside, cfg.seed, data.vocabulary)
+    models = train_models(
+        data.labelled, data.schedule, cfg.churn, cfg.upside, cfg.seed, data.vocabulary
+    )
     for target in ("churn", "upside"):
-        summary, production = models.metrics[target]["summary"], models.metrics[target]["production"]
+        summary, production = (
+            models.metrics[target]["summary"],
+            models.metrics[target]["production"],
+        )
         assert (production["scorer"] == "model") == (summary["grade"] != "C")
         # whatever scores in production is never clearly worse than the best rule
         assert summary["margin_mean"] > -summary["margin_spread"] or production["scorer"] != "model"

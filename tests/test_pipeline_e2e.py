@@ -16,7 +16,6 @@ import openpyxl
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -25,12 +24,17 @@ NO_PREVIOUS = "tiering.previous=null"  # byte-identical reruns need no movement 
 
 
 # stages run `python ...`, as after `source .venv/bin/activate`
-ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+ENV = {
+    **os.environ,
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+}
 
 
 def sh(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
     result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=ENV)
-    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    assert result.returncode == 0, (
+        f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    )
     return result
 
 
@@ -60,8 +64,16 @@ def project(tmp_path_factory):
 def test_exports_hold_the_promised_columns(project):
     root, _ = project
     table = pd.read_parquet(root / "exports" / "tiers.parquet")
-    for column in ("customer_id", "segment", "churn_probability", "predicted_value", "current_value", "tier",
-                   "lifecycle_status", "as_of"):
+    for column in (
+        "customer_id",
+        "segment",
+        "churn_probability",
+        "predicted_value",
+        "current_value",
+        "tier",
+        "lifecycle_status",
+        "as_of",
+    ):
         assert column in table, column
     assert table["customer_id"].is_unique and len(table) > 1000
     assert set(table["tier"]) <= {"A", "B", "C"}
@@ -69,7 +81,9 @@ def test_exports_hold_the_promised_columns(project):
     assert table["churn_probability"].between(0, 1).all()
     raw = (root / "exports" / "tiers.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel shows Chinese correctly
-    csv = pd.read_csv(root / "exports" / "tiers.csv", encoding="utf-8-sig", dtype={"customer_id": str})
+    csv = pd.read_csv(
+        root / "exports" / "tiers.csv", encoding="utf-8-sig", dtype={"customer_id": str}
+    )
     assert csv["customer_id"].str.len().eq(7).all()  # leading zeros survive
     assert csv["persona_zh"].notna().all()
 
@@ -87,10 +101,16 @@ def test_mlflow_holds_the_run_with_metrics_and_models(project):
         runs = db.execute("select run_uuid from runs where status = 'FINISHED'").fetchall()
         metrics = {k for (k,) in db.execute("select distinct key from metrics")}
         versions = db.execute("select name, version from model_versions").fetchall()
-        aliases = db.execute("select name from registered_model_aliases where alias = 'champion'").fetchall()
+        aliases = db.execute(
+            "select name from registered_model_aliases where alias = 'champion'"
+        ).fetchall()
     assert len(runs) >= 1
-    assert {"churn.model.roc_auc", "churn.baseline_recency.roc_auc", "upside.model.normalized_gini",
-            "upside.baseline_last_period.normalized_gini"} <= metrics
+    assert {
+        "churn.model.roc_auc",
+        "churn.baseline_recency.roc_auc",
+        "upside.model.normalized_gini",
+        "upside.baseline_last_period.normalized_gini",
+    } <= metrics
     assert {name for name, _ in versions} == {"segml-churn", "segml-upside", "segml-segmenter"}
     assert len(aliases) == 3
 
@@ -106,7 +126,9 @@ def test_same_data_and_config_give_byte_identical_tier_table(project):
     root, _ = project
     sh([*SEGML, "run", "--force", NO_PREVIOUS], root)
     for name in ("tiers.parquet", "tiers.csv"):
-        assert (root / "exports" / name).read_bytes() == (root.parent / "first_run" / name).read_bytes(), name
+        assert (root / "exports" / name).read_bytes() == (
+            root.parent / "first_run" / name
+        ).read_bytes(), name
 
 
 def test_score_reproduces_the_pipeline_tier_table(project):
@@ -114,17 +136,42 @@ def test_score_reproduces_the_pipeline_tier_table(project):
     root, _ = project
     pipeline = pd.read_parquet(root / "exports" / "tiers.parquet")
     out = root.parent / "scored"
-    sh([*SEGML, "score", "--input", "data/raw/transactions.csv", "--customers", "data/raw/customers.csv",
-        "--as-of", pipeline["as_of"].iloc[0], "--out", str(out)], root)
+    sh(
+        [
+            *SEGML,
+            "score",
+            "--input",
+            "data/raw/transactions.csv",
+            "--customers",
+            "data/raw/customers.csv",
+            "--as-of",
+            pipeline["as_of"].iloc[0],
+            "--out",
+            str(out),
+        ],
+        root,
+    )
     pd.testing.assert_frame_equal(pd.read_parquet(out / "tiers.parquet"), pipeline)
     assert (out / "tiers.xlsx").exists() and (out / "rejected.parquet").exists()
 
 
 def test_score_refuses_a_model_whose_features_differ(project):
     root, _ = project
-    result = subprocess.run([*SEGML, "score", "--input", "data/raw/transactions.csv", "--out",
-                             str(root.parent / "mismatch"), "features.windows_days=[30,90]"],
-                            cwd=root, capture_output=True, text=True, env=ENV)
+    result = subprocess.run(
+        [
+            *SEGML,
+            "score",
+            "--input",
+            "data/raw/transactions.csv",
+            "--out",
+            str(root.parent / "mismatch"),
+            "features.windows_days=[30,90]",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
     assert result.returncode == 2
     message = " ".join((result.stdout + result.stderr).split())
     assert "expects columns missing from the data" in message and "spend_365d" in message
@@ -138,12 +185,20 @@ def test_notebook_runs_on_the_outputs(project):
     notebook = nbformat.read(ROOT / "notebooks" / "01-explore-tiers.ipynb", as_version=4)
     os.environ["SEGML_PROJECT"] = str(root)
     try:
-        NotebookClient(notebook, timeout=300, kernel_name="python3",
-                       resources={"metadata": {"path": str(root)}}).execute()
+        NotebookClient(
+            notebook,
+            timeout=300,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(root)}},
+        ).execute()
     finally:
         del os.environ["SEGML_PROJECT"]
-    text = "".join(str(o.get("text", "")) + str(o.get("data", {})) for c in notebook.cells if c.cell_type == "code"
-                   for o in c.get("outputs", []))
+    text = "".join(
+        str(o.get("text", "")) + str(o.get("data", {}))
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    )
     assert "customers as of" in text and "churn_probability" in text
 
 
@@ -152,9 +207,16 @@ def test_stale_params_are_refused_by_plain_dvc_repro(project):
     path = root / "conf" / "churn" / "default.yaml"
     original = path.read_text(encoding="utf-8")
     try:
-        path.write_text(original.replace("calibration: auto", "calibration: none"), encoding="utf-8")
-        result = subprocess.run([sys.executable, "-m", "dvc", "repro", "--force", "--single-item", "train"],
-                                cwd=root, capture_output=True, text=True, env=ENV)
+        path.write_text(
+            original.replace("calibration: auto", "calibration: none"), encoding="utf-8"
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "dvc", "repro", "--force", "--single-item", "train"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env=ENV,
+        )
         assert result.returncode != 0
         assert "out of date" in result.stdout + result.stderr
     finally:
@@ -165,7 +227,11 @@ def test_churn_setting_reruns_training_not_features(project):
     root, _ = project
     # forcing the model changes the production scorer (small data is graded C and scored by a rule)
     result = sh([*SEGML, "run", NO_PREVIOUS, "churn.scorer=model"], root)
-    ran = {line.split("'")[1] for line in result.stdout.splitlines() if line.startswith("Running stage")}
+    ran = {
+        line.split("'")[1]
+        for line in result.stdout.splitlines()
+        if line.startswith("Running stage")
+    }
     assert ran == {"train", "tier", "export"}
 
 
@@ -176,7 +242,9 @@ def test_another_period_shows_movement_against_the_pinned_previous_one(project):
     root, _ = project
     result = sh([*SEGML, "run", "as_of=2025-11-30"], root)
     assert "Running stage 'tier'" in result.stdout
-    pinned = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))["tiering"]["previous_ref"]
+    pinned = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))["tiering"][
+        "previous_ref"
+    ]
     assert pinned.startswith("run:")
     book = openpyxl.load_workbook(root / "exports" / "tiers.xlsx", read_only=True)
     rows = list(book["movement"].values)
@@ -185,7 +253,9 @@ def test_another_period_shows_movement_against_the_pinned_previous_one(project):
     assert {"previous_tier", "tier_change"} <= set(table.columns)
     assert (table["tier_change"] != "same").any()
     report = (root / "exports" / "report.html").read_text(encoding="utf-8")
-    assert "2025-12-31 · MLflow run " + pinned[4:12] in report  # the report names the period compared with
+    assert (
+        "2025-12-31 · MLflow run " + pinned[4:12] in report
+    )  # the report names the period compared with
     again = sh([*SEGML, "run", "as_of=2025-11-30"], root)
     assert "Running stage" not in again.stdout  # same period: same pin, nothing to redo
 
@@ -203,9 +273,14 @@ def test_mlflow_runs_are_comparable_side_by_side(project):
     keys = [set(r.data.metrics) for r in runs]
     assert all(k == keys[0] or k >= keys[0] for k in keys)  # same metric names in every run
     for run in runs:
-        assert {"segml.git_commit", "segml.data_sha256", "segml.as_of", "segml.data_source"} <= set(run.data.tags)
+        assert {"segml.git_commit", "segml.data_sha256", "segml.as_of", "segml.data_source"} <= set(
+            run.data.tags
+        )
         assert run.data.tags["segml.promotion.churn"]
-        assert run.data.tags["segml.grade.churn"][0] in "ABC" and "folds" in run.data.tags["segml.grade.upside"]
+        assert (
+            run.data.tags["segml.grade.churn"][0] in "ABC"
+            and "folds" in run.data.tags["segml.grade.upside"]
+        )
 
 
 def test_hydra_sweep_records_each_run_in_mlflow(project):
@@ -218,7 +293,9 @@ def test_hydra_sweep_records_each_run_in_mlflow(project):
     runs = client.search_runs([experiment.experiment_id])
     assert sorted(r.data.params["segment.k"] for r in runs) == ["4", "5"]
     assert all("churn.model.roc_auc" in r.data.metrics for r in runs)
-    assert list((root / "logs" / "hydra" / "multirun").iterdir())  # Hydra's folders stay under logs/
+    assert list(
+        (root / "logs" / "hydra" / "multirun").iterdir()
+    )  # Hydra's folders stay under logs/
 
 
 def test_dvc_experiment_appears_in_exp_show(project):
@@ -226,7 +303,10 @@ def test_dvc_experiment_appears_in_exp_show(project):
     git = ["git", "-c", "user.name=segml-test", "-c", "user.email=test@segml.invalid"]
     sh([*git, "add", "-A"], root)
     sh([*git, "commit", "-qm", "baseline"], root)
-    sh([sys.executable, "-m", "dvc", "exp", "run", "-n", "five-segments", "-S", "segment.k=5"], root)
+    sh(
+        [sys.executable, "-m", "dvc", "exp", "run", "-n", "five-segments", "-S", "segment.k=5"],
+        root,
+    )
     shown = sh([sys.executable, "-m", "dvc", "exp", "show", "--no-pager", "--csv"], root).stdout
     rows = list(csv.DictReader(io.StringIO(shown)))
     assert "model.roc_auc" in rows[0] and "segment.k" in rows[0]

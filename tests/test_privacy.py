@@ -5,9 +5,17 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import ROOT
-from segml.config import ConfigError, ExportConfig, check_fresh, compose, export_salt, salt_fingerprint, write_params
+
+from segml.config import (
+    ConfigError,
+    ExportConfig,
+    check_fresh,
+    compose,
+    export_salt,
+    salt_fingerprint,
+    write_params,
+)
 from segml.outputs.privacy import pseudonymize, restore_ids
 
 ON = ["export.pseudonymize_ids=true"]
@@ -17,7 +25,9 @@ def test_compose_writes_the_salt_fingerprint_only_when_pseudonymising(monkeypatc
     monkeypatch.setenv("SEGML_ID_SALT", "pepper")
     raw = compose(ON, conf_dir=ROOT / "conf")
     assert raw["export"]["salt_fingerprint"] == salt_fingerprint("pepper")
-    assert len(salt_fingerprint("pepper")) == 12 and salt_fingerprint("pepper") != salt_fingerprint("paprika")
+    assert len(salt_fingerprint("pepper")) == 12 and salt_fingerprint("pepper") != salt_fingerprint(
+        "paprika"
+    )
     assert "pepper" not in yaml.safe_dump(raw, allow_unicode=True)
     assert compose([], conf_dir=ROOT / "conf")["export"]["salt_fingerprint"] is None
 
@@ -27,7 +37,9 @@ def test_no_salt_stops_composition_naming_the_variable(monkeypatch):
     with pytest.raises(ConfigError, match="SEGML_ID_SALT"):
         compose(ON, conf_dir=ROOT / "conf")
     monkeypatch.setenv("MY_SALT", "pepper")  # the variable's name is a setting too
-    assert compose([*ON, "export.salt_env=MY_SALT"], conf_dir=ROOT / "conf")["export"]["salt_fingerprint"]
+    assert compose([*ON, "export.salt_env=MY_SALT"], conf_dir=ROOT / "conf")["export"][
+        "salt_fingerprint"
+    ]
 
 
 def test_export_salt_checks_the_fingerprint(monkeypatch):
@@ -56,5 +68,8 @@ def test_a_new_salt_makes_params_stale(tmp_path, monkeypatch):
 def test_restore_ids_maps_known_pseudonyms_back():
     logged = pseudonymize(pd.Series(["0000001", "0000003"]), "pepper")
     restored = restore_ids(logged, pd.Series(["0000001", "0000002"]), "pepper")
-    assert restored.tolist() == ["0000001", logged.iloc[1]]  # 0000003 is not known today: stays a pseudonym
+    assert restored.tolist() == [
+        "0000001",
+        logged.iloc[1],
+    ]  # 0000003 is not known today: stays a pseudonym
     assert restore_ids(logged, pd.Series(["0000001"]), None).tolist() == logged.tolist()

@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from test_pipeline_e2e import ENV, SEGML, new_project, sh
 
 from segml.config import salt_fingerprint
 from segml.outputs.privacy import pseudonymize
-from test_pipeline_e2e import ENV, SEGML, new_project, sh
 
 pytestmark = pytest.mark.slow
 SALT, NEW_SALT = "pepper-Qx7-only-in-env", "paprika-Zk3-only-in-env"
@@ -29,8 +29,9 @@ def run(root: Path, salt: str | None, *overrides: str) -> subprocess.CompletedPr
     env = {k: v for k, v in ENV.items() if k != "SEGML_ID_SALT"}
     if salt:
         env["SEGML_ID_SALT"] = salt
-    return subprocess.run([*SEGML, "run", PSEUDONYMIZE, *overrides], cwd=root, capture_output=True, text=True,
-                          env=env)
+    return subprocess.run(
+        [*SEGML, "run", PSEUDONYMIZE, *overrides], cwd=root, capture_output=True, text=True, env=env
+    )
 
 
 def decoded(path: Path) -> str:
@@ -60,8 +61,12 @@ def sqlite_text(path: Path) -> str:
     return "\n".join(parts)
 
 
-def leaks(root: Path, clear_ids: list[str], secrets: list[str],
-          folders: tuple[str, ...] = ("exports", "mlruns")) -> dict[str, list[str]]:
+def leaks(
+    root: Path,
+    clear_ids: list[str],
+    secrets: list[str],
+    folders: tuple[str, ...] = ("exports", "mlruns"),
+) -> dict[str, list[str]]:
     """file -> the clear ids or secrets found in it (the MLflow store and every file of `folders`)."""
     pattern = re.compile(r"(?<![0-9.])(" + "|".join(map(re.escape, clear_ids)) + r")(?![0-9])")
     texts = {"mlflow.db": sqlite_text(root / "mlflow.db")}
@@ -71,7 +76,9 @@ def leaks(root: Path, clear_ids: list[str], secrets: list[str],
                 texts[str(path.relative_to(root))] = decoded(path)
     found = {}
     for name, text in texts.items():
-        hits = sorted(set(pattern.findall(text))) + [f"salt {s[:6]}..." for s in secrets if s in text]
+        hits = sorted(set(pattern.findall(text))) + [
+            f"salt {s[:6]}..." for s in secrets if s in text
+        ]
         if hits:
             found[name] = hits[:5]
     return found
@@ -105,10 +112,21 @@ def test_pseudonymised_run_leaks_no_id_and_no_salt(tmp_path):
 
     # a new salt makes export (and only export) out of date: its fingerprint is a stage parameter
     env = {**ENV, "SEGML_ID_SALT": NEW_SALT}
-    subprocess.run([*SEGML, "compose", PSEUDONYMIZE, "tiering.abc.cumulative_shares=[0.6,0.9]"], cwd=root,
-                   env=env, check=True, capture_output=True)
-    status = subprocess.run([sys.executable, "-m", "dvc", "status", "--json"], cwd=root, env=env, check=True,
-                            capture_output=True, text=True).stdout
+    subprocess.run(
+        [*SEGML, "compose", PSEUDONYMIZE, "tiering.abc.cumulative_shares=[0.6,0.9]"],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    status = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--json"],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert set(json.loads(status)) == {"export"}
     params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
     assert params["export"]["salt_fingerprint"] == salt_fingerprint(NEW_SALT)
@@ -123,5 +141,7 @@ def test_pseudonymised_run_leaks_no_id_and_no_salt(tmp_path):
 
     found = leaks(root, clear.tolist(), [SALT, NEW_SALT])
     assert not found, f"clear ids or the salt found in: {found}"
-    control = leaks(root, clear.tolist(), [], folders=("data/tiers",))  # internal files keep clear ids:
+    control = leaks(
+        root, clear.tolist(), [], folders=("data/tiers",)
+    )  # internal files keep clear ids:
     assert any(name.startswith("data/tiers/") for name in control)  # the scan does find them

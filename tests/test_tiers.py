@@ -55,12 +55,15 @@ def test_pyramid_shares_of_customers():
     assert grades[0] == "platinum" and grades[-1] == "lead"
 
 
-@pytest.mark.parametrize("values, expected", [
-    ([7], ["platinum"]),
-    ([7, 3], ["platinum", "lead"]),
-    ([9, 7, 5, 3, 1], ["platinum", "lead", "lead", "lead", "lead"]),
-    ([4, 4, 4, 4, 4], ["platinum"] * 5),  # all equal: one grade, the better one
-])
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ([7], ["platinum"]),
+        ([7, 3], ["platinum", "lead"]),
+        ([9, 7, 5, 3, 1], ["platinum", "lead", "lead", "lead", "lead"]),
+        ([4, 4, 4, 4, 4], ["platinum"] * 5),  # all equal: one grade, the better one
+    ],
+)
 def test_pyramid_tiny_populations(values, expected):
     assert pyramid(values) == expected
 
@@ -68,22 +71,42 @@ def test_pyramid_tiny_populations(values, expected):
 def test_value_potential_levels():
     names = ["low", "mid", "high"]
     cuts = [1 / 3, 2 / 3]
-    assert t.levels(pd.Series([1.0, 2, 3, 4, 5, 6]), cuts, names).tolist() == ["low", "low", "mid", "mid", "high", "high"]
+    assert t.levels(pd.Series([1.0, 2, 3, 4, 5, 6]), cuts, names).tolist() == [
+        "low",
+        "low",
+        "mid",
+        "mid",
+        "high",
+        "high",
+    ]
     assert t.levels(pd.Series([5.0]), cuts, names).tolist() == ["mid"]
     assert t.levels(pd.Series([2.0, 2.0, 2.0]), cuts, names).tolist() == ["mid"] * 3
     assert t.levels(pd.Series([1.0, 9.0]), cuts, names).tolist() == ["low", "high"]
 
 
 def test_lifecycle_rules_in_order():
-    rules = {"lost_after_days": 365, "new_within_days": 90, "at_risk_after_days": 120, "at_risk_probability": 0.7}
+    rules = {
+        "lost_after_days": 365,
+        "new_within_days": 90,
+        "at_risk_after_days": 120,
+        "at_risk_probability": 0.7,
+    }
     recency = pd.Series([400, 10, 150, 20, 20])
     tenure = pd.Series([900, 30, 800, 800, 800])
     churn = pd.Series([0.1, 0.9, 0.1, 0.8, 0.2])
-    assert t.lifecycle_status(recency, tenure, churn, rules).tolist() == ["lost", "new", "at_risk", "at_risk", "active"]
+    assert t.lifecycle_status(recency, tenure, churn, rules).tolist() == [
+        "lost",
+        "new",
+        "at_risk",
+        "at_risk",
+        "active",
+    ]
 
 
 def run(ids, grades, value=None):
-    return pd.DataFrame({"customer_id": ids, "tier": grades, "current_value": value or [1.0] * len(ids)})
+    return pd.DataFrame(
+        {"customer_id": ids, "tier": grades, "current_value": value or [1.0] * len(ids)}
+    )
 
 
 def test_movement_between_two_hand_made_runs():
@@ -104,9 +127,14 @@ def test_hysteresis_keeps_grade_near_the_cut_only():
     previous = pd.Series(["A", "A", "A"])
     position = pd.Series([0.81, 0.90, 0.10]).to_numpy()  # ABC before-shares; the A/B cut is at .80
     kept = t.apply_hysteresis(current, previous, position, [0.80, 0.95], ["A", "B", "C"], band=0.02)
-    assert kept.tolist() == ["A", "B", "A"]  # within 2 points of the cut: stays A; far past it: moves
-    assert t.apply_hysteresis(current, previous, position, [0.80, 0.95], ["A", "B", "C"], band=0).tolist() == \
-        ["B", "B", "A"]
+    assert kept.tolist() == [
+        "A",
+        "B",
+        "A",
+    ]  # within 2 points of the cut: stays A; far past it: moves
+    assert t.apply_hysteresis(
+        current, previous, position, [0.80, 0.95], ["A", "B", "C"], band=0
+    ).tolist() == ["B", "B", "A"]
 
 
 CUTS = [0.2, 0.4, 0.6, 0.8]
@@ -116,15 +144,33 @@ def test_rfm_score_quintiles_with_ties():
     # shares strictly worse: 0, 0, 0, .6, .8 -> all one-time buyers share F = 1
     assert t.rfm_score(pd.Series([1.0, 1, 1, 2, 3]), CUTS).tolist() == [1, 1, 1, 4, 5]
     # ten distinct values: two per quintile
-    assert t.rfm_score(pd.Series(range(10), dtype=float), CUTS).tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert t.rfm_score(pd.Series(range(10), dtype=float), CUTS).tolist() == [
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+        4,
+        5,
+        5,
+    ]
     # recency: fewer days is better, the most recent score 5
-    assert t.rfm_score(pd.Series([3.0, 300, 30, 100, 10]), CUTS, higher_is_better=False).tolist() == [5, 1, 3, 2, 4]
+    assert t.rfm_score(
+        pd.Series([3.0, 300, 30, 100, 10]), CUTS, higher_is_better=False
+    ).tolist() == [5, 1, 3, 2, 4]
     assert t.rfm_score(pd.Series([7.0]), CUTS).tolist() == [1]
 
 
 def test_rfm_code_and_named_segments_follow_config_order(cfg):
-    frame = pd.DataFrame({"recency_days": [1.0, 2, 3, 4, 500], "frequency": [9.0, 1, 5, 1, 9],
-                          "monetary_total": [900.0, 10, 500, 20, 800]})
+    frame = pd.DataFrame(
+        {
+            "recency_days": [1.0, 2, 3, 4, 500],
+            "frequency": [9.0, 1, 5, 1, 9],
+            "monetary_total": [900.0, 10, 500, 20, 800],
+        }
+    )
     scores = t.rfm_scores(frame, cfg.tiering.rfm)
     # R (fewer days better): 5 4 3 2 1. F: the tied 9s have 3 of 5 customers strictly below them
     # (share .6 -> 4), 5 has .4 -> 3, the 1s have none -> 1. M: 900 .8 -> 5, 10 -> 1, 500 .4 -> 3,
@@ -132,7 +178,13 @@ def test_rfm_code_and_named_segments_follow_config_order(cfg):
     assert scores["rfm_code"].tolist() == ["545", "411", "333", "212", "144"]
     active = pd.Series(["active"] * 5)
     segments = t.rfm_segments(scores, active, cfg.tiering.rfm["segments"], {})
-    assert segments.tolist() == ["champions", "promising", "need_attention", "hibernating", "cant_lose"]
+    assert segments.tolist() == [
+        "champions",
+        "promising",
+        "need_attention",
+        "hibernating",
+        "cant_lose",
+    ]
 
 
 def test_rfm_segment_skips_what_the_lifecycle_does_not_allow(cfg):
@@ -148,5 +200,10 @@ def test_rfm_segment_skips_what_the_lifecycle_does_not_allow(cfg):
 def test_personas_give_way_to_the_lifecycle(cfg):
     persona = pd.Series(["lost", "champions", "champions", "at_risk", "loyal"])
     status = pd.Series(["new", "lost", "at_risk", "active", "active"])
-    assert t.coherent_personas(persona, status, cfg.tiering.coherence).tolist() == \
-        ["new", "lost", "at_risk", "loyal", "loyal"]
+    assert t.coherent_personas(persona, status, cfg.tiering.coherence).tolist() == [
+        "new",
+        "lost",
+        "at_risk",
+        "loyal",
+        "loyal",
+    ]

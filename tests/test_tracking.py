@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from segml.config import ExportConfig, TrackingConfig
+from segml.models.segment import Segmenter
+from segml.models.training import ChurnModel, RuleScorer, UpsideModel
 from segml.outputs import model_export as mx
 from segml.outputs import tracking
-from segml.config import ExportConfig, TrackingConfig
-from segml.models.training import ChurnModel, RuleScorer, UpsideModel
 from segml.outputs.privacy import pseudonymize
-from segml.models.segment import Segmenter
 
 SEGMENT_FEATURES = ["recency_days", "frequency", "monetary_total"]
 
@@ -31,14 +31,20 @@ def features() -> pd.DataFrame:
     recency = rng.integers(0, 400, n).astype(float)
     frequency = rng.integers(1, 30, n)
     monetary = rng.gamma(2.0, 300.0, n)
-    frame = pd.DataFrame({
-        "customer_id": np.char.zfill(np.arange(1, n + 1).astype(str), 7),
-        "recency_days": recency, "frequency": frequency, "monetary_total": monetary,
-        "spend_90d": monetary * rng.uniform(0, 0.5, n),
-        "attr_region": pd.Categorical(rng.choice(["华东", "华南", "华北"], n)),
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.char.zfill(np.arange(1, n + 1).astype(str), 7),
+            "recency_days": recency,
+            "frequency": frequency,
+            "monetary_total": monetary,
+            "spend_90d": monetary * rng.uniform(0, 0.5, n),
+            "attr_region": pd.Categorical(rng.choice(["华东", "华南", "华北"], n)),
+        }
+    )
     frame["churned"] = (rng.uniform(0, 1, n) < 1 / (1 + np.exp(-(recency - 200) / 60))).astype(int)
-    frame["future_value"] = np.where(frame["churned"] == 1, 0.0, monetary * rng.uniform(0.1, 0.6, n))
+    frame["future_value"] = np.where(
+        frame["churned"] == 1, 0.0, monetary * rng.uniform(0.1, 0.6, n)
+    )
     return frame
 
 
@@ -51,19 +57,32 @@ def fitted(features) -> dict:
         "churn_platt": ChurnModel(params, calibration="platt", **small).fit(features),
         "upside": UpsideModel(params, **small).fit(features),
         "segmenter": Segmenter(SEGMENT_FEATURES, k=3, n_init=2, personas={}).fit(features),
-        "recency_rule": RuleScorer("recency_days", "baseline_recency").fit(features, features["churned"]),
-        "last_spend": RuleScorer("spend_90d", "baseline_last_period", calibrate=False).fit(features),
+        "recency_rule": RuleScorer("recency_days", "baseline_recency").fit(
+            features, features["churned"]
+        ),
+        "last_spend": RuleScorer("spend_90d", "baseline_last_period", calibrate=False).fit(
+            features
+        ),
     }
 
 
 def test_flatten_gives_readable_keys():
-    assert tracking.flatten({"churn": {"model": {"roc_auc": 0.9}}, "seed": 1}) == {"churn.model.roc_auc": 0.9, "seed": 1}
+    assert tracking.flatten({"churn": {"model": {"roc_auc": 0.9}}, "seed": 1}) == {
+        "churn.model.roc_auc": 0.9,
+        "seed": 1,
+    }
 
 
 def test_every_scorer_shape_has_a_portable_form(fitted):
     kinds = {name: mx.to_portable(model).spec["kind"] for name, model in fitted.items()}
-    assert kinds == {"churn_isotonic": "lightgbm", "churn_platt": "lightgbm", "upside": "lightgbm",
-                     "segmenter": "nearest_center", "recency_rule": "piecewise_linear", "last_spend": "column"}
+    assert kinds == {
+        "churn_isotonic": "lightgbm",
+        "churn_platt": "lightgbm",
+        "upside": "lightgbm",
+        "segmenter": "nearest_center",
+        "recency_rule": "piecewise_linear",
+        "last_spend": "column",
+    }
     assert mx.to_portable(fitted["churn_isotonic"]).spec["calibrator"]["kind"] == "isotonic"
     assert mx.to_portable(fitted["churn_platt"]).spec["calibrator"]["kind"] == "platt"
     json.dumps([mx.to_portable(m).spec for m in fitted.values()])  # plain JSON, no objects
@@ -118,9 +137,13 @@ def test_logged_models_load_and_predict_without_segml(tmp_path, monkeypatch, fit
     with mlflow.start_run():
         for name, (model, rows) in models.items():
             uris[name] = tracking._log_model(mlflow, name, model, rows).model_uri
-    clean = subprocess.run([sys.executable, "-I", "-c", CLEAN_LOAD, uri, json.dumps(uris)], cwd=tmp_path,
-                           capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-                                                                "MLFLOW_DISABLE_TELEMETRY": "true"})
+    clean = subprocess.run(
+        [sys.executable, "-I", "-c", CLEAN_LOAD, uri, json.dumps(uris)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
     assert clean.returncode == 0, clean.stderr[-3000:]
     predicted = json.loads(clean.stdout.strip().splitlines()[-1])
     for name, model in fitted.items():
@@ -132,36 +155,65 @@ def test_logged_models_load_and_predict_without_segml(tmp_path, monkeypatch, fit
             np.testing.assert_allclose(predicted[name], expected, rtol=0, atol=1e-9, err_msg=name)
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uris["churn_isotonic"]))
     requirements = (local / "requirements.txt").read_text()
-    assert "lightgbm==" in requirements and "scikit-learn" not in requirements and "segml" not in requirements
-    assert not list(local.rglob("*.pkl")) and not list(local.rglob("*.cloudpickle"))  # no pickle inside
+    assert (
+        "lightgbm==" in requirements
+        and "scikit-learn" not in requirements
+        and "segml" not in requirements
+    )
+    assert not list(local.rglob("*.pkl")) and not list(
+        local.rglob("*.cloudpickle")
+    )  # no pickle inside
 
 
-def test_champion_moves_as_a_set_only_when_the_challenge_is_won(tmp_path, monkeypatch, fitted, features):
+def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
+    tmp_path, monkeypatch, fitted, features
+):
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     rule = fitted["recency_rule"]
-    the_set = {"churn": (rule, features), "upside": (fitted["upside"], features),
-               "segmenter": (fitted["segmenter"], features)}
+    the_set = {
+        "churn": (rule, features),
+        "upside": (fitted["upside"], features),
+        "segmenter": (fitted["segmenter"], features),
+    }
 
     def log(auc: float, k: int, wins: bool) -> dict:
         return tracking.log_pipeline_run(
-            uri, "segml-test", params={"churn": {"params": {"num_leaves": k}}, "export": {"headers": {"a": "b"}},
-                                       "paths": {"raw_dir": f"data/{k}"}, "labels": {"horizon_days": 90}},
-            metrics={"churn": {"model": {"roc_auc": auc, "calibration": "none"}}}, tags={"segml.as_of": "2025-12-31"},
-            models=the_set, artifacts={}, register=True, auto_promote=True,
-            overrides=[f"churn.params.num_leaves={k}"], promote=(wins, f"challenge {k}"))
+            uri,
+            "segml-test",
+            params={
+                "churn": {"params": {"num_leaves": k}},
+                "export": {"headers": {"a": "b"}},
+                "paths": {"raw_dir": f"data/{k}"},
+                "labels": {"horizon_days": 90},
+            },
+            metrics={"churn": {"model": {"roc_auc": auc, "calibration": "none"}}},
+            tags={"segml.as_of": "2025-12-31"},
+            models=the_set,
+            artifacts={},
+            register=True,
+            auto_promote=True,
+            overrides=[f"churn.params.num_leaves={k}"],
+            promote=(wins, f"challenge {k}"),
+        )
 
     first, worse, better = log(0.80, 31, True), log(0.70, 15, False), log(0.85, 63, True)
     assert all(d.startswith("promoted v1 with its set") for d in first["promotion"].values())
-    assert all("kept the champion set: this run challenge 15" in d for d in worse["promotion"].values())
+    assert all(
+        "kept the champion set: this run challenge 15" in d for d in worse["promotion"].values()
+    )
     assert better["promotion"]["churn"].startswith("promoted v3")
 
     import mlflow
 
     client = mlflow.MlflowClient(uri)
     # the three models of one run are champion together: never a mix of runs
-    champions = {name: client.get_model_version_by_alias(f"segml-{name}", "champion") for name in the_set}
-    assert {int(v.version) for v in champions.values()} == {3} and len({v.run_id for v in champions.values()}) == 1
+    champions = {
+        name: client.get_model_version_by_alias(f"segml-{name}", "champion") for name in the_set
+    }
+    assert {int(v.version) for v in champions.values()} == {3} and len(
+        {v.run_id for v in champions.values()}
+    ) == 1
     loaded, horizon = tracking.load_champion_set(uri)
     assert horizon == 90 and set(loaded) == {"churn", "upside"}
     run = client.get_run(worse["run_id"])
@@ -173,8 +225,12 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(tmp_path, monkey
     # names say what differs: same date, a digest per setting (paths do not count)
     names = [r["run_name"] for r in (first, worse, better)]
     assert len(set(names)) == 3 and all(n.startswith("2025-12-31 · ") for n in names)
-    assert tracking.config_digest({"churn": 1, "paths": "a"}) == tracking.config_digest({"churn": 1, "paths": "b"})
-    loaded = tracking.load_registered(uri, "churn", "champion")  # the segml object, for `segml score`
+    assert tracking.config_digest({"churn": 1, "paths": "a"}) == tracking.config_digest(
+        {"churn": 1, "paths": "b"}
+    )
+    loaded = tracking.load_registered(
+        uri, "churn", "champion"
+    )  # the segml object, for `segml score`
     assert isinstance(loaded, RuleScorer)
     np.testing.assert_array_equal(loaded.predict_proba(features), rule.predict_proba(features))
     portable = tracking.load_portable(uri, "churn", "1")
@@ -185,32 +241,68 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(tmp_path, monkey
 def tier_table(n: int = 300) -> pd.DataFrame:
     ids = pd.Series(np.char.zfill(np.arange(1, n + 1).astype(str), 7))
     tiers = np.array(["A", "B", "C"])[np.arange(n) % 3]
-    return pd.DataFrame({"customer_id": ids, "tier": tiers, "tier_abc": tiers, "tier_pyramid": "lead",
-                         "vp_cell": "low_low", "lifecycle_status": "active", "persona": "loyal",
-                         "attr_region": "华东", "current_value": np.arange(n, dtype=float)})
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "tier": tiers,
+            "tier_abc": tiers,
+            "tier_pyramid": "lead",
+            "vp_cell": "low_low",
+            "lifecycle_status": "active",
+            "persona": "loyal",
+            "attr_region": "华东",
+            "current_value": np.arange(n, dtype=float),
+        }
+    )
 
 
 def test_run_tables_sample_counts_and_pseudonymised_movement_base():
     tiers = tier_table()
-    export_cfg = ExportConfig(pseudonymize_ids=True, columns=["customer_id", "tier", "current_value"])
-    exported = tiers[export_cfg.columns].assign(customer_id=pseudonymize(tiers["customer_id"], "pepper"))
-    tables = tracking.run_tables(exported, tiers, export_cfg, TrackingConfig(sample_rows=20), "pepper")
-    assert set(tables) == {"tables/tiers_sample.csv", "tables/tier_counts.csv", "tables/tier_ids.parquet"}
+    export_cfg = ExportConfig(
+        pseudonymize_ids=True, columns=["customer_id", "tier", "current_value"]
+    )
+    exported = tiers[export_cfg.columns].assign(
+        customer_id=pseudonymize(tiers["customer_id"], "pepper")
+    )
+    tables = tracking.run_tables(
+        exported, tiers, export_cfg, TrackingConfig(sample_rows=20), "pepper"
+    )
+    assert set(tables) == {
+        "tables/tiers_sample.csv",
+        "tables/tier_counts.csv",
+        "tables/tier_ids.parquet",
+    }
     sample, base = tables["tables/tiers_sample.csv"], tables["tables/tier_ids.parquet"]
     assert len(sample) == 20 and list(sample.columns) == export_cfg.columns
     clear = set(tiers["customer_id"])
     assert not clear & set(sample["customer_id"]) and not clear & set(base["customer_id"])
     assert list(base.columns) == ["customer_id", "tier"]  # only the allowed tier columns
-    everything = tracking.run_tables(exported, tiers, ExportConfig(pseudonymize_ids=True), TrackingConfig(), "pepper")
-    assert list(everything["tables/tier_ids.parquet"].columns) == ["customer_id", "tier", "tier_abc",
-                                                                   "tier_pyramid", "vp_cell"]
+    everything = tracking.run_tables(
+        exported, tiers, ExportConfig(pseudonymize_ids=True), TrackingConfig(), "pepper"
+    )
+    assert list(everything["tables/tier_ids.parquet"].columns) == [
+        "customer_id",
+        "tier",
+        "tier_abc",
+        "tier_pyramid",
+        "vp_cell",
+    ]
     counts = tables["tables/tier_counts.csv"].query("column == 'tier'")
     assert counts.set_index("value")["customers"].to_dict() == {"A": 100, "B": 100, "C": 100}
-    full = tracking.run_tables(exported, tiers, export_cfg, TrackingConfig(log_full_table=True), "pepper")
+    full = tracking.run_tables(
+        exported, tiers, export_cfg, TrackingConfig(log_full_table=True), "pepper"
+    )
     assert len(full["tables/tiers.parquet"]) == 300
-    no_ids = tracking.run_tables(exported.drop(columns="customer_id"), tiers, ExportConfig(columns=["tier"]),
-                                 TrackingConfig(), None)
-    assert "tables/tier_ids.parquet" not in no_ids  # ids left out of the exports are left out here too
+    no_ids = tracking.run_tables(
+        exported.drop(columns="customer_id"),
+        tiers,
+        ExportConfig(columns=["tier"]),
+        TrackingConfig(),
+        None,
+    )
+    assert (
+        "tables/tier_ids.parquet" not in no_ids
+    )  # ids left out of the exports are left out here too
 
 
 def test_movement_reads_a_pseudonymised_previous_run(tmp_path, monkeypatch):
@@ -219,22 +311,56 @@ def test_movement_reads_a_pseudonymised_previous_run(tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     tiers = tier_table(30)
     export_cfg = ExportConfig(pseudonymize_ids=True)
-    tables = tracking.run_tables(tiers.assign(customer_id=pseudonymize(tiers["customer_id"], "pepper")), tiers,
-                                 export_cfg, TrackingConfig(), "pepper")
-    logged = tracking.log_pipeline_run(uri, "moves", params={}, metrics={}, models={}, artifacts={},
-                                       tags={"segml.as_of": "2025-11-30", tracking.ACCEPTED: "true",
-                                             tracking.PERIOD: "november"},
-                                       register=False, auto_promote=False, tables=tables)
-    tracking.log_pipeline_run(uri, "moves", params={}, metrics={}, models={}, artifacts={}, tables=tables,
-                              tags={"segml.as_of": "2025-12-31", tracking.ACCEPTED: "false"},  # an experiment
-                              register=False, auto_promote=False)
-    december = tracking.log_pipeline_run(uri, "moves", params={}, metrics={}, models={}, artifacts={}, tables=tables,
-                                         tags={"segml.as_of": "2025-12-31", tracking.ACCEPTED: "true",
-                                               tracking.PERIOD: "december"}, register=False, auto_promote=False)
+    tables = tracking.run_tables(
+        tiers.assign(customer_id=pseudonymize(tiers["customer_id"], "pepper")),
+        tiers,
+        export_cfg,
+        TrackingConfig(),
+        "pepper",
+    )
+    logged = tracking.log_pipeline_run(
+        uri,
+        "moves",
+        params={},
+        metrics={},
+        models={},
+        artifacts={},
+        tags={"segml.as_of": "2025-11-30", tracking.ACCEPTED: "true", tracking.PERIOD: "november"},
+        register=False,
+        auto_promote=False,
+        tables=tables,
+    )
+    tracking.log_pipeline_run(
+        uri,
+        "moves",
+        params={},
+        metrics={},
+        models={},
+        artifacts={},
+        tables=tables,
+        tags={"segml.as_of": "2025-12-31", tracking.ACCEPTED: "false"},  # an experiment
+        register=False,
+        auto_promote=False,
+    )
+    december = tracking.log_pipeline_run(
+        uri,
+        "moves",
+        params={},
+        metrics={},
+        models={},
+        artifacts={},
+        tables=tables,
+        tags={"segml.as_of": "2025-12-31", tracking.ACCEPTED: "true", tracking.PERIOD: "december"},
+        register=False,
+        auto_promote=False,
+    )
     # rerunning December compares with November: never with an experiment, nor with itself
     ref = tracking.previous_ref("accepted", uri, "moves", period="december")
     assert ref == f"run:{logged['run_id']}"
-    assert tracking.previous_ref("accepted", uri, "moves", period="january") == f"run:{december['run_id']}"
+    assert (
+        tracking.previous_ref("accepted", uri, "moves", period="january")
+        == f"run:{december['run_id']}"
+    )
     current = tiers["customer_id"].iloc[5:]  # five customers left, the rest are still here
     previous, period = tracking.previous_tiers("accepted", ref, uri, current, "pepper")
     assert period.startswith("2025-11-30")
@@ -245,4 +371,7 @@ def test_movement_reads_a_pseudonymised_previous_run(tmp_path, monkeypatch):
     # under another salt (or none) no customer matches: no movement rather than everyone "new"
     assert tracking.previous_tiers("accepted", ref, uri, current, "paprika") == (None, None)
     assert tracking.previous_tiers("accepted", ref, uri, current, None) == (None, None)
-    assert tracking.previous_tiers("accepted", None, uri, current, "pepper") == (None, None)  # not pinned
+    assert tracking.previous_tiers("accepted", None, uri, current, "pepper") == (
+        None,
+        None,
+    )  # not pinned

@@ -10,8 +10,15 @@ import pytest
 from segml.data import io
 from segml.data.validate import REASONS, ContractError, parse_amount, parse_timestamp, prepare
 
-HEADERS = {"customer_id": "客户编号", "ts": "交易时间", "amount": "金额", "order_id": "订单号",
-           "quantity": "数量", "category": "品类", "channel": "渠道"}
+HEADERS = {
+    "customer_id": "客户编号",
+    "ts": "交易时间",
+    "amount": "金额",
+    "order_id": "订单号",
+    "quantity": "数量",
+    "category": "品类",
+    "channel": "渠道",
+}
 
 
 @pytest.fixture()
@@ -29,21 +36,29 @@ GOOD = ["007", "2024-05-01 10:00:00", "¥1,234.50", "O1", "1", "服装", "APP"]
 def test_each_bad_row_kind_is_rejected_with_its_reason(dcfg):
     rows = [
         GOOD,
-        ["", "2024-05-01 10:00:00", "10", "O2", "1", "服装", "APP"],           # missing customer id
-        ["008", "not a date", "10", "O3", "1", "服装", "APP"],                # bad timestamp
+        ["", "2024-05-01 10:00:00", "10", "O2", "1", "服装", "APP"],  # missing customer id
+        ["008", "not a date", "10", "O3", "1", "服装", "APP"],  # bad timestamp
         ["008", "2024-05-02 10:00:00", "ten yuan", "O4", "1", "服装", "APP"],  # bad amount
-        ["008", "2024-05-02 11:00:00", "0.00", "O5", "1", "服装", "APP"],      # zero amount
+        ["008", "2024-05-02 11:00:00", "0.00", "O5", "1", "服装", "APP"],  # zero amount
         ["008", "2024-05-02 12:00:00", "98765432.10", "O6", "1", "服装", "APP"],  # absurd amount
-        ["008", "2031-01-01 12:00:00", "10", "O7", "1", "服装", "APP"],        # future-dated
-        GOOD,                                                                  # exact duplicate
-        ["008", "2024-05-03 10:00:00", "-20", "O8", "1", "服装", "APP"],       # refund: kept
+        ["008", "2031-01-01 12:00:00", "10", "O7", "1", "服装", "APP"],  # future-dated
+        GOOD,  # exact duplicate
+        ["008", "2024-05-03 10:00:00", "-20", "O8", "1", "服装", "APP"],  # refund: kept
     ]
     result = prepare(raw(rows), None, dcfg, as_of="2024-06-30", transactions_source="tx.csv")
     rejected = result.rejected.set_index("source_row")
-    expected = {2: "missing_customer_id", 3: "bad_timestamp", 4: "bad_amount", 5: "zero_amount",
-                6: "absurd_amount", 7: "future", 8: "duplicate"}
+    expected = {
+        2: "missing_customer_id",
+        3: "bad_timestamp",
+        4: "bad_amount",
+        5: "zero_amount",
+        6: "absurd_amount",
+        7: "future",
+        8: "duplicate",
+    }
     assert {row: rejected.loc[row, "reject_reason"] for row in expected} == {
-        row: REASONS[code] for row, code in expected.items()}
+        row: REASONS[code] for row, code in expected.items()
+    }
     assert (rejected["source_file"] == "tx.csv").all()
     assert rejected.loc[3, "交易时间"] == "not a date"  # the original text, under its own header
     assert len(result.transactions) == 2
@@ -55,7 +70,10 @@ def test_each_bad_row_kind_is_rejected_with_its_reason(dcfg):
 
 
 def test_no_usable_row_names_the_file_and_the_reasons(dcfg):
-    rows = [["008", "not a date", "10", "O3", "1", "服装", "APP"], ["", "2024-05-01 10:00:00", "10", "O2", "1", "服装", "APP"]]
+    rows = [
+        ["008", "not a date", "10", "O3", "1", "服装", "APP"],
+        ["", "2024-05-01 10:00:00", "10", "O2", "1", "服装", "APP"],
+    ]
     with pytest.raises(ContractError) as error:
         prepare(raw(rows), None, dcfg, transactions_source="data/raw/transactions.csv")
     message = str(error.value)
@@ -68,7 +86,11 @@ def test_missing_required_column_names_column_and_config_key(dcfg):
     with pytest.raises(ContractError) as error:
         prepare(frame, None, dcfg, transactions_source="data/raw/transactions.csv")
     message = str(error.value)
-    assert "data/raw/transactions.csv" in message and "'金额'" in message and "data.columns.amount" in message
+    assert (
+        "data/raw/transactions.csv" in message
+        and "'金额'" in message
+        and "data.columns.amount" in message
+    )
 
 
 def test_missing_input_file_names_the_config_key(tmp_path):
@@ -87,11 +109,16 @@ def test_gbk_semicolon_day_first_export(tmp_path, dcfg):
     path = tmp_path / "export.csv"
     path.write_bytes("客户编号;交易时间;金额\n0042;31/01/2024 09:30;￥1.234,50\n".encode("gbk"))
     frame = io.read_raw_table(path, "csv", "gbk", ";", "paths.raw_transactions")
-    eu = dataclasses.replace(dcfg, dayfirst=True, timestamp_format="%d/%m/%Y %H:%M", thousands_separator=".",
-                             decimal=",")
+    eu = dataclasses.replace(
+        dcfg, dayfirst=True, timestamp_format="%d/%m/%Y %H:%M", thousands_separator=".", decimal=","
+    )
     result = prepare(frame, None, eu)
     row = result.transactions.iloc[0]
-    assert (row["customer_id"], row["ts"], row["amount"]) == ("0042", pd.Timestamp("2024-01-31 09:30"), 1234.5)
+    assert (row["customer_id"], row["ts"], row["amount"]) == (
+        "0042",
+        pd.Timestamp("2024-01-31 09:30"),
+        1234.5,
+    )
 
 
 def test_wrong_encoding_says_what_to_set(tmp_path):
@@ -102,7 +129,9 @@ def test_wrong_encoding_says_what_to_set(tmp_path):
 
 
 def test_time_zoned_stamps_become_local_time(dcfg):
-    parsed = parse_timestamp(pd.Series(["2024-01-01T00:30:00+00:00", "2024-01-01 12:00:00+08:00"]), dcfg)
+    parsed = parse_timestamp(
+        pd.Series(["2024-01-01T00:30:00+00:00", "2024-01-01 12:00:00+08:00"]), dcfg
+    )
     assert list(parsed) == [pd.Timestamp("2024-01-01 08:30"), pd.Timestamp("2024-01-01 12:00")]
 
 
@@ -112,10 +141,14 @@ def test_amount_formats(dcfg):
 
 
 def test_customer_table_duplicates_and_missing_ids_rejected(dcfg):
-    customers = pd.DataFrame({"客户编号": ["01", "01", "", "02"], "地区": ["华东", "华北", "华南", None]})
+    customers = pd.DataFrame(
+        {"客户编号": ["01", "01", "", "02"], "地区": ["华东", "华北", "华南", None]}
+    )
     result = prepare(raw([GOOD]), customers, dcfg, customers_source="customers.csv")
     assert list(result.customers["customer_id"]) == ["01", "02"]
-    reasons = result.rejected[result.rejected["source_file"] == "customers.csv"]["reject_reason"].tolist()
+    reasons = result.rejected[result.rejected["source_file"] == "customers.csv"][
+        "reject_reason"
+    ].tolist()
     assert reasons == [REASONS["duplicate_customer"], REASONS["missing_customer_id"]]
 
 
@@ -128,32 +161,49 @@ def test_stragglers_after_the_export_are_future_dated(dcfg):
 
 def test_parquet_input_with_native_types(tmp_path, dcfg):
     path = tmp_path / "export.parquet"
-    pd.DataFrame({"客户编号": ["0007", "0008"], "交易时间": pd.to_datetime(["2024-05-01 10:00", "2024-05-02 11:30"]),
-                  "金额": [12.5, -3.0]}).to_parquet(path)
+    pd.DataFrame(
+        {
+            "客户编号": ["0007", "0008"],
+            "交易时间": pd.to_datetime(["2024-05-01 10:00", "2024-05-02 11:30"]),
+            "金额": [12.5, -3.0],
+        }
+    ).to_parquet(path)
     frame = io.read_raw_table(path, "parquet", "utf-8", ",", "paths.raw_transactions")
     result = prepare(frame, None, dcfg)
     assert result.transactions["customer_id"].tolist() == ["0007", "0008"]
-    assert result.transactions["ts"].tolist() == [pd.Timestamp("2024-05-01 10:00"), pd.Timestamp("2024-05-02 11:30")]
+    assert result.transactions["ts"].tolist() == [
+        pd.Timestamp("2024-05-01 10:00"),
+        pd.Timestamp("2024-05-02 11:30"),
+    ]
     assert result.transactions["amount"].tolist() == [12.5, -3.0]
 
 
 def test_day_first_dashed_dates_are_not_mistaken_for_offsets(dcfg):
     dayfirst = dataclasses.replace(dcfg, timestamp_format="%d-%m-%Y", dayfirst=True)
-    assert list(parse_timestamp(pd.Series(["31-12-2024"]), dayfirst)) == [pd.Timestamp("2024-12-31")]
+    assert list(parse_timestamp(pd.Series(["31-12-2024"]), dayfirst)) == [
+        pd.Timestamp("2024-12-31")
+    ]
 
 
 # --- numeric timestamps ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("fmt", "stamps"), [
-    ("epoch_s", ["1714550400", "1714557600.5"]),
-    ("%s", ["1714550400", "1714557600.5"]),  # strftime's own code for epoch seconds
-    ("epoch_ms", ["1714550400000", "1714557600500"]),
-])
+
+@pytest.mark.parametrize(
+    ("fmt", "stamps"),
+    [
+        ("epoch_s", ["1714550400", "1714557600.5"]),
+        ("%s", ["1714550400", "1714557600.5"]),  # strftime's own code for epoch seconds
+        ("epoch_ms", ["1714550400000", "1714557600500"]),
+    ],
+)
 def test_epoch_stamps_are_instants_shown_in_the_configured_zone(dcfg, fmt, stamps):
     data = dataclasses.replace(dcfg, timestamp_format=fmt, timezone="Asia/Shanghai")
     parsed = parse_timestamp(pd.Series([*stamps, "yesterday", ""]), data)
     # 1714550400 s is 2024-05-01 08:00 UTC, 16:00 in Shanghai
-    assert parsed.iloc[:2].tolist() == [pd.Timestamp("2024-05-01 16:00"), pd.Timestamp("2024-05-01 18:00:00.5")]
+    assert parsed.iloc[:2].tolist() == [
+        pd.Timestamp("2024-05-01 16:00"),
+        pd.Timestamp("2024-05-01 18:00:00.5"),
+    ]
     assert parsed.iloc[2:].isna().all()
 
 
@@ -168,28 +218,38 @@ def test_epoch_stamps_in_the_wrong_unit_are_rejected_not_dated_to_year_56000(dcf
 def test_excel_serial_days_are_local_dates(dcfg):
     data = dataclasses.replace(dcfg, timestamp_format="excel")
     parsed = parse_timestamp(pd.Series(["45413.5", "45413", "45413.000011574", "-1", "n/a"]), data)
-    assert parsed.iloc[:3].tolist() == [pd.Timestamp("2024-05-01 12:00"), pd.Timestamp("2024-05-01"),
-                                        pd.Timestamp("2024-05-01 00:00:01")]
+    assert parsed.iloc[:3].tolist() == [
+        pd.Timestamp("2024-05-01 12:00"),
+        pd.Timestamp("2024-05-01"),
+        pd.Timestamp("2024-05-01 00:00:01"),
+    ]
     assert parsed.iloc[3:].isna().all()
 
 
 def test_unusable_timestamp_pattern_is_a_clear_config_error(dcfg):
     with pytest.raises(ContractError) as error:
-        parse_timestamp(pd.Series(["2024-05-01"]), dataclasses.replace(dcfg, timestamp_format="%Q-%m"))
+        parse_timestamp(
+            pd.Series(["2024-05-01"]), dataclasses.replace(dcfg, timestamp_format="%Q-%m")
+        )
     assert "data.timestamp_format" in str(error.value) and "epoch_s" in str(error.value)
 
 
 def test_chinese_date_pattern(dcfg):
     data = dataclasses.replace(dcfg, timestamp_format="%Y年%m月%d日")
-    assert parse_timestamp(pd.Series(["2024年5月1日"]), data).tolist() == [pd.Timestamp("2024-05-01")]
+    assert parse_timestamp(pd.Series(["2024年5月1日"]), data).tolist() == [
+        pd.Timestamp("2024-05-01")
+    ]
 
 
 # --- nothing to model ------------------------------------------------------------------------
 
+
 def test_refunds_only_says_there_is_no_purchase(dcfg):
-    rows = [["007", "2024-05-01 10:00:00", "-10", "O1", "1", "服装", "APP"],
-            ["008", "2024-05-02 10:00:00", "-¥5", "O2", "1", "服装", "APP"],
-            ["008", "2024-05-02 10:00:00", "0", "O3", "1", "服装", "APP"]]
+    rows = [
+        ["007", "2024-05-01 10:00:00", "-10", "O1", "1", "服装", "APP"],
+        ["008", "2024-05-02 10:00:00", "-¥5", "O2", "1", "服装", "APP"],
+        ["008", "2024-05-02 10:00:00", "0", "O3", "1", "服装", "APP"],
+    ]
     with pytest.raises(ContractError) as error:
         prepare(raw(rows), None, dcfg, transactions_source="data/raw/refunds.csv")
     message = str(error.value)
@@ -199,37 +259,71 @@ def test_refunds_only_says_there_is_no_purchase(dcfg):
 
 # --- rejected rows are kept whole ------------------------------------------------------------
 
+
 def test_rejected_rows_keep_every_original_column_as_text(dcfg):
     frame = raw([GOOD, ["008", "not a date", "10", "O3", "1", "服装", "APP"]]).assign(
-        备注=["ok", "客户说\n下周补单"], 门店编码=["0101", "0202"], reject_reason=["theirs", "theirs too"])
+        备注=["ok", "客户说\n下周补单"],
+        门店编码=["0101", "0202"],
+        reject_reason=["theirs", "theirs too"],
+    )
     result = prepare(frame, None, dcfg, transactions_source="tx.csv")
     rejected = result.rejected
-    user_columns = ["客户编号", "交易时间", "金额", "订单号", "数量", "品类", "渠道", "备注", "门店编码"]
+    user_columns = [
+        "客户编号",
+        "交易时间",
+        "金额",
+        "订单号",
+        "数量",
+        "品类",
+        "渠道",
+        "备注",
+        "门店编码",
+    ]
     assert rejected[user_columns].iloc[0].tolist() == [
-        "008", "not a date", "10", "O3", "1", "服装", "APP", "客户说\n下周补单", "0202"]
+        "008",
+        "not a date",
+        "10",
+        "O3",
+        "1",
+        "服装",
+        "APP",
+        "客户说\n下周补单",
+        "0202",
+    ]
     # the user's own column of the same name as ours survives
     assert rejected["reject_reason (original)"].tolist() == ["theirs too"]
     assert rejected[["source_row", "reject_reason", "source_file"]].iloc[0].tolist() == [
-        2, REASONS["bad_timestamp"], "tx.csv"]
+        2,
+        REASONS["bad_timestamp"],
+        "tx.csv",
+    ]
     assert all(pd.api.types.is_string_dtype(rejected[c]) for c in user_columns)
     # input rows = kept + rejected
     assert result.quality["rows_read"] == len(result.transactions) + len(rejected) == 2
 
 
 def test_rejected_customer_rows_keep_their_unmapped_columns(dcfg):
-    customers = pd.DataFrame({"客户编号": ["01", "01"], "地区": ["华东", "华北"], "会员卡号": ["A1", "A2"]})
+    customers = pd.DataFrame(
+        {"客户编号": ["01", "01"], "地区": ["华东", "华北"], "会员卡号": ["A1", "A2"]}
+    )
     result = prepare(raw([GOOD]), customers, dcfg, customers_source="customers.csv")
     row = result.rejected[result.rejected["source_file"] == "customers.csv"].iloc[0]
-    assert (row["客户编号"], row["地区"], row["会员卡号"], row["source_row"]) == ("01", "华北", "A2", 2)
+    assert (row["客户编号"], row["地区"], row["会员卡号"], row["source_row"]) == (
+        "01",
+        "华北",
+        "A2",
+        2,
+    )
 
 
 # --- customers with no usable purchase -------------------------------------------------------
 
 COLUMNS = ["customer_id", "status", "rejected_rows", "reject_reasons", "in_customer_table"]
 
+
 def test_customers_without_a_usable_purchase_are_listed_with_why(dcfg):
     rows = [
-        GOOD,                                                                   # 007 bought
+        GOOD,  # 007 bought
         ["020", "2024-05-01 10:00:00", "0", "O2", "1", "服装", "APP"],  # 020: only zero amounts
         ["020", "2024-05-03 10:00:00", "0.00", "O3", "1", "服装", "APP"],
         ["020", "2024-05-04 10:00:00", "n/a", "O4", "1", "服装", "APP"],
@@ -241,16 +335,33 @@ def test_customers_without_a_usable_purchase_are_listed_with_why(dcfg):
     table = result.no_purchase
     assert list(table.columns) == COLUMNS
     assert table.to_dict("records") == [
-        {"customer_id": "020", "status": "all_rows_rejected", "rejected_rows": 3,
-         "reject_reasons": f"{REASONS['bad_amount']} × 1; {REASONS['zero_amount']} × 2",
-         "in_customer_table": True},
-        {"customer_id": "030", "status": "only_refunds", "rejected_rows": 0, "reject_reasons": "",
-         "in_customer_table": False},
-        {"customer_id": "040", "status": "never_bought", "rejected_rows": 0, "reject_reasons": "",
-         "in_customer_table": True},
+        {
+            "customer_id": "020",
+            "status": "all_rows_rejected",
+            "rejected_rows": 3,
+            "reject_reasons": f"{REASONS['bad_amount']} × 1; {REASONS['zero_amount']} × 2",
+            "in_customer_table": True,
+        },
+        {
+            "customer_id": "030",
+            "status": "only_refunds",
+            "rejected_rows": 0,
+            "reject_reasons": "",
+            "in_customer_table": False,
+        },
+        {
+            "customer_id": "040",
+            "status": "never_bought",
+            "rejected_rows": 0,
+            "reject_reasons": "",
+            "in_customer_table": True,
+        },
     ]
     assert result.quality["customers_without_purchase"] == {
-        "all_rows_rejected": 1, "only_refunds": 1, "never_bought": 1}
+        "all_rows_rejected": 1,
+        "only_refunds": 1,
+        "never_bought": 1,
+    }
     # every customer of the input is either in the clean purchases or in this table
     known = set(customers["客户编号"]) | {r[0].strip() for r in rows}
     bought = set(result.transactions.loc[result.transactions["amount"] > 0, "customer_id"])

@@ -22,14 +22,14 @@ OUT = ROOT / "logs" / "report-check"
 
 def sample_report(language: str | None) -> str:
     """The report of an in-memory pipeline run on 3,000 generated customers."""
-    from segml.config import compose, to_typed
-    from segml.tiering.reasons import feature_labels
-    from segml.outputs.exports import build_exports, metrics_table
-    from segml.data.generate import generate
-    from segml.models.training import importance
     from segml.app.pipeline import run_pipeline
-    from segml.outputs.report import ReportInputs
+    from segml.config import compose, to_typed
+    from segml.data.generate import generate
     from segml.models.segment import profile
+    from segml.models.training import importance
+    from segml.outputs.exports import build_exports, metrics_table
+    from segml.outputs.report import ReportInputs
+    from segml.tiering.reasons import feature_labels
 
     cfg = to_typed(compose([f"export.language={language}"] if language else [], ROOT / "conf"))
     data = dataclasses.replace(

@@ -103,12 +103,21 @@ class DataConfig:
         """`io.read_raw_table` settings for the transactions file or (`customers`) the customer
         file, with the config keys its messages should name."""
         if not customers:
-            return {"fmt": self.format, "encoding": self.encoding, "delimiter": self.delimiter,
-                    "sheet": self.sheet}
-        return {"fmt": self.customers_format or self.format,
-                "encoding": self.customers_encoding or self.encoding, "delimiter": self.delimiter,
-                "sheet": self.customers_sheet, "encoding_key": "data.customers_encoding",
-                "format_key": "data.customers_format", "sheet_key": "data.customers_sheet"}
+            return {
+                "fmt": self.format,
+                "encoding": self.encoding,
+                "delimiter": self.delimiter,
+                "sheet": self.sheet,
+            }
+        return {
+            "fmt": self.customers_format or self.format,
+            "encoding": self.customers_encoding or self.encoding,
+            "delimiter": self.delimiter,
+            "sheet": self.customers_sheet,
+            "encoding_key": "data.customers_encoding",
+            "format_key": "data.customers_format",
+            "sheet_key": "data.customers_sheet",
+        }
 
 
 @dataclass
@@ -242,9 +251,11 @@ def salt_fingerprint(salt: str) -> str:
 
 
 def _missing_salt(salt_env: str) -> ConfigError:
-    return ConfigError(f"export.pseudonymize_ids is on but the environment variable {salt_env} is not set: "
-                       f"set it to a secret salt (e.g. `export {salt_env}=...`; it is never written or logged), "
-                       "or turn pseudonymisation off with export.pseudonymize_ids=false.")
+    return ConfigError(
+        f"export.pseudonymize_ids is on but the environment variable {salt_env} is not set: "
+        f"set it to a secret salt (e.g. `export {salt_env}=...`; it is never written or logged), "
+        "or turn pseudonymisation off with export.pseudonymize_ids=false."
+    )
 
 
 def _with_salt_fingerprint(raw: dict) -> dict:
@@ -279,7 +290,8 @@ def export_salt(cfg: ExportConfig) -> str | None:
         raise ConfigError(
             f"The salt in {cfg.salt_env} is not the one params.yaml was composed with "
             f"(export.salt_fingerprint is {cfg.salt_fingerprint}). Run `segml run` (it recomposes and "
-            f"re-pseudonymises), or with `dvc exp run` add `-S export.salt_fingerprint={salt_fingerprint(salt)}`.")
+            f"re-pseudonymises), or with `dvc exp run` add `-S export.salt_fingerprint={salt_fingerprint(salt)}`."
+        )
     return salt
 
 
@@ -292,18 +304,24 @@ def to_typed(raw: dict) -> Config:
         raise ConfigError(f"Invalid configuration: {exc}") from exc
     for name in ("churn", "upside"):
         if getattr(typed, name).scorer not in SCORERS:
-            raise ConfigError(f"{name}.scorer={getattr(typed, name).scorer!r}: use one of {list(SCORERS)} "
-                              "(auto = the model unless its backtest does not beat the best baseline).")
+            raise ConfigError(
+                f"{name}.scorer={getattr(typed, name).scorer!r}: use one of {list(SCORERS)} "
+                "(auto = the model unless its backtest does not beat the best baseline)."
+            )
     if typed.as_of is not None:
         try:
             typed.as_of = str(date.fromisoformat(str(typed.as_of)))
         except ValueError:
-            raise ConfigError(f"as_of={typed.as_of!r} is not a date: write it as YYYY-MM-DD "
-                              "(e.g. `segml run as_of=2025-12-31`), or null for the last date in the data.") from None
+            raise ConfigError(
+                f"as_of={typed.as_of!r} is not a date: write it as YYYY-MM-DD "
+                "(e.g. `segml run as_of=2025-12-31`), or null for the last date in the data."
+            ) from None
     return typed
 
 
-def write_params(raw: dict, path: str | Path = PARAMS_FILE, overrides: list[str] | None = None) -> None:
+def write_params(
+    raw: dict, path: str | Path = PARAMS_FILE, overrides: list[str] | None = None
+) -> None:
     """Write the composed config as params.yaml, with the overrides that produced it."""
     header = (
         "# GENERATED from conf/ by `segml compose` (or `dvc exp run`). Edit conf/, not this file.\n"
@@ -367,7 +385,8 @@ def check_fresh(params_path: str | Path = PARAMS_FILE, conf_dir: str | Path = CO
     if key == "export.salt_fingerprint":
         raise ConfigError(
             f"The salt in the environment variable {expected['export']['salt_env']} differs from the one "
-            f"{params_path} was composed with: run `segml run` so the export stage re-pseudonymises ids.")
+            f"{params_path} was composed with: run `segml run` so the export stage re-pseudonymises ids."
+        )
     if key:
         raise ConfigError(
             f"{params_path} is out of date with {conf_dir}/ (first difference at `{key}`). "

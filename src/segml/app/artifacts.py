@@ -16,8 +16,11 @@ def read_tiers(catalog: Catalog) -> TierResult:
     metrics = catalog.read("tier_metrics")
     movement = {"available": bool(metrics.get("movement_available"))}
     if movement["available"]:
-        movement.update({part: catalog.read(f"movement_{part}") for part in MOVEMENT_PARTS},
-                        kept_share=metrics["kept_share"], compared_with=metrics.get("compared_with"))
+        movement.update(
+            {part: catalog.read(f"movement_{part}") for part in MOVEMENT_PARTS},
+            kept_share=metrics["kept_share"],
+            compared_with=metrics.get("compared_with"),
+        )
     return TierResult(catalog.read("tiers"), movement, catalog.read("tier_summary"))
 
 

@@ -17,10 +17,15 @@ from rich.table import Table
 
 from segml.app.console import console
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Customer grading and classification (客户分级分类): transactions in, tiers out.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Customer grading and classification (客户分级分类): transactions in, tiers out.",
+)
 
-Overrides = Annotated[Optional[list[str]], typer.Argument(help="Hydra overrides, e.g. labels.horizon_days=60")]
+Overrides = Annotated[
+    Optional[list[str]], typer.Argument(help="Hydra overrides, e.g. labels.horizon_days=60")
+]
 
 
 def _fail(message: str) -> None:
@@ -61,22 +66,37 @@ def generate(
     customers: int = typer.Option(20_000, help="number of customers"),
     seed: int = typer.Option(42),
     start: str = typer.Option("2023-01-01"),
-    end: Optional[str] = typer.Option(None, help="last day (default: 2025-12-31; cohort: a year after start)"),
-    shape: str = typer.Option("default", help="default (years of a growing business) | cohort (one "
-                              "acquisition wave in the first quarter, repeat rates decaying with tenure)"),
+    end: Optional[str] = typer.Option(
+        None, help="last day (default: 2025-12-31; cohort: a year after start)"
+    ),
+    shape: str = typer.Option(
+        "default",
+        help="default (years of a growing business) | cohort (one "
+        "acquisition wave in the first quarter, repeat rates decaying with tenure)",
+    ),
     overrides: Overrides = None,
 ) -> None:
     """Write messy demo data where conf/paths expects raw input, with the headers conf/data maps."""
     import pandas as pd
 
     if end is None:
-        end = str((pd.Timestamp(start) + pd.DateOffset(years=1, days=-1)).date()) if shape == "cohort" else "2025-12-31"
+        end = (
+            str((pd.Timestamp(start) + pd.DateOffset(years=1, days=-1)).date())
+            if shape == "cohort"
+            else "2025-12-31"
+        )
     with _one_at_a_time():
         _generate(customers, seed, start, end, overrides, shape)
 
 
-def _generate(customers: int, seed: int, start: str, end: str, overrides: list[str] | None,
-              shape: str = "default") -> None:
+def _generate(
+    customers: int,
+    seed: int,
+    start: str,
+    end: str,
+    overrides: list[str] | None,
+    shape: str = "default",
+) -> None:
     from segml.data import io
     from segml.data.generate import generate as make
 
@@ -84,13 +104,20 @@ def _generate(customers: int, seed: int, start: str, end: str, overrides: list[s
     with console.status(f"generating {customers:,} customers..."):
         demo = make(customers, start, end, seed, shape=shape)
         tx = demo.transactions.rename(columns={k: v for k, v in cfg.data.columns.items() if v})
-        attrs = demo.customers.rename(columns={k: v for k, v in cfg.data.customer_columns.items() if v})
+        attrs = demo.customers.rename(
+            columns={k: v for k, v in cfg.data.customer_columns.items() if v}
+        )
         io.write_csv(tx, cfg.paths.raw_transactions, encoding=cfg.data.encoding)
-        io.write_csv(attrs, cfg.paths.raw_customers,
-                     encoding=cfg.data.customers_encoding or cfg.data.encoding)
+        io.write_csv(
+            attrs,
+            cfg.paths.raw_customers,
+            encoding=cfg.data.customers_encoding or cfg.data.encoding,
+        )
         io.write_csv(demo.ground_truth, cfg.paths.ground_truth)
-    console.print(f"wrote {len(tx):,} transaction rows to {cfg.paths.raw_transactions}, "
-                  f"{len(attrs):,} customers to {cfg.paths.raw_customers}, truth to {cfg.paths.ground_truth}")
+    console.print(
+        f"wrote {len(tx):,} transaction rows to {cfg.paths.raw_transactions}, "
+        f"{len(attrs):,} customers to {cfg.paths.raw_customers}, truth to {cfg.paths.ground_truth}"
+    )
 
 
 @app.command()
@@ -119,18 +146,28 @@ def _pin_previous_period(overrides: list[str]) -> list[str]:
 
     _, cfg = _config(overrides)
     paths = cfg.paths
-    if not cfg.tiering.previous or not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists() \
-            or not Path(paths.raw_transactions).exists():
+    if (
+        not cfg.tiering.previous
+        or not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists()
+        or not Path(paths.raw_transactions).exists()
+    ):
         return overrides
-    period = tracking.period_key(io.file_digest(paths.raw_transactions, paths.raw_customers), cfg.as_of)
-    ref = tracking.previous_ref(cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, period)
+    period = tracking.period_key(
+        io.file_digest(paths.raw_transactions, paths.raw_customers), cfg.as_of
+    )
+    ref = tracking.previous_ref(
+        cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, period
+    )
     return [*overrides, f"tiering.previous_ref='{ref}'"] if ref else overrides
 
 
 def _dvc(*args: str) -> int:
     # stages run `python ...`: make sure that is this environment's python
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "DVC_NO_ANALYTICS": "1"}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DVC_NO_ANALYTICS": "1",
+    }
     return subprocess.call([sys.executable, "-m", "dvc", *args], env=env)
 
 
@@ -140,7 +177,9 @@ def _ensure_dvc_repo() -> None:
 
 
 @app.command()
-def run(overrides: Overrides = None, force: bool = typer.Option(False, help="rerun every stage")) -> None:
+def run(
+    overrides: Overrides = None, force: bool = typer.Option(False, help="rerun every stage")
+) -> None:
     """Compose the config and run `dvc repro`; only stages whose inputs changed rerun."""
     _run(overrides, force)
 
@@ -184,32 +223,55 @@ def summary() -> None:
     for column in ("tier", "customers", "customer_share", "value_share", "mean_churn_probability"):
         table.add_column(column, justify="right")
     for row in tiers.itertuples():
-        table.add_row(str(row.tier), f"{row.customers:,}", f"{row.customer_share:.1%}", f"{row.value_share:.1%}",
-                      f"{row.mean_churn_probability:.2f}")
+        table.add_row(
+            str(row.tier),
+            f"{row.customers:,}",
+            f"{row.customer_share:.1%}",
+            f"{row.value_share:.1%}",
+            f"{row.mean_churn_probability:.2f}",
+        )
     console.print(table)
-    for target, headline in (("churn", ("roc_auc", "pr_auc", "brier", "lift_top10")),
-                             ("upside", ("normalized_gini", "spearman", "top20_capture"))):
+    for target, headline in (
+        ("churn", ("roc_auc", "pr_auc", "brier", "lift_top10")),
+        ("upside", ("normalized_gini", "spearman", "top20_capture")),
+    ):
         metrics = catalog.read(f"{target}_metrics")
         summary_ = metrics["summary"]
-        grid = Table(title=f"{target} model vs baselines: walk-forward backtest, mean ± spread over "
-                           f"{summary_['folds']} folds")
+        grid = Table(
+            title=f"{target} model vs baselines: walk-forward backtest, mean ± spread over "
+            f"{summary_['folds']} folds"
+        )
         grid.add_column("scorer")
         for name in headline:
             grid.add_column(name, justify="right")
         for scorer in (k for k in metrics["spread"]):
-            grid.add_row(scorer, *(f"{metrics[scorer][n]:.3f} ± {metrics['spread'][scorer][n]:.3f}"
-                                   if n in metrics[scorer] else "" for n in headline))
+            grid.add_row(
+                scorer,
+                *(
+                    f"{metrics[scorer][n]:.3f} ± {metrics['spread'][scorer][n]:.3f}"
+                    if n in metrics[scorer]
+                    else ""
+                    for n in headline
+                ),
+            )
         console.print(grid)
         style = "green" if summary_["beats_baseline"] else "bold red"
         console.print(f"[{style}]{target} model grade {verdict(summary_)}[/{style}]")
         console.print(f"  production: {metrics['production']['scorer_reason_en']}")
     console.print("\n[bold]Outputs[/bold]")
-    for label, name in (("report (open first)", "report"), ("workbook (business users)", "export_xlsx"),
-                        ("tier table", "export_parquet"), ("tier table (CSV, for systems)", "export_csv"),
-                        ("rejected rows", "rejected")):
+    for label, name in (
+        ("report (open first)", "report"),
+        ("workbook (business users)", "export_xlsx"),
+        ("tier table", "export_parquet"),
+        ("tier table (CSV, for systems)", "export_csv"),
+        ("rejected rows", "rejected"),
+    ):
         console.print(f"  {label:32s} {catalog.path(name)}")
-    for label, path in (("metrics", cfg.paths.metrics_dir), ("models", cfg.paths.models_dir),
-                        ("MLflow store", cfg.tracking.uri)):
+    for label, path in (
+        ("metrics", cfg.paths.metrics_dir),
+        ("models", cfg.paths.models_dir),
+        ("MLflow store", cfg.tracking.uri),
+    ):
         console.print(f"  {label:32s} {path}")
     console.print("  open the MLflow UI with `make mlflow-ui` (or `segml ui`)")
 
@@ -217,12 +279,19 @@ def summary() -> None:
 @app.command()
 def score(
     input: Path = typer.Option(..., "--input", help="transactions file, same format as conf/data"),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="scoring date (default: last date in the data)"),
-    customers: Optional[Path] = typer.Option(None, "--customers", help="optional customer attribute file"),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", help="scoring date (default: last date in the data)"
+    ),
+    customers: Optional[Path] = typer.Option(
+        None, "--customers", help="optional customer attribute file"
+    ),
     model: str = typer.Option("champion", "--model", help="registry alias or version number"),
-    out: Path = typer.Option(Path("scored"), "--out", help="folder for the exports (outside the DVC-tracked exports/)"),
-    allow_short_history: bool = typer.Option(False, help="score even when the input covers less history than "
-                                             "the features look back"),
+    out: Path = typer.Option(
+        Path("scored"), "--out", help="folder for the exports (outside the DVC-tracked exports/)"
+    ),
+    allow_short_history: bool = typer.Option(
+        False, help="score even when the input covers less history than the features look back"
+    ),
     overrides: Overrides = None,
 ) -> None:
     """Score new transactions with registered models: no retraining, same exports."""
@@ -230,8 +299,15 @@ def score(
         _score(input, as_of, customers, model, out, allow_short_history, overrides)
 
 
-def _score(input: Path, as_of: str | None, customers: Path | None, model: str, out: Path,
-           allow_short_history: bool, overrides: list[str] | None) -> None:
+def _score(
+    input: Path,
+    as_of: str | None,
+    customers: Path | None,
+    model: str,
+    out: Path,
+    allow_short_history: bool,
+    overrides: list[str] | None,
+) -> None:
     from segml.app.artifacts import EXPORT_NAMES, write_exports
     from segml.app.console import user_errors
     from segml.data import io
@@ -247,31 +323,56 @@ def _score(input: Path, as_of: str | None, customers: Path | None, model: str, o
         data = cfg.data
         # a customer file named on the command line must exist
         given = dataclasses.replace(data, customers_optional=not customers)
-        raw, raw_customers = io.read_raw_inputs(input, customers, given, keys=("--input", "--customers"))
+        raw, raw_customers = io.read_raw_inputs(
+            input, customers, given, keys=("--input", "--customers")
+        )
         with console.status("validating and building features..."):
             prepared = prepare(raw, raw_customers, data, as_of, str(input), str(customers or ""))
         with console.status(f"loading registered models ({model})..."):
-            loaded = {name: tracking.load_registered(cfg.tracking.uri, name, model)
-                      for name in ("churn", "upside", "segmenter")}
+            loaded = {
+                name: tracking.load_registered(cfg.tracking.uri, name, model)
+                for name in ("churn", "upside", "segmenter")
+            }
         vocabulary = loaded["churn"].vocabulary_
         check_history(prepared.transactions, as_of, cfg.features, allow_short_history)
         if raw_customers is None and vocabulary and vocabulary.attributes:
-            console.print(f"[yellow]warning:[/yellow] no --customers file: the models use customer attributes "
-                          f"({', '.join(vocabulary.attributes)}); every customer is scored with them missing.")
-        snapshot = build_snapshot(prepared.transactions, prepared.customers, cfg.features, vocabulary, as_of,
-                                  cfg.labels.horizon_days)
+            console.print(
+                f"[yellow]warning:[/yellow] no --customers file: the models use customer attributes "
+                f"({', '.join(vocabulary.attributes)}); every customer is scored with them missing."
+            )
+        snapshot = build_snapshot(
+            prepared.transactions,
+            prepared.customers,
+            cfg.features,
+            vocabulary,
+            as_of,
+            cfg.labels.horizon_days,
+        )
         with console.status("scoring..."):
-            result = score_customers(snapshot, loaded["segmenter"], loaded["churn"], loaded["upside"], cfg.tiering,
-                                     cfg.labels.horizon_days)
-        exports = build_scored_exports(result, cfg.tiering.actions, cfg.export, os.environ.get(cfg.export.salt_env),
-                                       cfg.tiering.teams)
+            result = score_customers(
+                snapshot,
+                loaded["segmenter"],
+                loaded["churn"],
+                loaded["upside"],
+                cfg.tiering,
+                cfg.labels.horizon_days,
+            )
+        exports = build_scored_exports(
+            result,
+            cfg.tiering.actions,
+            cfg.export,
+            os.environ.get(cfg.export.salt_env),
+            cfg.tiering.teams,
+        )
     except user_errors() as exc:
         _fail(str(exc))
     catalog = Catalog.from_config(cfg.paths).under(out, [*EXPORT_NAMES.values(), "rejected"])
     write_exports(catalog, exports, cfg.export.formats)
     catalog.write("rejected", prepared.rejected)
-    console.print(f"scored {len(result.table):,} customers as of {result.table['as_of'].iloc[0]} with models "
-                  f"`{model}`; {prepared.quality['rows_rejected']:,} rows rejected. Exports in {out}/")
+    console.print(
+        f"scored {len(result.table):,} customers as of {result.table['as_of'].iloc[0]} with models "
+        f"`{model}`; {prepared.quality['rows_rejected']:,} rows rejected. Exports in {out}/"
+    )
 
 
 @app.command()
@@ -279,9 +380,23 @@ def ui(port: int = typer.Option(5000), overrides: Overrides = None) -> None:
     """Open the MLflow UI on 127.0.0.1 against the project's tracking store."""
     _, cfg = _config(overrides)
     mlflow = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
-    console.print(f"MLflow UI on http://127.0.0.1:{port} (store {cfg.tracking.uri}); Ctrl+C to stop")
-    raise typer.Exit(subprocess.call([mlflow, "ui", "--backend-store-uri", cfg.tracking.uri,
-                                      "--host", "127.0.0.1", "--port", str(port)]))
+    console.print(
+        f"MLflow UI on http://127.0.0.1:{port} (store {cfg.tracking.uri}); Ctrl+C to stop"
+    )
+    raise typer.Exit(
+        subprocess.call(
+            [
+                mlflow,
+                "ui",
+                "--backend-store-uri",
+                cfg.tracking.uri,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ]
+        )
+    )
 
 
 if __name__ == "__main__":

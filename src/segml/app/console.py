@@ -14,15 +14,22 @@ console = Console(stderr=True, highlight=False)
 def user_errors() -> tuple[type[Exception], ...]:
     # Errors caused by input or settings: show the message (it says what to do), not a traceback.
     from segml.config import ConfigError
-    from segml.outputs.exports import ExportError
     from segml.data.io import InputError
+    from segml.data.validate import ContractError
     from segml.features.datasets import ShortHistoryError
     from segml.features.schedule import InsufficientDataError
     from segml.models.training import FeatureMismatchError
-    from segml.data.validate import ContractError
+    from segml.outputs.exports import ExportError
 
-    return (ConfigError, ContractError, ExportError, InputError, InsufficientDataError, FeatureMismatchError,
-            ShortHistoryError)
+    return (
+        ConfigError,
+        ContractError,
+        ExportError,
+        InputError,
+        InsufficientDataError,
+        FeatureMismatchError,
+        ShortHistoryError,
+    )
 
 
 def run_stage(name: str, main: Callable[[], None]) -> None:
@@ -40,8 +47,11 @@ def run_stage(name: str, main: Callable[[], None]) -> None:
 def report_schedule(summary: dict) -> None:
     """The features stage's cutoff schedule, and what a user should know about it."""
     production = summary["production_training_cutoffs"]
-    console.print(f"  backtest folds {', '.join(summary['backtest_folds']) or 'none'}; production models learn "
-                  f"from {len(production)} cutoffs" + (f" ({production[0]} … {production[-1]})" if production else ""))
+    console.print(
+        f"  backtest folds {', '.join(summary['backtest_folds']) or 'none'}; production models learn "
+        f"from {len(production)} cutoffs"
+        + (f" ({production[0]} … {production[-1]})" if production else "")
+    )
     for note in summary["warnings"]:
         console.print(f"  [yellow]warning:[/yellow] {note}")
 
@@ -50,5 +60,7 @@ def report_grades(metrics: dict) -> None:
     """Each model's grade and which scorer production uses."""
     for target, values in metrics.items():
         style = "green" if values["summary"]["beats_baseline"] else "bold red"
-        console.print(f"  [{style}]{target}: {values['summary']['verdict_en']}[/{style}]; "
-                      f"{values['production']['scorer_reason_en']}")
+        console.print(
+            f"  [{style}]{target}: {values['summary']['verdict_en']}[/{style}]; "
+            f"{values['production']['scorer_reason_en']}"
+        )

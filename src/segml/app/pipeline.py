@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from segml.config import Config
+from segml.data.validate import Prepared, prepare
 from segml.features.datasets import Datasets, build_datasets
+from segml.features.transactions import index_transactions
+from segml.models.segment import segment_customers
 from segml.models.training import Trained, train_models
 from segml.tiering.scoring import TierResult, score_customers
-from segml.models.segment import segment_customers
-from segml.features.transactions import index_transactions
-from segml.data.validate import Prepared, prepare
 
 
 @dataclass(frozen=True)
@@ -24,15 +24,28 @@ class PipelineResult:
     metrics: dict
 
 
-def run_pipeline(raw_transactions: pd.DataFrame, raw_customers: pd.DataFrame | None, cfg: Config) -> PipelineResult:
+def run_pipeline(
+    raw_transactions: pd.DataFrame, raw_customers: pd.DataFrame | None, cfg: Config
+) -> PipelineResult:
     """prepare -> features -> segment -> train -> tier, with no files and no tracking."""
     prepared = prepare(raw_transactions, raw_customers, cfg.data, cfg.as_of)
-    datasets = build_datasets(index_transactions(prepared.transactions, prepared.customers), cfg.features, cfg.labels,
-                              cfg.as_of)
+    datasets = build_datasets(
+        index_transactions(prepared.transactions, prepared.customers),
+        cfg.features,
+        cfg.labels,
+        cfg.as_of,
+    )
     segmenter, _, _, segment_metrics = segment_customers(datasets.snapshot, cfg.segment, cfg.seed)
-    trained = train_models(datasets.labelled, datasets.schedule, cfg.churn, cfg.upside, cfg.seed,
-                           datasets.vocabulary)
-    tiers = score_customers(datasets.snapshot, segmenter, trained.churn, trained.upside, cfg.tiering,
-                            cfg.labels.horizon_days)
+    trained = train_models(
+        datasets.labelled, datasets.schedule, cfg.churn, cfg.upside, cfg.seed, datasets.vocabulary
+    )
+    tiers = score_customers(
+        datasets.snapshot,
+        segmenter,
+        trained.churn,
+        trained.upside,
+        cfg.tiering,
+        cfg.labels.horizon_days,
+    )
     metrics = {**trained.metrics, "segment": segment_metrics, "data_quality": prepared.quality}
     return PipelineResult(prepared, datasets, trained, tiers, metrics)

@@ -33,7 +33,9 @@ class Catalog:
 
     def path(self, name: str) -> Path:
         if name not in self.paths:
-            raise KeyError(f"no artifact named {name!r} in conf/paths (known: {sorted(self.paths)})")
+            raise KeyError(
+                f"no artifact named {name!r} in conf/paths (known: {sorted(self.paths)})"
+            )
         return self.paths[name]
 
     def exists(self, name: str) -> bool:
@@ -41,7 +43,9 @@ class Catalog:
 
     def under(self, folder: Path, names: list[str]) -> Catalog:
         """A catalog whose `names` keep their file names but live in `folder` (`segml score --out`)."""
-        return Catalog({**self.paths, **{name: Path(folder) / self.path(name).name for name in names}})
+        return Catalog(
+            {**self.paths, **{name: Path(folder) / self.path(name).name for name in names}}
+        )
 
     def read(self, name: str) -> Any:
         path = self.path(name)
@@ -73,4 +77,3 @@ class Catalog:
         if suffix == ".pkl":
             return io.save_pickle(obj, path)
         raise ValueError(f"{name}: no writer for {suffix} files")
-

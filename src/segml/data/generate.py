@@ -105,13 +105,17 @@ def generate(
     persona = rng.choice(len(names), size=n_customers, p=weights / weights.sum())
     rate = np.array([p.purchases_per_year for p in table])[persona] / 365.25
     rate *= rng.gamma(2.0, 0.5, n_customers) * rate_scale  # heterogeneity within a persona
-    spend_level = np.array([p.order_value for p in table])[persona] * rng.lognormal(0, 0.35, n_customers)
+    spend_level = np.array([p.order_value for p in table])[persona] * rng.lognormal(
+        0, 0.35, n_customers
+    )
     lifetime = rng.exponential(np.array([p.lifetime_days for p in table])[persona])
 
     if shape == "cohort":  # one acquisition wave in the first quarter
         acquired = rng.integers(0, min(COHORT_ACQUISITION_DAYS, n_days), n_customers)
     else:  # more customers are acquired later in the period (a growing business)
-        acquired = np.minimum((rng.beta(1.4, 1.0, n_customers) * n_days).astype(np.int64), n_days - 1)
+        acquired = np.minimum(
+            (rng.beta(1.4, 1.0, n_customers) * n_days).astype(np.int64), n_days - 1
+        )
     stop = acquired + lifetime
     active_end = np.minimum(stop, n_days)
 
@@ -183,7 +187,9 @@ def _refunds(rng: np.random.Generator, tx: pd.DataFrame, last_day: pd.Timestamp)
 def _attributes(rng, customer_ids, persona, table) -> pd.DataFrame:
     n = len(customer_ids)
     b2b = rng.random(n) < np.array([p.b2b_share for p in table])[persona]
-    city_probs = np.array([[3, 3, 2, 2], [2, 3, 3, 2], [1, 2, 3, 4], [1, 2, 3, 3], [1, 2, 3, 4]], dtype=float)
+    city_probs = np.array(
+        [[3, 3, 2, 2], [2, 3, 3, 2], [1, 2, 3, 4], [1, 2, 3, 3], [1, 2, 3, 4]], dtype=float
+    )
     frame = pd.DataFrame(
         {
             s.CUSTOMER_ID: customer_ids,
@@ -200,7 +206,9 @@ def _attributes(rng, customer_ids, persona, table) -> pd.DataFrame:
     # A few prospects: known to the CRM, never bought.
     n_prospects = max(1, n // 50)
     prospects = frame.sample(n_prospects, random_state=int(rng.integers(1 << 31))).copy()
-    prospects[s.CUSTOMER_ID] = np.char.add("P", np.char.zfill(np.arange(1, n_prospects + 1).astype(str), 6))
+    prospects[s.CUSTOMER_ID] = np.char.add(
+        "P", np.char.zfill(np.arange(1, n_prospects + 1).astype(str), 6)
+    )
     return pd.concat([frame, prospects], ignore_index=True)
 
 
@@ -226,7 +234,9 @@ def make_messy(rng: np.random.Generator, tx: pd.DataFrame, last_day: pd.Timestam
     out.loc[yen, s.AMOUNT] = tx[s.AMOUNT].iloc[yen].map("¥{:,.2f}".format).to_numpy()
     out.loc[rows(0.001), s.CUSTOMER_ID] = ""
     bad_ts = rows(0.0005)
-    out.loc[bad_ts, s.TS] = rng.choice(["2024-02-30 10:00:00", "not recorded", "31/13/2024"], len(bad_ts))
+    out.loc[bad_ts, s.TS] = rng.choice(
+        ["2024-02-30 10:00:00", "not recorded", "31/13/2024"], len(bad_ts)
+    )
     out.loc[rows(0.0005), s.AMOUNT] = "0.00"
     out.loc[rows(0.0001), s.AMOUNT] = "98765432.10"
     future = (last_day + pd.Timedelta(days=400)).strftime("%Y-%m-%d 12:00:00")

@@ -88,7 +88,9 @@ def write_bytes(data: bytes, path: str | Path) -> Path:
 
 
 def save_pickle(obj: Any, path: str | Path) -> Path:
-    return _write(path, lambda p: p.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)))
+    return _write(
+        path, lambda p: p.write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+    )
 
 
 def load_pickle(path: str | Path) -> Any:
@@ -143,42 +145,64 @@ def read_raw_table(
             f"`segml run {config_key}=/path/to/file.csv`)."
         )
     if fmt not in RAW_FORMATS:
-        raise InputError(f"Unsupported format {fmt!r} for {path}: set `{format_key}` to one of "
-                         f"{', '.join(RAW_FORMATS)}.")
+        raise InputError(
+            f"Unsupported format {fmt!r} for {path}: set `{format_key}` to one of "
+            f"{', '.join(RAW_FORMATS)}."
+        )
     if path.stat().st_size == 0:
-        raise InputError(f"{path} is empty (0 bytes): export it again with a header row and data "
-                         f"rows, or point `{config_key}` at the right file.")
+        raise InputError(
+            f"{path} is empty (0 bytes): export it again with a header row and data "
+            f"rows, or point `{config_key}` at the right file."
+        )
     with path.open("rb") as handle:
         looks_like = _WORKBOOK_MAGIC.get(handle.read(4))
     if fmt == "csv" and looks_like:
-        raise InputError(f"{path} is an Excel workbook ({looks_like}), not CSV: set "
-                         f"`{format_key}: {looks_like}` (and `{sheet_key}` if the data is not on "
-                         "the first sheet).")
+        raise InputError(
+            f"{path} is an Excel workbook ({looks_like}), not CSV: set "
+            f"`{format_key}: {looks_like}` (and `{sheet_key}` if the data is not on "
+            "the first sheet)."
+        )
     try:
         if fmt == "parquet":
-            return pd.read_parquet(path).astype("string").astype(object).where(lambda d: d.notna(), None)
+            return (
+                pd.read_parquet(path)
+                .astype("string")
+                .astype(object)
+                .where(lambda d: d.notna(), None)
+            )
         if fmt in ("xlsx", "xls"):
             return _read_workbook(path, sheet, sheet_key, format_key)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding, sep=delimiter,
-                           skipinitialspace=True)
+        return pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            encoding=encoding,
+            sep=delimiter,
+            skipinitialspace=True,
+        )
     except UnicodeDecodeError as exc:
         raise InputError(
             f"Cannot decode {path} as {encoding}: {exc.reason} at byte {exc.start}. "
             f"Set `{encoding_key}` (Excel exports are often gbk, gb18030 or utf-8-sig)."
         ) from exc
     except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{path} has no header row and no data (only blank lines): export it "
-                         "again with a header row and data rows, or point "
-                         f"`{config_key}` at the right file.") from exc
+        raise InputError(
+            f"{path} has no header row and no data (only blank lines): export it "
+            "again with a header row and data rows, or point "
+            f"`{config_key}` at the right file."
+        ) from exc
     except InputError:
         raise
     except (pd.errors.ParserError, ValueError, OSError, ImportError) as exc:
-        raise InputError(f"Cannot read {path} as {fmt}: {exc}. Check `{format_key}`"
-                         + (" and `data.delimiter`." if fmt == "csv" else ".")) from exc
+        raise InputError(
+            f"Cannot read {path} as {fmt}: {exc}. Check `{format_key}`"
+            + (" and `data.delimiter`." if fmt == "csv" else ".")
+        ) from exc
 
 
-def _read_workbook(path: Path, sheet: str | int | None, sheet_key: str,
-                   format_key: str) -> pd.DataFrame:
+def _read_workbook(
+    path: Path, sheet: str | int | None, sheet_key: str, format_key: str
+) -> pd.DataFrame:
     """One sheet of an .xlsx/.xls workbook, every cell as text (dates as ISO text)."""
     from python_calamine import CalamineError
 
@@ -186,20 +210,27 @@ def _read_workbook(path: Path, sheet: str | int | None, sheet_key: str,
         # calamine reads both layouts, and large sheets many times faster than openpyxl
         book = pd.ExcelFile(path, engine="calamine")
     except CalamineError as exc:
-        raise InputError(f"Cannot read {path} as an Excel workbook ({exc}): check `{format_key}` "
-                         "(csv, parquet, xlsx or xls) against the file's real type.") from exc
+        raise InputError(
+            f"Cannot read {path} as an Excel workbook ({exc}): check `{format_key}` "
+            "(csv, parquet, xlsx or xls) against the file's real type."
+        ) from exc
     with book:
         names = book.sheet_names
         wanted = 0 if sheet is None else sheet
         if (isinstance(wanted, int) and not 0 <= wanted < len(names)) or (
-                isinstance(wanted, str) and wanted not in names):
-            raise InputError(f"{path} has no sheet {wanted!r}; its sheets are {names}. "
-                             f"Set `{sheet_key}` to a sheet name or 0-based position.")
+            isinstance(wanted, str) and wanted not in names
+        ):
+            raise InputError(
+                f"{path} has no sheet {wanted!r}; its sheets are {names}. "
+                f"Set `{sheet_key}` to a sheet name or 0-based position."
+            )
         table = book.parse(wanted, dtype=str, keep_default_na=False, na_filter=False)
     if table.columns.empty:
         name = names[wanted] if isinstance(wanted, int) else wanted
-        raise InputError(f"Sheet {name!r} of {path} is empty: put a header row and data rows on "
-                         f"it, or set `{sheet_key}`.")
+        raise InputError(
+            f"Sheet {name!r} of {path} is empty: put a header row and data rows on "
+            f"it, or set `{sheet_key}`."
+        )
     table.columns = [str(c) for c in table.columns]
     return table
 
@@ -246,8 +277,11 @@ def run_lock(path: str | Path, command: str):
             ) from None
         handle.seek(0)
         handle.truncate()
-        record = {"pid": os.getpid(), "command": command,
-                  "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        record = {
+            "pid": os.getpid(),
+            "command": command,
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
         handle.write(json.dumps(record, ensure_ascii=False))
         handle.flush()
         try:
@@ -280,9 +314,15 @@ def git_commit() -> str:
     import subprocess
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -294,8 +334,12 @@ def read_yaml(path: str | Path) -> Any:
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
-def read_raw_inputs(transactions: str | Path, customers: str | Path | None, data, keys: tuple[str, str] = (
-        "paths.raw_transactions", "paths.raw_customers")) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def read_raw_inputs(
+    transactions: str | Path,
+    customers: str | Path | None,
+    data,
+    keys: tuple[str, str] = ("paths.raw_transactions", "paths.raw_customers"),
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The user's transactions file and, when given and present (or required), the customer file,
     read with `data` (DataConfig) settings; `keys` name the settings (or options) in messages."""
     tx = read_raw_table(transactions, config_key=keys[0], **data.read_options())

@@ -55,6 +55,9 @@ CLEAN_TRANSACTIONS = pa.DataFrameSchema(
 )
 
 CLEAN_CUSTOMERS = pa.DataFrameSchema(
-    {CUSTOMER_ID: pa.Column(str, unique=True), **{c: pa.Column(str, nullable=True, required=False) for c in ATTRIBUTE_COLUMNS}},
+    {
+        CUSTOMER_ID: pa.Column(str, unique=True),
+        **{c: pa.Column(str, nullable=True, required=False) for c in ATTRIBUTE_COLUMNS},
+    },
     strict=True,
 )

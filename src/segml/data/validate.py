@@ -13,8 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segml.data import schema as s
 from segml.config import DataConfig
+from segml.data import schema as s
 
 
 class ContractError(ValueError):
@@ -42,14 +42,18 @@ REASONS = {
 }
 
 
-def map_columns(raw: pd.DataFrame, mapping: dict, required: tuple[str, ...], source: str, key: str) -> pd.DataFrame:
+def map_columns(
+    raw: pd.DataFrame, mapping: dict, required: tuple[str, ...], source: str, key: str
+) -> pd.DataFrame:
     """Rename the user's columns to canonical names; a missing required column stops with advice."""
     present = {str(c).strip(): c for c in raw.columns}
     renamed = {}
     for canonical, theirs in mapping.items():
         if theirs is None:
             if canonical in required:
-                raise ContractError(f"{source}: `{key}.{canonical}` is not set; it names a required column.")
+                raise ContractError(
+                    f"{source}: `{key}.{canonical}` is not set; it names a required column."
+                )
             continue
         if str(theirs) not in present:
             if canonical in required:
@@ -92,12 +96,15 @@ def _to_datetime(text: pd.Series, cfg: DataConfig, utc: bool) -> pd.Series:
     except ValueError as exc:  # a bad pattern, not bad data
         raise ContractError(
             f"`data.timestamp_format` {fmt!r} is not a usable pattern ({exc}). Use strftime codes "
-            "such as \"%Y-%m-%d %H:%M\" or \"%Y年%m月%d日\", or one of epoch_s, epoch_ms, excel "
-            "for numeric stamps, or null to infer ISO-like dates.") from None
+            'such as "%Y-%m-%d %H:%M" or "%Y年%m月%d日", or one of epoch_s, epoch_ms, excel '
+            "for numeric stamps, or null to infer ISO-like dates."
+        ) from None
     retry = parsed.isna() & text.notna() & (text != "")
     if cfg.timestamp_format is None and retry.any():
         parsed = parsed.copy()
-        parsed[retry] = pd.to_datetime(text[retry], format="mixed", errors="coerce", dayfirst=cfg.dayfirst, utc=utc)
+        parsed[retry] = pd.to_datetime(
+            text[retry], format="mixed", errors="coerce", dayfirst=cfg.dayfirst, utc=utc
+        )
     return parsed
 
 
@@ -111,8 +118,10 @@ def _numeric_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
         local = EXCEL_DAY_ZERO + pd.to_timedelta((days * 86_400_000).round(), unit="ms")
     else:
         unit = EPOCH_UNITS[cfg.timestamp_format]
-        lo, hi = ((bound - pd.Timestamp("1970-01-01")) / pd.Timedelta(1, unit)
-                  for bound in PLAUSIBLE_YEARS)
+        lo, hi = (
+            (bound - pd.Timestamp("1970-01-01")) / pd.Timedelta(1, unit)
+            for bound in PLAUSIBLE_YEARS
+        )
         instant = pd.to_datetime(number.where(number.between(lo, hi)), unit=unit, utc=True)
         local = instant.dt.tz_convert(cfg.timezone or "UTC").dt.tz_localize(None)
     local = local.where(local.between(*PLAUSIBLE_YEARS))
@@ -127,12 +136,19 @@ def parse_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
     if cfg.timestamp_format in EPOCH_UNITS or cfg.timestamp_format == EXCEL_FORMAT:
         return _numeric_timestamp(text, cfg)
     # an offset only counts after a clock time, so day-first dates like 31-12-2024 stay local
-    zoned = text.str.contains(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})$",
-                              regex=True).fillna(False).astype(bool)
+    zoned = (
+        text.str.contains(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
+        .fillna(False)
+        .astype(bool)
+    )
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     out[~zoned] = _to_datetime(text[~zoned], cfg, utc=False).astype("datetime64[ns]")
     if zoned.any():
-        local = _to_datetime(text[zoned], cfg, utc=True).dt.tz_convert(cfg.timezone or "UTC").dt.tz_localize(None)
+        local = (
+            _to_datetime(text[zoned], cfg, utc=True)
+            .dt.tz_convert(cfg.timezone or "UTC")
+            .dt.tz_localize(None)
+        )
         out[zoned] = local.astype("datetime64[ns]")
     return out
 
@@ -161,19 +177,29 @@ def prepare(
     customers_source: str = "customers",
 ) -> Prepared:
     """Validate and clean raw tables (all columns as text) into typed canonical tables."""
-    tx_text = map_columns(raw_transactions, cfg.columns, s.REQUIRED_TRANSACTION_COLUMNS,
-                          transactions_source, "data.columns")
+    tx_text = map_columns(
+        raw_transactions,
+        cfg.columns,
+        s.REQUIRED_TRANSACTION_COLUMNS,
+        transactions_source,
+        "data.columns",
+    )
     if tx_text.empty:
         raise ContractError(
             f"{transactions_source} has a header but no data rows (columns: "
             f"{list(raw_transactions.columns)}). Export it again with its rows, or point "
-            "`paths.raw_transactions` at the right file.")
+            "`paths.raw_transactions` at the right file."
+        )
     tx_text.insert(0, s.SOURCE_ROW, np.arange(1, len(tx_text) + 1))
 
     customer_id = tx_text[s.CUSTOMER_ID].astype("string").str.strip()
     ts = parse_timestamp(tx_text[s.TS], cfg)
     amount = parse_amount(tx_text[s.AMOUNT], cfg)
-    end = pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns") if as_of else export_end(ts, cfg.max_tail_gap_days)
+    end = (
+        pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+        if as_of
+        else export_end(ts, cfg.max_tail_gap_days)
+    )
 
     reason = pd.Series(pd.NA, index=tx_text.index, dtype="string")
 
@@ -197,22 +223,31 @@ def prepare(
             f"{transactions_source}: none of its {len(tx_text)} rows is usable ("
             + "; ".join(f"{n} × {text}" for text, n in counts.items())
             + "). Check the column mapping and formats in conf/data (data.columns, data.timestamp_format, "
-            "data.dayfirst, data.decimal) and `as_of`.")
+            "data.dayfirst, data.decimal) and `as_of`."
+        )
     if not (amount[good] > 0).any():  # refunds alone describe no customer behaviour
         raise ContractError(
             f"{transactions_source}: no purchase rows, only refunds: all {int(good.sum())} usable "
             "rows have a negative amount, so there is nothing to model. Purchases must be positive "
             "and refunds negative: check that `data.columns.amount` names the amount column, and "
-            "the sign of amounts in the export.")
-    clean = pd.DataFrame({s.CUSTOMER_ID: customer_id[good].astype(str), s.TS: ts[good], s.AMOUNT: amount[good]})
+            "the sign of amounts in the export."
+        )
+    clean = pd.DataFrame(
+        {s.CUSTOMER_ID: customer_id[good].astype(str), s.TS: ts[good], s.AMOUNT: amount[good]}
+    )
     for column in s.OPTIONAL_TRANSACTION_COLUMNS:
         if column in tx_text:
             if column == s.QUANTITY:
-                clean[column] = pd.to_numeric(tx_text.loc[good, column], errors="coerce").astype(float)
+                clean[column] = pd.to_numeric(tx_text.loc[good, column], errors="coerce").astype(
+                    float
+                )
             else:
                 clean[column] = _text_or_none(tx_text.loc[good, column])
-    clean = clean.sort_values([s.CUSTOMER_ID, s.TS, *([s.ORDER_ID] if s.ORDER_ID in clean else [])],
-                              kind="stable", ignore_index=True)
+    clean = clean.sort_values(
+        [s.CUSTOMER_ID, s.TS, *([s.ORDER_ID] if s.ORDER_ID in clean else [])],
+        kind="stable",
+        ignore_index=True,
+    )
     s.CLEAN_TRANSACTIONS.validate(clean)
 
     rejected = _whole_rows(raw_transactions, ~good, reason, transactions_source)
@@ -226,27 +261,37 @@ def prepare(
         "rows_clean": int(len(clean)),
         "rows_rejected": int((~good).sum()),
         "rejected_share": float((~good).mean()) if len(tx_text) else 0.0,
-        "rejected_by_reason": {code: int((reason == text).sum()) for code, text in REASONS.items()
-                               if (reason == text).any()},
+        "rejected_by_reason": {
+            code: int((reason == text).sum())
+            for code, text in REASONS.items()
+            if (reason == text).any()
+        },
         "customers_with_transactions": int(clean[s.CUSTOMER_ID].nunique()),
         "customers_in_attribute_table": int(len(customers)),
         "refund_rows": int((clean[s.AMOUNT] < 0).sum()),
         "first_date": str(clean[s.TS].min().date()) if len(clean) else None,
         "last_date": str(clean[s.TS].max().date()) if len(clean) else None,
     }
-    quality["customers_without_purchase"] = {status: int((no_purchase["status"] == status).sum())
-                                             for status in NO_PURCHASE_STATUSES}
+    quality["customers_without_purchase"] = {
+        status: int((no_purchase["status"] == status).sum()) for status in NO_PURCHASE_STATUSES
+    }
     return Prepared(clean, customers, rejected, quality, no_purchase)
 
 
 # why a known customer has no usable purchase (the tier table shows a status, not a tier)
 NO_PURCHASE_STATUSES = ("all_rows_rejected", "only_refunds", "never_bought")
-NO_PURCHASE_COLUMNS = ("customer_id", "status", "rejected_rows", "reject_reasons",
-                       "in_customer_table")
+NO_PURCHASE_COLUMNS = (
+    "customer_id",
+    "status",
+    "rejected_rows",
+    "reject_reasons",
+    "in_customer_table",
+)
 
 
-def customers_without_purchase(customer_id: pd.Series, reason: pd.Series, amount: pd.Series,
-                               customer_table_ids: pd.Series) -> pd.DataFrame:
+def customers_without_purchase(
+    customer_id: pd.Series, reason: pd.Series, amount: pd.Series, customer_table_ids: pd.Series
+) -> pd.DataFrame:
     """Customers the input knows who have no usable purchase, one row each, by customer id.
 
     `customer_id`, `reason` (missing = kept) and `amount` are per transaction row; a customer is
@@ -261,8 +306,9 @@ def customers_without_purchase(customer_id: pd.Series, reason: pd.Series, amount
     dropped = has_id & ~kept
     refunded = _unique_text(customer_id[kept & ~purchase])
     rejected = pd.DataFrame({"id": customer_id[dropped], "reason": reason[dropped]})
-    candidates = _unique_text(pd.concat([rejected["id"], pd.Series(refunded),
-                                         customer_table_ids.astype("string")]))
+    candidates = _unique_text(
+        pd.concat([rejected["id"], pd.Series(refunded), customer_table_ids.astype("string")])
+    )
     with_purchase = _unique_text(customer_id[kept & purchase])
     ids = candidates.filter(pc.invert(pc.is_in(candidates, value_set=with_purchase)))
     ids = ids.take(pc.sort_indices(ids))
@@ -277,15 +323,22 @@ def customers_without_purchase(customer_id: pd.Series, reason: pd.Series, amount
     reasons = summary.groupby("id")["text"].agg("; ".join)
     n_rejected = summary.groupby("id")["n"].sum()
     index = pd.Index(ids.to_pylist(), dtype="str")
-    status = np.where(member(pd.Series(refunded)), "only_refunds",
-                      np.where(member(n_rejected.index.to_series()), "all_rows_rejected", "never_bought"))
-    table = pd.DataFrame({
-        "customer_id": pd.Series(index, dtype="str"),
-        "status": pd.Series(status, dtype="str"),
-        "rejected_rows": n_rejected.reindex(index, fill_value=0).to_numpy(dtype="int64"),
-        "reject_reasons": reasons.reindex(index, fill_value="").to_numpy(dtype=object).astype(str),
-        "in_customer_table": member(customer_table_ids),
-    })
+    status = np.where(
+        member(pd.Series(refunded)),
+        "only_refunds",
+        np.where(member(n_rejected.index.to_series()), "all_rows_rejected", "never_bought"),
+    )
+    table = pd.DataFrame(
+        {
+            "customer_id": pd.Series(index, dtype="str"),
+            "status": pd.Series(status, dtype="str"),
+            "rejected_rows": n_rejected.reindex(index, fill_value=0).to_numpy(dtype="int64"),
+            "reject_reasons": reasons.reindex(index, fill_value="")
+            .to_numpy(dtype=object)
+            .astype(str),
+            "in_customer_table": member(customer_table_ids),
+        }
+    )
     return table[list(NO_PURCHASE_COLUMNS)]
 
 
@@ -314,11 +367,15 @@ def _text_or_none(col: pd.Series) -> pd.Series:
     return col.mask(col == "").astype("str")
 
 
-def _prepare_customers(raw: pd.DataFrame | None, cfg: DataConfig, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _prepare_customers(
+    raw: pd.DataFrame | None, cfg: DataConfig, source: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     empty = pd.DataFrame({s.CUSTOMER_ID: pd.Series(dtype=str)})
     if raw is None:
         return empty, pd.DataFrame()
-    table = map_columns(raw, cfg.customer_columns, (s.CUSTOMER_ID,), source, "data.customer_columns")
+    table = map_columns(
+        raw, cfg.customer_columns, (s.CUSTOMER_ID,), source, "data.customer_columns"
+    )
     table.insert(0, s.SOURCE_ROW, np.arange(1, len(table) + 1))
     ids = table[s.CUSTOMER_ID].astype("string").str.strip()
     reason = pd.Series(pd.NA, index=table.index, dtype="string")
@@ -332,4 +389,3 @@ def _prepare_customers(raw: pd.DataFrame | None, cfg: DataConfig, source: str) -
     customers = customers.sort_values(s.CUSTOMER_ID, ignore_index=True)
     s.CLEAN_CUSTOMERS.validate(customers)
     return customers, _whole_rows(raw, ~good, reason, source)
-

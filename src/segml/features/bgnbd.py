@@ -11,7 +11,9 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 
-def log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def log_likelihood(
+    params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer log-likelihood and its gradient in (r, alpha, a, b), as a 4 x n array.
 
     ll = A1 + log(exp(A2) + exp(A3)), the A3 term only for customers with repeat purchases.
@@ -24,16 +26,20 @@ def log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nda
     with np.errstate(divide="ignore", invalid="ignore"):
         a3 = np.where(repeat, betaln(a + 1, b + x - 1) - betaln(a, b) - (r + x) * log_tx, -np.inf)
         a23 = np.logaddexp(a2, a3)
-        w3 = np.exp(a3 - a23)  # the share of the likelihood from "dropped out after the last purchase"
+        w3 = np.exp(
+            a3 - a23
+        )  # the share of the likelihood from "dropped out after the last purchase"
         w2 = 1 - w3
         psi_b_x1 = np.where(repeat, digamma(b + x - 1), 0.0)
     psi_abx = digamma(a + b + x)
-    gradient = np.array([
-        digamma(r + x) - digamma(r) + np.log(alpha) - w2 * log_T - w3 * log_tx,
-        r / alpha - (r + x) * (w2 / (alpha + T) + w3 / (alpha + t_x)),
-        digamma(a + b) - psi_abx + w3 / a,
-        digamma(a + b) - digamma(b) - psi_abx + w2 * digamma(b + x) + w3 * psi_b_x1,
-    ])
+    gradient = np.array(
+        [
+            digamma(r + x) - digamma(r) + np.log(alpha) - w2 * log_T - w3 * log_tx,
+            r / alpha - (r + x) * (w2 / (alpha + T) + w3 / (alpha + t_x)),
+            digamma(a + b) - psi_abx + w3 / a,
+            digamma(a + b) - digamma(b) - psi_abx + w2 * digamma(b + x) + w3 * psi_b_x1,
+        ]
+    )
     return a1 + a23, gradient
 
 
@@ -56,7 +62,9 @@ class BGNBD:
     def fit(self, x, t_x, T) -> BGNBD:
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         if len(x) > self.max_customers:  # the four parameters are well determined by a sample
-            pick = np.random.default_rng(self.random_state).choice(len(x), self.max_customers, replace=False)
+            pick = np.random.default_rng(self.random_state).choice(
+                len(x), self.max_customers, replace=False
+            )
             x, t_x, T = x[pick], t_x[pick], T[pick]
         # identical (x, t_x, T) rows contribute identically: weight unique rows
         rows, counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
@@ -74,8 +82,12 @@ class BGNBD:
         start = np.log([1.0, scale / 10, 1.0, 3.0])
         result = minimize(objective, start, jac=True, method="L-BFGS-B")
         if not result.success:  # a rough surface: the slower simplex search is more robust
-            result = minimize(lambda p: objective(p)[0], result.x, method="Nelder-Mead",
-                              options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-10})
+            result = minimize(
+                lambda p: objective(p)[0],
+                result.x,
+                method="Nelder-Mead",
+                options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-10},
+            )
         self.params_ = np.exp(result.x)
         self.converged_ = bool(result.success)
         self.log_likelihood_ = -result.fun
@@ -86,7 +98,9 @@ class BGNBD:
         r, alpha, a, b = self.params_
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            log_ratio = np.log(a) - np.log(b + x - 1) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            log_ratio = (
+                np.log(a) - np.log(b + x - 1) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+            )
             odds = np.where(x > 0, np.exp(np.minimum(log_ratio, 700)), 0.0)
         return 1.0 / (1.0 + odds)
 
@@ -108,7 +122,9 @@ class BGNBD:
         x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
         alive = self.p_alive(x, t_x, T)
         silent_if_alive = ((alpha + T) / (alpha + T + t)) ** (r + x)
-        hyp = _per_distinct(x, T, lambda x, T: hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t)))
+        hyp = _per_distinct(
+            x, T, lambda x, T: hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
+        )
         expected = (a + b + x - 1) / (a - 1) * (1 - silent_if_alive * hyp) * alive
         expected = np.nan_to_num(np.clip(expected, 0, None), nan=0.0, posinf=0.0)
         return alive, expected, (1 - alive) + alive * silent_if_alive

@@ -16,9 +16,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from segml.config import FeaturesConfig
 from segml.data import schema as s
 from segml.features.bgnbd import fit_predict
-from segml.config import FeaturesConfig
 from segml.features.gammagamma import fit_expected_spend
 from segml.features.transactions import MONEY_UNITS, Levels, RunningTotals, TransactionIndex
 
@@ -32,7 +32,9 @@ class Vocabulary:
     attributes: dict[str, list[str]] = field(default_factory=dict)
 
 
-def fit_vocabulary(idx: TransactionIndex, cfg: FeaturesConfig, until_day: int | None = None) -> Vocabulary:
+def fit_vocabulary(
+    idx: TransactionIndex, cfg: FeaturesConfig, until_day: int | None = None
+) -> Vocabulary:
     """The most common categories and channels (ties by name) in transactions up to `until_day`
     (all if None), and every level of each customer attribute."""
     early = idx.day <= until_day if until_day is not None else np.ones(len(idx.day), bool)
@@ -44,8 +46,14 @@ def fit_vocabulary(idx: TransactionIndex, cfg: FeaturesConfig, until_day: int | 
         ranked = sorted((-n, name) for name, n in zip(levels.names, counts) if n > 0)
         return [name for _, name in ranked[:k]]
 
-    attributes = {column: levels.names for column, levels in idx.attributes.items()} if cfg.use_attributes else {}
-    return Vocabulary(top(idx.category, cfg.top_categories), top(idx.channel, cfg.top_channels), attributes)
+    attributes = (
+        {column: levels.names for column, levels in idx.attributes.items()}
+        if cfg.use_attributes
+        else {}
+    )
+    return Vocabulary(
+        top(idx.category, cfg.top_categories), top(idx.channel, cfg.top_channels), attributes
+    )
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,9 @@ class Cutoff:
     """A day to build features at, and who gets a row there."""
 
     day: int
-    active_within_days: int | None = None  # only customers who bought this recently (None: all who ever bought)
+    active_within_days: int | None = (
+        None  # only customers who bought this recently (None: all who ever bought)
+    )
 
 
 def build_features(
@@ -85,7 +95,9 @@ def build_features(
     at_cutoff, at_edge = RunningTotals(idx, days), RunningTotals(idx, edges)
 
     # purchase days, and the days between them (their sum runs from first to last purchase day)
-    purchase_days, gap_sum, gap_sq = (at_cutoff.sum(w) for w in (idx.day_start, idx.gap, idx.gap.astype(float) ** 2))
+    purchase_days, gap_sum, gap_sq = (
+        at_cutoff.sum(w) for w in (idx.day_start, idx.gap, idx.gap.astype(float) ** 2)
+    )
     last_day = idx.first_purchase_day + gap_sum
     out = _Output()
     for c in cutoffs:
@@ -99,10 +111,25 @@ def build_features(
     # BG/NBD fits run in a thread beside this one, which builds the other features meanwhile
     # (scipy's special functions and numpy's arithmetic release the GIL).
     with ThreadPoolExecutor(1) as worker:
-        btyd = [worker.submit(_bgnbd, t, purchase_days[t.j], last_day[t.j], idx.first_purchase_day, horizon_days)
-                for t in tables] if cfg.use_bgnbd else []
+        btyd = (
+            [
+                worker.submit(
+                    _bgnbd,
+                    t,
+                    purchase_days[t.j],
+                    last_day[t.j],
+                    idx.first_purchase_day,
+                    horizon_days,
+                )
+                for t in tables
+            ]
+            if cfg.use_bgnbd
+            else []
+        )
         gross_amount = np.where(idx.purchase, idx.amount, 0.0)
-        gross, refunds, n_orders = (at_cutoff.sum(w) for w in (gross_amount, gross_amount - idx.amount, idx.order_start))
+        gross, refunds, n_orders = (
+            at_cutoff.sum(w) for w in (gross_amount, gross_amount - idx.amount, idx.order_start)
+        )
         for t in tables:
             _add_rfm(t, idx, purchase_days, gap_sum, gap_sq, gross, refunds, n_orders)
             if cfg.use_bgnbd:
@@ -116,26 +143,52 @@ def build_features(
         del spend
         days = at_edge.sum(idx.day_start)
         for t in tables:
-            _add_purchase_day_windows(t, days, at_edge, windows, horizon_days if with_labels else None)
+            _add_purchase_day_windows(
+                t, days, at_edge, windows, horizon_days if with_labels else None
+            )
         del days
 
         if idx.category is not None:
-            _add_shares(tables, at_cutoff, "category", idx.category.recode(vocab.categories), vocab.categories,
-                        gross_amount, gross, idx.purchase)
+            _add_shares(
+                tables,
+                at_cutoff,
+                "category",
+                idx.category.recode(vocab.categories),
+                vocab.categories,
+                gross_amount,
+                gross,
+                idx.purchase,
+            )
         if idx.channel is not None:
-            _add_shares(tables, at_cutoff, "channel", idx.channel.recode(vocab.channels), vocab.channels,
-                        gross_amount, gross)
+            _add_shares(
+                tables,
+                at_cutoff,
+                "channel",
+                idx.channel.recode(vocab.channels),
+                vocab.channels,
+                gross_amount,
+                gross,
+            )
         del gross_amount, gross
         for t, result in zip(tables, btyd):
             alive, expected, silent = result.result()
-            t.put({"bgnbd_p_alive": alive, "bgnbd_expected_purchases": expected, "bgnbd_p_no_purchase": silent,
-                   # trees approximate products poorly: give them the classic BTYD value estimate
-                   # (BG/NBD purchases x Gamma-Gamma spend per purchase) directly
-                   "bgnbd_expected_value": expected * t.get("gg_expected_spend")})
+            t.put(
+                {
+                    "bgnbd_p_alive": alive,
+                    "bgnbd_expected_purchases": expected,
+                    "bgnbd_p_no_purchase": silent,
+                    # trees approximate products poorly: give them the classic BTYD value estimate
+                    # (BG/NBD purchases x Gamma-Gamma spend per purchase) directly
+                    "bgnbd_expected_value": expected * t.get("gg_expected_spend"),
+                }
+            )
     # an attribute the vocabulary knows but the data lacks (scoring without a customer file) is missing
     missing = np.full(len(idx.customer_ids), -1, dtype=np.int64)
-    attributes = {column: idx.attributes[column].recode(levels) if column in idx.attributes else missing
-                  for column, levels in vocab.attributes.items() if cfg.use_attributes}
+    attributes = {
+        column: idx.attributes[column].recode(levels) if column in idx.attributes else missing
+        for column, levels in vocab.attributes.items()
+        if cfg.use_attributes
+    }
     return out.frame(idx, attributes, vocab)
 
 
@@ -158,18 +211,31 @@ class _Output:
     def length(self) -> int:
         return self.tables[-1].part.stop if self.tables else 0
 
-    def frame(self, idx: TransactionIndex, attributes: dict[str, np.ndarray], vocab: Vocabulary) -> pd.DataFrame:
+    def frame(
+        self, idx: TransactionIndex, attributes: dict[str, np.ndarray], vocab: Vocabulary
+    ) -> pd.DataFrame:
         """id, cutoff, numeric features, attribute categoricals, labels (no copies of the numbers)."""
         rows = np.concatenate([t.rows for t in self.tables])
-        cutoffs = np.array([t.cutoff for t in self.tables]).astype("datetime64[D]")  # day numbers as dates
-        return pd.DataFrame({
-            s.CUSTOMER_ID: idx.customer_ids[rows],
-            s.CUTOFF: np.repeat(cutoffs, [len(t.rows) for t in self.tables]).astype("datetime64[s]"),
-            **self.features,
-            **{f"attr_{column}": pd.Categorical.from_codes(codes[rows], categories=vocab.attributes[column])
-               for column, codes in attributes.items()},
-            **self.labels,
-        }, copy=False)
+        cutoffs = np.array([t.cutoff for t in self.tables]).astype(
+            "datetime64[D]"
+        )  # day numbers as dates
+        return pd.DataFrame(
+            {
+                s.CUSTOMER_ID: idx.customer_ids[rows],
+                s.CUTOFF: np.repeat(cutoffs, [len(t.rows) for t in self.tables]).astype(
+                    "datetime64[s]"
+                ),
+                **self.features,
+                **{
+                    f"attr_{column}": pd.Categorical.from_codes(
+                        codes[rows], categories=vocab.attributes[column]
+                    )
+                    for column, codes in attributes.items()
+                },
+                **self.labels,
+            },
+            copy=False,
+        )
 
 
 @dataclass
@@ -186,7 +252,9 @@ class _Table:
         """This table's rows of a cutoffs x customers total, at this cutoff."""
         return totals[self.j][self.rows]
 
-    def put(self, columns: dict[str, np.ndarray], into: dict[str, np.ndarray] | None = None) -> None:
+    def put(
+        self, columns: dict[str, np.ndarray], into: dict[str, np.ndarray] | None = None
+    ) -> None:
         into = self.out.features if into is None else into
         for name, values in columns.items():
             if name not in into:
@@ -197,7 +265,9 @@ class _Table:
         return self.out.features[name][self.part]
 
 
-def _add_rfm(t: _Table, idx: TransactionIndex, purchase_days, gap_sum, gap_sq, gross, refunds, n_orders) -> None:
+def _add_rfm(
+    t: _Table, idx: TransactionIndex, purchase_days, gap_sum, gap_sq, gross, refunds, n_orders
+) -> None:
     frequency, gap_total, orders = t.at(purchase_days), t.at(gap_sum), t.at(n_orders)
     gross_t, refunds_t = t.at(gross) / MONEY_UNITS, t.at(refunds) / MONEY_UNITS
     first_day = idx.first_purchase_day[t.rows]
@@ -208,55 +278,81 @@ def _add_rfm(t: _Table, idx: TransactionIndex, purchase_days, gap_sum, gap_sq, g
         gap_mean = np.where(repeats > 0, gap_total / repeats, tenure)
         gap_var = np.where(repeats > 0, t.at(gap_sq) / np.maximum(repeats, 1) - gap_mean**2, 0.0)
         gap_std = np.sqrt(np.clip(gap_var, 0, None))
-        t.put({
-            "recency_days": recency,
-            "frequency": frequency,
-            "n_orders": orders,
-            "monetary_total": gross_t - refunds_t,
-            "gross_spend": gross_t,
-            "avg_order_value": np.where(orders > 0, gross_t / orders, 0.0),
-            "tenure_days": tenure,
-            "gap_mean_days": gap_mean,
-            "gap_std_days": gap_std,
-            "gap_cv": np.where(gap_mean > 0, gap_std / gap_mean, 0.0),
-            "recency_gap_ratio": np.where(repeats > 0, recency / np.maximum(gap_mean, 1.0), 1.0),
-            "refund_rate": np.where(gross_t > 0, refunds_t / gross_t, 0.0),
-        })
+        t.put(
+            {
+                "recency_days": recency,
+                "frequency": frequency,
+                "n_orders": orders,
+                "monetary_total": gross_t - refunds_t,
+                "gross_spend": gross_t,
+                "avg_order_value": np.where(orders > 0, gross_t / orders, 0.0),
+                "tenure_days": tenure,
+                "gap_mean_days": gap_mean,
+                "gap_std_days": gap_std,
+                "gap_cv": np.where(gap_mean > 0, gap_std / gap_mean, 0.0),
+                "recency_gap_ratio": np.where(
+                    repeats > 0, recency / np.maximum(gap_mean, 1.0), 1.0
+                ),
+                "refund_rate": np.where(gross_t > 0, refunds_t / gross_t, 0.0),
+            }
+        )
 
 
-def _window_ends(t: _Table, totals: np.ndarray, at_edge: RunningTotals, offsets) -> dict[int, np.ndarray]:
+def _window_ends(
+    t: _Table, totals: np.ndarray, at_edge: RunningTotals, offsets
+) -> dict[int, np.ndarray]:
     """This table's rows of `totals` on the day cutoff + offset, for each offset (in days)."""
     return {offset: totals[at_edge.row(t.cutoff + offset)][t.rows] for offset in offsets}
 
 
-def _add_spend_windows(t: _Table, spend: np.ndarray, at_edge: RunningTotals, windows: list[int],
-                       label_days: int | None) -> None:
+def _add_spend_windows(
+    t: _Table, spend: np.ndarray, at_edge: RunningTotals, windows: list[int], label_days: int | None
+) -> None:
     """Net spend in (cutoff - w, cutoff] and its trend against the w days before; with
     `label_days`, the label future_value: net spend in (cutoff, cutoff + label_days]."""
-    ends = {0, *(-w for w in windows), *(-2 * w for w in windows)} | ({label_days} if label_days else set())
+    ends = {0, *(-w for w in windows), *(-2 * w for w in windows)} | (
+        {label_days} if label_days else set()
+    )
     at = _window_ends(t, spend, at_edge, ends)
     for w in windows:
         recent, before = at[0] - at[-w], at[-w] - at[-2 * w]
         denominator = np.abs(recent) + np.abs(before)
         with np.errstate(divide="ignore", invalid="ignore"):
-            t.put({f"spend_{w}d": recent / MONEY_UNITS,
-                   f"spend_trend_{w}d": np.where(denominator > 0, (recent - before) / denominator, 0.0)})
+            t.put(
+                {
+                    f"spend_{w}d": recent / MONEY_UNITS,
+                    f"spend_trend_{w}d": np.where(
+                        denominator > 0, (recent - before) / denominator, 0.0
+                    ),
+                }
+            )
     if label_days:
         t.put({s.FUTURE_VALUE: (at[label_days] - at[0]) / MONEY_UNITS}, t.out.labels)
 
 
-def _add_purchase_day_windows(t: _Table, days: np.ndarray, at_edge: RunningTotals, windows: list[int],
-                              label_days: int | None) -> None:
+def _add_purchase_day_windows(
+    t: _Table, days: np.ndarray, at_edge: RunningTotals, windows: list[int], label_days: int | None
+) -> None:
     """Purchase days in (cutoff - w, cutoff]; with `label_days`, the label churned: no purchase
     day in (cutoff, cutoff + label_days]."""
-    at = _window_ends(t, days, at_edge, {0, *(-w for w in windows)} | ({label_days} if label_days else set()))
+    at = _window_ends(
+        t, days, at_edge, {0, *(-w for w in windows)} | ({label_days} if label_days else set())
+    )
     t.put({f"purchase_days_{w}d": at[0] - at[-w] for w in windows})
     if label_days:
         t.put({s.CHURNED: (at[label_days] == at[0]).astype(np.int8)}, t.out.labels)
 
 
-def _add_shares(tables: list[_Table], at_cutoff: RunningTotals, prefix: str, level: np.ndarray, levels: list[str],
-                gross_amount: np.ndarray, gross: np.ndarray, purchase: np.ndarray | None = None) -> None:
+def _add_shares(
+    tables: list[_Table],
+    at_cutoff: RunningTotals,
+    prefix: str,
+    level: np.ndarray,
+    levels: list[str],
+    gross_amount: np.ndarray,
+    gross: np.ndarray,
+    purchase: np.ndarray | None = None,
+) -> None:
     """Share of gross spend per level; given `purchase`, also how many distinct levels were bought
     (`n_categories`; levels outside the vocabulary count as one)."""
     k = len(levels)
@@ -269,13 +365,20 @@ def _add_shares(tables: list[_Table], at_cutoff: RunningTotals, prefix: str, lev
     for t in tables:
         total = t.at(gross)
         with np.errstate(divide="ignore", invalid="ignore"):
-            t.put({f"{prefix}_share__{name}": np.where(total > 0, spend[t.j, i][t.rows] / total, 0.0)
-                   for i, name in enumerate(level_names(levels))})
+            t.put(
+                {
+                    f"{prefix}_share__{name}": np.where(
+                        total > 0, spend[t.j, i][t.rows] / total, 0.0
+                    )
+                    for i, name in enumerate(level_names(levels))
+                }
+            )
 
 
 # LightGBM refuses these in feature names; full-width look-alikes keep the name readable
-_JSON_LOOKALIKES = str.maketrans({'"': "＂", ",": "，", ":": "：", "[": "［", "]": "］",
-                                  "{": "｛", "}": "｝", "\\": "＼"})
+_JSON_LOOKALIKES = str.maketrans(
+    {'"': "＂", ",": "，", ":": "：", "[": "［", "]": "］", "{": "｛", "}": "｝", "\\": "＼"}
+)
 MAX_LEVEL_NAME = 60
 
 
@@ -300,17 +403,28 @@ def level_names(levels: list[str]) -> list[str]:
 
 def level_labels(vocab: Vocabulary) -> dict[str, str]:
     """Share column name -> the user's own category or channel label, for display."""
-    return {f"{prefix}_share__{name}": level
-            for prefix, levels in (("category", vocab.categories), ("channel", vocab.channels))
-            for name, level in zip(level_names(levels), levels)}
+    return {
+        f"{prefix}_share__{name}": level
+        for prefix, levels in (("category", vocab.categories), ("channel", vocab.channels))
+        for name, level in zip(level_names(levels), levels)
+    }
 
 
-def _bgnbd(t: _Table, purchase_days: np.ndarray, last_day: np.ndarray, first_day: np.ndarray,
-           horizon_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _bgnbd(
+    t: _Table,
+    purchase_days: np.ndarray,
+    last_day: np.ndarray,
+    first_day: np.ndarray,
+    horizon_days: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """BG/NBD's (P(alive), expected purchases, P(no purchase)) for the table's rows, fitted on
     every customer who bought by the cutoff (so it cannot see the future)."""
     seen = np.flatnonzero(purchase_days > 0)
-    x, t_x, T = purchase_days[seen] - 1.0, last_day[seen] - first_day[seen], t.cutoff - first_day[seen]
+    x, t_x, T = (
+        purchase_days[seen] - 1.0,
+        last_day[seen] - first_day[seen],
+        t.cutoff - first_day[seen],
+    )
     return fit_predict(x, t_x, T, np.searchsorted(seen, t.rows), horizon_days)
 
 
@@ -325,4 +439,6 @@ def _gamma_gamma(t: _Table, purchase_days: np.ndarray, gross: np.ndarray) -> np.
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
     """Model inputs: everything except ids, dates and labels."""
-    return [c for c in frame.columns if c not in (s.CUSTOMER_ID, s.CUTOFF, s.CHURNED, s.FUTURE_VALUE)]
+    return [
+        c for c in frame.columns if c not in (s.CUSTOMER_ID, s.CUTOFF, s.CHURNED, s.FUTURE_VALUE)
+    ]

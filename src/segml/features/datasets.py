@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from segml.data import schema as s
 from segml.config import FeaturesConfig, LabelsConfig
+from segml.data import schema as s
 from segml.features.build import Cutoff, Vocabulary, build_features, fit_vocabulary
 from segml.features.schedule import Schedule, check_sufficiency, cutoff_schedule, schedule_warnings
 from segml.features.transactions import TransactionIndex, index_transactions, to_date, to_day
@@ -29,7 +29,9 @@ class Datasets:
     def at(self, days: list[int]) -> pd.DataFrame:
         """The labelled rows of these cutoff days."""
         wanted = np.array([to_date(d).to_datetime64() for d in days], dtype="datetime64[s]")
-        return self.labelled[np.isin(self.labelled[s.CUTOFF].to_numpy(), wanted)].reset_index(drop=True)
+        return self.labelled[np.isin(self.labelled[s.CUTOFF].to_numpy(), wanted)].reset_index(
+            drop=True
+        )
 
 
 def resolve_as_of(idx: TransactionIndex, as_of: str | None) -> int:
@@ -37,14 +39,22 @@ def resolve_as_of(idx: TransactionIndex, as_of: str | None) -> int:
     return to_day(as_of) if as_of else int(idx.day.max())
 
 
-def build_snapshot(tx: pd.DataFrame, customers: pd.DataFrame | None, features_cfg: FeaturesConfig,
-                   vocab: Vocabulary, as_of: str | None, horizon_days: int) -> pd.DataFrame:
+def build_snapshot(
+    tx: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    features_cfg: FeaturesConfig,
+    vocab: Vocabulary,
+    as_of: str | None,
+    horizon_days: int,
+) -> pd.DataFrame:
     """Features as of `as_of` only (no labels): what `segml score` needs for new data."""
     idx = index_transactions(tx, customers)
     return build_features(idx, [resolve_as_of(idx, as_of)], features_cfg, vocab, horizon_days)
 
 
-def check_history(tx: pd.DataFrame, as_of: str | None, cfg: FeaturesConfig, allow_short: bool = False) -> None:
+def check_history(
+    tx: pd.DataFrame, as_of: str | None, cfg: FeaturesConfig, allow_short: bool = False
+) -> None:
     """Refuse to score from less history than the features look back: every customer would look
     new (e.g. a file holding only the latest month)."""
     first, last = to_day(tx[s.TS].min()), to_day(as_of) if as_of else to_day(tx[s.TS].max())
@@ -53,7 +63,8 @@ def check_history(tx: pd.DataFrame, as_of: str | None, cfg: FeaturesConfig, allo
         raise ShortHistoryError(
             f"the input covers {last - first} days before as_of, but the features look back {needed} days "
             f"(features.windows_days): customers would look new and inactive. Score the full history (append "
-            "the new month to the previous export), or pass --allow-short-history to score anyway.")
+            "the new month to the previous export), or pass --allow-short-history to score anyway."
+        )
 
 
 def _dates(days: list[int]) -> list[str]:
@@ -62,21 +73,34 @@ def _dates(days: list[int]) -> list[str]:
 
 def schedule_summary(schedule: Schedule) -> dict:
     """The schedule as dates, for people and for the train stage."""
-    return {"as_of": _dates([schedule.snapshot])[0], "horizon_days": schedule.horizon_days,
-            "max_training_cutoffs": schedule.max_training, "training_grid": _dates(schedule.grid),
-            "labelled_cutoffs": _dates(schedule.labelled),
-            "backtest_folds": _dates(schedule.folds), "production_training_cutoffs": _dates(schedule.production),
-            "fold_training_cutoffs": {_dates([f])[0]: _dates(schedule.training_for(f)) for f in schedule.folds}}
+    return {
+        "as_of": _dates([schedule.snapshot])[0],
+        "horizon_days": schedule.horizon_days,
+        "max_training_cutoffs": schedule.max_training,
+        "training_grid": _dates(schedule.grid),
+        "labelled_cutoffs": _dates(schedule.labelled),
+        "backtest_folds": _dates(schedule.folds),
+        "production_training_cutoffs": _dates(schedule.production),
+        "fold_training_cutoffs": {
+            _dates([f])[0]: _dates(schedule.training_for(f)) for f in schedule.folds
+        },
+    }
 
 
 def schedule_from_summary(summary: dict) -> Schedule:
     """Inverse of `schedule_summary` (the train stage reads the features stage's schedule)."""
-    return Schedule([to_day(d) for d in summary["training_grid"]], [to_day(d) for d in summary["backtest_folds"]],
-                    to_day(summary["as_of"]), summary["horizon_days"], summary["max_training_cutoffs"])
+    return Schedule(
+        [to_day(d) for d in summary["training_grid"]],
+        [to_day(d) for d in summary["backtest_folds"]],
+        to_day(summary["as_of"]),
+        summary["horizon_days"],
+        summary["max_training_cutoffs"],
+    )
 
 
-def build_datasets(idx: TransactionIndex, features_cfg: FeaturesConfig, labels_cfg: LabelsConfig,
-                   as_of: str | None) -> Datasets:
+def build_datasets(
+    idx: TransactionIndex, features_cfg: FeaturesConfig, labels_cfg: LabelsConfig, as_of: str | None
+) -> Datasets:
     """Every labelled cutoff of the schedule with labels, and the snapshot, from indexed
     transactions (`index_transactions`), in one pass."""
     as_of_day = resolve_as_of(idx, as_of)
@@ -89,16 +113,26 @@ def build_datasets(idx: TransactionIndex, features_cfg: FeaturesConfig, labels_c
     # nothing); the snapshot has everyone.
     active = labels_cfg.active_within_days or None
     labelled = [Cutoff(day, active) for day in schedule.labelled]
-    frame = build_features(idx, [*labelled, Cutoff(as_of_day)], features_cfg, vocab, labels_cfg.horizon_days,
-                           with_labels=True)
+    frame = build_features(
+        idx,
+        [*labelled, Cutoff(as_of_day)],
+        features_cfg,
+        vocab,
+        labels_cfg.horizon_days,
+        with_labels=True,
+    )
     # rows come in cutoff order: the labelled cutoffs, then the snapshot
-    n_labelled = int(np.searchsorted(frame[s.CUTOFF].to_numpy(), to_date(as_of_day).to_datetime64()))
+    n_labelled = int(
+        np.searchsorted(frame[s.CUTOFF].to_numpy(), to_date(as_of_day).to_datetime64())
+    )
     labelled_rows = frame.iloc[:n_labelled]
     newest_fold = schedule.folds[-1] if schedule.folds else as_of_day - labels_cfg.horizon_days
     valid = labelled_rows[labelled_rows[s.CUTOFF] == to_date(newest_fold)]
     check_sufficiency(first_day, as_of_day, schedule, valid, labels_cfg)
     # the snapshot's labels would need the future; its rows equal what `segml score` builds
-    snapshot = frame.iloc[n_labelled:].drop(columns=[s.CHURNED, s.FUTURE_VALUE]).reset_index(drop=True)
+    snapshot = (
+        frame.iloc[n_labelled:].drop(columns=[s.CHURNED, s.FUTURE_VALUE]).reset_index(drop=True)
+    )
     summary = {
         **schedule_summary(schedule),
         "warnings": schedule_warnings(schedule, labels_cfg),
@@ -107,4 +141,3 @@ def build_datasets(idx: TransactionIndex, features_cfg: FeaturesConfig, labels_c
         "churn_rate": float(labelled_rows[s.CHURNED].mean()) if len(labelled_rows) else None,
     }
     return Datasets(labelled_rows, snapshot, vocab, schedule, summary)
-

@@ -17,8 +17,15 @@ def log_likelihood(params: np.ndarray, n: np.ndarray, m: np.ndarray) -> np.ndarr
     """Per-customer log-likelihood of the observed mean spend m over n purchases."""
     p, q, gamma = params
     pn = p * n
-    return (gammaln(pn + q) - gammaln(pn) - gammaln(q) + q * np.log(gamma) + (pn - 1) * np.log(m)
-            + pn * np.log(n) - (pn + q) * np.log(n * m + gamma))
+    return (
+        gammaln(pn + q)
+        - gammaln(pn)
+        - gammaln(q)
+        + q * np.log(gamma)
+        + (pn - 1) * np.log(m)
+        + pn * np.log(n)
+        - (pn + q) * np.log(n * m + gamma)
+    )
 
 
 class GammaGamma:
@@ -33,7 +40,9 @@ class GammaGamma:
         keep = (n > 0) & (m > 0)
         n, m = n[keep], m[keep]
         if len(n) > self.max_customers:  # three parameters are well determined by a sample
-            pick = np.random.default_rng(self.random_state).choice(len(n), self.max_customers, replace=False)
+            pick = np.random.default_rng(self.random_state).choice(
+                len(n), self.max_customers, replace=False
+            )
             n, m = n[pick], m[pick]
         scale = float(np.mean(m))
 

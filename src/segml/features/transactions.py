@@ -58,7 +58,9 @@ class TransactionIndex:
     purchase: np.ndarray  # amount > 0 (refunds are negative rows)
     order_start: np.ndarray  # first purchase row of an order
     day_start: np.ndarray  # first purchase row of a (customer, day)
-    gap: np.ndarray  # on day_start rows: days since the customer's previous purchase day (0 on the first)
+    gap: (
+        np.ndarray
+    )  # on day_start rows: days since the customer's previous purchase day (0 on the first)
     first_purchase_day: np.ndarray  # per customer code (NaN if the customer only has refunds)
     category: Levels | None  # per row
     channel: Levels | None  # per row
@@ -82,7 +84,9 @@ def _levels(values: pd.Series, order: np.ndarray | None = None) -> Levels:
         return Levels(np.array([], np.int64), [])
     names = encoded.chunk(0).dictionary.to_pylist()  # one dictionary shared by all chunks
     rank = np.argsort(np.argsort(np.array(names, dtype=object)))
-    codes = np.r_[rank, -1][np.concatenate([pc.fill_null(chunk.indices, -1).to_numpy() for chunk in encoded.chunks])]
+    codes = np.r_[rank, -1][
+        np.concatenate([pc.fill_null(chunk.indices, -1).to_numpy() for chunk in encoded.chunks])
+    ]
     return Levels(codes if order is None else codes[order], sorted(names))
 
 
@@ -126,7 +130,11 @@ def index_transactions(tx: pd.DataFrame, customers: pd.DataFrame | None = None) 
 
     # Arrow hashes the text columns in a thread (it releases the GIL) while numpy does the rest here
     with ThreadPoolExecutor(1) as pool:
-        text = {column: pool.submit(_levels, tx[column], order) for column in (s.CATEGORY, s.CHANNEL) if column in tx}
+        text = {
+            column: pool.submit(_levels, tx[column], order)
+            for column in (s.CATEGORY, s.CHANNEL)
+            if column in tx
+        }
         attributes = pool.submit(_customer_attributes, id_array, customers)
         code = sort(customer_code).astype(np.int64)
         day = sort(ts.astype("datetime64[D]").view(np.int64))
@@ -134,14 +142,29 @@ def index_transactions(tx: pd.DataFrame, customers: pd.DataFrame | None = None) 
         purchase = amount > 0
         orders = None
         if s.ORDER_ID in tx and tx[s.ORDER_ID].notna().any():
-            orders = _arrow(tx[s.ORDER_ID]) if order is None else _arrow(tx[s.ORDER_ID]).take(pa.array(order))
+            orders = (
+                _arrow(tx[s.ORDER_ID])
+                if order is None
+                else _arrow(tx[s.ORDER_ID]).take(pa.array(order))
+            )
         flags = _purchase_flags(code, day, purchase, orders, len(id_array))
     category, channel = (text[c].result() if c in text else None for c in (s.CATEGORY, s.CHANNEL))
-    return TransactionIndex(pd.Index(id_array.to_pandas(), dtype="str"), code, day, amount, purchase, *flags,
-                            category, channel, attributes.result())
+    return TransactionIndex(
+        pd.Index(id_array.to_pandas(), dtype="str"),
+        code,
+        day,
+        amount,
+        purchase,
+        *flags,
+        category,
+        channel,
+        attributes.result(),
+    )
 
 
-def _customer_codes(tx: pd.DataFrame, ts: np.ndarray) -> tuple[np.ndarray, pa.ChunkedArray, np.ndarray | None]:
+def _customer_codes(
+    tx: pd.DataFrame, ts: np.ndarray
+) -> tuple[np.ndarray, pa.ChunkedArray, np.ndarray | None]:
     """Per row a customer code (codes follow customer_id order), the ids by code, and the row order
     that sorts by customer then time (None when the rows already are)."""
     ids = _arrow(tx[s.CUSTOMER_ID])
@@ -155,8 +178,9 @@ def _customer_codes(tx: pd.DataFrame, ts: np.ndarray) -> tuple[np.ndarray, pa.Ch
     return customer_code, _arrow(pd.Series(uniques)), np.lexsort(keys)
 
 
-def _purchase_flags(code: np.ndarray, day: np.ndarray, purchase: np.ndarray, orders: pa.ChunkedArray | None,
-                    n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _purchase_flags(
+    code: np.ndarray, day: np.ndarray, purchase: np.ndarray, orders: pa.ChunkedArray | None, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """order_start, day_start, gap and first_purchase_day (see TransactionIndex).
 
     "First row of a group" flags among purchase rows stay valid for any cutoff, because every
@@ -168,7 +192,9 @@ def _purchase_flags(code: np.ndarray, day: np.ndarray, purchase: np.ndarray, ord
     day_start = np.zeros(len(code), bool)
     day_start[p_idx] = new_customer | _starts(p_day)
     gap = np.zeros(len(code), np.int64)
-    gap[p_idx] = np.where(new_customer, 0, np.diff(p_day, prepend=0))  # purchase days add 0 on repeat rows
+    gap[p_idx] = np.where(
+        new_customer, 0, np.diff(p_day, prepend=0)
+    )  # purchase days add 0 on repeat rows
     first_purchase_day = np.full(n, np.nan)
     first_purchase_day[p_code[new_customer]] = p_day[new_customer]
     order_start = purchase.copy()
@@ -176,13 +202,17 @@ def _purchase_flags(code: np.ndarray, day: np.ndarray, purchase: np.ndarray, ord
         changed = _differs_from_previous(orders)[p_idx]  # against the row before, purchase or not
         apart = np.flatnonzero(np.diff(p_idx) > 1) + 1  # purchase rows with a refund row in between
         if len(apart):
-            differs = pc.not_equal(orders.take(pa.array(p_idx[apart])), orders.take(pa.array(p_idx[apart - 1])))
+            differs = pc.not_equal(
+                orders.take(pa.array(p_idx[apart])), orders.take(pa.array(p_idx[apart - 1]))
+            )
             changed[apart] = pc.fill_null(differs, True).to_numpy()
         order_start[p_idx] = new_customer | changed
     return order_start, day_start, gap, first_purchase_day
 
 
-def _customer_attributes(id_array: pa.ChunkedArray, customers: pd.DataFrame | None) -> dict[str, Levels]:
+def _customer_attributes(
+    id_array: pa.ChunkedArray, customers: pd.DataFrame | None
+) -> dict[str, Levels]:
     """Each attribute column of the customer table, per customer code (-1 where not in the table)."""
     if customers is None:
         return {}
@@ -220,17 +250,24 @@ class RunningTotals:
     def sum(self, weights: np.ndarray) -> np.ndarray:
         """days x customers: the sum of `weights` over each customer's rows up to each day."""
         n = len(self._idx)
-        return self._cumulative(np.bincount(self._flat, weights, minlength=self._width * n).reshape(self._width, n))
+        return self._cumulative(
+            np.bincount(self._flat, weights, minlength=self._width * n).reshape(self._width, n)
+        )
 
     def sum_by_level(self, level: np.ndarray, k: int, weights: np.ndarray) -> np.ndarray:
         """days x (k + 1) levels x customers; the last level collects codes outside the k levels (-1)."""
         n = len(self._idx)
         flat = (self._bucket * (k + 1) + np.where(level >= 0, level, k)) * n + self._idx.code
-        return self._cumulative(np.bincount(flat, weights, minlength=self._width * (k + 1) * n)
-                                .reshape(self._width, k + 1, n))
+        return self._cumulative(
+            np.bincount(flat, weights, minlength=self._width * (k + 1) * n).reshape(
+                self._width, k + 1, n
+            )
+        )
 
     @staticmethod
     def _cumulative(per_bucket: np.ndarray) -> np.ndarray:
-        for i in range(1, len(per_bucket) - 1):  # whole contiguous rows at a time: far faster than cumsum(axis=0)
+        for i in range(
+            1, len(per_bucket) - 1
+        ):  # whole contiguous rows at a time: far faster than cumsum(axis=0)
             np.add(per_bucket[i], per_bucket[i - 1], out=per_bucket[i])
         return per_bucket[:-1]

@@ -7,6 +7,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+
 def lift_at(y: np.ndarray, score: np.ndarray, top: float = 0.10) -> float:
     """Churn rate among the top `top` share by score, divided by the overall churn rate."""
     n = max(1, int(round(len(y) * top)))
@@ -18,8 +19,12 @@ def lift_at(y: np.ndarray, score: np.ndarray, top: float = 0.10) -> float:
 def churn_metrics(y, p) -> dict:
     y, p = np.asarray(y, dtype=float), np.clip(np.asarray(p, dtype=float), 0, 1)
     if len(np.unique(y)) < 2:
-        return {"roc_auc": float("nan"), "pr_auc": float("nan"), "brier": float(brier_score_loss(y, p)),
-                "lift_top10": float("nan")}
+        return {
+            "roc_auc": float("nan"),
+            "pr_auc": float("nan"),
+            "brier": float(brier_score_loss(y, p)),
+            "lift_top10": float("nan"),
+        }
     return {
         "roc_auc": float(roc_auc_score(y, p)),
         "pr_auc": float(average_precision_score(y, p)),
@@ -69,9 +74,18 @@ def decile_table(actual, predicted) -> pd.DataFrame:
     order = np.argsort(-predicted, kind="stable")
     decile = np.empty(len(predicted), dtype=int)
     decile[order] = np.arange(len(predicted)) * 10 // max(len(predicted), 1) + 1
-    frame = pd.DataFrame({"decile": decile, "predicted": predicted, "actual": np.asarray(actual, dtype=float)})
-    return frame.groupby("decile").agg(customers=("actual", "size"), mean_predicted=("predicted", "mean"),
-                                       mean_actual=("actual", "mean")).reset_index()
+    frame = pd.DataFrame(
+        {"decile": decile, "predicted": predicted, "actual": np.asarray(actual, dtype=float)}
+    )
+    return (
+        frame.groupby("decile")
+        .agg(
+            customers=("actual", "size"),
+            mean_predicted=("predicted", "mean"),
+            mean_actual=("actual", "mean"),
+        )
+        .reset_index()
+    )
 
 
 def calibration_table(y, p, bins: int = 10) -> pd.DataFrame:
@@ -80,8 +94,11 @@ def calibration_table(y, p, bins: int = 10) -> pd.DataFrame:
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
     frame = pd.DataFrame({"bin": which, "p": p, "y": y})
-    table = frame.groupby("bin").agg(customers=("y", "size"), mean_predicted=("p", "mean"),
-                                     observed_rate=("y", "mean")).reset_index()
+    table = (
+        frame.groupby("bin")
+        .agg(customers=("y", "size"), mean_predicted=("p", "mean"), observed_rate=("y", "mean"))
+        .reset_index()
+    )
     return table
 
 
@@ -101,11 +118,15 @@ def _name(scorer: str | None, target: str, language: int) -> str:
     return SCORER_NAMES.get(scorer, (str(scorer), str(scorer)))[language]
 
 
-HEADLINE = {"roc_auc": lambda y, p: roc_auc_score(y, p), "normalized_gini": lambda y, p: normalized_gini(y, p)}
+HEADLINE = {
+    "roc_auc": lambda y, p: roc_auc_score(y, p),
+    "normalized_gini": lambda y, p: normalized_gini(y, p),
+}
 
 
-def margin_standard_error(headline: str, y, model, baseline, seed: int = 0, n_boot: int = 50,
-                          max_rows: int = 20_000) -> float:
+def margin_standard_error(
+    headline: str, y, model, baseline, seed: int = 0, n_boot: int = 50, max_rows: int = 20_000
+) -> float:
     """Bootstrap standard error (over customers) of model minus baseline on the headline metric,
     within one fold: how much of a difference luck alone gives on a sample this size."""
     y, model, baseline = (np.asarray(v, dtype=float) for v in (y, model, baseline))
@@ -121,8 +142,13 @@ def margin_standard_error(headline: str, y, model, baseline, seed: int = 0, n_bo
     return float(np.std(diffs, ddof=1)) if len(diffs) > 1 else float("nan")
 
 
-def backtest_grade(target: str, headline: str, fold_scores: dict[str, list[float]], margin_a: float,
-                   fold_errors: dict[str, list[float]] | None = None) -> dict:
+def backtest_grade(
+    target: str,
+    headline: str,
+    fold_scores: dict[str, list[float]],
+    margin_a: float,
+    fold_errors: dict[str, list[float]] | None = None,
+) -> dict:
     """Grade the model against its best baseline (best mean over the backtest folds) on `headline`:
 
     A = beats it in every fold by at least `margin_a`;
@@ -135,7 +161,9 @@ def backtest_grade(target: str, headline: str, fold_scores: dict[str, list[float
     """
     model = np.asarray(fold_scores.get("model", []), dtype=float)
     baselines = {k: np.asarray(v, dtype=float) for k, v in fold_scores.items() if k != "model"}
-    means = {k: float(np.nanmean(v)) for k, v in baselines.items() if len(v) and np.isfinite(v).any()}
+    means = {
+        k: float(np.nanmean(v)) for k, v in baselines.items() if len(v) and np.isfinite(v).any()
+    }
     best = max(means, key=means.get) if means else next(iter(baselines), None)
     margins = model - baselines[best] if best is not None and len(model) else np.array([])
     k = int(np.isfinite(margins).sum())
@@ -152,10 +180,19 @@ def backtest_grade(target: str, headline: str, fold_scores: dict[str, list[float
         letter, how = "C", "worse"
     else:
         letter, how = "C", "no clear difference" if k >= 2 else "not enough backtest folds to tell"
-    return {"grade": letter, "headline": headline, "best_baseline": best, "folds": k,
-            "margins": [float(m) for m in margins], "margin_mean": mean, "margin_spread": spread,
-            "margin_a": margin_a, "beats_baseline": letter in ("A", "B"), "finding": how,
-            **_verdicts(target, letter, how, best, headline, mean, spread, k, margin_a)}
+    return {
+        "grade": letter,
+        "headline": headline,
+        "best_baseline": best,
+        "folds": k,
+        "margins": [float(m) for m in margins],
+        "margin_mean": mean,
+        "margin_spread": spread,
+        "margin_a": margin_a,
+        "beats_baseline": letter in ("A", "B"),
+        "finding": how,
+        **_verdicts(target, letter, how, best, headline, mean, spread, k, margin_a),
+    }
 
 
 def _verdicts(target, letter, how, best, headline, mean, spread, k, margin_a) -> dict:
@@ -163,14 +200,22 @@ def _verdicts(target, letter, how, best, headline, mean, spread, k, margin_a) ->
     figures = f"{metric} {mean:+.3f} ± {spread:.3f} over {k} folds" if k >= 2 else f"{k} fold(s)"
     figures_zh = f"{metric} {mean:+.3f} ± {spread:.3f}，{k}个回测折" if k >= 2 else f"{k}个回测折"
     en_best, zh_best = _name(best, target, 0), _name(best, target, 1)
-    en = {"A": f"beats {en_best} in every fold by at least {margin_a:.2f}",
-          "B": f"beats {en_best} on average by more than the spread between folds",
-          "C": f"{how} against {en_best}"}[letter]
-    zh = {"A": f"每个回测折均优于{zh_best}至少{margin_a:.2f}",
-          "B": f"平均优于{zh_best}，且差距超过各折波动",
-          "C": {"worse": f"不如{zh_best}", "no clear difference": f"与{zh_best}无明显差异"}.get(
-              how, "回测折不足，无法判断")}[letter]
-    return {"verdict_en": f"{letter}: {en} ({figures})", "verdict_zh": f"{letter}：{zh}（{figures_zh}）"}
+    en = {
+        "A": f"beats {en_best} in every fold by at least {margin_a:.2f}",
+        "B": f"beats {en_best} on average by more than the spread between folds",
+        "C": f"{how} against {en_best}",
+    }[letter]
+    zh = {
+        "A": f"每个回测折均优于{zh_best}至少{margin_a:.2f}",
+        "B": f"平均优于{zh_best}，且差距超过各折波动",
+        "C": {"worse": f"不如{zh_best}", "no clear difference": f"与{zh_best}无明显差异"}.get(
+            how, "回测折不足，无法判断"
+        ),
+    }[letter]
+    return {
+        "verdict_en": f"{letter}: {en} ({figures})",
+        "verdict_zh": f"{letter}：{zh}（{figures_zh}）",
+    }
 
 
 def scorer_reason(target: str, scorer: str, choice: str, summary: dict) -> dict:
@@ -181,10 +226,17 @@ def scorer_reason(target: str, scorer: str, choice: str, summary: dict) -> dict:
     elif scorer == "model":
         why_en, why_zh = f"the model is graded {summary['grade']}", f"模型评级为{summary['grade']}"
     else:
-        why_en = f"the model is graded C ({summary['finding']}), so the best baseline scores instead"
+        why_en = (
+            f"the model is graded C ({summary['finding']}), so the best baseline scores instead"
+        )
         why_zh = f"模型评级为C（{summary['verdict_zh'].split('：', 1)[-1]}），因此使用最佳基准评分"
-    return {"scorer": scorer, "scorer_en": en, "scorer_zh": zh,
-            "scorer_reason_en": f"scored with {en}: {why_en}", "scorer_reason_zh": f"使用{zh}评分：{why_zh}"}
+    return {
+        "scorer": scorer,
+        "scorer_en": en,
+        "scorer_zh": zh,
+        "scorer_reason_en": f"scored with {en}: {why_en}",
+        "scorer_reason_zh": f"使用{zh}评分：{why_zh}",
+    }
 
 
 def verdict(summary: dict) -> str:

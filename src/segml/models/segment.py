@@ -14,8 +14,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
 
-from segml.data import schema as s
 from segml.config import SegmentConfig
+from segml.data import schema as s
 
 # persona profile dimension -> (feature, higher value is better?)
 PROFILE_DIMENSIONS = {
@@ -29,9 +29,17 @@ PROFILE_DIMENSIONS = {
 class Segmenter:
     """scikit-learn-shaped clustering of customers into named segments."""
 
-    def __init__(self, features: list[str], k: int | str = "auto", k_range: tuple[int, int] = (4, 8),
-                 log_scale: bool = True, n_init: int = 10, silhouette_sample: int = 5000,
-                 personas: dict | None = None, random_state: int = 42):
+    def __init__(
+        self,
+        features: list[str],
+        k: int | str = "auto",
+        k_range: tuple[int, int] = (4, 8),
+        log_scale: bool = True,
+        n_init: int = 10,
+        silhouette_sample: int = 5000,
+        personas: dict | None = None,
+        random_state: int = 42,
+    ):
         self.features = features
         self.k = k
         self.k_range = k_range
@@ -56,7 +64,9 @@ class Segmenter:
         self.scaler_ = StandardScaler().fit(X)
         Z = self.scaler_.transform(X)
         sample = self._sample(len(Z))
-        candidates = range(self.k_range[0], self.k_range[1] + 1) if self.k == "auto" else [int(self.k)]
+        candidates = (
+            range(self.k_range[0], self.k_range[1] + 1) if self.k == "auto" else [int(self.k)]
+        )
         self.silhouette_by_k_ = {}
         best = None
         for k in candidates:
@@ -69,15 +79,22 @@ class Segmenter:
             if best is None or score > best[0]:
                 best = (score, k, km)
         if best is None:
-            raise ValueError(f"Cannot cluster {len(Z)} customers into {list(candidates)} segments: too few customers.")
+            raise ValueError(
+                f"Cannot cluster {len(Z)} customers into {list(candidates)} segments: too few customers."
+            )
         self.silhouette_, self.k_, self.kmeans_ = best
         self._name_clusters(frame, self.kmeans_.labels_)
         return self
 
     def _name_clusters(self, frame: pd.DataFrame, labels: np.ndarray) -> None:
         k = self.k_
-        medians = pd.DataFrame({dim: frame[col].groupby(labels).median() for dim, (col, _) in PROFILE_DIMENSIONS.items()
-                                if col in frame}).reindex(range(k))
+        medians = pd.DataFrame(
+            {
+                dim: frame[col].groupby(labels).median()
+                for dim, (col, _) in PROFILE_DIMENSIONS.items()
+                if col in frame
+            }
+        ).reindex(range(k))
         ranks = pd.DataFrame(index=medians.index)
         for dim, (_, higher_is_better) in PROFILE_DIMENSIONS.items():
             if dim in medians:
@@ -106,13 +123,15 @@ class Segmenter:
         """customer_id, segment (cluster id), persona key and its English and Chinese names."""
         cluster = self.predict(frame)
         names = [self.cluster_names_[c] for c in cluster]
-        return pd.DataFrame({
-            s.CUSTOMER_ID: frame[s.CUSTOMER_ID].to_numpy(),
-            "segment": cluster.astype(np.int64),
-            "persona": [n[0] for n in names],
-            "persona_en": [n[1] for n in names],
-            "persona_zh": [n[2] for n in names],
-        })
+        return pd.DataFrame(
+            {
+                s.CUSTOMER_ID: frame[s.CUSTOMER_ID].to_numpy(),
+                "segment": cluster.astype(np.int64),
+                "persona": [n[0] for n in names],
+                "persona_en": [n[1] for n in names],
+                "persona_zh": [n[2] for n in names],
+            }
+        )
 
 
 def profile(frame: pd.DataFrame, assigned: pd.DataFrame, features: list[str]) -> pd.DataFrame:
@@ -132,22 +151,40 @@ def stability(frame: pd.DataFrame, fitted: Segmenter, n_seeds: int) -> float:
     base = fitted.predict(frame)
     scores = []
     for seed in range(1, n_seeds + 1):
-        other = Segmenter(fitted.features, fitted.k_, fitted.k_range, fitted.log_scale, fitted.n_init,
-                          fitted.silhouette_sample, fitted.personas, fitted.random_state + seed).fit(frame)
+        other = Segmenter(
+            fitted.features,
+            fitted.k_,
+            fitted.k_range,
+            fitted.log_scale,
+            fitted.n_init,
+            fitted.silhouette_sample,
+            fitted.personas,
+            fitted.random_state + seed,
+        ).fit(frame)
         scores.append(adjusted_rand_score(base, other.predict(frame)))
     return float(np.mean(scores))
 
 
 def segment_customers(snapshot: pd.DataFrame, cfg: SegmentConfig, seed: int):
     """The segment stage: fit on the scoring snapshot, assign, profile, measure."""
-    seg = Segmenter(list(cfg.features), cfg.k, tuple(cfg.k_range), cfg.log_scale, cfg.n_init,
-                    cfg.silhouette_sample, dict(cfg.personas), seed).fit(snapshot)
+    seg = Segmenter(
+        list(cfg.features),
+        cfg.k,
+        tuple(cfg.k_range),
+        cfg.log_scale,
+        cfg.n_init,
+        cfg.silhouette_sample,
+        dict(cfg.personas),
+        seed,
+    ).fit(snapshot)
     assigned = seg.assign(snapshot)
     metrics = {
         "k": int(seg.k_),
         "silhouette": seg.silhouette_,
         "stability_ari": stability(snapshot, seg, cfg.stability_seeds),
         "silhouette_by_k": {str(k): v for k, v in seg.silhouette_by_k_.items()},
-        "sizes": {name: int(n) for name, n in assigned["persona"].value_counts().sort_index().items()},
+        "sizes": {
+            name: int(n) for name, n in assigned["persona"].value_counts().sort_index().items()
+        },
     }
     return seg, assigned, profile(snapshot, assigned, list(cfg.features)), metrics

@@ -18,12 +18,12 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 
-from segml.models import evaluation as ev
-from segml.data import schema as s
 from segml.config import ChurnConfig, UpsideConfig
+from segml.data import schema as s
 from segml.features.build import Vocabulary, feature_columns
 from segml.features.schedule import Schedule
 from segml.features.transactions import to_date
+from segml.models import evaluation as ev
 
 
 class FeatureMismatchError(ValueError):
@@ -62,8 +62,15 @@ class _LightGBMModel:
 
     objective = "regression"
 
-    def __init__(self, params: dict | None = None, n_estimators: int = 2000, early_stopping_rounds: int | None = 100,
-                 holdout_share: float = 0.2, monotone: dict | None = None, random_state: int = 42):
+    def __init__(
+        self,
+        params: dict | None = None,
+        n_estimators: int = 2000,
+        early_stopping_rounds: int | None = 100,
+        holdout_share: float = 0.2,
+        monotone: dict | None = None,
+        random_state: int = 42,
+    ):
         self.params = params
         self.n_estimators = n_estimators
         self.early_stopping_rounds = early_stopping_rounds
@@ -73,31 +80,50 @@ class _LightGBMModel:
 
     uses_holdout = False  # besides early stopping (churn: to calibrate)
 
-    def _boost(self, estimator, train: pd.DataFrame, y: np.ndarray, vocabulary) -> tuple[pd.DataFrame, np.ndarray]:
+    def _boost(
+        self, estimator, train: pd.DataFrame, y: np.ndarray, vocabulary
+    ) -> tuple[pd.DataFrame, np.ndarray]:
         """Fit, early-stopped on held-out customers when `early_stopping_rounds` is set (else exactly
         `n_estimators` rounds); returns the held-out rows (for calibration)."""
         self._remember_features(train, vocabulary)
         stops = bool(self.early_stopping_rounds)
-        held = (_holdout_mask(train[s.CUSTOMER_ID], self.holdout_share, self.random_state)
-                if stops or self.uses_holdout else np.zeros(len(train), bool))
+        held = (
+            _holdout_mask(train[s.CUSTOMER_ID], self.holdout_share, self.random_state)
+            if stops or self.uses_holdout
+            else np.zeros(len(train), bool)
+        )
         X = self.matrix(train)
-        model = estimator(n_estimators=self.n_estimators, **self._lgb_params(
-            {"objective": self.objective, **(self.params or {})}, self.random_state))
+        model = estimator(
+            n_estimators=self.n_estimators,
+            **self._lgb_params(
+                {"objective": self.objective, **(self.params or {})}, self.random_state
+            ),
+        )
         if stops:
-            model.fit(X[~held], y[~held], eval_X=(X[held],), eval_y=(y[held],),
-                      callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+            model.fit(
+                X[~held],
+                y[~held],
+                eval_X=(X[held],),
+                eval_y=(y[held],),
+                callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            )
         else:
             model.fit(X[~held], y[~held])
         self.booster_ = model.booster_
-        self.best_iteration_ = int(model.best_iteration_ or self.n_estimators) if stops else self.n_estimators
+        self.best_iteration_ = (
+            int(model.best_iteration_ or self.n_estimators) if stops else self.n_estimators
+        )
         return X[held], y[held]
 
     def _remember_features(self, frame: pd.DataFrame, vocabulary) -> None:
         # the vocabulary lets `segml score` rebuild exactly these columns from new transactions
         self.vocabulary_ = vocabulary
         self.features_ = feature_columns(frame)
-        self.categories_ = {c: list(frame[c].cat.categories) for c in self.features_
-                            if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+        self.categories_ = {
+            c: list(frame[c].cat.categories)
+            for c in self.features_
+            if isinstance(frame[c].dtype, pd.CategoricalDtype)
+        }
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model's input columns in training order; categories cast to the training levels."""
@@ -109,17 +135,28 @@ class _LightGBMModel:
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Per-feature SHAP contributions (TreeSHAP, computed by LightGBM itself), raw score units."""
-        values = self.booster_.predict(self.matrix(frame), num_iteration=self.best_iteration_, pred_contrib=True)
+        values = self.booster_.predict(
+            self.matrix(frame), num_iteration=self.best_iteration_, pred_contrib=True
+        )
         return pd.DataFrame(values[:, :-1], columns=self.features_, index=frame.index)
 
     def _lgb_params(self, params: dict, seed: int) -> dict:
         constraints = [0] * len(self.features_)
-        for pattern, sign in (self.monotone or {}).items():  # business direction, enforced by the trees
+        for pattern, sign in (
+            self.monotone or {}
+        ).items():  # business direction, enforced by the trees
             for j, feature in enumerate(self.features_):
                 if re.fullmatch(pattern, feature):
                     constraints[j] = int(sign)
-        return {"verbose": -1, "random_state": seed, "deterministic": True, "force_row_wise": True,
-                "n_jobs": 2, "monotone_constraints": constraints, **params}
+        return {
+            "verbose": -1,
+            "random_state": seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            "n_jobs": 2,
+            "monotone_constraints": constraints,
+            **params,
+        }
 
 
 class ChurnModel(_LightGBMModel):
@@ -127,10 +164,19 @@ class ChurnModel(_LightGBMModel):
 
     objective = "binary"
 
-    def __init__(self, params: dict | None = None, n_estimators: int = 2000, early_stopping_rounds: int | None = 100,
-                 holdout_share: float = 0.2, calibration: str = "auto", monotone: dict | None = None,
-                 random_state: int = 42):
-        super().__init__(params, n_estimators, early_stopping_rounds, holdout_share, monotone, random_state)
+    def __init__(
+        self,
+        params: dict | None = None,
+        n_estimators: int = 2000,
+        early_stopping_rounds: int | None = 100,
+        holdout_share: float = 0.2,
+        calibration: str = "auto",
+        monotone: dict | None = None,
+        random_state: int = 42,
+    ):
+        super().__init__(
+            params, n_estimators, early_stopping_rounds, holdout_share, monotone, random_state
+        )
         self.calibration = calibration
 
     @property
@@ -138,7 +184,9 @@ class ChurnModel(_LightGBMModel):
         return self.calibration != "none"
 
     def fit(self, train: pd.DataFrame, vocabulary: Vocabulary | None = None) -> ChurnModel:
-        X_held, y_held = self._boost(lgb.LGBMClassifier, train, train[s.CHURNED].to_numpy(), vocabulary)
+        X_held, y_held = self._boost(
+            lgb.LGBMClassifier, train, train[s.CHURNED].to_numpy(), vocabulary
+        )
         self.calibrator_ = self._choose_calibrator(self._raw_proba(X_held), y_held)
         return self
 
@@ -156,7 +204,9 @@ class ChurnModel(_LightGBMModel):
         if kind == "none" or len(np.unique(y)) < 2:
             self.calibration_used_ = "none"
             return None
-        if kind == "auto":  # keep isotonic only if it lowers Brier out of sample (two-fold on the holdout)
+        if (
+            kind == "auto"
+        ):  # keep isotonic only if it lowers Brier out of sample (two-fold on the holdout)
             half = np.arange(len(y)) % 2 == 0
             before, after = 0.0, 0.0
             for fit_part in (half, ~half):
@@ -217,7 +267,9 @@ class RuleScorer:
         self.name = name
         self.calibrate = calibrate
 
-    def fit(self, frame: pd.DataFrame, y: np.ndarray | None = None, vocabulary: Vocabulary | None = None) -> RuleScorer:
+    def fit(
+        self, frame: pd.DataFrame, y: np.ndarray | None = None, vocabulary: Vocabulary | None = None
+    ) -> RuleScorer:
         self.features_ = [self.feature]
         self.vocabulary_ = vocabulary
         # the rule reads one column, but scoring data built with other settings is still refused
@@ -225,7 +277,9 @@ class RuleScorer:
         self.trained_columns_ = feature_columns(frame)
         if self.calibrate:
             x = frame[self.feature].to_numpy(float)
-            self.iso_ = IsotonicRegression(increasing=True, out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(x, y)
+            self.iso_ = IsotonicRegression(
+                increasing=True, out_of_bounds="clip", y_min=0.0, y_max=1.0
+            ).fit(x, y)
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
@@ -249,7 +303,10 @@ CHURN_BASELINES = {"baseline_recency": "recency_days", "baseline_bgnbd": "bgnbd_
 
 def value_baselines(horizon_days: int) -> dict[str, str]:
     """Last period's spend, and BG/NBD expected purchases x Gamma-Gamma expected order value."""
-    return {"baseline_last_period": f"spend_{horizon_days}d", "baseline_bgnbd": "bgnbd_expected_value"}
+    return {
+        "baseline_last_period": f"spend_{horizon_days}d",
+        "baseline_bgnbd": "bgnbd_expected_value",
+    }
 
 
 def best_recency_days(train: pd.DataFrame) -> float:
@@ -261,7 +318,9 @@ def best_recency_days(train: pd.DataFrame) -> float:
     return float(candidates[int(np.argmax(tpr - fpr))])
 
 
-def sample_per_cutoff(frame: pd.DataFrame, max_rows: int | None, stratum: np.ndarray, seed: int) -> pd.DataFrame:
+def sample_per_cutoff(
+    frame: pd.DataFrame, max_rows: int | None, stratum: np.ndarray, seed: int
+) -> pd.DataFrame:
     """At most `max_rows` customers per cutoff, drawn in proportion from each stratum (label class),
     so big data trains in bounded time on the same mix."""
     if not max_rows:
@@ -283,7 +342,9 @@ class Trained:
     churn: ChurnModel | RuleScorer  # the production scorers: refit model, or the best baseline
     upside: UpsideModel | RuleScorer
     metrics: dict  # {"churn": {...}, "upside": {...}}
-    plots: dict[str, pd.DataFrame]  # plot data for DVC and the report (newest fold), and the backtest
+    plots: dict[
+        str, pd.DataFrame
+    ]  # plot data for DVC and the report (newest fold), and the backtest
 
 
 @dataclass(frozen=True)
@@ -302,10 +363,19 @@ class _Target:
     def model(self, seed: int, n_estimators: int | None = None) -> ChurnModel | UpsideModel:
         c = self.cfg
         fixed = n_estimators is not None  # the production refit: rounds found in the backtest
-        common = dict(params=dict(c.params), n_estimators=n_estimators if fixed else c.n_estimators,
-                      early_stopping_rounds=None if fixed else c.early_stopping_rounds,
-                      holdout_share=c.holdout_share, monotone=dict(c.monotone), random_state=seed)
-        return ChurnModel(calibration=c.calibration, **common) if self.name == "churn" else UpsideModel(**common)
+        common = dict(
+            params=dict(c.params),
+            n_estimators=n_estimators if fixed else c.n_estimators,
+            early_stopping_rounds=None if fixed else c.early_stopping_rounds,
+            holdout_share=c.holdout_share,
+            monotone=dict(c.monotone),
+            random_state=seed,
+        )
+        return (
+            ChurnModel(calibration=c.calibration, **common)
+            if self.name == "churn"
+            else UpsideModel(**common)
+        )
 
     def sample(self, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
         return sample_per_cutoff(frame, self.cfg.max_rows_per_cutoff, self.labels(frame) > 0, seed)
@@ -315,68 +385,122 @@ class _Target:
         return ev.churn_metrics(y, score) if self.name == "churn" else ev.value_metrics(y, score)
 
     def rules(self, train: pd.DataFrame, vocabulary) -> dict[str, RuleScorer]:
-        return {name: RuleScorer(feature, name, self.calibrate_baselines).fit(train, self.labels(train), vocabulary)
-                for name, feature in self.baselines.items() if feature in train}
+        return {
+            name: RuleScorer(feature, name, self.calibrate_baselines).fit(
+                train, self.labels(train), vocabulary
+            )
+            for name, feature in self.baselines.items()
+            if feature in train
+        }
 
 
 def _score(model, frame: pd.DataFrame) -> np.ndarray:
     return model.predict_proba(frame) if hasattr(model, "predict_proba") else model.predict(frame)
 
 
-def train_models(labelled: pd.DataFrame, schedule: Schedule, churn_cfg: ChurnConfig, upside_cfg: UpsideConfig,
-                 seed: int, vocabulary: Vocabulary | None = None) -> Trained:
+def train_models(
+    labelled: pd.DataFrame,
+    schedule: Schedule,
+    churn_cfg: ChurnConfig,
+    upside_cfg: UpsideConfig,
+    seed: int,
+    vocabulary: Vocabulary | None = None,
+) -> Trained:
     """The train stage: walk-forward backtest of each model beside its baselines, a grade from it,
     then the production scorer refit on every labelled cutoff up to as_of."""
+
     def rows(days: list[int]) -> pd.DataFrame:
         wanted = np.array([to_date(d).to_datetime64() for d in days], dtype="datetime64[s]")
         return labelled[np.isin(labelled[s.CUTOFF].to_numpy(), wanted)].reset_index(drop=True)
 
     h = schedule.horizon_days
-    targets = [_Target("churn", churn_cfg, "roc_auc", CHURN_BASELINES, True),
-               _Target("upside", upside_cfg, "normalized_gini", value_baselines(h), False)]
+    targets = [
+        _Target("churn", churn_cfg, "roc_auc", CHURN_BASELINES, True),
+        _Target("upside", upside_cfg, "normalized_gini", value_baselines(h), False),
+    ]
     metrics, plots, producers, backtest = {}, {}, {}, []
     for target in targets:
         folds, newest = {}, None
         for fold in schedule.folds:
             train, valid = target.sample(rows(schedule.training_for(fold)), seed), rows([fold])
             model = target.model(seed).fit(train, vocabulary)
-            scores = {"model": _score(model, valid),
-                      **{name: rule.predict(valid) for name, rule in target.rules(train, vocabulary).items()}}
+            scores = {
+                "model": _score(model, valid),
+                **{
+                    name: rule.predict(valid)
+                    for name, rule in target.rules(train, vocabulary).items()
+                },
+            }
             date = str(to_date(fold).date())
             y = target.labels(valid)
-            folds[date] = {"train_rows": len(train), "valid_rows": len(valid), "best_iteration": model.best_iteration_,
-                           **{name: target.metrics(valid, score) for name, score in scores.items()},
-                           "margin_se": {name: ev.margin_standard_error(target.headline, y, scores["model"], score, seed)
-                                         for name, score in scores.items() if name != "model"}}
-            backtest += [{"target": target.name, "fold_cutoff": date, "scorer": name, "metric": metric, "value": value}
-                         for name in scores for metric, value in folds[date][name].items()]
+            folds[date] = {
+                "train_rows": len(train),
+                "valid_rows": len(valid),
+                "best_iteration": model.best_iteration_,
+                **{name: target.metrics(valid, score) for name, score in scores.items()},
+                "margin_se": {
+                    name: ev.margin_standard_error(target.headline, y, scores["model"], score, seed)
+                    for name, score in scores.items()
+                    if name != "model"
+                },
+            }
+            backtest += [
+                {
+                    "target": target.name,
+                    "fold_cutoff": date,
+                    "scorer": name,
+                    "metric": metric,
+                    "value": value,
+                }
+                for name in scores
+                for metric, value in folds[date][name].items()
+            ]
             newest = (valid, scores)
-        summary = ev.backtest_grade(target.name, target.headline,
-                                    {name: [f[name][target.headline] for f in folds.values()]
-                                     for name in ["model", *target.baselines] if all(name in f for f in folds.values())},
-                                    target.cfg.grade_a_margin,
-                                    {name: [f["margin_se"].get(name) for f in folds.values()] for name in target.baselines})
-        producers[target.name], production = _production(target, rows(schedule.production), folds, summary,
-                                                         vocabulary, seed)
-        metrics[target.name] = {**_mean_and_spread(folds), "folds": folds, "summary": summary,
-                                "production": production}
+        summary = ev.backtest_grade(
+            target.name,
+            target.headline,
+            {
+                name: [f[name][target.headline] for f in folds.values()]
+                for name in ["model", *target.baselines]
+                if all(name in f for f in folds.values())
+            },
+            target.cfg.grade_a_margin,
+            {name: [f["margin_se"].get(name) for f in folds.values()] for name in target.baselines},
+        )
+        producers[target.name], production = _production(
+            target, rows(schedule.production), folds, summary, vocabulary, seed
+        )
+        metrics[target.name] = {
+            **_mean_and_spread(folds),
+            "folds": folds,
+            "summary": summary,
+            "production": production,
+        }
         if newest is not None:
             plots.update(_plot_tables(target.name, target.labels(newest[0]), newest[1]))
     if "churn" in metrics and schedule.folds:
         fold_train = rows(schedule.training_for(schedule.folds[-1]))
         metrics["churn"]["baseline_recency"]["best_n_days"] = best_recency_days(fold_train)
-    plots["backtest"] = pd.DataFrame(backtest, columns=["target", "fold_cutoff", "scorer", "metric", "value"])
+    plots["backtest"] = pd.DataFrame(
+        backtest, columns=["target", "fold_cutoff", "scorer", "metric", "value"]
+    )
     return Trained(producers["churn"], producers["upside"], metrics, plots)
 
 
-def _production(target: _Target, train: pd.DataFrame, folds: dict, summary: dict, vocabulary, seed: int):
+def _production(
+    target: _Target, train: pd.DataFrame, folds: dict, summary: dict, vocabulary, seed: int
+):
     """Refit on every labelled cutoff with the rounds the backtest found (scaled to the larger set,
     at most doubled), or fit the best baseline when the model does not win (or config says so)."""
     choice = target.cfg.scorer
     use_model = choice == "model" or (choice == "auto" and summary["grade"] != "C")
     sample = target.sample(train, seed)
-    info = {"training_cutoffs": sorted({str(d.date()) for d in pd.to_datetime(train[s.CUTOFF].unique())}),
-            "train_rows": len(sample)}
+    info = {
+        "training_cutoffs": sorted(
+            {str(d.date()) for d in pd.to_datetime(train[s.CUTOFF].unique())}
+        ),
+        "train_rows": len(sample),
+    }
     if use_model and not folds:  # nothing measured the rounds: early-stop on held-out customers
         producer = target.model(seed).fit(sample, vocabulary)
         info.update(n_estimators=producer.best_iteration_)
@@ -384,10 +508,14 @@ def _production(target: _Target, train: pd.DataFrame, folds: dict, summary: dict
     elif use_model:
         fold_rounds = float(np.median([f["best_iteration"] for f in folds.values()]))
         fold_rows = float(np.mean([f["train_rows"] for f in folds.values()]))
-        rounds = max(1, int(round(fold_rounds * float(np.clip(len(sample) / max(fold_rows, 1.0), 1.0, 2.0)))))
+        rounds = max(
+            1, int(round(fold_rounds * float(np.clip(len(sample) / max(fold_rows, 1.0), 1.0, 2.0))))
+        )
         producer = target.model(seed, n_estimators=rounds).fit(sample, vocabulary)
-        info.update(n_estimators=rounds, **({"calibration": producer.calibration_used_}
-                                            if target.name == "churn" else {}))
+        info.update(
+            n_estimators=rounds,
+            **({"calibration": producer.calibration_used_} if target.name == "churn" else {}),
+        )
         scorer = "model"
     else:
         scorer = summary["best_baseline"]
@@ -399,22 +527,36 @@ def _production(target: _Target, train: pd.DataFrame, folds: dict, summary: dict
 
 def _mean_and_spread(folds: dict) -> dict:
     """Per scorer, each metric's mean over the folds, and its fold-to-fold spread (standard deviation)."""
-    scorers = [k for k, v in next(iter(folds.values())).items() if isinstance(v, dict) and k != "margin_se"] \
-        if folds else []
+    scorers = (
+        [
+            k
+            for k, v in next(iter(folds.values())).items()
+            if isinstance(v, dict) and k != "margin_se"
+        ]
+        if folds
+        else []
+    )
     out, spread = {}, {}
     for name in scorers:
         table = pd.DataFrame([f[name] for f in folds.values()])
         out[name] = {k: float(v) for k, v in table.mean().items()}
         spread[name] = {k: float(v) for k, v in table.std(ddof=1).fillna(0.0).items()}
     if folds:
-        out["model"]["best_iteration"] = float(np.median([f["best_iteration"] for f in folds.values()]))
+        out["model"]["best_iteration"] = float(
+            np.median([f["best_iteration"] for f in folds.values()])
+        )
     return {**out, "spread": spread}
 
 
-def _plot_tables(target: str, y: np.ndarray, scores: dict[str, np.ndarray]) -> dict[str, pd.DataFrame]:
+def _plot_tables(
+    target: str, y: np.ndarray, scores: dict[str, np.ndarray]
+) -> dict[str, pd.DataFrame]:
     """Plot data on the newest fold: calibration and lift for churn, deciles for value."""
     if target == "churn":
-        return {"calibration": ev.calibration_table(y, scores["model"]), "lift": _lift_curve(y, scores)}
+        return {
+            "calibration": ev.calibration_table(y, scores["model"]),
+            "lift": _lift_curve(y, scores),
+        }
     return {"deciles": ev.decile_table(y, scores["model"])}
 
 
@@ -425,25 +567,43 @@ def _lift_curve(y: np.ndarray, scores: dict[str, np.ndarray]) -> pd.DataFrame:
         order = np.argsort(-score, kind="stable")
         caught = np.cumsum(y[order]) / max(y.sum(), 1)
         for q in np.linspace(0.05, 1.0, 20):
-            rows.append({"scorer": name, "share_contacted": round(float(q), 2),
-                         "share_churners_caught": float(caught[max(int(len(y) * q) - 1, 0)])})
+            rows.append(
+                {
+                    "scorer": name,
+                    "share_contacted": round(float(q), 2),
+                    "share_churners_caught": float(caught[max(int(len(y) * q) - 1, 0)]),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def importance(models: dict) -> pd.DataFrame:
     """Gain importance per feature for each LightGBM model (a baseline rule has one driver), for the report."""
-    frames = [pd.DataFrame({"model": name, "feature": m.features_,
-                            "gain": m.booster_.feature_importance("gain", iteration=m.best_iteration_)
-                            if hasattr(m, "booster_") else np.ones(len(m.features_))})
-              for name, m in models.items()]
+    frames = [
+        pd.DataFrame(
+            {
+                "model": name,
+                "feature": m.features_,
+                "gain": m.booster_.feature_importance("gain", iteration=m.best_iteration_)
+                if hasattr(m, "booster_")
+                else np.ones(len(m.features_)),
+            }
+        )
+        for name, m in models.items()
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
 HEADLINE = {"churn": "roc_auc", "upside": "normalized_gini"}
 
 
-def challenge(champion: dict | None, labelled: pd.DataFrame, schedule: Schedule, metrics: dict,
-              champion_horizon: int | None) -> tuple[bool, str]:
+def challenge(
+    champion: dict | None,
+    labelled: pd.DataFrame,
+    schedule: Schedule,
+    metrics: dict,
+    champion_horizon: int | None,
+) -> tuple[bool, str]:
     """Should this run's models replace the champion set? The champion's churn and value scorers
     are re-scored on this run's backtest folds, beside this run's production scorers' fold results;
     the new set wins when neither of its headline means is below the champion's.
@@ -455,8 +615,10 @@ def challenge(champion: dict | None, labelled: pd.DataFrame, schedule: Schedule,
     if champion is None:
         return True, "no champion yet"
     if champion_horizon != schedule.horizon_days:
-        return False, (f"the champion predicts {champion_horizon} days ahead, this run "
-                       f"{schedule.horizon_days}: not comparable; promote by hand if intended")
+        return False, (
+            f"the champion predicts {champion_horizon} days ahead, this run "
+            f"{schedule.horizon_days}: not comparable; promote by hand if intended"
+        )
     lines, wins = [], True
     for target, headline in HEADLINE.items():
         produced = metrics[target]["production"]["scorer"]
@@ -468,12 +630,19 @@ def challenge(champion: dict | None, labelled: pd.DataFrame, schedule: Schedule,
             try:
                 old.append(ev.HEADLINE[headline](y, _score(champion[target], valid)))
             except FeatureMismatchError:
-                return True, "the champion cannot score this run's features (settings changed): replaced"
+                return (
+                    True,
+                    "the champion cannot score this run's features (settings changed): replaced",
+                )
             new.append(fold[produced][headline])
         wins &= bool(np.mean(new) >= np.mean(old))
-        lines.append(f"{target} {ev.METRIC_NAMES.get(headline, headline)} {np.mean(new):.3f} vs champion "
-                     f"{np.mean(old):.3f}")
-    return wins, ("beats" if wins else "does not beat") + " the champion on this run's folds: " + "; ".join(lines)
+        lines.append(
+            f"{target} {ev.METRIC_NAMES.get(headline, headline)} {np.mean(new):.3f} vs champion "
+            f"{np.mean(old):.3f}"
+        )
+    return wins, (
+        "beats" if wins else "does not beat"
+    ) + " the champion on this run's folds: " + "; ".join(lines)
 
 
 def _labels(target: str, frame: pd.DataFrame) -> np.ndarray:

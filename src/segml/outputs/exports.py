@@ -18,10 +18,10 @@ import pandas as pd
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from segml.data import schema as s
 from segml.config import Config, ExportConfig
-from segml.outputs.privacy import pseudonymize
+from segml.data import schema as s
 from segml.models.training import importance
+from segml.outputs.privacy import pseudonymize
 from segml.outputs.report import ReportInputs, render
 from segml.tiering.reasons import feature_labels
 
@@ -376,8 +376,13 @@ def metrics_table(metrics: dict) -> pd.DataFrame:
         summary, production = scores.get("summary", {}), scores.get("production", {})
         for scorer in scores.get("spread", {}):
             row = {"target": target, "scorer": scorer}
-            row.update({k: v for k, v in scores[scorer].items()
-                        if isinstance(v, (int, float)) and not isinstance(v, bool)})
+            row.update(
+                {
+                    k: v
+                    for k, v in scores[scorer].items()
+                    if isinstance(v, (int, float)) and not isinstance(v, bool)
+                }
+            )
             if scorer == "model":
                 row["grade"] = summary.get("grade")
                 row["beats_baseline"] = summary.get("beats_baseline")
@@ -390,18 +395,33 @@ MATRIX_COLUMNS = ["frequency", "recency_days", "bgnbd_p_alive", "bgnbd_expected_
 PLOTS = ("calibration", "deciles", "lift")
 
 
-def report_inputs(cfg: Config, tiers, model_metrics: dict, models: dict, snapshot: pd.DataFrame,
-                  profile: pd.DataFrame, plots: dict[str, pd.DataFrame], quality: dict) -> ReportInputs:
+def report_inputs(
+    cfg: Config,
+    tiers,
+    model_metrics: dict,
+    models: dict,
+    snapshot: pd.DataFrame,
+    profile: pd.DataFrame,
+    plots: dict[str, pd.DataFrame],
+    quality: dict,
+) -> ReportInputs:
     """Everything the workbook and report show, from the stages' results (`tiers`: a TierResult)."""
     return ReportInputs(
-        table=tiers.table, summary=tiers.summary, movement=tiers.movement,
+        table=tiers.table,
+        summary=tiers.summary,
+        movement=tiers.movement,
         metrics=metrics_table(model_metrics),
         grades={k: {**v["summary"], **v["production"]} for k, v in model_metrics.items()},
-        profile=profile, plots={p: plots[p] for p in PLOTS}, backtest=plots.get("backtest"),
+        profile=profile,
+        plots={p: plots[p] for p in PLOTS},
+        backtest=plots.get("backtest"),
         importance=importance({name: models[name] for name in ("churn", "upside")}),
-        quality=quality, as_of=str(tiers.table["as_of"].iloc[0]), primary=cfg.tiering.primary,
+        quality=quality,
+        as_of=str(tiers.table["as_of"].iloc[0]),
+        primary=cfg.tiering.primary,
         features=snapshot[[c for c in MATRIX_COLUMNS if c in snapshot]],
-        feature_labels=feature_labels(snapshot.columns, cfg.tiering.reasons.get("names", [])))
+        feature_labels=feature_labels(snapshot.columns, cfg.tiering.reasons.get("names", [])),
+    )
 
 
 @dataclass(frozen=True)

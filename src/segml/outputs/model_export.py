@@ -50,51 +50,85 @@ def _floats(values) -> list[float]:
 def _calibrator(calibrator: Any) -> dict:
     if calibrator is None:
         return {"kind": "none"}
-    if hasattr(calibrator, "X_thresholds_"):  # scikit-learn IsotonicRegression(out_of_bounds="clip")
-        return {"kind": "isotonic", "x": _floats(calibrator.X_thresholds_), "y": _floats(calibrator.y_thresholds_)}
+    if hasattr(
+        calibrator, "X_thresholds_"
+    ):  # scikit-learn IsotonicRegression(out_of_bounds="clip")
+        return {
+            "kind": "isotonic",
+            "x": _floats(calibrator.X_thresholds_),
+            "y": _floats(calibrator.y_thresholds_),
+        }
     if hasattr(calibrator, "lr_"):  # segml's Platt scaling: logistic regression on the log-odds
-        return {"kind": "platt", "coef": float(calibrator.lr_.coef_.ravel()[0]),
-                "intercept": float(calibrator.lr_.intercept_.ravel()[0])}
-    raise ExportError(f"calibrator {type(calibrator).__name__} has no portable form: "
-                      "add one to segml/model_export.py and segml/portable_model.py")
+        return {
+            "kind": "platt",
+            "coef": float(calibrator.lr_.coef_.ravel()[0]),
+            "intercept": float(calibrator.lr_.intercept_.ravel()[0]),
+        }
+    raise ExportError(
+        f"calibrator {type(calibrator).__name__} has no portable form: "
+        "add one to segml/model_export.py and segml/portable_model.py"
+    )
 
 
 def _boosted(model: Any) -> Portable:
     probability = hasattr(model, "predict_proba")
-    spec = {"format": FORMAT, "kind": "lightgbm", "output": "probability" if probability else "value",
-            "features": list(model.features_),
-            "categories": {c: [str(v) for v in levels] for c, levels in model.categories_.items()},
-            "num_iteration": int(model.best_iteration_),
-            "calibrator": _calibrator(getattr(model, "calibrator_", None)),
-            "clip": [0.0, 1.0] if probability else None}
+    spec = {
+        "format": FORMAT,
+        "kind": "lightgbm",
+        "output": "probability" if probability else "value",
+        "features": list(model.features_),
+        "categories": {c: [str(v) for v in levels] for c, levels in model.categories_.items()},
+        "num_iteration": int(model.best_iteration_),
+        "calibrator": _calibrator(getattr(model, "calibrator_", None)),
+        "clip": [0.0, 1.0] if probability else None,
+    }
     text = model.booster_.model_to_string(num_iteration=int(model.best_iteration_))
     return Portable(spec, text, ("lightgbm", "numpy", "pandas"))
 
 
 def _monotone_rule(model: Any) -> Portable:
     iso = model.iso_
-    spec = {"format": FORMAT, "kind": "piecewise_linear", "output": "probability",
-            "feature": getattr(model, "feature", "recency_days"),
-            "x": _floats(iso.X_thresholds_), "y": _floats(iso.y_thresholds_),
-            "tie_break_slope": float(getattr(model, "tie_break_slope", 1e-9)), "clip": [0.0, 1.0]}
+    spec = {
+        "format": FORMAT,
+        "kind": "piecewise_linear",
+        "output": "probability",
+        "feature": getattr(model, "feature", "recency_days"),
+        "x": _floats(iso.X_thresholds_),
+        "y": _floats(iso.y_thresholds_),
+        "tie_break_slope": float(getattr(model, "tie_break_slope", 1e-9)),
+        "clip": [0.0, 1.0],
+    }
     return Portable(spec, None, ("numpy", "pandas"))
 
 
 def _column(model: Any) -> Portable:
     # a spend baseline: the column itself, never below zero (segml.models.training.RuleScorer, calibrate=False)
-    spec = {"format": FORMAT, "kind": "column", "output": "value", "feature": str(model.feature),
-            "clip": [0.0, None]}
+    spec = {
+        "format": FORMAT,
+        "kind": "column",
+        "output": "value",
+        "feature": str(model.feature),
+        "clip": [0.0, None],
+    }
     return Portable(spec, None, ("numpy", "pandas"))
 
 
 def _segmenter(model: Any) -> Portable:
-    names = {int(c): {"persona": n[0], "persona_en": n[1], "persona_zh": n[2]}
-             for c, n in model.cluster_names_.items()}
-    spec = {"format": FORMAT, "kind": "nearest_center", "output": "segment", "features": list(model.features),
-            "log_scale": bool(model.log_scale), "mean": _floats(model.scaler_.mean_),
-            "scale": _floats(model.scaler_.scale_),
-            "centers": np.asarray(model.kmeans_.cluster_centers_, dtype=float).tolist(),
-            "names": [names[c] for c in range(len(names))]}
+    names = {
+        int(c): {"persona": n[0], "persona_en": n[1], "persona_zh": n[2]}
+        for c, n in model.cluster_names_.items()
+    }
+    spec = {
+        "format": FORMAT,
+        "kind": "nearest_center",
+        "output": "segment",
+        "features": list(model.features),
+        "log_scale": bool(model.log_scale),
+        "mean": _floats(model.scaler_.mean_),
+        "scale": _floats(model.scaler_.scale_),
+        "centers": np.asarray(model.kmeans_.cluster_centers_, dtype=float).tolist(),
+        "names": [names[c] for c in range(len(names))],
+    }
     return Portable(spec, None, ("numpy", "pandas"))
 
 
@@ -108,8 +142,10 @@ def to_portable(model: Any) -> Portable:
         return _monotone_rule(model)
     if hasattr(model, "feature"):
         return _column(model)
-    raise ExportError(f"{type(model).__name__} has no portable form: add a converter to "
-                      "segml/model_export.py (and its kind to segml/portable_model.py)")
+    raise ExportError(
+        f"{type(model).__name__} has no portable form: add a converter to "
+        "segml/model_export.py (and its kind to segml/portable_model.py)"
+    )
 
 
 def input_example(portable: Portable, snapshot: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
@@ -124,8 +160,12 @@ def input_example(portable: Portable, snapshot: pd.DataFrame, rows: int = 5) -> 
         if column.startswith(ATTRIBUTE_PREFIX):
             example[column] = MISSING_ATTRIBUTE
         elif isinstance(example[column].dtype, pd.CategoricalDtype):
-            example[column] = example[column].astype(object).where(example[column].notna(), None).astype(str)
-        elif pd.api.types.is_integer_dtype(example[column]) or pd.api.types.is_bool_dtype(example[column]):
+            example[column] = (
+                example[column].astype(object).where(example[column].notna(), None).astype(str)
+            )
+        elif pd.api.types.is_integer_dtype(example[column]) or pd.api.types.is_bool_dtype(
+            example[column]
+        ):
             example[column] = example[column].astype(float)
     return example
 

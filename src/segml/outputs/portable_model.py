@@ -92,10 +92,16 @@ def predict_spec(spec: dict, frame: pd.DataFrame, booster=None):
         distance = ((z[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
         segment = distance.argmin(axis=1)
         names = spec["names"]
-        return pd.DataFrame({"segment": segment.astype(np.int64),
-                             **{key: [names[s][key] for s in segment] for key in ("persona", "persona_en",
-                                                                                  "persona_zh")}},
-                            index=frame.index)
+        return pd.DataFrame(
+            {
+                "segment": segment.astype(np.int64),
+                **{
+                    key: [names[s][key] for s in segment]
+                    for key in ("persona", "persona_en", "persona_zh")
+                },
+            },
+            index=frame.index,
+        )
     raise ValueError(f"unknown model kind {kind!r} in spec (format {spec.get('format')})")
 
 

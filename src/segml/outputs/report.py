@@ -388,7 +388,8 @@ def _table(frame: pd.DataFrame, formats: dict | None = None, wide: set | None = 
     wide = wide or set()
     text_head = '<th class="text">'
     head = "".join(
-        (text_head if c not in formats else "<th>") + f"{html.escape(str(c))}</th>" for c in frame.columns
+        (text_head if c not in formats else "<th>") + f"{html.escape(str(c))}</th>"
+        for c in frame.columns
     )
     rows = []
     for record in frame.itertuples(index=False):

@@ -25,21 +25,40 @@ from typing import Any
 
 import pandas as pd
 
+from segml.config import (
+    PARAMS_FILE,
+    Config,
+    ConfigError,
+    ExportConfig,
+    TrackingConfig,
+    recorded_overrides,
+)
 from segml.data import io
-from segml.outputs import model_export as mx
 from segml.data import schema as s
-from segml.config import PARAMS_FILE, Config, ConfigError, ExportConfig, TrackingConfig, recorded_overrides
 from segml.data.catalog import Catalog
+from segml.outputs import model_export as mx
 from segml.outputs.privacy import pseudonymize, restore_ids
 
 CHAMPION = "champion"
 ACCEPTED = "segml.accepted"  # a pipeline run movement may compare with (not an experiment or sweep)
 PERIOD = "segml.period"  # what a run graded (`period_key`)
 # the catalog's metrics files, logged with every run
-METRICS_FILES = ("data_quality", "schedule", "segment_metrics", "churn_metrics", "upside_metrics", "tier_metrics")
+METRICS_FILES = (
+    "data_quality",
+    "schedule",
+    "segment_metrics",
+    "churn_metrics",
+    "upside_metrics",
+    "tier_metrics",
+)
 # Long text tables of the config (phrases, actions, headers) go in the logged params.yaml, not in params.
-VERBOSE_PARAMS = ("tiering.actions", "tiering.reasons", "tiering.value_potential.cells", "export.headers",
-                  "segment.personas")
+VERBOSE_PARAMS = (
+    "tiering.actions",
+    "tiering.reasons",
+    "tiering.value_potential.cells",
+    "export.headers",
+    "segment.personas",
+)
 # Settings that do not change results: left out of the config digest in run names.
 DIGEST_EXCLUDED = ("paths", "tracking")
 REGISTERED = {"churn": "segml-churn", "upside": "segml-upside", "segmenter": "segml-segmenter"}
@@ -47,7 +66,15 @@ SEGML_OBJECTS = "segml_objects"  # run folder of the pickled segml objects (`seg
 MOVEMENT_BASE = "tables/tier_ids.parquet"  # ids + tier columns: what movement compares next run
 FULL_TABLE = "tables/tiers.parquet"  # only with tracking.log_full_table (and in runs before it)
 TIER_COLUMNS = ("tier", "tier_abc", "tier_pyramid", "vp_cell")
-COUNTED_COLUMNS = ("tier", "tier_abc", "tier_pyramid", "vp_cell", "lifecycle_status", "persona", "tier_change")
+COUNTED_COLUMNS = (
+    "tier",
+    "tier_abc",
+    "tier_pyramid",
+    "vp_cell",
+    "lifecycle_status",
+    "persona",
+    "tier_change",
+)
 
 
 def _mlflow():
@@ -115,8 +142,13 @@ def override_tags(overrides: list[str]) -> dict[str, str]:
     return tags
 
 
-def run_tables(exported: pd.DataFrame, tiers: pd.DataFrame, export_cfg: ExportConfig, cfg: TrackingConfig,
-               salt: str | None) -> dict[str, pd.DataFrame]:
+def run_tables(
+    exported: pd.DataFrame,
+    tiers: pd.DataFrame,
+    export_cfg: ExportConfig,
+    cfg: TrackingConfig,
+    salt: str | None,
+) -> dict[str, pd.DataFrame]:
     """The tables a run logs, keyed by artifact path (pure: no MLflow, no files).
 
     `exported` is the table as exported (language, column allow-list and pseudonyms applied);
@@ -133,8 +165,10 @@ def run_tables(exported: pd.DataFrame, tiers: pd.DataFrame, export_cfg: ExportCo
         base = tiers[[s.CUSTOMER_ID, *[c for c in TIER_COLUMNS if c in tiers and c in allowed]]]
         if export_cfg.pseudonymize_ids:
             if not salt:
-                raise ConfigError(f"export.pseudonymize_ids is on but the environment variable "
-                                  f"{export_cfg.salt_env} is empty: set it to a secret salt.")
+                raise ConfigError(
+                    f"export.pseudonymize_ids is on but the environment variable "
+                    f"{export_cfg.salt_env} is empty: set it to a secret salt."
+                )
             base = base.assign(**{s.CUSTOMER_ID: pseudonymize(base[s.CUSTOMER_ID], salt)})
         tables[MOVEMENT_BASE] = base
     return tables
@@ -146,16 +180,37 @@ def tier_counts(tiers: pd.DataFrame) -> pd.DataFrame:
     for column in COUNTED_COLUMNS:
         if column in tiers:
             counts = tiers[column].astype(str).value_counts().sort_index()
-            frames.append(pd.DataFrame({"column": column, "value": counts.index, "customers": counts.to_numpy(),
-                                        "share": (counts / max(len(tiers), 1)).round(4).to_numpy()}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["column", "value", "customers", "share"])
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "column": column,
+                        "value": counts.index,
+                        "customers": counts.to_numpy(),
+                        "share": (counts / max(len(tiers), 1)).round(4).to_numpy(),
+                    }
+                )
+            )
+    return (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["column", "value", "customers", "share"])
+    )
 
 
-def log_pipeline_run(uri: str, experiment: str, params: dict, metrics: dict, tags: dict[str, str],
-                     models: dict[str, tuple[Any, pd.DataFrame]], artifacts: dict[str, list[Path]],
-                     register: bool, auto_promote: bool, tables: dict[str, pd.DataFrame] | None = None,
-                     overrides: list[str] | None = None, promote: tuple[bool, str] = (True, "")) -> dict:
+def log_pipeline_run(
+    uri: str,
+    experiment: str,
+    params: dict,
+    metrics: dict,
+    tags: dict[str, str],
+    models: dict[str, tuple[Any, pd.DataFrame]],
+    artifacts: dict[str, list[Path]],
+    register: bool,
+    auto_promote: bool,
+    tables: dict[str, pd.DataFrame] | None = None,
+    overrides: list[str] | None = None,
+    promote: tuple[bool, str] = (True, ""),
+) -> dict:
     """Record one pipeline execution; register its models as a set, and move `champion` to the whole
     set or not at all (`promote`: the decision and its reason, see models.training.challenge).
 
@@ -167,12 +222,17 @@ def log_pipeline_run(uri: str, experiment: str, params: dict, metrics: dict, tag
     decisions: dict[str, str] = {}
     digest = config_digest(params)
     with mlflow.start_run(run_name=run_name(tags.get("segml.as_of"), params)) as run:
-        mlflow.set_tags({**tags, "segml.config_digest": digest, **override_tags(list(overrides or []))})
-        flat_params = {_key(k): str(v)[:6000] for k, v in flatten(params).items()
-                       if not k.startswith(VERBOSE_PARAMS)}
+        mlflow.set_tags(
+            {**tags, "segml.config_digest": digest, **override_tags(list(overrides or []))}
+        )
+        flat_params = {
+            _key(k): str(v)[:6000]
+            for k, v in flatten(params).items()
+            if not k.startswith(VERBOSE_PARAMS)
+        }
         items = list(flat_params.items())
         for i in range(0, len(items), 100):  # MLflow caps params per batch
-            mlflow.log_params(dict(items[i:i + 100]))
+            mlflow.log_params(dict(items[i : i + 100]))
         mlflow.log_metrics(_numeric(flat_metrics))
         for folder, files in artifacts.items():
             for path in files:
@@ -187,37 +247,68 @@ def log_pipeline_run(uri: str, experiment: str, params: dict, metrics: dict, tag
         if versions:
             decisions = _promote(mlflow, versions, promote, auto_promote)
         mlflow.set_tags({f"segml.promotion.{k}": v for k, v in decisions.items()})
-        return {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id, "run_name": run.info.run_name,
-                "promotion": decisions}
+        return {
+            "run_id": run.info.run_id,
+            "experiment_id": run.info.experiment_id,
+            "run_name": run.info.run_name,
+            "promotion": decisions,
+        }
 
 
-def record_pipeline_run(cfg: Config, catalog: Catalog, exports, tiers: pd.DataFrame, metrics: dict, models: dict,
-                        snapshot: pd.DataFrame, salt: str | None, written: list[str],
-                        promote: tuple[bool, str] = (True, "")) -> dict:
+def record_pipeline_run(
+    cfg: Config,
+    catalog: Catalog,
+    exports,
+    tiers: pd.DataFrame,
+    metrics: dict,
+    models: dict,
+    snapshot: pd.DataFrame,
+    salt: str | None,
+    written: list[str],
+    promote: tuple[bool, str] = (True, ""),
+) -> dict:
     """Record a pipeline run from the catalog's artifacts: params (params.yaml), every stage's
     metrics, grades and scorers as tags, the portable models, the logged tables and files."""
     paths = cfg.paths
     model_metrics = {k: metrics[k] for k in ("churn", "upside")}
     return log_pipeline_run(
-        cfg.tracking.uri, cfg.tracking.experiment, params=io.read_yaml(PARAMS_FILE), metrics=metrics,
-        tags={"segml.git_commit": io.git_commit(),
-              "segml.data_sha256": io.file_digest(paths.raw_transactions, paths.raw_customers),
-              "segml.as_of": str(tiers["as_of"].iloc[0]), "segml.data_source": paths.raw_transactions,
-              "segml.tier_policy": cfg.tiering.primary,
-              # runs inside `dvc exp run` are experiments: later periods never compare with them
-              ACCEPTED: "false" if os.environ.get("DVC_EXP_NAME") else "true",
-              PERIOD: period_key(io.file_digest(paths.raw_transactions, paths.raw_customers), cfg.as_of),
-              **{f"segml.grade.{k}": v["summary"]["verdict_en"] for k, v in model_metrics.items()},
-              **{f"segml.scorer.{k}": v["production"]["scorer_reason_en"] for k, v in model_metrics.items()}},
+        cfg.tracking.uri,
+        cfg.tracking.experiment,
+        params=io.read_yaml(PARAMS_FILE),
+        metrics=metrics,
+        tags={
+            "segml.git_commit": io.git_commit(),
+            "segml.data_sha256": io.file_digest(paths.raw_transactions, paths.raw_customers),
+            "segml.as_of": str(tiers["as_of"].iloc[0]),
+            "segml.data_source": paths.raw_transactions,
+            "segml.tier_policy": cfg.tiering.primary,
+            # runs inside `dvc exp run` are experiments: later periods never compare with them
+            ACCEPTED: "false" if os.environ.get("DVC_EXP_NAME") else "true",
+            PERIOD: period_key(
+                io.file_digest(paths.raw_transactions, paths.raw_customers), cfg.as_of
+            ),
+            **{f"segml.grade.{k}": v["summary"]["verdict_en"] for k, v in model_metrics.items()},
+            **{
+                f"segml.scorer.{k}": v["production"]["scorer_reason_en"]
+                for k, v in model_metrics.items()
+            },
+        },
         models={name: (model, snapshot) for name, model in models.items()},
         tables=run_tables(exports.table, tiers, cfg.export, cfg.tracking, salt),
-        artifacts={"tables": [catalog.path("segment_profile")],
-                   "exports": [catalog.path(n) for n in written
-                               if cfg.tracking.log_full_table or n == "report"],
-                   "plots": sorted(catalog.path("backtest_plot").parent.glob("*")),
-                   "metrics": [catalog.path(n) for n in METRICS_FILES], "config": [Path(PARAMS_FILE)]},
-        register=cfg.tracking.register_models, auto_promote=cfg.tracking.auto_promote,
-        overrides=recorded_overrides(), promote=promote)
+        artifacts={
+            "tables": [catalog.path("segment_profile")],
+            "exports": [
+                catalog.path(n) for n in written if cfg.tracking.log_full_table or n == "report"
+            ],
+            "plots": sorted(catalog.path("backtest_plot").parent.glob("*")),
+            "metrics": [catalog.path(n) for n in METRICS_FILES],
+            "config": [Path(PARAMS_FILE)],
+        },
+        register=cfg.tracking.register_models,
+        auto_promote=cfg.tracking.auto_promote,
+        overrides=recorded_overrides(),
+        promote=promote,
+    )
 
 
 def _log_tables(mlflow, tables: dict[str, pd.DataFrame]) -> None:
@@ -243,9 +334,14 @@ def _log_model(mlflow, name: str, model: Any, rows: pd.DataFrame):
         if portable.booster_text is not None:
             files["booster"] = io.write_text(portable.booster_text, Path(tmp) / "booster.txt")
         info = mlflow.pyfunc.log_model(
-            name=name, python_model=str(mx.CODE_FILE), artifacts={k: str(v) for k, v in files.items()},
-            signature=infer_signature(example, output), input_example=example,
-            pip_requirements=_requirements(portable.requirements),  # explicit: inferring them takes seconds
+            name=name,
+            python_model=str(mx.CODE_FILE),
+            artifacts={k: str(v) for k, v in files.items()},
+            signature=infer_signature(example, output),
+            input_example=example,
+            pip_requirements=_requirements(
+                portable.requirements
+            ),  # explicit: inferring them takes seconds
         )
         pickled = io.save_pickle(model, Path(tmp) / f"{name}.pkl")
         mlflow.log_artifact(str(pickled), artifact_path=SEGML_OBJECTS)
@@ -267,17 +363,26 @@ def _register(mlflow, name: str, model_uri: str, run_id: str) -> str:
     return str(version.version)
 
 
-def _promote(mlflow, versions: dict[str, str], promote: tuple[bool, str], auto_promote: bool) -> dict[str, str]:
+def _promote(
+    mlflow, versions: dict[str, str], promote: tuple[bool, str], auto_promote: bool
+) -> dict[str, str]:
     """Move `champion` to every model of the set together, or to none; each decision says why."""
     wins, reason = promote
     if not auto_promote:
-        return {name: f"registered v{v}; auto_promote off ({reason})" for name, v in versions.items()}
+        return {
+            name: f"registered v{v}; auto_promote off ({reason})" for name, v in versions.items()
+        }
     if not wins:
-        return {name: f"registered v{v}; kept the champion set: this run {reason}" for name, v in versions.items()}
+        return {
+            name: f"registered v{v}; kept the champion set: this run {reason}"
+            for name, v in versions.items()
+        }
     client = mlflow.MlflowClient()
     for name, version in versions.items():
         client.set_registered_model_alias(REGISTERED[name], CHAMPION, version)
-    return {name: f"promoted v{v} with its set to champion: {reason}" for name, v in versions.items()}
+    return {
+        name: f"promoted v{v} with its set to champion: {reason}" for name, v in versions.items()
+    }
 
 
 def load_champion_set(uri: str) -> tuple[dict | None, int | None]:
@@ -290,12 +395,18 @@ def load_champion_set(uri: str) -> tuple[dict | None, int | None]:
     except Exception:  # no champion yet
         return None, None
     horizon = client.get_run(version.run_id).data.params.get("labels.horizon_days")
-    return ({name: load_registered(uri, name) for name in ("churn", "upside")},
-            int(horizon) if horizon else None)
+    return (
+        {name: load_registered(uri, name) for name in ("churn", "upside")},
+        int(horizon) if horizon else None,
+    )
 
 
 def _model_ref(name: str, which: str) -> str:
-    return f"models:/{REGISTERED[name]}/{which}" if str(which).isdigit() else f"models:/{REGISTERED[name]}@{which}"
+    return (
+        f"models:/{REGISTERED[name]}/{which}"
+        if str(which).isdigit()
+        else f"models:/{REGISTERED[name]}@{which}"
+    )
 
 
 def load_registered(uri: str, name: str, which: str = CHAMPION):
@@ -307,11 +418,18 @@ def load_registered(uri: str, name: str, which: str = CHAMPION):
     mlflow = _mlflow()
     client = mlflow.MlflowClient(uri)
     registered = REGISTERED[name]
-    version = client.get_model_version(registered, str(which)) if str(which).isdigit() \
+    version = (
+        client.get_model_version(registered, str(which))
+        if str(which).isdigit()
         else client.get_model_version_by_alias(registered, which)
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        path = mlflow.artifacts.download_artifacts(run_id=version.run_id, artifact_path=f"{SEGML_OBJECTS}/{name}.pkl",
-                                                   dst_path=tmp, tracking_uri=uri)
+        path = mlflow.artifacts.download_artifacts(
+            run_id=version.run_id,
+            artifact_path=f"{SEGML_OBJECTS}/{name}.pkl",
+            dst_path=tmp,
+            tracking_uri=uri,
+        )
         return io.load_pickle(path)
 
 
@@ -336,12 +454,18 @@ def last_accepted_run(uri: str, experiment: str, other_than: str | None = None) 
     if exp is None:
         return None
     other = f" and tags.`{PERIOD}` != '{other_than}'" if other_than else ""
-    runs = mlflow.search_runs([exp.experiment_id], max_results=1, order_by=["attributes.start_time DESC"],
-                              filter_string=f"attributes.status = 'FINISHED' and tags.`{ACCEPTED}` = 'true'{other}")
+    runs = mlflow.search_runs(
+        [exp.experiment_id],
+        max_results=1,
+        order_by=["attributes.start_time DESC"],
+        filter_string=f"attributes.status = 'FINISHED' and tags.`{ACCEPTED}` = 'true'{other}",
+    )
     return str(runs["run_id"].iloc[0]) if len(runs) else None
 
 
-def previous_ref(previous: str | None, uri: str, experiment: str, period: str | None = None) -> str | None:
+def previous_ref(
+    previous: str | None, uri: str, experiment: str, period: str | None = None
+) -> str | None:
     """Pin the previous period: run:<id> of the last accepted run of another period than this one
     (`period_key`), file:<digest> of a table, or None. Reruns of a period keep the same pin."""
     if not previous:
@@ -360,15 +484,22 @@ def previous_tier_table(uri: str, run_id: str) -> tuple[pd.DataFrame, str] | Non
     for artifact in (MOVEMENT_BASE, FULL_TABLE):
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=tmp)
+                path = mlflow.artifacts.download_artifacts(
+                    run_id=run_id, artifact_path=artifact, dst_path=tmp
+                )
             except Exception:  # that run did not log this table
                 continue
             return io.read_parquet(path), as_of
     return None
 
 
-def previous_tiers(previous: str | None, ref: str | None, uri: str, current_ids: pd.Series | None = None,
-                   salt: str | None = None) -> tuple[pd.DataFrame | None, str | None]:
+def previous_tiers(
+    previous: str | None,
+    ref: str | None,
+    uri: str,
+    current_ids: pd.Series | None = None,
+    salt: str | None = None,
+) -> tuple[pd.DataFrame | None, str | None]:
     """The pinned previous period's tier table for movement, and a label naming it (or None, None).
 
     A table logged with pseudonyms gets today's clear ids back where the pseudonym matches one of
@@ -387,4 +518,6 @@ def previous_tiers(previous: str | None, ref: str | None, uri: str, current_ids:
     if current_ids is None or s.CUSTOMER_ID not in table:
         return table, label
     table = table.assign(**{s.CUSTOMER_ID: restore_ids(table[s.CUSTOMER_ID], current_ids, salt)})
-    return (table, label) if table[s.CUSTOMER_ID].isin(current_ids.astype(str)).any() else (None, None)
+    return (
+        (table, label) if table[s.CUSTOMER_ID].isin(current_ids.astype(str)).any() else (None, None)
+    )

@@ -25,7 +25,12 @@ def _order(value: pd.Series, customer_id: pd.Series) -> np.ndarray:
 
 
 def _best_grade_for_ties(value: pd.Series, grade_index: np.ndarray) -> np.ndarray:
-    return pd.Series(grade_index, index=value.index).groupby(value.to_numpy()).transform("min").to_numpy()
+    return (
+        pd.Series(grade_index, index=value.index)
+        .groupby(value.to_numpy())
+        .transform("min")
+        .to_numpy()
+    )
 
 
 def abc_position(value: pd.Series, customer_id: pd.Series) -> np.ndarray:
@@ -38,11 +43,15 @@ def abc_position(value: pd.Series, customer_id: pd.Series) -> np.ndarray:
     return before
 
 
-def abc_tiers(value: pd.Series, customer_id: pd.Series, labels: list[str], cumulative_shares: list[float]) -> pd.Series:
+def abc_tiers(
+    value: pd.Series, customer_id: pd.Series, labels: list[str], cumulative_shares: list[float]
+) -> pd.Series:
     """A holds the customers who make the first `cumulative_shares[0]` of value, and so on."""
     if len(value) == 0:
         return pd.Series([], dtype=object, index=value.index)
-    index = np.searchsorted(np.asarray(cumulative_shares), abc_position(value, customer_id), side="right")
+    index = np.searchsorted(
+        np.asarray(cumulative_shares), abc_position(value, customer_id), side="right"
+    )
     index[value.to_numpy(dtype=float) <= 0] = len(labels) - 1
     index = _best_grade_for_ties(value, np.minimum(index, len(labels) - 1))
     return pd.Series(np.asarray(labels, dtype=object)[index], index=value.index)
@@ -56,7 +65,9 @@ def pyramid_position(value: pd.Series, customer_id: pd.Series) -> np.ndarray:
     return position
 
 
-def pyramid_tiers(value: pd.Series, customer_id: pd.Series, labels: list[str], customer_shares: list[float]) -> pd.Series:
+def pyramid_tiers(
+    value: pd.Series, customer_id: pd.Series, labels: list[str], customer_shares: list[float]
+) -> pd.Series:
     """Platinum = top 1 % of customers by value, gold = next 4 %, ... (shares from config)."""
     if len(value) == 0:
         return pd.Series([], dtype=object, index=value.index)
@@ -75,13 +86,15 @@ def levels(values: pd.Series, cuts: list[float], names: list[str]) -> pd.Series:
     return pd.Series(np.asarray(names, dtype=object)[index], index=values.index)
 
 
-def lifecycle_status(recency_days: pd.Series, tenure_days: pd.Series, churn_probability: pd.Series,
-                     rules: dict) -> pd.Series:
+def lifecycle_status(
+    recency_days: pd.Series, tenure_days: pd.Series, churn_probability: pd.Series, rules: dict
+) -> pd.Series:
     """new / active / at_risk / lost, checked in the order lost, new, at_risk, active."""
     conditions = [
         recency_days > rules["lost_after_days"],
         tenure_days <= rules["new_within_days"],
-        (recency_days > rules["at_risk_after_days"]) | (churn_probability >= rules["at_risk_probability"]),
+        (recency_days > rules["at_risk_after_days"])
+        | (churn_probability >= rules["at_risk_probability"]),
     ]
     status = np.select(conditions, ["lost", "new", "at_risk"], default="active")
     return pd.Series(status, index=recency_days.index, dtype=object)
@@ -104,11 +117,14 @@ def rfm_score(values: pd.Series, cuts: list[float], higher_is_better: bool = Tru
 def rfm_scores(frame: pd.DataFrame, rules: dict) -> pd.DataFrame:
     """rfm_r, rfm_f, rfm_m (1-5) and rfm_code ("545") from the configured columns and cuts."""
     columns, cuts = rules["columns"], rules["cuts"]
-    out = pd.DataFrame({
-        "rfm_r": rfm_score(frame[columns["r"]], cuts, higher_is_better=False),
-        "rfm_f": rfm_score(frame[columns["f"]], cuts),
-        "rfm_m": rfm_score(frame[columns["m"]], cuts),
-    }, index=frame.index)
+    out = pd.DataFrame(
+        {
+            "rfm_r": rfm_score(frame[columns["r"]], cuts, higher_is_better=False),
+            "rfm_f": rfm_score(frame[columns["f"]], cuts),
+            "rfm_m": rfm_score(frame[columns["m"]], cuts),
+        },
+        index=frame.index,
+    )
     out["rfm_code"] = out["rfm_r"].astype(str) + out["rfm_f"].astype(str) + out["rfm_m"].astype(str)
     return out
 
@@ -120,22 +136,31 @@ def _in_range(score: pd.Series, bounds) -> pd.Series:
     return (score >= low) & (score <= high)
 
 
-def rfm_segments(scores: pd.DataFrame, lifecycle: pd.Series, segments: list[dict], coherence: dict) -> pd.Series:
+def rfm_segments(
+    scores: pd.DataFrame, lifecycle: pd.Series, segments: list[dict], coherence: dict
+) -> pd.Series:
     """The first segment rule (in config order) whose score ranges hold and that the customer's
     lifecycle status allows; else that status's `rfm_default`."""
     key = pd.Series(None, index=scores.index, dtype=object)
     allowed = {status: set(rule["rfm"]) for status, rule in coherence.items() if "rfm" in rule}
     for rule in segments:
-        holds = (_in_range(scores["rfm_r"], rule.get("r")) & _in_range(scores["rfm_f"], rule.get("f"))
-                 & _in_range(scores["rfm_m"], rule.get("m")))
-        permitted = lifecycle.map(lambda s, k=rule["key"]: s not in allowed or k in allowed[s]).astype(bool)
+        holds = (
+            _in_range(scores["rfm_r"], rule.get("r"))
+            & _in_range(scores["rfm_f"], rule.get("f"))
+            & _in_range(scores["rfm_m"], rule.get("m"))
+        )
+        permitted = lifecycle.map(
+            lambda s, k=rule["key"]: s not in allowed or k in allowed[s]
+        ).astype(bool)
         key[key.isna() & holds & permitted] = rule["key"]
     for status, rule in coherence.items():
         key[key.isna() & (lifecycle == status)] = rule.get("rfm_default")
     if key.isna().any():
         codes = sorted(scores.loc[key.isna(), "rfm_code"].unique())
-        raise ValueError(f"tiering.rfm.segments: no segment for RFM codes {codes[:10]}; add a rule that covers "
-                         "them or an rfm_default for every lifecycle status in tiering.coherence")
+        raise ValueError(
+            f"tiering.rfm.segments: no segment for RFM codes {codes[:10]}; add a rule that covers "
+            "them or an rfm_default for every lifecycle status in tiering.coherence"
+        )
     return key
 
 
@@ -152,8 +177,14 @@ def coherent_personas(persona: pd.Series, lifecycle: pd.Series, coherence: dict)
     return out
 
 
-def apply_hysteresis(current: pd.Series, previous: pd.Series, position: np.ndarray, bounds: list[float],
-                     labels: list[str], band: float) -> pd.Series:
+def apply_hysteresis(
+    current: pd.Series,
+    previous: pd.Series,
+    position: np.ndarray,
+    bounds: list[float],
+    labels: list[str],
+    band: float,
+) -> pd.Series:
     """Keep last run's grade for a one-step move when the customer sits within `band` of the cut.
 
     `position` is the policy's ranking position (0 = best) and `bounds` its cut points, so a
@@ -165,7 +196,9 @@ def apply_hysteresis(current: pd.Series, previous: pd.Series, position: np.ndarr
     now = current.map(rank)
     before = previous.reindex(current.index).map(rank)
     one_step = (now - before).abs() == 1
-    cut = np.asarray(bounds)[np.minimum(now, before).fillna(0).astype(int).clip(upper=len(bounds) - 1)]
+    cut = np.asarray(bounds)[
+        np.minimum(now, before).fillna(0).astype(int).clip(upper=len(bounds) - 1)
+    ]
     near = np.abs(position - cut) <= band
     keep = (one_step & near).to_numpy()
     out = current.copy()
@@ -173,34 +206,51 @@ def apply_hysteresis(current: pd.Series, previous: pd.Series, position: np.ndarr
     return out
 
 
-def movement(current: pd.DataFrame, previous: pd.DataFrame | None, column: str, order: list[str]) -> dict:
+def movement(
+    current: pd.DataFrame, previous: pd.DataFrame | None, column: str, order: list[str]
+) -> dict:
     """Transition matrix, share of customers who kept their grade, and upgrade/downgrade lists."""
     if previous is None or column not in previous:
         return {"available": False}
     # the previous value, when the previous table has it, says why a customer moved
     kept = [s.CUSTOMER_ID, column, *(["current_value"] if "current_value" in previous else [])]
     joined = current[[s.CUSTOMER_ID, column, "current_value"]].merge(
-        previous[kept].rename(columns={column: "previous", "current_value": "previous_value"}), on=s.CUSTOMER_ID,
-        how="outer", indicator=True)
+        previous[kept].rename(columns={column: "previous", "current_value": "previous_value"}),
+        on=s.CUSTOMER_ID,
+        how="outer",
+        indicator=True,
+    )
     joined["previous"] = joined["previous"].fillna("(new)")
     joined[column] = joined[column].fillna("(gone)")
     states = [*order, "(new)", "(gone)"]
-    matrix = pd.crosstab(pd.Categorical(joined["previous"], categories=states),
-                         pd.Categorical(joined[column], categories=states), dropna=False)
+    matrix = pd.crosstab(
+        pd.Categorical(joined["previous"], categories=states),
+        pd.Categorical(joined[column], categories=states),
+        dropna=False,
+    )
     matrix.index = matrix.index.astype(str)
     matrix.columns = matrix.columns.astype(str)
     matrix.index.name, matrix.columns.name = "previous", None
     both = joined[joined["_merge"] == "both"]
     rank = {label: i for i, label in enumerate(order)}
     delta = both[column].map(rank) - both["previous"].map(rank)
-    cols = [s.CUSTOMER_ID, "previous", column, *(["previous_value"] if "previous_value" in both else []),
-            "current_value"]
+    cols = [
+        s.CUSTOMER_ID,
+        "previous",
+        column,
+        *(["previous_value"] if "previous_value" in both else []),
+        "current_value",
+    ]
     return {
         "available": True,
         "matrix": matrix.reset_index(),
         "kept_share": float((delta == 0).mean()) if len(both) else float("nan"),
-        "upgrades": both.loc[delta < 0, cols].rename(columns={column: "current"}).sort_values(s.CUSTOMER_ID),
-        "downgrades": both.loc[delta > 0, cols].rename(columns={column: "current"}).sort_values(s.CUSTOMER_ID),
+        "upgrades": both.loc[delta < 0, cols]
+        .rename(columns={column: "current"})
+        .sort_values(s.CUSTOMER_ID),
+        "downgrades": both.loc[delta > 0, cols]
+        .rename(columns={column: "current"})
+        .sort_values(s.CUSTOMER_ID),
     }
 
 

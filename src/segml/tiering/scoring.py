@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from segml.data import schema as s
-from segml.tiering import policies as t
 from segml.config import TieringConfig
-from segml.tiering.reasons import reasons
-from segml.models.training import ChurnModel, UpsideModel, check_scorers
+from segml.data import schema as s
 from segml.models.segment import Segmenter
+from segml.models.training import ChurnModel, UpsideModel, check_scorers
+from segml.tiering import policies as t
+from segml.tiering.reasons import reasons
 
 IDENTITY_COLUMNS = ["recency_days", "frequency", "monetary_total", "tenure_days"]
 
@@ -27,9 +27,12 @@ class TierResult:
     def metrics(self) -> dict:
         """Counts per tier, lifecycle status and RFM segment, and how many kept their tier."""
         table = self.table
-        out = {"customers": len(table), "movement_available": self.movement["available"],
-               "tiers": dict(zip(self.summary["tier"], self.summary["customers"].tolist())),
-               "lifecycle": table["lifecycle_status"].value_counts().sort_index().to_dict()}
+        out = {
+            "customers": len(table),
+            "movement_available": self.movement["available"],
+            "tiers": dict(zip(self.summary["tier"], self.summary["customers"].tolist())),
+            "lifecycle": table["lifecycle_status"].value_counts().sort_index().to_dict(),
+        }
         if "rfm_segment" in table:
             out["rfm_segments"] = table["rfm_segment"].value_counts().sort_index().to_dict()
         if self.movement["available"]:
@@ -41,20 +44,27 @@ class TierResult:
 def _action_columns(table: pd.DataFrame, cfg: TieringConfig) -> pd.DataFrame:
     """Action text and owning team (en, zh) for the headline grade and for the lifecycle status."""
     grade_key = table["vp_strategy"] if cfg.primary == "value_potential" else table["tier"]
-    sources = {"action": (grade_key, cfg.actions.get(cfg.primary, {})),
-               "lifecycle_action": (table["lifecycle_status"], cfg.actions.get("lifecycle", {}))}
+    sources = {
+        "action": (grade_key, cfg.actions.get(cfg.primary, {})),
+        "lifecycle_action": (table["lifecycle_status"], cfg.actions.get("lifecycle", {})),
+    }
     out = pd.DataFrame(index=table.index)
     for prefix, (key, actions) in sources.items():
         team = key.map(lambda k, a=actions: a.get(k, {}).get("team", ""))
         for language in ("en", "zh"):
             out[f"{prefix}_team_{language}"] = team.map(
-                lambda k, lang=language: cfg.teams.get(k, {}).get(lang, k))
+                lambda k, lang=language: cfg.teams.get(k, {}).get(lang, k)
+            )
         for language in ("en", "zh"):
-            out[f"{prefix}_{language}"] = key.map(lambda k, a=actions, lang=language: a.get(k, {}).get(lang, ""))
+            out[f"{prefix}_{language}"] = key.map(
+                lambda k, a=actions, lang=language: a.get(k, {}).get(lang, "")
+            )
     return out
 
 
-def _label_columns(table: pd.DataFrame, snap: pd.DataFrame, segmenter: Segmenter, cfg: TieringConfig) -> pd.DataFrame:
+def _label_columns(
+    table: pd.DataFrame, snap: pd.DataFrame, segmenter: Segmenter, cfg: TieringConfig
+) -> pd.DataFrame:
     """Lifecycle names, RFM scores and segment, and personas that agree with the lifecycle.
 
     Lifecycle is the time-based truth (tiering.coherence): an RFM segment or a persona that
@@ -64,7 +74,9 @@ def _label_columns(table: pd.DataFrame, snap: pd.DataFrame, segmenter: Segmenter
     labels = cfg.lifecycle.get("labels", {})
     out = pd.DataFrame(index=table.index)
     for language in ("en", "zh"):
-        out[f"lifecycle_{language}"] = status.map(lambda k, lang=language: labels.get(k, {}).get(lang, k))
+        out[f"lifecycle_{language}"] = status.map(
+            lambda k, lang=language: labels.get(k, {}).get(lang, k)
+        )
     if cfg.rfm:
         scores = t.rfm_scores(snap, cfg.rfm)
         out = pd.concat([out, scores], axis=1)
@@ -72,7 +84,8 @@ def _label_columns(table: pd.DataFrame, snap: pd.DataFrame, segmenter: Segmenter
         names = {rule["key"]: rule for rule in cfg.rfm["segments"]}
         for language in ("en", "zh"):
             out[f"rfm_segment_{language}"] = out["rfm_segment"].map(
-                lambda k, lang=language: names.get(k, {}).get(lang, k))
+                lambda k, lang=language: names.get(k, {}).get(lang, k)
+            )
     persona = t.coherent_personas(table["persona"], status, cfg.coherence)
     out["persona"] = persona
     out["persona_adjusted"] = persona != table["persona"]
@@ -80,13 +93,22 @@ def _label_columns(table: pd.DataFrame, snap: pd.DataFrame, segmenter: Segmenter
     for language, position in (("en", 1), ("zh", 2)):
         cluster_name = table[f"persona_{language}"]
         out[f"persona_{language}"] = cluster_name.where(
-            ~out["persona_adjusted"], persona.map(lambda k, lang=language: known.get(k, {}).get(lang, k)))
+            ~out["persona_adjusted"],
+            persona.map(lambda k, lang=language: known.get(k, {}).get(lang, k)),
+        )
     return out
 
 
-def score_customers(snapshot: pd.DataFrame, segmenter: Segmenter, churn: ChurnModel, upside: UpsideModel,
-                    cfg: TieringConfig, horizon_days: int, previous: pd.DataFrame | None = None,
-                    previous_period: str | None = None) -> TierResult:
+def score_customers(
+    snapshot: pd.DataFrame,
+    segmenter: Segmenter,
+    churn: ChurnModel,
+    upside: UpsideModel,
+    cfg: TieringConfig,
+    horizon_days: int,
+    previous: pd.DataFrame | None = None,
+    previous_period: str | None = None,
+) -> TierResult:
     """Score the snapshot and grade every customer under every configured policy; movement against
     `previous` (the tier table of `previous_period`, a label that names it)."""
     check_scorers(snapshot, churn, upside)
@@ -109,20 +131,30 @@ def score_customers(snapshot: pd.DataFrame, segmenter: Segmenter, churn: ChurnMo
         return t.apply_hysteresis(current, prev, position, bounds, labels, cfg.hysteresis)
 
     abc = cfg.abc
-    table["tier_abc"] = held("tier_abc", t.abc_tiers(value, ids, abc["labels"], abc["cumulative_shares"]),
-                             t.abc_position(value, ids), abc["cumulative_shares"], abc["labels"])
+    table["tier_abc"] = held(
+        "tier_abc",
+        t.abc_tiers(value, ids, abc["labels"], abc["cumulative_shares"]),
+        t.abc_position(value, ids),
+        abc["cumulative_shares"],
+        abc["labels"],
+    )
     pyr = cfg.pyramid
-    table["tier_pyramid"] = held("tier_pyramid", t.pyramid_tiers(value, ids, pyr["labels"], pyr["customer_shares"]),
-                                 t.pyramid_position(value, ids), list(np.cumsum(pyr["customer_shares"])[:-1]),
-                                 pyr["labels"])
+    table["tier_pyramid"] = held(
+        "tier_pyramid",
+        t.pyramid_tiers(value, ids, pyr["labels"], pyr["customer_shares"]),
+        t.pyramid_position(value, ids),
+        list(np.cumsum(pyr["customer_shares"])[:-1]),
+        pyr["labels"],
+    )
     vp = cfg.value_potential
     table["value_level"] = t.levels(value, vp["cuts"], vp["levels"])
     table["potential_level"] = t.levels(table["predicted_value"], vp["cuts"], vp["levels"])
     table["vp_cell"] = table["value_level"] + "_" + table["potential_level"]
     for field, column in (("en", "vp_cell_en"), ("zh", "vp_cell_zh"), ("strategy", "vp_strategy")):
         table[column] = table["vp_cell"].map(lambda c, f=field: vp["cells"].get(c, {}).get(f, c))
-    table["lifecycle_status"] = t.lifecycle_status(snap["recency_days"], snap["tenure_days"],
-                                                   table["churn_probability"], cfg.lifecycle)
+    table["lifecycle_status"] = t.lifecycle_status(
+        snap["recency_days"], snap["tenure_days"], table["churn_probability"], cfg.lifecycle
+    )
     labelled = _label_columns(table, snap, segmenter, cfg)
     for column in labelled.columns:  # persona columns keep their place; new ones go at the end
         table[column] = labelled[column]
@@ -131,10 +163,19 @@ def score_customers(snapshot: pd.DataFrame, segmenter: Segmenter, churn: ChurnMo
     table = pd.concat([table, _action_columns(table, cfg)], axis=1)
 
     phrases, n = cfg.reasons.get("phrases", []), int(cfg.reasons.get("top_n", 3))
-    for target, model, what in (("churn", churn, {"en": "risk", "zh": "流失风险"}),
-                                ("value", upside, {"en": "value", "zh": "预测价值"})):
-        texts = reasons(model.contributions(snap), snap, phrases, n, what, cfg.reasons.get("fallback"),
-                        {"horizon_days": horizon_days})
+    for target, model, what in (
+        ("churn", churn, {"en": "risk", "zh": "流失风险"}),
+        ("value", upside, {"en": "value", "zh": "预测价值"}),
+    ):
+        texts = reasons(
+            model.contributions(snap),
+            snap,
+            phrases,
+            n,
+            what,
+            cfg.reasons.get("fallback"),
+            {"horizon_days": horizon_days},
+        )
         for language, series in texts.items():
             table[f"{target}_reasons_{language}"] = series
     for column in IDENTITY_COLUMNS:
@@ -150,7 +191,9 @@ def score_customers(snapshot: pd.DataFrame, segmenter: Segmenter, churn: ChurnMo
         prev = previous_by_id[column].reindex(ids).set_axis(table.index)
         delta = table[column].map(rank) - prev.map(rank)
         table["previous_tier"] = prev
-        table["tier_change"] = np.select([prev.isna(), delta < 0, delta > 0], ["new", "up", "down"], "same")
+        table["tier_change"] = np.select(
+            [prev.isna(), delta < 0, delta > 0], ["new", "up", "down"], "same"
+        )
     return TierResult(table, move, tier_summary(table, order))
 
 
@@ -158,13 +201,22 @@ def tier_summary(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     """Customers, value share, mean churn risk and mean predicted value per headline tier."""
     total = table["current_value"].clip(lower=0).sum()
     grouped = table.groupby("tier")
-    out = pd.DataFrame({
-        "customers": grouped.size(),
-        "customer_share": grouped.size() / max(len(table), 1),
-        "current_value": grouped["current_value"].sum(),
-        "value_share": grouped["current_value"].apply(lambda v: v.clip(lower=0).sum()) / total if total > 0 else 0.0,
-        "mean_churn_probability": grouped["churn_probability"].mean(),
-        "mean_predicted_value": grouped["predicted_value"].mean(),
-    }).reindex(order).dropna(how="all", subset=["customers"])
+    out = (
+        pd.DataFrame(
+            {
+                "customers": grouped.size(),
+                "customer_share": grouped.size() / max(len(table), 1),
+                "current_value": grouped["current_value"].sum(),
+                "value_share": grouped["current_value"].apply(lambda v: v.clip(lower=0).sum())
+                / total
+                if total > 0
+                else 0.0,
+                "mean_churn_probability": grouped["churn_probability"].mean(),
+                "mean_predicted_value": grouped["predicted_value"].mean(),
+            }
+        )
+        .reindex(order)
+        .dropna(how="all", subset=["customers"])
+    )
     out["customers"] = out["customers"].astype("int64")
     return out.rename_axis("tier").reset_index()
