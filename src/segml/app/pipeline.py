@@ -12,6 +12,7 @@ from segml.features.datasets import Datasets, build_datasets
 from segml.features.transactions import index_transactions
 from segml.models.segment import segment_customers
 from segml.models.training import Trained, train_models
+from segml.outputs.exports import Exports, build_exports, report_inputs
 from segml.tiering.scoring import TierResult, score_customers
 
 
@@ -21,13 +22,17 @@ class PipelineResult:
     datasets: Datasets
     trained: Trained
     tiers: TierResult
+    exports: Exports
     metrics: dict
 
 
 def run_pipeline(
-    raw_transactions: pd.DataFrame, raw_customers: pd.DataFrame | None, cfg: Config
+    raw_transactions: pd.DataFrame,
+    raw_customers: pd.DataFrame | None,
+    cfg: Config,
+    salt: str | None = None,
 ) -> PipelineResult:
-    """prepare -> features -> segment -> train -> tier, with no files and no tracking."""
+    """prepare -> features -> segment -> train -> tier -> export, with no files and no tracking."""
     prepared = prepare(raw_transactions, raw_customers, cfg.data, cfg.as_of)
     datasets = build_datasets(
         index_transactions(prepared.transactions, prepared.customers),
@@ -35,7 +40,9 @@ def run_pipeline(
         cfg.labels,
         cfg.as_of,
     )
-    segmenter, _, _, segment_metrics = segment_customers(datasets.snapshot, cfg.segment, cfg.seed)
+    segmenter, _, profile, segment_metrics = segment_customers(
+        datasets.snapshot, cfg.segment, cfg.seed
+    )
     trained = train_models(
         datasets.labelled, datasets.schedule, cfg.churn, cfg.upside, cfg.seed, datasets.vocabulary
     )
@@ -47,5 +54,24 @@ def run_pipeline(
         cfg.tiering,
         cfg.labels.horizon_days,
     )
+    models = {"churn": trained.churn, "upside": trained.upside, "segmenter": segmenter}
+    inputs = report_inputs(
+        cfg,
+        tiers,
+        trained.metrics,
+        models,
+        datasets.snapshot,
+        profile,
+        trained.plots,
+        prepared.quality,
+    )
+    exports = build_exports(
+        inputs,
+        cfg.tiering.actions,
+        list(cfg.tiering.value_potential["levels"]),
+        cfg.export,
+        salt,
+        cfg.tiering.teams,
+    )
     metrics = {**trained.metrics, "segment": segment_metrics, "data_quality": prepared.quality}
-    return PipelineResult(prepared, datasets, trained, tiers, metrics)
+    return PipelineResult(prepared, datasets, trained, tiers, exports, metrics)

@@ -44,7 +44,8 @@ def normalized_gini(actual, predicted) -> float:
 
     if actual.sum() == 0:
         return float("nan")
-    return gini(predicted) / gini(actual)
+    perfect = gini(actual)
+    return gini(predicted) / perfect if perfect > 0 else float("nan")  # all spent alike: no ranking
 
 
 def capture_at(actual, predicted, top: float = 0.20) -> float:

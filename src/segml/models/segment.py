@@ -78,10 +78,11 @@ class Segmenter:
             self.silhouette_by_k_[k] = score
             if best is None or score > best[0]:
                 best = (score, k, km)
-        if best is None:
-            raise ValueError(
-                f"Cannot cluster {len(Z)} customers into {list(candidates)} segments: too few customers."
-            )
+        if (
+            best is None
+        ):  # fewer customers than segments asked for: one segment, named like any other
+            km = KMeans(n_clusters=1, n_init=1, random_state=self.random_state).fit(Z)
+            best = (float("nan"), 1, km)
         self.silhouette_, self.k_, self.kmeans_ = best
         self._name_clusters(frame, self.kmeans_.labels_)
         return self

@@ -297,6 +297,20 @@ class RuleScorer:
         return pd.DataFrame({self.feature: score - score.mean()}, index=frame.index)
 
 
+MIN_CUSTOMERS = 20  # a model needs some to learn from and some held out to stop and calibrate on
+EMPTY_PLOTS = {
+    "calibration": ["bin", "customers", "mean_predicted", "observed_rate"],
+    "lift": ["scorer", "share_contacted", "share_churners_caught"],
+    "deciles": ["decile", "customers", "mean_predicted", "mean_actual"],
+}
+UNTRAINED_ZH = {
+    "no labelled customers": "没有可用于训练的客户",
+    f"fewer than {MIN_CUSTOMERS} labelled customers": f"可用于训练的客户少于{MIN_CUSTOMERS}个",
+    "every labelled customer churned": "所有客户均已流失",
+    "no labelled customer churned": "没有客户流失",
+    "no labelled customer spent in the window after a cutoff": "观察期后没有客户消费",
+}
+
 # Baselines the models must beat: name -> (feature, calibrated to the label)
 CHURN_BASELINES = {"baseline_recency": "recency_days", "baseline_bgnbd": "bgnbd_p_no_purchase"}
 
@@ -377,6 +391,63 @@ class _Target:
             else UpsideModel(**common)
         )
 
+    def cannot_learn(self, frame: pd.DataFrame) -> str | None:
+        """Why these labelled rows cannot train or measure this model (None: they can)."""
+        if frame.empty:
+            return "no labelled customers"
+        if frame[s.CUSTOMER_ID].nunique() < MIN_CUSTOMERS:
+            return f"fewer than {MIN_CUSTOMERS} labelled customers"
+        y = self.labels(frame)
+        if self.name == "churn" and len(np.unique(y)) < 2:
+            return (
+                "every labelled customer churned"
+                if y.mean() > 0
+                else "no labelled customer churned"
+            )
+        if self.name == "upside" and y.sum() <= 0:
+            return "no labelled customer spent in the window after a cutoff"
+        return None
+
+    def untrained(self, reason: str, vocabulary) -> tuple[RuleScorer, dict, dict]:
+        """A model the data cannot support: the rule that needs no labels scores instead (BG/NBD's
+        probability of no purchase for churn, last period's spend for value), and says why."""
+        name, feature = (
+            ("baseline_bgnbd", "bgnbd_p_no_purchase")
+            if self.name == "churn"
+            else ("baseline_last_period", self.baselines["baseline_last_period"])
+        )
+        rule = RuleScorer(feature, name, calibrate=False)
+        rule.features_, rule.vocabulary_, rule.trained_columns_, rule.scorer_ = (
+            [feature],
+            vocabulary,
+            [feature],
+            name,
+        )
+        en, zh = ev.SCORER_NAMES.get(name, (name, name))
+        summary = {
+            "grade": "C",
+            "headline": self.headline,
+            "best_baseline": name,
+            "folds": 0,
+            "margins": [],
+            "margin_mean": float("nan"),
+            "margin_spread": float("nan"),
+            "beats_baseline": False,
+            "finding": "not trained",
+            "verdict_en": f"C: not trained: {reason}",
+            "verdict_zh": f"C：未训练（{UNTRAINED_ZH.get(reason, reason)}）",
+        }
+        production = {
+            "scorer": name,
+            "scorer_en": en,
+            "scorer_zh": zh,
+            "training_cutoffs": [],
+            "train_rows": 0,
+            "scorer_reason_en": f"scored with {en}: the model was not trained ({reason})",
+            "scorer_reason_zh": f"使用{zh}评分：模型未训练（{UNTRAINED_ZH.get(reason, reason)}）",
+        }
+        return rule, summary, production
+
     def sample(self, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
         return sample_per_cutoff(frame, self.cfg.max_rows_per_cutoff, self.labels(frame) > 0, seed)
 
@@ -421,8 +492,20 @@ def train_models(
     metrics, plots, producers, backtest = {}, {}, {}, []
     for target in targets:
         folds, newest = {}, None
+        reason = target.cannot_learn(rows(schedule.production))
+        if reason:  # nothing to learn from: score with the rule that needs no labels, and say so
+            producers[target.name], summary, production = target.untrained(reason, vocabulary)
+            metrics[target.name] = {
+                "spread": {},
+                "folds": {},
+                "summary": summary,
+                "production": production,
+            }
+            continue
         for fold in schedule.folds:
             train, valid = target.sample(rows(schedule.training_for(fold)), seed), rows([fold])
+            if target.cannot_learn(train) or target.cannot_learn(valid):
+                continue  # a fold without both outcomes measures nothing
             model = target.model(seed).fit(train, vocabulary)
             scores = {
                 "model": _score(model, valid),
@@ -478,9 +561,11 @@ def train_models(
         }
         if newest is not None:
             plots.update(_plot_tables(target.name, target.labels(newest[0]), newest[1]))
-    if "churn" in metrics and schedule.folds:
+    if "baseline_recency" in metrics["churn"] and schedule.folds:
         fold_train = rows(schedule.training_for(schedule.folds[-1]))
         metrics["churn"]["baseline_recency"]["best_n_days"] = best_recency_days(fold_train)
+    for name, columns in EMPTY_PLOTS.items():  # no fold measured anything: empty plot tables
+        plots.setdefault(name, pd.DataFrame(columns=columns))
     plots["backtest"] = pd.DataFrame(
         backtest, columns=["target", "fold_cutoff", "scorer", "metric", "value"]
     )

@@ -1,0 +1,83 @@
+"""Data that cannot support a model still gets tiers from value and RFM, with the model marked
+"not trained" and scored by the rule that needs no labels (labels.sufficiency.on_failure=warn)."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from segml.app.pipeline import run_pipeline
+from segml.config import compose, to_typed
+
+DAYS = pd.date_range("2024-01-01", "2025-12-31")
+
+
+def frame(rows: list[tuple[str, pd.Timestamp, float]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "customer_id": c,
+                "ts": str(ts.date()),
+                "amount": str(a),
+                "order_id": f"O{i}",
+                "quantity": "1",
+                "category": "food",
+                "channel": "app",
+            }
+            for i, (c, ts, a) in enumerate(rows)
+        ]
+    )
+
+
+def everyone_once(n: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return frame([(f"C{i:04d}", DAYS[rng.integers(len(DAYS))], 10 + i % 7) for i in range(n)])
+
+
+CASES = {
+    "one customer": (
+        frame([("C1", d, 10) for d in DAYS[::20]]),
+        "fewer than 20 labelled customers",
+    ),
+    "two customers": (
+        frame([(c, d, 10) for c in ("C1", "C2") for d in DAYS[::25]]),
+        "fewer than 20 labelled customers",
+    ),
+    "no repeat buyer": (everyone_once(), "every labelled customer churned"),
+}
+
+
+@pytest.fixture(scope="module")
+def warn_cfg():
+    cfg = to_typed(compose(["labels.sufficiency.on_failure=warn"], conf_dir=ROOT / "conf"))
+    identity = dataclasses.replace(
+        cfg.data,
+        columns={k: k for k in cfg.data.columns},
+        customer_columns={k: k for k in cfg.data.customer_columns},
+    )
+    return dataclasses.replace(cfg, data=identity)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_thin_data_is_tiered_with_the_model_marked_not_trained(warn_cfg, case):
+    transactions, reason = CASES[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the sufficiency warning is the point of on_failure=warn
+        result = run_pipeline(transactions, None, warn_cfg)
+    table = result.tiers.table
+    assert set(table["customer_id"]) == set(transactions["customer_id"])
+    assert table["tier"].notna().all() and table["rfm_segment"].notna().all()
+    churn = result.metrics["churn"]
+    assert churn["summary"]["verdict_en"] == f"C: not trained: {reason}"
+    assert (
+        churn["production"]["scorer"] == "baseline_bgnbd"
+        and "not trained" in churn["production"]["scorer_reason_en"]
+    )
+    assert table["churn_probability"].between(0, 1).all()
+    report = result.exports.report
+    assert "not trained" in report or "未训练" in report  # the report says so too
