@@ -31,6 +31,7 @@ def main() -> None:
         cfg.labels.horizon_days,
         previous,
         period,
+        catalog.read("no_purchase_customers"),
     )
     catalog.write("tiers", result.table)
     catalog.write("tier_summary", result.summary)

@@ -61,7 +61,19 @@ def test_every_policy_has_actions_for_every_grade(cfg):
     assert set(actions["pyramid"]) == set(cfg.tiering.pyramid["labels"])
     strategies = {cell["strategy"] for cell in cfg.tiering.value_potential["cells"].values()}
     assert strategies <= set(actions["value_potential"])
-    assert set(actions["lifecycle"]) == {"new", "active", "at_risk", "lost"}
+    statuses = {
+        "new",
+        "active",
+        "at_risk",
+        "lost",
+        "never_bought",
+        "only_refunds",
+        "all_rows_rejected",
+    }
+    assert set(actions["lifecycle"]) == statuses == set(cfg.tiering.lifecycle["labels"])
+    assert {a["team"] for grades in actions.values() for a in grades.values()} <= set(
+        cfg.tiering.teams
+    )
     for grades in actions.values():
         for action in grades.values():
             assert action["en"] and action["zh"] and action["team"]

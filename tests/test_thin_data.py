@@ -81,3 +81,31 @@ def test_thin_data_is_tiered_with_the_model_marked_not_trained(warn_cfg, case):
     assert table["churn_probability"].between(0, 1).all()
     report = result.exports.report
     assert "not trained" in report or "未训练" in report  # the report says so too
+
+
+def test_every_customer_of_the_input_is_in_the_tier_table(warn_cfg):
+    """Customers with no usable purchase get a status that says why, and no tier."""
+    rng = np.random.default_rng(1)
+    rows = [
+        (f"C{i:03d}", DAYS[rng.integers(len(DAYS))], 10 + i % 5)
+        for i in range(60)
+        for _ in range(6)
+    ]
+    rows += [("Z001", DAYS[100], 0.0), ("Z001", DAYS[200], 0.0)]  # only zero-amount purchases
+    customers = pd.DataFrame(
+        {"customer_id": ["C000", "P001"], "region": ["华东", "华北"]}
+    )  # P001 never bought
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run_pipeline(frame(rows), customers, warn_cfg)
+    table = result.tiers.table.set_index("customer_id")
+    assert {"Z001", "P001"} <= set(table.index)
+    assert table.loc["Z001", "lifecycle_status"] == "all_rows_rejected" and pd.isna(
+        table.loc["Z001", "tier"]
+    )
+    assert "zero" in table.loc["Z001", "status_reason"]
+    assert table.loc["P001", "lifecycle_status"] == "never_bought"
+    assert table.loc["P001", "lifecycle_zh"] == "潜在客户（从未购买）"
+    assert (
+        result.tiers.summary["customers"].sum() == table["tier"].notna().sum()
+    )  # tiers only for buyers

@@ -356,6 +356,7 @@ def _score(
                 loaded["upside"],
                 cfg.tiering,
                 cfg.labels.horizon_days,
+                no_purchase=prepared.no_purchase,
             )
         exports = build_scored_exports(
             result,

@@ -53,6 +53,7 @@ def run_pipeline(
         trained.upside,
         cfg.tiering,
         cfg.labels.horizon_days,
+        no_purchase=prepared.no_purchase,
     )
     models = {"churn": trained.churn, "upside": trained.upside, "segmenter": segmenter}
     inputs = report_inputs(

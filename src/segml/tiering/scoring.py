@@ -108,9 +108,11 @@ def score_customers(
     horizon_days: int,
     previous: pd.DataFrame | None = None,
     previous_period: str | None = None,
+    no_purchase: pd.DataFrame | None = None,
 ) -> TierResult:
     """Score the snapshot and grade every customer under every configured policy; movement against
-    `previous` (the tier table of `previous_period`, a label that names it)."""
+    `previous` (the tier table of `previous_period`, a label that names it). Customers with no
+    usable purchase (`no_purchase`, from prepare) are listed with a status instead of a tier."""
     check_scorers(snapshot, churn, upside)
     snap = snapshot.sort_values(s.CUSTOMER_ID, ignore_index=True)
     table = segmenter.assign(snap)
@@ -194,7 +196,40 @@ def score_customers(
         table["tier_change"] = np.select(
             [prev.isna(), delta < 0, delta > 0], ["new", "up", "down"], "same"
         )
-    return TierResult(table, move, tier_summary(table, order))
+    summary = tier_summary(table, order)  # tiers are for customers who bought
+    return TierResult(_with_non_buyers(table, no_purchase, cfg), move, summary)
+
+
+def _with_non_buyers(
+    table: pd.DataFrame, no_purchase: pd.DataFrame | None, cfg: TieringConfig
+) -> pd.DataFrame:
+    """Every customer of the input in the table: those with no usable purchase (every row rejected,
+    refunds only, or in the customer file but never bought) get a status that says why, no tier."""
+    if no_purchase is None or no_purchase.empty:
+        return table
+    extra = no_purchase[~no_purchase[s.CUSTOMER_ID].isin(table[s.CUSTOMER_ID])]
+    labels, actions = cfg.lifecycle.get("labels", {}), cfg.actions.get("lifecycle", {})
+    status = extra["status"].astype(str)
+    rows = pd.DataFrame(
+        {
+            s.CUSTOMER_ID: extra[s.CUSTOMER_ID].astype(str).to_numpy(),
+            "as_of": table["as_of"].iloc[0] if len(table) else None,
+            "lifecycle_status": status.to_numpy(),
+            "status_reason": extra["reject_reasons"].fillna("").astype(str).to_numpy(),
+        }
+    )
+    for language in ("en", "zh"):
+        rows[f"lifecycle_{language}"] = [labels.get(k, {}).get(language, k) for k in status]
+        rows[f"lifecycle_action_{language}"] = [
+            actions.get(k, {}).get(language, "") for k in status
+        ]
+        rows[f"lifecycle_action_team_{language}"] = [
+            cfg.teams.get(actions.get(k, {}).get("team", ""), {}).get(language, "") for k in status
+        ]
+    # whole numbers stay whole (RFM scores, counts) where the new rows have none
+    whole = {c: "Int64" for c in table.columns if pd.api.types.is_integer_dtype(table[c])}
+    out = pd.concat([table.astype(whole), rows], ignore_index=True)
+    return out.sort_values(s.CUSTOMER_ID, kind="stable", ignore_index=True)
 
 
 def tier_summary(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
