@@ -7,7 +7,7 @@ from segml.data.catalog import Catalog
 from segml.features.datasets import schedule_from_summary
 from segml.models.training import challenge
 from segml.outputs import tracking
-from segml.outputs.exports import build_exports, report_inputs
+from segml.outputs.exports import export_stage, report_inputs
 
 STAGE_METRICS = {
     "data_quality": "data_quality",
@@ -39,14 +39,7 @@ def main() -> None:
         read_plots(catalog),
         metrics["data_quality"],
     )
-    exports = build_exports(
-        inputs,
-        cfg.tiering.actions,
-        list(cfg.tiering.value_potential["levels"]),
-        cfg.export,
-        salt,
-        cfg.tiering.teams,
-    )
+    exports = export_stage(inputs, cfg, salt)
     written = write_exports(catalog, exports, cfg.export.formats)
     champion, horizon = tracking.load_champion_set(cfg.tracking.uri)
     promote = challenge(

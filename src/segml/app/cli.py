@@ -311,11 +311,12 @@ def _score(
     from segml.app.artifacts import EXPORT_NAMES, write_exports
     from segml.app.console import user_errors
     from segml.data import io
+    from segml.data import schema as s
     from segml.data.catalog import Catalog
     from segml.data.validate import prepare
     from segml.features.datasets import build_snapshot, check_history
     from segml.outputs import tracking
-    from segml.outputs.exports import build_scored_exports
+    from segml.outputs.exports import export_stage, report_inputs
     from segml.tiering.scoring import score_customers
 
     _, cfg = _config(overrides)
@@ -348,6 +349,15 @@ def _score(
             as_of,
             cfg.labels.horizon_days,
         )
+        salt = os.environ.get(cfg.export.salt_env)
+        # movement against the last accepted period other than this one, as the pipeline would pin it
+        period = tracking.period_key(io.file_digest(*[p for p in (input, customers) if p]), as_of)
+        ref = tracking.previous_ref(
+            cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, period
+        )
+        previous, compared_with = tracking.previous_tiers(
+            cfg.tiering.previous, ref, cfg.tracking.uri, snapshot[s.CUSTOMER_ID], salt
+        )
         with console.status("scoring..."):
             result = score_customers(
                 snapshot,
@@ -356,18 +366,20 @@ def _score(
                 loaded["upside"],
                 cfg.tiering,
                 cfg.labels.horizon_days,
-                no_purchase=prepared.no_purchase,
+                previous,
+                compared_with,
+                prepared.no_purchase,
             )
-        exports = build_scored_exports(
-            result,
-            cfg.tiering.actions,
-            cfg.export,
-            os.environ.get(cfg.export.salt_env),
-            cfg.tiering.teams,
+        catalog = Catalog.from_config(cfg.paths)
+        # the same exports as the pipeline; model quality is the training run's
+        metrics, plots, profile = tracking.training_outputs(cfg.tracking.uri, catalog, model)
+        inputs = report_inputs(
+            cfg, result, metrics, loaded, snapshot, profile, plots, prepared.quality
         )
+        exports = export_stage(inputs, cfg, salt)
     except user_errors() as exc:
         _fail(str(exc))
-    catalog = Catalog.from_config(cfg.paths).under(out, [*EXPORT_NAMES.values(), "rejected"])
+    catalog = catalog.under(out, [*EXPORT_NAMES.values(), "report", "rejected"])
     write_exports(catalog, exports, cfg.export.formats)
     catalog.write("rejected", prepared.rejected)
     console.print(

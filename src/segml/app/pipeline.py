@@ -12,7 +12,7 @@ from segml.features.datasets import Datasets, build_datasets
 from segml.features.transactions import index_transactions
 from segml.models.segment import segment_customers
 from segml.models.training import Trained, train_models
-from segml.outputs.exports import Exports, build_exports, report_inputs
+from segml.outputs.exports import Exports, export_stage, report_inputs
 from segml.tiering.scoring import TierResult, score_customers
 
 
@@ -66,13 +66,6 @@ def run_pipeline(
         trained.plots,
         prepared.quality,
     )
-    exports = build_exports(
-        inputs,
-        cfg.tiering.actions,
-        list(cfg.tiering.value_potential["levels"]),
-        cfg.export,
-        salt,
-        cfg.tiering.teams,
-    )
+    exports = export_stage(inputs, cfg, salt)
     metrics = {**trained.metrics, "segment": segment_metrics, "data_quality": prepared.quality}
     return PipelineResult(prepared, datasets, trained, tiers, exports, metrics)

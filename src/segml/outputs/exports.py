@@ -424,6 +424,13 @@ def report_inputs(
     )
 
 
+def export_stage(inputs: ReportInputs, cfg: Config, salt: str | None) -> Exports:
+    """The export stage with the project's config: `build_exports` with the tiering vocabulary."""
+    tiering = cfg.tiering
+    levels = list(tiering.value_potential["levels"])
+    return build_exports(inputs, tiering.actions, levels, cfg.export, salt, tiering.teams)
+
+
 @dataclass(frozen=True)
 class Exports:
     table: pd.DataFrame  # for parquet and CSV
@@ -481,26 +488,3 @@ def build_exports(
 
 def _replace(inputs: ReportInputs, **changes) -> ReportInputs:
     return dataclasses.replace(inputs, **changes)
-
-
-def build_scored_exports(
-    result, actions: dict, cfg: ExportConfig, salt: str | None, teams: dict | None = None
-) -> Exports:
-    """Exports for `segml score`: the table and workbook (model quality lives with the training run)."""
-    table = export_table(result.table, cfg, salt)
-    note = pd.DataFrame({"note": [label("scored_note", cfg)]})
-    book = (
-        workbook(
-            table,
-            result.summary,
-            {"available": False},
-            note,
-            actions,
-            cfg,
-            _breakdowns(result.table),
-            teams,
-        )
-        if "xlsx" in cfg.formats
-        else None
-    )
-    return Exports(table, book, None)

@@ -521,3 +521,30 @@ def previous_tiers(
     return (
         (table, label) if table[s.CUSTOMER_ID].isin(current_ids.astype(str)).any() else (None, None)
     )
+
+
+def training_outputs(
+    uri: str, catalog: Catalog, which: str = CHAMPION
+) -> tuple[dict, dict, pd.DataFrame]:
+    """The model metrics, plot tables and segment profile logged by the run that trained the
+    registered set (`segml score` shows them in its report, as the pipeline does)."""
+    mlflow = _mlflow()
+    client = mlflow.MlflowClient(uri)
+    name = REGISTERED["churn"]
+    version = (
+        client.get_model_version(name, str(which))
+        if str(which).isdigit()
+        else client.get_model_version_by_alias(name, which)
+    )
+
+    def fetch(folder: str, entry: str) -> Any:
+        artifact = f"{folder}/{catalog.path(entry).name}"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = mlflow.artifacts.download_artifacts(
+                run_id=version.run_id, artifact_path=artifact, dst_path=tmp, tracking_uri=uri
+            )
+            return Catalog({entry: Path(path)}).read(entry)
+
+    metrics = {target: fetch("metrics", f"{target}_metrics") for target in ("churn", "upside")}
+    plots = {p: fetch("plots", f"{p}_plot") for p in ("calibration", "deciles", "lift", "backtest")}
+    return metrics, plots, fetch("tables", "segment_profile")
