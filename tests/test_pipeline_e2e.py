@@ -148,11 +148,15 @@ def test_score_reproduces_the_pipeline_tier_table(project):
             pipeline["as_of"].iloc[0],
             "--out",
             str(out),
+            NO_PREVIOUS,  # the same settings as the pipeline run
         ],
         root,
     )
     pd.testing.assert_frame_equal(pd.read_parquet(out / "tiers.parquet"), pipeline)
     assert (out / "tiers.xlsx").exists() and (out / "rejected.parquet").exists()
+    # the same exports as the pipeline: the report too, with the training run's model quality
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "ROC AUC" in report and "plotly" in report.lower()
 
 
 def test_score_refuses_a_model_whose_features_differ(project):
