@@ -213,6 +213,7 @@ class TrackingConfig:
     auto_promote: bool = True
     sample_rows: int = 100
     log_full_table: bool = False
+    log_report: bool = False
 
 
 @dataclass

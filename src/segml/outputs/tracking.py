@@ -298,7 +298,9 @@ def record_pipeline_run(
         artifacts={
             "tables": [catalog.path("segment_profile")],
             "exports": [
-                catalog.path(n) for n in written if cfg.tracking.log_full_table or n == "report"
+                catalog.path(n)
+                for n in written
+                if (cfg.tracking.log_report if n == "report" else cfg.tracking.log_full_table)
             ],
             "plots": sorted(catalog.path("backtest_plot").parent.glob("*")),
             "metrics": [catalog.path(n) for n in METRICS_FILES],
