@@ -502,7 +502,7 @@ def train_models(
                 "production": production,
             }
             continue
-        for fold in schedule.folds:
+        for number, fold in enumerate(schedule.folds, 1):  # fold_1 is the oldest
             train, valid = target.sample(rows(schedule.training_for(fold)), seed), rows([fold])
             if target.cannot_learn(train) or target.cannot_learn(valid):
                 continue  # a fold without both outcomes measures nothing
@@ -514,9 +514,11 @@ def train_models(
                     for name, rule in target.rules(train, vocabulary).items()
                 },
             }
-            date = str(to_date(fold).date())
+            date, key = str(to_date(fold).date()), f"fold_{number}"
             y = target.labels(valid)
-            folds[date] = {
+            # keyed by position, so runs of other periods log the same metric names to MLflow
+            folds[key] = {
+                "cutoff": date,
                 "train_rows": len(train),
                 "valid_rows": len(valid),
                 "best_iteration": model.best_iteration_,
@@ -536,7 +538,7 @@ def train_models(
                     "value": value,
                 }
                 for name in scores
-                for metric, value in folds[date][name].items()
+                for metric, value in folds[key][name].items()
             ]
             newest = (valid, scores)
         summary = ev.backtest_grade(
@@ -709,8 +711,10 @@ def challenge(
         produced = metrics[target]["production"]["scorer"]
         folds = metrics[target]["folds"]
         new, old = [], []
-        for date, fold in folds.items():
-            valid = labelled[labelled[s.CUTOFF] == pd.Timestamp(date)].reset_index(drop=True)
+        for fold in folds.values():
+            valid = labelled[labelled[s.CUTOFF] == pd.Timestamp(fold["cutoff"])].reset_index(
+                drop=True
+            )
             y = _labels(target, valid)
             try:
                 old.append(ev.HEADLINE[headline](y, _score(champion[target], valid)))
