@@ -105,17 +105,22 @@ def test_pseudonymised_run_leaks_no_id_and_no_salt(tmp_path):
     exported = pd.read_parquet(root / "exports" / "tiers.parquet")
     assert exported["customer_id"].tolist() == pseudonymize(clear, SALT).tolist()
 
-    # a stricter A cut moves customers: movement matches the pseudonyms MLflow holds from the
-    # last run to today's customers (same salt)
-    second = run(root, SALT, "tiering.abc.cumulative_shares=[0.6,0.9]")
+    # a stricter A cut, compared with the first run (pinned by hand: it is the same period), moves
+    # customers: movement matches the pseudonyms MLflow holds to today's customers (same salt)
+    first_run = json.loads((root / "exports" / "mlflow_run.json").read_text(encoding="utf-8"))[
+        "run_id"
+    ]
+    pin = f"tiering.previous_ref='run:{first_run}'"
+    second = run(root, SALT, "tiering.abc.cumulative_shares=[0.6,0.9]", pin)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     tiers = pd.read_parquet(root / "data" / "tiers" / "tiers.parquet")
-    assert (tiers["tier_change"] == "down").any() and not (tiers["tier_change"] == "new").any()
+    moved = tiers["tier_change"].dropna()  # customers without a usable purchase have no tier
+    assert (moved == "down").any() and not (moved == "new").any()  # pseudonyms matched to ids
 
     # a new salt makes export (and only export) out of date: its fingerprint is a stage parameter
     env = {**ENV, "SEGML_ID_SALT": NEW_SALT}
     subprocess.run(
-        [*SEGML, "compose", PSEUDONYMIZE, "tiering.abc.cumulative_shares=[0.6,0.9]"],
+        [*SEGML, "compose", PSEUDONYMIZE, "tiering.abc.cumulative_shares=[0.6,0.9]", pin],
         cwd=root,
         env=env,
         check=True,

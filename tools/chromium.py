@@ -117,7 +117,10 @@ def open_page(
     binary = chromium or find_chromium()
     if not binary:
         raise FileNotFoundError("chromium not found: apt-get install -y chromium")
-    with tempfile.TemporaryDirectory(prefix="segml-chromium-") as profile:
+    # Chromium may still flush its profile as it exits: a leftover file must not fail the check
+    with tempfile.TemporaryDirectory(
+        prefix="segml-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         process = subprocess.Popen(
             [
                 binary,
