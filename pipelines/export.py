@@ -6,8 +6,8 @@ from segml.config import export_salt, load_config
 from segml.data.catalog import Catalog
 from segml.features.datasets import schedule_from_summary
 from segml.models.training import challenge
-from segml.outputs import tracking
-from segml.outputs.exports import export_stage, report_inputs
+from segml.reporting import tracking
+from segml.reporting.exports import export_stage, report_inputs
 
 STAGE_METRICS = {
     "data_quality": "data_quality",

@@ -6,7 +6,7 @@ from segml.app.console import run_stage
 from segml.config import load_config
 from segml.data.catalog import Catalog
 from segml.data.schema import CUSTOMER_ID
-from segml.outputs import tracking
+from segml.reporting import tracking
 from segml.tiering.scoring import score_customers
 
 

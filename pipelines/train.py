@@ -7,7 +7,7 @@ from segml.data.catalog import Catalog
 from segml.features.build import Vocabulary
 from segml.features.datasets import schedule_from_summary
 from segml.models.training import train_models
-from segml.outputs.report import plot_churn, plot_deciles
+from segml.reporting.report import plot_churn, plot_deciles
 
 
 def main() -> None:

@@ -95,8 +95,8 @@ def test_labels_never_contradict_the_lifecycle(cfg, result):
 def _inputs(cfg, result):
     from segml.models.segment import profile
     from segml.models.training import importance
-    from segml.outputs.exports import metrics_table
-    from segml.outputs.report import ReportInputs
+    from segml.reporting.exports import metrics_table
+    from segml.reporting.report import ReportInputs
     from segml.tiering.reasons import feature_labels
 
     tiers, trained, snapshot = result.tiers, result.trained, result.datasets.snapshot
@@ -120,7 +120,7 @@ def _inputs(cfg, result):
 
 @pytest.fixture(scope="module")
 def exports(cfg, result):
-    from segml.outputs.exports import build_exports
+    from segml.reporting.exports import build_exports
 
     return build_exports(
         _inputs(cfg, result),

@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from segml.outputs.exports import (
+from segml.reporting.exports import (
     ExportError,
     build_exports,
     display_width,
@@ -19,7 +19,7 @@ from segml.outputs.exports import (
     pseudonymize,
     workbook,
 )
-from segml.outputs.report import SECTIONS, ReportInputs, frequency_recency_matrix, render
+from segml.reporting.report import SECTIONS, ReportInputs, frequency_recency_matrix, render
 
 
 @pytest.fixture()

@@ -16,7 +16,7 @@ from segml.config import (
     salt_fingerprint,
     write_params,
 )
-from segml.outputs.privacy import pseudonymize, restore_ids
+from segml.reporting.privacy import pseudonymize, restore_ids
 
 ON = ["export.pseudonymize_ids=true"]
 

@@ -18,7 +18,7 @@ import yaml
 from test_pipeline_e2e import ENV, SEGML, new_project, sh
 
 from segml.config import salt_fingerprint
-from segml.outputs.privacy import pseudonymize
+from segml.reporting.privacy import pseudonymize
 
 pytestmark = pytest.mark.slow
 SALT, NEW_SALT = "pepper-Qx7-only-in-env", "paprika-Zk3-only-in-env"

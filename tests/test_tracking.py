@@ -16,9 +16,9 @@ import pytest
 from segml.config import ExportConfig, TrackingConfig
 from segml.models.segment import Segmenter
 from segml.models.training import ChurnModel, RuleScorer, UpsideModel
-from segml.outputs import model_export as mx
-from segml.outputs import tracking
-from segml.outputs.privacy import pseudonymize
+from segml.reporting import model_export as mx
+from segml.reporting import tracking
+from segml.reporting.privacy import pseudonymize
 
 SEGMENT_FEATURES = ["recency_days", "frequency", "monetary_total"]
 

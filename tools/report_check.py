@@ -27,8 +27,8 @@ def sample_report(language: str | None) -> str:
     from segml.data.generate import generate
     from segml.models.segment import profile
     from segml.models.training import importance
-    from segml.outputs.exports import build_exports, metrics_table
-    from segml.outputs.report import ReportInputs
+    from segml.reporting.exports import build_exports, metrics_table
+    from segml.reporting.report import ReportInputs
     from segml.tiering.reasons import feature_labels
 
     cfg = to_typed(compose([f"export.language={language}"] if language else [], ROOT / "conf"))

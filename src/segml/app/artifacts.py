@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from segml.data.catalog import Catalog
-from segml.outputs.exports import PLOTS, Exports
+from segml.reporting.exports import PLOTS, Exports
 from segml.tiering.scoring import TierResult
 
 MOVEMENT_PARTS = ("matrix", "upgrades", "downgrades")

@@ -19,7 +19,7 @@ def user_errors() -> tuple[type[Exception], ...]:
     from segml.features.datasets import ShortHistoryError
     from segml.features.schedule import InsufficientDataError
     from segml.models.training import FeatureMismatchError
-    from segml.outputs.exports import ExportError
+    from segml.reporting.exports import ExportError
 
     return (
         ConfigError,

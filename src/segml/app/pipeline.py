@@ -12,7 +12,7 @@ from segml.features.datasets import Datasets, build_datasets
 from segml.features.transactions import index_transactions
 from segml.models.segment import segment_customers
 from segml.models.training import Trained, train_models
-from segml.outputs.exports import Exports, export_stage, report_inputs
+from segml.reporting.exports import Exports, export_stage, report_inputs
 from segml.tiering.scoring import TierResult, score_customers
 
 

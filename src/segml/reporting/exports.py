@@ -21,8 +21,8 @@ from openpyxl.utils import get_column_letter
 from segml.config import Config, ExportConfig
 from segml.data import schema as s
 from segml.models.training import importance
-from segml.outputs.privacy import pseudonymize
-from segml.outputs.report import ReportInputs, render
+from segml.reporting.privacy import pseudonymize
+from segml.reporting.report import ReportInputs, render
 from segml.tiering.reasons import feature_labels
 
 LANGUAGE_SUFFIX = {"en": "_zh", "zh": "_en"}  # columns dropped for a single-language export

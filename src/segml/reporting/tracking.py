@@ -36,8 +36,8 @@ from segml.config import (
 from segml.data import io
 from segml.data import schema as s
 from segml.data.catalog import Catalog
-from segml.outputs import model_export as mx
-from segml.outputs.privacy import pseudonymize, restore_ids
+from segml.reporting import model_export as mx
+from segml.reporting.privacy import pseudonymize, restore_ids
 
 CHAMPION = "champion"
 ACCEPTED = "segml.accepted"  # a pipeline run movement may compare with (not an experiment or sweep)

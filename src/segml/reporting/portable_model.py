@@ -4,7 +4,7 @@ models): the code MLflow logs with each model ("models from code").
 This file is copied into the logged model and executed when the model is loaded, possibly where
 segml is not installed, so it must never import segml (nor scikit-learn). Everything the model
 knows is in `spec.json` (plain numbers and names) and, for boosted models, LightGBM's own text
-file. `segml.outputs.model_export` writes both from the fitted segml objects.
+file. `segml.reporting.model_export` writes both from the fitted segml objects.
 
 Spec kinds (field `kind`):
 - "lightgbm": booster over `features` (category levels in `categories`), then an optional
