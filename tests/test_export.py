@@ -414,3 +414,28 @@ def test_movers_are_explained_by_their_own_spend_or_by_moved_boundaries(cfg, tab
     rose = f"rose from ¥10 to ¥{table['current_value'].iloc[0]:,.0f}"
     assert f"spend in the last 12 months {rose}" in text
     assert "same spend; the tier boundaries moved" in text
+
+
+def test_workbook_lists_the_most_valuable_customers_when_capped_and_says_so(cfg, table, summary):
+    ecfg = dataclasses.replace(cfg.export, language="en", workbook_customers=5)
+    book = openpyxl.load_workbook(
+        io.BytesIO(
+            workbook(
+                export_table(table, ecfg, None),
+                summary,
+                {"available": False},
+                pd.DataFrame({"target": ["churn"]}),
+                cfg.tiering.actions,
+                ecfg,
+            )
+        )
+    )
+    rows = list(book["tiers"].iter_rows(values_only=True))
+    ids = [row[0] for row in rows[1:]]
+    expected = table.sort_values("current_value", ascending=False)["customer_id"].head(5)
+    assert ids == expected.tolist()
+    notes = [v for row in book["summary"].iter_rows(values_only=True) for v in row if v]
+    assert any("5 customers with the highest current value, of 30" in str(v) for v in notes)
+    # lifecycle and RFM sheets still count everyone
+    lifecycle = list(book["lifecycle"].iter_rows(values_only=True))[1:]
+    assert sum(row[1] for row in lifecycle if isinstance(row[1], int)) == len(table)

@@ -316,6 +316,20 @@ def _document_date(table: pd.DataFrame) -> str:
     return FIXED_DATE
 
 
+def sheet_customers(table: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, str | None]:
+    """The tier sheet's rows: everyone, or the `export.workbook_customers` with the highest current
+    value (ties by id) and a note saying so. People read a workbook; systems read the CSV."""
+    limit = cfg.workbook_customers
+    if not limit or len(table) <= limit:
+        return table, None
+    order = [c for c in ("current_value", s.CUSTOMER_ID) if c in table]
+    shown = table.sort_values(
+        order, ascending=[c != "current_value" for c in order], kind="stable", na_position="last"
+    ).head(limit)
+    text = label("workbook_rows_note", cfg).format(shown=f"{limit:,}", total=f"{len(table):,}")
+    return shown.reset_index(drop=True), text
+
+
 def workbook(
     table: pd.DataFrame,
     summary: pd.DataFrame,
@@ -336,9 +350,13 @@ def workbook(
             "rfm": breakdown(table, "rfm_segment"),
         }
     )
+    date = _document_date(table)
+    table, note = sheet_customers(table, cfg)
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         row = _write_sheet(writer, summary, "summary", cfg)
-        _write_sheet(writer, metrics, "summary", cfg, row, label("title_model_quality", cfg))
+        row = _write_sheet(writer, metrics, "summary", cfg, row, label("title_model_quality", cfg))
+        if note:
+            _write_sheet(writer, pd.DataFrame({"note": [note]}), "summary", cfg, row)
         _write_sheet(writer, table, "tiers", cfg)
         for name, frame in breakdowns.items():
             if len(frame):
@@ -365,7 +383,7 @@ def workbook(
         properties = writer.book.properties
         properties.creator = properties.lastModifiedBy = "segml"
         properties.title = label("title_workbook", cfg)
-    return _reproducible(buffer.getvalue(), _document_date(table))
+    return _reproducible(buffer.getvalue(), date)
 
 
 def metrics_table(metrics: dict) -> pd.DataFrame:
