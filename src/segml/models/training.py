@@ -280,6 +280,9 @@ class RuleScorer:
             self.iso_ = IsotonicRegression(
                 increasing=True, out_of_bounds="clip", y_min=0.0, y_max=1.0
             ).fit(x, y)
+        # contributions are measured from the training average, so a customer's reason does not
+        # depend on who else is scored with them (subsets, partitions)
+        self.reference_ = float(np.mean(self.predict(frame))) if len(frame) else 0.0
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
@@ -292,9 +295,12 @@ class RuleScorer:
     predict_proba = predict
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The rule's one driver: how far this customer's score is from the average."""
+        """The rule's one driver: how far this customer's score is from the training average."""
         score = self.predict(frame)
-        return pd.DataFrame({self.feature: score - score.mean()}, index=frame.index)
+        reference = getattr(self, "reference_", None)  # rules pickled before it: today's average
+        if reference is None:
+            reference = score.mean()
+        return pd.DataFrame({self.feature: score - reference}, index=frame.index)
 
 
 MIN_CUSTOMERS = 20  # a model needs some to learn from and some held out to stop and calibrate on

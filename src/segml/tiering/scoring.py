@@ -99,6 +99,22 @@ def _label_columns(
     return out
 
 
+def explained_customers(table: pd.DataFrame, limit: int | None) -> np.ndarray:
+    """Who gets reasons: everyone, or (above `limit` customers: exact SHAP costs about a
+    millisecond per customer and model) the `limit` with the highest current value and the `limit`
+    with the most value at risk (churn probability x current value), so every customer the
+    workbook lists and every at-risk customer the report names is explained."""
+    if not limit or len(table) <= limit:
+        return np.ones(len(table), dtype=bool)
+    value = table["current_value"].clip(lower=0).fillna(0)
+    at_stake = table["churn_probability"] * value
+    chosen = np.zeros(len(table), dtype=bool)
+    for priority in (value, at_stake):
+        order = np.lexsort((table[s.CUSTOMER_ID].to_numpy(), -priority.to_numpy()))
+        chosen[order[:limit]] = True
+    return chosen
+
+
 def score_customers(
     snapshot: pd.DataFrame,
     segmenter: Segmenter,
@@ -165,13 +181,15 @@ def score_customers(
     table = pd.concat([table, _action_columns(table, cfg)], axis=1)
 
     phrases, n = cfg.reasons.get("phrases", []), int(cfg.reasons.get("top_n", 3))
+    explained = explained_customers(table, cfg.reasons.get("max_customers"))
+    shown = snap[explained]
     for target, model, what in (
         ("churn", churn, {"en": "risk", "zh": "流失风险"}),
         ("value", upside, {"en": "value", "zh": "预测价值"}),
     ):
         texts = reasons(
-            model.contributions(snap),
-            snap,
+            model.contributions(shown),
+            shown,
             phrases,
             n,
             what,
@@ -179,7 +197,10 @@ def score_customers(
             {"horizon_days": horizon_days},
         )
         for language, series in texts.items():
-            table[f"{target}_reasons_{language}"] = series
+            note = cfg.reasons.get("not_computed", {}).get(language, "")
+            column = pd.Series(note.format(limit=f"{explained.sum():,}"), index=table.index)
+            column[explained] = series.to_numpy()
+            table[f"{target}_reasons_{language}"] = column.astype(object)
     for column in IDENTITY_COLUMNS:
         table[column] = snap[column].to_numpy()
 
