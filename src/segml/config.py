@@ -150,6 +150,7 @@ class SegmentConfig:
     silhouette_sample: int = 5000
     n_init: int = 10
     stability_seeds: int = 3
+    fit_sample: int | None = 200_000  # customers KMeans is fitted on; everyone is assigned
     personas: dict[str, Any] = field(default_factory=dict)
 
 

@@ -166,8 +166,19 @@ def stability(frame: pd.DataFrame, fitted: Segmenter, n_seeds: int) -> float:
     return float(np.mean(scores))
 
 
+def fit_sample(snapshot: pd.DataFrame, size: int | None, seed: int) -> pd.DataFrame:
+    """The customers KMeans learns from: everyone, or a seeded random `size` of them (centres
+    settle long before a million points; everyone is assigned to them afterwards)."""
+    if not size or len(snapshot) <= size:
+        return snapshot
+    rows = np.sort(np.random.default_rng(seed).choice(len(snapshot), size=size, replace=False))
+    return snapshot.iloc[rows].reset_index(drop=True)
+
+
 def segment_customers(snapshot: pd.DataFrame, cfg: SegmentConfig, seed: int):
-    """The segment stage: fit on the scoring snapshot, assign, profile, measure."""
+    """The segment stage: fit on the scoring snapshot (or a sample of it), assign everyone,
+    profile, measure."""
+    learn = fit_sample(snapshot, cfg.fit_sample, seed)
     seg = Segmenter(
         list(cfg.features),
         cfg.k,
@@ -177,12 +188,13 @@ def segment_customers(snapshot: pd.DataFrame, cfg: SegmentConfig, seed: int):
         cfg.silhouette_sample,
         dict(cfg.personas),
         seed,
-    ).fit(snapshot)
+    ).fit(learn)
     assigned = seg.assign(snapshot)
     metrics = {
         "k": int(seg.k_),
+        "fit_customers": len(learn),
         "silhouette": seg.silhouette_,
-        "stability_ari": stability(snapshot, seg, cfg.stability_seeds),
+        "stability_ari": stability(learn, seg, cfg.stability_seeds),
         "silhouette_by_k": {str(k): v for k, v in seg.silhouette_by_k_.items()},
         "sizes": {
             name: int(n) for name, n in assigned["persona"].value_counts().sort_index().items()

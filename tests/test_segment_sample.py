@@ -1,0 +1,34 @@
+"""The segmenter learns from a sample of a large snapshot and still assigns everyone alike."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sklearn.metrics import adjusted_rand_score
+
+from segml.data.generate import generate
+from segml.data.validate import prepare
+from segml.features.build import Vocabulary
+from segml.features.datasets import build_snapshot
+from segml.models.segment import segment_customers
+
+
+def test_fit_on_a_sample_assigns_everyone_like_a_full_fit(cfg):
+    demo = generate(3000, seed=11)
+    identity = dataclasses.replace(
+        cfg.data,
+        columns={k: k for k in cfg.data.columns},
+        customer_columns={k: k for k in cfg.data.customer_columns},
+    )
+    prepared = prepare(demo.transactions.astype(str), None, identity)
+    snapshot = build_snapshot(prepared.transactions, None, cfg.features, Vocabulary(), None, 90)
+    fixed_k = dataclasses.replace(cfg.segment, k=5, stability_seeds=0)
+    _, full, _, full_metrics = segment_customers(snapshot, fixed_k, cfg.seed)
+    sampled_cfg = dataclasses.replace(fixed_k, fit_sample=1000)
+    _, sampled, profile, metrics = segment_customers(snapshot, sampled_cfg, cfg.seed)
+    assert full_metrics["fit_customers"] == len(snapshot) and metrics["fit_customers"] == 1000
+    assert sampled["customer_id"].tolist() == full["customer_id"].tolist()
+    assert profile["customers"].sum() == len(snapshot)
+    agreement = adjusted_rand_score(full["segment"], sampled["segment"])
+    print(f"sample-fit vs full-fit ARI = {agreement:.3f}")
+    assert agreement > 0.7
