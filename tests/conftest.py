@@ -26,6 +26,12 @@ def cfg() -> Config:
     return to_typed(compose(conf_dir=ROOT / "conf"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow end-to-end files first, so each of the two workers starts on one of them and the
+    quick files fill in around them (with `--no-loadscope-reorder`, xdist keeps this order)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def tx_frame(rows: list[tuple]) -> pd.DataFrame:
     """(customer_id, 'YYYY-MM-DD[ HH:MM]', amount[, category[, channel[, order_id]]]) -> clean transactions."""
     records = []
