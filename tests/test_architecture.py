@@ -6,7 +6,7 @@ import ast
 import re
 from pathlib import Path
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 # lower layers never import higher ones; config and errors sit below everything (config writes
 # params.yaml through segml.data.io, the one module that touches disk)

@@ -6,7 +6,6 @@ import shutil
 
 import pytest
 import yaml
-from conftest import ROOT
 
 from segml.config import (
     ConfigError,
@@ -17,6 +16,7 @@ from segml.config import (
     to_typed,
     write_params,
 )
+from tests.conftest import ROOT
 
 GROUPS = (
     "paths",

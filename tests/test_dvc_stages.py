@@ -7,7 +7,8 @@ import ast
 from pathlib import Path
 
 import yaml
-from conftest import ROOT
+
+from tests.conftest import ROOT
 
 # Modules that cannot change what a stage writes (progress display and error messages); their
 # imports are not followed either.

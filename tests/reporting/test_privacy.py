@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
 
 from segml.config import (
     ConfigError,
@@ -17,6 +16,7 @@ from segml.config import (
     write_params,
 )
 from segml.reporting.privacy import pseudonymize, restore_ids
+from tests.conftest import ROOT
 
 ON = ["export.pseudonymize_ids=true"]
 

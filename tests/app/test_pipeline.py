@@ -9,10 +9,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
 
 from segml.app.pipeline import run_pipeline
 from segml.config import compose, to_typed
+from tests.conftest import ROOT
 
 DAYS = pd.date_range("2024-01-01", "2025-12-31")
 

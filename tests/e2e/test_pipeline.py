@@ -1,68 +1,43 @@
 """End to end: the real pipeline (real DVC repo, real sqlite MLflow store, real LightGBM and KMeans)
-on small generated data in a temporary project."""
+on small generated data in temporary projects. Each test builds what it needs from fixtures (the
+demo project, a copy of it, or a module's history of runs), so any order or subset passes."""
 
 from __future__ import annotations
 
 import csv
 import io
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
+
+from tests.conftest import ROOT
+from tests.e2e.project import ENV, NO_PREVIOUS, SEGML, copy_project, sh, stages_run
 
 pytestmark = pytest.mark.slow
-SEGML = [sys.executable, "-m", "segml.app.cli"]
-NO_PREVIOUS = "tiering.previous=null"  # byte-identical reruns need no movement columns
-
-
-# stages run `python ...`, as after `source .venv/bin/activate`
-ENV = {
-    **os.environ,
-    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-}
-
-
-def sh(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=ENV)
-    assert result.returncode == 0, (
-        f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
-    )
-    return result
-
-
-def new_project(root: Path) -> Path:
-    for folder in ("conf", "pipelines", "src"):
-        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("dvc.yaml", ".gitignore", ".dvcignore"):
-        shutil.copy(ROOT / name, root / name)
-    sh(["git", "init", "-q"], root)
-    sh([sys.executable, "-m", "dvc", "init", "-q"], root)
-    shutil.copy(ROOT / ".dvc" / "config", root / ".dvc" / "config")
-    return root
+ANOTHER_PERIOD = "as_of=2025-11-30"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    root = new_project(tmp_path_factory.mktemp("project"))
-    sh([*SEGML, "generate", "--customers", "1500", "--seed", "7"], root)
-    first = sh([*SEGML, "run", NO_PREVIOUS], root)
-    keep = root.parent / "first_run"
-    keep.mkdir(exist_ok=True)
-    for name in ("tiers.parquet", "tiers.csv"):
-        shutil.copy(root / "exports" / name, keep / name)
-    return root, first
+def history(demo_project, tmp_path_factory):
+    """A copy of the demo project run three more times, as a data scientist would: the churn model
+    forced into production, then another period (a month earlier), then that period again."""
+    root = copy_project(demo_project, tmp_path_factory.mktemp("history") / "project")
+    runs = {
+        "forced model": sh([*SEGML, "run", NO_PREVIOUS, "churn.scorer=model"], root),
+        "another period": sh([*SEGML, "run", ANOTHER_PERIOD], root),
+        "same period again": sh([*SEGML, "run", ANOTHER_PERIOD], root),
+    }
+    return root, runs
 
 
-def test_exports_hold_the_promised_columns(project):
-    root, _ = project
+def test_exports_hold_the_promised_columns(demo_project):
+    root = demo_project
     table = pd.read_parquet(root / "exports" / "tiers.parquet")
     for column in (
         "customer_id",
@@ -94,15 +69,15 @@ def test_exports_hold_the_promised_columns(project):
     assert csv.loc[csv["tier"].notna(), "persona_zh"].notna().all()
 
 
-def test_rejected_rows_and_quality_metrics_are_kept(project):
-    root, _ = project
+def test_rejected_rows_and_quality_metrics_are_kept(demo_project):
+    root = demo_project
     rejected = pd.read_parquet(root / "data" / "prepared" / "rejected.parquet")
     assert {"reject_reason", "source_row", "source_file"} <= set(rejected.columns)
     assert rejected["reject_reason"].notna().all() and len(rejected) > 0
 
 
-def test_mlflow_holds_the_run_with_metrics_and_models(project):
-    root, _ = project
+def test_mlflow_holds_the_run_with_metrics_and_models(demo_project):
+    root = demo_project
     with sqlite3.connect(root / "mlflow.db") as db:
         runs = db.execute("select run_uuid from runs where status = 'FINISHED'").fetchall()
         metrics = {k for (k,) in db.execute("select distinct key from metrics")}
@@ -121,25 +96,24 @@ def test_mlflow_holds_the_run_with_metrics_and_models(project):
     assert len(aliases) == 3
 
 
-def test_second_repro_does_nothing(project):
-    root, _ = project
+def test_second_repro_does_nothing(demo_project):
+    root = demo_project
     result = sh([sys.executable, "-m", "dvc", "repro"], root)
     assert "Running stage" not in result.stdout
     assert "up to date" in result.stdout
 
 
-def test_same_data_and_config_give_byte_identical_tier_table(project):
-    root, _ = project
-    sh([*SEGML, "run", "--force", NO_PREVIOUS], root)
+def test_same_data_and_config_give_byte_identical_tier_table(demo_project, project_copy):
+    sh([*SEGML, "run", "--force", NO_PREVIOUS], project_copy)
     for name in ("tiers.parquet", "tiers.csv"):
-        assert (root / "exports" / name).read_bytes() == (
-            root.parent / "first_run" / name
+        assert (project_copy / "exports" / name).read_bytes() == (
+            demo_project.parent / "first_run" / name
         ).read_bytes(), name
 
 
-def test_score_reproduces_the_pipeline_tier_table(project):
+def test_score_reproduces_the_pipeline_tier_table(demo_project):
     """`segml score` with the champion models on the pipeline's own data gives its exact tier table."""
-    root, _ = project
+    root = demo_project
     pipeline = pd.read_parquet(root / "exports" / "tiers.parquet")
     out = root.parent / "scored"
     sh(
@@ -165,8 +139,8 @@ def test_score_reproduces_the_pipeline_tier_table(project):
     assert "ROC AUC" in report and "plotly" in report.lower()
 
 
-def test_score_refuses_a_model_whose_features_differ(project):
-    root, _ = project
+def test_score_refuses_a_model_whose_features_differ(demo_project):
+    root = demo_project
     result = subprocess.run(
         [
             *SEGML,
@@ -187,11 +161,11 @@ def test_score_refuses_a_model_whose_features_differ(project):
     assert "expects columns missing from the data" in message and "spend_365d" in message
 
 
-def test_notebook_runs_on_the_outputs(project):
+def test_notebook_runs_on_the_outputs(demo_project):
     import nbformat
     from nbclient import NotebookClient
 
-    root, _ = project
+    root = demo_project
     notebook = nbformat.read(ROOT / "notebooks" / "01-explore-tiers.ipynb", as_version=4)
     os.environ["SEGML_PROJECT"] = str(root)
     try:
@@ -212,46 +186,33 @@ def test_notebook_runs_on_the_outputs(project):
     assert "customers as of" in text and "churn_probability" in text
 
 
-def test_stale_params_are_refused_by_plain_dvc_repro(project):
-    root, _ = project
-    path = root / "conf" / "churn" / "default.yaml"
+def test_stale_params_are_refused_by_plain_dvc_repro(project_copy):
+    path = project_copy / "conf" / "churn" / "default.yaml"
     original = path.read_text(encoding="utf-8")
-    try:
-        path.write_text(
-            original.replace("calibration: auto", "calibration: none"), encoding="utf-8"
-        )
-        result = subprocess.run(
-            [sys.executable, "-m", "dvc", "repro", "--force", "--single-item", "train"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            env=ENV,
-        )
-        assert result.returncode != 0
-        assert "out of date" in result.stdout + result.stderr
-    finally:
-        path.write_text(original, encoding="utf-8")
+    path.write_text(original.replace("calibration: auto", "calibration: none"), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "dvc", "repro", "--force", "--single-item", "train"],
+        cwd=project_copy,
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
+    assert result.returncode != 0
+    assert "out of date" in result.stdout + result.stderr
 
 
-def test_churn_setting_reruns_training_not_features(project):
-    root, _ = project
+def test_churn_setting_reruns_training_not_features(history):
+    _, runs = history
     # forcing the model changes the production scorer (small data is graded C and scored by a rule)
-    result = sh([*SEGML, "run", NO_PREVIOUS, "churn.scorer=model"], root)
-    ran = {
-        line.split("'")[1]
-        for line in result.stdout.splitlines()
-        if line.startswith("Running stage")
-    }
-    assert ran == {"train", "tier", "export"}
+    assert stages_run(runs["forced model"]) == {"train", "tier", "export"}
 
 
-def test_another_period_shows_movement_against_the_pinned_previous_one(project):
-    """Runs last in this module: grading another period (here as of a month earlier) compares with
-    the last accepted run of another period, pinned in params.yaml; a rerun of the same period
-    keeps the pin, so nothing reruns."""
-    root, _ = project
-    result = sh([*SEGML, "run", "as_of=2025-11-30"], root)
-    assert "Running stage 'tier'" in result.stdout
+def test_another_period_shows_movement_against_the_pinned_previous_one(history):
+    """Grading another period (here as of a month earlier) compares with the last accepted run of
+    another period, pinned in params.yaml; a rerun of the same period keeps the pin, so nothing
+    reruns."""
+    root, runs = history
+    assert "tier" in stages_run(runs["another period"])
     pinned = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))["tiering"][
         "previous_ref"
     ]
@@ -263,15 +224,13 @@ def test_another_period_shows_movement_against_the_pinned_previous_one(project):
     assert {"previous_tier", "tier_change"} <= set(table.columns)
     assert (table["tier_change"] != "same").any()
     report = (root / "exports" / "report.html").read_text(encoding="utf-8")
-    assert (
-        "2025-12-31 · MLflow run " + pinned[4:12] in report
-    )  # the report names the period compared with
-    again = sh([*SEGML, "run", "as_of=2025-11-30"], root)
-    assert "Running stage" not in again.stdout  # same period: same pin, nothing to redo
+    # the report names the period compared with
+    assert "2025-12-31 · MLflow run " + pinned[4:12] in report
+    assert not stages_run(runs["same period again"])  # same period: same pin, nothing to redo
 
 
-def test_mlflow_runs_are_comparable_side_by_side(project):
-    root, _ = project
+def test_mlflow_runs_are_comparable_side_by_side(history):
+    root, _ = history
     import mlflow
 
     client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
@@ -300,8 +259,8 @@ def test_mlflow_runs_are_comparable_side_by_side(project):
         )
 
 
-def test_hydra_sweep_records_each_run_in_mlflow(project):
-    root, _ = project
+def test_hydra_sweep_records_each_run_in_mlflow(project_copy):
+    root = project_copy
     sh([sys.executable, "pipelines/sweep.py", "-m", "segment.k=4,5"], root)
     import mlflow
 
@@ -315,8 +274,8 @@ def test_hydra_sweep_records_each_run_in_mlflow(project):
     )  # Hydra's folders stay under logs/
 
 
-def test_dvc_experiment_appears_in_exp_show(project):
-    root, _ = project
+def test_dvc_experiment_appears_in_exp_show(project_copy):
+    root = project_copy
     git = ["git", "-c", "user.name=segml-test", "-c", "user.email=test@segml.invalid"]
     sh([*git, "add", "-A"], root)
     sh([*git, "commit", "-qm", "baseline"], root)

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT
 from typer.testing import CliRunner
 
 from segml.app.cli import RUN_LOCK, app
 from segml.config import compose, write_params
 from segml.data import io
+from tests.conftest import ROOT
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 

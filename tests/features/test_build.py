@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tx_frame
 
 from segml.features.build import Cutoff, Vocabulary, build_features, fit_vocabulary
 from segml.features.transactions import index_transactions, to_day
+from tests.conftest import tx_frame
 
 CUTOFF = "2024-03-31"
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from test_pipeline_e2e import ENV, SEGML, new_project, sh
 
 from segml.config import salt_fingerprint
 from segml.reporting.privacy import pseudonymize
+from tests.e2e.project import ENV, SEGML, new_project, sh
 
 pytestmark = pytest.mark.slow
 SALT, NEW_SALT = "pepper-Qx7-only-in-env", "paprika-Zk3-only-in-env"

@@ -9,12 +9,12 @@ import re
 
 import pandas as pd
 import pytest
-from conftest import ROOT
 
 from segml.app.pipeline import run_pipeline
 from segml.data.generate import generate
 from segml.features.build import feature_columns
 from segml.tiering.reasons import Phrasebook
+from tests.conftest import ROOT
 
 RAW_NAME = re.compile(r"[a-z]+_[a-z_]+ =")
 LONG_FLOAT = re.compile(r"\d\.\d{4,}")
