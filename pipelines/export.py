@@ -4,8 +4,9 @@ from segml.app.artifacts import read_plots, read_tiers, write_exports
 from segml.app.console import console, run_stage
 from segml.config import export_salt, load_config
 from segml.data.catalog import Catalog
+from segml.data.schema import CUTOFF
 from segml.features.datasets import schedule_from_summary
-from segml.models.training import challenge
+from segml.models.training import challenge, fold_cutoffs
 from segml.reporting import tracking
 from segml.reporting.exports import export_stage, report_inputs
 
@@ -42,9 +43,11 @@ def main() -> None:
     exports = export_stage(inputs, cfg, salt)
     written = write_exports(catalog, exports, cfg.export.formats)
     champion, horizon = tracking.load_champion_set(cfg.tracking.uri)
+    # the champion is re-scored on this run's backtest folds: read only their rows, and only then
+    folds = fold_cutoffs({k: metrics[k] for k in ("churn", "upside")})
     promote = challenge(
         champion,
-        catalog.read("labelled"),
+        catalog.read("labelled", filters=[(CUTOFF, "in", folds)]) if champion else None,
         schedule_from_summary(catalog.read("schedule")),
         metrics,
         horizon,

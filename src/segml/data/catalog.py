@@ -47,11 +47,12 @@ class Catalog:
             {**self.paths, **{name: Path(folder) / self.path(name).name for name in names}}
         )
 
-    def read(self, name: str) -> Any:
+    def read(self, name: str, **options) -> Any:
+        """Read by the file's suffix; `options` go to the parquet reader (`filters=[...]`)."""
         path = self.path(name)
         suffix = path.suffix
         if suffix == ".parquet":
-            return io.read_parquet(path)
+            return io.read_parquet(path, **options)
         if suffix == ".json":
             return io.read_json(path)
         if suffix == ".pkl":

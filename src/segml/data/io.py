@@ -101,11 +101,12 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def read_parquet(path: str | Path) -> pd.DataFrame:
+def read_parquet(path: str | Path, **options) -> pd.DataFrame:
+    """A stage's parquet output; `options` go to pandas (e.g. `filters` to read only some rows)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path} not found: run the earlier pipeline stages first (`segml run`).")
-    return pd.read_parquet(path)
+    return pd.read_parquet(path, **options)
 
 
 def release_arrow_memory() -> None:

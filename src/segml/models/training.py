@@ -697,6 +697,13 @@ def importance(models: dict) -> pd.DataFrame:
 HEADLINE = {"churn": "roc_auc", "upside": "normalized_gini"}
 
 
+def fold_cutoffs(metrics: dict) -> list[pd.Timestamp]:
+    """The cutoffs of this run's backtest folds (either model): the rows `challenge` re-scores."""
+    return sorted(
+        {pd.Timestamp(fold["cutoff"]) for m in metrics.values() for fold in m["folds"].values()}
+    )
+
+
 def challenge(
     champion: dict | None,
     labelled: pd.DataFrame,

@@ -271,6 +271,7 @@ def record_pipeline_run(
     metrics, grades and scorers as tags, the portable models, the logged tables and files."""
     paths = cfg.paths
     model_metrics = {k: metrics[k] for k in ("churn", "upside")}
+    data_digest = io.file_digest(paths.raw_transactions, paths.raw_customers)
     return log_pipeline_run(
         cfg.tracking.uri,
         cfg.tracking.experiment,
@@ -278,15 +279,13 @@ def record_pipeline_run(
         metrics=metrics,
         tags={
             "segml.git_commit": io.git_commit(),
-            "segml.data_sha256": io.file_digest(paths.raw_transactions, paths.raw_customers),
+            "segml.data_sha256": data_digest,
             "segml.as_of": str(tiers["as_of"].iloc[0]),
             "segml.data_source": paths.raw_transactions,
             "segml.tier_policy": cfg.tiering.primary,
             # runs inside `dvc exp run` are experiments: later periods never compare with them
             ACCEPTED: "false" if os.environ.get("DVC_EXP_NAME") else "true",
-            PERIOD: period_key(
-                io.file_digest(paths.raw_transactions, paths.raw_customers), cfg.as_of
-            ),
+            PERIOD: period_key(data_digest, cfg.as_of),
             **{f"segml.grade.{k}": v["summary"]["verdict_en"] for k, v in model_metrics.items()},
             **{
                 f"segml.scorer.{k}": v["production"]["scorer_reason_en"]

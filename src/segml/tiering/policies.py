@@ -19,6 +19,15 @@ from segml.data import schema as s
 TIER_COLUMNS = {"abc": "tier_abc", "pyramid": "tier_pyramid", "value_potential": "vp_cell"}
 
 
+def lookup(keys: pd.Series, rule) -> pd.Series:
+    """`keys.map(rule)`, with `rule` called once per distinct key: a handful of labels over a
+    million customers (a per-row Python call took seconds per column)."""
+    codes, distinct = pd.factorize(keys, use_na_sentinel=False)
+    mapped = np.empty(len(distinct), dtype=object)
+    mapped[:] = [rule(k) for k in distinct]
+    return pd.Series(mapped[codes].tolist(), index=keys.index)
+
+
 def _order(value: pd.Series, customer_id: pd.Series) -> np.ndarray:
     """Positions sorted by value desc, then customer_id asc."""
     return np.lexsort((customer_id.to_numpy(dtype=str), -value.to_numpy(dtype=float)))
@@ -149,8 +158,8 @@ def rfm_segments(
             & _in_range(scores["rfm_f"], rule.get("f"))
             & _in_range(scores["rfm_m"], rule.get("m"))
         )
-        permitted = lifecycle.map(
-            lambda s, k=rule["key"]: s not in allowed or k in allowed[s]
+        permitted = lookup(
+            lifecycle, lambda s, k=rule["key"]: s not in allowed or k in allowed[s]
         ).astype(bool)
         key[key.isna() & holds & permitted] = rule["key"]
     for status, rule in coherence.items():
@@ -173,7 +182,9 @@ def coherent_personas(persona: pd.Series, lifecycle: pd.Series, coherence: dict)
             continue
         wrong = (lifecycle == status) & ~persona.isin(rule["persona"])
         replace = rule.get("persona_replace", {})
-        out[wrong] = persona[wrong].map(lambda p, r=replace, d=rule["persona_default"]: r.get(p, d))
+        out[wrong] = lookup(
+            persona[wrong], lambda p, r=replace, d=rule["persona_default"]: r.get(p, d)
+        )
     return out
 
 

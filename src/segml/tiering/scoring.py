@@ -50,14 +50,14 @@ def _action_columns(table: pd.DataFrame, cfg: TieringConfig) -> pd.DataFrame:
     }
     out = pd.DataFrame(index=table.index)
     for prefix, (key, actions) in sources.items():
-        team = key.map(lambda k, a=actions: a.get(k, {}).get("team", ""))
+        team = t.lookup(key, lambda k, a=actions: a.get(k, {}).get("team", ""))
         for language in ("en", "zh"):
-            out[f"{prefix}_team_{language}"] = team.map(
-                lambda k, lang=language: cfg.teams.get(k, {}).get(lang, k)
+            out[f"{prefix}_team_{language}"] = t.lookup(
+                team, lambda k, lang=language: cfg.teams.get(k, {}).get(lang, k)
             )
         for language in ("en", "zh"):
-            out[f"{prefix}_{language}"] = key.map(
-                lambda k, a=actions, lang=language: a.get(k, {}).get(lang, "")
+            out[f"{prefix}_{language}"] = t.lookup(
+                key, lambda k, a=actions, lang=language: a.get(k, {}).get(lang, "")
             )
     return out
 
@@ -74,8 +74,8 @@ def _label_columns(
     labels = cfg.lifecycle.get("labels", {})
     out = pd.DataFrame(index=table.index)
     for language in ("en", "zh"):
-        out[f"lifecycle_{language}"] = status.map(
-            lambda k, lang=language: labels.get(k, {}).get(lang, k)
+        out[f"lifecycle_{language}"] = t.lookup(
+            status, lambda k, lang=language: labels.get(k, {}).get(lang, k)
         )
     if cfg.rfm:
         scores = t.rfm_scores(snap, cfg.rfm)
@@ -83,8 +83,8 @@ def _label_columns(
         out["rfm_segment"] = t.rfm_segments(scores, status, cfg.rfm["segments"], cfg.coherence)
         names = {rule["key"]: rule for rule in cfg.rfm["segments"]}
         for language in ("en", "zh"):
-            out[f"rfm_segment_{language}"] = out["rfm_segment"].map(
-                lambda k, lang=language: names.get(k, {}).get(lang, k)
+            out[f"rfm_segment_{language}"] = t.lookup(
+                out["rfm_segment"], lambda k, lang=language: names.get(k, {}).get(lang, k)
             )
     persona = t.coherent_personas(table["persona"], status, cfg.coherence)
     out["persona"] = persona
@@ -94,7 +94,7 @@ def _label_columns(
         cluster_name = table[f"persona_{language}"]
         out[f"persona_{language}"] = cluster_name.where(
             ~out["persona_adjusted"],
-            persona.map(lambda k, lang=language: known.get(k, {}).get(lang, k)),
+            t.lookup(persona, lambda k, lang=language: known.get(k, {}).get(lang, k)),
         )
     return out
 
@@ -169,7 +169,9 @@ def score_customers(
     table["potential_level"] = t.levels(table["predicted_value"], vp["cuts"], vp["levels"])
     table["vp_cell"] = table["value_level"] + "_" + table["potential_level"]
     for field, column in (("en", "vp_cell_en"), ("zh", "vp_cell_zh"), ("strategy", "vp_strategy")):
-        table[column] = table["vp_cell"].map(lambda c, f=field: vp["cells"].get(c, {}).get(f, c))
+        table[column] = t.lookup(
+            table["vp_cell"], lambda c, f=field: vp["cells"].get(c, {}).get(f, c)
+        )
     table["lifecycle_status"] = t.lifecycle_status(
         snap["recency_days"], snap["tenure_days"], table["churn_probability"], cfg.lifecycle
     )
@@ -228,7 +230,8 @@ def _with_non_buyers(
     refunds only, or in the customer file but never bought) get a status that says why, no tier."""
     if no_purchase is None or no_purchase.empty:
         return table
-    extra = no_purchase[~no_purchase[s.CUSTOMER_ID].isin(table[s.CUSTOMER_ID])]
+    tiered = pd.Index(table[s.CUSTOMER_ID])  # unique ids: a hash lookup, not a Python loop
+    extra = no_purchase[tiered.get_indexer(no_purchase[s.CUSTOMER_ID]) < 0]
     labels, actions = cfg.lifecycle.get("labels", {}), cfg.actions.get("lifecycle", {})
     status = extra["status"].astype(str)
     rows = pd.DataFrame(
