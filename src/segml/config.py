@@ -203,7 +203,7 @@ class ExportConfig:
     salt_env: str = "SEGML_ID_SALT"
     salt_fingerprint: str | None = None  # written by `segml compose`, see salt_fingerprint()
     columns: list[str] | None = None
-    workbook_customers: int | None = 25_000  # tier-sheet rows; None = all (Excel's limit applies)
+    workbook_customers: int | None = 10_000  # tier-sheet rows; None = all (Excel's limit applies)
     headers: dict[str, Any] = field(default_factory=dict)
 
 
