@@ -352,16 +352,21 @@ def sample_per_cutoff(
     so big data trains in bounded time on the same mix."""
     if not max_rows:
         return frame
-    counts = frame.groupby(s.CUTOFF, sort=False).size()
+    cutoff, _ = pd.factorize(frame[s.CUTOFF])
+    counts = np.bincount(cutoff)
     if counts.max() <= max_rows:
         return frame
-    keys = pd.Series(stratum, index=frame.index)
-    rng = np.random.default_rng(seed)
-    u = pd.Series(rng.random(len(frame)), index=frame.index)
-    # a random rank within (cutoff, stratum); keep the share of each group that fits
-    share = frame[s.CUTOFF].map((max_rows / counts).clip(upper=1.0))
-    rank = u.groupby([frame[s.CUTOFF], keys]).rank(pct=True)
-    return frame[(rank <= share).to_numpy()].reset_index(drop=True)
+    strata, levels = pd.factorize(np.asarray(stratum))
+    group = cutoff * len(levels) + strata
+    u = np.random.default_rng(seed).random(len(frame))
+    # a random rank within (cutoff, stratum) as a share of the group; keep the share that fits
+    order = np.lexsort((u, group))
+    sizes = np.bincount(group)
+    first = np.cumsum(sizes) - sizes
+    rank = np.empty(len(frame))
+    rank[order] = np.arange(1, len(frame) + 1) - first[group[order]]
+    share = np.minimum(max_rows / counts, 1.0)[cutoff]
+    return frame[rank / sizes[group] <= share].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -493,16 +498,16 @@ def train_models(
     """The train stage: walk-forward backtest of each model beside its baselines, a grade from it,
     then the production scorer refit on every labelled cutoff up to as_of."""
 
-    def rows(days: list[int]) -> pd.DataFrame:
+    def rows(days: list[int], frame: pd.DataFrame = labelled) -> pd.DataFrame:
         wanted = np.array([to_date(d).to_datetime64() for d in days], dtype="datetime64[s]")
-        return labelled[np.isin(labelled[s.CUTOFF].to_numpy(), wanted)].reset_index(drop=True)
+        return frame[np.isin(frame[s.CUTOFF].to_numpy(), wanted)].reset_index(drop=True)
 
     h = schedule.horizon_days
     targets = [
         _Target("churn", churn_cfg, "roc_auc", CHURN_BASELINES, True),
         _Target("upside", upside_cfg, "normalized_gini", value_baselines(h), False),
     ]
-    metrics, plots, producers, backtest = {}, {}, {}, []
+    metrics, plots, producers, backtest, pools = {}, {}, {}, [], {}
     for target in targets:
         folds, newest = {}, None
         reason = target.cannot_learn(rows(schedule.production))
@@ -515,8 +520,11 @@ def train_models(
                 "production": production,
             }
             continue
+        # every fit learns from this pool: at most max_rows_per_cutoff customers per cutoff, drawn
+        # once (validation keeps every customer of its cutoff)
+        pool = pools[target.name] = target.sample(labelled, seed)
         for number, fold in enumerate(schedule.folds, 1):  # fold_1 is the oldest
-            train, valid = target.sample(rows(schedule.training_for(fold)), seed), rows([fold])
+            train, valid = rows(schedule.training_for(fold), pool), rows([fold])
             if target.cannot_learn(train) or target.cannot_learn(valid):
                 continue  # a fold without both outcomes measures nothing
             model = target.model(seed).fit(train, vocabulary)
@@ -566,7 +574,7 @@ def train_models(
             {name: [f["margin_se"].get(name) for f in folds.values()] for name in target.baselines},
         )
         producers[target.name], production = _production(
-            target, rows(schedule.production), folds, summary, vocabulary, seed
+            target, rows(schedule.production, pool), folds, summary, vocabulary, seed
         )
         metrics[target.name] = {
             **_mean_and_spread(folds),
@@ -577,7 +585,7 @@ def train_models(
         if newest is not None:
             plots.update(_plot_tables(target.name, target.labels(newest[0]), newest[1]))
     if "baseline_recency" in metrics["churn"] and schedule.folds:
-        fold_train = rows(schedule.training_for(schedule.folds[-1]))
+        fold_train = rows(schedule.training_for(schedule.folds[-1]), pools["churn"])
         metrics["churn"]["baseline_recency"]["best_n_days"] = best_recency_days(fold_train)
     for name, columns in EMPTY_PLOTS.items():  # no fold measured anything: empty plot tables
         plots.setdefault(name, pd.DataFrame(columns=columns))
@@ -588,16 +596,16 @@ def train_models(
 
 
 def _production(
-    target: _Target, train: pd.DataFrame, folds: dict, summary: dict, vocabulary, seed: int
+    target: _Target, sample: pd.DataFrame, folds: dict, summary: dict, vocabulary, seed: int
 ):
-    """Refit on every labelled cutoff with the rounds the backtest found (scaled to the larger set,
-    at most doubled), or fit the best baseline when the model does not win (or config says so)."""
+    """Refit on every labelled cutoff (`sample`: its rows in the training pool) with the rounds the
+    backtest found (scaled to the larger set, at most doubled), or fit the best baseline when the
+    model does not win (or config says so)."""
     choice = target.cfg.scorer
     use_model = choice == "model" or (choice == "auto" and summary["grade"] != "C")
-    sample = target.sample(train, seed)
     info = {
         "training_cutoffs": sorted(
-            {str(d.date()) for d in pd.to_datetime(train[s.CUTOFF].unique())}
+            {str(d.date()) for d in pd.to_datetime(sample[s.CUTOFF].unique())}
         ),
         "train_rows": len(sample),
     }
