@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 # Each pytest-xdist worker gets one thread for LightGBM, KMeans and BLAS (and so do the pipeline
@@ -30,6 +31,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow end-to-end files first, so each of the two workers starts on one of them and the
     quick files fill in around them (with `--no-loadscope-reorder`, xdist keeps this order)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def demo_snapshot(cfg: Config, customers: int, seed: int) -> pd.DataFrame:
+    """Generated demo transactions, prepared and turned into today's features (90-day horizon)."""
+    from segml.data.generate import generate
+    from segml.data.validate import prepare
+    from segml.features.build import Vocabulary
+    from segml.features.datasets import build_snapshot
+
+    demo = generate(customers, seed=seed)
+    identity = dataclasses.replace(
+        cfg.data,
+        columns={k: k for k in cfg.data.columns},
+        customer_columns={k: k for k in cfg.data.customer_columns},
+    )
+    prepared = prepare(demo.transactions.astype(str), None, identity)
+    return build_snapshot(prepared.transactions, None, cfg.features, Vocabulary(), None, 90)
+
+
+def rule_scorers(snapshot: pd.DataFrame):
+    """Churn and value rules as scorers: fast, and the tier logic does not care what scored."""
+    from segml.models.training import RuleScorer
+
+    churn = RuleScorer("bgnbd_p_no_purchase", "baseline_bgnbd", calibrate=False).fit(snapshot)
+    upside = RuleScorer("spend_90d", "baseline_last_period", calibrate=False).fit(snapshot)
+    return churn, upside
 
 
 def tx_frame(rows: list[tuple]) -> pd.DataFrame:

@@ -6,22 +6,12 @@ import dataclasses
 
 from sklearn.metrics import adjusted_rand_score
 
-from segml.data.generate import generate
-from segml.data.validate import prepare
-from segml.features.build import Vocabulary
-from segml.features.datasets import build_snapshot
 from segml.models.segment import segment_customers
+from tests.conftest import demo_snapshot
 
 
 def test_fit_on_a_sample_assigns_everyone_like_a_full_fit(cfg):
-    demo = generate(3000, seed=11)
-    identity = dataclasses.replace(
-        cfg.data,
-        columns={k: k for k in cfg.data.columns},
-        customer_columns={k: k for k in cfg.data.customer_columns},
-    )
-    prepared = prepare(demo.transactions.astype(str), None, identity)
-    snapshot = build_snapshot(prepared.transactions, None, cfg.features, Vocabulary(), None, 90)
+    snapshot = demo_snapshot(cfg, 3000, seed=11)
     fixed_k = dataclasses.replace(cfg.segment, k=5, stability_seeds=0)
     _, full, _, full_metrics = segment_customers(snapshot, fixed_k, cfg.seed)
     sampled_cfg = dataclasses.replace(fixed_k, fit_sample=1000)

@@ -108,23 +108,22 @@ def test_export_allow_list_language_and_salt(cfg, table):
         export_table(table, dataclasses.replace(cfg.export, columns=["nope"]), None)
 
 
+def opened_workbook(cfg, table, summary, ecfg, metrics=None, **options) -> openpyxl.Workbook:
+    """The workbook of the exported table (no movement), as Excel would open it."""
+    metrics = pd.DataFrame({"target": ["churn"]}) if metrics is None else metrics
+    exported = export_table(table, ecfg, None)
+    raw = workbook(
+        exported, summary, {"available": False}, metrics, cfg.tiering.actions, ecfg, **options
+    )
+    return openpyxl.load_workbook(io.BytesIO(raw))
+
+
 @pytest.mark.parametrize(
     "language, header", [("zh", "客户等级"), ("en", "Tier"), ("both", "客户等级 Tier")]
 )
 def test_workbook_sheets_and_localised_headers(cfg, table, summary, language, header):
     ecfg = dataclasses.replace(cfg.export, language=language)
-    book = openpyxl.load_workbook(
-        io.BytesIO(
-            workbook(
-                export_table(table, ecfg, None),
-                summary,
-                {"available": False},
-                pd.DataFrame({"target": ["churn"]}),
-                cfg.tiering.actions,
-                ecfg,
-            )
-        )
-    )
+    book = opened_workbook(cfg, table, summary, ecfg)
     assert book.sheetnames == ["summary", "tiers", "lifecycle", "rfm", "movement", "actions"]
     sheet = book["tiers"]
     headers = [c.value for c in sheet[1]]
@@ -152,19 +151,7 @@ def test_workbook_fits_print_and_cjk_headers(cfg, table, summary):
             "roc_auc": [0.812345678, 0.8],
         }
     )
-    book = openpyxl.load_workbook(
-        io.BytesIO(
-            workbook(
-                export_table(table, ecfg, None),
-                summary,
-                {"available": False},
-                metrics,
-                cfg.tiering.actions,
-                ecfg,
-                teams=cfg.tiering.teams,
-            )
-        )
-    )
+    book = opened_workbook(cfg, table, summary, ecfg, metrics, teams=cfg.tiering.teams)
     sheet = book["tiers"]
     assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
     assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.print_title_rows == "$1:$1"
@@ -418,18 +405,7 @@ def test_movers_are_explained_by_their_own_spend_or_by_moved_boundaries(cfg, tab
 
 def test_workbook_lists_the_most_valuable_customers_when_capped_and_says_so(cfg, table, summary):
     ecfg = dataclasses.replace(cfg.export, language="en", workbook_customers=5)
-    book = openpyxl.load_workbook(
-        io.BytesIO(
-            workbook(
-                export_table(table, ecfg, None),
-                summary,
-                {"available": False},
-                pd.DataFrame({"target": ["churn"]}),
-                cfg.tiering.actions,
-                ecfg,
-            )
-        )
-    )
+    book = opened_workbook(cfg, table, summary, ecfg)
     rows = list(book["tiers"].iter_rows(values_only=True))
     ids = [row[0] for row in rows[1:]]
     expected = table.sort_values("current_value", ascending=False)["customer_id"].head(5)

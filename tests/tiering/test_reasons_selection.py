@@ -6,26 +6,14 @@ import dataclasses
 
 import numpy as np
 
-from segml.data.generate import generate
-from segml.data.validate import prepare
-from segml.features.build import Vocabulary
-from segml.features.datasets import build_snapshot
 from segml.models.segment import segment_customers
-from segml.models.training import RuleScorer
 from segml.tiering.scoring import score_customers
+from tests.conftest import demo_snapshot, rule_scorers
 
 
 def test_above_the_limit_the_most_valuable_and_most_at_risk_are_explained(cfg):
-    demo = generate(600, seed=5)
-    identity = dataclasses.replace(
-        cfg.data,
-        columns={k: k for k in cfg.data.columns},
-        customer_columns={k: k for k in cfg.data.customer_columns},
-    )
-    prepared = prepare(demo.transactions.astype(str), None, identity)
-    snapshot = build_snapshot(prepared.transactions, None, cfg.features, Vocabulary(), None, 90)
-    churn = RuleScorer("bgnbd_p_no_purchase", "baseline_bgnbd", calibrate=False).fit(snapshot)
-    upside = RuleScorer("spend_90d", "baseline_last_period", calibrate=False).fit(snapshot)
+    snapshot = demo_snapshot(cfg, 600, seed=5)
+    churn, upside = rule_scorers(snapshot)
     segmenter = segment_customers(snapshot, cfg.segment, cfg.seed)[0]
     limit = 40
     tiering = dataclasses.replace(

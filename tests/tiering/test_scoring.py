@@ -8,28 +8,15 @@ import dataclasses
 import numpy as np
 import pytest
 
-from segml.data.generate import generate
-from segml.data.validate import prepare
-from segml.features.build import Vocabulary
-from segml.features.datasets import build_snapshot
 from segml.models.segment import segment_customers
-from segml.models.training import RuleScorer
 from segml.tiering.scoring import score_customers
+from tests.conftest import demo_snapshot, rule_scorers
 
 
 @pytest.fixture(scope="module")
 def scored(cfg):
-    demo = generate(1200, seed=3)
-    identity = dataclasses.replace(
-        cfg.data,
-        columns={k: k for k in cfg.data.columns},
-        customer_columns={k: k for k in cfg.data.customer_columns},
-    )
-    prepared = prepare(demo.transactions.astype(str), None, identity)
-    snapshot = build_snapshot(prepared.transactions, None, cfg.features, Vocabulary(), None, 90)
-    # rules as scorers keep this fast; the tier logic does not care which scorer produced a score
-    churn = RuleScorer("bgnbd_p_no_purchase", "baseline_bgnbd", calibrate=False).fit(snapshot)
-    upside = RuleScorer("spend_90d", "baseline_last_period", calibrate=False).fit(snapshot)
+    snapshot = demo_snapshot(cfg, 1200, seed=3)
+    churn, upside = rule_scorers(snapshot)
     segmenter = segment_customers(snapshot, cfg.segment, cfg.seed)[0]
     first = score_customers(snapshot, segmenter, churn, upside, cfg.tiering, 90)
     # the next period: every customer's 12-month value drifts by up to 3 %
