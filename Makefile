@@ -39,7 +39,7 @@ mlflow-ui: $(STAMP)
 	@$(BIN)/segml ui
 
 # Every stage at 1 M customers from raw CSV, beside floors measured in the same run (see README).
-# `make bench ARGS="--customers 200000 engine=dask"` passes options and config overrides.
+# `make bench ARGS="--customers 200000 segment.fit_sample=50000"` passes options and config overrides.
 bench: $(STAMP)
 	@$(BIN)/python benchmarks/bench_pipeline.py $(ARGS)
 

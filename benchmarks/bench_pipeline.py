@@ -5,7 +5,7 @@ Usage: make bench
 
 The project folder (default logs/bench/c<customers>, git-ignored) gets the repository's conf/ and
 pipelines/, messy generated data (made once, reused), and params.yaml composed with the overrides
-(e.g. `engine=dask`). Each stage runs as `python pipelines/<stage>.py` in its own process, so its
+(e.g. `segment.fit_sample=50000`). Each stage runs as `python pipelines/<stage>.py` in its own process, so its
 time and peak memory (max RSS) are its own. The floors run in the same session, on the same files,
 so a busy machine slows both alike:
 - a columnar CSV read of the raw transactions (pyarrow.csv) for prepare;
@@ -169,7 +169,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--folder", type=Path)
     parser.add_argument("--measure", help=argparse.SUPPRESS)
-    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. engine=dask")
+    parser.add_argument(
+        "overrides", nargs="*", help="Hydra overrides, e.g. segment.fit_sample=50000"
+    )
     args = parser.parse_args()
     if args.measure:
         child(args.measure)
