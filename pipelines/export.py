@@ -42,7 +42,7 @@ def main() -> None:
     )
     exports = export_stage(inputs, cfg, salt)
     written = write_exports(catalog, exports, cfg.export.formats)
-    champion, horizon = tracking.load_champion_set(cfg.tracking.uri)
+    champion, horizon = tracking.load_champion_set(cfg.tracking.uri, cfg.paths.in_mlflow_run)
     # the champion is re-scored on this run's backtest folds: read only their rows, and only then
     folds = fold_cutoffs({k: metrics[k] for k in ("churn", "upside")})
     promote = challenge(

@@ -38,6 +38,7 @@ def main(hydra_cfg: DictConfig) -> None:
         },
         models={},
         artifacts={},
+        files=paths.in_mlflow_run,
         register=False,
         auto_promote=False,
     )

@@ -19,6 +19,7 @@ def main() -> None:
         cfg.tiering.previous,
         cfg.tiering.previous_ref,
         cfg.tracking.uri,
+        cfg.paths.in_mlflow_run,
         snapshot[CUSTOMER_ID],
         os.environ.get(cfg.export.salt_env),
     )

@@ -25,9 +25,24 @@ SCORERS = ("auto", "model", "baseline")
 
 
 @dataclass
+class RunFilesConfig:
+    """Where each artifact lives inside an MLflow run (conf/paths `in_mlflow_run`). Later runs and
+    `segml score` read earlier runs by these names."""
+
+    tier_sample: str = MISSING
+    tier_counts: str = MISSING
+    full_table: str = MISSING
+    movement_base: str = MISSING
+    model_spec: str = MISSING
+    model_booster: str = MISSING
+    model_object: str = MISSING  # "{name}" = churn, upside or segmenter
+
+
+@dataclass
 class PathsConfig:
     """The artifact catalog (conf/paths): folders, then every file by name."""
 
+    in_mlflow_run: RunFilesConfig = field(default_factory=RunFilesConfig)
     raw_dir: str = MISSING
     prepared_dir: str = MISSING
     no_purchase_customers: str = MISSING

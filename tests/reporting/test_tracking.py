@@ -13,13 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segml.config import ExportConfig, TrackingConfig
+from segml.config import ExportConfig, TrackingConfig, compose, to_typed
 from segml.models.segment import Segmenter
 from segml.models.training import ChurnModel, RuleScorer, UpsideModel
 from segml.reporting import model_export as mx
 from segml.reporting import tracking
 from segml.reporting.privacy import pseudonymize
+from tests.conftest import ROOT
 
+# where things live inside a run, as conf/paths says
+FILES = to_typed(compose(conf_dir=ROOT / "conf")).paths.in_mlflow_run
 SEGMENT_FEATURES = ["recency_days", "frequency", "monetary_total"]
 
 
@@ -136,7 +139,7 @@ def test_logged_models_load_and_predict_without_segml(tmp_path, monkeypatch, fit
     mlflow.set_experiment("portable")
     with mlflow.start_run():
         for name, (model, rows) in models.items():
-            uris[name] = tracking._log_model(mlflow, name, model, rows).model_uri
+            uris[name] = tracking._log_model(mlflow, name, model, rows, FILES).model_uri
     clean = subprocess.run(
         [sys.executable, "-I", "-c", CLEAN_LOAD, uri, json.dumps(uris)],
         cwd=tmp_path,
@@ -193,6 +196,7 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
             artifacts={},
             register=True,
             auto_promote=True,
+            files=FILES,
             overrides=[f"churn.params.num_leaves={k}"],
             promote=(wins, f"challenge {k}"),
         )
@@ -214,7 +218,7 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
     assert {int(v.version) for v in champions.values()} == {3} and len(
         {v.run_id for v in champions.values()}
     ) == 1
-    loaded, horizon = tracking.load_champion_set(uri)
+    loaded, horizon = tracking.load_champion_set(uri, FILES)
     assert horizon == 90 and set(loaded) == {"churn", "upside"}
     run = client.get_run(worse["run_id"])
     assert run.data.params["churn.params.num_leaves"] == "15"
@@ -229,7 +233,7 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
         {"churn": 1, "paths": "b"}
     )
     loaded = tracking.load_registered(
-        uri, "churn", "champion"
+        uri, "churn", FILES, "champion"
     )  # the segml object, for `segml score`
     assert isinstance(loaded, RuleScorer)
     np.testing.assert_array_equal(loaded.predict_proba(features), rule.predict_proba(features))
@@ -265,7 +269,7 @@ def test_run_tables_sample_counts_and_pseudonymised_movement_base():
         customer_id=pseudonymize(tiers["customer_id"], "pepper")
     )
     tables = tracking.run_tables(
-        exported, tiers, export_cfg, TrackingConfig(sample_rows=20), "pepper"
+        exported, tiers, export_cfg, TrackingConfig(sample_rows=20), "pepper", FILES
     )
     assert set(tables) == {
         "tables/tiers_sample.csv",
@@ -278,7 +282,7 @@ def test_run_tables_sample_counts_and_pseudonymised_movement_base():
     assert not clear & set(sample["customer_id"]) and not clear & set(base["customer_id"])
     assert list(base.columns) == ["customer_id", "tier"]  # only the allowed tier columns
     everything = tracking.run_tables(
-        exported, tiers, ExportConfig(pseudonymize_ids=True), TrackingConfig(), "pepper"
+        exported, tiers, ExportConfig(pseudonymize_ids=True), TrackingConfig(), "pepper", FILES
     )
     assert list(everything["tables/tier_ids.parquet"].columns) == [
         "customer_id",
@@ -290,7 +294,7 @@ def test_run_tables_sample_counts_and_pseudonymised_movement_base():
     counts = tables["tables/tier_counts.csv"].query("column == 'tier'")
     assert counts.set_index("value")["customers"].to_dict() == {"A": 100, "B": 100, "C": 100}
     full = tracking.run_tables(
-        exported, tiers, export_cfg, TrackingConfig(log_full_table=True), "pepper"
+        exported, tiers, export_cfg, TrackingConfig(log_full_table=True), "pepper", FILES
     )
     assert len(full["tables/tiers.parquet"]) == 300
     no_ids = tracking.run_tables(
@@ -299,6 +303,7 @@ def test_run_tables_sample_counts_and_pseudonymised_movement_base():
         ExportConfig(columns=["tier"]),
         TrackingConfig(),
         None,
+        FILES,
     )
     assert (
         "tables/tier_ids.parquet" not in no_ids
@@ -317,6 +322,7 @@ def test_movement_reads_a_pseudonymised_previous_run(tmp_path, monkeypatch):
         export_cfg,
         TrackingConfig(),
         "pepper",
+        FILES,
     )
     logged = tracking.log_pipeline_run(
         uri,
@@ -328,6 +334,7 @@ def test_movement_reads_a_pseudonymised_previous_run(tmp_path, monkeypatch):
         tags={"segml.as_of": "2025-11-30", tracking.ACCEPTED: "true", tracking.PERIOD: "november"},
         register=False,
         auto_promote=False,
+        files=FILES,
         tables=tables,
     )
     tracking.log_pipeline_run(
@@ -341,6 +348,7 @@ def test_movement_reads_a_pseudonymised_previous_run(tmp_path, monkeypatch):
         tags={"segml.as_of": "2025-12-31", tracking.ACCEPTED: "false"},  # an experiment
         register=False,
         auto_promote=False,
+        files=FILES,
     )
     december = tracking.log_pipeline_run(
         uri,
@@ -353,6 +361,7 @@ def test_movement_reads_a_pseudonymised_previous_run(tmp_path, monkeypatch):
         tags={"segml.as_of": "2025-12-31", tracking.ACCEPTED: "true", tracking.PERIOD: "december"},
         register=False,
         auto_promote=False,
+        files=FILES,
     )
     # rerunning December compares with November: never with an experiment, nor with itself
     ref = tracking.previous_ref("accepted", uri, "moves", period="december")
@@ -362,16 +371,16 @@ def test_movement_reads_a_pseudonymised_previous_run(tmp_path, monkeypatch):
         == f"run:{december['run_id']}"
     )
     current = tiers["customer_id"].iloc[5:]  # five customers left, the rest are still here
-    previous, period = tracking.previous_tiers("accepted", ref, uri, current, "pepper")
+    previous, period = tracking.previous_tiers("accepted", ref, uri, FILES, current, "pepper")
     assert period.startswith("2025-11-30")
     assert set(current) <= set(previous["customer_id"])
     assert previous.set_index("customer_id").loc["0000010", "tier_abc"] == tiers.loc[9, "tier_abc"]
     left = set(previous["customer_id"]) - set(current)
     assert len(left) == 5 and not left & set(tiers["customer_id"])  # those stay pseudonyms
     # under another salt (or none) no customer matches: no movement rather than everyone "new"
-    assert tracking.previous_tiers("accepted", ref, uri, current, "paprika") == (None, None)
-    assert tracking.previous_tiers("accepted", ref, uri, current, None) == (None, None)
-    assert tracking.previous_tiers("accepted", None, uri, current, "pepper") == (
+    assert tracking.previous_tiers("accepted", ref, uri, FILES, current, "paprika") == (None, None)
+    assert tracking.previous_tiers("accepted", ref, uri, FILES, current, None) == (None, None)
+    assert tracking.previous_tiers("accepted", None, uri, FILES, current, "pepper") == (
         None,
         None,
     )  # not pinned

@@ -331,7 +331,9 @@ def _score(
             prepared = prepare(raw, raw_customers, data, as_of, str(input), str(customers or ""))
         with console.status(f"loading registered models ({model})..."):
             loaded = {
-                name: tracking.load_registered(cfg.tracking.uri, name, model)
+                name: tracking.load_registered(
+                    cfg.tracking.uri, name, cfg.paths.in_mlflow_run, model
+                )
                 for name in ("churn", "upside", "segmenter")
             }
         vocabulary = loaded["churn"].vocabulary_
@@ -356,7 +358,12 @@ def _score(
             cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, period
         )
         previous, compared_with = tracking.previous_tiers(
-            cfg.tiering.previous, ref, cfg.tracking.uri, snapshot[s.CUSTOMER_ID], salt
+            cfg.tiering.previous,
+            ref,
+            cfg.tracking.uri,
+            cfg.paths.in_mlflow_run,
+            snapshot[s.CUSTOMER_ID],
+            salt,
         )
         with console.status("scoring..."):
             result = score_customers(

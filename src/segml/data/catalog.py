@@ -29,7 +29,9 @@ class Catalog:
     def from_config(cls, paths: PathsConfig, root: Path | None = None) -> Catalog:
         """The catalog of `conf/paths`, relative to the working folder or to `root`."""
         base = Path(root) if root else Path()
-        return cls({k: base / v for k, v in asdict(paths).items() if k not in FOLDER_KEYS and v})
+        # project files only: folders and the paths inside an MLflow run are not artifacts here
+        files = {k: v for k, v in asdict(paths).items() if isinstance(v, str) and v}
+        return cls({k: base / v for k, v in files.items() if k not in FOLDER_KEYS})
 
     def path(self, name: str) -> Path:
         if name not in self.paths:
@@ -48,33 +50,41 @@ class Catalog:
         )
 
     def read(self, name: str, **options) -> Any:
-        """Read by the file's suffix; `options` go to the parquet reader (`filters=[...]`)."""
+        """Read by the file's format (its suffix); `options` go to the reader (parquet:
+        `filters=[...]` reads only some rows)."""
         path = self.path(name)
-        suffix = path.suffix
-        if suffix == ".parquet":
-            return io.read_parquet(path, **options)
-        if suffix == ".json":
-            return io.read_json(path)
-        if suffix == ".pkl":
-            return io.load_pickle(path)
-        if suffix == ".csv":
-            return pd.read_csv(path, encoding="utf-8-sig")
-        raise ValueError(f"{name}: no reader for {suffix} files")
+        reader = READERS.get(file_format(path))
+        if reader is None:
+            raise ValueError(f"{name}: no reader for {path.suffix} files")
+        return reader(path, **options)
 
     def write(self, name: str, obj: Any, **options) -> Path:
-        """Write by the file's suffix: parquet, csv, json, pkl; bytes and text as they are."""
+        """Write by the file's format (its suffix): parquet, csv, json, pkl; bytes and text as
+        they are."""
         path = self.path(name)
-        suffix = path.suffix
         if isinstance(obj, bytes):
             return io.write_bytes(obj, path)
         if isinstance(obj, str):
             return io.write_text(obj, path)
-        if suffix == ".parquet":
-            return io.write_parquet(obj, path)
-        if suffix == ".csv":
-            return io.write_csv(obj, path, **options)
-        if suffix == ".json":
-            return io.write_json(obj, path)
-        if suffix == ".pkl":
-            return io.save_pickle(obj, path)
-        raise ValueError(f"{name}: no writer for {suffix} files")
+        writer = WRITERS.get(file_format(path))
+        if writer is None:
+            raise ValueError(f"{name}: no writer for {path.suffix} files")
+        return writer(obj, path, **options)
+
+
+def file_format(path: Path) -> str:
+    return path.suffix.lstrip(".").lower()
+
+
+READERS = {
+    "parquet": io.read_parquet,
+    "json": io.read_json,
+    "pkl": io.load_pickle,
+    "csv": lambda path: pd.read_csv(path, encoding="utf-8-sig"),
+}
+WRITERS = {
+    "parquet": io.write_parquet,
+    "csv": io.write_csv,
+    "json": io.write_json,
+    "pkl": io.save_pickle,
+}

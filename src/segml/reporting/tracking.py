@@ -6,7 +6,7 @@ What a run records (README, "Experiments, MLflow and monthly scoring"):
 - each model as a portable pyfunc model (segml/portable_model.py + JSON spec + LightGBM text
   file: loads with numpy, pandas and lightgbm, no segml), registered, with a signature and an
   input example that holds no id and no attribute value; the segml object itself is logged beside
-  it (`segml_objects/<name>.pkl`) for `segml score` only;
+  it (`paths.in_mlflow_run.model_object`) for `segml score` only;
 - tables: a sample of the exported tier table plus counts (full table only with
   `tracking.log_full_table`), and the ids + tier columns that movement compares next time;
   ids pseudonymised whenever `export.pseudonymize_ids` is on.
@@ -30,6 +30,7 @@ from segml.config import (
     Config,
     ConfigError,
     ExportConfig,
+    RunFilesConfig,
     TrackingConfig,
     recorded_overrides,
 )
@@ -62,9 +63,6 @@ VERBOSE_PARAMS = (
 # Settings that do not change results: left out of the config digest in run names.
 DIGEST_EXCLUDED = ("paths", "tracking")
 REGISTERED = {"churn": "segml-churn", "upside": "segml-upside", "segmenter": "segml-segmenter"}
-SEGML_OBJECTS = "segml_objects"  # run folder of the pickled segml objects (`segml score` only)
-MOVEMENT_BASE = "tables/tier_ids.parquet"  # ids + tier columns: what movement compares next run
-FULL_TABLE = "tables/tiers.parquet"  # only with tracking.log_full_table (and in runs before it)
 TIER_COLUMNS = ("tier", "tier_abc", "tier_pyramid", "vp_cell")
 COUNTED_COLUMNS = (
     "tier",
@@ -148,6 +146,7 @@ def run_tables(
     export_cfg: ExportConfig,
     cfg: TrackingConfig,
     salt: str | None,
+    files: RunFilesConfig,
 ) -> dict[str, pd.DataFrame]:
     """The tables a run logs, keyed by artifact path (pure: no MLflow, no files).
 
@@ -157,9 +156,9 @@ def run_tables(
     """
     n = min(int(cfg.sample_rows), len(exported))
     sample = exported.sample(n=n, random_state=0).sort_index() if n else exported.head(0)
-    tables = {"tables/tiers_sample.csv": sample, "tables/tier_counts.csv": tier_counts(tiers)}
+    tables = {files.tier_sample: sample, files.tier_counts: tier_counts(tiers)}
     if cfg.log_full_table:
-        tables[FULL_TABLE] = exported
+        tables[files.full_table] = exported
     allowed = set(tiers.columns) if export_cfg.columns is None else set(export_cfg.columns)
     if s.CUSTOMER_ID in allowed and s.CUSTOMER_ID in tiers:  # the allow-list binds here too
         base = tiers[[s.CUSTOMER_ID, *[c for c in TIER_COLUMNS if c in tiers and c in allowed]]]
@@ -170,7 +169,7 @@ def run_tables(
                     f"{export_cfg.salt_env} is empty: set it to a secret salt."
                 )
             base = base.assign(**{s.CUSTOMER_ID: pseudonymize(base[s.CUSTOMER_ID], salt)})
-        tables[MOVEMENT_BASE] = base
+        tables[files.movement_base] = base
     return tables
 
 
@@ -207,6 +206,7 @@ def log_pipeline_run(
     artifacts: dict[str, list[Path]],
     register: bool,
     auto_promote: bool,
+    files: RunFilesConfig,
     tables: dict[str, pd.DataFrame] | None = None,
     overrides: list[str] | None = None,
     promote: tuple[bool, str] = (True, ""),
@@ -234,14 +234,14 @@ def log_pipeline_run(
         for i in range(0, len(items), 100):  # MLflow caps params per batch
             mlflow.log_params(dict(items[i : i + 100]))
         mlflow.log_metrics(_numeric(flat_metrics))
-        for folder, files in artifacts.items():
-            for path in files:
+        for folder, local_files in artifacts.items():
+            for path in local_files:
                 if Path(path).is_file():
                     mlflow.log_artifact(str(path), artifact_path=folder)
         _log_tables(mlflow, tables or {})
         versions = {}
         for name, (model, rows) in models.items():
-            info = _log_model(mlflow, name, model, rows)
+            info = _log_model(mlflow, name, model, rows, files)
             if register:
                 versions[name] = _register(mlflow, name, info.model_uri, run.info.run_id)
         if versions:
@@ -293,7 +293,9 @@ def record_pipeline_run(
             },
         },
         models={name: (model, snapshot) for name, model in models.items()},
-        tables=run_tables(exports.table, tiers, cfg.export, cfg.tracking, salt),
+        tables=run_tables(
+            exports.table, tiers, cfg.export, cfg.tracking, salt, paths.in_mlflow_run
+        ),
         artifacts={
             "tables": [catalog.path("segment_profile")],
             "exports": [
@@ -307,6 +309,7 @@ def record_pipeline_run(
         },
         register=cfg.tracking.register_models,
         auto_promote=cfg.tracking.auto_promote,
+        files=paths.in_mlflow_run,
         overrides=recorded_overrides(),
         promote=promote,
     )
@@ -314,16 +317,13 @@ def record_pipeline_run(
 
 def _log_tables(mlflow, tables: dict[str, pd.DataFrame]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
+        files = Catalog({artifact: Path(tmp) / artifact for artifact in tables})
         for artifact, frame in tables.items():
-            path = Path(tmp) / artifact
-            if path.suffix == ".csv":
-                io.write_csv(frame, path)
-            else:
-                io.write_parquet(frame, path)
+            path = files.write(artifact, frame)  # by suffix, as every artifact is written
             mlflow.log_artifact(str(path), artifact_path=str(Path(artifact).parent))
 
 
-def _log_model(mlflow, name: str, model: Any, rows: pd.DataFrame):
+def _log_model(mlflow, name: str, model: Any, rows: pd.DataFrame, files: RunFilesConfig):
     """A portable pyfunc model (no pickle), and the segml object beside it for `segml score`."""
     from mlflow.models import infer_signature
 
@@ -331,21 +331,22 @@ def _log_model(mlflow, name: str, model: Any, rows: pd.DataFrame):
     example = mx.input_example(portable, rows)
     output = mx.reference_output(model, example)
     with tempfile.TemporaryDirectory() as tmp:
-        files = {"spec": io.write_json(portable.spec, Path(tmp) / "spec.json")}
+        parts = {"spec": io.write_json(portable.spec, Path(tmp) / files.model_spec)}
         if portable.booster_text is not None:
-            files["booster"] = io.write_text(portable.booster_text, Path(tmp) / "booster.txt")
+            parts["booster"] = io.write_text(portable.booster_text, Path(tmp) / files.model_booster)
         info = mlflow.pyfunc.log_model(
             name=name,
             python_model=str(mx.CODE_FILE),
-            artifacts={k: str(v) for k, v in files.items()},
+            artifacts={k: str(v) for k, v in parts.items()},
             signature=infer_signature(example, output),
             input_example=example,
             pip_requirements=_requirements(
                 portable.requirements
             ),  # explicit: inferring them takes seconds
         )
-        pickled = io.save_pickle(model, Path(tmp) / f"{name}.pkl")
-        mlflow.log_artifact(str(pickled), artifact_path=SEGML_OBJECTS)
+        artifact = Path(files.model_object.format(name=name))
+        pickled = io.save_pickle(model, Path(tmp) / artifact.name)
+        mlflow.log_artifact(str(pickled), artifact_path=str(artifact.parent))
     return info
 
 
@@ -386,7 +387,7 @@ def _promote(
     }
 
 
-def load_champion_set(uri: str) -> tuple[dict | None, int | None]:
+def load_champion_set(uri: str, files: RunFilesConfig) -> tuple[dict | None, int | None]:
     """The champion set's segml objects and the churn horizon its run was trained for (None, None
     before the first promotion)."""
     mlflow = _mlflow()
@@ -397,7 +398,7 @@ def load_champion_set(uri: str) -> tuple[dict | None, int | None]:
         return None, None
     horizon = client.get_run(version.run_id).data.params.get("labels.horizon_days")
     return (
-        {name: load_registered(uri, name) for name in ("churn", "upside")},
+        {name: load_registered(uri, name, files) for name in ("churn", "upside")},
         int(horizon) if horizon else None,
     )
 
@@ -410,7 +411,7 @@ def _model_ref(name: str, which: str) -> str:
     )
 
 
-def load_registered(uri: str, name: str, which: str = CHAMPION):
+def load_registered(uri: str, name: str, files: RunFilesConfig, which: str = CHAMPION):
     """A registered model by alias (`champion`) or version number, as the segml object.
 
     That object (with SHAP contributions and the feature vocabulary) is what `segml score` needs;
@@ -427,7 +428,7 @@ def load_registered(uri: str, name: str, which: str = CHAMPION):
     with tempfile.TemporaryDirectory() as tmp:
         path = mlflow.artifacts.download_artifacts(
             run_id=version.run_id,
-            artifact_path=f"{SEGML_OBJECTS}/{name}.pkl",
+            artifact_path=files.model_object.format(name=name),
             dst_path=tmp,
             tracking_uri=uri,
         )
@@ -477,12 +478,14 @@ def previous_ref(
     return f"file:{io.file_digest(previous)[:12]}" if Path(previous).exists() else None
 
 
-def previous_tier_table(uri: str, run_id: str) -> tuple[pd.DataFrame, str] | None:
+def previous_tier_table(
+    uri: str, run_id: str, files: RunFilesConfig
+) -> tuple[pd.DataFrame, str] | None:
     """Ids and tier columns logged by a run, and the date it graded (its `segml.as_of`)."""
     mlflow = _mlflow()
     mlflow.set_tracking_uri(uri)
     as_of = mlflow.MlflowClient().get_run(run_id).data.tags.get("segml.as_of", "?")
-    for artifact in (MOVEMENT_BASE, FULL_TABLE):
+    for artifact in (files.movement_base, files.full_table):  # the full table: runs before the base
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 path = mlflow.artifacts.download_artifacts(
@@ -498,6 +501,7 @@ def previous_tiers(
     previous: str | None,
     ref: str | None,
     uri: str,
+    files: RunFilesConfig,
     current_ids: pd.Series | None = None,
     salt: str | None = None,
 ) -> tuple[pd.DataFrame | None, str | None]:
@@ -510,7 +514,7 @@ def previous_tiers(
     if not previous or not ref:
         return None, None
     if ref.startswith("run:"):
-        found = previous_tier_table(uri, ref.removeprefix("run:"))
+        found = previous_tier_table(uri, ref.removeprefix("run:"), files)
         if found is None:
             return None, None
         table, label = found[0], f"{found[1]} · MLflow run {ref[4:12]}"
