@@ -46,9 +46,58 @@ def set_up(folder: Path, customers: int, overrides: list[str]) -> None:
             (folder / name).symlink_to(REPO / name)
     if not (folder / "data" / "raw" / "transactions.csv").exists():
         start = time.perf_counter()
-        segml("generate", "--customers", str(customers), cwd=folder)
+        if customers <= SHARD:
+            segml("generate", "--customers", str(customers), cwd=folder)
+        else:
+            generate_in_shards(folder, customers)
         print(f"generated {customers:,} customers in {time.perf_counter() - start:.0f} s")
     segml("compose", *overrides, cwd=folder)
+
+
+SHARD = 1_000_000  # the generator holds everything in memory: 1 M customers take about 6 GB
+
+
+def generate_in_shards(folder: Path, customers: int) -> None:
+    """More customers than the generator holds at once: shards of 1 M customers (each its own
+    seed), their ids prefixed with the shard number, appended to one pair of files."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pv
+    import yaml
+
+    from segml.config import to_typed
+
+    shard_folder = folder / "shard"
+    shard_folder.mkdir(exist_ok=True)
+    if not (shard_folder / "conf").exists():
+        (shard_folder / "conf").symlink_to(REPO / "conf")
+    raw = folder / "data" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for k, first in enumerate(range(0, customers, SHARD)):
+        size = min(SHARD, customers - first)
+        segml("generate", "--customers", str(size), "--seed", str(100 + k), cwd=shard_folder)
+        segml("compose", cwd=shard_folder)
+        data = to_typed(yaml.safe_load((shard_folder / "params.yaml").read_text())).data
+        for name, id_column in (
+            ("transactions.csv", data.columns["customer_id"]),
+            ("customers.csv", data.customer_columns["customer_id"]),
+        ):
+            source = shard_folder / "data" / "raw" / name
+            with pv.open_csv(source) as reader:  # every column as text: ids keep leading zeros
+                text = {column: pa.string() for column in reader.schema.names}
+            table = pv.read_csv(
+                source,
+                convert_options=pv.ConvertOptions(column_types=text, strings_can_be_null=False),
+            )
+            # a prefix on every written id (leading spaces kept, empty ids stay empty)
+            ids = pc.replace_substring_regex(table[id_column], r"^(\s*)(\S)", rf"\1{k}-\2")
+            table = table.set_column(table.schema.get_field_index(id_column), id_column, ids)
+            with open(raw / name, "wb" if k == 0 else "ab") as out:
+                if k == 0:
+                    out.write("\ufeff".encode())  # the demo's files are utf-8-sig
+                options = pv.WriteOptions(include_header=k == 0, quoting_style="needed")
+                pv.write_csv(table, out, options)
+        print(f"  shard {k + 1}: {size:,} customers", flush=True)
 
 
 # --- measurements, each in a child process (`--measure NAME`) -------------------------------

@@ -1,15 +1,18 @@
 """DVC stage `prepare`: raw export -> clean transactions and customers, rejected rows, quality metrics."""
 
+from pathlib import Path
+
 from segml.app.console import run_stage
-from segml.config import load_config
+from segml.app.engine import dask_engine
+from segml.config import Config, load_config
 from segml.data import io
 from segml.data.catalog import Catalog
+from segml.data.partitions import prepare_partitioned
 from segml.data.validate import prepare
 
 
-def main() -> None:
-    cfg = load_config()
-    catalog, paths = Catalog.from_config(cfg.paths), cfg.paths
+def prepare_in_memory(cfg: Config, catalog: Catalog):
+    paths = cfg.paths
     transactions, customers = io.read_raw_inputs(
         paths.raw_transactions, paths.raw_customers, cfg.data
     )
@@ -18,6 +21,24 @@ def main() -> None:
     )
     catalog.write("prepared_transactions", result.transactions)
     catalog.write("prepared_customers", result.customers)
+    return result
+
+
+def prepare_on_dask(cfg: Config, catalog: Catalog):
+    """The clean tables become folders of customer partitions (the features stage reads them so)."""
+    with dask_engine(cfg.dask) as engine:
+        return prepare_partitioned(
+            cfg,
+            engine,
+            Path(catalog.path("prepared_transactions")),
+            Path(catalog.path("prepared_customers")),
+        )
+
+
+def main() -> None:
+    cfg = load_config()
+    catalog = Catalog.from_config(cfg.paths)
+    result = (prepare_on_dask if cfg.engine == "dask" else prepare_in_memory)(cfg, catalog)
     catalog.write("rejected", result.rejected)
     catalog.write("no_purchase_customers", result.no_purchase)
     catalog.write("data_quality", result.quality)

@@ -234,6 +234,21 @@ class TrackingConfig:
 
 
 @dataclass
+class DaskConfig:
+    """The `dask` engine (conf/dask): where it runs and how the data is split."""
+
+    address: str = ""  # an existing scheduler (tcp://host:8786); empty = a LocalCluster for the run
+    n_workers: int = 2  # LocalCluster only
+    threads_per_worker: int = 1
+    memory_limit: str = "8GB"  # per LocalCluster worker; a task above it is stopped, not swapped
+    partitions: int = 16  # customer partitions: each worker holds one at a time
+    local_directory: str = "logs/dask"  # LocalCluster spill and scratch space
+
+
+ENGINES = ("local", "dask")
+
+
+@dataclass
 class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -245,6 +260,8 @@ class Config:
     tiering: TieringConfig = field(default_factory=TieringConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    dask: DaskConfig = field(default_factory=DaskConfig)
+    engine: str = "local"  # local: in memory, one process | dask: customer partitions on a cluster
     as_of: str | None = None
     seed: int = 42
 
@@ -326,6 +343,13 @@ def to_typed(raw: dict) -> Config:
                 f"{name}.scorer={getattr(typed, name).scorer!r}: use one of {list(SCORERS)} "
                 "(auto = the model unless its backtest does not beat the best baseline)."
             )
+    if typed.engine not in ENGINES:
+        raise ConfigError(
+            f"engine={typed.engine!r}: use one of {list(ENGINES)} (dask runs prepare and features "
+            "per partition of customers; see conf/dask)."
+        )
+    if typed.dask.partitions < 1:
+        raise ConfigError(f"dask.partitions={typed.dask.partitions}: use 1 or more.")
     if typed.as_of is not None:
         try:
             typed.as_of = str(date.fromisoformat(str(typed.as_of)))

@@ -13,6 +13,7 @@ console = Console(stderr=True, highlight=False)
 
 def user_errors() -> tuple[type[Exception], ...]:
     # Errors caused by input or settings: show the message (it says what to do), not a traceback.
+    from segml.app.engine import EngineError
     from segml.config import ConfigError
     from segml.data.io import InputError
     from segml.data.validate import ContractError
@@ -24,6 +25,7 @@ def user_errors() -> tuple[type[Exception], ...]:
     return (
         ConfigError,
         ContractError,
+        EngineError,
         ExportError,
         InputError,
         InsufficientDataError,

@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import os
 import pickle
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from glob import escape as glob_escape
 from pathlib import Path
@@ -30,9 +31,27 @@ def atomic_path(path: str | Path):
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # same folder: the rename is atomic
     try:
         yield tmp
+        if path.is_dir():  # a folder of partitions (engine: dask) becomes one file again
+            shutil.rmtree(path)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def replace_folder(built: str | Path, path: str | Path) -> Path:
+    """Put a folder written in full elsewhere (on the same disk) where `path` is, replacing the
+    file or folder there: readers see the old one or the new one, never a half-written one."""
+    built, path = Path(built), Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = path.with_name(f".{path.name}.{os.getpid()}.old")
+    if path.exists():
+        os.replace(path, old)
+    os.replace(built, path)
+    if old.is_dir():
+        shutil.rmtree(old)
+    else:
+        old.unlink(missing_ok=True)
+    return path
 
 
 def _remove_orphaned_temp_files(path: Path) -> None:
@@ -125,10 +144,10 @@ _WORKBOOK_MAGIC = {b"PK\x03\x04": "xlsx", b"\xd0\xcf\x11\xe0": "xls"}
 UTF8_NAMES = {"utf-8", "utf8", "utf_8", "utf-8-sig", "utf_8_sig"}
 
 
-def _read_csv_arrow(path: Path, encoding: str, delimiter: str) -> pd.DataFrame | None:
-    """A UTF-8 CSV read columnar by Arrow, every column as text (4-5x faster than pandas' reader).
-    None when Arrow cannot take it as it is (other encodings, repeated headers, ragged rows...):
-    pandas' reader then reads it, or words the error."""
+def _csv_arrow_options(path: Path, encoding: str, delimiter: str):
+    """Arrow's CSV (parse, convert) options for a UTF-8 export, every column as text; None when
+    Arrow cannot take it as it is (other encodings, repeated headers, ragged rows...): pandas'
+    reader then reads it, or words the error."""
     import pyarrow as pa
     import pyarrow.csv as pv
 
@@ -138,20 +157,65 @@ def _read_csv_arrow(path: Path, encoding: str, delimiter: str) -> pd.DataFrame |
     try:
         with pv.open_csv(path, parse_options=parse) as reader:  # reads the header
             names = reader.schema.names
-        if len(set(names)) != len(names):
-            return None
-        table = pv.read_csv(
-            path,
-            parse_options=parse,
-            convert_options=pv.ConvertOptions(
-                column_types={name: pa.string() for name in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if len(set(names)) != len(names):
+        return None
+    convert = pv.ConvertOptions(
+        column_types={name: pa.string() for name in names},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    return parse, convert
+
+
+def _read_csv_arrow(path: Path, encoding: str, delimiter: str) -> pd.DataFrame | None:
+    """A UTF-8 CSV read columnar by Arrow (4-5x faster than pandas' reader), or None."""
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    options = _csv_arrow_options(path, encoding, delimiter)
+    if options is None:
+        return None
+    try:
+        table = pv.read_csv(path, parse_options=options[0], convert_options=options[1])
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
     return table.to_pandas()
+
+
+def raw_table_batches(
+    path: str | Path, config_key: str, stream: bool = True, batch_bytes: int = 64 << 20, **options
+) -> Iterator[pd.DataFrame]:
+    """A user's export as text frames of about `batch_bytes` of file each, in file order, for
+    files too big to hold: a UTF-8 CSV streams through Arrow; anything else (or `stream=False`)
+    is read whole by `read_raw_table`, whose checks and messages apply. Arrow may still give up
+    part-way (a ragged row): it raises `pyarrow.ArrowInvalid`, and the caller starts again with
+    `stream=False`."""
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    path = Path(path)
+    csv = (
+        _csv_arrow_options(path, options["encoding"], options["delimiter"])
+        if stream and options.get("fmt") == "csv" and path.is_file() and path.stat().st_size
+        else None
+    )
+    if csv is None:
+        yield read_raw_table(path, config_key=config_key, **options)
+        return
+    with pv.open_csv(
+        path,
+        read_options=pv.ReadOptions(block_size=batch_bytes),
+        parse_options=csv[0],
+        convert_options=csv[1],
+    ) as reader:
+        empty = True
+        for batch in reader:
+            empty = False
+            yield pa.Table.from_batches([batch]).to_pandas()
+        if empty:  # a header and no rows: the frame keeps the columns
+            yield reader.schema.empty_table().to_pandas()
 
 
 def read_raw_table(

@@ -30,6 +30,15 @@ class Prepared:
     no_purchase: pd.DataFrame  # known customers without a usable purchase (NO_PURCHASE_COLUMNS)
 
 
+@dataclass(frozen=True)
+class Part:
+    """What one partition of the input needs from the whole (see `prepare`)."""
+
+    transaction_rows: np.ndarray  # 1-based data row in the transactions file, per row
+    customer_rows: np.ndarray | None  # the same in the customer file
+    end: pd.Timestamp  # the end of the export (`export_end` over every partition's active days)
+
+
 REASONS = {
     "missing_customer_id": "missing customer id",
     "bad_timestamp": "unparseable timestamp",
@@ -177,19 +186,28 @@ def parse_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
     return out
 
 
-def export_end(ts: pd.Series, max_gap_days: int) -> pd.Timestamp:
-    """Last day of real activity: stragglers after a long silent gap at the tail are future-dated."""
-    days = np.sort(ts.dropna().dt.normalize().unique())
+def active_days(ts: pd.Series) -> np.ndarray:
+    """The distinct days with a parseable timestamp, sorted."""
+    return np.sort(ts.dropna().dt.normalize().unique())
+
+
+def end_of_day(day: pd.Timestamp) -> pd.Timestamp:
+    return day + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+
+
+def export_end(days: np.ndarray, max_gap_days: int) -> pd.Timestamp:
+    """Last day of real activity among the export's `active_days`: stragglers after a long silent
+    gap at the tail are future-dated."""
     if len(days) == 0:
         return pd.Timestamp.max
     gaps = np.diff(days) > np.timedelta64(max_gap_days, "D")
     if not gaps.any():
-        return pd.Timestamp(days[-1]) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+        return end_of_day(pd.Timestamp(days[-1]))
     cut = np.flatnonzero(gaps)[-1]
     # only a thin tail counts as stragglers; a big block after a gap is real data
     if len(days) - cut - 1 > max(3, 0.05 * len(days)):
-        return pd.Timestamp(days[-1]) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
-    return pd.Timestamp(days[cut]) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+        return end_of_day(pd.Timestamp(days[-1]))
+    return end_of_day(pd.Timestamp(days[cut]))
 
 
 def prepare(
@@ -199,8 +217,12 @@ def prepare(
     as_of: str | None = None,
     transactions_source: str = "transactions",
     customers_source: str = "customers",
+    part: Part | None = None,
 ) -> Prepared:
-    """Validate and clean raw tables (all columns as text) into typed canonical tables."""
+    """Validate and clean raw tables (all columns as text) into typed canonical tables.
+
+    `part`: these rows are one partition of the files (`segml.data.partitions`), with their row
+    numbers in the file and the export's end found over all partitions."""
     tx_text = map_columns(
         raw_transactions,
         cfg.columns,
@@ -208,22 +230,20 @@ def prepare(
         transactions_source,
         "data.columns",
     )
-    if tx_text.empty:
-        raise ContractError(
-            f"{transactions_source} has a header but no data rows (columns: "
-            f"{list(raw_transactions.columns)}). Export it again with its rows, or point "
-            "`paths.raw_transactions` at the right file."
-        )
-    tx_text.insert(0, s.SOURCE_ROW, np.arange(1, len(tx_text) + 1))
+    if tx_text.empty and not part:  # a partition may be empty; the file may not
+        raise no_data_rows(transactions_source, list(raw_transactions.columns))
+    tx_rows = part.transaction_rows if part else np.arange(1, len(tx_text) + 1)
+    tx_text.insert(0, s.SOURCE_ROW, tx_rows)
 
     customer_id = tx_text[s.CUSTOMER_ID].astype("string").str.strip()
     ts = parse_timestamp(tx_text[s.TS], cfg)
     amount = parse_amount(tx_text[s.AMOUNT], cfg)
-    end = (
-        pd.Timestamp(as_of) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
-        if as_of
-        else export_end(ts, cfg.max_tail_gap_days)
-    )
+    if part:
+        end = part.end
+    elif as_of:
+        end = end_of_day(pd.Timestamp(as_of))
+    else:
+        end = export_end(active_days(ts), cfg.max_tail_gap_days)
 
     reason = pd.Series(pd.NA, index=tx_text.index, dtype="string")
 
@@ -243,21 +263,6 @@ def prepare(
     )
 
     good = reason.isna().to_numpy()
-    if not good.any():  # nothing to build on: say why, before later stages fail obscurely
-        counts = reason.value_counts()
-        raise ContractError(
-            f"{transactions_source}: none of its {len(tx_text)} rows is usable ("
-            + "; ".join(f"{n} × {text}" for text, n in counts.items())
-            + "). Check the column mapping and formats in conf/data (data.columns, data.timestamp_format, "
-            "data.dayfirst, data.decimal) and `as_of`."
-        )
-    if not (amount[good] > 0).any():  # refunds alone describe no customer behaviour
-        raise ContractError(
-            f"{transactions_source}: no purchase rows, only refunds: all {int(good.sum())} usable "
-            "rows have a negative amount, so there is nothing to model. Purchases must be positive "
-            "and refunds negative: check that `data.columns.amount` names the amount column, and "
-            "the sign of amounts in the export."
-        )
     clean = pd.DataFrame(
         {s.CUSTOMER_ID: customer_id[good].astype(str), s.TS: ts[good], s.AMOUNT: amount[good]}
     )
@@ -271,8 +276,10 @@ def prepare(
     clean = _sorted(clean)
     s.CLEAN_TRANSACTIONS.validate(clean)
 
-    rejected = _whole_rows(raw_transactions, ~good, reason, transactions_source)
-    customers, rejected_customers = _prepare_customers(raw_customers, cfg, customers_source)
+    rejected = _whole_rows(raw_transactions, ~good, reason, transactions_source, tx_rows)
+    customers, rejected_customers = _prepare_customers(
+        raw_customers, cfg, customers_source, part.customer_rows if part else None
+    )
     rejected = pd.concat([rejected, rejected_customers], ignore_index=True)
     rejected[s.SOURCE_ROW] = rejected[s.SOURCE_ROW].astype("int64")
     no_purchase = customers_without_purchase(customer_id, reason, amount, customers[s.CUSTOMER_ID])
@@ -296,7 +303,36 @@ def prepare(
     quality["customers_without_purchase"] = {
         status: int((no_purchase["status"] == status).sum()) for status in NO_PURCHASE_STATUSES
     }
+    if not part:  # a partition may hold no usable row; the files as a whole must
+        check_usable(quality, transactions_source)
     return Prepared(clean, customers, rejected, quality, no_purchase)
+
+
+def no_data_rows(source: str, columns: list) -> ContractError:
+    return ContractError(
+        f"{source} has a header but no data rows (columns: {columns}). Export it again with its "
+        "rows, or point `paths.raw_transactions` at the right file."
+    )
+
+
+def check_usable(quality: dict, source: str) -> None:
+    """Stop, saying why, when the clean data cannot describe any customer: before later stages
+    fail obscurely."""
+    if not quality["rows_clean"]:
+        counts = quality["rejected_by_reason"]
+        raise ContractError(
+            f"{source}: none of its {quality['rows_read']} rows is usable ("
+            + "; ".join(f"{n} × {REASONS[code]}" for code, n in counts.items())
+            + "). Check the column mapping and formats in conf/data (data.columns, data.timestamp_format, "
+            "data.dayfirst, data.decimal) and `as_of`."
+        )
+    if quality["rows_clean"] == quality["refund_rows"]:  # refunds alone describe no behaviour
+        raise ContractError(
+            f"{source}: no purchase rows, only refunds: all {quality['rows_clean']} usable "
+            "rows have a negative amount, so there is nothing to model. Purchases must be positive "
+            "and refunds negative: check that `data.columns.amount` names the amount column, and "
+            "the sign of amounts in the export."
+        )
 
 
 def _exact_duplicates(
@@ -398,7 +434,9 @@ def _unique_text(values: pd.Series) -> pa.Array:
     return pc.unique(pa.array(values.astype("string"), type=pa.string()))
 
 
-def _whole_rows(raw: pd.DataFrame, bad: np.ndarray, reason: pd.Series, source: str) -> pd.DataFrame:
+def _whole_rows(
+    raw: pd.DataFrame, bad: np.ndarray, reason: pd.Series, source: str, row_numbers: np.ndarray
+) -> pd.DataFrame:
     """The user's rejected rows whole: every original column as text (mapped or not), plus the
     1-based data row, the reason and the file. Nothing of a rejected row is lost."""
     positions = np.flatnonzero(bad)
@@ -406,9 +444,10 @@ def _whole_rows(raw: pd.DataFrame, bad: np.ndarray, reason: pd.Series, source: s
     rows.columns = [str(c) for c in rows.columns]
     ours = (s.SOURCE_ROW, s.REJECT_REASON, s.SOURCE_FILE)
     rows = rows.rename(columns={c: f"{c} (original)" for c in ours if c in rows.columns})
-    rows.insert(0, s.SOURCE_ROW, positions + 1)
-    rows[s.REJECT_REASON] = reason.iloc[positions].to_numpy()
-    rows[s.SOURCE_FILE] = source
+    rows.insert(0, s.SOURCE_ROW, row_numbers[positions])
+    # typed even when empty: the tables of several partitions stack into the same types
+    rows[s.REJECT_REASON] = pd.Series(reason.iloc[positions].to_numpy(), dtype="str")
+    rows[s.SOURCE_FILE] = pd.Series(source, index=rows.index, dtype="str")
     return rows
 
 
@@ -419,7 +458,7 @@ def _text_or_none(col: pd.Series) -> pd.Series:
 
 
 def _prepare_customers(
-    raw: pd.DataFrame | None, cfg: DataConfig, source: str
+    raw: pd.DataFrame | None, cfg: DataConfig, source: str, row_numbers: np.ndarray | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     empty = pd.DataFrame({s.CUSTOMER_ID: pd.Series(dtype=str)})
     if raw is None:
@@ -427,7 +466,9 @@ def _prepare_customers(
     table = map_columns(
         raw, cfg.customer_columns, (s.CUSTOMER_ID,), source, "data.customer_columns"
     )
-    table.insert(0, s.SOURCE_ROW, np.arange(1, len(table) + 1))
+    if row_numbers is None:
+        row_numbers = np.arange(1, len(table) + 1)
+    table.insert(0, s.SOURCE_ROW, row_numbers)
     ids = table[s.CUSTOMER_ID].astype("string").str.strip()
     reason = pd.Series(pd.NA, index=table.index, dtype="string")
     reason[ids.isna() | (ids == "")] = REASONS["missing_customer_id"]
@@ -439,4 +480,4 @@ def _prepare_customers(
             customers[column] = _text_or_none(table.loc[good, column])
     customers = customers.sort_values(s.CUSTOMER_ID, ignore_index=True)
     s.CLEAN_CUSTOMERS.validate(customers)
-    return customers, _whole_rows(raw, ~good, reason, source)
+    return customers, _whole_rows(raw, ~good, reason, source, row_numbers)

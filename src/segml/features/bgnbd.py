@@ -130,13 +130,25 @@ class BGNBD:
         return alive, expected, (1 - alive) + alive * silent_if_alive
 
 
+def fit_params(x, t_x, T) -> np.ndarray | None:
+    """(r, alpha, a, b) fitted on every customer given; None for too few to fit four parameters."""
+    return BGNBD().fit(x, t_x, T).params_ if len(x) >= 20 else None
+
+
+def predict_with(params: np.ndarray | None, t: float, x, t_x, T):
+    """`BGNBD.predict` with given parameters; without any, an uninformed (alive, 0, 0.5)."""
+    if params is None:
+        n = len(x)
+        return np.ones(n), np.zeros(n), np.full(n, 0.5)
+    model = BGNBD()
+    model.params_ = params
+    return model.predict(t, x, t_x, T)
+
+
 def fit_predict(x, t_x, T, rows, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit on every customer given, then `predict` the next t days for `rows` (positions) of
     them: one cutoff's BG/NBD, as one call for a worker thread."""
-    if len(x) < 20:  # too few customers to fit four parameters
-        n = len(rows)
-        return np.ones(n), np.zeros(n), np.full(n, 0.5)
-    return BGNBD().fit(x, t_x, T).predict(t, x[rows], t_x[rows], T[rows])
+    return predict_with(fit_params(x, t_x, T), t, x[rows], t_x[rows], T[rows])
 
 
 def simulate(r: float, alpha: float, a: float, b: float, T: np.ndarray, seed: int = 0):

@@ -34,9 +34,9 @@ class Datasets:
         )
 
 
-def resolve_as_of(idx: TransactionIndex, as_of: str | None) -> int:
+def resolve_as_of(last_day: int, as_of: str | None) -> int:
     """The scoring day: configured, else the last transaction day. Never today's date."""
-    return to_day(as_of) if as_of else int(idx.day.max())
+    return to_day(as_of) if as_of else last_day
 
 
 def build_snapshot(
@@ -49,7 +49,9 @@ def build_snapshot(
 ) -> pd.DataFrame:
     """Features as of `as_of` only (no labels): what `segml score` needs for new data."""
     idx = index_transactions(tx, customers)
-    return build_features(idx, [resolve_as_of(idx, as_of)], features_cfg, vocab, horizon_days)
+    return build_features(
+        idx, [resolve_as_of(int(idx.day.max()), as_of)], features_cfg, vocab, horizon_days
+    )
 
 
 def check_history(
@@ -103,7 +105,7 @@ def build_datasets(
 ) -> Datasets:
     """Every labelled cutoff of the schedule with labels, and the snapshot, from indexed
     transactions (`index_transactions`), in one pass."""
-    as_of_day = resolve_as_of(idx, as_of)
+    as_of_day = resolve_as_of(int(idx.day.max()), as_of)
     first_day = int(idx.day.min())
     schedule = cutoff_schedule(first_day, as_of_day, labels_cfg)
     earliest = min([*schedule.labelled, as_of_day])
@@ -126,18 +128,43 @@ def build_datasets(
         np.searchsorted(frame[s.CUTOFF].to_numpy(), to_date(as_of_day).to_datetime64())
     )
     labelled_rows = frame.iloc[:n_labelled]
-    newest_fold = schedule.folds[-1] if schedule.folds else as_of_day - labels_cfg.horizon_days
-    valid = labelled_rows[labelled_rows[s.CUTOFF] == to_date(newest_fold)]
-    check_sufficiency(first_day, as_of_day, schedule, valid, labels_cfg)
+    valid = labelled_rows[labelled_rows[s.CUTOFF] == to_date(newest_fold(schedule, labels_cfg))]
     # the snapshot's labels would need the future; its rows equal what `segml score` builds
     snapshot = (
         frame.iloc[n_labelled:].drop(columns=[s.CHURNED, s.FUTURE_VALUE]).reset_index(drop=True)
     )
-    summary = {
+    counts = LabelCounts(len(labelled_rows), int(labelled_rows[s.CHURNED].sum()), len(snapshot))
+    summary = checked_summary(schedule, first_day, labels_cfg, valid, counts)
+    return Datasets(labelled_rows, snapshot, vocab, schedule, summary)
+
+
+def newest_fold(schedule: Schedule, labels_cfg: LabelsConfig) -> int:
+    """The cutoff whose labelled customers judge whether there is enough data."""
+    return schedule.folds[-1] if schedule.folds else schedule.snapshot - labels_cfg.horizon_days
+
+
+@dataclass(frozen=True)
+class LabelCounts:
+    labelled_rows: int
+    churned: int
+    snapshot_customers: int
+
+
+def checked_summary(
+    schedule: Schedule,
+    first_day: int,
+    labels_cfg: LabelsConfig,
+    valid: pd.DataFrame,
+    counts: LabelCounts,
+) -> dict:
+    """Stop (or warn) when the data cannot train trustworthy models (judged on `valid`, the newest
+    fold's labelled rows); else the stage's summary for people and the train stage."""
+    check_sufficiency(first_day, schedule.snapshot, schedule, valid, labels_cfg)
+    n = counts.labelled_rows
+    return {
         **schedule_summary(schedule),
         "warnings": schedule_warnings(schedule, labels_cfg),
-        "labelled_rows": len(labelled_rows),
-        "snapshot_customers": len(snapshot),
-        "churn_rate": float(labelled_rows[s.CHURNED].mean()) if len(labelled_rows) else None,
+        "labelled_rows": n,
+        "snapshot_customers": counts.snapshot_customers,
+        "churn_rate": counts.churned / n if n else None,
     }
-    return Datasets(labelled_rows, snapshot, vocab, schedule, summary)

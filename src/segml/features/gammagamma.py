@@ -70,13 +70,26 @@ class GammaGamma:
         return p * (gamma + n * np.clip(m, 0, None)) / (p * n + q - 1)
 
 
-def fit_expected_spend(n, m) -> np.ndarray:
-    """Fit on the customers given (repeat buyers carry the information) and predict for all of them."""
+def fit_params(n, m) -> np.ndarray | None:
+    """(p, q, gamma) fitted on the repeat buyers given (they carry the information); None for too
+    few to fit."""
     n, m = np.asarray(n, dtype=float), np.asarray(m, dtype=float)
     repeat = (n >= 2) & (m > 0)
-    if repeat.sum() < 20:  # too few repeat buyers to fit: their own average
-        return np.clip(np.nan_to_num(m), 0, None)
-    return GammaGamma().fit(n[repeat], m[repeat]).expected_spend(n, m)
+    return GammaGamma().fit(n[repeat], m[repeat]).params_ if repeat.sum() >= 20 else None
+
+
+def expected_spend_with(params: np.ndarray | None, n, m) -> np.ndarray:
+    """`GammaGamma.expected_spend` with given parameters; without any, the customer's own average."""
+    if params is None:
+        return np.clip(np.nan_to_num(np.asarray(m, dtype=float)), 0, None)
+    model = GammaGamma()
+    model.params_ = params
+    return model.expected_spend(n, m)
+
+
+def fit_expected_spend(n, m) -> np.ndarray:
+    """Fit on the customers given and predict for all of them."""
+    return expected_spend_with(fit_params(n, m), n, m)
 
 
 def simulate(p: float, q: float, gamma: float, n: np.ndarray, seed: int = 0) -> np.ndarray:

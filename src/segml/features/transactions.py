@@ -76,7 +76,7 @@ def _arrow(values: pd.Series) -> pa.ChunkedArray:
     return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
 
 
-def _levels(values: pd.Series, order: np.ndarray | None = None) -> Levels:
+def text_levels(values: pd.Series, order: np.ndarray | None = None) -> Levels:
     """One hash pass: codes into the distinct values (sorted, so codes never depend on row order),
     in `order` if given."""
     encoded = pc.dictionary_encode(_arrow(values))
@@ -131,7 +131,7 @@ def index_transactions(tx: pd.DataFrame, customers: pd.DataFrame | None = None) 
     # Arrow hashes the text columns in a thread (it releases the GIL) while numpy does the rest here
     with ThreadPoolExecutor(1) as pool:
         text = {
-            column: pool.submit(_levels, tx[column], order)
+            column: pool.submit(text_levels, tx[column], order)
             for column in (s.CATEGORY, s.CHANNEL)
             if column in tx
         }
@@ -221,7 +221,7 @@ def _customer_attributes(
     attributes = {}
     for column in s.ATTRIBUTE_COLUMNS:
         if column in customers:
-            per_row = _levels(customers[column])
+            per_row = text_levels(customers[column])
             attributes[column] = Levels(np.r_[per_row.codes, -1][position], per_row.names)
     return attributes
 

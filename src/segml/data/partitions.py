@@ -1,0 +1,264 @@
+"""The input split by customer, for the dask engine: each partition is cleaned on its own.
+
+A customer's rows all land in one partition (a hash of the id as `prepare` reads it), so
+per-customer work (duplicates, customers without a purchase, later every feature) never needs
+another partition. What does need the whole file is computed first and handed to each partition
+(`Part`): the row numbers in the file, and the end of the export.
+
+The clean tables are written as folders of partition files (`part-00000.parquet`, ...), which
+pandas and pyarrow read as one table; the features stage reads them partition by partition.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from segml.config import Config, DataConfig
+from segml.data import io
+from segml.data import schema as s
+from segml.data.validate import (
+    NO_PURCHASE_STATUSES,
+    REASONS,
+    Part,
+    active_days,
+    check_usable,
+    end_of_day,
+    export_end,
+    map_columns,
+    no_data_rows,
+    parse_timestamp,
+    prepare,
+)
+
+ROW = "__source_row"  # 1-based data row in the user's file, carried through the split
+
+
+def part_file(folder: Path, k: int) -> Path:
+    return Path(folder) / f"part-{k:05d}.parquet"
+
+
+def part_files(folder: Path) -> list[Path]:
+    return sorted(Path(folder).glob("part-*.parquet"))
+
+
+def customer_partition(ids: pd.Series, n: int) -> np.ndarray:
+    """Per row, its partition: a hash of the id stripped as `prepare` strips it, the same in every
+    process and on every machine (missing ids go to partition 0)."""
+    codes, distinct = pd.factorize(ids)
+    stripped = np.array([str(v).strip() for v in distinct], dtype=object)
+    part = (pd.util.hash_array(stripped) % n).astype(np.int64)
+    return np.r_[part, 0][codes]
+
+
+def split_by_customer(
+    path: str,
+    read_options: dict,
+    config_key: str,
+    mapping: dict,
+    mapping_key: str,
+    n: int,
+    folder: Path,
+) -> int:
+    """Write the user's file as `n` partition files of text rows (plus their row number); returns
+    the number of data rows. Streams a UTF-8 CSV, so the file never has to fit in memory."""
+    try:
+        return _split(path, read_options, config_key, mapping, mapping_key, n, folder, True)
+    except pa.ArrowInvalid:  # Arrow gave up part-way: pandas' reader reads it, or words the error
+        return _split(path, read_options, config_key, mapping, mapping_key, n, folder, False)
+
+
+def _split(path, read_options, config_key, mapping, mapping_key, n, folder, stream) -> int:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    writers: dict[int, pq.ParquetWriter] = {}
+    schema, rows = None, 0
+    try:
+        for frame in io.raw_table_batches(path, config_key, stream, **read_options):
+            if schema is None:  # a missing required column stops here, before any work
+                map_columns(frame.head(0), mapping, (s.CUSTOMER_ID,), path, mapping_key)
+            id_column = next(
+                c for c in frame.columns if str(c).strip() == str(mapping[s.CUSTOMER_ID])
+            )
+            part = customer_partition(frame[id_column], n)
+            frame[ROW] = np.arange(rows + 1, rows + len(frame) + 1, dtype=np.int64)
+            rows += len(frame)
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            schema = schema or table.schema
+            table = table.cast(schema)
+            for k in np.unique(part):
+                if k not in writers:
+                    writers[k] = pq.ParquetWriter(part_file(folder, k), schema)
+                writers[k].write_table(table.filter(pa.array(part == k)))
+        for k in set(range(n)) - set(writers):  # every partition exists, empty or not
+            pq.write_table(schema.empty_table(), part_file(folder, k))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return rows
+
+
+def read_part(folder: Path | None, k: int) -> tuple[pd.DataFrame | None, np.ndarray | None]:
+    """One partition of a split file: its text rows, and their row numbers in the file."""
+    if folder is None:
+        return None, None
+    frame = pq.read_table(part_file(folder, k)).to_pandas()
+    return frame, frame.pop(ROW).to_numpy()
+
+
+@dataclass(frozen=True)
+class PrepareTask:
+    """One partition's share of the prepare stage (sent to a worker)."""
+
+    k: int
+    transactions: Path  # split folders
+    customers: Path | None
+    out: Path  # where the clean partition files go: out/transactions, out/customers
+    data: DataConfig
+    sources: tuple[str, str]
+    end: pd.Timestamp | None = None
+
+
+def part_active_days(task: PrepareTask) -> np.ndarray:
+    """The days with a parseable timestamp in one partition (the export's end needs them all)."""
+    raw, _ = read_part(task.transactions, task.k)
+    mapped = map_columns(raw, task.data.columns, (s.TS,), task.sources[0], "data.columns")
+    return active_days(parse_timestamp(mapped[s.TS], task.data))
+
+
+@dataclass(frozen=True)
+class PartOutcome:
+    rejected: pd.DataFrame
+    no_purchase: pd.DataFrame
+    quality: dict
+
+
+def prepare_part(task: PrepareTask) -> PartOutcome:
+    """`prepare` on one partition; its clean tables are written beside the others'."""
+    tx, tx_rows = read_part(task.transactions, task.k)
+    customers, customer_rows = read_part(task.customers, task.k)
+    part = Part(tx_rows, customer_rows, task.end)
+    result = prepare(tx, customers, task.data, None, *task.sources, part=part)
+    for name, frame in (("transactions", result.transactions), ("customers", result.customers)):
+        io.write_parquet(frame, part_file(task.out / name, task.k))
+    return PartOutcome(result.rejected, result.no_purchase, result.quality)
+
+
+@dataclass(frozen=True)
+class PreparedParts:
+    """The prepare stage's outputs other than the clean tables (those are written as folders)."""
+
+    rejected: pd.DataFrame
+    no_purchase: pd.DataFrame
+    quality: dict
+
+
+def prepare_partitioned(
+    cfg: Config, engine, transactions_out: Path, customers_out: Path
+) -> PreparedParts:
+    """The prepare stage per partition of customers on `engine` (`segml.app.engine`): the same
+    clean rows, rejected rows and figures as `prepare` on the whole files."""
+    paths, data = cfg.paths, cfg.data
+    work = Path(paths.prepared_dir) / ".partitions"  # inside the stage's output folder
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        n = cfg.dask.partitions
+        split = work / "split"
+        split_by_customer(
+            paths.raw_transactions,
+            data.read_options(),
+            "paths.raw_transactions",
+            data.columns,
+            "data.columns",
+            n,
+            split / "transactions",
+        )
+        customers = None
+        if Path(paths.raw_customers).exists() or not data.customers_optional:
+            customers = split / "customers"
+            split_by_customer(
+                paths.raw_customers,
+                data.read_options(customers=True),
+                "paths.raw_customers",
+                data.customer_columns,
+                "data.customer_columns",
+                n,
+                customers,
+            )
+        sources = (paths.raw_transactions, paths.raw_customers)
+        tasks = [
+            PrepareTask(k, split / "transactions", customers, work / "out", data, sources)
+            for k in range(n)
+        ]
+        if cfg.as_of:
+            end = end_of_day(pd.Timestamp(cfg.as_of))
+        else:
+            end = export_end(
+                np.unique(np.concatenate(engine.map(part_active_days, tasks))),
+                data.max_tail_gap_days,
+            )
+        tasks = [PrepareTask(**{**t.__dict__, "end": end}) for t in tasks]
+        outcomes = engine.map(prepare_part, tasks)
+        quality = merge_quality([o.quality for o in outcomes])
+        if not quality["rows_read"]:
+            raise no_data_rows(
+                paths.raw_transactions, list(read_part(split / "transactions", 0)[0])
+            )
+        check_usable(quality, paths.raw_transactions)
+        io.replace_folder(work / "out" / "transactions", transactions_out)
+        io.replace_folder(work / "out" / "customers", customers_out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return PreparedParts(
+        _in_file_order(_stacked([o.rejected for o in outcomes]), sources),
+        _stacked([o.no_purchase for o in outcomes]).sort_values(s.CUSTOMER_ID, ignore_index=True),
+        quality,
+    )
+
+
+def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One table from the partitions' (empty ones carry no column types, so they are left out)."""
+    return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+
+
+def _in_file_order(rejected: pd.DataFrame, sources: tuple[str, str]) -> pd.DataFrame:
+    """Rejected transactions by row number, then rejected customers: as `prepare` lists them."""
+    customers_first = (rejected[s.SOURCE_FILE] != sources[0]).to_numpy()
+    order = np.lexsort((rejected[s.SOURCE_ROW].to_numpy(), customers_first))
+    return rejected.iloc[order].reset_index(drop=True)
+
+
+def merge_quality(parts: list[dict]) -> dict:
+    """The data-quality figures of the whole input from its partitions' (customers never span
+    two partitions, so customer counts add up too)."""
+
+    def total(key: str) -> int:
+        return sum(q[key] for q in parts)
+
+    def dates(key: str) -> list[str]:
+        return [q[key] for q in parts if q[key] is not None]
+
+    rows_read, rows_rejected = total("rows_read"), total("rows_rejected")
+    by_reason = {code: sum(q["rejected_by_reason"].get(code, 0) for q in parts) for code in REASONS}
+    return {
+        "rows_read": rows_read,
+        "rows_clean": total("rows_clean"),
+        "rows_rejected": rows_rejected,
+        "rejected_share": rows_rejected / rows_read if rows_read else 0.0,
+        "rejected_by_reason": {code: n for code, n in by_reason.items() if n},
+        "customers_with_transactions": total("customers_with_transactions"),
+        "customers_in_attribute_table": total("customers_in_attribute_table"),
+        "refund_rows": total("refund_rows"),
+        "first_date": min(dates("first_date"), default=None),
+        "last_date": max(dates("last_date"), default=None),
+        "customers_without_purchase": {
+            status: sum(q["customers_without_purchase"][status] for q in parts)
+            for status in NO_PURCHASE_STATUSES
+        },
+    }

@@ -1,0 +1,216 @@
+"""The features stage per partition of customers (engine: dask), with the answers of one pass.
+
+Features are per customer, except what is learnt from the whole population: the cutoff schedule
+(first and last day), the vocabulary (the most common categories and channels) and each cutoff's
+BG/NBD and Gamma-Gamma fits. Three passes over the partitions: their day span; their category
+counts and fit inputs, from which the whole population's vocabulary and fits are made here; then
+the features, with those. The partitions' tables are merged cutoff by cutoff, in customer-id
+order: the same rows, in the same order, as `build_datasets` on all customers at once.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from segml.config import FeaturesConfig, LabelsConfig
+from segml.data import io
+from segml.data import schema as s
+from segml.data.partitions import part_file, part_files
+from segml.features.build import (
+    Cutoff,
+    PopulationFit,
+    Vocabulary,
+    build_features,
+    fit_population,
+    population_inputs,
+)
+from segml.features.datasets import LabelCounts, checked_summary, newest_fold, resolve_as_of
+from segml.features.schedule import Schedule, cutoff_schedule
+from segml.features.transactions import TransactionIndex, index_transactions, text_levels, to_date
+
+
+@dataclass(frozen=True)
+class FeaturesTask:
+    """One partition's share of the features stage (sent to a worker); later passes add what the
+    earlier ones learnt."""
+
+    k: int
+    transactions: Path  # folders of partition files (the prepare stage's output)
+    customers: Path
+    features: FeaturesConfig
+    labels: LabelsConfig
+    out: Path
+    cutoffs: tuple[Cutoff, ...] = ()
+    until_day: int | None = None  # the vocabulary counts rows up to this day
+    vocabulary: Vocabulary | None = None
+    fits: dict[int, PopulationFit] | None = None
+
+
+def _index(task: FeaturesTask) -> TransactionIndex | None:
+    tx = pd.read_parquet(part_file(task.transactions, task.k))
+    if tx.empty:
+        return None
+    customers = pd.read_parquet(part_file(task.customers, task.k))
+    return index_transactions(tx, customers)
+
+
+def part_span(task: FeaturesTask) -> tuple[int, int] | None:
+    """First and last transaction day of the partition (None: it has no transactions)."""
+    idx = _index(task)
+    return None if idx is None else (int(idx.day.min()), int(idx.day.max()))
+
+
+@dataclass(frozen=True)
+class PartPopulation:
+    categories: Counter  # rows per category up to the vocabulary's day
+    channels: Counter
+    attributes: dict[str, list[str]]  # every level of each customer attribute
+    inputs: dict[int, pd.DataFrame]  # cutoff day -> `population_inputs`
+
+
+def part_population(task: FeaturesTask) -> PartPopulation:
+    """What the whole population's vocabulary and fits need from one partition."""
+    customers = pd.read_parquet(part_file(task.customers, task.k))
+    attributes = {
+        column: text_levels(customers[column]).names
+        for column in s.ATTRIBUTE_COLUMNS
+        if column in customers and task.features.use_attributes
+    }
+    idx = _index(task)
+    if idx is None:
+        return PartPopulation(Counter(), Counter(), attributes, {})
+    early = idx.day <= task.until_day
+
+    def counts(levels) -> Counter:
+        if levels is None:
+            return Counter()
+        n = np.bincount(levels.codes[early & (levels.codes >= 0)], minlength=len(levels.names))
+        return Counter({name: int(c) for name, c in zip(levels.names, n) if c})
+
+    days = [c.day for c in task.cutoffs] if task.features.use_bgnbd else []
+    return PartPopulation(
+        counts(idx.category), counts(idx.channel), attributes, population_inputs(idx, days)
+    )
+
+
+def part_features(task: FeaturesTask) -> int:
+    """The partition's features at every cutoff, written to its own file; returns its rows."""
+    idx = _index(task)
+    if idx is None:
+        return 0
+    frame = build_features(
+        idx,
+        list(task.cutoffs),
+        task.features,
+        task.vocabulary,
+        task.labels.horizon_days,
+        with_labels=True,
+        fits=task.fits,
+    )
+    io.write_parquet(frame, part_file(task.out, task.k))
+    return len(frame)
+
+
+def _top(counts: Counter, k: int) -> list[str]:
+    """As `fit_vocabulary`: the k most common, ties by name."""
+    return (
+        [name for _, name in sorted((-n, name) for name, n in counts.items())[:k]] if k > 0 else []
+    )
+
+
+def _in_id_order(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.sort_values(s.CUSTOMER_ID, kind="stable", ignore_index=True)
+
+
+@dataclass(frozen=True)
+class PartitionedDatasets:
+    """`Datasets` without the tables (they are written to disk as they are merged)."""
+
+    vocabulary: Vocabulary
+    schedule: Schedule
+    summary: dict
+
+
+def build_partitioned(
+    engine,
+    transactions: Path,
+    customers: Path,
+    features_cfg: FeaturesConfig,
+    labels_cfg: LabelsConfig,
+    as_of: str | None,
+    labelled_out: Path,
+    snapshot_out: Path,
+    work: Path,
+) -> PartitionedDatasets:
+    """`build_datasets` per partition on `engine` (`segml.app.engine`); the labelled rows and the
+    snapshot are written, merged in customer-id order, to `labelled_out` and `snapshot_out`."""
+    n = len(part_files(transactions))
+    shutil.rmtree(work, ignore_errors=True)
+    task = FeaturesTask(0, transactions, customers, features_cfg, labels_cfg, work)
+    tasks = [replace(task, k=k) for k in range(n)]
+    try:
+        spans = [span for span in engine.map(part_span, tasks) if span]
+        first_day = min(first for first, _ in spans)
+        as_of_day = resolve_as_of(max(last for _, last in spans), as_of)
+        schedule = cutoff_schedule(first_day, as_of_day, labels_cfg)
+        active = labels_cfg.active_within_days or None
+        cutoffs = (*[Cutoff(day, active) for day in schedule.labelled], Cutoff(as_of_day))
+        # as in `build_datasets`: levels from data up to the earliest cutoff
+        until = min([*schedule.labelled, as_of_day])
+        tasks = [replace(t, cutoffs=cutoffs, until_day=until) for t in tasks]
+
+        populations = engine.map(part_population, tasks)
+        vocabulary = Vocabulary(
+            _top(sum((p.categories for p in populations), Counter()), features_cfg.top_categories),
+            _top(sum((p.channels for p in populations), Counter()), features_cfg.top_channels),
+            {
+                column: sorted({level for p in populations for level in p.attributes[column]})
+                for column in populations[0].attributes
+            },
+        )
+        fits = None
+        if features_cfg.use_bgnbd:
+            with_rows = [p for p in populations if p.inputs]
+            fits = fit_population(
+                {c.day: _in_id_order([p.inputs[c.day] for p in with_rows]) for c in cutoffs}
+            )
+        tasks = [replace(t, vocabulary=vocabulary, fits=fits) for t in tasks]
+        engine.map(part_features, tasks)
+        days = [c.day for c in cutoffs]
+        labelled, churned = _merge(work, days[:-1], labelled_out, drop=[])
+        snapshot, _ = _merge(work, days[-1:], snapshot_out, drop=[s.CHURNED, s.FUTURE_VALUE])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    fold = pd.Timestamp(to_date(newest_fold(schedule, labels_cfg)))
+    valid = pd.read_parquet(labelled_out, columns=[s.CHURNED], filters=[(s.CUTOFF, "==", fold)])
+    counts = LabelCounts(labelled, churned, snapshot)
+    return PartitionedDatasets(
+        vocabulary, schedule, checked_summary(schedule, first_day, labels_cfg, valid, counts)
+    )
+
+
+def _merge(work: Path, days: list[int], path: Path, drop: list[str]) -> tuple[int, int]:
+    """The partitions' rows of these cutoffs as one file, cutoff by cutoff (one in memory at a
+    time), each in customer-id order; returns (rows, churned)."""
+    parts = part_files(work)
+    schema = pa.Schema.from_pandas(pd.read_parquet(parts[0]).head(0).drop(columns=drop))
+    rows, churned = 0, 0
+    with io.atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+        for day in days:
+            when = pd.Timestamp(to_date(day))
+            frame = _in_id_order(
+                [pd.read_parquet(p, filters=[(s.CUTOFF, "==", when)]) for p in parts]
+            ).drop(columns=drop)
+            writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+            rows += len(frame)
+            churned += int(frame[s.CHURNED].sum()) if s.CHURNED in frame else 0
+    return rows, churned

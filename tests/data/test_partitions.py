@@ -1,0 +1,117 @@
+"""Prepare per partition of customers (engine: dask) gives what prepare on the whole files gives."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from segml.app.engine import InProcess
+from segml.data import io
+from segml.data.generate import generate
+from segml.data.partitions import customer_partition, part_files, prepare_partitioned
+from segml.data.validate import ContractError, prepare
+
+
+def test_a_customer_always_lands_in_one_partition_whatever_the_process():
+    values = ["0001", " 0001", "0001 ", "0002", None, "", "客户7"]
+    parts = customer_partition(pd.Series(values, dtype="str"), 16)
+    assert parts[0] == parts[1] == parts[2]  # prepare strips ids: one customer
+    assert parts[4] == 0 and set(parts) <= set(range(16))
+    # another interpreter (another hash seed) puts every id in the same partition
+    code = (
+        "import pandas as pd; from segml.data.partitions import customer_partition; "
+        f"print(customer_partition(pd.Series({values!r}, dtype='str'), 16).tolist())"
+    )
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert other.stdout.strip() == str(parts.tolist())
+
+
+def _project(cfg, tmp_path, partitions: int, as_of: str | None = None, customers: int = 400):
+    """The messy demo data written as the user's CSV files, and a config pointing at them."""
+    demo = generate(customers, seed=3)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    demo.transactions.astype(str).to_csv(raw / "tx.csv", index=False)
+    customers = demo.customers.astype(str)
+    customers = pd.concat([customers, customers.head(3)])  # duplicated customers are rejected
+    customers.to_csv(raw / "customers.csv", index=False)
+    paths = dataclasses.replace(
+        cfg.paths,
+        raw_transactions=str(raw / "tx.csv"),
+        raw_customers=str(raw / "customers.csv"),
+        prepared_dir=str(tmp_path / "prepared"),
+    )
+    data = dataclasses.replace(
+        cfg.data,
+        encoding="utf-8",
+        columns={k: k for k in cfg.data.columns},
+        customer_columns={k: k for k in cfg.data.customer_columns},
+    )
+    dask = dataclasses.replace(cfg.dask, partitions=partitions)
+    return dataclasses.replace(cfg, paths=paths, data=data, dask=dask, as_of=as_of)
+
+
+@pytest.mark.parametrize(
+    "partitions, as_of, customers",
+    [(5, None, 400), (1, None, 400), (40, "2025-06-30", 20)],  # 40 > 20: empty partitions
+)
+def test_partitioned_prepare_equals_prepare_on_the_whole_files(
+    cfg, tmp_path, partitions, as_of, customers
+):
+    cfg = _project(cfg, tmp_path, partitions, as_of, customers)
+    paths = cfg.paths
+    whole = prepare(
+        *io.read_raw_inputs(paths.raw_transactions, paths.raw_customers, cfg.data),
+        cfg.data,
+        as_of,
+        paths.raw_transactions,
+        paths.raw_customers,
+    )
+    out = tmp_path / "out"
+    parts = prepare_partitioned(cfg, InProcess(), out / "tx.parquet", out / "customers.parquet")
+
+    assert len(part_files(out / "tx.parquet")) == partitions
+    tx = pd.read_parquet(out / "tx.parquet")
+    key = ["customer_id", "ts", "order_id"]
+    pd.testing.assert_frame_equal(
+        tx.sort_values(key, kind="stable", ignore_index=True), whole.transactions
+    )
+    customers = pd.read_parquet(out / "customers.parquet")
+    pd.testing.assert_frame_equal(
+        customers.sort_values("customer_id", ignore_index=True), whole.customers
+    )
+    assert len(whole.rejected) and (whole.rejected["source_file"] == paths.raw_customers).any()
+    pd.testing.assert_frame_equal(parts.rejected, whole.rejected)
+    pd.testing.assert_frame_equal(parts.no_purchase, whole.no_purchase)
+    assert parts.quality == whole.quality
+    assert not (tmp_path / "prepared" / ".partitions").exists()  # scratch space is cleaned up
+
+
+def test_partitioned_prepare_stops_like_prepare_when_nothing_is_usable(cfg, tmp_path):
+    cfg = _project(cfg, tmp_path, 4)
+    raw = pd.read_csv(cfg.paths.raw_transactions, dtype=str, keep_default_na=False)
+    raw["amount"] = "-" + raw["amount"].str.lstrip("-")  # refunds only
+    raw.to_csv(cfg.paths.raw_transactions, index=False)
+    with pytest.raises(ContractError, match="only refunds"):
+        prepare_partitioned(cfg, InProcess(), tmp_path / "tx.parquet", tmp_path / "c.parquet")
+    assert not (tmp_path / "tx.parquet").exists()  # nothing half-written
+
+
+def test_a_file_arrow_cannot_stream_is_split_by_the_whole_file_reader(cfg, tmp_path):
+    """A ragged row stops Arrow part-way: the split starts again with pandas' reader, which names
+    the problem as `prepare` does."""
+    cfg = _project(cfg, tmp_path, 3)
+    text = open(cfg.paths.raw_transactions, encoding="utf-8").read().splitlines()
+    text.insert(len(text) - 2, "x,y,z,1,2,3,4,5,6,7,8,9")
+    open(cfg.paths.raw_transactions, "w", encoding="utf-8").write("\n".join(text) + "\n")
+    with pytest.raises(io.InputError) as whole:
+        io.read_raw_inputs(cfg.paths.raw_transactions, None, cfg.data)
+    with pytest.raises(io.InputError) as split:
+        prepare_partitioned(cfg, InProcess(), tmp_path / "tx.parquet", tmp_path / "c.parquet")
+    assert str(split.value) == str(whole.value)
+    assert np.all([not p.exists() for p in (tmp_path / "tx.parquet", tmp_path / "c.parquet")])

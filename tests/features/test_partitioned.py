@@ -1,0 +1,78 @@
+"""Features per partition of customers (engine: dask) are the features of all customers at once."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict
+
+import pandas as pd
+import pytest
+
+from segml.app.engine import InProcess
+from segml.data import io
+from segml.data.generate import generate
+from segml.data.partitions import prepare_partitioned
+from segml.features.datasets import build_datasets
+from segml.features.partitioned import build_partitioned
+from segml.features.transactions import index_transactions
+
+
+@pytest.fixture(scope="module")
+def prepared(cfg, tmp_path_factory):
+    """12,000 demo customers (more than the BG/NBD and Gamma-Gamma fits' 10,000-customer sample,
+    so the sample must be drawn from the same customers in the same order), prepared in 6 parts."""
+    root = tmp_path_factory.mktemp("partitioned")
+    demo = generate(12_000, seed=5)
+    demo.transactions.astype(str).to_csv(root / "tx.csv", index=False)
+    demo.customers.astype(str).to_csv(root / "customers.csv", index=False)
+    cfg = dataclasses.replace(
+        cfg,
+        paths=dataclasses.replace(
+            cfg.paths,
+            raw_transactions=str(root / "tx.csv"),
+            raw_customers=str(root / "customers.csv"),
+            prepared_dir=str(root / "prepared"),
+        ),
+        data=dataclasses.replace(
+            cfg.data,
+            encoding="utf-8",
+            columns={k: k for k in cfg.data.columns},
+            customer_columns={k: k for k in cfg.data.customer_columns},
+        ),
+        dask=dataclasses.replace(cfg.dask, partitions=6),
+    )
+    prepare_partitioned(cfg, InProcess(), root / "tx.parquet", root / "customers.parquet")
+    return cfg, root
+
+
+def test_partitioned_features_equal_the_features_of_all_customers(prepared):
+    cfg, root = prepared
+    tx, customers = root / "tx.parquet", root / "customers.parquet"
+    whole = build_datasets(
+        index_transactions(pd.read_parquet(tx), pd.read_parquet(customers)),
+        cfg.features,
+        cfg.labels,
+        cfg.as_of,
+    )
+    out = root / "features"
+    parts = build_partitioned(
+        InProcess(),
+        tx,
+        customers,
+        cfg.features,
+        cfg.labels,
+        cfg.as_of,
+        out / "labelled.parquet",
+        out / "snapshot.parquet",
+        out / ".partitions",
+    )
+    assert whole.summary["snapshot_customers"] > 10_000  # the fits sample customers
+    for name in ("labelled", "snapshot"):  # as the stage writes them, and later stages read them
+        io.write_parquet(getattr(whole, name), root / f"{name}.parquet")
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(out / f"{name}.parquet"), pd.read_parquet(root / f"{name}.parquet")
+        )
+    assert asdict(parts.vocabulary) == asdict(whole.vocabulary)
+    assert parts.vocabulary.attributes and parts.vocabulary.categories
+    assert parts.summary == whole.summary
+    assert not (out / ".partitions").exists()
