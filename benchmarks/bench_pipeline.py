@@ -140,25 +140,28 @@ def floor_rfm() -> dict:
 
 
 def floor_fit() -> dict:
-    """Train's floor: one 300-round LightGBM churn fit on the production cutoffs' rows, sampled
-    per cutoff as the train stage samples them."""
+    """Train's floor: one 300-round LightGBM churn fit on the production cutoffs' rows of the
+    churn model's training pool (drawn as the train stage draws it)."""
     import lightgbm as lgb
 
     from segml.config import load_config
     from segml.data.catalog import Catalog
-    from segml.features.build import feature_columns
+    from segml.features.build import Vocabulary, feature_columns, with_vocabulary_levels
     from segml.features.datasets import schedule_from_summary
     from segml.features.transactions import to_date
-    from segml.models.training import sample_per_cutoff
+    from segml.models.training import read_training_rows
 
     cfg = load_config()
     catalog = Catalog.from_config(cfg.paths)
     schedule = schedule_from_summary(catalog.read("schedule"))
-    labelled = catalog.read("labelled")
-    rows = labelled[labelled["cutoff"].isin([to_date(d) for d in schedule.production])]
-    rows = sample_per_cutoff(
-        rows, cfg.churn.max_rows_per_cutoff, rows["churned"].to_numpy(), cfg.seed
-    )
+    vocabulary = Vocabulary(**catalog.read("vocabulary"))
+
+    def read(when):
+        rows = catalog.read("labelled", filters=[("cutoff", "==", when)])
+        return with_vocabulary_levels(rows, vocabulary)
+
+    _, pools = read_training_rows(read, schedule, cfg.churn, cfg.upside, cfg.seed)
+    rows = pools["churn"][pools["churn"]["cutoff"].isin([to_date(d) for d in schedule.production])]
     features = rows[feature_columns(rows)].select_dtypes("number")
     start = time.perf_counter()
     lgb.LGBMClassifier(n_estimators=300, learning_rate=0.05, verbose=-1).fit(

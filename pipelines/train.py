@@ -3,24 +3,27 @@ then the production scorers refit on every labelled cutoff (or the best baseline
 
 from segml.app.console import report_grades, run_stage
 from segml.config import load_config
+from segml.data import schema as s
 from segml.data.catalog import Catalog
-from segml.features.build import Vocabulary
+from segml.features.build import Vocabulary, with_vocabulary_levels
 from segml.features.datasets import schedule_from_summary
-from segml.models.training import train_models
+from segml.models.training import read_training_rows, train_models
 from segml.reporting.report import plot_churn, plot_deciles
 
 
 def main() -> None:
     cfg = load_config()
     catalog = Catalog.from_config(cfg.paths)
-    trained = train_models(
-        catalog.read("labelled"),
-        schedule_from_summary(catalog.read("schedule")),
-        cfg.churn,
-        cfg.upside,
-        cfg.seed,
-        Vocabulary(**catalog.read("vocabulary")),
-    )
+    schedule = schedule_from_summary(catalog.read("schedule"))
+    vocabulary = Vocabulary(**catalog.read("vocabulary"))
+
+    def cutoff_rows(when):
+        rows = catalog.read("labelled", filters=[(s.CUTOFF, "==", when)])
+        return with_vocabulary_levels(rows, vocabulary)
+
+    # one cutoff in memory at a time: the folds' rows, and the training pools drawn from the rest
+    labelled, pools = read_training_rows(cutoff_rows, schedule, cfg.churn, cfg.upside, cfg.seed)
+    trained = train_models(labelled, schedule, cfg.churn, cfg.upside, cfg.seed, vocabulary, pools)
     for target in ("churn", "upside"):
         catalog.write(f"{target}_model", getattr(trained, target))
         catalog.write(f"{target}_metrics", trained.metrics[target])

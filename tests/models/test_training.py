@@ -12,14 +12,16 @@ from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
 from segml.data.generate import generate
 from segml.data.validate import prepare
+from segml.features.build import with_vocabulary_levels
 from segml.features.datasets import build_datasets, build_snapshot
-from segml.features.transactions import index_transactions
+from segml.features.transactions import index_transactions, to_date
 from segml.models import evaluation as ev
 from segml.models.segment import segment_customers
 from segml.models.training import (
     FeatureMismatchError,
     RuleScorer,
     challenge,
+    read_training_rows,
     sample_per_cutoff,
     train_models,
 )
@@ -299,3 +301,47 @@ def test_the_champion_is_challenged_on_this_runs_folds(trained):
     wins, why = challenge(mine, data.labelled, data.schedule, models.metrics, champion_horizon=90)
     assert "vs champion" in why and not wins
     assert "does not beat" in why
+
+
+def test_training_rows_read_cutoff_by_cutoff_train_the_same_models(cfg, trained, tmp_path):
+    """The train stage reads one cutoff at a time and draws the pools as it goes: the pools equal
+    `sample_per_cutoff` on the whole table, and the models and backtest are the same."""
+    *_, data, _ = trained
+    # sampling on; few rounds, as only sameness is measured
+    churn = dataclasses.replace(cfg.churn, max_rows_per_cutoff=300, n_estimators=40)
+    upside = dataclasses.replace(cfg.upside, max_rows_per_cutoff=400, n_estimators=40)
+    path = tmp_path / "labelled.parquet"
+    data.labelled.to_parquet(path, row_group_size=700)  # cutoffs straddle row groups
+
+    def read(when):
+        rows = pd.read_parquet(path, filters=[("cutoff", "==", when)])
+        return with_vocabulary_levels(rows, data.vocabulary)
+
+    labelled, pools = read_training_rows(read, data.schedule, churn, upside, cfg.seed)
+    whole = pd.read_parquet(path)  # what the stage read before: the whole table
+    assert len(pools["churn"]) < len(whole) and len(pools["upside"]) != len(pools["churn"])
+    for name, max_rows, y in (
+        ("churn", 300, whole["churned"].to_numpy()),
+        ("upside", 400, whole["future_value"].to_numpy()),
+    ):
+        pd.testing.assert_frame_equal(
+            pools[name], sample_per_cutoff(whole, max_rows, y > 0, cfg.seed)
+        )
+    in_folds = whole["cutoff"].isin([to_date(d) for d in data.schedule.folds])
+    assert in_folds.any()
+    pd.testing.assert_frame_equal(
+        labelled[labelled["cutoff"].isin(whole["cutoff"][in_folds].unique())].reset_index(
+            drop=True
+        ),
+        whole[in_folds].reset_index(drop=True),
+    )
+
+    streamed = train_models(
+        labelled, data.schedule, churn, upside, cfg.seed, data.vocabulary, pools
+    )
+    in_memory = train_models(whole, data.schedule, churn, upside, cfg.seed, data.vocabulary)
+    assert streamed.metrics == in_memory.metrics
+    snapshot = data.snapshot
+    assert np.array_equal(
+        streamed.churn.predict_proba(snapshot), in_memory.churn.predict_proba(snapshot)
+    )

@@ -9,7 +9,7 @@ import json
 import os
 import pickle
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import contextmanager
 from glob import escape as glob_escape
 from pathlib import Path
@@ -186,12 +186,12 @@ def _read_csv_arrow(path: Path, encoding: str, delimiter: str) -> pd.DataFrame |
 
 def raw_table_batches(
     path: str | Path, config_key: str, stream: bool = True, batch_bytes: int = 64 << 20, **options
-) -> Iterator[pd.DataFrame]:
-    """A user's export as text frames of about `batch_bytes` of file each, in file order, for
-    files too big to hold: a UTF-8 CSV streams through Arrow; anything else (or `stream=False`)
-    is read whole by `read_raw_table`, whose checks and messages apply. Arrow may still give up
-    part-way (a ragged row): it raises `pyarrow.ArrowInvalid`, and the caller starts again with
-    `stream=False`."""
+):
+    """A user's export as Arrow tables of text, about `batch_bytes` of file each, in file order,
+    for files too big to hold: a UTF-8 CSV streams through Arrow; anything else (or
+    `stream=False`) is read whole by `read_raw_table`, whose checks and messages apply. Arrow may
+    still give up part-way (a ragged row): it raises `pyarrow.ArrowInvalid`, and the caller starts
+    again with `stream=False`."""
     import pyarrow as pa
     import pyarrow.csv as pv
 
@@ -202,7 +202,8 @@ def raw_table_batches(
         else None
     )
     if csv is None:
-        yield read_raw_table(path, config_key=config_key, **options)
+        whole = read_raw_table(path, config_key=config_key, **options)
+        yield pa.Table.from_pandas(whole, preserve_index=False)
         return
     with pv.open_csv(
         path,
@@ -213,9 +214,9 @@ def raw_table_batches(
         empty = True
         for batch in reader:
             empty = False
-            yield pa.Table.from_batches([batch]).to_pandas()
-        if empty:  # a header and no rows: the frame keeps the columns
-            yield reader.schema.empty_table().to_pandas()
+            yield pa.Table.from_batches([batch])
+        if empty:  # a header and no rows: the table keeps the columns
+            yield reader.schema.empty_table()
 
 
 def read_raw_table(

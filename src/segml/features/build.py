@@ -503,6 +503,17 @@ def _gamma_gamma(
     return expected[np.searchsorted(seen, t.rows)]
 
 
+def with_vocabulary_levels(frame: pd.DataFrame, vocab: Vocabulary) -> pd.DataFrame:
+    """Attribute columns as categoricals over the vocabulary's levels, as `build_features` makes
+    them (part of a table read back may not hold every level)."""
+    for column, levels in vocab.attributes.items():
+        if f"attr_{column}" in frame:
+            frame[f"attr_{column}"] = pd.Categorical(
+                frame[f"attr_{column}"].astype(object), categories=levels
+            )
+    return frame
+
+
 def feature_columns(frame: pd.DataFrame) -> list[str]:
     """Model inputs: everything except ids, dates and labels."""
     return [

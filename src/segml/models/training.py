@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import lightgbm as lgb
@@ -353,20 +354,60 @@ def sample_per_cutoff(
     if not max_rows:
         return frame
     cutoff, _ = pd.factorize(frame[s.CUTOFF])
-    counts = np.bincount(cutoff)
-    if counts.max() <= max_rows:
+    if np.bincount(cutoff).max() <= max_rows:
         return frame
+    u = np.random.default_rng(seed).random(len(frame))
+    return frame[_drawn(cutoff, stratum, u, max_rows)].reset_index(drop=True)
+
+
+def _drawn(cutoff: np.ndarray, stratum: np.ndarray, u: np.ndarray, max_rows: int) -> np.ndarray:
+    """Which rows `sample_per_cutoff` keeps, given each row's cutoff code and random number."""
+    counts = np.bincount(cutoff)
     strata, levels = pd.factorize(np.asarray(stratum))
     group = cutoff * len(levels) + strata
-    u = np.random.default_rng(seed).random(len(frame))
     # a random rank within (cutoff, stratum) as a share of the group; keep the share that fits
     order = np.lexsort((u, group))
     sizes = np.bincount(group)
     first = np.cumsum(sizes) - sizes
-    rank = np.empty(len(frame))
-    rank[order] = np.arange(1, len(frame) + 1) - first[group[order]]
+    rank = np.empty(len(u))
+    rank[order] = np.arange(1, len(u) + 1) - first[group[order]]
     share = np.minimum(max_rows / counts, 1.0)[cutoff]
-    return frame[rank / sizes[group] <= share].reset_index(drop=True)
+    return rank / sizes[group] <= share
+
+
+def read_training_rows(
+    read: Callable[[pd.Timestamp], pd.DataFrame],
+    schedule: Schedule,
+    churn_cfg: ChurnConfig,
+    upside_cfg: UpsideConfig,
+    seed: int,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """What `train_models` needs of the labelled rows, reading one cutoff at a time (`read`):
+    (every row of the backtest folds' cutoffs, and of the others the rows in a training pool;
+    each model's training pool). The pools are the rows `sample_per_cutoff` draws from the whole
+    table: the same random numbers, drawn cutoff by cutoff, in the table's row order."""
+    rng = np.random.default_rng(seed)
+    kept, pools = [], {t.name: [] for t in _targets(churn_cfg, upside_cfg, schedule.horizon_days)}
+    for day in schedule.labelled:
+        frame = read(to_date(day))
+        u = rng.random(len(frame))
+        chosen = np.zeros(len(frame), dtype=bool)
+        for target in _targets(churn_cfg, upside_cfg, schedule.horizon_days):
+            keep = np.ones(len(frame), dtype=bool)
+            if target.cfg.max_rows_per_cutoff and len(frame):
+                keep = _drawn(
+                    np.zeros(len(frame), np.int64),
+                    target.labels(frame) > 0,
+                    u,
+                    target.cfg.max_rows_per_cutoff,
+                )
+            pools[target.name].append(frame[keep])
+            chosen |= keep
+        kept.append(frame if day in schedule.folds else frame[chosen])
+    return (
+        pd.concat(kept, ignore_index=True),
+        {name: pd.concat(frames, ignore_index=True) for name, frames in pools.items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -483,6 +524,13 @@ class _Target:
         }
 
 
+def _targets(churn_cfg: ChurnConfig, upside_cfg: UpsideConfig, horizon_days: int) -> list[_Target]:
+    return [
+        _Target("churn", churn_cfg, "roc_auc", CHURN_BASELINES, True),
+        _Target("upside", upside_cfg, "normalized_gini", value_baselines(horizon_days), False),
+    ]
+
+
 def _score(model, frame: pd.DataFrame) -> np.ndarray:
     return model.predict_proba(frame) if hasattr(model, "predict_proba") else model.predict(frame)
 
@@ -494,20 +542,21 @@ def train_models(
     upside_cfg: UpsideConfig,
     seed: int,
     vocabulary: Vocabulary | None = None,
+    pools: dict[str, pd.DataFrame] | None = None,
 ) -> Trained:
     """The train stage: walk-forward backtest of each model beside its baselines, a grade from it,
-    then the production scorer refit on every labelled cutoff up to as_of."""
+    then the production scorer refit on every labelled cutoff up to as_of.
+
+    `pools` (from `read_training_rows`): each model's training rows, drawn already; `labelled`
+    then needs only the backtest folds' rows in full."""
 
     def rows(days: list[int], frame: pd.DataFrame = labelled) -> pd.DataFrame:
         wanted = np.array([to_date(d).to_datetime64() for d in days], dtype="datetime64[s]")
         return frame[np.isin(frame[s.CUTOFF].to_numpy(), wanted)].reset_index(drop=True)
 
-    h = schedule.horizon_days
-    targets = [
-        _Target("churn", churn_cfg, "roc_auc", CHURN_BASELINES, True),
-        _Target("upside", upside_cfg, "normalized_gini", value_baselines(h), False),
-    ]
-    metrics, plots, producers, backtest, pools = {}, {}, {}, [], {}
+    targets = _targets(churn_cfg, upside_cfg, schedule.horizon_days)
+    metrics, plots, producers, backtest = {}, {}, {}, []
+    pools = dict(pools or {})
     for target in targets:
         folds, newest = {}, None
         reason = target.cannot_learn(rows(schedule.production))
@@ -522,7 +571,9 @@ def train_models(
             continue
         # every fit learns from this pool: at most max_rows_per_cutoff customers per cutoff, drawn
         # once (validation keeps every customer of its cutoff)
-        pool = pools[target.name] = target.sample(labelled, seed)
+        if target.name not in pools:
+            pools[target.name] = target.sample(labelled, seed)
+        pool = pools[target.name]
         for number, fold in enumerate(schedule.folds, 1):  # fold_1 is the oldest
             train, valid = rows(schedule.training_for(fold), pool), rows([fold])
             if target.cannot_learn(train) or target.cannot_learn(valid):
