@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from segml.config import FeaturesConfig, LabelsConfig
@@ -180,9 +181,10 @@ def build_partitioned(
         fits = None
         if features_cfg.use_bgnbd:
             with_rows = [p for p in populations if p.inputs]
-            fits = fit_population(
-                {c.day: _in_id_order([p.inputs[c.day] for p in with_rows]) for c in cutoffs}
-            )
+            fits = {}
+            for c in cutoffs:  # one cutoff's inputs of every customer in memory at a time
+                inputs = _in_id_order([p.inputs.pop(c.day) for p in with_rows])
+                fits.update(fit_population({c.day: inputs}))
         tasks = [replace(t, vocabulary=vocabulary, fits=fits) for t in tasks]
         engine.map(part_features, tasks)
         days = [c.day for c in cutoffs]
@@ -200,17 +202,28 @@ def build_partitioned(
 
 def _merge(work: Path, days: list[int], path: Path, drop: list[str]) -> tuple[int, int]:
     """The partitions' rows of these cutoffs as one file, cutoff by cutoff (one in memory at a
-    time), each in customer-id order; returns (rows, churned)."""
+    time), each in customer-id order; returns (rows, churned). Arrow throughout: no copies into
+    pandas and back."""
     parts = part_files(work)
-    schema = pa.Schema.from_pandas(pd.read_parquet(parts[0]).head(0).drop(columns=drop))
+    schema = pq.ParquetFile(parts[0]).schema_arrow
+    schema = pa.schema([f for f in schema if f.name not in drop])
+    empty = schema.empty_table().to_pandas()  # pandas' own column notes, for `pd.read_parquet`
+    schema = schema.with_metadata(pa.Schema.from_pandas(empty, preserve_index=False).metadata)
+    text = [
+        f.name
+        for f in schema
+        if not pa.types.is_floating(f.type) and not pa.types.is_integer(f.type)
+    ]
     rows, churned = 0, 0
-    with io.atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+    with io.atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, use_dictionary=text) as writer:
         for day in days:
             when = pd.Timestamp(to_date(day))
-            frame = _in_id_order(
-                [pd.read_parquet(p, filters=[(s.CUTOFF, "==", when)]) for p in parts]
-            ).drop(columns=drop)
-            writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
-            rows += len(frame)
-            churned += int(frame[s.CHURNED].sum()) if s.CHURNED in frame else 0
+            table = pa.concat_tables(
+                [pq.read_table(p, filters=[(s.CUTOFF, "==", when)]) for p in parts]
+            ).select(schema.names)
+            table = table.take(pc.sort_indices(table, [(s.CUSTOMER_ID, "ascending")]))
+            writer.write_table(table.replace_schema_metadata(schema.metadata))
+            rows += len(table)
+            if s.CHURNED in table.column_names:
+                churned += int(pc.sum(table[s.CHURNED]).as_py() or 0)
     return rows, churned
