@@ -2,6 +2,7 @@
 
 Usage: make bench
        python benchmarks/bench_pipeline.py [--customers 1000000] [--folder DIR] [overrides ...]
+       make bench ARGS="--customers 4000000 engine=dask"   (about 49 M transactions)
 
 The project folder (default logs/bench/c<customers>, git-ignored) gets the repository's conf/ and
 pipelines/, messy generated data (made once, reused), and params.yaml composed with the overrides
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import runpy
 import subprocess
@@ -189,7 +191,10 @@ def run_child(name: str, folder: Path) -> dict:
     lines = [line for line in out.stdout.splitlines() if line.startswith("BENCH ")]
     if out.returncode or not lines:
         sys.exit(f"benchmark step {name} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
-    return json.loads(lines[-1][len("BENCH ") :])
+    result = json.loads(lines[-1][len("BENCH ") :])
+    # engine=dask: the stage prints its Dask workers' peak memory (max RSS is this process only)
+    workers = re.search(r"worker peak memory (.*\))", out.stderr)
+    return {**result, "workers": workers.group(1)} if workers else result
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -263,6 +268,8 @@ def report(results: dict, floors: dict, counts: dict, overrides: list[str]) -> N
                 f"   {seconds / floor['seconds']:.1f}x {floor_names[floor_of[stage]]}"
                 f" ({floor['seconds']:.1f}s, {floor['rows']:,} rows)"
             )
+        if "workers" in results[stage]:
+            text += f"   Dask workers {results[stage]['workers']}"
         print(text)
     total = sum(r["seconds"] for r in results.values())
     peak = max(r["peak_mb"] for r in results.values())
