@@ -83,3 +83,27 @@ def tx_frame(rows: list[tuple]) -> pd.DataFrame:
     for column in ("customer_id", "order_id", "category", "channel"):
         frame[column] = frame[column].astype("str")
     return frame
+
+
+def csv_project(
+    cfg: Config, folder: Path, transactions: pd.DataFrame, customers: pd.DataFrame, **changes
+) -> Config:
+    """Raw tables written as the user's CSV files in `folder`, and a config reading them (columns
+    named as in the schema); `changes` replace top-level settings (e.g. `as_of`, `dask`)."""
+    raw = folder / "raw"
+    raw.mkdir(parents=True)
+    transactions.astype(str).to_csv(raw / "tx.csv", index=False)
+    customers.astype(str).to_csv(raw / "customers.csv", index=False)
+    paths = dataclasses.replace(
+        cfg.paths,
+        raw_transactions=str(raw / "tx.csv"),
+        raw_customers=str(raw / "customers.csv"),
+        prepared_dir=str(folder / "prepared"),
+    )
+    data = dataclasses.replace(
+        cfg.data,
+        encoding="utf-8",
+        columns={k: k for k in cfg.data.columns},
+        customer_columns={k: k for k in cfg.data.customer_columns},
+    )
+    return dataclasses.replace(cfg, paths=paths, data=data, **changes)

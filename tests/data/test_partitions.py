@@ -16,6 +16,7 @@ from segml.data import io
 from segml.data.generate import generate
 from segml.data.partitions import customer_partition, part_files, prepare_partitioned
 from segml.data.validate import ContractError, prepare
+from tests.conftest import csv_project
 
 
 def test_a_customer_always_lands_in_one_partition_whatever_the_process():
@@ -34,28 +35,11 @@ def test_a_customer_always_lands_in_one_partition_whatever_the_process():
 
 
 def _project(cfg, tmp_path, partitions: int, as_of: str | None = None, customers: int = 400):
-    """The messy demo data written as the user's CSV files, and a config pointing at them."""
+    """The messy demo data as the user's CSV files, three customers listed twice."""
     demo = generate(customers, seed=3)
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    demo.transactions.astype(str).to_csv(raw / "tx.csv", index=False)
-    customers = demo.customers.astype(str)
-    customers = pd.concat([customers, customers.head(3)])  # duplicated customers are rejected
-    customers.to_csv(raw / "customers.csv", index=False)
-    paths = dataclasses.replace(
-        cfg.paths,
-        raw_transactions=str(raw / "tx.csv"),
-        raw_customers=str(raw / "customers.csv"),
-        prepared_dir=str(tmp_path / "prepared"),
-    )
-    data = dataclasses.replace(
-        cfg.data,
-        encoding="utf-8",
-        columns={k: k for k in cfg.data.columns},
-        customer_columns={k: k for k in cfg.data.customer_columns},
-    )
+    listed = pd.concat([demo.customers, demo.customers.head(3)])  # duplicates are rejected
     dask = dataclasses.replace(cfg.dask, partitions=partitions)
-    return dataclasses.replace(cfg, paths=paths, data=data, dask=dask, as_of=as_of)
+    return csv_project(cfg, tmp_path, demo.transactions, listed, as_of=as_of, dask=dask)
 
 
 @pytest.mark.parametrize(

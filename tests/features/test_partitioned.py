@@ -15,6 +15,7 @@ from segml.data.partitions import prepare_partitioned
 from segml.features.datasets import build_datasets
 from segml.features.partitioned import build_partitioned
 from segml.features.transactions import index_transactions
+from tests.conftest import csv_project
 
 
 @pytest.fixture(scope="module")
@@ -23,24 +24,8 @@ def prepared(cfg, tmp_path_factory):
     so the sample must be drawn from the same customers in the same order), prepared in 6 parts."""
     root = tmp_path_factory.mktemp("partitioned")
     demo = generate(12_000, seed=5)
-    demo.transactions.astype(str).to_csv(root / "tx.csv", index=False)
-    demo.customers.astype(str).to_csv(root / "customers.csv", index=False)
-    cfg = dataclasses.replace(
-        cfg,
-        paths=dataclasses.replace(
-            cfg.paths,
-            raw_transactions=str(root / "tx.csv"),
-            raw_customers=str(root / "customers.csv"),
-            prepared_dir=str(root / "prepared"),
-        ),
-        data=dataclasses.replace(
-            cfg.data,
-            encoding="utf-8",
-            columns={k: k for k in cfg.data.columns},
-            customer_columns={k: k for k in cfg.data.customer_columns},
-        ),
-        dask=dataclasses.replace(cfg.dask, partitions=6),
-    )
+    dask = dataclasses.replace(cfg.dask, partitions=6)
+    cfg = csv_project(cfg, root, demo.transactions, demo.customers, dask=dask)
     prepare_partitioned(cfg, InProcess(), root / "tx.parquet", root / "customers.parquet")
     return cfg, root
 
