@@ -103,7 +103,8 @@ def part_population(task: FeaturesTask) -> PartPopulation:
 
 
 def part_features(task: FeaturesTask) -> int:
-    """The partition's features at every cutoff, written to its own file; returns its rows."""
+    """The partition's features, one file per cutoff (`_cutoff_folder`), so the merge reads only
+    the cutoff it merges; returns the partition's rows."""
     idx = _index(task)
     if idx is None:
         return 0
@@ -116,8 +117,18 @@ def part_features(task: FeaturesTask) -> int:
         with_labels=True,
         fits=task.fits,
     )
-    io.write_parquet(frame, part_file(task.out, task.k))
+    # rows come in cutoff order
+    days = frame[s.CUTOFF].to_numpy()
+    for c in task.cutoffs:
+        day = to_date(c.day).to_datetime64()
+        start, stop = np.searchsorted(days, day, "left"), np.searchsorted(days, day, "right")
+        folder = _cutoff_folder(task.out, c.day)
+        io.write_parquet(frame.iloc[start:stop], part_file(folder, task.k))
     return len(frame)
+
+
+def _cutoff_folder(work: Path, day: int) -> Path:
+    return work / f"cutoff={to_date(day).date()}"
 
 
 def _top(counts: Counter, k: int) -> list[str]:
@@ -204,23 +215,19 @@ def _merge(work: Path, days: list[int], path: Path, drop: list[str]) -> tuple[in
     """The partitions' rows of these cutoffs as one file, cutoff by cutoff (one in memory at a
     time), each in customer-id order; returns (rows, churned). Arrow throughout: no copies into
     pandas and back."""
-    parts = part_files(work)
-    schema = pq.ParquetFile(parts[0]).schema_arrow
+    any_part = part_files(sorted(work.glob("cutoff=*"))[0])[0]  # every one has the same columns
+    schema = pq.ParquetFile(any_part).schema_arrow
     schema = pa.schema([f for f in schema if f.name not in drop])
     empty = schema.empty_table().to_pandas()  # pandas' own column notes, for `pd.read_parquet`
     schema = schema.with_metadata(pa.Schema.from_pandas(empty, preserve_index=False).metadata)
     text = [
-        f.name
-        for f in schema
-        if not pa.types.is_floating(f.type) and not pa.types.is_integer(f.type)
+        f.name for f in schema if not (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))
     ]
     rows, churned = 0, 0
     with io.atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, use_dictionary=text) as writer:
         for day in days:
-            when = pd.Timestamp(to_date(day))
-            table = pa.concat_tables(
-                [pq.read_table(p, filters=[(s.CUTOFF, "==", when)]) for p in parts]
-            ).select(schema.names)
+            parts = part_files(_cutoff_folder(work, day))
+            table = pa.concat_tables([pq.read_table(p) for p in parts]).select(schema.names)
             table = table.take(pc.sort_indices(table, [(s.CUSTOMER_ID, "ascending")]))
             writer.write_table(table.replace_schema_metadata(schema.metadata))
             rows += len(table)
