@@ -9,6 +9,7 @@ Labels come from the same totals over the window after the cutoff, so they line 
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -31,27 +32,36 @@ class Vocabulary:
     attributes: dict[str, list[str]] = field(default_factory=dict)
 
 
+def level_counts(levels: Levels | None, rows: np.ndarray) -> Counter:
+    """How often each level occurs in the chosen rows (a boolean mask)."""
+    if levels is None:
+        return Counter()
+    n = np.bincount(levels.codes[rows & (levels.codes >= 0)], minlength=len(levels.names))
+    return Counter({name: int(c) for name, c in zip(levels.names, n) if c})
+
+
+def most_common(counts: Counter, k: int) -> list[str]:
+    """The k most common levels, ties by name."""
+    return (
+        [name for _, name in sorted((-n, name) for name, n in counts.items())[:k]] if k > 0 else []
+    )
+
+
 def fit_vocabulary(
     idx: TransactionIndex, cfg: FeaturesConfig, until_day: int | None = None
 ) -> Vocabulary:
     """The most common categories and channels (ties by name) in transactions up to `until_day`
     (all if None), and every level of each customer attribute."""
     early = idx.day <= until_day if until_day is not None else np.ones(len(idx.day), bool)
-
-    def top(levels: Levels | None, k: int) -> list[str]:
-        if levels is None or k <= 0:
-            return []
-        counts = np.bincount(levels.codes[early & (levels.codes >= 0)], minlength=len(levels.names))
-        ranked = sorted((-n, name) for name, n in zip(levels.names, counts) if n > 0)
-        return [name for _, name in ranked[:k]]
-
     attributes = (
         {column: levels.names for column, levels in idx.attributes.items()}
         if cfg.use_attributes
         else {}
     )
     return Vocabulary(
-        top(idx.category, cfg.top_categories), top(idx.channel, cfg.top_channels), attributes
+        most_common(level_counts(idx.category, early), cfg.top_categories),
+        most_common(level_counts(idx.channel, early), cfg.top_channels),
+        attributes,
     )
 
 

@@ -31,6 +31,8 @@ from segml.features.build import (
     Vocabulary,
     build_features,
     fit_population,
+    level_counts,
+    most_common,
     population_inputs,
 )
 from segml.features.datasets import LabelCounts, checked_summary, newest_fold, resolve_as_of
@@ -89,16 +91,12 @@ def part_population(task: FeaturesTask) -> PartPopulation:
     if idx is None:
         return PartPopulation(Counter(), Counter(), attributes, {})
     early = idx.day <= task.until_day
-
-    def counts(levels) -> Counter:
-        if levels is None:
-            return Counter()
-        n = np.bincount(levels.codes[early & (levels.codes >= 0)], minlength=len(levels.names))
-        return Counter({name: int(c) for name, c in zip(levels.names, n) if c})
-
     days = [c.day for c in task.cutoffs] if task.features.use_bgnbd else []
     return PartPopulation(
-        counts(idx.category), counts(idx.channel), attributes, population_inputs(idx, days)
+        level_counts(idx.category, early),
+        level_counts(idx.channel, early),
+        attributes,
+        population_inputs(idx, days),
     )
 
 
@@ -129,13 +127,6 @@ def part_features(task: FeaturesTask) -> int:
 
 def _cutoff_folder(work: Path, day: int) -> Path:
     return work / f"cutoff={to_date(day).date()}"
-
-
-def _top(counts: Counter, k: int) -> list[str]:
-    """As `fit_vocabulary`: the k most common, ties by name."""
-    return (
-        [name for _, name in sorted((-n, name) for name, n in counts.items())[:k]] if k > 0 else []
-    )
 
 
 def _in_id_order(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -182,8 +173,12 @@ def build_partitioned(
 
         populations = engine.map(part_population, tasks)
         vocabulary = Vocabulary(
-            _top(sum((p.categories for p in populations), Counter()), features_cfg.top_categories),
-            _top(sum((p.channels for p in populations), Counter()), features_cfg.top_channels),
+            most_common(
+                sum((p.categories for p in populations), Counter()), features_cfg.top_categories
+            ),
+            most_common(
+                sum((p.channels for p in populations), Counter()), features_cfg.top_channels
+            ),
             {
                 column: sorted({level for p in populations for level in p.attributes[column]})
                 for column in populations[0].attributes
