@@ -40,7 +40,8 @@ def atomic_path(path: str | Path):
 
 def replace_folder(built: str | Path, path: str | Path) -> Path:
     """Put a folder written in full elsewhere (on the same disk) where `path` is, replacing the
-    file or folder there: readers see the old one or the new one, never a half-written one."""
+    file or folder there: readers see the old one, nothing (between the two renames) or the new
+    one, never a half-written one."""
     built, path = Path(built), Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     old = path.with_name(f".{path.name}.{os.getpid()}.old")
