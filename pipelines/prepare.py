@@ -1,7 +1,5 @@
 """DVC stage `prepare`: raw export -> clean transactions and customers, rejected rows, quality metrics."""
 
-from pathlib import Path
-
 from segml.app.console import run_stage
 from segml.app.engine import dask_engine
 from segml.config import Config, load_config
@@ -30,8 +28,8 @@ def prepare_on_dask(cfg: Config, catalog: Catalog):
         return prepare_partitioned(
             cfg,
             engine,
-            Path(catalog.path("prepared_transactions")),
-            Path(catalog.path("prepared_customers")),
+            catalog.path("prepared_transactions"),
+            catalog.path("prepared_customers"),
         )
 
 

@@ -436,6 +436,12 @@ def read_yaml(path: str | Path) -> Any:
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
+def reads_customer_file(customers: str | Path | None, data) -> bool:
+    """Whether the customer file is read: given, and present or required (a missing required
+    file then stops with a message)."""
+    return customers is not None and (Path(customers).exists() or not data.customers_optional)
+
+
 def read_raw_inputs(
     transactions: str | Path,
     customers: str | Path | None,
@@ -445,6 +451,6 @@ def read_raw_inputs(
     """The user's transactions file and, when given and present (or required), the customer file,
     read with `data` (DataConfig) settings; `keys` name the settings (or options) in messages."""
     tx = read_raw_table(transactions, config_key=keys[0], **data.read_options())
-    if customers is None or (not Path(customers).exists() and data.customers_optional):
+    if not reads_customer_file(customers, data):
         return tx, None
     return tx, read_raw_table(customers, config_key=keys[1], **data.read_options(customers=True))

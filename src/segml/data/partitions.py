@@ -12,7 +12,7 @@ pandas and pyarrow read as one table; the features stage reads them partition by
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -198,7 +198,7 @@ def prepare_partitioned(
     try:
         n = cfg.dask.partitions
         split = work / "split"
-        split_by_customer(
+        rows = split_by_customer(
             paths.raw_transactions,
             data.read_options(),
             "paths.raw_transactions",
@@ -207,8 +207,11 @@ def prepare_partitioned(
             n,
             split / "transactions",
         )
+        if not rows:  # stop before any partition work, as `prepare` does on the whole file
+            header = read_part(split / "transactions", 0)[0]
+            raise no_data_rows(paths.raw_transactions, list(header.columns))
         customers = None
-        if Path(paths.raw_customers).exists() or not data.customers_optional:
+        if io.reads_customer_file(paths.raw_customers, data):
             customers = split / "customers"
             split_by_customer(
                 paths.raw_customers,
@@ -231,28 +234,19 @@ def prepare_partitioned(
                 np.unique(np.concatenate(engine.map(part_active_days, tasks))),
                 data.max_tail_gap_days,
             )
-        tasks = [PrepareTask(**{**t.__dict__, "end": end}) for t in tasks]
+        tasks = [replace(t, end=end) for t in tasks]
         outcomes = engine.map(prepare_part, tasks)
         quality = merge_quality([o.quality for o in outcomes])
-        if not quality["rows_read"]:
-            raise no_data_rows(
-                paths.raw_transactions, list(read_part(split / "transactions", 0)[0])
-            )
         check_usable(quality, paths.raw_transactions)
         io.replace_folder(work / "out" / "transactions", transactions_out)
         io.replace_folder(work / "out" / "customers", customers_out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return PreparedParts(
-        _in_file_order(_stacked([o.rejected for o in outcomes]), sources),
-        _stacked([o.no_purchase for o in outcomes]).sort_values(s.CUSTOMER_ID, ignore_index=True),
+        _in_file_order(pd.concat([o.rejected for o in outcomes], ignore_index=True), sources),
+        pd.concat([o.no_purchase for o in outcomes]).sort_values(s.CUSTOMER_ID, ignore_index=True),
         quality,
     )
-
-
-def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """One table from the partitions' (empty ones carry no column types, so they are left out)."""
-    return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
 
 
 def _in_file_order(rejected: pd.DataFrame, sources: tuple[str, str]) -> pd.DataFrame:

@@ -58,9 +58,18 @@ def fit_vocabulary(
         if cfg.use_attributes
         else {}
     )
+    return vocabulary_from(
+        level_counts(idx.category, early), level_counts(idx.channel, early), attributes, cfg
+    )
+
+
+def vocabulary_from(
+    categories: Counter, channels: Counter, attributes: dict[str, list[str]], cfg: FeaturesConfig
+) -> Vocabulary:
+    """The vocabulary from level counts: the `cfg.top_*` most common, ties by name."""
     return Vocabulary(
-        most_common(level_counts(idx.category, early), cfg.top_categories),
-        most_common(level_counts(idx.channel, early), cfg.top_channels),
+        most_common(categories, cfg.top_categories),
+        most_common(channels, cfg.top_channels),
         attributes,
     )
 

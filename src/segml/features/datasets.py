@@ -100,6 +100,19 @@ def schedule_from_summary(summary: dict) -> Schedule:
     )
 
 
+def stage_cutoffs(schedule: Schedule, labels_cfg: LabelsConfig) -> list[Cutoff]:
+    """The stage's cutoffs in order: every labelled one, then the snapshot. Labelled rows are
+    customers active in the recent past (long-lost customers teach and prove nothing); the
+    snapshot has everyone."""
+    active = labels_cfg.active_within_days or None
+    return [*[Cutoff(day, active) for day in schedule.labelled], Cutoff(schedule.snapshot)]
+
+
+def vocabulary_day(schedule: Schedule) -> int:
+    """Levels are learnt from data up to the earliest cutoff, so no cutoff sees later categories."""
+    return min([*schedule.labelled, schedule.snapshot])
+
+
 def build_datasets(
     idx: TransactionIndex, features_cfg: FeaturesConfig, labels_cfg: LabelsConfig, as_of: str | None
 ) -> Datasets:
@@ -108,16 +121,10 @@ def build_datasets(
     as_of_day = resolve_as_of(int(idx.day.max()), as_of)
     first_day = int(idx.day.min())
     schedule = cutoff_schedule(first_day, as_of_day, labels_cfg)
-    earliest = min([*schedule.labelled, as_of_day])
-    # Levels are learnt from data up to the earliest cutoff, so no cutoff sees later categories.
-    vocab = fit_vocabulary(idx, features_cfg, until_day=earliest)
-    # Labelled rows are customers active in the recent past (long-lost customers teach and prove
-    # nothing); the snapshot has everyone.
-    active = labels_cfg.active_within_days or None
-    labelled = [Cutoff(day, active) for day in schedule.labelled]
+    vocab = fit_vocabulary(idx, features_cfg, until_day=vocabulary_day(schedule))
     frame = build_features(
         idx,
-        [*labelled, Cutoff(as_of_day)],
+        stage_cutoffs(schedule, labels_cfg),
         features_cfg,
         vocab,
         labels_cfg.horizon_days,

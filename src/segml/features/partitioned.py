@@ -32,10 +32,17 @@ from segml.features.build import (
     build_features,
     fit_population,
     level_counts,
-    most_common,
     population_inputs,
+    vocabulary_from,
 )
-from segml.features.datasets import LabelCounts, checked_summary, newest_fold, resolve_as_of
+from segml.features.datasets import (
+    LabelCounts,
+    checked_summary,
+    newest_fold,
+    resolve_as_of,
+    stage_cutoffs,
+    vocabulary_day,
+)
 from segml.features.schedule import Schedule, cutoff_schedule
 from segml.features.transactions import TransactionIndex, index_transactions, text_levels, to_date
 
@@ -165,24 +172,18 @@ def build_partitioned(
         first_day = min(first for first, _ in spans)
         as_of_day = resolve_as_of(max(last for _, last in spans), as_of)
         schedule = cutoff_schedule(first_day, as_of_day, labels_cfg)
-        active = labels_cfg.active_within_days or None
-        cutoffs = (*[Cutoff(day, active) for day in schedule.labelled], Cutoff(as_of_day))
-        # as in `build_datasets`: levels from data up to the earliest cutoff
-        until = min([*schedule.labelled, as_of_day])
-        tasks = [replace(t, cutoffs=cutoffs, until_day=until) for t in tasks]
+        cutoffs = tuple(stage_cutoffs(schedule, labels_cfg))
+        tasks = [replace(t, cutoffs=cutoffs, until_day=vocabulary_day(schedule)) for t in tasks]
 
         populations = engine.map(part_population, tasks)
-        vocabulary = Vocabulary(
-            most_common(
-                sum((p.categories for p in populations), Counter()), features_cfg.top_categories
-            ),
-            most_common(
-                sum((p.channels for p in populations), Counter()), features_cfg.top_channels
-            ),
+        vocabulary = vocabulary_from(
+            sum((p.categories for p in populations), Counter()),
+            sum((p.channels for p in populations), Counter()),
             {
                 column: sorted({level for p in populations for level in p.attributes[column]})
                 for column in populations[0].attributes
             },
+            features_cfg,
         )
         fits = None
         if features_cfg.use_bgnbd:

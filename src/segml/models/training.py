@@ -387,12 +387,13 @@ def read_training_rows(
     each model's training pool). The pools are the rows `sample_per_cutoff` draws from the whole
     table: the same random numbers, drawn cutoff by cutoff, in the table's row order."""
     rng = np.random.default_rng(seed)
-    kept, pools = [], {t.name: [] for t in _targets(churn_cfg, upside_cfg, schedule.horizon_days)}
+    targets = _targets(churn_cfg, upside_cfg, schedule.horizon_days)
+    kept, pools = [], {t.name: [] for t in targets}
     for day in schedule.labelled:
         frame = read(to_date(day))
         u = rng.random(len(frame))
         chosen = np.zeros(len(frame), dtype=bool)
-        for target in _targets(churn_cfg, upside_cfg, schedule.horizon_days):
+        for target in targets:
             keep = np.ones(len(frame), dtype=bool)
             if target.cfg.max_rows_per_cutoff and len(frame):
                 keep = _drawn(
