@@ -101,3 +101,16 @@ def test_a_file_arrow_cannot_stream_is_split_by_the_whole_file_reader(cfg, tmp_p
         prepare_partitioned(cfg, InProcess(), tmp_path / "tx.parquet", tmp_path / "c.parquet")
     assert str(split.value) == str(whole.value)
     assert np.all([not p.exists() for p in (tmp_path / "tx.parquet", tmp_path / "c.parquet")])
+
+
+def test_partitioned_prepare_stops_like_prepare_on_a_header_without_rows(cfg, tmp_path):
+    cfg = _project(cfg, tmp_path, 4)
+    header = open(cfg.paths.raw_transactions, encoding="utf-8").readline()
+    open(cfg.paths.raw_transactions, "w", encoding="utf-8").write(header)
+    with pytest.raises(ContractError) as whole:
+        prepare(*io.read_raw_inputs(cfg.paths.raw_transactions, None, cfg.data), cfg.data)
+    with pytest.raises(ContractError) as split:
+        prepare_partitioned(cfg, InProcess(), tmp_path / "tx.parquet", tmp_path / "c.parquet")
+    assert "has a header but no data rows" in str(split.value)
+    assert str(whole.value).split("(columns")[1] == str(split.value).split("(columns")[1]
+    assert not (tmp_path / "tx.parquet").exists()
