@@ -27,8 +27,8 @@ def main() -> None:
     for target in ("churn", "upside"):
         catalog.write(f"{target}_model", getattr(trained, target))
         catalog.write(f"{target}_metrics", trained.metrics[target])
-    for name, frame in trained.plots.items():
-        catalog.write(f"{name}_plot", frame, encoding="utf-8")
+    for name, frame in trained.plots.items():  # no BOM: dvc plots would read it into a name
+        catalog.write(f"{name}_plot", frame, bom=False)
     # static images render offline in `dvc plots show/diff` (no charting library from the web)
     catalog.write("churn_image", plot_churn(trained.plots["calibration"], trained.plots["lift"]))
     catalog.write("deciles_image", plot_deciles(trained.plots["deciles"]))

@@ -84,7 +84,7 @@ READERS = {
 }
 WRITERS = {
     "parquet": io.write_parquet,
-    "csv": io.write_csv,
+    "csv": io.write_table_csv,
     "json": io.write_json,
     "pkl": io.save_pickle,
 }
