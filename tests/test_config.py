@@ -102,6 +102,23 @@ def test_edited_conf_makes_params_stale(project):
         check_fresh()
 
 
+def test_fresh_params_are_known_by_their_digest_and_a_hand_edit_is_not(project, monkeypatch):
+    write_params(compose())
+
+    def composing(*args, **kwargs):
+        raise AssertionError("composed again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("segml.config.compose", composing)
+        check_fresh()  # conf/, overrides, salt and text unchanged: no Hydra run needed
+    params = project / "params.yaml"
+    params.write_text(
+        params.read_text(encoding="utf-8").replace("seed: 42", "seed: 7"), encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="first difference at `seed`"):
+        check_fresh()
+
+
 def test_inside_dvc_exp_run_params_are_trusted(project, monkeypatch):
     write_params(compose())
     (project / "conf" / "config.yaml").write_text(
@@ -174,5 +191,6 @@ def test_dvc_reads_params_written_with_awkward_overrides(project):
 def test_overrides_comment_is_one_line_whatever_the_text(project, value):
     write_params({"seed": 1}, overrides=[value])
     lines = (project / "params.yaml").read_text(encoding="utf-8").splitlines()
-    assert lines[1].startswith("# overrides:") and lines[2] == "seed: 1"
+    assert lines[1].startswith("# overrides:") and lines[2].startswith("# inputs:")
+    assert lines[3] == "seed: 1"
     assert recorded_overrides(project / "params.yaml") == [value]

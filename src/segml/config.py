@@ -173,7 +173,7 @@ class SegmentConfig:
 class ModelConfig:
     params: dict[str, Any] = field(default_factory=dict)
     n_estimators: int = 2000
-    early_stopping_rounds: int = 100
+    early_stopping_rounds: int = 50
     holdout_share: float = 0.2
     monotone: dict[str, int] = field(default_factory=dict)
     max_rows_per_cutoff: int | None = 50_000
@@ -362,17 +362,46 @@ def to_typed(raw: dict) -> Config:
 
 
 def write_params(
-    raw: dict, path: str | Path = PARAMS_FILE, overrides: list[str] | None = None
+    raw: dict,
+    path: str | Path = PARAMS_FILE,
+    overrides: list[str] | None = None,
+    conf_dir: str | Path = CONF_DIR,
 ) -> None:
-    """Write the composed config as params.yaml, with the overrides that produced it."""
+    """Write the composed config as params.yaml, with the overrides that produced it and the
+    digest of its inputs (so `check_fresh` can tell it is fresh without composing again)."""
+    overrides = list(overrides or [])
+    body = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
     header = (
         "# GENERATED from conf/ by `segml compose` (or `dvc exp run`). Edit conf/, not this file.\n"
-        f"# overrides: {_one_line(list(overrides or []))}\n"
+        f"# overrides: {_one_line(overrides)}\n"
+        f"# inputs: {_inputs_digest(conf_dir, overrides, body)}\n"
     )
-    body = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
     from segml.data.io import write_text
 
     write_text(header + body, path)
+
+
+def _inputs_digest(conf_dir: str | Path, overrides: list[str], body: str) -> str:
+    """SHA-256 over what a composed params.yaml depends on: every file of `conf/`, the overrides,
+    the salt in the environment when ids are pseudonymised (as its fingerprint), and the composed
+    text itself (so a hand edit is seen)."""
+    digest = hashlib.sha256()
+    root = Path(conf_dir)
+    for file in sorted(f for f in root.rglob("*") if f.is_file()):
+        digest.update(f"{file.relative_to(root).as_posix()}\0".encode() + file.read_bytes())
+    export = (yaml.safe_load(body) or {}).get("export") or {}
+    salt_env = export.get("salt_env") or ExportConfig.salt_env
+    salt = os.environ.get(salt_env, "") if export.get("pseudonymize_ids") else ""
+    digest.update(f"\0{json.dumps(overrides)}\0{salt_fingerprint(salt)}\0{body}".encode())
+    return digest.hexdigest()
+
+
+def _params_parts(path: Path) -> tuple[str | None, str]:
+    """The recorded inputs digest of params.yaml (None if it has none) and its YAML body."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = [line for line in lines[:3] if line.startswith("#")]
+    recorded = [line.removeprefix("# inputs:").strip() for line in header if "# inputs:" in line]
+    return (recorded[0] if recorded else None), "".join(lines[len(header) :])
 
 
 # characters YAML or Python's splitlines() take as a line break that JSON leaves unescaped
@@ -421,8 +450,12 @@ def check_fresh(params_path: str | Path = PARAMS_FILE, conf_dir: str | Path = CO
     params_path = Path(params_path)
     if os.environ.get("DVC_EXP_NAME") or not Path(conf_dir).is_dir():
         return
+    recorded, body = _params_parts(params_path)
+    overrides = recorded_overrides(params_path)
+    if recorded == _inputs_digest(conf_dir, overrides, body):
+        return  # same conf files, overrides, salt and text: composing again (2-3 s) gives the same
     on_disk = yaml.safe_load(params_path.read_text(encoding="utf-8"))
-    expected = compose(recorded_overrides(params_path), conf_dir)
+    expected = compose(overrides, conf_dir)
     key = _first_difference(expected, on_disk)
     if key == "export.salt_fingerprint":
         raise ConfigError(

@@ -58,10 +58,11 @@ def lightgbm_threads() -> int:
 
 def _holdout_mask(customer_ids: pd.Series, share: float, seed: int) -> np.ndarray:
     """Hold out whole customers (all their cutoffs), so the holdout never leaks into training."""
-    unique = np.sort(customer_ids.unique())
+    codes, unique = pd.factorize(customer_ids, sort=True)  # codes index the sorted ids
     rng = np.random.default_rng(seed)
-    held = set(rng.choice(unique, size=max(1, int(len(unique) * share)), replace=False))
-    return customer_ids.isin(held).to_numpy()
+    held = np.zeros(len(unique), dtype=bool)
+    held[rng.choice(len(unique), size=max(1, int(len(unique) * share)), replace=False)] = True
+    return held[codes]
 
 
 class _LightGBMModel:
