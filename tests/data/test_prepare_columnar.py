@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from segml.data import io
-from segml.data.validate import REASONS, parse_amount, prepare
+from segml.data.validate import REASONS, _sorted, parse_amount, prepare
 
 HEADERS = ["客户编号", "交易时间", "金额", "订单号", "数量", "品类", "渠道"]
 
@@ -52,6 +53,25 @@ def test_clean_rows_sorted_by_customer_time_and_order(dcfg):
     ]
     out = prepare(pd.DataFrame(rows, columns=HEADERS), None, dcfg).transactions
     assert out["order_id"].tolist() == ["O0", "O1", "O8", "O9"]
+
+
+@pytest.mark.parametrize("with_order_id", [True, False])
+def test_sort_on_integer_codes_matches_a_plain_stable_sort(with_order_id):
+    rng = np.random.default_rng(3)
+    n = 5000  # few ids, times and order ids: many ties, and missing order ids
+    clean = pd.DataFrame(
+        {
+            "customer_id": rng.choice(["a", "b", "ab", "B", "10", "9", "ä", "客户"], n),
+            "ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 4, n), unit="h"),
+            "amount": np.arange(n, dtype=float),  # tells rows apart
+            "order_id": pd.Series(rng.choice(["O1", "O10", "O2", "o1", None], n), dtype="str"),
+        }
+    )
+    if not with_order_id:
+        clean = clean.drop(columns="order_id")
+    keys = ["customer_id", "ts", "order_id"] if with_order_id else ["customer_id", "ts"]
+    expected = clean.sort_values(keys, kind="stable", na_position="last", ignore_index=True)
+    pd.testing.assert_frame_equal(_sorted(clean), expected)
 
 
 def test_numbers_parse_like_pandas_except_infinity(dcfg):

@@ -354,15 +354,28 @@ def _exact_duplicates(
 
 
 def _sorted(clean: pd.DataFrame) -> pd.DataFrame:
-    """By customer, time and order id (ties in input order): Arrow's multi-key sort is several
-    times faster than pandas' on text keys."""
-    keys = [s.CUSTOMER_ID, s.TS, *([s.ORDER_ID] if s.ORDER_ID in clean else [])]
-    table = pa.table({key: pa.array(clean[key]) for key in keys})
-    table = table.append_column("__row", pa.array(np.arange(len(clean))))
-    order = pc.sort_indices(
-        table, sort_keys=[(key, "ascending", "at_end") for key in [*keys, "__row"]]
-    )
-    return clean.take(order.to_numpy()).reset_index(drop=True)
+    """By customer, time and order id, ties in input order. Rows are sorted on integers (the
+    customer's rank among the distinct ids, the time); order ids, text, are compared only among
+    the few rows that share customer and time. Several times faster than sorting on text keys."""
+    customer = pd.factorize(clean[s.CUSTOMER_ID], sort=True)[0]
+    ts = clean[s.TS].to_numpy().view("int64")
+    order = np.lexsort((ts, customer))  # stable: ties keep input order
+    if s.ORDER_ID in clean:
+        same = (customer[order][1:] == customer[order][:-1]) & (ts[order][1:] == ts[order][:-1])
+        tied = np.flatnonzero(np.r_[False, same] | np.r_[same, False])  # positions in `order`
+        if len(tied):
+            group = np.cumsum(~np.r_[False, same])[tied]  # runs of one customer and time
+            ties = pa.table(
+                {
+                    "group": group,
+                    "order_id": pa.array(clean[s.ORDER_ID].iloc[order[tied]], from_pandas=True),
+                    "position": tied,
+                }
+            )
+            keys = [(key, "ascending", "at_end") for key in ("group", "order_id", "position")]
+            within = pc.sort_indices(ties, sort_keys=keys)
+            order[tied] = order[tied][within.to_numpy()]
+    return clean.take(order).reset_index(drop=True)
 
 
 # why a known customer has no usable purchase (the tier table shows a status, not a tier)

@@ -22,7 +22,7 @@ from sklearn.metrics import brier_score_loss
 
 from segml.config import ChurnConfig, UpsideConfig
 from segml.data import schema as s
-from segml.features.build import Vocabulary, feature_columns
+from segml.features.build import Vocabulary, feature_columns, over_levels
 from segml.features.schedule import Schedule
 from segml.features.transactions import to_date
 from segml.models import evaluation as ev
@@ -139,7 +139,7 @@ class _LightGBMModel:
         check_columns(self, self.features_, frame)
         X = frame[self.features_].copy()
         for column, levels in self.categories_.items():
-            X[column] = pd.Categorical(X[column].astype(object), categories=levels)
+            X[column] = over_levels(X[column], levels)
         return X
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
