@@ -100,8 +100,8 @@ def _label_columns(
 
 
 def explained_customers(table: pd.DataFrame, limit: int | None) -> np.ndarray:
-    """Who gets reasons: everyone, or (above `limit` customers: exact SHAP costs about a
-    millisecond per customer and model) the `limit` with the highest current value and the `limit`
+    """Who gets reasons: everyone, or (above `limit` customers: exact SHAP costs a fraction
+    of a millisecond per customer and model, growing with the trees) the `limit` with the highest current value and the `limit`
     with the most value at risk (churn probability x current value), so every customer the
     workbook lists and every at-risk customer the report names is explained."""
     if not limit or len(table) <= limit:
