@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from segml.app.engine import InProcess
-from segml.data import io
+from segml.data import io, validate
 from segml.data.generate import generate
 from segml.data.partitions import customer_partition, part_files, prepare_partitioned
 from segml.data.validate import ContractError, prepare
@@ -47,7 +47,7 @@ def _project(cfg, tmp_path, partitions: int, as_of: str | None = None, customers
     [(5, None, 400), (1, None, 400), (40, "2025-06-30", 20)],  # 40 > 20: empty partitions
 )
 def test_partitioned_prepare_equals_prepare_on_the_whole_files(
-    cfg, tmp_path, partitions, as_of, customers
+    cfg, tmp_path, monkeypatch, partitions, as_of, customers
 ):
     cfg = _project(cfg, tmp_path, partitions, as_of, customers)
     paths = cfg.paths
@@ -59,7 +59,11 @@ def test_partitioned_prepare_equals_prepare_on_the_whole_files(
         paths.raw_customers,
     )
     out = tmp_path / "out"
+    parsing = []  # prepare's own parses; the export's end (no as_of) parsed each partition already
+    parse = validate.parse_timestamp
+    monkeypatch.setattr(validate, "parse_timestamp", lambda *a: parsing.append(1) or parse(*a))
     parts = prepare_partitioned(cfg, InProcess(), out / "tx.parquet", out / "customers.parquet")
+    assert len(parsing) == (partitions if as_of else 0)
 
     assert len(part_files(out / "tx.parquet")) == partitions
     tx = pd.read_parquet(out / "tx.parquet")

@@ -153,11 +153,18 @@ class PrepareTask:
     end: pd.Timestamp | None = None
 
 
+def _timestamps_file(folder: Path, k: int) -> Path:
+    return Path(folder) / f"part-{k:05d}.ts.npy"
+
+
 def part_active_days(task: PrepareTask) -> np.ndarray:
-    """The days with a parseable timestamp in one partition (the export's end needs them all)."""
+    """The days with a parseable timestamp in one partition (the export's end needs them all).
+    The parsed timestamps are kept beside the partition, so `prepare_part` does not parse again."""
     raw, _ = read_part(task.transactions, task.k)
     mapped = map_columns(raw, task.data.columns, (s.TS,), task.sources[0], "data.columns")
-    return active_days(parse_timestamp(mapped[s.TS], task.data))
+    ts = parse_timestamp(mapped[s.TS], task.data)
+    np.save(_timestamps_file(task.transactions, task.k), ts.to_numpy())
+    return active_days(ts)
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,9 @@ def prepare_part(task: PrepareTask) -> PartOutcome:
     """`prepare` on one partition; its clean tables are written beside the others'."""
     tx, tx_rows = read_part(task.transactions, task.k)
     customers, customer_rows = read_part(task.customers, task.k)
-    part = Part(tx_rows, customer_rows, task.end)
+    parsed = _timestamps_file(task.transactions, task.k)  # absent when `as_of` set the end
+    timestamps = pd.Series(np.load(parsed), index=tx.index) if parsed.exists() else None
+    part = Part(tx_rows, customer_rows, task.end, timestamps)
     result = prepare(tx, customers, task.data, None, *task.sources, part=part)
     for name, frame in (("transactions", result.transactions), ("customers", result.customers)):
         io.write_parquet(frame, part_file(task.out / name, task.k))

@@ -37,6 +37,7 @@ class Part:
     transaction_rows: np.ndarray  # 1-based data row in the transactions file, per row
     customer_rows: np.ndarray | None  # the same in the customer file
     end: pd.Timestamp  # the end of the export (`export_end` over every partition's active days)
+    timestamps: pd.Series | None = None  # parsed already, when finding the end needed them
 
 
 REASONS = {
@@ -222,7 +223,8 @@ def prepare(
     """Validate and clean raw tables (all columns as text) into typed canonical tables.
 
     `part`: these rows are one partition of the files (`segml.data.partitions`), with their row
-    numbers in the file and the export's end found over all partitions."""
+    numbers in the file, the export's end found over all partitions and, when that took them,
+    their parsed timestamps."""
     tx_text = map_columns(
         raw_transactions,
         cfg.columns,
@@ -236,7 +238,8 @@ def prepare(
     tx_text.insert(0, s.SOURCE_ROW, tx_rows)
 
     customer_id = tx_text[s.CUSTOMER_ID].astype("string").str.strip()
-    ts = parse_timestamp(tx_text[s.TS], cfg)
+    parsed = part.timestamps if part else None
+    ts = parse_timestamp(tx_text[s.TS], cfg) if parsed is None else parsed
     amount = parse_amount(tx_text[s.AMOUNT], cfg)
     if part:
         end = part.end
