@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -11,6 +13,7 @@ from segml.config import (
     ConfigError,
     check_fresh,
     compose,
+    conf_digest,
     load_config,
     recorded_overrides,
     to_typed,
@@ -116,6 +119,34 @@ def test_fresh_params_are_known_by_their_digest_and_a_hand_edit_is_not(project, 
         params.read_text(encoding="utf-8").replace("seed: 42", "seed: 7"), encoding="utf-8"
     )
     with pytest.raises(ConfigError, match="first difference at `seed`"):
+        check_fresh()
+
+
+def _set_seed(conf: Path, seed: int) -> None:
+    path = conf / "config.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"(?m)^seed: \d+", f"seed: {seed}", text), encoding="utf-8")
+
+
+def test_an_edit_saved_while_composing_leaves_params_stale(project):
+    before = conf_digest()
+    raw = compose()  # Hydra takes a few seconds; the user saves an edit meanwhile
+    _set_seed(project / "conf", 7)
+    write_params(raw, conf_state=before)
+    with pytest.raises(ConfigError, match="first difference at `seed`"):
+        check_fresh()
+
+
+def test_an_edit_inside_a_symlinked_conf_folder_is_seen(project):
+    shutil.move(project / "conf", project / "shared")
+    (project / "conf").symlink_to(project / "shared", target_is_directory=True)
+    (project / "shared" / "churn").rename(project / "churn")
+    (project / "conf" / "churn").symlink_to(project / "churn", target_is_directory=True)
+    write_params(compose())
+    path = project / "churn" / "default.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"(?m)^calibration: \w+", "calibration: isotonic", text), "utf-8")
+    with pytest.raises(ConfigError, match="churn.calibration"):
         check_fresh()
 
 

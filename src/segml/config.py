@@ -366,34 +366,55 @@ def write_params(
     path: str | Path = PARAMS_FILE,
     overrides: list[str] | None = None,
     conf_dir: str | Path = CONF_DIR,
+    conf_state: str | None = None,
 ) -> None:
     """Write the composed config as params.yaml, with the overrides that produced it and the
-    digest of its inputs (so `check_fresh` can tell it is fresh without composing again)."""
+    digest of its inputs (so `check_fresh` can tell it is fresh without composing again).
+
+    `conf_state`: `conf_digest` taken before composing, so an edit saved meanwhile leaves
+    params.yaml stale rather than fresh (taken now when not given)."""
     overrides = list(overrides or [])
     body = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+    state = conf_digest(conf_dir) if conf_state is None else conf_state
     header = (
         "# GENERATED from conf/ by `segml compose` (or `dvc exp run`). Edit conf/, not this file.\n"
         f"# overrides: {_one_line(overrides)}\n"
-        f"# inputs: {_inputs_digest(conf_dir, overrides, body)}\n"
+        f"# inputs: {_inputs_digest(state, overrides, body) or 'not recorded'}\n"
     )
     from segml.data.io import write_text
 
     write_text(header + body, path)
 
 
-def _inputs_digest(conf_dir: str | Path, overrides: list[str], body: str) -> str:
-    """SHA-256 over what a composed params.yaml depends on: every file of `conf/`, the overrides,
-    the salt in the environment when ids are pseudonymised (as its fingerprint), and the composed
-    text itself (so a hand edit is seen)."""
-    digest = hashlib.sha256()
+def conf_digest(conf_dir: str | Path = CONF_DIR) -> str:
+    """SHA-256 over the files under `conf/` (symlinked folders followed, as Hydra follows them) and
+    their paths; "" when it cannot stand for what Hydra reads (an unreadable file, or a search
+    path that reaches outside `conf/`): stages then compose every time."""
+    from segml.data.io import file_digest
+
     root = Path(conf_dir)
-    for file in sorted(f for f in root.rglob("*") if f.is_file()):
-        digest.update(f"{file.relative_to(root).as_posix()}\0".encode() + file.read_bytes())
+    walked = os.walk(root, followlinks=True)
+    files = sorted(Path(folder) / name for folder, _, names in walked for name in names)
+    try:
+        if any("searchpath" in f.read_text(encoding="utf-8", errors="replace") for f in files):
+            return ""
+        names = json.dumps([f.relative_to(root).as_posix() for f in files])
+        return hashlib.sha256(f"{names}\0{file_digest(*files)}".encode()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _inputs_digest(conf_state: str, overrides: list[str], body: str) -> str:
+    """SHA-256 over what a composed params.yaml depends on: `conf/` (its `conf_digest`), the
+    overrides, the salt in the environment when ids are pseudonymised (as its fingerprint), and
+    the composed text itself (so a hand edit is seen); "" when `conf/` has no digest."""
+    if not conf_state:
+        return ""
     export = (yaml.safe_load(body) or {}).get("export") or {}
     salt_env = export.get("salt_env") or ExportConfig.salt_env
     salt = os.environ.get(salt_env, "") if export.get("pseudonymize_ids") else ""
-    digest.update(f"\0{json.dumps(overrides)}\0{salt_fingerprint(salt)}\0{body}".encode())
-    return digest.hexdigest()
+    text = f"{conf_state}\0{json.dumps(overrides)}\0{salt_fingerprint(salt)}\0{body}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _params_parts(path: Path) -> tuple[str | None, str]:
@@ -452,7 +473,7 @@ def check_fresh(params_path: str | Path = PARAMS_FILE, conf_dir: str | Path = CO
         return
     recorded, body = _params_parts(params_path)
     overrides = recorded_overrides(params_path)
-    if recorded == _inputs_digest(conf_dir, overrides, body):
+    if recorded and recorded == _inputs_digest(conf_digest(conf_dir), overrides, body):
         return  # same conf files, overrides, salt and text: composing again (2-3 s) gives the same
     on_disk = yaml.safe_load(params_path.read_text(encoding="utf-8"))
     expected = compose(overrides, conf_dir)

@@ -167,3 +167,26 @@ def test_prepare_stage_killed_mid_write_recovers_on_the_next_run(project):
     quality = io.read_json(project / "metrics" / "data_quality.json")
     assert quality["rows_clean"] == len(pd.read_parquet(prepared / "transactions.parquet"))
     assert quality["rows_read"] == quality["rows_clean"] + quality["rows_rejected"]
+
+
+def test_table_csv_reads_back_with_yes_no_text_and_the_bom(tmp_path):
+    table = pd.DataFrame(
+        {
+            "customer_id": ["0001", "0002", "P003"],
+            "note": ['says "hi", twice', None, "客户"],
+            "adjusted": [True, False, None],  # a yes/no column with a missing row: objects
+            "value": [1.0, 2.5, float("nan")],
+        }
+    )
+    path = io.write_table_csv(table, tmp_path / "t.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw
+    assert raw.decode("utf-8-sig").splitlines()[1:3] == [
+        '"0001","says ""hi"", twice",true,1',
+        '"0002",,false,2.5',
+    ]
+    back = pd.read_csv(path, encoding="utf-8-sig", dtype={"customer_id": str})
+    assert back["customer_id"].tolist() == table["customer_id"].tolist()
+    assert back["note"].iloc[0] == 'says "hi", twice' and back["adjusted"].iloc[0]
+    plain = io.write_table_csv(table, tmp_path / "plot.csv", bom=False).read_bytes()
+    assert plain.startswith(b'"customer_id"')

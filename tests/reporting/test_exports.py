@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import io
 import re
 
@@ -106,6 +107,8 @@ def test_export_allow_list_language_and_salt(cfg, table):
         export_table(table, ecfg, salt=None)
     with pytest.raises(ExportError, match="nope"):
         export_table(table, dataclasses.replace(cfg.export, columns=["nope"]), None)
+    with pytest.raises(ExportError, match=r"\['tier'\] more than once"):
+        export_table(table, dataclasses.replace(cfg.export, columns=["tier", "tier"]), None)
 
 
 def opened_workbook(cfg, table, summary, ecfg, metrics=None, **options) -> openpyxl.Workbook:
@@ -182,6 +185,25 @@ def test_workbook_fits_print_and_cjk_headers(cfg, table, summary):
     )
     teams = {c.value for c in book["actions"]["C"]}
     assert {"大客户团队", "销售团队"} <= teams  # team names in Chinese for a Chinese workbook
+
+
+def test_workbook_cells_blank_for_missing_and_infinite_and_dates_as_text(cfg, table, summary):
+    odd = pd.DataFrame(
+        {
+            "lift_top10": [float("inf"), float("nan"), 1.5],
+            "when": [pd.Timestamp("2025-01-02 03:04:05"), pd.NaT, pd.Timestamp("2025-01-03")],
+            "day": [datetime.date(2025, 1, 2), None, datetime.date(2025, 1, 3)],
+        }
+    )
+    book = opened_workbook(cfg, table, summary, cfg.export, metrics=odd)
+    rows = [[c.value for c in row] for row in book["summary"].iter_rows()]
+    start = next(i for i, row in enumerate(rows) if "2025-01-03 00:00:00" in row)
+    block = [row[:3] for row in rows[start - 2 : start + 1]]
+    assert block == [
+        [None, "2025-01-02 03:04:05", "2025-01-02"],
+        [None, None, None],
+        [1.5, "2025-01-03 00:00:00", "2025-01-03"],
+    ]
 
 
 def test_display_width_counts_wide_characters_twice():

@@ -128,11 +128,12 @@ def compose(overrides: Overrides = None) -> None:
 
 
 def _compose(overrides: list[str] | None) -> None:
-    from segml.config import write_params
+    from segml.config import conf_digest, write_params
 
     overrides = _pin_previous_period(list(overrides or []))
+    before = conf_digest()  # an edit saved while Hydra composes leaves params.yaml stale
     raw, _ = _config(overrides)
-    write_params(raw, overrides=overrides)
+    write_params(raw, overrides=overrides, conf_state=before)
     console.print(f"params.yaml composed from conf/ with overrides {overrides}")
 
 

@@ -16,6 +16,7 @@ from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -103,8 +104,8 @@ def write_table_csv(df: pd.DataFrame, path: str | Path, bom: bool = True) -> Pat
     `dvc plots`); LF line ends. Arrow writes it (a million rows in seconds, where pandas takes
     most of a minute): text is always quoted, whole floats print without ".0", booleans as
     true/false."""
-    text = [c for c in df.columns if df[c].dtype == object]  # mixed objects: Arrow needs one type
-    table = pa.Table.from_pandas(df.astype({c: "string" for c in text}), preserve_index=False)
+    mixed = {c: _one_type(df[c]) for c in df.columns if df[c].dtype == object}
+    table = pa.Table.from_pandas(df.assign(**mixed), preserve_index=False)
 
     def write(p: Path) -> None:
         with open(p, "wb") as out:
@@ -112,6 +113,15 @@ def write_table_csv(df: pd.DataFrame, path: str | Path, bom: bool = True) -> Pat
             pa_csv.write_csv(table, out)
 
     return _write(path, write)
+
+
+def _one_type(values: pd.Series) -> pd.Series:
+    """An object column as one Arrow type: yes/no when it holds only booleans (a yes/no column
+    with missing rows), else text."""
+    present = values.dropna()
+    if len(present) and present.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+        return values.astype("boolean")
+    return values.astype("string")
 
 
 def write_json(obj: Any, path: str | Path) -> Path:

@@ -359,7 +359,8 @@ def _exact_duplicates(
 def _sorted(clean: pd.DataFrame) -> pd.DataFrame:
     """By customer, time and order id, ties in input order. Rows are sorted on integers (the
     customer's rank among the distinct ids, the time); order ids, text, are compared only among
-    the few rows that share customer and time. Several times faster than sorting on text keys."""
+    the few rows that share customer and time. Several times faster than sorting on text keys.
+    Clean rows only: every row has a customer id and a naive timestamp."""
     customer = pd.factorize(clean[s.CUSTOMER_ID], sort=True)[0]
     ts = clean[s.TS].to_numpy().view("int64")
     order = np.lexsort((ts, customer))  # stable: ties keep input order

@@ -537,7 +537,7 @@ def over_levels(values: pd.Series, levels: list) -> pd.Series:
     instead of 0.08 s)."""
     if not isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object).astype("category")
-    return values.cat.set_categories(levels)
+    return values.cat.set_categories(levels, ordered=False)  # LightGBM skips ordered ones
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:

@@ -59,6 +59,8 @@ def lightgbm_threads() -> int:
 def _holdout_mask(customer_ids: pd.Series, share: float, seed: int) -> np.ndarray:
     """Hold out whole customers (all their cutoffs), so the holdout never leaks into training."""
     codes, unique = pd.factorize(customer_ids, sort=True)  # codes index the sorted ids
+    if (codes < 0).any():  # features give every row an id; a missing one is a bug upstream
+        raise ValueError("training rows without a customer id: cannot hold customers out")
     rng = np.random.default_rng(seed)
     held = np.zeros(len(unique), dtype=bool)
     held[rng.choice(len(unique), size=max(1, int(len(unique) * share)), replace=False)] = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import io as _bytes_io
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -84,6 +85,9 @@ def export_table(table: pd.DataFrame, cfg: ExportConfig, salt: str | None) -> pd
     """Apply language, column allow-list and pseudonymisation. Never mutates `table`."""
     out = _one_language(table, cfg.language)
     if cfg.columns:
+        twice = sorted({c for c in cfg.columns if cfg.columns.count(c) > 1})
+        if twice:
+            raise ExportError(f"export.columns lists {twice} more than once: list each column once")
         unknown = [c for c in cfg.columns if c not in table.columns]
         if unknown:
             raise ExportError(
@@ -155,10 +159,18 @@ def _number_format(column: str, values: pd.Series) -> str | None:
 
 
 def _cells(values: pd.Series) -> list:
-    """A column as cell values: Python numbers, text and booleans; missing is None (a blank cell)."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        values = values.dt.strftime("%Y-%m-%d")
-    return [None if v is None or v is pd.NA or v != v else v for v in values.astype(object)]
+    """A column as cell values: numbers, text and booleans; dates and times as ISO text; missing
+    or infinite is None (a blank cell)."""
+    cells = []
+    for value in values.astype(object):
+        if pd.isna(value) or (isinstance(value, float) and math.isinf(value)):
+            value = None
+        elif isinstance(value, datetime.datetime):  # pandas' Timestamp too
+            value = value.isoformat(sep=" ")
+        elif isinstance(value, datetime.date):
+            value = value.isoformat()
+        cells.append(value)
+    return cells
 
 
 class _Book:
