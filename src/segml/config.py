@@ -475,7 +475,7 @@ def check_fresh(params_path: str | Path = PARAMS_FILE, conf_dir: str | Path = CO
     overrides = recorded_overrides(params_path)
     if recorded and recorded == _inputs_digest(conf_digest(conf_dir), overrides, body):
         return  # same conf files, overrides, salt and text: composing again (2-3 s) gives the same
-    on_disk = yaml.safe_load(params_path.read_text(encoding="utf-8"))
+    on_disk = yaml.safe_load(body)
     expected = compose(overrides, conf_dir)
     key = _first_difference(expected, on_disk)
     if key == "export.salt_fingerprint":
