@@ -14,7 +14,8 @@ import pytest
 from segml.app.engine import InProcess
 from segml.data import io, validate
 from segml.data.generate import generate
-from segml.data.partitions import customer_partition, part_files, prepare_partitioned
+from segml.data.io import part_files
+from segml.data.partitions import customer_partition, prepare_partitioned
 from segml.data.validate import ContractError, prepare
 from tests.conftest import csv_project
 

@@ -24,10 +24,11 @@ def test_dask_engine_gives_the_local_tier_table(demo_project, project_copy):
         ],
         project_copy,
     )
-    assert {"prepare", "features"} <= stages_run(result)
+    assert {"prepare", "features", "tier"} <= stages_run(result)
     assert "worker peak memory" in result.stdout + result.stderr  # the cluster really ran them
-    parts = sorted((project_copy / "data" / "prepared" / "transactions.parquet").iterdir())
-    assert [p.name for p in parts] == [f"part-0000{k}.parquet" for k in range(3)]
+    names = [f"part-0000{k}.parquet" for k in range(3)]
+    for table in ("prepared/transactions.parquet", "tiers/tiers.parquet"):  # partitioned datasets
+        assert sorted(p.name for p in (project_copy / "data" / table).iterdir()) == names, table
 
     first = demo_project.parent / "first_run"
     for name in ("tiers.parquet", "tiers.csv"):  # ids, tiers, lifecycle, scores, reasons: all

@@ -104,7 +104,7 @@ def write_table_csv(df: pd.DataFrame, path: str | Path, bom: bool = True) -> Pat
     `dvc plots`); LF line ends. Arrow writes it (a million rows in seconds, where pandas takes
     most of a minute): text is always quoted, whole floats print without ".0", booleans as
     true/false."""
-    mixed = {c: _one_type(df[c]) for c in df.columns if df[c].dtype == object}
+    mixed = {c: one_type(df[c]) for c in df.columns if df[c].dtype == object}
     table = pa.Table.from_pandas(df.assign(**mixed), preserve_index=False)
 
     def write(p: Path) -> None:
@@ -115,13 +115,13 @@ def write_table_csv(df: pd.DataFrame, path: str | Path, bom: bool = True) -> Pat
     return _write(path, write)
 
 
-def _one_type(values: pd.Series) -> pd.Series:
+def one_type(values: pd.Series) -> pd.Series:
     """An object column as one Arrow type: yes/no when it holds only booleans (a yes/no column
     with missing rows), else text."""
     present = values.dropna()
     if len(present) and present.map(lambda v: isinstance(v, (bool, np.bool_))).all():
         return values.astype("boolean")
-    return values.astype("string")
+    return values.astype("str")
 
 
 def write_json(obj: Any, path: str | Path) -> Path:
@@ -149,6 +149,16 @@ def load_pickle(path: str | Path) -> Any:
 
 def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def part_file(folder: str | Path, k: int) -> Path:
+    """Partition k's file of a table written as a folder of partitions (engine: dask); pandas and
+    pyarrow read the folder as one table, the files in name order."""
+    return Path(folder) / f"part-{k:05d}.parquet"
+
+
+def part_files(folder: str | Path) -> list[Path]:
+    return sorted(Path(folder).glob("part-*.parquet"))
 
 
 def read_parquet(path: str | Path, **options) -> pd.DataFrame:

@@ -40,14 +40,6 @@ from segml.data.validate import (
 ROW = "__source_row"  # 1-based data row in the user's file, carried through the split
 
 
-def part_file(folder: Path, k: int) -> Path:
-    return Path(folder) / f"part-{k:05d}.parquet"
-
-
-def part_files(folder: Path) -> list[Path]:
-    return sorted(Path(folder).glob("part-*.parquet"))
-
-
 def customer_partition(ids: pa.Array | pa.ChunkedArray, n: int) -> np.ndarray:
     """Per row, its partition: a hash of the id stripped as `prepare` strips it (Python's
     `str.strip`), the same in every process and on every machine; missing ids go to partition 0."""
@@ -183,7 +175,7 @@ def prepare_part(task: PrepareTask) -> PartOutcome:
     part = Part(tx_rows, customer_rows, task.end, timestamps)
     result = prepare(tx, customers, task.data, None, *task.sources, part=part)
     for name, frame in (("transactions", result.transactions), ("customers", result.customers)):
-        io.write_parquet(frame, part_file(task.out / name, task.k))
+        io.write_parquet(frame, io.part_file(task.out / name, task.k))
     return PartOutcome(result.rejected, result.no_purchase, result.quality)
 
 

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from segml.config import FeaturesConfig, LabelsConfig
 from segml.data import io
 from segml.data import schema as s
-from segml.data.partitions import part_file, part_files
+from segml.data.io import part_file, part_files
 from segml.features.build import (
     Cutoff,
     PopulationFit,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from segml.config import TieringConfig
+from segml.data import io
 from segml.data import schema as s
 from segml.models.segment import Segmenter
 from segml.models.training import ChurnModel, UpsideModel, check_scorers
@@ -15,6 +16,7 @@ from segml.tiering import policies as t
 from segml.tiering.reasons import reasons
 
 IDENTITY_COLUMNS = ["recency_days", "frequency", "monetary_total", "tenure_days"]
+RFM_COLUMNS = ["rfm_r", "rfm_f", "rfm_m", "rfm_code", "rfm_segment"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def _action_columns(table: pd.DataFrame, cfg: TieringConfig) -> pd.DataFrame:
 
 
 def _label_columns(
-    table: pd.DataFrame, snap: pd.DataFrame, segmenter: Segmenter, cfg: TieringConfig
+    table: pd.DataFrame, grades: pd.DataFrame, segmenter: Segmenter, cfg: TieringConfig
 ) -> pd.DataFrame:
     """Lifecycle names, RFM scores and segment, and personas that agree with the lifecycle.
 
@@ -78,9 +80,8 @@ def _label_columns(
             status, lambda k, lang=language: labels.get(k, {}).get(lang, k)
         )
     if cfg.rfm:
-        scores = t.rfm_scores(snap, cfg.rfm)
-        out = pd.concat([out, scores], axis=1)
-        out["rfm_segment"] = t.rfm_segments(scores, status, cfg.rfm["segments"], cfg.coherence)
+        for column in RFM_COLUMNS:
+            out[column] = grades[column]
         names = {rule["key"]: rule for rule in cfg.rfm["segments"]}
         for language in ("en", "zh"):
             out[f"rfm_segment_{language}"] = t.lookup(
@@ -115,30 +116,56 @@ def explained_customers(table: pd.DataFrame, limit: int | None) -> np.ndarray:
     return chosen
 
 
-def score_customers(
-    snapshot: pd.DataFrame,
-    segmenter: Segmenter,
+SCORE_COLUMNS = ["current_value", "predicted_value", "upside", "churn_probability"]
+
+
+def model_scores(
+    snap: pd.DataFrame,
     churn: ChurnModel,
     upside: UpsideModel,
     cfg: TieringConfig,
     horizon_days: int,
+) -> pd.DataFrame:
+    """Per customer, on its own row alone: current value, the two models' scores and the upside."""
+    check_scorers(snap, churn, upside)
+    value_column = f"spend_{cfg.value_window_days}d"
+    out = pd.DataFrame(index=snap.index)
+    out["current_value"] = snap[value_column] if value_column in snap else snap["monetary_total"]
+    out["predicted_value"] = upside.predict(snap)
+    out["upside"] = out["predicted_value"] - snap[f"spend_{horizon_days}d"]
+    out["churn_probability"] = churn.predict_proba(snap)
+    return out
+
+
+def grading_columns(cfg: TieringConfig) -> list[str]:
+    """The snapshot columns that grading needs besides the scores (ids, dates, RFM inputs)."""
+    rfm = list(cfg.rfm["columns"].values()) if cfg.rfm else []
+    return list(dict.fromkeys([s.CUSTOMER_ID, "recency_days", "tenure_days", *rfm]))
+
+
+@dataclass(frozen=True)
+class Grades:
+    """What needs the whole population, per customer in snapshot order: every policy's grade,
+    lifecycle status, RFM scores and segment, who is explained, and movement."""
+
+    table: pd.DataFrame
+    movement: dict
+    summary: pd.DataFrame
+    explained: int  # customers given reasons
+
+
+def grade_customers(
+    snap: pd.DataFrame,
+    scores: pd.DataFrame,
+    cfg: TieringConfig,
     previous: pd.DataFrame | None = None,
     previous_period: str | None = None,
-    no_purchase: pd.DataFrame | None = None,
-) -> TierResult:
-    """Score the snapshot and grade every customer under every configured policy; movement against
-    `previous` (the tier table of `previous_period`, a label that names it). Customers with no
-    usable purchase (`no_purchase`, from prepare) are listed with a status instead of a tier."""
-    check_scorers(snapshot, churn, upside)
-    snap = snapshot.sort_values(s.CUSTOMER_ID, ignore_index=True)
-    table = segmenter.assign(snap)
-    table.insert(1, "as_of", snap[s.CUTOFF].dt.strftime("%Y-%m-%d"))
-    value_column = f"spend_{cfg.value_window_days}d"
-    table["current_value"] = snap[value_column] if value_column in snap else snap["monetary_total"]
-    table["predicted_value"] = upside.predict(snap)
-    table["upside"] = table["predicted_value"] - snap[f"spend_{horizon_days}d"]
-    table["churn_probability"] = churn.predict_proba(snap)
-
+) -> Grades:
+    """Grades under every configured policy from `scores` (`model_scores`) and the snapshot's
+    `grading_columns`, both in customer-id order."""
+    table = pd.DataFrame({s.CUSTOMER_ID: snap[s.CUSTOMER_ID].to_numpy()})
+    for column in SCORE_COLUMNS:
+        table[column] = scores[column].to_numpy()
     ids, value = table[s.CUSTOMER_ID], table["current_value"]
     previous_by_id = previous.set_index(s.CUSTOMER_ID) if previous is not None else None
 
@@ -168,22 +195,75 @@ def score_customers(
     table["value_level"] = t.levels(value, vp["cuts"], vp["levels"])
     table["potential_level"] = t.levels(table["predicted_value"], vp["cuts"], vp["levels"])
     table["vp_cell"] = table["value_level"] + "_" + table["potential_level"]
+    status = t.lifecycle_status(
+        snap["recency_days"].reset_index(drop=True),
+        snap["tenure_days"].reset_index(drop=True),
+        table["churn_probability"],
+        cfg.lifecycle,
+    )
+    table["lifecycle_status"] = status
+    if cfg.rfm:
+        scores_rfm = t.rfm_scores(snap.reset_index(drop=True), cfg.rfm)
+        table = pd.concat([table, scores_rfm], axis=1)
+        table["rfm_segment"] = t.rfm_segments(
+            scores_rfm, status, cfg.rfm["segments"], cfg.coherence
+        )
+    table["tier"] = table[t.TIER_COLUMNS[cfg.primary]]
+    explained = explained_customers(table, cfg.reasons.get("max_customers"))
+    table["explained"] = explained
+
+    # Movement compares the headline policy's own column, so switching policy still compares like with like.
+    order = t.policy_labels(cfg, cfg.primary)
+    column = t.TIER_COLUMNS[cfg.primary]
+    move = t.movement(table, previous, column, order)
+    if move["available"]:
+        move["compared_with"] = previous_period
+        rank = {label: i for i, label in enumerate(order)}
+        prev = previous_by_id[column].reindex(ids).set_axis(table.index)
+        delta = table[column].map(rank) - prev.map(rank)
+        table["previous_tier"] = prev
+        table["tier_change"] = np.select(
+            [prev.isna(), delta < 0, delta > 0], ["new", "up", "down"], "same"
+        )
+    summary = tier_summary(table, order)  # tiers are for customers who bought
+    return Grades(table, move, summary, int(explained.sum()))
+
+
+def describe_customers(
+    snap: pd.DataFrame,
+    grades: pd.DataFrame,
+    segmenter: Segmenter,
+    churn: ChurnModel,
+    upside: UpsideModel,
+    cfg: TieringConfig,
+    horizon_days: int,
+    explained_total: int,
+) -> pd.DataFrame:
+    """The tier table's rows for these customers (any subset, in snapshot order, with their rows
+    of `Grades.table`): persona, names in both languages, actions and reasons. Nothing here looks
+    at another customer, so a partition of customers gives its own rows of the whole table."""
+    snap = snap.reset_index(drop=True)
+    grades = grades.reset_index(drop=True)
+    table = segmenter.assign(snap)
+    table.insert(1, "as_of", snap[s.CUTOFF].dt.strftime("%Y-%m-%d"))
+    for column in [*SCORE_COLUMNS, "tier_abc", "tier_pyramid", "value_level", "potential_level"]:
+        table[column] = grades[column]
+    table["vp_cell"] = grades["vp_cell"]
+    vp = cfg.value_potential
     for field, column in (("en", "vp_cell_en"), ("zh", "vp_cell_zh"), ("strategy", "vp_strategy")):
         table[column] = t.lookup(
             table["vp_cell"], lambda c, f=field: vp["cells"].get(c, {}).get(f, c)
         )
-    table["lifecycle_status"] = t.lifecycle_status(
-        snap["recency_days"], snap["tenure_days"], table["churn_probability"], cfg.lifecycle
-    )
-    labelled = _label_columns(table, snap, segmenter, cfg)
+    table["lifecycle_status"] = grades["lifecycle_status"]
+    labelled = _label_columns(table, grades, segmenter, cfg)
     for column in labelled.columns:  # persona columns keep their place; new ones go at the end
         table[column] = labelled[column]
     table["tier_policy"] = cfg.primary
-    table["tier"] = table[t.TIER_COLUMNS[cfg.primary]]
+    table["tier"] = grades["tier"]
     table = pd.concat([table, _action_columns(table, cfg)], axis=1)
 
     phrases, n = cfg.reasons.get("phrases", []), int(cfg.reasons.get("top_n", 3))
-    explained = explained_customers(table, cfg.reasons.get("max_customers"))
+    explained = grades["explained"].to_numpy(dtype=bool)
     shown = snap[explained]
     for target, model, what in (
         ("churn", churn, {"en": "risk", "zh": "流失风险"}),
@@ -200,36 +280,57 @@ def score_customers(
         )
         for language, series in texts.items():
             note = cfg.reasons.get("not_computed", {}).get(language, "")
-            column = pd.Series(note.format(limit=f"{explained.sum():,}"), index=table.index)
+            column = pd.Series(note.format(limit=f"{explained_total:,}"), index=table.index)
             column[explained] = series.to_numpy()
             table[f"{target}_reasons_{language}"] = column.astype(object)
     for column in IDENTITY_COLUMNS:
         table[column] = snap[column].to_numpy()
-
-    # Movement compares the headline policy's own column, so switching policy still compares like with like.
-    order = t.policy_labels(cfg, cfg.primary)
-    column = t.TIER_COLUMNS[cfg.primary]
-    move = t.movement(table, previous, column, order)
-    if move["available"]:
-        move["compared_with"] = previous_period
-        rank = {label: i for i, label in enumerate(order)}
-        prev = previous_by_id[column].reindex(ids).set_axis(table.index)
-        delta = table[column].map(rank) - prev.map(rank)
-        table["previous_tier"] = prev
-        table["tier_change"] = np.select(
-            [prev.isna(), delta < 0, delta > 0], ["new", "up", "down"], "same"
-        )
-    summary = tier_summary(table, order)  # tiers are for customers who bought
-    return TierResult(_with_non_buyers(table, no_purchase, cfg), move, summary)
+    for column in ("previous_tier", "tier_change"):
+        if column in grades:
+            table[column] = grades[column]
+    return table
 
 
-def _with_non_buyers(
+def score_customers(
+    snapshot: pd.DataFrame,
+    segmenter: Segmenter,
+    churn: ChurnModel,
+    upside: UpsideModel,
+    cfg: TieringConfig,
+    horizon_days: int,
+    previous: pd.DataFrame | None = None,
+    previous_period: str | None = None,
+    no_purchase: pd.DataFrame | None = None,
+) -> TierResult:
+    """Score the snapshot and grade every customer under every configured policy; movement against
+    `previous` (the tier table of `previous_period`, a label that names it). Customers with no
+    usable purchase (`no_purchase`, from prepare) are listed with a status instead of a tier.
+    In one process; `segml.tiering.partitioned` runs the same three steps per partition."""
+    snap = snapshot.sort_values(s.CUSTOMER_ID, ignore_index=True)
+    scores = model_scores(snap, churn, upside, cfg, horizon_days)
+    grades = grade_customers(snap, scores, cfg, previous, previous_period)
+    table = describe_customers(
+        snap, grades.table, segmenter, churn, upside, cfg, horizon_days, grades.explained
+    )
+    table = with_non_buyers(table, non_buyers(no_purchase), cfg)
+    return TierResult(table, grades.movement, grades.summary)
+
+
+def non_buyers(no_purchase: pd.DataFrame | None) -> pd.DataFrame | None:
+    """prepare's customers without a usable purchase, or None when there are none at all."""
+    return None if no_purchase is None or no_purchase.empty else no_purchase
+
+
+def with_non_buyers(
     table: pd.DataFrame, no_purchase: pd.DataFrame | None, cfg: TieringConfig
 ) -> pd.DataFrame:
     """Every customer of the input in the table: those with no usable purchase (every row rejected,
-    refunds only, or in the customer file but never bought) get a status that says why, no tier."""
-    if no_purchase is None or no_purchase.empty:
-        return table
+    refunds only, or in the customer file but never bought) get a status that says why, no tier.
+
+    `no_purchase` is None when the population has none; a partition with none gets an empty one,
+    so its columns and their types are those of every other partition."""
+    if no_purchase is None:
+        return _settled(table)
     tiered = pd.Index(table[s.CUSTOMER_ID])  # unique ids: a hash lookup, not a Python loop
     extra = no_purchase[tiered.get_indexer(no_purchase[s.CUSTOMER_ID]) < 0]
     labels, actions = cfg.lifecycle.get("labels", {}), cfg.actions.get("lifecycle", {})
@@ -250,10 +351,19 @@ def _with_non_buyers(
         rows[f"lifecycle_action_team_{language}"] = [
             cfg.teams.get(actions.get(k, {}).get("team", ""), {}).get(language, "") for k in status
         ]
-    # whole numbers stay whole (RFM scores, counts) where the new rows have none
-    whole = {c: "Int64" for c in table.columns if pd.api.types.is_integer_dtype(table[c])}
-    out = pd.concat([table.astype(whole), rows], ignore_index=True)
-    return out.sort_values(s.CUSTOMER_ID, kind="stable", ignore_index=True)
+    # whole numbers stay whole (RFM scores, counts) and yes/no stays yes/no where the new rows
+    # have none
+    nullable = {c: "Int64" for c in table.columns if pd.api.types.is_integer_dtype(table[c])}
+    nullable |= {c: "boolean" for c in table.columns if pd.api.types.is_bool_dtype(table[c])}
+    out = pd.concat([table.astype(nullable), rows], ignore_index=True)
+    return _settled(out.sort_values(s.CUSTOMER_ID, kind="stable", ignore_index=True))
+
+
+def _settled(table: pd.DataFrame) -> pd.DataFrame:
+    """Each column one type, whichever customers the table holds: object columns (reasons, and
+    text columns that only some rows fill) become text or yes/no, so every partition's file of
+    the tier table has the same schema."""
+    return table.assign(**{c: io.one_type(table[c]) for c in table if table[c].dtype == object})
 
 
 def tier_summary(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:

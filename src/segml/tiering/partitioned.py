@@ -1,0 +1,160 @@
+"""The tier stage per partition of customers (engine: dask), with the table of one pass.
+
+Scores, reasons and names are per customer; grades are not (ABC and pyramid cut points, RFM
+quantiles, who is explained, movement). So: each partition scores its customers; the scores come
+back (four numbers per customer) and the whole population is graded here, as `score_customers`
+grades it; then each partition writes its rows of the tier table, with its customers without a
+purchase, as one file of a partitioned Parquet dataset. The partitions are ranges of customer ids,
+so the files read in order are the one-process table, row for row.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from segml.config import TieringConfig
+from segml.data import io
+from segml.data import schema as s
+from segml.data.io import part_file
+from segml.tiering.scoring import (
+    TierResult,
+    describe_customers,
+    grade_customers,
+    grading_columns,
+    model_scores,
+    non_buyers,
+    with_non_buyers,
+)
+
+
+@dataclass(frozen=True)
+class Models:
+    segmenter: Path
+    churn: Path
+    upside: Path
+
+    def load(self):
+        return tuple(io.load_pickle(p) for p in (self.segmenter, self.churn, self.upside))
+
+
+@dataclass(frozen=True)
+class TierTask:
+    """One partition's share of the tier stage: the customers from `first` to `last` (ids, as
+    the snapshot orders them); the second pass adds their grades and customers without a purchase."""
+
+    k: int
+    snapshot: Path
+    first: str
+    last: str
+    models: Models
+    cfg: TieringConfig
+    horizon_days: int
+    out: Path
+    grades: pd.DataFrame | None = None
+    no_purchase: pd.DataFrame | None = None
+    explained: int = 0
+
+
+def _rows(task: TierTask) -> pd.DataFrame:
+    """The partition's snapshot rows: row groups outside its id range are not read."""
+    bounds = [(s.CUSTOMER_ID, ">=", task.first), (s.CUSTOMER_ID, "<=", task.last)]
+    return pd.read_parquet(task.snapshot, filters=bounds)
+
+
+def part_scores(task: TierTask) -> pd.DataFrame:
+    _, churn, upside = task.models.load()
+    return model_scores(_rows(task), churn, upside, task.cfg, task.horizon_days)
+
+
+def part_table(task: TierTask) -> int:
+    """The partition's rows of the tier table, written as its file; returns how many."""
+    segmenter, churn, upside = task.models.load()
+    table = describe_customers(
+        _rows(task),
+        task.grades,
+        segmenter,
+        churn,
+        upside,
+        task.cfg,
+        task.horizon_days,
+        task.explained,
+    )
+    table = with_non_buyers(table, task.no_purchase, task.cfg)
+    io.write_parquet(table, part_file(task.out, task.k))
+    return len(table)
+
+
+def _id_ranges(ids: np.ndarray, n: int) -> list[tuple[int, int]]:
+    """`n` runs of about equal size over the ids (at least one customer each)."""
+    edges = np.linspace(0, len(ids), min(n, len(ids)) + 1).round().astype(int)
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def score_partitioned(
+    engine,
+    snapshot: Path,
+    models: Models,
+    cfg: TieringConfig,
+    horizon_days: int,
+    partitions: int,
+    out: Path,
+    previous: pd.DataFrame | None = None,
+    previous_period: str | None = None,
+    no_purchase: pd.DataFrame | None = None,
+) -> TierResult:
+    """`score_customers` per partition on `engine` (`segml.app.engine`); the tier table is written
+    to the folder `out` (one file per partition). The result's table holds what the stage's
+    metrics count: every customer's id, lifecycle status and RFM segment."""
+    snap = pd.read_parquet(snapshot, columns=grading_columns(cfg))
+    ids = snap[s.CUSTOMER_ID].to_numpy(dtype=object)
+    if not len(ids):
+        raise ValueError(f"{snapshot}: no customers to tier; rerun features")
+    if not (ids[:-1] < ids[1:]).all():
+        raise ValueError(f"{snapshot}: customer ids are not unique and in order; rerun features")
+    ranges = _id_ranges(ids, partitions)
+    task = TierTask(0, snapshot, "", "", models, cfg, horizon_days, out)
+    tasks = [
+        replace(task, k=k, first=ids[start], last=ids[stop - 1])
+        for k, (start, stop) in enumerate(ranges)
+    ]
+    scores = pd.concat(engine.map(part_scores, tasks), ignore_index=True)
+    if len(scores) != len(snap):
+        raise ValueError(f"{snapshot}: partitions scored {len(scores)} of {len(snap)} customers")
+    grades = grade_customers(snap, scores, cfg, previous, previous_period)
+
+    extra = non_buyers(no_purchase)
+    # customers without a purchase go to the partition whose id range holds their id, so each
+    # file stays in id order and the files follow one another
+    where = (
+        np.searchsorted(
+            np.array([t.first for t in tasks[1:]], dtype=object),
+            extra[s.CUSTOMER_ID].astype(str).to_numpy(dtype=object),
+            "right",
+        )
+        if extra is not None
+        else None
+    )
+    tasks = [
+        replace(
+            t,
+            grades=grades.table.iloc[start:stop],
+            no_purchase=None if extra is None else extra[where == t.k],
+            explained=grades.explained,
+        )
+        for t, (start, stop) in zip(tasks, ranges)
+    ]
+    work = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        engine.map(part_table, [replace(t, out=work) for t in tasks])
+        io.replace_folder(work, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    counted = [s.CUSTOMER_ID, "lifecycle_status", *(["rfm_segment"] if cfg.rfm else [])]
+    everyone = pd.read_parquet(out, columns=counted)
+    return TierResult(everyone, grades.movement, grades.summary)

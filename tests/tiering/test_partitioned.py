@@ -1,0 +1,95 @@
+"""The tier stage per partition of customers (engine: dask) writes the one-process tier table,
+split into files by customer-id range: the same rows, columns, types and values."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from segml.app.engine import InProcess
+from segml.data import io
+from segml.models.segment import segment_customers
+from segml.tiering.partitioned import Models, score_partitioned
+from segml.tiering.scoring import score_customers
+from tests.conftest import demo_snapshot, rule_scorers
+
+
+@pytest.fixture(scope="module")
+def setting(cfg, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tier_parts")
+    snapshot = demo_snapshot(cfg, 500, seed=5)
+    churn, upside = rule_scorers(snapshot)
+    segmenter = segment_customers(snapshot, cfg.segment, cfg.seed)[0]
+    models = Models(folder / "segmenter.pkl", folder / "churn.pkl", folder / "upside.pkl")
+    for model, path in zip(
+        (segmenter, churn, upside), (models.segmenter, models.churn, models.upside)
+    ):
+        io.save_pickle(model, path)
+    # the snapshot as features writes it: in id order; small row groups, so partitions skip some
+    path = folder / "snapshot.parquet"
+    snapshot.sample(frac=1, random_state=0).sort_values("customer_id").to_parquet(
+        path, index=False, row_group_size=64
+    )
+    ids = sorted(snapshot["customer_id"])
+    # customers without a purchase before, between and after the buyers' ids; the last
+    # partition gets none
+    no_purchase = pd.DataFrame(
+        {
+            "customer_id": ["", ids[0] + "-a", ids[1] + "-b", ids[40] + "-c"],
+            "status": ["never_bought", "all_rows_rejected", "only_refunds", "never_bought"],
+            "reject_reasons": ["", "zero amount × 2", "refund × 1", None],
+        }
+    )
+    # reasons for some customers only: the note names how many were explained in all
+    tiering = dataclasses.replace(cfg.tiering, reasons={**cfg.tiering.reasons, "max_customers": 40})
+    return folder, snapshot, (segmenter, churn, upside), models, path, no_purchase, tiering
+
+
+def _previous(table: pd.DataFrame) -> pd.DataFrame:
+    """Last period's table: a few customers gone, the others in other customers' grades."""
+    grades = ["tier_abc", "tier_pyramid", "vp_cell"]
+    return table.iloc[10:].assign(**{c: np.roll(table[c].iloc[10:].to_numpy(), 7) for c in grades})
+
+
+@pytest.mark.parametrize("with_previous", [False, True])
+def test_partitions_write_the_one_process_table(setting, with_previous):
+    folder, snapshot, (segmenter, churn, upside), models, path, no_purchase, tiering = setting
+    first = score_customers(
+        snapshot, segmenter, churn, upside, tiering, 90, None, None, no_purchase
+    )
+    previous = _previous(first.table.dropna(subset=["tier"])) if with_previous else None
+    whole = score_customers(
+        snapshot, segmenter, churn, upside, tiering, 90, previous, "last", no_purchase
+    )
+    out = folder / f"tiers-{with_previous}.parquet"
+    parted = score_partitioned(
+        InProcess(), path, models, tiering, 90, 4, out, previous, "last", no_purchase
+    )
+
+    files = io.part_files(out)
+    assert len(files) == 4
+    # every file has the same schema, so any reader gets one table
+    assert len({pq.read_schema(f).remove_metadata() for f in files}) == 1
+    io.write_parquet(whole.table, folder / "whole.parquet")
+    expected = pd.read_parquet(folder / "whole.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(out), expected)
+    assert len(expected) == len(snapshot) + 4
+    buyers = expected.dropna(subset=["tier"])
+    note = tiering.reasons["not_computed"]["en"]
+    explained = int((~buyers["churn_reasons_en"].str.startswith(note[:15])).sum())
+    assert 40 <= explained <= 80  # the 40 most valuable and the 40 most at stake
+    unexplained = buyers.loc[
+        buyers["churn_reasons_en"].str.startswith(note[:15]), "churn_reasons_en"
+    ]
+    assert set(unexplained) == {note.format(limit=explained)}
+    assert parted.metrics == whole.metrics
+    pd.testing.assert_frame_equal(parted.summary, whole.summary)
+    assert parted.movement["available"] is with_previous
+    if with_previous:
+        assert {"up", "down", "same"} <= set(expected["tier_change"].dropna())
+        for part in ("matrix", "upgrades", "downgrades"):
+            pd.testing.assert_frame_equal(parted.movement[part], whole.movement[part])
