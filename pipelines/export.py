@@ -1,14 +1,17 @@
 """DVC stage `export`: tables, workbook and report for business users; the run recorded in MLflow."""
 
-from segml.app.artifacts import read_plots, read_tiers, write_exports
+from segml.app.artifacts import EXPORT_NAMES, read_plots, read_tiers, write_exports
 from segml.app.console import console, run_stage
-from segml.config import export_salt, load_config
+from segml.app.engine import dask_engine
+from segml.config import Config, export_salt, load_config
+from segml.data import io
 from segml.data.catalog import Catalog
 from segml.data.schema import CUTOFF
 from segml.features.datasets import schedule_from_summary
 from segml.models.training import challenge, fold_cutoffs
 from segml.reporting import tracking
-from segml.reporting.exports import export_stage, report_inputs
+from segml.reporting.exports import MATRIX_COLUMNS, Exports, export_stage, report_inputs
+from segml.reporting.partitioned import TABLE_FORMATS, write_partitioned_tables
 
 STAGE_METRICS = {
     "data_quality": "data_quality",
@@ -19,13 +22,28 @@ STAGE_METRICS = {
 }
 
 
+def write_on_dask(cfg: Config, catalog: Catalog, exports: Exports, salt: str | None) -> list[str]:
+    """The exported table written per partition of the tier table; the workbook and report here."""
+    tables = [f for f in cfg.export.formats if f in TABLE_FORMATS]
+    if tables:
+        with dask_engine(cfg.dask) as engine:
+            outputs = {f: catalog.path(EXPORT_NAMES[f]) for f in tables}
+            write_partitioned_tables(engine, catalog.path("tiers"), cfg.export, salt, outputs)
+    rest = [f for f in cfg.export.formats if f not in TABLE_FORMATS]
+    return [EXPORT_NAMES[f] for f in tables] + write_exports(catalog, exports, rest)
+
+
 def main() -> None:
     cfg = load_config()
     salt = export_salt(
         cfg.export
     )  # stops before anything is written when the salt is missing or stale
     catalog = Catalog.from_config(cfg.paths)
-    tiers, snapshot = read_tiers(catalog), catalog.read("snapshot")
+    tiers = read_tiers(catalog)
+    # of the snapshot, only what the report charts and the models' input examples (the first rows)
+    present = io.read_parquet_columns(catalog.path("snapshot"))
+    snapshot = catalog.read("snapshot", columns=[c for c in MATRIX_COLUMNS if c in present])
+    example_rows = io.read_parquet_head(catalog.path("snapshot"), 5)
     metrics = {key: catalog.read(name) for key, name in STAGE_METRICS.items()}
     models = {name: catalog.read(f"{name}_model") for name in ("churn", "upside")} | {
         "segmenter": catalog.read("segmenter")
@@ -41,7 +59,10 @@ def main() -> None:
         metrics["data_quality"],
     )
     exports = export_stage(inputs, cfg, salt)
-    written = write_exports(catalog, exports, cfg.export.formats)
+    if cfg.engine == "dask":
+        written = write_on_dask(cfg, catalog, exports, salt)
+    else:
+        written = write_exports(catalog, exports, cfg.export.formats)
     champion, horizon = tracking.load_champion_set(cfg.tracking.uri, cfg.paths.in_mlflow_run)
     # the champion is re-scored on this run's backtest folds: read only their rows, and only then
     folds = fold_cutoffs({k: metrics[k] for k in ("churn", "upside")})
@@ -53,7 +74,7 @@ def main() -> None:
         horizon,
     )
     run = tracking.record_pipeline_run(
-        cfg, catalog, exports, tiers.table, metrics, models, snapshot, salt, written, promote
+        cfg, catalog, exports, tiers.table, metrics, models, example_rows, salt, written, promote
     )
     catalog.write("mlflow_run", run)
     for model, decision in run["promotion"].items():

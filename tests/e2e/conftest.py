@@ -18,7 +18,7 @@ def demo_project(tmp_path_factory):
     sh([*SEGML, "run", NO_PREVIOUS], root)
     keep = root.parent / "first_run"
     keep.mkdir()
-    for name in ("tiers.parquet", "tiers.csv"):
+    for name in ("tiers.parquet", "tiers.csv", "tiers.xlsx"):
         shutil.copy(root / "exports" / name, keep / name)
     return root
 

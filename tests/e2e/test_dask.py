@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 import pandas as pd
 import pytest
 
-from tests.e2e.project import NO_PREVIOUS, SEGML, sh, stages_run
+from segml.reporting.privacy import pseudonymize
+from tests.e2e.project import ENV, NO_PREVIOUS, SEGML, sh, stages_run
+from tests.e2e.test_privacy import PSEUDONYMIZE, SALT, id_hits, leaks
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +35,53 @@ def test_dask_engine_gives_the_local_tier_table(demo_project, project_copy):
     for table in ("prepared/transactions.parquet", "tiers/tiers.parquet"):  # partitioned datasets
         assert sorted(p.name for p in (project_copy / "data" / table).iterdir()) == names, table
 
-    first = demo_project.parent / "first_run"
-    for name in ("tiers.parquet", "tiers.csv"):  # ids, tiers, lifecycle, scores, reasons: all
-        assert (project_copy / "exports" / name).read_bytes() == (first / name).read_bytes(), name
-    assert len(pd.read_parquet(first / "tiers.parquet")) > 1000
+    first, exports = demo_project.parent / "first_run", project_copy / "exports"
+    for name in ("tiers.csv", "tiers.xlsx"):  # ids, tiers, lifecycle, scores, reasons: all
+        assert (exports / name).read_bytes() == (first / name).read_bytes(), name
+    # the exported parquet is a partitioned dataset too: the same table, read as one
+    assert sorted(p.name for p in (exports / "tiers.parquet").iterdir()) == names
+    expected = pd.read_parquet(first / "tiers.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(exports / "tiers.parquet"), expected)
+    assert len(expected) > 1000
+
+
+def test_dask_run_with_pseudonyms_leaks_no_id_and_no_salt(project_copy):
+    """Pseudonymisation on, with the workers writing the exported table: no clear id and never the
+    salt in the exports, in this run's MLflow files, or in what the run printed."""
+    env = {**ENV, "SEGML_ID_SALT": SALT}
+    result = subprocess.run(
+        [
+            *SEGML,
+            "run",
+            NO_PREVIOUS,
+            "engine=dask",
+            "dask.partitions=3",
+            PSEUDONYMIZE,
+            "tracking.log_full_table=true",  # the full table too: more to scan
+        ],
+        cwd=project_copy,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    clear = pd.read_parquet(project_copy / "data" / "tiers" / "tiers.parquet")["customer_id"]
+    exported = pd.read_parquet(project_copy / "exports" / "tiers.parquet")
+    assert exported["customer_id"].tolist() == pseudonymize(clear, SALT).tolist()
+    csv = pd.read_csv(project_copy / "exports" / "tiers.csv", encoding="utf-8-sig", dtype=str)
+    assert csv["customer_id"].tolist() == exported["customer_id"].tolist()
+
+    run_id = json.loads((project_copy / "exports" / "mlflow_run.json").read_text("utf-8"))["run_id"]
+    (run_folder,) = [p for p in (project_copy / "mlruns").rglob(run_id) if p.is_dir()]
+    logged = run_folder.relative_to(project_copy).as_posix()
+    assert any(run_folder.rglob("*.parquet"))  # the full table was logged, and is scanned
+    found = leaks(project_copy, clear.tolist(), [SALT], folders=("exports", logged))
+    printed = result.stdout + result.stderr
+    found |= (
+        {"console": sorted(id_hits(printed, set(clear)))[:5]}
+        if id_hits(printed, set(clear))
+        else {}
+    )
+    assert SALT not in printed
+    assert not found, f"clear ids or the salt found in: {found}"
+    assert leaks(project_copy, clear.tolist(), [], folders=("data/tiers",))  # the scan finds ids

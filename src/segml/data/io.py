@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+import pyarrow.dataset as ds
 
 
 class InputError(ValueError):
@@ -98,19 +99,34 @@ def write_csv(df: pd.DataFrame, path: str | Path, encoding: str = "utf-8-sig") -
     return _write(path, lambda p: df.to_csv(p, index=False, encoding=encoding, lineterminator="\n"))
 
 
-def write_table_csv(df: pd.DataFrame, path: str | Path, bom: bool = True) -> Path:
+def write_table_csv(
+    df: pd.DataFrame, path: str | Path, bom: bool = True, header: bool = True
+) -> Path:
     """A result table as CSV for Excel users and systems: UTF-8, with a BOM so Excel shows Chinese
     text correctly (`bom=False` for tools that read the BOM as part of the first name, such as
     `dvc plots`); LF line ends. Arrow writes it (a million rows in seconds, where pandas takes
     most of a minute): text is always quoted, whole floats print without ".0", booleans as
-    true/false."""
+    true/false. Without `bom` and `header`, a piece that `join_files` puts after another."""
     mixed = {c: one_type(df[c]) for c in df.columns if df[c].dtype == object}
     table = pa.Table.from_pandas(df.assign(**mixed), preserve_index=False)
+    options = pa_csv.WriteOptions(include_header=header)
 
     def write(p: Path) -> None:
         with open(p, "wb") as out:
             out.write(codecs.BOM_UTF8 if bom else b"")
-            pa_csv.write_csv(table, out)
+            pa_csv.write_csv(table, out, options)
+
+    return _write(path, write)
+
+
+def join_files(pieces: list[Path], path: str | Path) -> Path:
+    """One file of the pieces' bytes, one after another, streamed (a CSV written in partitions)."""
+
+    def write(p: Path) -> None:
+        with open(p, "wb") as out:
+            for piece in pieces:
+                with open(piece, "rb") as part:
+                    shutil.copyfileobj(part, out, 1 << 20)
 
     return _write(path, write)
 
@@ -167,6 +183,22 @@ def read_parquet(path: str | Path, **options) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"{path} not found: run the earlier pipeline stages first (`segml run`).")
     return pd.read_parquet(path, **options)
+
+
+def read_parquet_head(path: str | Path, rows: int) -> pd.DataFrame:
+    """The first `rows` rows of a parquet file or folder of partition files, read alone."""
+    return _dataset(path).head(rows).to_pandas()
+
+
+def read_parquet_columns(path: str | Path) -> list[str]:
+    """The column names of a parquet file or folder of partition files, from its schema."""
+    return _dataset(path).schema.names
+
+
+def _dataset(path: str | Path) -> ds.Dataset:
+    if not Path(path).exists():
+        raise InputError(f"{path} not found: run the earlier pipeline stages first (`segml run`).")
+    return ds.dataset(path)
 
 
 def release_arrow_memory() -> None:

@@ -47,6 +47,9 @@ from segml.features.schedule import Schedule, cutoff_schedule
 from segml.features.transactions import TransactionIndex, index_transactions, text_levels, to_date
 
 
+ROW_GROUP_ROWS = 1 << 17
+
+
 @dataclass(frozen=True)
 class FeaturesTask:
     """One partition's share of the features stage (sent to a worker); later passes add what the
@@ -225,7 +228,8 @@ def _merge(work: Path, days: list[int], path: Path, drop: list[str]) -> tuple[in
             parts = part_files(_cutoff_folder(work, day))
             table = pa.concat_tables([pq.read_table(p) for p in parts]).select(schema.names)
             table = table.take(pc.sort_indices(table, [(s.CUSTOMER_ID, "ascending")]))
-            writer.write_table(table.replace_schema_metadata(schema.metadata))
+            # row groups of ~130 k customers: the tier stage's partitions read only their own
+            writer.write_table(table.replace_schema_metadata(schema.metadata), ROW_GROUP_ROWS)
             rows += len(table)
             if s.CHURNED in table.column_names:
                 churned += int(pc.sum(table[s.CHURNED]).as_py() or 0)

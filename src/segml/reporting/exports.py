@@ -94,7 +94,7 @@ def export_table(table: pd.DataFrame, cfg: ExportConfig, salt: str | None) -> pd
                 f"export.columns lists unknown columns {unknown}; available: {list(table.columns)}"
             )
         out = out[[c for c in cfg.columns if c in out.columns]]
-    out = out.copy()
+    out = out.copy(deep=False)  # copy-on-write: only the columns changed below are copied
     if cfg.pseudonymize_ids and s.CUSTOMER_ID in out:
         if not salt:
             raise ExportError(
@@ -428,7 +428,9 @@ def report_inputs(
     plots: dict[str, pd.DataFrame],
     quality: dict,
 ) -> ReportInputs:
-    """Everything the workbook and report show, from the stages' results (`tiers`: a TierResult)."""
+    """Everything the workbook and report show, from the stages' results (`tiers`: a TierResult;
+    `snapshot`: at least its `MATRIX_COLUMNS`)."""
+    drivers = importance({name: models[name] for name in ("churn", "upside")})
     return ReportInputs(
         table=tiers.table,
         summary=tiers.summary,
@@ -438,12 +440,14 @@ def report_inputs(
         profile=profile,
         plots={p: plots[p] for p in PLOTS},
         backtest=plots.get("backtest"),
-        importance=importance({name: models[name] for name in ("churn", "upside")}),
+        importance=drivers,
         quality=quality,
         as_of=str(tiers.table["as_of"].iloc[0]),
         primary=cfg.tiering.primary,
         features=snapshot[[c for c in MATRIX_COLUMNS if c in snapshot]],
-        feature_labels=feature_labels(snapshot.columns, cfg.tiering.reasons.get("names", [])),
+        feature_labels=feature_labels(
+            drivers["feature"].unique(), cfg.tiering.reasons.get("names", [])
+        ),
     )
 
 

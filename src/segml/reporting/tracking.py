@@ -238,6 +238,8 @@ def log_pipeline_run(
             for path in local_files:
                 if Path(path).is_file():
                     mlflow.log_artifact(str(path), artifact_path=folder)
+                elif Path(path).is_dir():  # a table written in partitions (engine: dask)
+                    mlflow.log_artifacts(str(path), artifact_path=f"{folder}/{Path(path).name}")
         _log_tables(mlflow, tables or {})
         versions = {}
         for name, (model, rows) in models.items():
@@ -262,13 +264,14 @@ def record_pipeline_run(
     tiers: pd.DataFrame,
     metrics: dict,
     models: dict,
-    snapshot: pd.DataFrame,
+    example_rows: pd.DataFrame,
     salt: str | None,
     written: list[str],
     promote: tuple[bool, str] = (True, ""),
 ) -> dict:
     """Record a pipeline run from the catalog's artifacts: params (params.yaml), every stage's
-    metrics, grades and scorers as tags, the portable models, the logged tables and files."""
+    metrics, grades and scorers as tags, the portable models (`example_rows`, the snapshot's first
+    rows, give their input examples), the logged tables and files."""
     paths = cfg.paths
     model_metrics = {k: metrics[k] for k in ("churn", "upside")}
     data_digest = io.file_digest(paths.raw_transactions, paths.raw_customers)
@@ -292,7 +295,7 @@ def record_pipeline_run(
                 for k, v in model_metrics.items()
             },
         },
-        models={name: (model, snapshot) for name, model in models.items()},
+        models={name: (model, example_rows) for name, model in models.items()},
         tables=run_tables(
             exports.table, tiers, cfg.export, cfg.tracking, salt, paths.in_mlflow_run
         ),
