@@ -46,7 +46,6 @@ from segml.features.datasets import (
 from segml.features.schedule import Schedule, cutoff_schedule
 from segml.features.transactions import TransactionIndex, index_transactions, text_levels, to_date
 
-
 ROW_GROUP_ROWS = 1 << 17
 
 
