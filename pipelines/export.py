@@ -39,15 +39,27 @@ def main() -> None:
         cfg.export
     )  # stops before anything is written when the salt is missing or stale
     catalog = Catalog.from_config(cfg.paths)
+    metrics = {key: catalog.read(name) for key, name in STAGE_METRICS.items()}
+    models = {name: catalog.read(f"{name}_model") for name in ("churn", "upside")} | {
+        "segmenter": catalog.read("segmenter")
+    }
+    champion, horizon = tracking.load_champion_set(cfg.tracking.uri, cfg.paths.in_mlflow_run)
+    # the champion is re-scored on this run's backtest folds: read only their rows, and only then;
+    # before the tier table is read, so the two are never in memory together
+    folds = fold_cutoffs({k: metrics[k] for k in ("churn", "upside")})
+    promote = challenge(
+        champion,
+        catalog.read("labelled", filters=[(CUTOFF, "in", folds)]) if champion else None,
+        schedule_from_summary(catalog.read("schedule")),
+        metrics,
+        horizon,
+    )
+    io.release_arrow_memory()
     tiers = read_tiers(catalog)
     # of the snapshot, only what the report charts and the models' input examples (the first rows)
     present = io.read_parquet_columns(catalog.path("snapshot"))
     snapshot = catalog.read("snapshot", columns=[c for c in MATRIX_COLUMNS if c in present])
     example_rows = io.read_parquet_head(catalog.path("snapshot"), 5)
-    metrics = {key: catalog.read(name) for key, name in STAGE_METRICS.items()}
-    models = {name: catalog.read(f"{name}_model") for name in ("churn", "upside")} | {
-        "segmenter": catalog.read("segmenter")
-    }
     inputs = report_inputs(
         cfg,
         tiers,
@@ -63,16 +75,6 @@ def main() -> None:
         written = write_on_dask(cfg, catalog, exports, salt)
     else:
         written = write_exports(catalog, exports, cfg.export.formats)
-    champion, horizon = tracking.load_champion_set(cfg.tracking.uri, cfg.paths.in_mlflow_run)
-    # the champion is re-scored on this run's backtest folds: read only their rows, and only then
-    folds = fold_cutoffs({k: metrics[k] for k in ("churn", "upside")})
-    promote = challenge(
-        champion,
-        catalog.read("labelled", filters=[(CUTOFF, "in", folds)]) if champion else None,
-        schedule_from_summary(catalog.read("schedule")),
-        metrics,
-        horizon,
-    )
     run = tracking.record_pipeline_run(
         cfg, catalog, exports, tiers.table, metrics, models, example_rows, salt, written, promote
     )

@@ -1,7 +1,6 @@
 """DVC stage `tier`: score the snapshot; tiers, lifecycle status, actions, reasons and movement."""
 
 import os
-from pathlib import Path
 
 from segml.app.console import run_stage
 from segml.app.engine import dask_engine
@@ -40,7 +39,7 @@ def tiers_on_dask(cfg: Config, catalog: Catalog, previous, period, no_purchase) 
             cfg.tiering,
             cfg.labels.horizon_days,
             cfg.dask.partitions,
-            Path(catalog.path("tiers")),
+            catalog.path("tiers"),
             previous,
             period,
             no_purchase,

@@ -52,6 +52,16 @@ class OnDask:
 
 
 def _peak_gb() -> float:
+    """This process's peak resident memory: Linux's high-water mark of its own address space
+    (`ru_maxrss` survives exec, so a worker started by a large process would report that
+    process's size), else `ru_maxrss`."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024**2  # kB
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2

@@ -2,15 +2,16 @@
 
 A worker exports each file of the tier table (language, column allow-list, pseudonyms: all per
 row) and writes it twice: as one file of the exported Parquet dataset, and as one piece of the CSV.
-The pieces are then joined in order, so the CSV has the bytes of one write, and the stage never
-holds the exported table in one process. The salt travels to the workers with the task: on a
-cluster of your own, it goes where the customer rows already go.
+The pieces are then joined in order, so the CSV has the bytes of one write. The stage's process
+still holds the tier table (the workbook, report and MLflow record need it), but never the Arrow
+copies that writing Parquet and CSV makes, each about as large as the table. The salt travels to
+the workers with the task: on a cluster of your own, it goes where the customer rows already go.
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +28,7 @@ class ExportTask:
     k: int
     tiers: Path  # the tier table's partition file
     cfg: ExportConfig
-    salt: str | None
+    salt: str | None = field(repr=False)  # never in a log line about the task
     parquet: Path | None  # the folder of exported partitions, when parquet is exported
     csv: Path | None  # the folder of CSV pieces, when CSV is exported
 

@@ -67,15 +67,20 @@ def _rows(task: TierTask) -> pd.DataFrame:
 
 
 def part_scores(task: TierTask) -> pd.DataFrame:
+    """The partition's customers with their `model_scores`."""
     _, churn, upside = task.models.load()
-    return model_scores(_rows(task), churn, upside, task.cfg, task.horizon_days)
+    rows = _rows(task)
+    scores = model_scores(rows, churn, upside, task.cfg, task.horizon_days)
+    return scores.assign(**{s.CUSTOMER_ID: rows[s.CUSTOMER_ID].to_numpy()})
 
 
 def part_table(task: TierTask) -> int:
     """The partition's rows of the tier table, written as its file; returns how many."""
     segmenter, churn, upside = task.models.load()
+    rows = _rows(task)
+    _check_same_customers(task.snapshot, rows, task.grades)
     table = describe_customers(
-        _rows(task),
+        rows,
         task.grades,
         segmenter,
         churn,
@@ -87,6 +92,15 @@ def part_table(task: TierTask) -> int:
     table = with_non_buyers(table, task.no_purchase, task.cfg)
     io.write_parquet(table, part_file(task.out, task.k))
     return len(table)
+
+
+def _check_same_customers(snapshot: Path, got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Rows are matched by position: refuse if the snapshot changed between the two passes."""
+    if not np.array_equal(got[s.CUSTOMER_ID].to_numpy(), expected[s.CUSTOMER_ID].to_numpy()):
+        raise ValueError(
+            f"{snapshot} changed while the tier stage ran (a partition read other customers than "
+            "the stage expected): run the stage again"
+        )
 
 
 def _id_ranges(ids: np.ndarray, n: int) -> list[tuple[int, int]]:
@@ -123,8 +137,7 @@ def score_partitioned(
         for k, (start, stop) in enumerate(ranges)
     ]
     scores = pd.concat(engine.map(part_scores, tasks), ignore_index=True)
-    if len(scores) != len(snap):
-        raise ValueError(f"{snapshot}: partitions scored {len(scores)} of {len(snap)} customers")
+    _check_same_customers(snapshot, scores, snap)
     grades = grade_customers(snap, scores, cfg, previous, previous_period)
 
     extra = non_buyers(no_purchase)

@@ -269,6 +269,12 @@ def describe_customers(
         ("churn", churn, {"en": "risk", "zh": "流失风险"}),
         ("value", upside, {"en": "value", "zh": "预测价值"}),
     ):
+        for language in what:
+            note = cfg.reasons.get("not_computed", {}).get(language, "")
+            column = f"{target}_reasons_{language}"
+            table[column] = pd.Series(note.format(limit=f"{explained_total:,}"), index=table.index)
+        if not len(shown):  # a partition may hold none of them; LightGBM refuses empty input
+            continue
         texts = reasons(
             model.contributions(shown),
             shown,
@@ -279,10 +285,7 @@ def describe_customers(
             {"horizon_days": horizon_days},
         )
         for language, series in texts.items():
-            note = cfg.reasons.get("not_computed", {}).get(language, "")
-            column = pd.Series(note.format(limit=f"{explained_total:,}"), index=table.index)
-            column[explained] = series.to_numpy()
-            table[f"{target}_reasons_{language}"] = column.astype(object)
+            table.loc[explained, f"{target}_reasons_{language}"] = series.to_numpy()
     for column in IDENTITY_COLUMNS:
         table[column] = snap[column].to_numpy()
     for column in ("previous_tier", "tier_change"):
@@ -305,7 +308,8 @@ def score_customers(
     """Score the snapshot and grade every customer under every configured policy; movement against
     `previous` (the tier table of `previous_period`, a label that names it). Customers with no
     usable purchase (`no_purchase`, from prepare) are listed with a status instead of a tier.
-    In one process; `segml.tiering.partitioned` runs the same three steps per partition."""
+    In one process; `segml.tiering.partitioned` runs the same steps with scores and descriptions
+    per partition and grades for the whole population."""
     snap = snapshot.sort_values(s.CUSTOMER_ID, ignore_index=True)
     scores = model_scores(snap, churn, upside, cfg, horizon_days)
     grades = grade_customers(snap, scores, cfg, previous, previous_period)
