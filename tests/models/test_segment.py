@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
+import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from segml.models.segment import segment_customers
+from segml.models.segment import segment_columns, segment_customers
 from tests.conftest import demo_snapshot
 
 
@@ -22,3 +24,16 @@ def test_fit_on_a_sample_assigns_everyone_like_a_full_fit(cfg):
     agreement = adjusted_rand_score(full["segment"], sampled["segment"])
     print(f"sample-fit vs full-fit ARI = {agreement:.3f}")
     assert agreement > 0.7
+
+
+def test_the_stage_columns_alone_give_the_same_segments(cfg):
+    """The segment stage reads only `segment_columns` of the snapshot: the same segmenter,
+    assignments, profile and metrics as from every column."""
+    snapshot = demo_snapshot(cfg, 800, seed=12)
+    everything = segment_customers(snapshot, cfg.segment, cfg.seed)
+    few = segment_customers(snapshot[segment_columns(cfg.segment)], cfg.segment, cfg.seed)
+    assert len(segment_columns(cfg.segment)) < len(snapshot.columns) / 4
+    assert pickle.dumps(few[0]) == pickle.dumps(everything[0])
+    pd.testing.assert_frame_equal(few[1], everything[1])
+    pd.testing.assert_frame_equal(few[2], everything[2])
+    assert few[3] == everything[3]

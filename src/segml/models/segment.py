@@ -175,6 +175,13 @@ def fit_sample(snapshot: pd.DataFrame, size: int | None, seed: int) -> pd.DataFr
     return snapshot.iloc[rows].reset_index(drop=True)
 
 
+def segment_columns(cfg: SegmentConfig) -> list[str]:
+    """The snapshot columns the segment stage reads: ids, the clustering features and the
+    dimensions personas are named by (a few of the snapshot's many)."""
+    named = [column for column, _ in PROFILE_DIMENSIONS.values()]
+    return list(dict.fromkeys([s.CUSTOMER_ID, *cfg.features, *named]))
+
+
 def segment_customers(snapshot: pd.DataFrame, cfg: SegmentConfig, seed: int):
     """The segment stage: fit on the scoring snapshot (or a sample of it), assign everyone,
     profile, measure."""

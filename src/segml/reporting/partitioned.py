@@ -46,20 +46,19 @@ def part_export(task: ExportTask) -> int:
 
 def write_partitioned_tables(
     engine, tiers: Path, cfg: ExportConfig, salt: str | None, outputs: dict[str, Path]
-) -> int:
+) -> None:
     """The exported table in the formats of `outputs` ({"parquet": folder, "csv": file}) from the
-    tier table's partition files on `engine`; returns the rows written."""
+    tier table's partition files on `engine`."""
     parts = io.part_files(tiers) if tiers.is_dir() else [tiers]
     work = Path(next(iter(outputs.values()))).parent / ".export.partial"
     shutil.rmtree(work, ignore_errors=True)
     folders = {f: work / f if f in outputs else None for f in TABLE_FORMATS}
     tasks = [ExportTask(k, p, cfg, salt, **folders) for k, p in enumerate(parts)]
     try:
-        rows = sum(engine.map(part_export, tasks))
+        engine.map(part_export, tasks)
         if folders["csv"]:
             io.join_files(sorted(folders["csv"].glob("part-*.csv")), outputs["csv"])
         if folders["parquet"]:
             io.replace_folder(folders["parquet"], outputs["parquet"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return rows

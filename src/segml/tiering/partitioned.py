@@ -2,8 +2,8 @@
 
 Scores, reasons and names are per customer; grades are not (ABC and pyramid cut points, RFM
 quantiles, who is explained, movement). So: each partition scores its customers; the scores come
-back (four numbers per customer) and the whole population is graded here, as `score_customers`
-grades it; then each partition writes its rows of the tier table, with its customers without a
+back (four numbers per customer) and the whole population is graded here from them and a few
+snapshot columns (`grading_columns`), as `score_customers` grades it; then each partition writes its rows of the tier table, with its customers without a
 purchase, as one file of a partitioned Parquet dataset. The partitions are ranges of customer ids,
 so the files read in order are the one-process table, row for row.
 """
@@ -20,7 +20,6 @@ import pandas as pd
 from segml.config import TieringConfig
 from segml.data import io
 from segml.data import schema as s
-from segml.data.io import part_file
 from segml.tiering.scoring import (
     TierResult,
     describe_customers,
@@ -90,7 +89,7 @@ def part_table(task: TierTask) -> int:
         task.explained,
     )
     table = with_non_buyers(table, task.no_purchase, task.cfg)
-    io.write_parquet(table, part_file(task.out, task.k))
+    io.write_parquet(table, io.part_file(task.out, task.k))
     return len(table)
 
 
