@@ -29,7 +29,7 @@ def test_fit_on_a_sample_assigns_everyone_like_a_full_fit(cfg):
 def test_the_stage_columns_alone_give_the_same_segments(cfg):
     """The segment stage reads only `segment_columns` of the snapshot: the same segmenter,
     assignments, profile and metrics as from every column."""
-    snapshot = demo_snapshot(cfg, 800, seed=12)
+    snapshot = demo_snapshot(cfg, 1200, seed=3)
     everything = segment_customers(snapshot, cfg.segment, cfg.seed)
     few = segment_customers(snapshot[segment_columns(cfg.segment)], cfg.segment, cfg.seed)
     assert len(segment_columns(cfg.segment)) < len(snapshot.columns) / 4
