@@ -345,8 +345,8 @@ def to_typed(raw: dict) -> Config:
             )
     if typed.engine not in ENGINES:
         raise ConfigError(
-            f"engine={typed.engine!r}: use one of {list(ENGINES)} (dask runs prepare and features "
-            "per partition of customers; see conf/dask)."
+            f"engine={typed.engine!r}: use one of {list(ENGINES)} (dask runs prepare, features, "
+            "tier and export's table per partition of customers; see conf/dask)."
         )
     if typed.dask.partitions < 1:
         raise ConfigError(f"dask.partitions={typed.dask.partitions}: use 1 or more.")
