@@ -57,8 +57,7 @@ def main() -> None:
     io.release_arrow_memory()
     tiers = read_tiers(catalog)
     # of the snapshot, only what the report charts and the models' input examples (the first rows)
-    present = io.read_parquet_columns(catalog.path("snapshot"))
-    snapshot = catalog.read("snapshot", columns=[c for c in MATRIX_COLUMNS if c in present])
+    snapshot = catalog.read_columns("snapshot", MATRIX_COLUMNS)
     example_rows = io.read_parquet_head(catalog.path("snapshot"), 5)
     inputs = report_inputs(
         cfg,

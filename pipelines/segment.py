@@ -2,7 +2,6 @@
 
 from segml.app.console import run_stage
 from segml.config import load_config
-from segml.data import io
 from segml.data.catalog import Catalog
 from segml.models.segment import segment_columns, segment_customers
 
@@ -11,10 +10,8 @@ def main() -> None:
     cfg = load_config()
     catalog = Catalog.from_config(cfg.paths)
     # only the columns segmenting reads: assigning millions of customers on them takes seconds
-    present = io.read_parquet_columns(catalog.path("snapshot"))
-    columns = [c for c in segment_columns(cfg.segment) if c in present]
     segmenter, assigned, profile, metrics = segment_customers(
-        catalog.read("snapshot", columns=columns), cfg.segment, cfg.seed
+        catalog.read_columns("snapshot", segment_columns(cfg.segment)), cfg.segment, cfg.seed
     )
     catalog.write("segmenter", segmenter)
     catalog.write("segments", assigned)

@@ -240,3 +240,16 @@ def test_customer_file_encoding_error_names_the_customer_key(tmp_path, dcfg):
     with pytest.raises(io.InputError) as error:
         read(path, data, customers=True, key="paths.raw_customers")
     assert "data.customers_encoding" in str(error.value) and str(path) in str(error.value)
+
+
+def test_catalog_reads_only_the_columns_a_table_has(tmp_path):
+    """Stages ask for the snapshot columns they use; one a config switched off is left out."""
+    from segml.data.catalog import Catalog
+
+    catalog = Catalog({"snapshot": tmp_path / "snapshot.parquet"})
+    catalog.write(
+        "snapshot", pd.DataFrame({"customer_id": ["a", "b"], "frequency": [1, 2], "x": [0, 0]})
+    )
+    got = catalog.read_columns("snapshot", ["frequency", "bgnbd_p_alive", "customer_id"])
+    assert list(got.columns) == ["frequency", "customer_id"]
+    assert got["frequency"].tolist() == [1, 2]

@@ -58,6 +58,12 @@ class Catalog:
             raise ValueError(f"{name}: no reader for {path.suffix} files")
         return reader(path, **options)
 
+    def read_columns(self, name: str, columns: list[str]) -> pd.DataFrame:
+        """Those of `columns` that the parquet table has (a feature switched off in config leaves
+        its columns out), and no others."""
+        present = set(io.read_parquet_columns(self.path(name)))
+        return self.read(name, columns=[c for c in columns if c in present])
+
     def write(self, name: str, obj: Any, **options) -> Path:
         """Write by the file's format (its suffix): parquet, csv, json, pkl; bytes and text as
         they are."""
