@@ -61,8 +61,8 @@ def test_partitioned_prepare_equals_prepare_on_the_whole_files(
     )
     out = tmp_path / "out"
     parsing = []  # prepare's own parses; the export's end (no as_of) parsed each partition already
-    parse = validate.parse_timestamp
-    monkeypatch.setattr(validate, "parse_timestamp", lambda *a: parsing.append(1) or parse(*a))
+    parse = validate.parse_timestamps
+    monkeypatch.setattr(validate, "parse_timestamps", lambda *a: parsing.append(1) or parse(*a))
     parts = prepare_partitioned(cfg, InProcess(), out / "tx.parquet", out / "customers.parquet")
     assert len(parsing) == (partitions if as_of else 0)
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from segml.data import io
-from segml.data.validate import REASONS, _sorted, parse_amount, prepare
+from segml.data.validate import REASONS, parse_amount, prepare
 
 HEADERS = ["客户编号", "交易时间", "金额", "订单号", "数量", "品类", "渠道"]
 
@@ -56,22 +56,39 @@ def test_clean_rows_sorted_by_customer_time_and_order(dcfg):
 
 
 @pytest.mark.parametrize("with_order_id", [True, False])
-def test_sort_on_integer_codes_matches_a_plain_stable_sort(with_order_id):
+def test_clean_order_matches_a_plain_stable_sort(dcfg, with_order_id):
+    """Prepare sorts on integer codes and compares order ids only among ties; the result is a
+    plain stable sort on (customer, time, order id) of the rows in input order."""
     rng = np.random.default_rng(3)
     n = 5000  # few ids, times and order ids: many ties, and missing order ids
-    clean = pd.DataFrame(
+    customer = rng.choice(["a", "b", "ab", "B", "10", "9", "ä", "客户"], n)
+    hour = rng.integers(0, 4, n)
+    order_id = rng.choice(["O1", "O10", "O2", "o1", ""], n)
+    raw = pd.DataFrame(
         {
-            "customer_id": rng.choice(["a", "b", "ab", "B", "10", "9", "ä", "客户"], n),
-            "ts": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 4, n), unit="h"),
-            "amount": np.arange(n, dtype=float),  # tells rows apart
-            "order_id": pd.Series(rng.choice(["O1", "O10", "O2", "o1", None], n), dtype="str"),
+            "客户编号": customer,
+            "交易时间": [f"2024-01-01 {h:02d}:00:00" for h in hour],
+            "金额": [str(k + 1) for k in range(n)],  # tells rows apart: no duplicates
+            "订单号": order_id,
         }
     )
     if not with_order_id:
-        clean = clean.drop(columns="order_id")
+        raw = raw.drop(columns="订单号")
+    expected = pd.DataFrame(
+        {
+            "customer_id": pd.Series(customer, dtype="str"),
+            "ts": (pd.Timestamp("2024-01-01") + pd.to_timedelta(hour, unit="h")).astype(
+                "datetime64[ns]"
+            ),
+            "amount": np.arange(1, n + 1, dtype=float),
+            "order_id": pd.Series(order_id, dtype="str").replace("", None),
+        }
+    )
+    if not with_order_id:
+        expected = expected.drop(columns="order_id")
     keys = ["customer_id", "ts", "order_id"] if with_order_id else ["customer_id", "ts"]
-    expected = clean.sort_values(keys, kind="stable", na_position="last", ignore_index=True)
-    pd.testing.assert_frame_equal(_sorted(clean), expected)
+    expected = expected.sort_values(keys, kind="stable", na_position="last", ignore_index=True)
+    pd.testing.assert_frame_equal(prepare(raw, None, dcfg).transactions, expected)
 
 
 def test_numbers_parse_like_pandas_except_infinity(dcfg):
@@ -88,6 +105,6 @@ def test_arrow_csv_read_equals_pandas_reader(tmp_path):
         encoding="utf-8",
     )
     assert io._read_csv_arrow(path, "utf-8-sig", ",") is not None  # the Arrow path reads it
-    fast = io.read_raw_table(path, "csv", "utf-8-sig", ",", "paths.raw_transactions")
+    fast = io.read_raw_table(path, "csv", "utf-8-sig", ",", "paths.raw_transactions").to_pandas()
     slow = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert fast.equals(slow) and fast["客户编号"].tolist() == ["007", ""]

@@ -29,11 +29,11 @@ from segml.data.validate import (
     Part,
     active_days,
     check_usable,
+    column_mapping,
     end_of_day,
     export_end,
-    map_columns,
     no_data_rows,
-    parse_timestamp,
+    parse_timestamps,
     prepare,
 )
 
@@ -91,8 +91,8 @@ def _split(path, read_options, config_key, mapping, mapping_key, n, folder, stre
     try:
         for table in io.raw_table_batches(path, config_key, stream, **read_options):
             if schema is None:  # a missing required column stops here, before any work
-                map_columns(
-                    pd.DataFrame(columns=table.column_names),
+                column_mapping(
+                    table.column_names,
                     mapping,
                     (s.CUSTOMER_ID,),
                     path,
@@ -123,13 +123,13 @@ def _split(path, read_options, config_key, mapping, mapping_key, n, folder, stre
     return rows
 
 
-def read_part(folder: Path | None, k: int) -> tuple[pd.DataFrame | None, np.ndarray | None]:
+def read_part(folder: Path | None, k: int) -> tuple[pa.Table | None, np.ndarray | None]:
     """One partition of a split file: its text rows, and their row numbers in the file."""
     if folder is None:
         return None, None
     with pa.ipc.open_file(_split_file(folder, k)) as reader:
-        frame = reader.read_all().to_pandas()
-    return frame, frame.pop(ROW).to_numpy()
+        table = reader.read_all()
+    return table.drop_columns([ROW]), table[ROW].to_numpy()
 
 
 @dataclass(frozen=True)
@@ -153,9 +153,11 @@ def part_active_days(task: PrepareTask) -> np.ndarray:
     """The days with a parseable timestamp in one partition (the export's end needs them all).
     The parsed timestamps are kept beside the partition, so `prepare_part` does not parse again."""
     raw, _ = read_part(task.transactions, task.k)
-    mapped = map_columns(raw, task.data.columns, (s.TS,), task.sources[0], "data.columns")
-    ts = parse_timestamp(mapped[s.TS], task.data)
-    np.save(_timestamps_file(task.transactions, task.k), ts.to_numpy())
+    column = column_mapping(
+        raw.column_names, task.data.columns, (s.TS,), task.sources[0], "data.columns"
+    )
+    ts = parse_timestamps(raw[column[s.TS]], task.data)
+    np.save(_timestamps_file(task.transactions, task.k), ts)
     return active_days(ts)
 
 
@@ -171,7 +173,7 @@ def prepare_part(task: PrepareTask) -> PartOutcome:
     tx, tx_rows = read_part(task.transactions, task.k)
     customers, customer_rows = read_part(task.customers, task.k)
     parsed = _timestamps_file(task.transactions, task.k)  # absent when `as_of` set the end
-    timestamps = pd.Series(np.load(parsed), index=tx.index) if parsed.exists() else None
+    timestamps = np.load(parsed) if parsed.exists() else None
     part = Part(tx_rows, customer_rows, task.end, timestamps)
     result = prepare(tx, customers, task.data, None, *task.sources, part=part)
     for name, frame in (("transactions", result.transactions), ("customers", result.customers)):
@@ -210,7 +212,7 @@ def prepare_partitioned(
         )
         if not rows:  # stop before any partition work, as `prepare` does on the whole file
             header = read_part(split / "transactions", 0)[0]
-            raise no_data_rows(paths.raw_transactions, list(header.columns))
+            raise no_data_rows(paths.raw_transactions, header.column_names)
         customers = None
         if io.reads_customer_file(paths.raw_customers, data):
             customers = split / "customers"

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segml.config import DataConfig
+from segml.data import io
 from segml.data import schema as s
 
 
@@ -37,7 +38,8 @@ class Part:
     transaction_rows: np.ndarray  # 1-based data row in the transactions file, per row
     customer_rows: np.ndarray | None  # the same in the customer file
     end: pd.Timestamp  # the end of the export (`export_end` over every partition's active days)
-    timestamps: pd.Series | None = None  # parsed already, when finding the end needed them
+    timestamps: np.ndarray | None = None  # parsed already (datetime64[ns]), when finding the end
+    # needed them
 
 
 REASONS = {
@@ -52,12 +54,13 @@ REASONS = {
 }
 
 
-def map_columns(
-    raw: pd.DataFrame, mapping: dict, required: tuple[str, ...], source: str, key: str
-) -> pd.DataFrame:
-    """Rename the user's columns to canonical names; a missing required column stops with advice."""
-    present = {str(c).strip(): c for c in raw.columns}
-    renamed = {}
+def column_mapping(
+    names: list, mapping: dict, required: tuple[str, ...], source: str, key: str
+) -> dict[str, object]:
+    """Canonical name -> the user's column, for the columns a file has; a missing required column
+    stops with advice."""
+    present = {str(c).strip(): c for c in names}
+    found = {}
     for canonical, theirs in mapping.items():
         if theirs is None:
             if canonical in required:
@@ -73,43 +76,88 @@ def map_columns(
                     "the name of your column."
                 )
             continue
-        renamed[present[str(theirs)]] = canonical
-    return raw[list(renamed)].rename(columns=renamed)
+        found[canonical] = present[str(theirs)]
+    return found
 
 
 def parse_amount(text: pd.Series, cfg: DataConfig) -> pd.Series:
     """'¥1,234.50', ' 1 234,50 ', '-99' -> float; anything else -> NaN."""
-    # Arrow compute runs in C++; pandas' regex replace falls back to a Python loop per row
-    cleaned = _arrow_text(text)
-    for symbol in cfg.currency_symbols:
-        cleaned = pc.replace_substring(cleaned, symbol, "")
-    cleaned = pc.replace_substring_regex(cleaned, r"\s", "")
-    if cfg.thousands_separator:
-        cleaned = pc.replace_substring(cleaned, cfg.thousands_separator, "")
-    if cfg.decimal != ".":
-        cleaned = pc.replace_substring(cleaned, cfg.decimal, ".")
-    return _to_number(cleaned, text.index)
+    return pd.Series(_amounts(_arrow_text(text), cfg), index=text.index)
 
 
 # a plain decimal number (ASCII digits, optional sign, point and exponent); anything else is bad
 _NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+_BARE_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"  # nor white space around it
+_NUMBER_CHARACTERS = set("0123456789+-.eE")
 
 
-def _to_number(text: pa.Array, index: pd.Index) -> pd.Series:
+def _amounts(text: pa.Array | pa.ChunkedArray, cfg: DataConfig) -> np.ndarray:
+    """Amounts in Arrow compute (C++; pandas' regex replace loops in Python per row). Most rows
+    are bare numbers already: they are cast at once, and only the rest are cleaned first."""
+    if not _plain_numbers_need_no_cleaning(cfg):
+        return _numbers(_cleaned_amounts(text, cfg))
+    return _numbers(text, clean=lambda rest: _cleaned_amounts(rest, cfg))
+
+
+def _cleaned_amounts(text: pa.Array | pa.ChunkedArray, cfg: DataConfig) -> pa.Array:
+    """Amount text without currency symbols, white space or thousands separators, with a "."
+    for the decimal mark."""
+    for symbol in cfg.currency_symbols:
+        text = pc.replace_substring(text, symbol, "")
+    text = pc.replace_substring_regex(text, r"\s", "")
+    if cfg.thousands_separator:
+        text = pc.replace_substring(text, cfg.thousands_separator, "")
+    if cfg.decimal != ".":
+        text = pc.replace_substring(text, cfg.decimal, ".")
+    return text
+
+
+def _plain_numbers_need_no_cleaning(cfg: DataConfig) -> bool:
+    """Whether cleaning leaves every plain number as it is: no currency symbol or thousands
+    separator could be part of one (a "." separator could), and the decimal mark is "." or not
+    in a plain number at all."""
+
+    def could_be_in_a_number(piece: str) -> bool:
+        return bool(piece.strip()) and set(piece.strip()) <= _NUMBER_CHARACTERS
+
+    pieces = [*cfg.currency_symbols, cfg.thousands_separator or ""]
+    return not any(map(could_be_in_a_number, pieces)) and (
+        cfg.decimal == "." or not set(cfg.decimal) & _NUMBER_CHARACTERS
+    )
+
+
+def _matches(text: pa.Array, pattern: str) -> np.ndarray:
+    """Per row, whether the text matches (missing text does not)."""
+    return pc.fill_null(pc.match_substring_regex(text, pattern), False).to_numpy(
+        zero_copy_only=False
+    )
+
+
+def _numbers(text: pa.Array | pa.ChunkedArray, clean=None) -> np.ndarray:
     """Text to float in Arrow, NaN where the text is not a plain number (as pd.to_numeric with
-    errors="coerce", without its Python loop; "inf" is not a number here either)."""
+    errors="coerce", without its Python loop; "inf" is not a number here either). Bare numbers,
+    most rows, are cast at once; `clean` (text -> text) is applied to the others first."""
+    bare = _matches(text, _BARE_NUMBER)
+    if bare.all():
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    out = np.full(len(text), np.nan)
+    if bare.any():
+        out[bare] = pc.cast(text.filter(bare), pa.float64()).to_numpy(zero_copy_only=False)
+    rest = text.filter(~bare)
+    rest = clean(rest) if clean else rest
     plain = pc.if_else(
-        pc.match_substring_regex(text, _NUMBER),
-        pc.utf8_trim_whitespace(text),
+        pc.match_substring_regex(rest, _NUMBER),
+        pc.utf8_trim_whitespace(rest),
         pa.scalar(None, pa.string()),
     )
-    values = pc.cast(plain, pa.float64()).to_numpy(zero_copy_only=False)
-    return pd.Series(values, index=index, dtype=float)
+    out[~bare] = pc.cast(plain, pa.float64()).to_numpy(zero_copy_only=False)
+    return out
 
 
 def _arrow_text(text: pd.Series) -> pa.Array:
-    """The column as an Arrow string array (zero-copy for Arrow-backed text)."""
-    return pa.array(text.astype("string"), type=pa.string())
+    """The column as an Arrow string array (zero-copy for Arrow-backed text in one chunk)."""
+    array = pa.array(text.astype("string"), type=pa.string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 # `data.timestamp_format` words for numeric stamps ("%s" is strftime's own code for epoch seconds)
@@ -164,17 +212,37 @@ def parse_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
     """Parse to naive local time (ns). Stamps with an offset are converted to `cfg.timezone`;
     stamps without one are taken as local time already. Numeric stamps follow
     `cfg.timestamp_format`: epoch_s, epoch_ms (instants) or excel (serial days, local)."""
-    text = text.astype("string").str.strip()
+    return pd.Series(parse_timestamps(_arrow_text(text), cfg), index=text.index)
+
+
+# an ISO 8601 local stamp of a real day from 1900 to 2099 (29 February aside: leap years are
+# left to pandas), with an optional time of day; Arrow casts these exactly as pandas parses them
+_ISO_DAY = r"(19|20)\d\d-((0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+_ISO_TIME = r"([ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?)?"
+_ISO_LOCAL = f"^{_ISO_DAY}{_ISO_TIME}$"
+
+
+def parse_timestamps(text: pa.Array | pa.ChunkedArray, cfg: DataConfig) -> np.ndarray:
+    """`parse_timestamp` on Arrow text, as datetime64[ns]. With ISO dates inferred, the usual
+    plain local stamps are cast by Arrow at once; pandas parses only the rest."""
+    if cfg.timestamp_format is not None:
+        return _parsed_by_pandas(text, cfg)
+    plain = _matches(text, _ISO_LOCAL)
+    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if plain.any():
+        out[plain] = pc.cast(text.filter(plain), pa.timestamp("ns")).to_numpy()
+    if not plain.all():
+        out[~plain] = _parsed_by_pandas(text.filter(~plain), cfg)
+    return out
+
+
+def _parsed_by_pandas(text: pa.Array, cfg: DataConfig) -> np.ndarray:
+    text = text.to_pandas().astype("string").str.strip()
     if cfg.timestamp_format in EPOCH_UNITS or cfg.timestamp_format == EXCEL_FORMAT:
-        return _numeric_timestamp(text, cfg)
+        return _numeric_timestamp(text, cfg).to_numpy()
     # an offset only counts after a clock time, so day-first dates like 31-12-2024 stay local
     offset = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})$"
-    zoned = pd.Series(
-        pc.fill_null(pc.match_substring_regex(_arrow_text(text), offset), False).to_numpy(
-            zero_copy_only=False
-        ),
-        index=text.index,
-    )
+    zoned = pd.Series(_matches(_arrow_text(text), offset), index=text.index)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     out[~zoned] = _to_datetime(text[~zoned], cfg, utc=False).astype("datetime64[ns]")
     if zoned.any():
@@ -184,12 +252,14 @@ def parse_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
             .dt.tz_localize(None)
         )
         out[zoned] = local.astype("datetime64[ns]")
-    return out
+    return out.to_numpy()
 
 
-def active_days(ts: pd.Series) -> np.ndarray:
-    """The distinct days with a parseable timestamp, sorted."""
-    return np.sort(ts.dropna().dt.normalize().unique())
+def active_days(ts: np.ndarray) -> np.ndarray:
+    """The distinct days with a parseable timestamp (datetime64[ns]), sorted."""
+    ns = ts.view("int64")[~np.isnat(ts)]
+    day = np.int64(86_400 * 10**9)
+    return np.sort(pd.unique(ns // day) * day).astype("datetime64[ns]")
 
 
 def end_of_day(day: pd.Timestamp) -> pd.Timestamp:
@@ -212,8 +282,8 @@ def export_end(days: np.ndarray, max_gap_days: int) -> pd.Timestamp:
 
 
 def prepare(
-    raw_transactions: pd.DataFrame,
-    raw_customers: pd.DataFrame | None,
+    raw_transactions: pd.DataFrame | pa.Table,
+    raw_customers: pd.DataFrame | pa.Table | None,
     cfg: DataConfig,
     as_of: str | None = None,
     transactions_source: str = "transactions",
@@ -222,26 +292,29 @@ def prepare(
 ) -> Prepared:
     """Validate and clean raw tables (all columns as text) into typed canonical tables.
 
+    The work is columnar: Arrow compute and numpy over whole columns, with pandas only for the
+    rows Arrow cannot judge alike (unusual timestamps, rows tied on customer and time).
+
     `part`: these rows are one partition of the files (`segml.data.partitions`), with their row
     numbers in the file, the export's end found over all partitions and, when that took them,
     their parsed timestamps."""
-    tx_text = map_columns(
-        raw_transactions,
+    raw = io.text_table(raw_transactions)
+    columns = column_mapping(
+        raw.column_names,
         cfg.columns,
         s.REQUIRED_TRANSACTION_COLUMNS,
         transactions_source,
         "data.columns",
     )
-    if tx_text.empty and not part:  # a partition may be empty; the file may not
-        raise no_data_rows(transactions_source, list(raw_transactions.columns))
-    tx_rows = part.transaction_rows if part else np.arange(1, len(tx_text) + 1)
-    tx_text.insert(0, s.SOURCE_ROW, tx_rows)
+    if not raw.num_rows and not part:  # a partition may be empty; the file may not
+        raise no_data_rows(transactions_source, raw.column_names)
+    text = {canonical: raw[name] for canonical, name in columns.items()}  # chunked, as read
+    tx_rows = part.transaction_rows if part else np.arange(1, raw.num_rows + 1)
 
-    customer_id = tx_text[s.CUSTOMER_ID].astype("string").str.strip()
-    customer = pd.factorize(customer_id, sort=True)[0]  # one code per customer, in id order
+    ids, customer = _customer_codes(text[s.CUSTOMER_ID])
     parsed = part.timestamps if part else None
-    ts = parse_timestamp(tx_text[s.TS], cfg) if parsed is None else parsed
-    amount = parse_amount(tx_text[s.AMOUNT], cfg)
+    ts = parse_timestamps(text[s.TS], cfg) if parsed is None else parsed
+    amount = _amounts(text[s.AMOUNT], cfg)
     if part:
         end = part.end
     elif as_of:
@@ -249,56 +322,55 @@ def prepare(
     else:
         end = export_end(active_days(ts), cfg.max_tail_gap_days)
 
-    reason = pd.Series(pd.NA, index=tx_text.index, dtype="string")
+    reason = np.zeros(raw.num_rows, dtype=np.int8)  # 0: kept; k: the k-th of REASONS
 
-    def reject(mask, key: str) -> None:
-        reason[mask & reason.isna()] = REASONS[key]
+    def reject(mask: np.ndarray, key: str) -> None:
+        reason[mask & (reason == 0)] = REASON_CODES[key]
 
-    reject(customer_id.isna() | (customer_id == ""), "missing_customer_id")
-    reject(ts.isna(), "bad_timestamp")
-    reject(amount.isna(), "bad_amount")
-    if cfg.drop_zero_amounts:
-        reject(amount == 0, "zero_amount")
-    reject(amount.abs() > cfg.max_abs_amount, "absurd_amount")
-    reject(ts > end, "future")
-    reject(
-        _exact_duplicates(tx_text.drop(columns=[s.SOURCE_ROW]), customer, ts, amount),
-        "duplicate",
-    )
+    reject(customer < 0, "missing_customer_id")
+    reject(np.isnat(ts), "bad_timestamp")
+    with np.errstate(invalid="ignore"):
+        reject(np.isnan(amount), "bad_amount")
+        if cfg.drop_zero_amounts:
+            reject(amount == 0, "zero_amount")
+        reject(np.abs(amount) > cfg.max_abs_amount, "absurd_amount")
+    reject(ts > end.to_datetime64(), "future")
+    optional = {c: _text_or_none(text[c]) for c in s.OPTIONAL_TRANSACTION_COLUMNS if c in text}
+    order = _deduplicated_order(reason, customer, ts, text, optional.get(s.ORDER_ID))
 
-    good = reason.isna().to_numpy()
-    clean = pd.DataFrame(
-        {s.CUSTOMER_ID: customer_id[good].astype(str), s.TS: ts[good], s.AMOUNT: amount[good]}
-    )
-    for column in s.OPTIONAL_TRANSACTION_COLUMNS:
-        if column in tx_text:
-            if column == s.QUANTITY:
-                quantity = tx_text.loc[good, column]
-                clean[column] = _to_number(_arrow_text(quantity), quantity.index)
-            else:
-                clean[column] = _text_or_none(tx_text.loc[good, column])
-    clean = _sorted(clean, customer[good])
-    s.CLEAN_TRANSACTIONS.validate(clean)
+    by_customer = customer[order]  # ascending
+    clean = {
+        s.CUSTOMER_ID: ids.take(by_customer),
+        s.TS: ts[order],
+        s.AMOUNT: amount[order],
+    }
+    for column, values in optional.items():
+        kept = values.take(order)
+        clean[column] = _numbers(kept) if column == s.QUANTITY else kept
+    clean = _frame(clean)
+    s.CLEAN_TRANSACTIONS.validate(clean, inplace=True)  # checks only: no copy of the table
 
-    rejected = _whole_rows(raw_transactions, ~good, reason, transactions_source, tx_rows)
+    bad = reason > 0
+    rejected = _whole_rows(raw, bad, REASON_TEXT[reason[bad]], transactions_source, tx_rows)
     customers, rejected_customers = _prepare_customers(
         raw_customers, cfg, customers_source, part.customer_rows if part else None
     )
     rejected = pd.concat([rejected, rejected_customers], ignore_index=True)
     rejected[s.SOURCE_ROW] = rejected[s.SOURCE_ROW].astype("int64")
-    no_purchase = customers_without_purchase(customer_id, reason, amount, customers[s.CUSTOMER_ID])
+    no_purchase = customers_without_purchase(
+        ids, customer, reason, amount, customers[s.CUSTOMER_ID]
+    )
 
+    by_reason = np.bincount(reason, minlength=len(REASONS) + 1)[1:]
     quality = {
-        "rows_read": int(len(tx_text)),
+        "rows_read": int(raw.num_rows),
         "rows_clean": int(len(clean)),
-        "rows_rejected": int((~good).sum()),
-        "rejected_share": float((~good).mean()) if len(tx_text) else 0.0,
-        "rejected_by_reason": {
-            code: int((reason == text).sum())
-            for code, text in REASONS.items()
-            if (reason == text).any()
-        },
-        "customers_with_transactions": int(clean[s.CUSTOMER_ID].nunique()),
+        "rows_rejected": int(bad.sum()),
+        "rejected_share": float(bad.mean()) if raw.num_rows else 0.0,
+        "rejected_by_reason": {code: int(n) for code, n in zip(REASONS, by_reason) if n},
+        "customers_with_transactions": int(
+            len(order) and 1 + np.count_nonzero(np.diff(by_customer))
+        ),
         "customers_in_attribute_table": int(len(customers)),
         "refund_rows": int((clean[s.AMOUNT] < 0).sum()),
         "first_date": str(clean[s.TS].min().date()) if len(clean) else None,
@@ -310,6 +382,34 @@ def prepare(
     if not part:  # a partition may hold no usable row; the files as a whole must
         check_usable(quality, transactions_source)
     return Prepared(clean, customers, rejected, quality, no_purchase)
+
+
+REASON_CODES = {key: k for k, key in enumerate(REASONS, start=1)}  # 0: kept
+REASON_TEXT = np.array([None, *REASONS.values()], dtype=object)  # by code
+
+
+def _customer_codes(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The distinct customer ids (stripped) in id order, and per row the position of its id
+    among them: -1 where the id is missing or blank."""
+    # the distinct texts first: stripping them (not every row) may make some the same id
+    encoded = pc.dictionary_encode(text).combine_chunks()  # one dictionary: joins only indices
+    stripped = pc.dictionary_encode(_text_or_none(encoded.dictionary))
+    ids = stripped.dictionary
+    rank = pc.sort_indices(ids).to_numpy()
+    position = np.empty(len(rank) + 1, dtype=np.int64)
+    position[rank] = np.arange(len(rank))
+    position[-1] = -1  # a missing or blank id
+    by_text = position[pc.fill_null(stripped.indices, -1).to_numpy()]
+    codes = np.r_[by_text, -1][pc.fill_null(encoded.indices, -1).to_numpy()]
+    return ids.take(rank), codes
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    """Arrow text and numpy columns as one DataFrame, in order; text becomes pandas' Arrow-backed
+    `str` without a copy."""
+    arrow = (pa.Array, pa.ChunkedArray)
+    text = pa.table({n: v for n, v in columns.items() if isinstance(v, arrow)}).to_pandas()
+    return pd.DataFrame({n: text[n] if n in text else v for n, v in columns.items()}, copy=False)
 
 
 def no_data_rows(source: str, columns: list) -> ContractError:
@@ -339,50 +439,53 @@ def check_usable(quality: dict, source: str) -> None:
         )
 
 
-def _exact_duplicates(
-    original: pd.DataFrame, customer: np.ndarray, ts: pd.Series, amount: pd.Series
+def _deduplicated_order(
+    reason: np.ndarray,
+    customer: np.ndarray,
+    ts: np.ndarray,
+    text: dict[str, pa.Array],
+    order_id: pa.Array | None,
 ) -> np.ndarray:
-    """Rows identical in every mapped column to an earlier row. Identical rows parse alike, so
-    only rows sharing customer, time and amount are compared in full (a few %, not millions)."""
-    parsed = pd.DataFrame(
-        {
-            "customer": customer,
-            "ts": ts.to_numpy().view("int64"),
-            "amount": amount.to_numpy(),
-        }
-    )
-    candidates = parsed.duplicated(keep=False).to_numpy()
-    out = np.zeros(len(original), dtype=bool)
-    out[candidates] = original[candidates].duplicated(keep="first").to_numpy()
-    return out
+    """The rows kept so far in clean order: by customer, time and order id, ties in input order.
+    Rows identical in every mapped column to an earlier row are marked duplicate in `reason` and
+    left out.
+
+    Rows are sorted on integers (the customer's rank among the distinct ids, the time); only the
+    rows sharing customer and time with another (a few %) are compared in full text, for
+    duplicates, and by order id. Identical rows parse alike, so a duplicate of a rejected row is
+    rejected for the same reason already; comparing kept rows is enough."""
+    kept = np.flatnonzero(reason == 0)
+    time = ts.view("int64")
+    order = kept[np.lexsort((time[kept], customer[kept]))]  # stable: ties keep input order
+    by_customer, by_time = customer[order], time[order]
+    same = (by_customer[1:] == by_customer[:-1]) & (by_time[1:] == by_time[:-1])
+    tied = np.flatnonzero(np.r_[False, same] | np.r_[same, False])  # positions in `order`
+    if not len(tied):
+        return order
+    group = np.cumsum(~np.r_[False, same][tied])  # runs of one customer and time
+    rows = order[tied]
+    full = pa.table({name: _take_few(values, rows) for name, values in text.items()})
+    duplicate = full.to_pandas().assign(group=group).duplicated(keep="first").to_numpy()
+    reason[rows[duplicate]] = REASON_CODES["duplicate"]
+    left_out = tied[duplicate]
+    if order_id is not None:  # the rest of each run by order id
+        tied, group = tied[~duplicate], group[~duplicate]
+        ties = pa.table(
+            {"group": group, "order_id": _take_few(order_id, order[tied]), "position": tied}
+        )
+        keys = [(key, "ascending", "at_end") for key in ("group", "order_id", "position")]
+        within = pc.sort_indices(ties, sort_keys=keys).to_numpy()
+        order[tied] = order[tied][within]
+    return np.delete(order, left_out)
 
 
-def _sorted(clean: pd.DataFrame, customer: np.ndarray | None = None) -> pd.DataFrame:
-    """By customer, time and order id, ties in input order. Rows are sorted on integers (the
-    customer's rank among the distinct ids, the time); order ids, text, are compared only among
-    the few rows that share customer and time. Several times faster than sorting on text keys.
-    Clean rows only: every row has a customer id and a naive timestamp. `customer`: codes that
-    follow id order, when the caller has them already."""
-    if customer is None:
-        customer = pd.factorize(clean[s.CUSTOMER_ID], sort=True)[0]
-    ts = clean[s.TS].to_numpy().view("int64")
-    order = np.lexsort((ts, customer))  # stable: ties keep input order
-    if s.ORDER_ID in clean:
-        same = (customer[order][1:] == customer[order][:-1]) & (ts[order][1:] == ts[order][:-1])
-        tied = np.flatnonzero(np.r_[False, same] | np.r_[same, False])  # positions in `order`
-        if len(tied):
-            group = np.cumsum(~np.r_[False, same])[tied]  # runs of one customer and time
-            ties = pa.table(
-                {
-                    "group": group,
-                    "order_id": pa.array(clean[s.ORDER_ID].iloc[order[tied]], from_pandas=True),
-                    "position": tied,
-                }
-            )
-            keys = [(key, "ascending", "at_end") for key in ("group", "order_id", "position")]
-            within = pc.sort_indices(ties, sort_keys=keys)
-            order[tied] = order[tied][within.to_numpy()]
-    return clean.take(order).reset_index(drop=True)
+def _take_few(values: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> pa.Array:
+    """`values.take(rows)` for a few rows of a long chunked column: Arrow would join the chunks
+    first; a filter keeps them apart, and the few rows are put in order after."""
+    wanted = np.zeros(len(values), dtype=bool)
+    wanted[rows] = True
+    ascending = values.filter(wanted)
+    return ascending.take(np.searchsorted(np.flatnonzero(wanted), rows))
 
 
 # why a known customer has no usable purchase (the tier table shows a status, not a tier)
@@ -397,107 +500,124 @@ NO_PURCHASE_COLUMNS = (
 
 
 def customers_without_purchase(
-    customer_id: pd.Series, reason: pd.Series, amount: pd.Series, customer_table_ids: pd.Series
+    ids: pa.Array,
+    customer: np.ndarray,
+    reason: np.ndarray,
+    amount: np.ndarray,
+    customer_table_ids: pd.Series,
 ) -> pd.DataFrame:
     """Customers the input knows who have no usable purchase, one row each, by customer id.
 
-    `customer_id`, `reason` (missing = kept) and `amount` are per transaction row; a customer is
-    listed when none of their kept rows is a purchase: `all_rows_rejected` (they have rows, every
-    one rejected: e.g. only zero-amount purchases), `only_refunds` (their kept rows are refunds), or
-    `never_bought` (in the customer table without a transaction row). `rejected_rows` and
-    `reject_reasons` ("zero amount × 3; …") summarise their rejected transaction rows.
+    `ids` are the distinct customer ids in id order, and per transaction row `customer` is the
+    position of its id there (-1: none), `reason` the code of why it was rejected (0: kept; see
+    REASON_CODES) and `amount` its amount. A customer is listed when none of their kept rows is a purchase:
+    `all_rows_rejected` (they have rows, every one rejected: e.g. only zero-amount purchases),
+    `only_refunds` (their kept rows are refunds), or `never_bought` (in the customer table without
+    a transaction row). `rejected_rows` and `reject_reasons` ("zero amount × 3; …") summarise
+    their rejected transaction rows.
     """
-    has_id = (customer_id.notna() & (customer_id != "")).to_numpy(dtype=bool)
-    kept = reason.isna().to_numpy() & has_id
-    purchase = (amount > 0).to_numpy()
-    dropped = has_id & ~kept
-    refunded = _unique_text(customer_id[kept & ~purchase])
-    rejected = pd.DataFrame({"id": customer_id[dropped], "reason": reason[dropped]})
-    candidates = _unique_text(
-        pd.concat([rejected["id"], pd.Series(refunded), customer_table_ids.astype("string")])
+    has_id = customer >= 0
+    kept = (reason == 0) & has_id
+    with np.errstate(invalid="ignore"):
+        purchase = amount > 0
+
+    def customers(rows: np.ndarray) -> np.ndarray:
+        return np.bincount(customer[rows], minlength=len(ids)) > 0
+
+    refunds_only = customers(kept & ~purchase) & ~customers(kept & purchase)
+    rejected_only = customers(has_id & ~kept) & ~customers(kept)
+    listed = np.flatnonzero(refunds_only | rejected_only)
+    table_ids = _arrow_text(customer_table_ids)
+    position = pc.index_in(table_ids, value_set=ids)  # missing: not among the transactions' ids
+    never_bought = table_ids.filter(pc.is_null(position))
+    listed_ids = pa.concat_arrays([ids.take(listed), never_bought])
+    by_id = pc.sort_indices(listed_ids).to_numpy()
+    status = np.r_[
+        np.where(refunds_only[listed], "only_refunds", "all_rows_rejected"),
+        np.full(len(never_bought), "never_bought"),
+    ]
+
+    is_listed = np.zeros(len(ids) + 1, dtype=bool)  # the last: no id
+    is_listed[listed] = True
+    dropped = np.flatnonzero(~kept & is_listed[customer])
+    summary = (
+        pd.DataFrame({"code": customer[dropped], "reason": REASON_TEXT[reason[dropped]]})
+        .groupby(["code", "reason"], sort=True)
+        .size()
+        .reset_index(name="n")
     )
-    with_purchase = _unique_text(customer_id[kept & purchase])
-    ids = candidates.filter(pc.invert(pc.is_in(candidates, value_set=with_purchase)))
-    ids = ids.take(pc.sort_indices(ids))
-
-    def member(values: pd.Series) -> np.ndarray:
-        # arrow hashes in C++; pandas' isin on text loops in Python over its argument
-        return pc.is_in(ids, value_set=_unique_text(values)).to_numpy(zero_copy_only=False)
-
-    counts = rejected.groupby(["id", "reason"], sort=True).size()
-    summary = counts.reset_index(name="n")
     summary["text"] = summary["reason"] + " × " + summary["n"].astype(str)
-    reasons = summary.groupby("id")["text"].agg("; ".join)
-    n_rejected = summary.groupby("id")["n"].sum()
-    index = pd.Index(ids.to_pylist(), dtype="str")
-    status = np.where(
-        member(pd.Series(refunded)),
-        "only_refunds",
-        np.where(member(n_rejected.index.to_series()), "all_rows_rejected", "never_bought"),
-    )
+    reasons = summary.groupby("code")["text"].agg("; ".join)
+    n_rejected = summary.groupby("code")["n"].sum()
+    codes = np.r_[listed, np.full(len(never_bought), -1)]
     table = pd.DataFrame(
         {
-            "customer_id": pd.Series(index, dtype="str"),
+            "customer_id": pd.Series(listed_ids.to_pandas(), dtype="str"),
             "status": pd.Series(status, dtype="str"),
-            "rejected_rows": n_rejected.reindex(index, fill_value=0).to_numpy(dtype="int64"),
-            "reject_reasons": reasons.reindex(index, fill_value="")
+            "rejected_rows": n_rejected.reindex(codes, fill_value=0).to_numpy(dtype="int64"),
+            "reject_reasons": reasons.reindex(codes, fill_value="")
             .to_numpy(dtype=object)
             .astype(str),
-            "in_customer_table": member(customer_table_ids),
+            "in_customer_table": np.r_[
+                np.isin(listed, pc.drop_null(position).to_numpy()),
+                np.ones(len(never_bought), dtype=bool),
+            ],
         }
     )
-    return table[list(NO_PURCHASE_COLUMNS)]
-
-
-def _unique_text(values: pd.Series) -> pa.Array:
-    """Distinct values as an arrow string array (fast hashing for large id columns)."""
-    return pc.unique(pa.array(values.astype("string"), type=pa.string()))
+    return table.iloc[by_id].reset_index(drop=True)[list(NO_PURCHASE_COLUMNS)]
 
 
 def _whole_rows(
-    raw: pd.DataFrame, bad: np.ndarray, reason: pd.Series, source: str, row_numbers: np.ndarray
+    raw: pa.Table, bad: np.ndarray, reasons: np.ndarray, source: str, row_numbers: np.ndarray
 ) -> pd.DataFrame:
     """The user's rejected rows whole: every original column as text (mapped or not), plus the
-    1-based data row, the reason and the file. Nothing of a rejected row is lost."""
+    1-based data row, the reason (`reasons`: one per bad row) and the file. Nothing of a rejected
+    row is lost."""
     positions = np.flatnonzero(bad)
-    rows = raw.iloc[positions].astype("string").reset_index(drop=True)
-    rows.columns = [str(c) for c in rows.columns]
+    # a filter, not a take: Arrow takes from a chunked table by joining its chunks first
+    rows = raw.filter(pa.array(bad)).to_pandas().astype("string")
     ours = (s.SOURCE_ROW, s.REJECT_REASON, s.SOURCE_FILE)
     rows = rows.rename(columns={c: f"{c} (original)" for c in ours if c in rows.columns})
     rows.insert(0, s.SOURCE_ROW, row_numbers[positions])
     # typed even when empty: the tables of several partitions stack into the same types
-    rows[s.REJECT_REASON] = pd.Series(reason.iloc[positions].to_numpy(), dtype="str")
+    rows[s.REJECT_REASON] = pd.Series(reasons, dtype="str")
     rows[s.SOURCE_FILE] = pd.Series(source, index=rows.index, dtype="str")
     return rows
 
 
-def _text_or_none(col: pd.Series) -> pd.Series:
+def _text_or_none(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Stripped text; empty cells become missing."""
-    col = col.astype("string").str.strip()
-    return col.mask(col == "").astype("str")
+    text = pc.utf8_trim_whitespace(text)
+    blank = pc.equal(text, "")
+    if not pc.any(blank).as_py():
+        return text
+    return pc.if_else(blank, pa.scalar(None, pa.string()), text)
 
 
 def _prepare_customers(
-    raw: pd.DataFrame | None, cfg: DataConfig, source: str, row_numbers: np.ndarray | None
+    raw: pd.DataFrame | pa.Table | None,
+    cfg: DataConfig,
+    source: str,
+    row_numbers: np.ndarray | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     empty = pd.DataFrame({s.CUSTOMER_ID: pd.Series(dtype=str)})
     if raw is None:
         return empty, pd.DataFrame()
-    table = map_columns(
-        raw, cfg.customer_columns, (s.CUSTOMER_ID,), source, "data.customer_columns"
+    raw = io.text_table(raw)
+    columns = column_mapping(
+        raw.column_names, cfg.customer_columns, (s.CUSTOMER_ID,), source, "data.customer_columns"
     )
     if row_numbers is None:
-        row_numbers = np.arange(1, len(table) + 1)
-    table.insert(0, s.SOURCE_ROW, row_numbers)
-    ids = table[s.CUSTOMER_ID].astype("string").str.strip()
-    reason = pd.Series(pd.NA, index=table.index, dtype="string")
-    reason[ids.isna() | (ids == "")] = REASONS["missing_customer_id"]
-    reason[ids.duplicated(keep="first") & reason.isna()] = REASONS["duplicate_customer"]
-    good = reason.isna().to_numpy()
-    customers = pd.DataFrame({s.CUSTOMER_ID: ids[good].astype(str)})
-    for column in s.ATTRIBUTE_COLUMNS:
-        if column in table:
-            customers[column] = _text_or_none(table.loc[good, column])
-    customers = customers.sort_values(s.CUSTOMER_ID, ignore_index=True)
-    s.CLEAN_CUSTOMERS.validate(customers)
-    return customers, _whole_rows(raw, ~good, reason, source, row_numbers)
+        row_numbers = np.arange(1, raw.num_rows + 1)
+    ids = _text_or_none(raw[columns[s.CUSTOMER_ID]])
+    reason = np.full(raw.num_rows, None, dtype=object)
+    reason[pc.is_null(ids).to_numpy(zero_copy_only=False)] = REASONS["missing_customer_id"]
+    repeated = pd.Series(ids.to_pandas()).duplicated(keep="first").to_numpy()
+    reason[repeated & pd.isna(reason)] = REASONS["duplicate_customer"]
+    good = pd.isna(reason)
+    attributes = [c for c in s.ATTRIBUTE_COLUMNS if c in columns]
+    kept = {s.CUSTOMER_ID: ids.filter(good)}
+    kept |= {c: _text_or_none(raw[columns[c]]).filter(good) for c in attributes}
+    customers = _frame(kept).sort_values(s.CUSTOMER_ID, ignore_index=True)
+    s.CLEAN_CUSTOMERS.validate(customers, inplace=True)
+    return customers, _whole_rows(raw, ~good, reason[~good], source, row_numbers)
