@@ -262,9 +262,14 @@ def _parsed_by_pandas(text: pa.Array, cfg: DataConfig) -> np.ndarray:
 
 def active_days(ts: np.ndarray) -> np.ndarray:
     """The distinct days with a parseable timestamp (datetime64[ns]), sorted."""
-    ns = ts.view("int64")[~np.isnat(ts)]
-    day = np.int64(86_400 * 10**9)
-    return np.sort(pd.unique(ns // day) * day).astype("datetime64[ns]")
+    day = ts.view("int64")[~np.isnat(ts)] // DAY_NS
+    if not len(day):
+        return np.array([], dtype="datetime64[ns]")
+    first = day.min()
+    return ((np.flatnonzero(np.bincount(day - first)) + first) * DAY_NS).astype("datetime64[ns]")
+
+
+DAY_NS = 86_400 * 10**9
 
 
 def end_of_day(day: pd.Timestamp) -> pd.Timestamp:
@@ -364,15 +369,22 @@ def prepare(
         }
     )
     clean = _frame(clean)
-    s.CLEAN_TRANSACTIONS.validate(clean, inplace=True)  # checks only: no copy of the table
-
     bad = reason > 0
-    rejected = _whole_rows(raw, bad, REASON_TEXT[reason[bad]], transactions_source, tx_rows)
-    rejected = pd.concat([rejected, rejected_customers], ignore_index=True)
-    rejected[s.SOURCE_ROW] = rejected[s.SOURCE_ROW].astype("int64")
-    no_purchase = customers_without_purchase(
-        ids, customer, reason, amount, customers[s.CUSTOMER_ID]
+    work = _at_once(
+        {
+            # checks only: no copy of the table
+            "contract": lambda: s.CLEAN_TRANSACTIONS.validate(clean, inplace=True),
+            "rejected": lambda: _whole_rows(
+                raw, bad, REASON_TEXT[reason[bad]], transactions_source, tx_rows
+            ),
+            "no_purchase": lambda: customers_without_purchase(
+                ids, customer, reason, amount, customers[s.CUSTOMER_ID]
+            ),
+        }
     )
+    rejected = pd.concat([work["rejected"], rejected_customers], ignore_index=True)
+    rejected[s.SOURCE_ROW] = rejected[s.SOURCE_ROW].astype("int64")
+    no_purchase = work["no_purchase"]
 
     by_reason = np.bincount(reason, minlength=len(REASONS) + 1)[1:]
     quality = {
@@ -498,9 +510,8 @@ def _deduplicated_order(
     rows sharing customer and time with another (a few %) are compared in full text, for
     duplicates, and by order id. Identical rows parse alike, so a duplicate of a rejected row is
     rejected for the same reason already; comparing kept rows is enough."""
-    kept = np.flatnonzero(reason == 0)
     time = ts.view("int64")
-    order = kept[np.lexsort((time[kept], customer[kept]))]  # stable: ties keep input order
+    order = _by_customer_and_time(np.flatnonzero(reason == 0), customer, time)
     by_customer, by_time = customer[order], time[order]
     same = (by_customer[1:] == by_customer[:-1]) & (by_time[1:] == by_time[:-1])
     tied = np.flatnonzero(np.r_[False, same] | np.r_[same, False])  # positions in `order`
@@ -521,6 +532,22 @@ def _deduplicated_order(
         within = pc.sort_indices(ties, sort_keys=keys).to_numpy()
         order[tied] = order[tied][within]
     return np.delete(order, left_out)
+
+
+def _by_customer_and_time(rows: np.ndarray, customer: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """`rows` sorted by customer, then time, ties in input order (a stable sort). One slice of
+    the customers per core, sorted side by side."""
+    cores = os.cpu_count() or 1
+    slice_of = customer[rows] * cores // (customer.max(initial=0) + 1)
+    parts = [rows[slice_of == k] for k in range(cores)]  # each in input order
+    sorted_parts = _at_once(
+        {k: partial(_lexsorted, p, customer, time) for k, p in enumerate(parts)}
+    )
+    return np.concatenate(list(sorted_parts.values()))
+
+
+def _lexsorted(rows: np.ndarray, customer: np.ndarray, time: np.ndarray) -> np.ndarray:
+    return rows[np.lexsort((time[rows], customer[rows]))]
 
 
 def _take_few(values: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> pa.Array:
@@ -554,22 +581,21 @@ def customers_without_purchase(
 
     `ids` are the distinct customer ids in id order, and per transaction row `customer` is the
     position of its id there (-1: none), `reason` the code of why it was rejected (0: kept; see
-    REASON_CODES) and `amount` its amount. A customer is listed when none of their kept rows is a purchase:
+    REASON_CODES) and `amount` its amount. A customer is listed when none of their kept rows is
+    a purchase:
     `all_rows_rejected` (they have rows, every one rejected: e.g. only zero-amount purchases),
     `only_refunds` (their kept rows are refunds), or `never_bought` (in the customer table without
     a transaction row). `rejected_rows` and `reject_reasons` ("zero amount × 3; …") summarise
     their rejected transaction rows.
     """
-    has_id = customer >= 0
-    kept = (reason == 0) & has_id
+    kept = reason == 0
     with np.errstate(invalid="ignore"):
-        purchase = amount > 0
-
-    def customers(rows: np.ndarray) -> np.ndarray:
-        return np.bincount(customer[rows], minlength=len(ids)) > 0
-
-    refunds_only = customers(kept & ~purchase) & ~customers(kept & purchase)
-    rejected_only = customers(has_id & ~kept) & ~customers(kept)
+        kind = np.where(kept, np.where(amount > 0, 0, 1), 2)  # purchase, refund, rejected
+    # per customer (and first, rows without an id), whether they have rows of each kind
+    has = np.bincount((customer + 1) * 3 + kind, minlength=3 * (len(ids) + 1)) > 0
+    bought, refunded, rejected = has.reshape(-1, 3)[1:].T
+    refunds_only = refunded & ~bought
+    rejected_only = rejected & ~refunded & ~bought
     listed = np.flatnonzero(refunds_only | rejected_only)
     table_ids = _arrow_text(customer_table_ids)
     position = pc.index_in(table_ids, value_set=ids)  # missing: not among the transactions' ids
@@ -583,7 +609,7 @@ def customers_without_purchase(
 
     is_listed = np.zeros(len(ids) + 1, dtype=bool)  # the last: no id
     is_listed[listed] = True
-    dropped = np.flatnonzero(~kept & is_listed[customer])
+    dropped = np.flatnonzero(~kept & is_listed[customer])  # a row without an id: not listed
     summary = (
         pd.DataFrame({"code": customer[dropped], "reason": REASON_TEXT[reason[dropped]]})
         .groupby(["code", "reason"], sort=True)
