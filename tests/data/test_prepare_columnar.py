@@ -1,4 +1,5 @@
-"""Prepare's columnar paths (Arrow CSV read, duplicate check, sort) keep pandas' answers."""
+"""Prepare's columnar paths (Arrow CSV read, fast casts, duplicate check, sort) keep pandas'
+answers."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from segml.data import io
+from segml.data import validate as v
 from segml.data.validate import REASONS, parse_amount, prepare
 
 HEADERS = ["客户编号", "交易时间", "金额", "订单号", "数量", "品类", "渠道"]
@@ -108,3 +111,62 @@ def test_arrow_csv_read_equals_pandas_reader(tmp_path):
     fast = io.read_raw_table(path, "csv", "utf-8-sig", ",", "paths.raw_transactions").to_pandas()
     slow = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert fast.equals(slow) and fast["客户编号"].tolist() == ["007", ""]
+
+
+# stamps near every edge of the fast path: impossible days, leap days, clock limits, the years
+# it covers, fractions, separators, padding, zones, other orders
+EDGE_STAMPS = [
+    "2024-05-01 10:00:00", "2024-05-01T10:00:00", "2024-05-01 10:00", "2024-05-01",
+    "2024-05-01 10:00:00.5", "2024-05-01 10:00:00.123456789", "2024-02-29 12:00:00",
+    "2023-02-29 12:00:00", "2024-02-30 12:00:00", "2024-04-31 12:00:00", "2024-04-30 12:00:00",
+    "2024-12-31 23:59:59", "2024-01-01 24:00:00", "2024-01-01 23:60:00", "2024-01-01 23:59:60",
+    "2024-13-01 10:00:00", "2024-00-10 10:00:00", "2024-01-00 10:00:00", "1900-01-01 00:00:00",
+    "1899-12-31 23:59:59", "2099-12-31 23:59:59", "2100-01-01 00:00:00", " 2024-05-01 10:00:00",
+    "2024-05-01 10:00:00 ", "2024-05-01 10:00:00+02:00", "2024-05-01T10:00:00Z",
+    "01/05/2024 10:00", "2024/05/01", "2024-5-1 8:03:05", "not recorded", "", None,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("dayfirst", [False, True])
+def test_fast_timestamp_cast_parses_as_pandas_does(dcfg, dayfirst):
+    cfg = dataclasses.replace(dcfg, dayfirst=dayfirst)
+    text = pa.array(EDGE_STAMPS * 3, type=pa.string())  # mixed, so both paths run
+    fast = v.parse_timestamps(text, cfg)
+    assert v._matches(text, v._ISO_LOCAL).sum() >= 10  # the fast path took part
+    np.testing.assert_array_equal(fast, v._parsed_by_pandas(text, cfg))
+
+
+@pytest.mark.parametrize(
+    "separators",
+    [dict(thousands_separator=",", decimal="."), dict(thousands_separator=".", decimal=",")],
+)
+def test_bare_numbers_cast_at_once_match_cleaning_every_row(dcfg, separators):
+    cfg = dataclasses.replace(dcfg, **separators)
+    text = pa.array(
+        ["12", "-3.5", "+4", "1.", ".5", "1e3", "1.234", "1,5", " 7 ", "¥1,234.50", "$ 99",
+         "1.234,50", "inf", "1.2.3", "", "abc", None] * 2,
+        type=pa.string(),
+    )  # fmt: skip
+    cleaned_everywhere = v._numbers(v._cleaned_amounts(text, cfg))
+    np.testing.assert_array_equal(v._amounts(text, cfg), cleaned_everywhere)
+
+
+def test_customer_codes_follow_stripped_ids_in_id_order():
+    text = pa.chunked_array(
+        [["b", " a", "a ", "\u3000a"], ["", None, "  ", "客户", "10", "9", "b"]], type=pa.string()
+    )
+    ids, codes = v._customer_codes(text)
+    assert ids.to_pylist() == ["10", "9", "a", "b", "客户"]
+    assert codes.tolist() == [3, 2, 2, 2, -1, -1, -1, 4, 0, 1, 3]
+
+
+def test_sort_per_slice_of_customers_equals_one_lexsort(monkeypatch):
+    rng = np.random.default_rng(5)
+    n = 20_000
+    customer = rng.integers(0, 700, n)
+    time = rng.integers(0, 50, n)  # many ties: input order must decide them
+    rows = np.flatnonzero(rng.random(n) < 0.9)
+    expected = rows[np.lexsort((time[rows], customer[rows]))]
+    for cores in (1, 3):
+        monkeypatch.setattr(v.os, "cpu_count", lambda: cores)
+        np.testing.assert_array_equal(v._by_customer_and_time(rows, customer, time), expected)
