@@ -43,8 +43,7 @@ class Part:
     transaction_rows: np.ndarray  # 1-based data row in the transactions file, per row
     customer_rows: np.ndarray | None  # the same in the customer file
     end: pd.Timestamp  # the end of the export (`export_end` over every partition's active days)
-    timestamps: np.ndarray | None = None  # parsed already (datetime64[ns]), when finding the end
-    # needed them
+    timestamps: np.ndarray | None = None  # parsed already for the end (datetime64[ns])
 
 
 REASONS = {
@@ -99,7 +98,7 @@ _NUMBER_CHARACTERS = set("0123456789+-.eE")
 def _amounts(text: pa.Array | pa.ChunkedArray, cfg: DataConfig) -> np.ndarray:
     """Amounts in Arrow compute (C++; pandas' regex replace loops in Python per row). Most rows
     are bare numbers already: they are cast at once, and only the rest are cleaned first."""
-    if not _plain_numbers_need_no_cleaning(cfg):
+    if not _cleaning_keeps_bare_numbers(cfg):
         return _numbers(_cleaned_amounts(text, cfg))
     return _numbers(text, clean=lambda rest: _cleaned_amounts(rest, cfg))
 
@@ -117,10 +116,10 @@ def _cleaned_amounts(text: pa.Array | pa.ChunkedArray, cfg: DataConfig) -> pa.Ar
     return text
 
 
-def _plain_numbers_need_no_cleaning(cfg: DataConfig) -> bool:
-    """Whether cleaning leaves every plain number as it is: no currency symbol or thousands
+def _cleaning_keeps_bare_numbers(cfg: DataConfig) -> bool:
+    """Whether cleaning leaves every bare number as it is: no currency symbol or thousands
     separator could be part of one (a "." separator could), and the decimal mark is "." or not
-    in a plain number at all."""
+    in a bare number at all."""
 
     def could_be_in_a_number(piece: str) -> bool:
         return bool(piece.strip()) and set(piece.strip()) <= _NUMBER_CHARACTERS
@@ -222,7 +221,10 @@ def parse_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
 
 # an ISO 8601 local stamp of a real day from 1900 to 2099 (29 February aside: leap years are
 # left to pandas), with an optional time of day; Arrow casts these exactly as pandas parses them
-_ISO_DAY = r"(19|20)\d\d-((0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+_ISO_DAY = (
+    r"(19|20)\d\d-"
+    r"((0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+)
 _ISO_TIME = r"([ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?)?"
 _ISO_LOCAL = f"^{_ISO_DAY}{_ISO_TIME}$"
 
@@ -241,7 +243,8 @@ def parse_timestamps(text: pa.Array | pa.ChunkedArray, cfg: DataConfig) -> np.nd
     return out
 
 
-def _parsed_by_pandas(text: pa.Array, cfg: DataConfig) -> np.ndarray:
+def _parsed_by_pandas(text: pa.Array | pa.ChunkedArray, cfg: DataConfig) -> np.ndarray:
+    """The general parse, by pandas: a configured format, offsets, day-first, mixed shapes."""
     text = text.to_pandas().astype("string").str.strip()
     if cfg.timestamp_format in EPOCH_UNITS or cfg.timestamp_format == EXCEL_FORMAT:
         return _numeric_timestamp(text, cfg).to_numpy()
@@ -260,6 +263,9 @@ def _parsed_by_pandas(text: pa.Array, cfg: DataConfig) -> np.ndarray:
     return out.to_numpy()
 
 
+DAY_NS = 86_400 * 10**9
+
+
 def active_days(ts: np.ndarray) -> np.ndarray:
     """The distinct days with a parseable timestamp (datetime64[ns]), sorted."""
     day = ts.view("int64")[~np.isnat(ts)] // DAY_NS
@@ -267,9 +273,6 @@ def active_days(ts: np.ndarray) -> np.ndarray:
         return np.array([], dtype="datetime64[ns]")
     first = day.min()
     return ((np.flatnonzero(np.bincount(day - first)) + first) * DAY_NS).astype("datetime64[ns]")
-
-
-DAY_NS = 86_400 * 10**9
 
 
 def end_of_day(day: pd.Timestamp) -> pd.Timestamp:
@@ -344,19 +347,7 @@ def prepare(
     else:
         end = export_end(active_days(ts), cfg.max_tail_gap_days)
 
-    reason = np.zeros(raw.num_rows, dtype=np.int8)  # 0: kept; k: the k-th of REASONS
-
-    def reject(mask: np.ndarray, key: str) -> None:
-        reason[mask & (reason == 0)] = REASON_CODES[key]
-
-    reject(customer < 0, "missing_customer_id")
-    reject(np.isnat(ts), "bad_timestamp")
-    with np.errstate(invalid="ignore"):
-        reject(np.isnan(amount), "bad_amount")
-        if cfg.drop_zero_amounts:
-            reject(amount == 0, "zero_amount")
-        reject(np.abs(amount) > cfg.max_abs_amount, "absurd_amount")
-    reject(ts > end.to_datetime64(), "future")
+    reason = _reasons(customer, ts, amount, end, cfg)
     order = _deduplicated_order(reason, customer, ts, text, work.get(s.ORDER_ID))
 
     by_customer = customer[order]  # ascending
@@ -370,7 +361,7 @@ def prepare(
     )
     clean = _frame(clean)
     bad = reason > 0
-    work = _at_once(
+    outputs = _at_once(
         {
             # checks only: no copy of the table
             "contract": lambda: s.CLEAN_TRANSACTIONS.validate(clean, inplace=True),
@@ -382,28 +373,10 @@ def prepare(
             ),
         }
     )
-    rejected = pd.concat([work["rejected"], rejected_customers], ignore_index=True)
+    rejected = pd.concat([outputs["rejected"], rejected_customers], ignore_index=True)
     rejected[s.SOURCE_ROW] = rejected[s.SOURCE_ROW].astype("int64")
-    no_purchase = work["no_purchase"]
-
-    by_reason = np.bincount(reason, minlength=len(REASONS) + 1)[1:]
-    quality = {
-        "rows_read": int(raw.num_rows),
-        "rows_clean": int(len(clean)),
-        "rows_rejected": int(bad.sum()),
-        "rejected_share": float(bad.mean()) if raw.num_rows else 0.0,
-        "rejected_by_reason": {code: int(n) for code, n in zip(REASONS, by_reason) if n},
-        "customers_with_transactions": int(
-            len(order) and 1 + np.count_nonzero(np.diff(by_customer))
-        ),
-        "customers_in_attribute_table": int(len(customers)),
-        "refund_rows": int((clean[s.AMOUNT] < 0).sum()),
-        "first_date": str(clean[s.TS].min().date()) if len(clean) else None,
-        "last_date": str(clean[s.TS].max().date()) if len(clean) else None,
-    }
-    quality["customers_without_purchase"] = {
-        status: int((no_purchase["status"] == status).sum()) for status in NO_PURCHASE_STATUSES
-    }
+    no_purchase = outputs["no_purchase"]
+    quality = _quality(reason, clean, by_customer, customers, no_purchase)
     if not part:  # a partition may hold no usable row; the files as a whole must
         check_usable(quality, transactions_source)
     return Prepared(clean, customers, rejected, quality, no_purchase)
@@ -411,6 +384,56 @@ def prepare(
 
 REASON_CODES = {key: k for k, key in enumerate(REASONS, start=1)}  # 0: kept
 REASON_TEXT = np.array([None, *REASONS.values()], dtype=object)  # by code
+
+
+def _reasons(
+    customer: np.ndarray, ts: np.ndarray, amount: np.ndarray, end: pd.Timestamp, cfg: DataConfig
+) -> np.ndarray:
+    """Per row, the code of the first reason it cannot be used (REASON_CODES), or 0. Duplicates
+    are found later, among the rows kept here."""
+    reason = np.zeros(len(customer), dtype=np.int8)
+
+    def reject(mask: np.ndarray, key: str) -> None:
+        reason[mask & (reason == 0)] = REASON_CODES[key]
+
+    reject(customer < 0, "missing_customer_id")
+    reject(np.isnat(ts), "bad_timestamp")
+    with np.errstate(invalid="ignore"):
+        reject(np.isnan(amount), "bad_amount")
+        if cfg.drop_zero_amounts:
+            reject(amount == 0, "zero_amount")
+        reject(np.abs(amount) > cfg.max_abs_amount, "absurd_amount")
+    reject(ts > end.to_datetime64(), "future")
+    return reason
+
+
+def _quality(
+    reason: np.ndarray,
+    clean: pd.DataFrame,
+    clean_customers: np.ndarray,
+    customers: pd.DataFrame,
+    no_purchase: pd.DataFrame,
+) -> dict:
+    """The data-quality figures (`clean_customers`: the clean rows' customer codes, ascending)."""
+    bad = reason > 0
+    by_reason = np.bincount(reason, minlength=len(REASONS) + 1)[1:]
+    return {
+        "rows_read": int(len(reason)),
+        "rows_clean": int(len(clean)),
+        "rows_rejected": int(bad.sum()),
+        "rejected_share": float(bad.mean()) if len(reason) else 0.0,
+        "rejected_by_reason": {code: int(n) for code, n in zip(REASONS, by_reason) if n},
+        "customers_with_transactions": int(
+            len(clean) and 1 + np.count_nonzero(np.diff(clean_customers))
+        ),
+        "customers_in_attribute_table": int(len(customers)),
+        "refund_rows": int((clean[s.AMOUNT] < 0).sum()),
+        "first_date": str(clean[s.TS].min().date()) if len(clean) else None,
+        "last_date": str(clean[s.TS].max().date()) if len(clean) else None,
+        "customers_without_purchase": {
+            status: int((no_purchase["status"] == status).sum()) for status in NO_PURCHASE_STATUSES
+        },
+    }
 
 
 def _customer_codes(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
