@@ -353,7 +353,7 @@ def prepare(
     by_customer = customer[order]  # ascending
     clean = _at_once(
         {
-            s.CUSTOMER_ID: lambda: ids.take(by_customer),
+            s.CUSTOMER_ID: lambda: ids.cast(pa.large_string()).take(by_customer),
             s.TS: lambda: ts[order],
             s.AMOUNT: lambda: amount[order],
             **{c: partial(_in_order, values, order) for c, values in work.items()},
@@ -452,9 +452,14 @@ def _customer_codes(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return ids.take(rank), codes
 
 
+def cores() -> int:
+    """The CPUs this process may use (a container may allow fewer than the machine has)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _at_once(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     """Each call's result, by name; the calls run side by side on the machine's cores."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=cores()) as pool:
         futures = {name: pool.submit(call) for name, call in calls.items()}
         return {name: future.result() for name, future in futures.items()}
 
@@ -475,12 +480,13 @@ def _optional_column(column: str, values: pa.ChunkedArray):
 
 
 def _in_order(values, order: np.ndarray):
-    """A parsed column's rows in `order`; labels as plain text again."""
+    """A parsed column's rows in `order`; text as pandas holds it (large_string: the conversion
+    to a DataFrame then copies nothing), labels as plain text again."""
     if isinstance(values, np.ndarray):
         return values[order]
     if isinstance(values, pa.DictionaryArray):
-        return values.dictionary.take(values.indices.take(order))
-    return values.take(order)
+        return values.dictionary.cast(pa.large_string()).take(values.indices.take(order))
+    return values.take(order).cast(pa.large_string())
 
 
 def _frame(columns: dict) -> pd.DataFrame:
@@ -560,9 +566,9 @@ def _deduplicated_order(
 def _by_customer_and_time(rows: np.ndarray, customer: np.ndarray, time: np.ndarray) -> np.ndarray:
     """`rows` sorted by customer, then time, ties in input order (a stable sort). One slice of
     the customers per core, sorted side by side."""
-    cores = os.cpu_count() or 1
-    slice_of = customer[rows] * cores // (customer.max(initial=0) + 1)
-    parts = [rows[slice_of == k] for k in range(cores)]  # each in input order
+    slices = cores()
+    slice_of = customer[rows] * slices // (customer.max(initial=0) + 1)
+    parts = [rows[slice_of == k] for k in range(slices)]  # each in input order
     sorted_parts = _at_once(
         {k: partial(_lexsorted, p, customer, time) for k, p in enumerate(parts)}
     )
