@@ -170,3 +170,25 @@ def test_sort_per_slice_of_customers_equals_one_lexsort(monkeypatch):
     for cores in (1, 3):
         monkeypatch.setattr(v, "cores", lambda: cores)
         np.testing.assert_array_equal(v._by_customer_and_time(rows, customer, time), expected)
+
+
+def test_odd_stamps_among_plain_ones_parse_as_the_whole_column_did(dcfg):
+    """pandas sees only the stamps the fast path leaves; with no ISO stamp among them its first
+    pass is in seconds, and the retry's fractions must still fit."""
+    text = pa.array(
+        ["2024-05-01 10:00:00", "05/03/2024 10:00:00.250", "May 1 2024 10:00:00.5", "x"]
+    )
+    parsed = v.parse_timestamps(text, dcfg)
+    np.testing.assert_array_equal(parsed, v._parsed_by_pandas(text, dcfg))
+    assert str(parsed[1]) == "2024-05-03T10:00:00.250000000"
+
+
+def test_arrow_tables_of_other_types_are_read_as_text(dcfg):
+    rows = [["007", "2024-05-01 10:00:00", "100.5", "O1", "1", "服装", "APP"]] * 2
+    frame = pd.DataFrame(rows, columns=HEADERS)
+    expected = prepare(frame, None, dcfg)
+    typed = frame.assign(**{"金额": [100.5, 100.5], "数量": [1, 1]})
+    for table in (pa.Table.from_pandas(frame), pa.Table.from_pandas(typed)):  # large_string, …
+        out = prepare(table, None, dcfg)
+        pd.testing.assert_frame_equal(out.transactions, expected.transactions)
+        assert out.rejected["reject_reason"].tolist() == [REASONS["duplicate"]]

@@ -130,9 +130,20 @@ def test_wrong_encoding_says_what_to_set(tmp_path):
 
 def test_time_zoned_stamps_become_local_time(dcfg):
     parsed = parse_timestamp(
-        pd.Series(["2024-01-01T00:30:00+00:00", "2024-01-01 12:00:00+08:00"]), dcfg
+        pd.Series(
+            [
+                "2024-01-01T00:30:00+00:00",
+                "2024-01-01 12:00:00+08:00",
+                "2024-01-01 12:00:00+08",  # an hour-only offset
+                "2024-01-01 12:00:00",  # local already
+            ]
+        ),
+        dcfg,
     )
-    assert list(parsed) == [pd.Timestamp("2024-01-01 08:30"), pd.Timestamp("2024-01-01 12:00")]
+    assert list(parsed) == [
+        pd.Timestamp("2024-01-01 08:30"),
+        *[pd.Timestamp("2024-01-01 12:00")] * 3,
+    ]
 
 
 def test_amount_formats(dcfg):

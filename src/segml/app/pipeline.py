@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
 
 from segml.config import Config
 from segml.data.validate import Prepared, prepare
@@ -27,8 +28,8 @@ class PipelineResult:
 
 
 def run_pipeline(
-    raw_transactions: pd.DataFrame,
-    raw_customers: pd.DataFrame | None,
+    raw_transactions: pd.DataFrame | pa.Table,
+    raw_customers: pd.DataFrame | pa.Table | None,
     cfg: Config,
     salt: str | None = None,
 ) -> PipelineResult:

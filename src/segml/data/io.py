@@ -256,10 +256,12 @@ def _read_csv_arrow(path: Path, encoding: str, delimiter: str) -> pa.Table | Non
 
 
 def text_table(raw: pd.DataFrame | pa.Table) -> pa.Table:
-    """A user's table (every column text) as Arrow strings: as it is when Arrow read it, else
-    column by column (zero-copy for pandas' Arrow-backed text)."""
+    """A user's table as Arrow `string` columns: as it is when every column is that already (as
+    Arrow's CSV reader gives it), else each column as pandas writes it as text."""
     if isinstance(raw, pa.Table):
-        return raw
+        if all(t == pa.string() for t in raw.schema.types):
+            return raw
+        raw = raw.to_pandas()
     return pa.table(
         {str(c): pa.array(raw[c].astype("string"), type=pa.string()) for c in raw.columns}
     )

@@ -159,7 +159,7 @@ def _numbers(text: pa.Array | pa.ChunkedArray, clean=None) -> np.ndarray:
 
 
 def _arrow_text(text: pd.Series) -> pa.Array:
-    """The column as an Arrow string array (zero-copy for Arrow-backed text in one chunk)."""
+    """The column as one Arrow string array."""
     array = pa.array(text.astype("string"), type=pa.string())
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
@@ -185,7 +185,8 @@ def _to_datetime(text: pd.Series, cfg: DataConfig, utc: bool) -> pd.Series:
         ) from None
     retry = parsed.isna() & text.notna() & (text != "")
     if cfg.timestamp_format is None and retry.any():
-        parsed = parsed.copy()
+        # in ns: a first pass that parsed nothing may be in seconds, too coarse for the retry's
+        parsed = parsed.dt.as_unit("ns")
         parsed[retry] = pd.to_datetime(
             text[retry], format="mixed", errors="coerce", dayfirst=cfg.dayfirst, utc=utc
         )
@@ -249,7 +250,7 @@ def _parsed_by_pandas(text: pa.Array | pa.ChunkedArray, cfg: DataConfig) -> np.n
     if cfg.timestamp_format in EPOCH_UNITS or cfg.timestamp_format == EXCEL_FORMAT:
         return _numeric_timestamp(text, cfg).to_numpy()
     # an offset only counts after a clock time, so day-first dates like 31-12-2024 stay local
-    offset = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})$"
+    offset = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
     zoned = pd.Series(_matches(_arrow_text(text), offset), index=text.index)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     out[~zoned] = _to_datetime(text[~zoned], cfg, utc=False).astype("datetime64[ns]")
@@ -436,7 +437,7 @@ def _quality(
     }
 
 
-def _customer_codes(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+def _customer_codes(text: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     """The distinct customer ids (stripped) in id order, and per row the position of its id
     among them: -1 where the id is missing or blank."""
     # the distinct texts first: stripping them (not every row) may make some the same id
@@ -453,8 +454,10 @@ def _customer_codes(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 
 def cores() -> int:
-    """The CPUs this process may use (a container may allow fewer than the machine has)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """Threads for column work: OMP_NUM_THREADS when set (Dask workers get 1, as their engine runs
+    partitions side by side; so do the tests' workers), else the CPUs this process may use."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return int(os.environ.get("OMP_NUM_THREADS") or usable or 1)
 
 
 def _at_once(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
@@ -486,7 +489,8 @@ def _in_order(values, order: np.ndarray):
         return values[order]
     if isinstance(values, pa.DictionaryArray):
         return values.dictionary.cast(pa.large_string()).take(values.indices.take(order))
-    return values.take(order).cast(pa.large_string())
+    # cast first: a take joins the chunks, and 32-bit offsets hold at most 2 GiB of text
+    return values.cast(pa.large_string()).take(order)
 
 
 def _frame(columns: dict) -> pd.DataFrame:
@@ -580,8 +584,9 @@ def _lexsorted(rows: np.ndarray, customer: np.ndarray, time: np.ndarray) -> np.n
 
 
 def _take_few(values: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> pa.Array:
-    """`values.take(rows)` for a few rows of a long chunked column: Arrow would join the chunks
-    first; a filter keeps them apart, and the few rows are put in order after."""
+    """`values.take(rows)` for a few rows of a long chunked column: a take joins every chunk
+    first (a copy of the column); a filter works chunk by chunk, and the few rows are put in
+    order after."""
     wanted = np.zeros(len(values), dtype=bool)
     wanted[rows] = True
     ascending = values.filter(wanted)
