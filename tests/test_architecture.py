@@ -8,10 +8,10 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-# lower layers never import higher ones; config and errors sit below everything (config writes
-# params.yaml through segml.data.io, the one module that touches disk)
+# lower layers never import higher ones; config, errors and machine sit below everything (config
+# writes params.yaml through segml.data.io, the one module that touches disk)
 LAYERS = ["app", "reporting", "tiering", "models", "features", "data"]
-BASE = {"config", "errors"}
+BASE = {"config", "errors", "machine"}
 ALLOWED = {("config", "data")}
 
 

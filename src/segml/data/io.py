@@ -262,9 +262,13 @@ def text_table(raw: pd.DataFrame | pa.Table) -> pa.Table:
         if all(t == pa.string() for t in raw.schema.types):
             return raw
         raw = raw.to_pandas()
-    return pa.table(
-        {str(c): pa.array(raw[c].astype("string"), type=pa.string()) for c in raw.columns}
-    )
+    return pa.table({str(c): text_array(raw[c]) for c in raw.columns})
+
+
+def text_array(text: pd.Series) -> pa.Array:
+    """A column as one Arrow `string` array, as pandas writes its values as text."""
+    array = pa.array(text.astype("string"), type=pa.string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def raw_table_batches(

@@ -6,7 +6,6 @@ from, its 1-based data row number and one reason; good rows go on.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import pyarrow.compute as pc
 from segml.config import DataConfig
 from segml.data import io
 from segml.data import schema as s
+from segml.machine import cores
 
 
 class ContractError(ValueError):
@@ -86,7 +86,7 @@ def column_mapping(
 
 def parse_amount(text: pd.Series, cfg: DataConfig) -> pd.Series:
     """'¥1,234.50', ' 1 234,50 ', '-99' -> float; anything else -> NaN."""
-    return pd.Series(_amounts(_arrow_text(text), cfg), index=text.index)
+    return pd.Series(_amounts(io.text_array(text), cfg), index=text.index)
 
 
 # a plain decimal number (ASCII digits, optional sign, point and exponent); anything else is bad
@@ -158,12 +158,6 @@ def _numbers(text: pa.Array | pa.ChunkedArray, clean=None) -> np.ndarray:
     return out
 
 
-def _arrow_text(text: pd.Series) -> pa.Array:
-    """The column as one Arrow string array."""
-    array = pa.array(text.astype("string"), type=pa.string())
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
 # `data.timestamp_format` words for numeric stamps ("%s" is strftime's own code for epoch seconds)
 EPOCH_UNITS = {"epoch_s": "s", "%s": "s", "epoch_ms": "ms"}
 EXCEL_FORMAT = "excel"
@@ -217,7 +211,7 @@ def parse_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
     """Parse to naive local time (ns). Stamps with an offset are converted to `cfg.timezone`;
     stamps without one are taken as local time already. Numeric stamps follow
     `cfg.timestamp_format`: epoch_s, epoch_ms (instants) or excel (serial days, local)."""
-    return pd.Series(parse_timestamps(_arrow_text(text), cfg), index=text.index)
+    return pd.Series(parse_timestamps(io.text_array(text), cfg), index=text.index)
 
 
 # an ISO 8601 local stamp of a real day from 1900 to 2099 (29 February aside: leap years are
@@ -251,7 +245,7 @@ def _parsed_by_pandas(text: pa.Array | pa.ChunkedArray, cfg: DataConfig) -> np.n
         return _numeric_timestamp(text, cfg).to_numpy()
     # an offset only counts after a clock time, so day-first dates like 31-12-2024 stay local
     offset = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
-    zoned = pd.Series(_matches(_arrow_text(text), offset), index=text.index)
+    zoned = pd.Series(_matches(io.text_array(text), offset), index=text.index)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     out[~zoned] = _to_datetime(text[~zoned], cfg, utc=False).astype("datetime64[ns]")
     if zoned.any():
@@ -453,13 +447,6 @@ def _customer_codes(text: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     return ids.take(rank), codes
 
 
-def cores() -> int:
-    """Threads for column work: OMP_NUM_THREADS when set (Dask workers get 1, as their engine runs
-    partitions side by side; so do the tests' workers), else the CPUs this process may use."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return int(os.environ.get("OMP_NUM_THREADS") or usable or 1)
-
-
 def _at_once(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     """Each call's result, by name; the calls run side by side on the machine's cores."""
     with ThreadPoolExecutor(max_workers=cores()) as pool:
@@ -631,7 +618,7 @@ def customers_without_purchase(
     refunds_only = refunded & ~bought
     rejected_only = rejected & ~refunded & ~bought
     listed = np.flatnonzero(refunds_only | rejected_only)
-    table_ids = _arrow_text(customer_table_ids)
+    table_ids = io.text_array(customer_table_ids)
     position = pc.index_in(table_ids, value_set=ids)  # missing: not among the transactions' ids
     never_bought = table_ids.filter(pc.is_null(position))
     listed_ids = pa.concat_arrays([ids.take(listed), never_bought])
@@ -716,7 +703,7 @@ def _prepare_customers(
     ids = _text_or_none(raw[columns[s.CUSTOMER_ID]])
     reason = np.full(raw.num_rows, None, dtype=object)
     reason[pc.is_null(ids).to_numpy(zero_copy_only=False)] = REASONS["missing_customer_id"]
-    repeated = pd.Series(ids.to_pandas()).duplicated(keep="first").to_numpy()
+    repeated = ids.to_pandas().duplicated(keep="first").to_numpy()
     reason[repeated & pd.isna(reason)] = REASONS["duplicate_customer"]
     good = pd.isna(reason)
     attributes = [c for c in s.ATTRIBUTE_COLUMNS if c in columns]

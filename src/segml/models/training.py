@@ -8,7 +8,6 @@ scorers on every labelled cutoff, or scores with the best baseline when the mode
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from segml.data import schema as s
 from segml.features.build import Vocabulary, feature_columns, over_levels
 from segml.features.schedule import Schedule
 from segml.features.transactions import to_date
+from segml.machine import cores
 from segml.models import evaluation as ev
 
 
@@ -48,12 +48,6 @@ def check_scorers(frame: pd.DataFrame, *scorers) -> None:
     """Refuse to score data built with other feature settings than any of the scorers saw."""
     for scorer in scorers:
         check_columns(scorer, getattr(scorer, "trained_columns_", scorer.features_), frame)
-
-
-def lightgbm_threads() -> int:
-    """OMP_NUM_THREADS when set (the tests give each worker one), else every logical core: LightGBM's
-    own default counts physical cores only, one on a two-vCPU machine."""
-    return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
 
 
 def _holdout_mask(customer_ids: pd.Series, share: float, seed: int) -> np.ndarray:
@@ -164,7 +158,7 @@ class _LightGBMModel:
             "random_state": seed,
             "deterministic": True,
             "force_row_wise": True,
-            "n_jobs": lightgbm_threads(),
+            "n_jobs": cores(),
             "monotone_constraints": constraints,
             **params,
         }

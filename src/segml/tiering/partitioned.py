@@ -3,9 +3,10 @@
 Scores, reasons and names are per customer; grades are not (ABC and pyramid cut points, RFM
 quantiles, who is explained, movement). So: each partition scores its customers; the scores come
 back (four numbers per customer) and the whole population is graded here from them and a few
-snapshot columns (`grading_columns`), as `score_customers` grades it; then each partition writes its rows of the tier table, with its customers without a
-purchase, as one file of a partitioned Parquet dataset. The partitions are ranges of customer ids,
-so the files read in order are the one-process table, row for row.
+snapshot columns (`grading_columns`), as `score_customers` grades it; then each partition writes
+its rows of the tier table, with its customers without a purchase, as one file of a partitioned
+Parquet dataset. The partitions are ranges of customer ids, so the files read in order are the
+one-process table, row for row.
 """
 
 from __future__ import annotations
