@@ -176,7 +176,7 @@ class ModelConfig:
     early_stopping_rounds: int = 50
     holdout_share: float = 0.2
     monotone: dict[str, int] = field(default_factory=dict)
-    max_rows_per_cutoff: int | None = 50_000
+    max_rows_per_cutoff: int | None = 25_000
     scorer: str = "auto"
     grade_a_margin: float = 0.02
 
