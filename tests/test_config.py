@@ -71,6 +71,7 @@ def test_every_policy_has_actions_for_every_grade(cfg):
         "lost",
         "never_bought",
         "only_refunds",
+        "only_free_orders",
         "all_rows_rejected",
     }
     assert set(actions["lifecycle"]) == statuses == set(cfg.tiering.lifecycle["labels"])

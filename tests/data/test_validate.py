@@ -8,6 +8,8 @@ import pandas as pd
 import pytest
 
 from segml.data import io
+from segml.features.build import Vocabulary
+from segml.features.datasets import build_snapshot
 from segml.data.validate import REASONS, ContractError, parse_amount, parse_timestamp, prepare
 
 HEADERS = {
@@ -371,12 +373,43 @@ def test_customers_without_a_usable_purchase_are_listed_with_why(dcfg):
     assert result.quality["customers_without_purchase"] == {
         "all_rows_rejected": 1,
         "only_refunds": 1,
+        "only_free_orders": 0,
         "never_bought": 1,
     }
     # every customer of the input is either in the clean purchases or in this table
     known = set(customers["客户编号"]) | {r[0].strip() for r in rows}
     bought = set(result.transactions.loc[result.transactions["amount"] > 0, "customer_id"])
     assert bought | set(table["customer_id"]) == known and not bought & set(table["customer_id"])
+
+
+def test_free_orders_are_kept_when_asked_and_count_for_nothing(cfg, dcfg):
+    """`drop_zero_amounts: false`: zero-amount rows are clean rows (free orders, gifts), not
+    rejected; a customer with nothing else is listed as `only_free_orders`, and the features of
+    every customer are those without the free orders."""
+    rows = [
+        GOOD,  # 007 bought ...
+        ["007", "2024-05-05 10:00:00", "0", "O6", "1", "服装", "APP"],  # ... and had a free order
+        ["020", "2024-05-01 10:00:00", "0", "O2", "1", "服装", "APP"],  # 020: free orders only
+        ["020", "2024-05-03 10:00:00", "0.00", "O3", "1", "服装", "APP"],
+        ["030", "2024-05-01 10:00:00", "0", "O4", "1", "服装", "APP"],  # 030: free and a refund
+        ["030", "2024-05-02 10:00:00", "-15", "O5", "1", "服装", "APP"],
+    ]
+    keep = prepare(raw(rows), None, dataclasses.replace(dcfg, drop_zero_amounts=False), "2024-06-30")
+    drop = prepare(raw(rows), None, dcfg, "2024-06-30")
+    assert (keep.transactions["amount"] == 0).sum() == 4 and keep.rejected.empty
+    assert len(drop.rejected) == 4 and (drop.transactions["amount"] != 0).all()
+    assert dict(zip(keep.no_purchase["customer_id"], keep.no_purchase["status"])) == {
+        "020": "only_free_orders",
+        "030": "only_refunds",
+    }
+    assert keep.quality["customers_without_purchase"]["only_free_orders"] == 1
+
+    def snapshot(prepared):
+        tx = prepared.transactions
+        return build_snapshot(tx, None, cfg.features, Vocabulary(), "2024-06-30", 90)
+
+    assert list(snapshot(keep)["customer_id"]) == ["007"]
+    pd.testing.assert_frame_equal(snapshot(keep), snapshot(drop))
 
 
 def test_no_purchase_table_is_empty_and_typed_when_everyone_bought(dcfg, tmp_path):

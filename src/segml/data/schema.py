@@ -54,6 +54,9 @@ CLEAN_TRANSACTIONS = pa.DataFrameSchema(
     coerce=False,
 )
 
+# `data.drop_zero_amounts: false` keeps zero-amount rows (free orders, gifts) as valid rows
+CLEAN_TRANSACTIONS_WITH_FREE_ORDERS = CLEAN_TRANSACTIONS.update_column(AMOUNT, checks=[])
+
 CLEAN_CUSTOMERS = pa.DataFrameSchema(
     {
         CUSTOMER_ID: pa.Column(str, unique=True),

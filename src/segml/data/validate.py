@@ -355,11 +355,12 @@ def prepare(
         }
     )
     clean = _frame(clean)
+    contract = s.CLEAN_TRANSACTIONS if cfg.drop_zero_amounts else s.CLEAN_TRANSACTIONS_WITH_FREE_ORDERS
     bad = reason > 0
     outputs = _at_once(
         {
             # checks only: no copy of the table
-            "contract": lambda: s.CLEAN_TRANSACTIONS.validate(clean, inplace=True),
+            "contract": lambda: contract.validate(clean, inplace=True),
             "rejected": lambda: _whole_rows(
                 raw, bad, REASON_TEXT[reason[bad]], transactions_source, tx_rows
             ),
@@ -581,7 +582,7 @@ def _take_few(values: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> pa.Array:
 
 
 # why a known customer has no usable purchase (the tier table shows a status, not a tier)
-NO_PURCHASE_STATUSES = ("all_rows_rejected", "only_refunds", "never_bought")
+NO_PURCHASE_STATUSES = ("all_rows_rejected", "only_refunds", "only_free_orders", "never_bought")
 NO_PURCHASE_COLUMNS = (
     "customer_id",
     "status",
@@ -605,26 +606,33 @@ def customers_without_purchase(
     REASON_CODES) and `amount` its amount. A customer is listed when none of their kept rows is
     a purchase:
     `all_rows_rejected` (they have rows, every one rejected: e.g. only zero-amount purchases),
-    `only_refunds` (their kept rows are refunds), or `never_bought` (in the customer table without
-    a transaction row). `rejected_rows` and `reject_reasons` ("zero amount × 3; …") summarise
+    `only_refunds` (their kept rows are refunds, perhaps beside free orders), `only_free_orders`
+    (their kept rows are zero-amount orders, kept by `data.drop_zero_amounts: false`), or
+    `never_bought` (in the customer table without a transaction row). `rejected_rows` and `reject_reasons` ("zero amount × 3; …") summarise
     their rejected transaction rows.
     """
     kept = reason == 0
     with np.errstate(invalid="ignore"):
-        kind = np.where(kept, np.where(amount > 0, 0, 1), 2)  # purchase, refund, rejected
+        # purchase, refund, free order, rejected
+        kind = np.where(kept, np.select([amount > 0, amount < 0], [0, 1], 2), 3)
     # per customer (and first, rows without an id), whether they have rows of each kind
-    has = np.bincount((customer + 1) * 3 + kind, minlength=3 * (len(ids) + 1)) > 0
-    bought, refunded, rejected = has.reshape(-1, 3)[1:].T
+    has = np.bincount((customer + 1) * 4 + kind, minlength=4 * (len(ids) + 1)) > 0
+    bought, refunded, free, rejected = has.reshape(-1, 4)[1:].T
     refunds_only = refunded & ~bought
-    rejected_only = rejected & ~refunded & ~bought
-    listed = np.flatnonzero(refunds_only | rejected_only)
+    free_only = free & ~refunded & ~bought
+    rejected_only = rejected & ~free & ~refunded & ~bought
+    listed = np.flatnonzero(refunds_only | free_only | rejected_only)
     table_ids = io.text_array(customer_table_ids)
     position = pc.index_in(table_ids, value_set=ids)  # missing: not among the transactions' ids
     never_bought = table_ids.filter(pc.is_null(position))
     listed_ids = pa.concat_arrays([ids.take(listed), never_bought])
     by_id = pc.sort_indices(listed_ids).to_numpy()
     status = np.r_[
-        np.where(refunds_only[listed], "only_refunds", "all_rows_rejected"),
+        np.select(
+            [refunds_only[listed], free_only[listed]],
+            ["only_refunds", "only_free_orders"],
+            "all_rows_rejected",
+        ),
         np.full(len(never_bought), "never_bought"),
     ]
 
