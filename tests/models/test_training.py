@@ -176,6 +176,18 @@ def test_quality_measures_by_hand():
     )
 
 
+def test_rank_auc_is_scikit_learns_auc_with_ties():
+    # by hand: positives score 0.9 and 0.5, negatives 0.5 and 0.1; of the 4 pairs, 3 ordered
+    # right and 1 tied (counts half)
+    assert ev.rank_auc([1, 1, 0, 0], [0.9, 0.5, 0.5, 0.1]) == pytest.approx(3.5 / 4)
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        y = rng.integers(0, 2, 300)
+        p = rng.integers(0, 12, 300) / 11  # many ties
+        assert ev.rank_auc(y, p) == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+    assert np.isnan(ev.rank_auc([1, 1], [0.2, 0.3]))
+
+
 def test_grades_come_from_every_fold_and_the_spread():
     def grade(model, **baselines):
         return ev.backtest_grade("churn", "roc_auc", {"model": model, **baselines}, margin_a=0.02)

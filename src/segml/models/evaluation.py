@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 
@@ -119,8 +119,21 @@ def _name(scorer: str | None, target: str, language: int) -> str:
     return SCORER_NAMES.get(scorer, (str(scorer), str(scorer)))[language]
 
 
+def rank_auc(y, p) -> float:
+    """ROC AUC from score ranks (Mann-Whitney U, ties counted half): the same number as
+    scikit-learn's `roc_auc_score`, without its input checks, which cost most of the time of the
+    bootstrap's thousand calls on small samples."""
+    y = np.asarray(y, dtype=float) > 0
+    positives = int(y.sum())
+    negatives = len(y) - positives
+    if not positives or not negatives:
+        return float("nan")
+    ranks = rankdata(p)
+    return float((ranks[y].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
 HEADLINE = {
-    "roc_auc": lambda y, p: roc_auc_score(y, p),
+    "roc_auc": rank_auc,
     "normalized_gini": lambda y, p: normalized_gini(y, p),
 }
 

@@ -8,6 +8,7 @@ scorers on every labelled cutoff, or scores with the best baseline when the mode
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -552,12 +553,18 @@ def train_models(
         wanted = np.array([to_date(d).to_datetime64() for d in days], dtype="datetime64[s]")
         return frame[np.isin(frame[s.CUTOFF].to_numpy(), wanted)].reset_index(drop=True)
 
+    @functools.cache  # both models are measured on the same rows of each fold
+    def fold_rows(fold: int) -> pd.DataFrame:
+        return rows([fold])
+
+    # whether the data can train a model is a question of ids and labels alone: no copy of features
+    id_and_labels = labelled[[s.CUSTOMER_ID, s.CUTOFF, s.CHURNED, s.FUTURE_VALUE]]
     targets = _targets(churn_cfg, upside_cfg, schedule.horizon_days)
     metrics, plots, producers, backtest = {}, {}, {}, []
     pools = dict(pools or {})
     for target in targets:
         folds, newest = {}, None
-        reason = target.cannot_learn(rows(schedule.production))
+        reason = target.cannot_learn(rows(schedule.production, id_and_labels))
         if reason:  # nothing to learn from: score with the rule that needs no labels, and say so
             producers[target.name], summary, production = target.untrained(reason, vocabulary)
             metrics[target.name] = {
@@ -573,7 +580,7 @@ def train_models(
             pools[target.name] = target.sample(labelled, seed)
         pool = pools[target.name]
         for number, fold in enumerate(schedule.folds, 1):  # fold_1 is the oldest
-            train, valid = rows(schedule.training_for(fold), pool), rows([fold])
+            train, valid = rows(schedule.training_for(fold), pool), fold_rows(fold)
             if target.cannot_learn(train) or target.cannot_learn(valid):
                 continue  # a fold without both outcomes measures nothing
             model = target.model(seed).fit(train, vocabulary)
