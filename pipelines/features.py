@@ -8,6 +8,7 @@ from segml.app.engine import dask_engine
 from segml.config import Config, load_config
 from segml.data import io
 from segml.data.catalog import Catalog
+from segml.data.schema import CUTOFF
 from segml.features.datasets import build_datasets
 from segml.features.partitioned import build_partitioned
 from segml.features.transactions import index_transactions
@@ -20,7 +21,8 @@ def features_in_memory(cfg: Config, catalog: Catalog):
     )
     io.release_arrow_memory()
     datasets = build_datasets(idx, cfg.features, cfg.labels, cfg.as_of)
-    catalog.write("labelled", datasets.labelled)
+    # row groups per cutoff: train and export read some cutoffs' rows at a time
+    catalog.write("labelled", datasets.labelled, row_groups_by=CUTOFF)
     catalog.write("snapshot", datasets.snapshot)
     return datasets
 

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 
 class InputError(ValueError):
@@ -88,10 +89,25 @@ def _write(path: str | Path, writer: Callable[[Path], Any]) -> Path:
     return Path(path)
 
 
-def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
+def write_parquet(df: pd.DataFrame, path: str | Path, row_groups_by: str | None = None) -> Path:
+    """`row_groups_by`: a column whose equal values are next to one another (the labelled table's
+    cutoff). Each run of them gets row groups of its own, so a reader that filters on the column
+    decodes only its own rows, where a row group spanning two cutoffs would be decoded twice."""
     # dictionary encoding pays for text and dates; for numbers it costs more write time than it saves
     repeating = [str(c) for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
-    return _write(path, lambda p: df.to_parquet(p, index=False, use_dictionary=repeating))
+    if row_groups_by is None:
+        return _write(path, lambda p: df.to_parquet(p, index=False, use_dictionary=repeating))
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    key = df[row_groups_by].to_numpy()
+    bounds = [0, *(np.flatnonzero(key[1:] != key[:-1]) + 1).tolist(), len(df)]
+
+    def write(p: Path) -> None:
+        with pq.ParquetWriter(p, table.schema, use_dictionary=repeating) as writer:
+            for start, stop in zip(bounds[:-1], bounds[1:]):
+                if stop > start:
+                    writer.write_table(table.slice(start, stop - start))
+
+    return _write(path, write)
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, encoding: str = "utf-8-sig") -> Path:
