@@ -150,8 +150,7 @@ def join_files(pieces: list[Path], path: str | Path) -> Path:
 def one_type(values: pd.Series) -> pd.Series:
     """An object column as one Arrow type: yes/no when it holds only booleans (a yes/no column
     with missing rows), else text."""
-    present = values.dropna()
-    if len(present) and present.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+    if pd.api.types.infer_dtype(values, skipna=True) == "boolean":  # every value present a bool
         return values.astype("boolean")
     return values.astype("str")
 

@@ -23,9 +23,12 @@ def lookup(keys: pd.Series, rule) -> pd.Series:
     """`keys.map(rule)`, with `rule` called once per distinct key: a handful of labels over a
     million customers (a per-row Python call took seconds per column)."""
     codes, distinct = pd.factorize(keys, use_na_sentinel=False)
-    mapped = np.empty(len(distinct), dtype=object)
-    mapped[:] = [rule(k) for k in distinct]
-    return pd.Series(mapped[codes].tolist(), index=keys.index)
+    mapped = [rule(k) for k in distinct]
+    if all(isinstance(m, str) for m in mapped):  # names: gathered as text, no Python object each
+        return pd.Series(pd.array(mapped, dtype="str").take(codes), index=keys.index)
+    table = np.empty(len(distinct), dtype=object)
+    table[:] = mapped
+    return pd.Series(table[codes].tolist(), index=keys.index)
 
 
 def _order(value: pd.Series, customer_id: pd.Series) -> np.ndarray:
