@@ -177,6 +177,7 @@ class ModelConfig:
     holdout_share: float = 0.2
     monotone: dict[str, int] = field(default_factory=dict)
     max_rows_per_cutoff: int | None = 25_000
+    max_validation_rows: int | None = 200_000
     scorer: str = "auto"
     grade_a_margin: float = 0.02
 

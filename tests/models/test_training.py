@@ -24,6 +24,7 @@ from segml.models.training import (
     read_training_rows,
     sample_per_cutoff,
     train_models,
+    validation_rows,
 )
 
 
@@ -313,6 +314,44 @@ def test_the_champion_is_challenged_on_this_runs_folds(trained):
     wins, why = challenge(mine, data.labelled, data.schedule, models.metrics, champion_horizon=90)
     assert "vs champion" in why and not wins
     assert "does not beat" in why
+
+
+def test_big_folds_are_measured_on_the_same_customers_in_train_and_in_the_challenge(cfg, trained):
+    """With `max_validation_rows`, each fold is measured on that many customers, those whose id
+    hashes lowest whatever the row order; the champion challenge re-scores exactly those."""
+    *_, data, _ = trained
+    fold = data.at([data.schedule.folds[-1]])
+    picked = validation_rows(fold, 500)
+    assert len(picked) == 500 and picked["customer_id"].is_unique
+    shuffled = fold.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    assert set(validation_rows(shuffled, 500)["customer_id"]) == set(picked["customer_id"])
+    assert picked["customer_id"].tolist() == [
+        c for c in fold["customer_id"] if c in set(picked["customer_id"])
+    ]
+    assert validation_rows(fold, None) is fold and validation_rows(fold, len(fold)) is fold
+
+    capped = {
+        t: dataclasses.replace(getattr(cfg, t), max_validation_rows=500)
+        for t in ("churn", "upside")
+    }
+    models = train_models(
+        data.labelled, data.schedule, capped["churn"], capped["upside"], cfg.seed, data.vocabulary
+    )
+    folds = models.metrics["upside"]["folds"]
+    feature = "spend_90d"  # last period's spend: the value baseline, scored as it is
+    rule = RuleScorer(feature, "baseline_last_period", calibrate=False).fit(data.labelled)
+    for f in folds.values():
+        day = data.labelled[data.labelled["cutoff"] == pd.Timestamp(f["cutoff"])]
+        rows = validation_rows(day.reset_index(drop=True), 500)
+        assert f["valid_rows"] == 500
+        assert f["baseline_last_period"]["normalized_gini"] == ev.normalized_gini(
+            rows["future_value"].clip(lower=0), rule.predict(rows)
+        )
+    # a champion scoring value by that baseline gets exactly its fold results
+    champion = {"churn": models.churn, "upside": rule}
+    _, why = challenge(champion, data.labelled, data.schedule, models.metrics, champion_horizon=90)
+    expected = np.mean([f["baseline_last_period"]["normalized_gini"] for f in folds.values()])
+    assert f"vs champion {expected:.3f}" in why.split("; ")[1]
 
 
 def test_training_rows_read_cutoff_by_cutoff_train_the_same_models(cfg, trained, tmp_path):

@@ -373,6 +373,16 @@ def _drawn(cutoff: np.ndarray, stratum: np.ndarray, u: np.ndarray, max_rows: int
     return rank / sizes[group] <= share
 
 
+def validation_rows(frame: pd.DataFrame, max_rows: int | None) -> pd.DataFrame:
+    """At most `max_rows` of one fold's customers to measure on: those whose id hashes lowest,
+    so train and export's champion challenge pick the same customers whatever the row order.
+    Rows keep their order."""
+    if not max_rows or len(frame) <= max_rows:
+        return frame
+    key = pd.util.hash_pandas_object(frame[s.CUSTOMER_ID], index=False).to_numpy()
+    return frame.take(np.sort(np.argpartition(key, max_rows - 1)[:max_rows])).reset_index(drop=True)
+
+
 def read_training_rows(
     read: Callable[[pd.Timestamp], pd.DataFrame],
     schedule: Schedule,
@@ -554,8 +564,8 @@ def train_models(
         return frame[np.isin(frame[s.CUTOFF].to_numpy(), wanted)].reset_index(drop=True)
 
     @functools.cache  # both models are measured on the same rows of each fold
-    def fold_rows(fold: int) -> pd.DataFrame:
-        return rows([fold])
+    def fold_rows(fold: int, max_rows: int | None) -> pd.DataFrame:
+        return validation_rows(rows([fold]), max_rows)
 
     # whether the data can train a model is a question of ids and labels alone: no copy of features
     id_and_labels = labelled[[s.CUSTOMER_ID, s.CUTOFF, s.CHURNED, s.FUTURE_VALUE]]
@@ -580,7 +590,8 @@ def train_models(
             pools[target.name] = target.sample(labelled, seed)
         pool = pools[target.name]
         for number, fold in enumerate(schedule.folds, 1):  # fold_1 is the oldest
-            train, valid = rows(schedule.training_for(fold), pool), fold_rows(fold)
+            train = rows(schedule.training_for(fold), pool)
+            valid = fold_rows(fold, target.cfg.max_validation_rows)
             if target.cannot_learn(train) or target.cannot_learn(valid):
                 continue  # a fold without both outcomes measures nothing
             model = target.model(seed).fit(train, vocabulary)
@@ -796,8 +807,10 @@ def challenge(
         folds = metrics[target]["folds"]
         new, old = [], []
         for fold in folds.values():
-            valid = labelled[labelled[s.CUTOFF] == pd.Timestamp(fold["cutoff"])].reset_index(
-                drop=True
+            # the fold's customers that train measured on (valid_rows of them, by id hash)
+            valid = validation_rows(
+                labelled[labelled[s.CUTOFF] == pd.Timestamp(fold["cutoff"])].reset_index(drop=True),
+                fold["valid_rows"],
             )
             y = _labels(target, valid)
             try:
