@@ -11,7 +11,8 @@ time and peak memory (max RSS) are its own. The floors run in the same session, 
 so a busy machine slows both alike:
 - a columnar CSV read of the raw transactions (pyarrow.csv, from a warm page cache) for prepare;
 - a bare pandas R/F/M group-by at one cutoff for features;
-- one 300-round LightGBM fit on the rows of the production training cutoffs for train.
+- one 300-round LightGBM fit on the rows of the production training cutoffs for train;
+- and, for the day's machine, filling 2 GB of new memory in a fresh process.
 """
 
 from __future__ import annotations
@@ -176,7 +177,18 @@ def floor_fit() -> dict:
     return {"seconds": time.perf_counter() - start, "rows": len(rows)}
 
 
-FLOORS = {"csv": floor_csv, "rfm": floor_rfm, "fit": floor_fit}
+def floor_memory() -> dict:
+    """The machine's toll on new memory: a fresh process fills 2 GB. Every stage pays it for
+    each new page, and on a virtual machine it moves from day to day more than anything else."""
+    import numpy as np
+
+    start = time.perf_counter()
+    filled = np.ones(MEMORY_FLOOR_BYTES // 8)
+    return {"seconds": time.perf_counter() - start, "rows": len(filled)}
+
+
+MEMORY_FLOOR_BYTES = 2 << 30
+FLOORS = {"csv": floor_csv, "rfm": floor_rfm, "fit": floor_fit, "memory": floor_memory}
 
 
 def child(name: str) -> None:
@@ -239,7 +251,7 @@ def main() -> None:
         return
     folder = (args.folder or REPO / "logs" / "bench" / f"c{args.customers}").resolve()
     set_up(folder, args.customers, args.overrides)
-    results, floors = {}, {}
+    results, floors = {}, {"memory": run_child("memory", folder)}
     floors["csv"] = run_child("csv", folder)
     for stage in STAGES:
         print(f"running {stage} ...", flush=True)
@@ -280,6 +292,9 @@ def report(results: dict, floors: dict, counts: dict, overrides: list[str]) -> N
     print(f"{'pipeline':<10}{total:8.1f}s{'':>30}{peak / 1024:8.1f}G  (largest stage peak)")
     tier_per_minute = counts["tier"][0] / results["tier"]["seconds"] * 60
     print(f"tier: {tier_per_minute:,.0f} customers per minute")
+    if "memory" in floors:  # bench.json files of earlier runs have no such floor
+        per_gb = floors["memory"]["seconds"] / (MEMORY_FLOOR_BYTES / 2**30)
+        print(f"machine: new memory costs {per_gb:.2f} s per GB (2 GB filled in a fresh process)")
 
 
 if __name__ == "__main__":
