@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from segml.data import io
+from segml.data.validate import REASONS, ContractError, parse_amount, parse_timestamp, prepare
 from segml.features.build import Vocabulary
 from segml.features.datasets import build_snapshot
-from segml.data.validate import REASONS, ContractError, parse_amount, parse_timestamp, prepare
 
 HEADERS = {
     "customer_id": "客户编号",
@@ -394,7 +394,9 @@ def test_free_orders_are_kept_when_asked_and_count_for_nothing(cfg, dcfg):
         ["030", "2024-05-01 10:00:00", "0", "O4", "1", "服装", "APP"],  # 030: free and a refund
         ["030", "2024-05-02 10:00:00", "-15", "O5", "1", "服装", "APP"],
     ]
-    keep = prepare(raw(rows), None, dataclasses.replace(dcfg, drop_zero_amounts=False), "2024-06-30")
+    keep = prepare(
+        raw(rows), None, dataclasses.replace(dcfg, drop_zero_amounts=False), "2024-06-30"
+    )
     drop = prepare(raw(rows), None, dcfg, "2024-06-30")
     assert (keep.transactions["amount"] == 0).sum() == 4 and keep.rejected.empty
     assert len(drop.rejected) == 4 and (drop.transactions["amount"] != 0).all()
