@@ -6,11 +6,8 @@ from, its 1-based data row number and one reason; good rows go on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +17,7 @@ import pyarrow.compute as pc
 from segml.config import DataConfig
 from segml.data import io
 from segml.data import schema as s
-from segml.machine import cores
+from segml.machine import at_once, cores
 
 
 class ContractError(ValueError):
@@ -321,7 +318,7 @@ def prepare(
 
     parsed = part.timestamps if part else None
     # each column on its own, on every core (Arrow compute and numpy release the GIL)
-    work = _at_once(
+    work = at_once(
         {
             s.TS: lambda: parse_timestamps(text[s.TS], cfg) if parsed is None else parsed,
             s.CUSTOMER_ID: lambda: _customer_codes(text[s.CUSTOMER_ID]),
@@ -346,7 +343,7 @@ def prepare(
     order = _deduplicated_order(reason, customer, ts, text, work.get(s.ORDER_ID))
 
     by_customer = customer[order]  # ascending
-    clean = _at_once(
+    clean = at_once(
         {
             s.CUSTOMER_ID: lambda: ids.cast(pa.large_string()).take(by_customer),
             s.TS: lambda: ts[order],
@@ -355,9 +352,11 @@ def prepare(
         }
     )
     clean = _frame(clean)
-    contract = s.CLEAN_TRANSACTIONS if cfg.drop_zero_amounts else s.CLEAN_TRANSACTIONS_WITH_FREE_ORDERS
+    contract = (
+        s.CLEAN_TRANSACTIONS if cfg.drop_zero_amounts else s.CLEAN_TRANSACTIONS_WITH_FREE_ORDERS
+    )
     bad = reason > 0
-    outputs = _at_once(
+    outputs = at_once(
         {
             # checks only: no copy of the table
             "contract": lambda: contract.validate(clean, inplace=True),
@@ -446,13 +445,6 @@ def _customer_codes(text: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
     by_text = position[pc.fill_null(stripped.indices, -1).to_numpy()]
     codes = np.r_[by_text, -1][pc.fill_null(encoded.indices, -1).to_numpy()]
     return ids.take(rank), codes
-
-
-def _at_once(calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-    """Each call's result, by name; the calls run side by side on the machine's cores."""
-    with ThreadPoolExecutor(max_workers=cores()) as pool:
-        futures = {name: pool.submit(call) for name, call in calls.items()}
-        return {name: future.result() for name, future in futures.items()}
 
 
 _OPTIONAL = s.OPTIONAL_TRANSACTION_COLUMNS
@@ -561,9 +553,7 @@ def _by_customer_and_time(rows: np.ndarray, customer: np.ndarray, time: np.ndarr
     slices = cores()
     slice_of = customer[rows] * slices // (customer.max(initial=0) + 1)
     parts = [rows[slice_of == k] for k in range(slices)]  # each in input order
-    sorted_parts = _at_once(
-        {k: partial(_lexsorted, p, customer, time) for k, p in enumerate(parts)}
-    )
+    sorted_parts = at_once({k: partial(_lexsorted, p, customer, time) for k, p in enumerate(parts)})
     return np.concatenate(list(sorted_parts.values()))
 
 

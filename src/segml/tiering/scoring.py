@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import pandas as pd
 from segml.config import TieringConfig
 from segml.data import io
 from segml.data import schema as s
+from segml.machine import at_once
 from segml.models.segment import Segmenter
 from segml.models.training import ChurnModel, UpsideModel, check_scorers
 from segml.tiering import policies as t
@@ -360,7 +362,15 @@ def with_non_buyers(
     nullable = {c: "Int64" for c in table.columns if pd.api.types.is_integer_dtype(table[c])}
     nullable |= {c: "boolean" for c in table.columns if pd.api.types.is_bool_dtype(table[c])}
     out = pd.concat([table.astype(nullable), rows], ignore_index=True)
-    return _settled(out.sort_values(s.CUSTOMER_ID, kind="stable", ignore_index=True))
+    # every column gathered into id order, side by side: each is a new array as long as the
+    # table, and filling new memory is most of the cost
+    order = np.argsort(out[s.CUSTOMER_ID].to_numpy(), kind="stable")
+    columns = at_once({c: partial(_taken, out[c], order) for c in out.columns})
+    return _settled(pd.DataFrame(columns))
+
+
+def _taken(column: pd.Series, order: np.ndarray) -> pd.Series:
+    return column.take(order).reset_index(drop=True)
 
 
 def _settled(table: pd.DataFrame) -> pd.DataFrame:
