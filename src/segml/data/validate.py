@@ -598,8 +598,8 @@ def customers_without_purchase(
     `all_rows_rejected` (they have rows, every one rejected: e.g. only zero-amount purchases),
     `only_refunds` (their kept rows are refunds, perhaps beside free orders), `only_free_orders`
     (their kept rows are zero-amount orders, kept by `data.drop_zero_amounts: false`), or
-    `never_bought` (in the customer table without a transaction row). `rejected_rows` and `reject_reasons` ("zero amount × 3; …") summarise
-    their rejected transaction rows.
+    `never_bought` (in the customer table without a transaction row). `rejected_rows` and
+    `reject_reasons` ("zero amount × 3; …") summarise their rejected transaction rows.
     """
     kept = reason == 0
     with np.errstate(invalid="ignore"):
