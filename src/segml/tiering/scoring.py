@@ -331,7 +331,8 @@ def with_non_buyers(
     table: pd.DataFrame, no_purchase: pd.DataFrame | None, cfg: TieringConfig
 ) -> pd.DataFrame:
     """Every customer of the input in the table: those with no usable purchase (every row rejected,
-    refunds only, or in the customer file but never bought) get a status that says why, no tier.
+    refunds only, free orders only, or in the customer file but never bought) get a status that
+    says why, no tier.
 
     `no_purchase` is None when the population has none; a partition with none gets an empty one,
     so its columns and their types are those of every other partition."""
@@ -366,7 +367,7 @@ def with_non_buyers(
     # table, and filling new memory is most of the cost
     order = np.argsort(out[s.CUSTOMER_ID].to_numpy(), kind="stable")
     columns = at_once({c: partial(_taken, out[c], order) for c in out.columns})
-    return _settled(pd.DataFrame(columns))
+    return _settled(pd.DataFrame(columns, copy=False))
 
 
 def _taken(column: pd.Series, order: np.ndarray) -> pd.Series:
