@@ -9,8 +9,9 @@ import pytest
 
 from segml.data import io
 from segml.data.validate import REASONS, ContractError, parse_amount, parse_timestamp, prepare
-from segml.features.build import Vocabulary
+from segml.features.build import fit_vocabulary
 from segml.features.datasets import build_snapshot
+from segml.features.transactions import index_transactions
 
 HEADERS = {
     "customer_id": "客户编号",
@@ -388,10 +389,10 @@ def test_free_orders_are_kept_when_asked_and_count_for_nothing(cfg, dcfg):
     every customer are those without the free orders."""
     rows = [
         GOOD,  # 007 bought ...
-        ["007", "2024-05-05 10:00:00", "0", "O6", "1", "服装", "APP"],  # ... and had a free order
-        ["020", "2024-05-01 10:00:00", "0", "O2", "1", "服装", "APP"],  # 020: free orders only
-        ["020", "2024-05-03 10:00:00", "0.00", "O3", "1", "服装", "APP"],
-        ["030", "2024-05-01 10:00:00", "0", "O4", "1", "服装", "APP"],  # 030: free and a refund
+        ["007", "2024-05-05 10:00:00", "0", "O6", "1", "赠品", "SHOP"],  # ... and had a free gift
+        ["020", "2024-05-01 10:00:00", "0", "O2", "1", "赠品", "SHOP"],  # 020: free orders only
+        ["020", "2024-05-03 10:00:00", "0.00", "O3", "1", "赠品", "SHOP"],
+        ["030", "2024-05-01 10:00:00", "0", "O4", "1", "赠品", "SHOP"],  # 030: free and a refund
         ["030", "2024-05-02 10:00:00", "-15", "O5", "1", "服装", "APP"],
     ]
     keep = prepare(
@@ -406,9 +407,14 @@ def test_free_orders_are_kept_when_asked_and_count_for_nothing(cfg, dcfg):
     }
     assert keep.quality["customers_without_purchase"]["only_free_orders"] == 1
 
+    # the free gifts are the most common category and channel by rows, yet not in the vocabulary
+    one_each = dataclasses.replace(cfg.features, top_categories=1, top_channels=1)
+
     def snapshot(prepared):
-        tx = prepared.transactions
-        return build_snapshot(tx, None, cfg.features, Vocabulary(), "2024-06-30", 90)
+        idx = index_transactions(prepared.transactions)
+        vocabulary = fit_vocabulary(idx, one_each)
+        assert (vocabulary.categories, vocabulary.channels) == (["服装"], ["APP"])
+        return build_snapshot(prepared.transactions, None, one_each, vocabulary, "2024-06-30", 90)
 
     assert list(snapshot(keep)["customer_id"]) == ["007"]
     pd.testing.assert_frame_equal(snapshot(keep), snapshot(drop))

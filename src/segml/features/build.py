@@ -52,7 +52,7 @@ def fit_vocabulary(
 ) -> Vocabulary:
     """The most common categories and channels (ties by name) in transactions up to `until_day`
     (all if None), and every level of each customer attribute."""
-    early = idx.day <= until_day if until_day is not None else np.ones(len(idx.day), bool)
+    early = vocabulary_rows(idx, until_day)
     attributes = (
         {column: levels.names for column, levels in idx.attributes.items()}
         if cfg.use_attributes
@@ -61,6 +61,14 @@ def fit_vocabulary(
     return vocabulary_from(
         level_counts(idx.category, early), level_counts(idx.channel, early), attributes, cfg
     )
+
+
+def vocabulary_rows(idx: TransactionIndex, until_day: int | None) -> np.ndarray:
+    """The rows whose categories and channels are counted: those up to `until_day` (all if None)
+    that move money. Free orders (zero amounts, kept by `data.drop_zero_amounts: false`) count
+    for nothing in the features, so not here either."""
+    early = idx.day <= until_day if until_day is not None else np.ones(len(idx.day), bool)
+    return early & (idx.amount != 0)
 
 
 def vocabulary_from(

@@ -34,6 +34,7 @@ from segml.features.build import (
     level_counts,
     population_inputs,
     vocabulary_from,
+    vocabulary_rows,
 )
 from segml.features.datasets import (
     LabelCounts,
@@ -99,7 +100,7 @@ def part_population(task: FeaturesTask) -> PartPopulation:
     idx = _index(task)
     if idx is None:
         return PartPopulation(Counter(), Counter(), attributes, {})
-    early = idx.day <= task.until_day
+    early = vocabulary_rows(idx, task.until_day)
     days = [c.day for c in task.cutoffs] if task.features.use_bgnbd else []
     return PartPopulation(
         level_counts(idx.category, early),
