@@ -184,7 +184,7 @@ def floor_memory() -> dict:
 
     start = time.perf_counter()
     filled = np.ones(MEMORY_FLOOR_BYTES // 8)
-    return {"seconds": time.perf_counter() - start, "rows": len(filled)}
+    return {"seconds": time.perf_counter() - start, "bytes": filled.nbytes}
 
 
 MEMORY_FLOOR_BYTES = 2 << 30
@@ -292,9 +292,8 @@ def report(results: dict, floors: dict, counts: dict, overrides: list[str]) -> N
     print(f"{'pipeline':<10}{total:8.1f}s{'':>30}{peak / 1024:8.1f}G  (largest stage peak)")
     tier_per_minute = counts["tier"][0] / results["tier"]["seconds"] * 60
     print(f"tier: {tier_per_minute:,.0f} customers per minute")
-    if "memory" in floors:  # bench.json files of earlier runs have no such floor
-        per_gb = floors["memory"]["seconds"] / (MEMORY_FLOOR_BYTES / 2**30)
-        print(f"machine: new memory costs {per_gb:.2f} s per GB (2 GB filled in a fresh process)")
+    per_gb = floors["memory"]["seconds"] / (floors["memory"]["bytes"] / 2**30)
+    print(f"machine: new memory costs {per_gb:.2f} s per GB (2 GB filled in a fresh process)")
 
 
 if __name__ == "__main__":
