@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from segml.config import (
-    ConfigError,
     check_fresh,
     compose,
     conf_digest,
@@ -19,6 +18,7 @@ from segml.config import (
     to_typed,
     write_params,
 )
+from segml.errors import ConfigError
 from tests.conftest import ROOT
 
 GROUPS = (

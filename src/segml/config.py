@@ -19,6 +19,8 @@ from typing import Any
 import yaml
 from omegaconf import MISSING, OmegaConf
 
+from segml.errors import ConfigError
+
 PARAMS_FILE = "params.yaml"
 CONF_DIR = "conf"
 SCORERS = ("auto", "model", "baseline")
@@ -265,10 +267,6 @@ class Config:
     engine: str = "local"  # local: in memory, one process | dask: customer partitions on a cluster
     as_of: str | None = None
     seed: int = 42
-
-
-class ConfigError(ValueError):
-    """The configuration is invalid or out of date; the message says what to do."""
 
 
 def compose(overrides: list[str] | None = None, conf_dir: str | Path = CONF_DIR) -> dict:

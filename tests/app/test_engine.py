@@ -7,8 +7,9 @@ import os
 import dask
 import pytest
 
-from segml.app.engine import EngineError, dask_engine
+from segml.app.engine import dask_engine
 from segml.config import DaskConfig
+from segml.errors import EngineError
 
 pytestmark = pytest.mark.slow
 

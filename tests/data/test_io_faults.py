@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from segml.app.cli import RUN_LOCK, app
 from segml.config import compose, write_params
 from segml.data import io
+from segml.errors import ProjectBusyError
 from tests.conftest import ROOT
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -89,7 +90,7 @@ def test_run_lock_refuses_while_held_and_is_taken_over_when_the_holder_dies(tmp_
     holder = _start(HOLDER, tmp_path)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(io.ProjectBusyError) as error:
+        with pytest.raises(ProjectBusyError) as error:
             with io.run_lock(tmp_path / "logs" / "segml-run.lock", "segml score"):
                 pytest.fail("a second holder got the lock")
         assert f"pid {holder.pid}" in str(error.value)

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from segml.data import io
-from segml.data.validate import ContractError, prepare
+from segml.data.validate import prepare
+from segml.errors import ContractError, InputError
 
 HEADERS = {"customer_id": "客户编号", "ts": "交易时间", "amount": "金额"}
 
@@ -31,7 +32,7 @@ def read(path, data, customers=False, key="paths.raw_transactions"):
 def test_empty_file_says_it_is_empty_not_a_format_problem(tmp_path, dcfg):
     path = tmp_path / "transactions.csv"
     path.write_bytes(b"")
-    with pytest.raises(io.InputError) as error:
+    with pytest.raises(InputError) as error:
         read(path, dcfg)
     message = str(error.value)
     assert str(path) in message and "is empty (0 bytes)" in message
@@ -42,7 +43,7 @@ def test_empty_file_says_it_is_empty_not_a_format_problem(tmp_path, dcfg):
 def test_blank_lines_only_file_says_there_is_no_header(tmp_path, dcfg):
     path = tmp_path / "transactions.csv"
     path.write_text("\n\n", encoding="utf-8")
-    with pytest.raises(io.InputError, match="no header row and no data"):
+    with pytest.raises(InputError, match="no header row and no data"):
         read(path, dcfg)
 
 
@@ -63,7 +64,7 @@ def test_header_only_file_names_the_file_and_says_no_data_rows(tmp_path, dcfg):
 def test_unsupported_format_is_named_with_the_choices(tmp_path, dcfg):
     path = tmp_path / "transactions.json"
     path.write_text("[]", encoding="utf-8")
-    with pytest.raises(io.InputError) as error:
+    with pytest.raises(InputError) as error:
         read(path, dataclasses.replace(dcfg, format="json"))
     message = str(error.value)
     assert "Unsupported format 'json'" in message and "data.format" in message
@@ -110,7 +111,7 @@ def test_xlsx_is_read_by_config_with_ids_as_text_and_sheets_by_name(tmp_path, dc
 def test_missing_sheet_lists_the_sheets_and_the_key(tmp_path, dcfg):
     path = tmp_path / "export.xlsx"
     write_xlsx(path, {"订单": ORDERS})
-    with pytest.raises(io.InputError) as error:
+    with pytest.raises(InputError) as error:
         read(path, dataclasses.replace(dcfg, format="xlsx", customers_sheet="客户"), customers=True)
     message = str(error.value)
     assert (
@@ -121,7 +122,7 @@ def test_missing_sheet_lists_the_sheets_and_the_key(tmp_path, dcfg):
 def test_workbook_read_as_csv_says_to_set_the_format(tmp_path, dcfg):
     path = tmp_path / "transactions.csv"  # really a workbook saved under a .csv name
     write_xlsx(path, {"订单": ORDERS})
-    with pytest.raises(io.InputError) as error:
+    with pytest.raises(InputError) as error:
         read(path, dcfg)
     assert "is an Excel workbook (xlsx), not CSV" in str(error.value)
     assert "data.format: xlsx" in str(error.value)
@@ -130,7 +131,7 @@ def test_workbook_read_as_csv_says_to_set_the_format(tmp_path, dcfg):
 def test_text_file_read_as_xlsx_says_to_check_the_format(tmp_path, dcfg):
     path = tmp_path / "transactions.xlsx"
     path.write_text("客户编号,交易时间,金额\n1,2024-01-01,5\n", encoding="utf-8")
-    with pytest.raises(io.InputError, match="check `data.format`"):
+    with pytest.raises(InputError, match="check `data.format`"):
         read(path, dataclasses.replace(dcfg, format="xlsx"))
 
 
@@ -237,7 +238,7 @@ def test_customer_file_encoding_error_names_the_customer_key(tmp_path, dcfg):
     path = tmp_path / "customers.csv"
     path.write_bytes("客户编号,地区\n007,华东\n".encode("gbk"))
     data = dataclasses.replace(dcfg, encoding="gbk", customers_encoding="utf-8")
-    with pytest.raises(io.InputError) as error:
+    with pytest.raises(InputError) as error:
         read(path, data, customers=True, key="paths.raw_customers")
     assert "data.customers_encoding" in str(error.value) and str(path) in str(error.value)
 

@@ -16,7 +16,8 @@ from segml.data import io, validate
 from segml.data.generate import generate
 from segml.data.io import part_files
 from segml.data.partitions import customer_partition, prepare_partitioned
-from segml.data.validate import ContractError, prepare
+from segml.data.validate import prepare
+from segml.errors import ContractError, InputError
 from tests.conftest import csv_project
 
 
@@ -100,9 +101,9 @@ def test_a_file_arrow_cannot_stream_is_split_by_the_whole_file_reader(cfg, tmp_p
     text = open(cfg.paths.raw_transactions, encoding="utf-8").read().splitlines()
     text.insert(len(text) - 2, "x,y,z,1,2,3,4,5,6,7,8,9")
     open(cfg.paths.raw_transactions, "w", encoding="utf-8").write("\n".join(text) + "\n")
-    with pytest.raises(io.InputError) as whole:
+    with pytest.raises(InputError) as whole:
         io.read_raw_inputs(cfg.paths.raw_transactions, None, cfg.data)
-    with pytest.raises(io.InputError) as split:
+    with pytest.raises(InputError) as split:
         prepare_partitioned(cfg, InProcess(), tmp_path / "tx.parquet", tmp_path / "c.parquet")
     assert str(split.value) == str(whole.value)
     assert np.all([not p.exists() for p in (tmp_path / "tx.parquet", tmp_path / "c.parquet")])

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from segml.data import io
-from segml.data.validate import REASONS, ContractError, parse_amount, parse_timestamp, prepare
+from segml.data.validate import REASONS, parse_amount, parse_timestamp, prepare
+from segml.errors import ContractError, InputError
 from segml.features.build import fit_vocabulary
 from segml.features.datasets import build_snapshot
 from segml.features.transactions import index_transactions
@@ -97,7 +98,7 @@ def test_missing_required_column_names_column_and_config_key(dcfg):
 
 
 def test_missing_input_file_names_the_config_key(tmp_path):
-    with pytest.raises(io.InputError) as error:
+    with pytest.raises(InputError) as error:
         io.read_raw_table(tmp_path / "nope.csv", "csv", "utf-8", ",", "paths.raw_transactions")
     assert "nope.csv" in str(error.value) and "paths.raw_transactions" in str(error.value)
 
@@ -127,7 +128,7 @@ def test_gbk_semicolon_day_first_export(tmp_path, dcfg):
 def test_wrong_encoding_says_what_to_set(tmp_path):
     path = tmp_path / "export.csv"
     path.write_bytes("客户编号,金额\n张三,1\n".encode("gbk"))
-    with pytest.raises(io.InputError, match="data.encoding"):
+    with pytest.raises(InputError, match="data.encoding"):
         io.read_raw_table(path, "csv", "utf-8", ",", "paths.raw_transactions")
 
 

@@ -7,12 +7,8 @@ import dataclasses
 import pandas as pd
 import pytest
 
-from segml.features.schedule import (
-    InsufficientDataError,
-    check_sufficiency,
-    cutoff_schedule,
-    schedule_warnings,
-)
+from segml.errors import InsufficientDataError
+from segml.features.schedule import check_sufficiency, cutoff_schedule, schedule_warnings
 
 
 def schedule_cfg(cfg, **changes):

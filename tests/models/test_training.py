@@ -12,13 +12,13 @@ from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
 from segml.data.generate import generate
 from segml.data.validate import prepare
+from segml.errors import FeatureMismatchError
 from segml.features.build import with_vocabulary_levels
 from segml.features.datasets import build_datasets, build_snapshot
 from segml.features.transactions import index_transactions, to_date
 from segml.models import evaluation as ev
 from segml.models.segment import segment_customers
 from segml.models.training import (
-    FeatureMismatchError,
     RuleScorer,
     challenge,
     read_training_rows,

@@ -12,8 +12,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from segml.errors import ExportError
 from segml.reporting.exports import (
-    ExportError,
     build_exports,
     display_width,
     export_table,

@@ -7,7 +7,6 @@ import pytest
 import yaml
 
 from segml.config import (
-    ConfigError,
     ExportConfig,
     check_fresh,
     compose,
@@ -15,6 +14,7 @@ from segml.config import (
     salt_fingerprint,
     write_params,
 )
+from segml.errors import ConfigError
 from segml.reporting.privacy import pseudonymize, restore_ids
 from tests.conftest import ROOT
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from segml.config import ExportConfig, TrackingConfig, compose, to_typed
+from segml.errors import PortableModelError
 from segml.models.segment import Segmenter
 from segml.models.training import ChurnModel, RuleScorer, UpsideModel
 from segml.reporting import model_export as mx
@@ -89,7 +90,7 @@ def test_every_scorer_shape_has_a_portable_form(fitted):
     assert mx.to_portable(fitted["churn_isotonic"]).spec["calibrator"]["kind"] == "isotonic"
     assert mx.to_portable(fitted["churn_platt"]).spec["calibrator"]["kind"] == "platt"
     json.dumps([mx.to_portable(m).spec for m in fitted.values()])  # plain JSON, no objects
-    with pytest.raises(mx.ExportError, match="model_export.py"):
+    with pytest.raises(PortableModelError, match="model_export.py"):
         mx.to_portable(object())
 
 

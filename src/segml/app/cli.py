@@ -40,7 +40,8 @@ RUN_LOCK = Path("logs") / "segml-run.lock"
 @contextmanager
 def _one_at_a_time():
     """Hold the project's run lock, or stop (exit 2) naming the command that holds it."""
-    from segml.data.io import ProjectBusyError, run_lock
+    from segml.data.io import run_lock
+    from segml.errors import ProjectBusyError
 
     try:
         with run_lock(RUN_LOCK, shlex.join(["segml", *sys.argv[1:]])):
@@ -50,7 +51,8 @@ def _one_at_a_time():
 
 
 def _config(overrides: list[str] | None):
-    from segml.config import ConfigError, compose, to_typed
+    from segml.config import compose, to_typed
+    from segml.errors import ConfigError
 
     try:
         raw = compose(overrides or [])

@@ -8,30 +8,14 @@ from collections.abc import Callable
 
 from rich.console import Console
 
+from segml.errors import SegmlError
+
 console = Console(stderr=True, highlight=False)
 
 
 def user_errors() -> tuple[type[Exception], ...]:
     # Errors caused by input or settings: show the message (it says what to do), not a traceback.
-    from segml.app.engine import EngineError
-    from segml.config import ConfigError
-    from segml.data.io import InputError
-    from segml.data.validate import ContractError
-    from segml.features.datasets import ShortHistoryError
-    from segml.features.schedule import InsufficientDataError
-    from segml.models.training import FeatureMismatchError
-    from segml.reporting.exports import ExportError
-
-    return (
-        ConfigError,
-        ContractError,
-        EngineError,
-        ExportError,
-        InputError,
-        InsufficientDataError,
-        FeatureMismatchError,
-        ShortHistoryError,
-    )
+    return (SegmlError,)
 
 
 def run_stage(name: str, main: Callable[[], None]) -> None:

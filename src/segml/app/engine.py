@@ -13,6 +13,7 @@ from typing import Any
 
 from segml.app.console import console
 from segml.config import DaskConfig
+from segml.errors import EngineError
 
 
 class InProcess:
@@ -20,10 +21,6 @@ class InProcess:
 
     def map(self, fn: Callable, items: list) -> list:
         return [fn(item) for item in items]
-
-
-class EngineError(RuntimeError):
-    """The Dask cluster could not run the work; the message says which setting to change."""
 
 
 class OnDask:

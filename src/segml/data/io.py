@@ -23,9 +23,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-
-class InputError(ValueError):
-    """An input file is missing or unreadable; the message names the file and the config key."""
+from segml.errors import InputError, ProjectBusyError
 
 
 @contextmanager
@@ -430,10 +428,6 @@ def _read_workbook(
         )
     table.columns = [str(c) for c in table.columns]
     return table
-
-
-class ProjectBusyError(RuntimeError):
-    """Another segml run holds the project; the message names its process."""
 
 
 @contextmanager

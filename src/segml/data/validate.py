@@ -17,11 +17,8 @@ import pyarrow.compute as pc
 from segml.config import DataConfig
 from segml.data import io
 from segml.data import schema as s
+from segml.errors import ContractError
 from segml.machine import at_once, cores
-
-
-class ContractError(ValueError):
-    """The input does not meet the data contract; the message says which column and what to do."""
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,10 @@ import pandas as pd
 
 from segml.config import FeaturesConfig, LabelsConfig
 from segml.data import schema as s
+from segml.errors import ShortHistoryError
 from segml.features.build import Cutoff, Vocabulary, build_features, fit_vocabulary
 from segml.features.schedule import Schedule, check_sufficiency, cutoff_schedule, schedule_warnings
 from segml.features.transactions import TransactionIndex, index_transactions, to_date, to_day
-
-
-class ShortHistoryError(ValueError):
-    """The input covers less history than the features need; the message says what to do."""
 
 
 @dataclass(frozen=True)

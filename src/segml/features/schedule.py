@@ -13,10 +13,7 @@ import pandas as pd
 
 from segml.config import LabelsConfig
 from segml.data import schema as s
-
-
-class InsufficientDataError(ValueError):
-    """The data cannot support a trustworthy model; the message says what to change."""
+from segml.errors import InsufficientDataError
 
 
 @dataclass(frozen=True)

@@ -22,15 +22,12 @@ from sklearn.metrics import brier_score_loss
 
 from segml.config import ChurnConfig, UpsideConfig
 from segml.data import schema as s
+from segml.errors import FeatureMismatchError
 from segml.features.build import Vocabulary, feature_columns, over_levels
 from segml.features.schedule import Schedule
 from segml.features.transactions import to_date
 from segml.machine import cores
 from segml.models import evaluation as ev
-
-
-class FeatureMismatchError(ValueError):
-    """The data does not have the columns the model was trained on."""
 
 
 def check_columns(model, expected: list[str], frame: pd.DataFrame) -> None:

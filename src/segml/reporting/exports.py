@@ -20,6 +20,7 @@ import xlsxwriter
 
 from segml.config import Config, ExportConfig
 from segml.data import schema as s
+from segml.errors import ExportError
 from segml.models.training import importance
 from segml.reporting.privacy import pseudonymize
 from segml.reporting.report import ReportInputs, render
@@ -69,10 +70,6 @@ LABELLED_VALUES = {
 # Document date when the table has no as_of: a fixed date keeps the bytes identical between runs.
 FIXED_DATE = "2000-01-01"
 HEADER_FILL = "#DDEBF7"
-
-
-class ExportError(ValueError):
-    """Export settings cannot be honoured; the message says which setting to fix."""
 
 
 def _one_language(frame: pd.DataFrame, language: str) -> pd.DataFrame:

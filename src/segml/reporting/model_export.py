@@ -21,15 +21,12 @@ import numpy as np
 import pandas as pd
 
 from segml.data import schema as s
+from segml.errors import PortableModelError
 
 FORMAT = "segml-portable/1"
 CODE_FILE = Path(__file__).with_name("portable_model.py")
 ATTRIBUTE_PREFIX = "attr_"  # customer attributes (region, age band, gender, ...): never in examples
 MISSING_ATTRIBUTE = ""  # not a known level: the model treats it as missing
-
-
-class ExportError(ValueError):
-    """A model cannot be expressed in the portable format."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +61,7 @@ def _calibrator(calibrator: Any) -> dict:
             "coef": float(calibrator.lr_.coef_.ravel()[0]),
             "intercept": float(calibrator.lr_.intercept_.ravel()[0]),
         }
-    raise ExportError(
+    raise PortableModelError(
         f"calibrator {type(calibrator).__name__} has no portable form: "
         "add one to segml/model_export.py and segml/portable_model.py"
     )
@@ -142,7 +139,7 @@ def to_portable(model: Any) -> Portable:
         return _monotone_rule(model)
     if hasattr(model, "feature"):
         return _column(model)
-    raise ExportError(
+    raise PortableModelError(
         f"{type(model).__name__} has no portable form: add a converter to "
         "segml/model_export.py (and its kind to segml/portable_model.py)"
     )

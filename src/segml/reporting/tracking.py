@@ -28,7 +28,6 @@ import pandas as pd
 from segml.config import (
     PARAMS_FILE,
     Config,
-    ConfigError,
     ExportConfig,
     RunFilesConfig,
     TrackingConfig,
@@ -37,6 +36,7 @@ from segml.config import (
 from segml.data import io
 from segml.data import schema as s
 from segml.data.catalog import Catalog
+from segml.errors import ConfigError
 from segml.reporting import model_export as mx
 from segml.reporting.privacy import pseudonymize, restore_ids
 
