@@ -3,17 +3,15 @@
 from segml.app.console import run_stage
 from segml.app.engine import dask_engine
 from segml.config import Config, load_config
-from segml.data import io
 from segml.data.catalog import Catalog
 from segml.data.partitions import prepare_partitioned
+from segml.data.raw import read_raw_inputs
 from segml.data.validate import prepare
 
 
 def prepare_in_memory(cfg: Config, catalog: Catalog):
     paths = cfg.paths
-    transactions, customers = io.read_raw_inputs(
-        paths.raw_transactions, paths.raw_customers, cfg.data
-    )
+    transactions, customers = read_raw_inputs(paths.raw_transactions, paths.raw_customers, cfg.data)
     result = prepare(
         transactions, customers, cfg.data, cfg.as_of, paths.raw_transactions, paths.raw_customers
     )

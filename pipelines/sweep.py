@@ -13,7 +13,8 @@ from omegaconf import DictConfig, OmegaConf
 from segml.app.console import console
 from segml.app.pipeline import run_pipeline
 from segml.config import to_typed
-from segml.data import io
+from segml.data.provenance import git_commit
+from segml.data.raw import read_raw_inputs
 from segml.reporting import tracking
 
 
@@ -22,7 +23,7 @@ def main(hydra_cfg: DictConfig) -> None:
     raw = OmegaConf.to_container(hydra_cfg, resolve=True)
     cfg = to_typed(raw)
     paths, data = cfg.paths, cfg.data
-    transactions, customers = io.read_raw_inputs(paths.raw_transactions, paths.raw_customers, data)
+    transactions, customers = read_raw_inputs(paths.raw_transactions, paths.raw_customers, data)
     result = run_pipeline(transactions, customers, cfg)
     overrides = list(hydra.core.hydra_config.HydraConfig.get().overrides.task)
     run = tracking.log_pipeline_run(
@@ -33,7 +34,7 @@ def main(hydra_cfg: DictConfig) -> None:
         tags={
             "segml.sweep_overrides": " ".join(overrides),
             "segml.as_of": result.datasets.summary["as_of"],
-            "segml.git_commit": io.git_commit(),
+            "segml.git_commit": git_commit(),
             "segml.data_source": paths.raw_transactions,
         },
         models={},

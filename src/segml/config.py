@@ -117,7 +117,7 @@ class DataConfig:
     max_tail_gap_days: int = 31
 
     def read_options(self, customers: bool = False) -> dict[str, Any]:
-        """`io.read_raw_table` settings for the transactions file or (`customers`) the customer
+        """`raw.read_raw_table` settings for the transactions file or (`customers`) the customer
         file, with the config keys its messages should name."""
         if not customers:
             return {
@@ -389,7 +389,7 @@ def conf_digest(conf_dir: str | Path = CONF_DIR) -> str:
     """SHA-256 over the files under `conf/` (symlinked folders followed, as Hydra follows them) and
     their paths; "" when it cannot stand for what Hydra reads (an unreadable file, or a search
     path that reaches outside `conf/`): stages then compose every time."""
-    from segml.data.io import file_digest
+    from segml.data.provenance import file_digest
 
     root = Path(conf_dir)
     walked = os.walk(root, followlinks=True)

@@ -1,6 +1,5 @@
 """Faults: a writer killed mid-write leaves only complete files under real names and the next
-write recovers; a second `segml run`/`segml score` in the same project refuses before it touches
-anything, naming the process that holds the project."""
+write recovers (the run lock's faults are in tests/app/test_lock.py)."""
 
 from __future__ import annotations
 
@@ -16,10 +15,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from segml.app.cli import RUN_LOCK, app
+from segml.app.cli import app
 from segml.config import compose, write_params
 from segml.data import io
-from segml.errors import ProjectBusyError
 from tests.conftest import ROOT
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
@@ -77,64 +75,12 @@ def test_a_live_writers_temp_file_is_left_alone(tmp_path):
     assert live.exists()
 
 
-HOLDER = """
-from segml.data.io import run_lock
-import time
-with run_lock("logs/segml-run.lock", "segml run labels.horizon_days=30"):
-    print("locked", flush=True)
-    time.sleep(120)
-"""
-
-
-def test_run_lock_refuses_while_held_and_is_taken_over_when_the_holder_dies(tmp_path):
-    holder = _start(HOLDER, tmp_path)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(ProjectBusyError) as error:
-            with io.run_lock(tmp_path / "logs" / "segml-run.lock", "segml score"):
-                pytest.fail("a second holder got the lock")
-        assert f"pid {holder.pid}" in str(error.value)
-        assert "`segml run labels.horizon_days=30`" in str(error.value)
-    finally:
-        os.kill(holder.pid, signal.SIGKILL)  # dies holding the lock; its record stays in the file
-        holder.wait(timeout=10)
-    assert str(holder.pid) in (tmp_path / "logs" / "segml-run.lock").read_text(encoding="utf-8")
-    lock = tmp_path / "logs" / "segml-run.lock"
-    with io.run_lock(lock, "segml run"):  # stale: taken over
-        assert f'"pid": {os.getpid()}' in lock.read_text(encoding="utf-8")
-
-
 @pytest.fixture()
 def project(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "conf", tmp_path / "conf")
     monkeypatch.chdir(tmp_path)
     write_params(compose([]), overrides=[])
     return tmp_path
-
-
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["run", "labels.horizon_days=60"],
-        ["score", "--input", "data/raw/transactions.csv"],
-        ["compose", "labels.horizon_days=60"],
-        ["generate", "--customers", "100"],
-    ],
-)
-def test_second_segml_command_refuses_before_touching_anything(project, command):
-    params_before = (project / "params.yaml").read_bytes()
-    holder = _start(HOLDER, project)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        result = CliRunner().invoke(app, command)
-    finally:
-        _kill(holder)
-    assert result.exit_code == 2
-    message = " ".join(result.output.split())  # rich wraps long lines
-    assert f"pid {holder.pid}" in message and "segml run labels.horizon_days=30" in message
-    assert (project / "params.yaml").read_bytes() == params_before
-    assert sorted(p.name for p in project.iterdir()) == ["conf", "logs", "params.yaml"]
-    assert RUN_LOCK == Path("logs") / "segml-run.lock"
 
 
 def test_prepare_stage_killed_mid_write_recovers_on_the_next_run(project):

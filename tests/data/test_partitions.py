@@ -12,10 +12,11 @@ import pyarrow as pa
 import pytest
 
 from segml.app.engine import InProcess
-from segml.data import io, validate
+from segml.data import validate
 from segml.data.generate import generate
 from segml.data.io import part_files
 from segml.data.partitions import customer_partition, prepare_partitioned
+from segml.data.raw import read_raw_inputs
 from segml.data.validate import prepare
 from segml.errors import ContractError, InputError
 from tests.conftest import csv_project
@@ -54,7 +55,7 @@ def test_partitioned_prepare_equals_prepare_on_the_whole_files(
     cfg = _project(cfg, tmp_path, partitions, as_of, customers)
     paths = cfg.paths
     whole = prepare(
-        *io.read_raw_inputs(paths.raw_transactions, paths.raw_customers, cfg.data),
+        *read_raw_inputs(paths.raw_transactions, paths.raw_customers, cfg.data),
         cfg.data,
         as_of,
         paths.raw_transactions,
@@ -102,7 +103,7 @@ def test_a_file_arrow_cannot_stream_is_split_by_the_whole_file_reader(cfg, tmp_p
     text.insert(len(text) - 2, "x,y,z,1,2,3,4,5,6,7,8,9")
     open(cfg.paths.raw_transactions, "w", encoding="utf-8").write("\n".join(text) + "\n")
     with pytest.raises(InputError) as whole:
-        io.read_raw_inputs(cfg.paths.raw_transactions, None, cfg.data)
+        read_raw_inputs(cfg.paths.raw_transactions, None, cfg.data)
     with pytest.raises(InputError) as split:
         prepare_partitioned(cfg, InProcess(), tmp_path / "tx.parquet", tmp_path / "c.parquet")
     assert str(split.value) == str(whole.value)
@@ -114,7 +115,7 @@ def test_partitioned_prepare_stops_like_prepare_on_a_header_without_rows(cfg, tm
     header = open(cfg.paths.raw_transactions, encoding="utf-8").readline()
     open(cfg.paths.raw_transactions, "w", encoding="utf-8").write(header)
     with pytest.raises(ContractError) as whole:
-        prepare(*io.read_raw_inputs(cfg.paths.raw_transactions, None, cfg.data), cfg.data)
+        prepare(*read_raw_inputs(cfg.paths.raw_transactions, None, cfg.data), cfg.data)
     with pytest.raises(ContractError) as split:
         prepare_partitioned(cfg, InProcess(), tmp_path / "tx.parquet", tmp_path / "c.parquet")
     assert "has a header but no data rows" in str(split.value)

@@ -10,7 +10,6 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from segml.data import io
 from segml.data import validate as v
 from segml.data.validate import REASONS, parse_amount, prepare
 
@@ -99,18 +98,6 @@ def test_numbers_parse_like_pandas_except_infinity(dcfg):
     parsed = parse_amount(text, dataclasses.replace(dcfg, currency_symbols=[]))
     expected = pd.to_numeric(text.str.strip(), errors="coerce").astype(float)
     assert parsed.iloc[:-1].equals(expected.iloc[:-1]) and pd.isna(parsed.iloc[-1])
-
-
-def test_arrow_csv_read_equals_pandas_reader(tmp_path):
-    path = tmp_path / "tx.csv"
-    path.write_text(
-        '\ufeff客户编号,交易时间,金额,备注\n007,2024-05-01,"1,234.50","两行\n备注"\n,, ,\n',
-        encoding="utf-8",
-    )
-    assert io._read_csv_arrow(path, "utf-8-sig", ",") is not None  # the Arrow path reads it
-    fast = io.read_raw_table(path, "csv", "utf-8-sig", ",", "paths.raw_transactions").to_pandas()
-    slow = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    assert fast.equals(slow) and fast["客户编号"].tolist() == ["007", ""]
 
 
 # stamps near every edge of the fast path: impossible days, leap days, clock limits, the years

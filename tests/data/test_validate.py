@@ -9,7 +9,7 @@ import pytest
 
 from segml.data import io
 from segml.data.validate import REASONS, parse_amount, parse_timestamp, prepare
-from segml.errors import ContractError, InputError
+from segml.errors import ContractError
 from segml.features.build import fit_vocabulary
 from segml.features.datasets import build_snapshot
 from segml.features.transactions import index_transactions
@@ -97,39 +97,10 @@ def test_missing_required_column_names_column_and_config_key(dcfg):
     )
 
 
-def test_missing_input_file_names_the_config_key(tmp_path):
-    with pytest.raises(InputError) as error:
-        io.read_raw_table(tmp_path / "nope.csv", "csv", "utf-8", ",", "paths.raw_transactions")
-    assert "nope.csv" in str(error.value) and "paths.raw_transactions" in str(error.value)
-
-
 def test_optional_columns_may_be_absent(dcfg):
     frame = raw([GOOD])[["客户编号", "交易时间", "金额"]]
     result = prepare(frame, None, dcfg)
     assert list(result.transactions.columns) == ["customer_id", "ts", "amount"]
-
-
-def test_gbk_semicolon_day_first_export(tmp_path, dcfg):
-    path = tmp_path / "export.csv"
-    path.write_bytes("客户编号;交易时间;金额\n0042;31/01/2024 09:30;￥1.234,50\n".encode("gbk"))
-    frame = io.read_raw_table(path, "csv", "gbk", ";", "paths.raw_transactions")
-    eu = dataclasses.replace(
-        dcfg, dayfirst=True, timestamp_format="%d/%m/%Y %H:%M", thousands_separator=".", decimal=","
-    )
-    result = prepare(frame, None, eu)
-    row = result.transactions.iloc[0]
-    assert (row["customer_id"], row["ts"], row["amount"]) == (
-        "0042",
-        pd.Timestamp("2024-01-31 09:30"),
-        1234.5,
-    )
-
-
-def test_wrong_encoding_says_what_to_set(tmp_path):
-    path = tmp_path / "export.csv"
-    path.write_bytes("客户编号,金额\n张三,1\n".encode("gbk"))
-    with pytest.raises(InputError, match="data.encoding"):
-        io.read_raw_table(path, "csv", "utf-8", ",", "paths.raw_transactions")
 
 
 def test_time_zoned_stamps_become_local_time(dcfg):
@@ -172,25 +143,6 @@ def test_stragglers_after_the_export_are_future_dated(dcfg):
     rows.append(["1", "2025-06-01 10:00:00", "10", "OX", "1", "a", "b"])
     result = prepare(raw(rows), None, dcfg)
     assert result.rejected["reject_reason"].tolist() == [REASONS["future"]]
-
-
-def test_parquet_input_with_native_types(tmp_path, dcfg):
-    path = tmp_path / "export.parquet"
-    pd.DataFrame(
-        {
-            "客户编号": ["0007", "0008"],
-            "交易时间": pd.to_datetime(["2024-05-01 10:00", "2024-05-02 11:30"]),
-            "金额": [12.5, -3.0],
-        }
-    ).to_parquet(path)
-    frame = io.read_raw_table(path, "parquet", "utf-8", ",", "paths.raw_transactions")
-    result = prepare(frame, None, dcfg)
-    assert result.transactions["customer_id"].tolist() == ["0007", "0008"]
-    assert result.transactions["ts"].tolist() == [
-        pd.Timestamp("2024-05-01 10:00"),
-        pd.Timestamp("2024-05-02 11:30"),
-    ]
-    assert result.transactions["amount"].tolist() == [12.5, -3.0]
 
 
 def test_day_first_dashed_dates_are_not_mistaken_for_offsets(dcfg):

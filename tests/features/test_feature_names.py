@@ -11,7 +11,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from segml.data import io
+from segml.data.raw import read_raw_table
 from segml.data.validate import prepare
 from segml.features.build import (
     MAX_LEVEL_NAME,
@@ -78,7 +78,7 @@ def test_odd_categories_from_a_quoted_csv_train_a_lightgbm_model(tmp_path, cfg):
         "channel": "渠道",
     }
     data = dataclasses.replace(cfg.data, columns=headers)
-    raw = io.read_raw_table(path, config_key="paths.raw_transactions", **data.read_options())
+    raw = read_raw_table(path, config_key="paths.raw_transactions", **data.read_options())
     clean = prepare(raw, None, data).transactions
     assert set(clean["category"]) == set(ODD_CATEGORIES)  # the CSV kept every odd label intact
 

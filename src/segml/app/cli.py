@@ -40,7 +40,7 @@ RUN_LOCK = Path("logs") / "segml-run.lock"
 @contextmanager
 def _one_at_a_time():
     """Hold the project's run lock, or stop (exit 2) naming the command that holds it."""
-    from segml.data.io import run_lock
+    from segml.app.lock import run_lock
     from segml.errors import ProjectBusyError
 
     try:
@@ -144,7 +144,7 @@ def _pin_previous_period(overrides: list[str]) -> list[str]:
     overrides, unless given: a DVC parameter of the tier stage, so movement never goes stale."""
     if any(o.split("=")[0].lstrip("+~") == "tiering.previous_ref" for o in overrides):
         return overrides
-    from segml.data import io
+    from segml.data.provenance import file_digest
     from segml.reporting import tracking
 
     _, cfg = _config(overrides)
@@ -156,7 +156,7 @@ def _pin_previous_period(overrides: list[str]) -> list[str]:
     ):
         return overrides
     period = tracking.period_key(
-        io.file_digest(paths.raw_transactions, paths.raw_customers), cfg.as_of
+        file_digest(paths.raw_transactions, paths.raw_customers), cfg.as_of
     )
     ref = tracking.previous_ref(
         cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, period
@@ -313,9 +313,10 @@ def _score(
 ) -> None:
     from segml.app.artifacts import EXPORT_NAMES, write_exports
     from segml.app.console import user_errors
-    from segml.data import io
     from segml.data import schema as s
     from segml.data.catalog import Catalog
+    from segml.data.provenance import file_digest
+    from segml.data.raw import read_raw_inputs
     from segml.data.validate import prepare
     from segml.features.datasets import build_snapshot, check_history
     from segml.reporting import tracking
@@ -327,7 +328,7 @@ def _score(
         data = cfg.data
         # a customer file named on the command line must exist
         given = dataclasses.replace(data, customers_optional=not customers)
-        raw, raw_customers = io.read_raw_inputs(
+        raw, raw_customers = read_raw_inputs(
             input, customers, given, keys=("--input", "--customers")
         )
         with console.status("validating and building features..."):
@@ -356,7 +357,7 @@ def _score(
         )
         salt = os.environ.get(cfg.export.salt_env)
         # movement against the last accepted period other than this one, as the pipeline would pin it
-        period = tracking.period_key(io.file_digest(*[p for p in (input, customers) if p]), as_of)
+        period = tracking.period_key(file_digest(*[p for p in (input, customers) if p]), as_of)
         ref = tracking.previous_ref(
             cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, period
         )

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from segml.config import Config, DataConfig
 from segml.data import io
 from segml.data import schema as s
+from segml.data.raw import raw_table_batches, reads_customer_file
 from segml.data.validate import (
     NO_PURCHASE_STATUSES,
     REASONS,
@@ -89,7 +90,7 @@ def _split(path, read_options, config_key, mapping, mapping_key, n, folder, stre
     writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
     schema, rows = None, 0
     try:
-        for table in io.raw_table_batches(path, config_key, stream, **read_options):
+        for table in raw_table_batches(path, config_key, stream, **read_options):
             if schema is None:  # a missing required column stops here, before any work
                 column_mapping(
                     table.column_names,
@@ -214,7 +215,7 @@ def prepare_partitioned(
             header = read_part(split / "transactions", 0)[0]
             raise no_data_rows(paths.raw_transactions, header.column_names)
         customers = None
-        if io.reads_customer_file(paths.raw_customers, data):
+        if reads_customer_file(paths.raw_customers, data):
             customers = split / "customers"
             split_by_customer(
                 paths.raw_customers,

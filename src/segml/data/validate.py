@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segml.config import DataConfig
-from segml.data import io
+from segml.data import raw as raw_input
 from segml.data import schema as s
 from segml.errors import ContractError
 from segml.machine import at_once, cores
@@ -80,7 +80,7 @@ def column_mapping(
 
 def parse_amount(text: pd.Series, cfg: DataConfig) -> pd.Series:
     """'¥1,234.50', ' 1 234,50 ', '-99' -> float; anything else -> NaN."""
-    return pd.Series(_amounts(io.text_array(text), cfg), index=text.index)
+    return pd.Series(_amounts(raw_input.text_array(text), cfg), index=text.index)
 
 
 # a plain decimal number (ASCII digits, optional sign, point and exponent); anything else is bad
@@ -205,7 +205,7 @@ def parse_timestamp(text: pd.Series, cfg: DataConfig) -> pd.Series:
     """Parse to naive local time (ns). Stamps with an offset are converted to `cfg.timezone`;
     stamps without one are taken as local time already. Numeric stamps follow
     `cfg.timestamp_format`: epoch_s, epoch_ms (instants) or excel (serial days, local)."""
-    return pd.Series(parse_timestamps(io.text_array(text), cfg), index=text.index)
+    return pd.Series(parse_timestamps(raw_input.text_array(text), cfg), index=text.index)
 
 
 # an ISO 8601 local stamp of a real day from 1900 to 2099 (29 February aside: leap years are
@@ -239,7 +239,7 @@ def _parsed_by_pandas(text: pa.Array | pa.ChunkedArray, cfg: DataConfig) -> np.n
         return _numeric_timestamp(text, cfg).to_numpy()
     # an offset only counts after a clock time, so day-first dates like 31-12-2024 stay local
     offset = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
-    zoned = pd.Series(_matches(io.text_array(text), offset), index=text.index)
+    zoned = pd.Series(_matches(raw_input.text_array(text), offset), index=text.index)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     out[~zoned] = _to_datetime(text[~zoned], cfg, utc=False).astype("datetime64[ns]")
     if zoned.any():
@@ -300,7 +300,7 @@ def prepare(
     `part`: these rows are one partition of the files (`segml.data.partitions`), with their row
     numbers in the file, the export's end found over all partitions and, when that took them,
     their parsed timestamps."""
-    raw = io.text_table(raw_transactions)
+    raw = raw_input.text_table(raw_transactions)
     columns = column_mapping(
         raw.column_names,
         cfg.columns,
@@ -609,7 +609,7 @@ def customers_without_purchase(
     free_only = free & ~refunded & ~bought
     rejected_only = rejected & ~free & ~refunded & ~bought
     listed = np.flatnonzero(refunds_only | free_only | rejected_only)
-    table_ids = io.text_array(customer_table_ids)
+    table_ids = raw_input.text_array(customer_table_ids)
     position = pc.index_in(table_ids, value_set=ids)  # missing: not among the transactions' ids
     never_bought = table_ids.filter(pc.is_null(position))
     listed_ids = pa.concat_arrays([ids.take(listed), never_bought])
@@ -689,7 +689,7 @@ def _prepare_customers(
     empty = pd.DataFrame({s.CUSTOMER_ID: pd.Series(dtype=str)})
     if raw is None:
         return empty, pd.DataFrame()
-    raw = io.text_table(raw)
+    raw = raw_input.text_table(raw)
     columns = column_mapping(
         raw.column_names, cfg.customer_columns, (s.CUSTOMER_ID,), source, "data.customer_columns"
     )

@@ -36,6 +36,7 @@ from segml.config import (
 from segml.data import io
 from segml.data import schema as s
 from segml.data.catalog import Catalog
+from segml.data.provenance import file_digest, git_commit
 from segml.errors import ConfigError
 from segml.reporting import model_export as mx
 from segml.reporting.privacy import pseudonymize, restore_ids
@@ -274,14 +275,14 @@ def record_pipeline_run(
     rows, give their input examples), the logged tables and files."""
     paths = cfg.paths
     model_metrics = {k: metrics[k] for k in ("churn", "upside")}
-    data_digest = io.file_digest(paths.raw_transactions, paths.raw_customers)
+    data_digest = file_digest(paths.raw_transactions, paths.raw_customers)
     return log_pipeline_run(
         cfg.tracking.uri,
         cfg.tracking.experiment,
         params=io.read_yaml(PARAMS_FILE),
         metrics=metrics,
         tags={
-            "segml.git_commit": io.git_commit(),
+            "segml.git_commit": git_commit(),
             "segml.data_sha256": data_digest,
             "segml.as_of": str(tiers["as_of"].iloc[0]),
             "segml.data_source": paths.raw_transactions,
@@ -478,7 +479,7 @@ def previous_ref(
     if previous == "accepted":
         run_id = last_accepted_run(uri, experiment, period)
         return f"run:{run_id}" if run_id else None
-    return f"file:{io.file_digest(previous)[:12]}" if Path(previous).exists() else None
+    return f"file:{file_digest(previous)[:12]}" if Path(previous).exists() else None
 
 
 def previous_tier_table(

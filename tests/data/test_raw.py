@@ -1,5 +1,6 @@
-"""Reading users' files: empty files, workbooks, per-file encodings and formats, each with a clear
-message naming the file and the config key when it cannot be read."""
+"""Reading users' files: missing and empty files, encodings, delimiters, workbooks, per-file
+encodings and formats, each with a clear message naming the file and the config key when it
+cannot be read."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from segml.data import io
+from segml.data import raw
 from segml.data.validate import prepare
 from segml.errors import ContractError, InputError
 
@@ -23,7 +24,7 @@ def dcfg(cfg):
 
 
 def read(path, data, customers=False, key="paths.raw_transactions"):
-    return io.read_raw_table(path, config_key=key, **data.read_options(customers=customers))
+    return raw.read_raw_table(path, config_key=key, **data.read_options(customers=customers))
 
 
 # --- empty and header-only files ------------------------------------------------------------
@@ -243,31 +244,64 @@ def test_customer_file_encoding_error_names_the_customer_key(tmp_path, dcfg):
     assert "data.customers_encoding" in str(error.value) and str(path) in str(error.value)
 
 
-def test_catalog_reads_only_the_columns_a_table_has(tmp_path):
-    """Stages ask for the snapshot columns they use; one a config switched off is left out."""
-    from segml.data.catalog import Catalog
+# --- files as configured: missing, encodings, delimiters, parquet ----------------------------
 
-    catalog = Catalog({"snapshot": tmp_path / "snapshot.parquet"})
-    catalog.write(
-        "snapshot", pd.DataFrame({"customer_id": ["a", "b"], "frequency": [1, 2], "x": [0, 0]})
+
+def test_missing_input_file_names_the_config_key(tmp_path):
+    with pytest.raises(InputError) as error:
+        raw.read_raw_table(tmp_path / "nope.csv", "csv", "utf-8", ",", "paths.raw_transactions")
+    assert "nope.csv" in str(error.value) and "paths.raw_transactions" in str(error.value)
+
+
+def test_wrong_encoding_says_what_to_set(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_bytes("客户编号,金额\n张三,1\n".encode("gbk"))
+    with pytest.raises(InputError, match="data.encoding"):
+        raw.read_raw_table(path, "csv", "utf-8", ",", "paths.raw_transactions")
+
+
+def test_gbk_semicolon_day_first_export(tmp_path, dcfg):
+    path = tmp_path / "export.csv"
+    path.write_bytes("客户编号;交易时间;金额\n0042;31/01/2024 09:30;￥1.234,50\n".encode("gbk"))
+    frame = raw.read_raw_table(path, "csv", "gbk", ";", "paths.raw_transactions")
+    eu = dataclasses.replace(
+        dcfg, dayfirst=True, timestamp_format="%d/%m/%Y %H:%M", thousands_separator=".", decimal=","
     )
-    got = catalog.read_columns("snapshot", ["frequency", "bgnbd_p_alive", "customer_id"])
-    assert list(got.columns) == ["frequency", "customer_id"]
-    assert got["frequency"].tolist() == [1, 2]
+    result = prepare(frame, None, eu)
+    row = result.transactions.iloc[0]
+    assert (row["customer_id"], row["ts"], row["amount"]) == (
+        "0042",
+        pd.Timestamp("2024-01-31 09:30"),
+        1234.5,
+    )
 
 
-def test_parquet_row_groups_follow_the_cutoffs(tmp_path):
-    """Each cutoff's rows are row groups of their own, so a filter on one cutoff decodes only it;
-    the table reads back as written."""
-    import pyarrow.parquet as pq
+def test_parquet_input_with_native_types(tmp_path, dcfg):
+    path = tmp_path / "export.parquet"
+    pd.DataFrame(
+        {
+            "客户编号": ["0007", "0008"],
+            "交易时间": pd.to_datetime(["2024-05-01 10:00", "2024-05-02 11:30"]),
+            "金额": [12.5, -3.0],
+        }
+    ).to_parquet(path)
+    frame = raw.read_raw_table(path, "parquet", "utf-8", ",", "paths.raw_transactions")
+    result = prepare(frame, None, dcfg)
+    assert result.transactions["customer_id"].tolist() == ["0007", "0008"]
+    assert result.transactions["ts"].tolist() == [
+        pd.Timestamp("2024-05-01 10:00"),
+        pd.Timestamp("2024-05-02 11:30"),
+    ]
+    assert result.transactions["amount"].tolist() == [12.5, -3.0]
 
-    cutoffs = pd.to_datetime(["2025-01-01"] * 3 + ["2025-02-01"] * 2 + ["2025-03-01"] * 4)
-    frame = pd.DataFrame({"cutoff": cutoffs, "x": range(9), "id": list("abcdefghi")})
-    io.write_parquet(frame, tmp_path / "t.parquet", row_groups_by="cutoff")
-    meta = pq.ParquetFile(tmp_path / "t.parquet").metadata
-    groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
-    assert [g.num_rows for g in groups] == [3, 2, 4]
-    assert all(g.column(0).statistics.min == g.column(0).statistics.max for g in groups)
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), frame)
-    io.write_parquet(frame.iloc[:0], tmp_path / "empty.parquet", row_groups_by="cutoff")
-    assert pd.read_parquet(tmp_path / "empty.parquet").empty
+
+def test_arrow_csv_read_equals_pandas_reader(tmp_path):
+    path = tmp_path / "tx.csv"
+    path.write_text(
+        '\ufeff客户编号,交易时间,金额,备注\n007,2024-05-01,"1,234.50","两行\n备注"\n,, ,\n',
+        encoding="utf-8",
+    )
+    assert raw._read_csv_arrow(path, "utf-8-sig", ",") is not None  # the Arrow path reads it
+    fast = raw.read_raw_table(path, "csv", "utf-8-sig", ",", "paths.raw_transactions").to_pandas()
+    slow = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert fast.equals(slow) and fast["客户编号"].tolist() == ["007", ""]
