@@ -1,5 +1,5 @@
-"""Prepare's columnar paths (Arrow CSV read, fast casts, duplicate check, sort) keep pandas'
-answers."""
+"""Prepare's columnar paths (duplicate check, sort, Arrow tables of any type) keep pandas' answers.
+The fast casts are tested in test_parse.py, the Arrow CSV read in test_raw.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pyarrow as pa
 import pytest
 
 from segml.data import validate as v
-from segml.data.validate import REASONS, parse_amount, prepare
+from segml.data.rejects import REASONS
+from segml.data.validate import prepare
 
 HEADERS = ["客户编号", "交易时间", "金额", "订单号", "数量", "品类", "渠道"]
 
@@ -93,60 +94,6 @@ def test_clean_order_matches_a_plain_stable_sort(dcfg, with_order_id):
     pd.testing.assert_frame_equal(prepare(raw, None, dcfg).transactions, expected)
 
 
-def test_numbers_parse_like_pandas_except_infinity(dcfg):
-    text = pd.Series(["1", "-2.5", "+3", "1.", ".5", "1e3", " 4 ", "abc", "", "1.2.3", "inf"])
-    parsed = parse_amount(text, dataclasses.replace(dcfg, currency_symbols=[]))
-    expected = pd.to_numeric(text.str.strip(), errors="coerce").astype(float)
-    assert parsed.iloc[:-1].equals(expected.iloc[:-1]) and pd.isna(parsed.iloc[-1])
-
-
-# stamps near every edge of the fast path: impossible days, leap days, clock limits, the years
-# it covers, fractions, separators, padding, zones, other orders
-EDGE_STAMPS = [
-    "2024-05-01 10:00:00", "2024-05-01T10:00:00", "2024-05-01 10:00", "2024-05-01",
-    "2024-05-01 10:00:00.5", "2024-05-01 10:00:00.123456789", "2024-02-29 12:00:00",
-    "2023-02-29 12:00:00", "2024-02-30 12:00:00", "2024-04-31 12:00:00", "2024-04-30 12:00:00",
-    "2024-12-31 23:59:59", "2024-01-01 24:00:00", "2024-01-01 23:60:00", "2024-01-01 23:59:60",
-    "2024-13-01 10:00:00", "2024-00-10 10:00:00", "2024-01-00 10:00:00", "1900-01-01 00:00:00",
-    "1899-12-31 23:59:59", "2099-12-31 23:59:59", "2100-01-01 00:00:00", " 2024-05-01 10:00:00",
-    "2024-05-01 10:00:00 ", "2024-05-01 10:00:00+02:00", "2024-05-01T10:00:00Z",
-    "01/05/2024 10:00", "2024/05/01", "2024-5-1 8:03:05", "not recorded", "", None,
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("dayfirst", [False, True])
-def test_fast_timestamp_cast_parses_as_pandas_does(dcfg, dayfirst):
-    cfg = dataclasses.replace(dcfg, dayfirst=dayfirst)
-    text = pa.array(EDGE_STAMPS * 3, type=pa.string())  # mixed, so both paths run
-    fast = v.parse_timestamps(text, cfg)
-    assert v._matches(text, v._ISO_LOCAL).sum() >= 10  # the fast path took part
-    np.testing.assert_array_equal(fast, v._parsed_by_pandas(text, cfg))
-
-
-@pytest.mark.parametrize(
-    "separators",
-    [dict(thousands_separator=",", decimal="."), dict(thousands_separator=".", decimal=",")],
-)
-def test_bare_numbers_cast_at_once_match_cleaning_every_row(dcfg, separators):
-    cfg = dataclasses.replace(dcfg, **separators)
-    text = pa.array(
-        ["12", "-3.5", "+4", "1.", ".5", "1e3", "1.234", "1,5", " 7 ", "¥1,234.50", "$ 99",
-         "1.234,50", "inf", "1.2.3", "", "abc", None] * 2,
-        type=pa.string(),
-    )  # fmt: skip
-    cleaned_everywhere = v._numbers(v._cleaned_amounts(text, cfg))
-    np.testing.assert_array_equal(v._amounts(text, cfg), cleaned_everywhere)
-
-
-def test_customer_codes_follow_stripped_ids_in_id_order():
-    text = pa.chunked_array(
-        [["b", " a", "a ", "\u3000a"], ["", None, "  ", "客户", "10", "9", "b"]], type=pa.string()
-    )
-    ids, codes = v._customer_codes(text)
-    assert ids.to_pylist() == ["10", "9", "a", "b", "客户"]
-    assert codes.tolist() == [3, 2, 2, 2, -1, -1, -1, 4, 0, 1, 3]
-
-
 def test_sort_per_slice_of_customers_equals_one_lexsort(monkeypatch):
     rng = np.random.default_rng(5)
     n = 20_000
@@ -157,17 +104,6 @@ def test_sort_per_slice_of_customers_equals_one_lexsort(monkeypatch):
     for cores in (1, 3):
         monkeypatch.setattr(v, "cores", lambda: cores)
         np.testing.assert_array_equal(v._by_customer_and_time(rows, customer, time), expected)
-
-
-def test_odd_stamps_among_plain_ones_parse_as_the_whole_column_did(dcfg):
-    """pandas sees only the stamps the fast path leaves; with no ISO stamp among them its first
-    pass is in seconds, and the retry's fractions must still fit."""
-    text = pa.array(
-        ["2024-05-01 10:00:00", "05/03/2024 10:00:00.250", "May 1 2024 10:00:00.5", "x"]
-    )
-    parsed = v.parse_timestamps(text, dcfg)
-    np.testing.assert_array_equal(parsed, v._parsed_by_pandas(text, dcfg))
-    assert str(parsed[1]) == "2024-05-03T10:00:00.250000000"
 
 
 def test_arrow_tables_of_other_types_are_read_as_text(dcfg):

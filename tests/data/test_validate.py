@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from segml.data import io
-from segml.data.validate import REASONS, parse_amount, parse_timestamp, prepare
+from segml.data.rejects import REASONS
+from segml.data.validate import prepare
 from segml.errors import ContractError
 from segml.features.build import fit_vocabulary
 from segml.features.datasets import build_snapshot
@@ -103,29 +104,6 @@ def test_optional_columns_may_be_absent(dcfg):
     assert list(result.transactions.columns) == ["customer_id", "ts", "amount"]
 
 
-def test_time_zoned_stamps_become_local_time(dcfg):
-    parsed = parse_timestamp(
-        pd.Series(
-            [
-                "2024-01-01T00:30:00+00:00",
-                "2024-01-01 12:00:00+08:00",
-                "2024-01-01 12:00:00+08",  # an hour-only offset
-                "2024-01-01 12:00:00",  # local already
-            ]
-        ),
-        dcfg,
-    )
-    assert list(parsed) == [
-        pd.Timestamp("2024-01-01 08:30"),
-        *[pd.Timestamp("2024-01-01 12:00")] * 3,
-    ]
-
-
-def test_amount_formats(dcfg):
-    parsed = parse_amount(pd.Series(["¥1,234.50", " 99 ", "-5", "RMB 10", "abc"]), dcfg)
-    assert parsed.iloc[:4].tolist() == [1234.5, 99.0, -5.0, 10.0] and pd.isna(parsed.iloc[4])
-
-
 def test_customer_table_duplicates_and_missing_ids_rejected(dcfg):
     customers = pd.DataFrame(
         {"客户编号": ["01", "01", "", "02"], "地区": ["华东", "华北", "华南", None]}
@@ -145,33 +123,7 @@ def test_stragglers_after_the_export_are_future_dated(dcfg):
     assert result.rejected["reject_reason"].tolist() == [REASONS["future"]]
 
 
-def test_day_first_dashed_dates_are_not_mistaken_for_offsets(dcfg):
-    dayfirst = dataclasses.replace(dcfg, timestamp_format="%d-%m-%Y", dayfirst=True)
-    assert list(parse_timestamp(pd.Series(["31-12-2024"]), dayfirst)) == [
-        pd.Timestamp("2024-12-31")
-    ]
-
-
 # --- numeric timestamps ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("fmt", "stamps"),
-    [
-        ("epoch_s", ["1714550400", "1714557600.5"]),
-        ("%s", ["1714550400", "1714557600.5"]),  # strftime's own code for epoch seconds
-        ("epoch_ms", ["1714550400000", "1714557600500"]),
-    ],
-)
-def test_epoch_stamps_are_instants_shown_in_the_configured_zone(dcfg, fmt, stamps):
-    data = dataclasses.replace(dcfg, timestamp_format=fmt, timezone="Asia/Shanghai")
-    parsed = parse_timestamp(pd.Series([*stamps, "yesterday", ""]), data)
-    # 1714550400 s is 2024-05-01 08:00 UTC, 16:00 in Shanghai
-    assert parsed.iloc[:2].tolist() == [
-        pd.Timestamp("2024-05-01 16:00"),
-        pd.Timestamp("2024-05-01 18:00:00.5"),
-    ]
-    assert parsed.iloc[2:].isna().all()
 
 
 def test_epoch_stamps_in_the_wrong_unit_are_rejected_not_dated_to_year_56000(dcfg):
@@ -180,32 +132,6 @@ def test_epoch_stamps_in_the_wrong_unit_are_rejected_not_dated_to_year_56000(dcf
     result = prepare(frame, None, dataclasses.replace(dcfg, timestamp_format="epoch_s"))
     assert result.rejected["reject_reason"].tolist() == [REASONS["bad_timestamp"]]
     assert result.transactions["ts"].tolist() == [pd.Timestamp("2024-05-01 16:00")]
-
-
-def test_excel_serial_days_are_local_dates(dcfg):
-    data = dataclasses.replace(dcfg, timestamp_format="excel")
-    parsed = parse_timestamp(pd.Series(["45413.5", "45413", "45413.000011574", "-1", "n/a"]), data)
-    assert parsed.iloc[:3].tolist() == [
-        pd.Timestamp("2024-05-01 12:00"),
-        pd.Timestamp("2024-05-01"),
-        pd.Timestamp("2024-05-01 00:00:01"),
-    ]
-    assert parsed.iloc[3:].isna().all()
-
-
-def test_unusable_timestamp_pattern_is_a_clear_config_error(dcfg):
-    with pytest.raises(ContractError) as error:
-        parse_timestamp(
-            pd.Series(["2024-05-01"]), dataclasses.replace(dcfg, timestamp_format="%Q-%m")
-        )
-    assert "data.timestamp_format" in str(error.value) and "epoch_s" in str(error.value)
-
-
-def test_chinese_date_pattern(dcfg):
-    data = dataclasses.replace(dcfg, timestamp_format="%Y年%m月%d日")
-    assert parse_timestamp(pd.Series(["2024年5月1日"]), data).tolist() == [
-        pd.Timestamp("2024-05-01")
-    ]
 
 
 # --- nothing to model ------------------------------------------------------------------------

@@ -23,10 +23,11 @@ import pyarrow.compute as pc
 from segml.config import Config, DataConfig
 from segml.data import io
 from segml.data import schema as s
+from segml.data.no_purchase import NO_PURCHASE_STATUSES
+from segml.data.parse import parse_timestamps
 from segml.data.raw import raw_table_batches, reads_customer_file
+from segml.data.rejects import REASONS
 from segml.data.validate import (
-    NO_PURCHASE_STATUSES,
-    REASONS,
     Part,
     active_days,
     check_usable,
@@ -34,7 +35,6 @@ from segml.data.validate import (
     end_of_day,
     export_end,
     no_data_rows,
-    parse_timestamps,
     prepare,
 )
 
