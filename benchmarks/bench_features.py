@@ -58,7 +58,8 @@ def stage_cutoffs(tx) -> list:
     """The cutoffs the feature stage builds with the default config: labelled cutoffs and the snapshot."""
     import pandas as pd
 
-    from segml.config import compose, to_typed
+    from segml.app.params import compose
+    from segml.config import to_typed
     from segml.features.schedule import cutoff_schedule
     from segml.features.transactions import to_date, to_day
 
@@ -92,7 +93,8 @@ def run_snapshot(folder: Path) -> dict:
     """What `segml score` computes: features at one cutoff, from the clean transactions."""
     import pandas as pd
 
-    from segml.config import compose, to_typed
+    from segml.app.params import compose
+    from segml.config import to_typed
     from segml.features.build import fit_vocabulary
     from segml.features.datasets import build_snapshot
     from segml.features.transactions import index_transactions
@@ -118,7 +120,8 @@ def run_snapshot(folder: Path) -> dict:
 def run_stage(folder: Path) -> dict:
     """The feature stage as pipelines/features.py runs it: read and index the prepared tables,
     build every cutoff with labels, write the tables."""
-    from segml.config import compose, to_typed
+    from segml.app.params import compose
+    from segml.config import to_typed
     from segml.data import io
     from segml.features.datasets import build_datasets
     from segml.features.transactions import index_transactions
@@ -150,7 +153,8 @@ def run_stage(folder: Path) -> dict:
 
 def run_train(folder: Path) -> dict:
     """The train stage as pipelines/train.py runs it: backtest folds, grades, production refit."""
-    from segml.config import compose, to_typed
+    from segml.app.params import compose
+    from segml.config import to_typed
     from segml.data import io
     from segml.features.datasets import schedule_from_summary
     from segml.models.training import train_models

@@ -117,7 +117,7 @@ def floor_csv() -> dict:
     fresh process as prepare does, from a warm page cache as prepare does (it runs right after)."""
     import pyarrow.csv as pv
 
-    from segml.config import load_config
+    from segml.app.params import load_config
 
     path = load_config().paths.raw_transactions
     with open(path, "rb") as handle:  # into the page cache, not into this process
@@ -130,7 +130,7 @@ def floor_csv() -> dict:
 
 def floor_rfm() -> dict:
     """Features' floor: recency, frequency and monetary per customer at the last day, in pandas."""
-    from segml.config import load_config
+    from segml.app.params import load_config
     from segml.data.catalog import Catalog
 
     cfg = load_config()
@@ -151,7 +151,7 @@ def floor_fit() -> dict:
     churn model's training pool (drawn as the train stage draws it)."""
     import lightgbm as lgb
 
-    from segml.config import load_config
+    from segml.app.params import load_config
     from segml.data.catalog import Catalog
     from segml.features.build import Vocabulary, feature_columns, with_vocabulary_levels
     from segml.features.datasets import schedule_from_summary
@@ -219,7 +219,7 @@ def run_child(name: str, folder: Path) -> dict:
 def row_counts(folder: Path) -> dict[str, tuple[int, str]]:
     """What each stage processes, read back from its outputs: (count, unit)."""
     os.chdir(folder)
-    from segml.config import load_config
+    from segml.app.params import load_config
     from segml.data.catalog import Catalog
 
     catalog = Catalog.from_config(load_config(check=False).paths)

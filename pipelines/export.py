@@ -3,7 +3,8 @@
 from segml.app.artifacts import EXPORT_NAMES, read_plots, read_tiers, write_exports
 from segml.app.console import console, run_stage
 from segml.app.engine import dask_engine
-from segml.config import Config, export_salt, load_config
+from segml.app.params import load_config
+from segml.config import Config, export_salt
 from segml.data import io
 from segml.data.catalog import Catalog
 from segml.data.schema import CUTOFF

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from segml.app.console import report_schedule, run_stage
 from segml.app.engine import dask_engine
-from segml.config import Config, load_config
+from segml.app.params import load_config
+from segml.config import Config
 from segml.data import io
 from segml.data.catalog import Catalog
 from segml.data.schema import CUTOFF

@@ -2,7 +2,8 @@
 
 from segml.app.console import run_stage
 from segml.app.engine import dask_engine
-from segml.config import Config, load_config
+from segml.app.params import load_config
+from segml.config import Config
 from segml.data.catalog import Catalog
 from segml.data.partitions import prepare_partitioned
 from segml.data.raw import read_raw_inputs

@@ -1,7 +1,7 @@
 """DVC stage `segment`: KMeans segments with persona names, profile table, quality metrics."""
 
 from segml.app.console import run_stage
-from segml.config import load_config
+from segml.app.params import load_config
 from segml.data.catalog import Catalog
 from segml.models.segment import segment_columns, segment_customers
 

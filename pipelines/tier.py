@@ -4,7 +4,8 @@ import os
 
 from segml.app.console import run_stage
 from segml.app.engine import dask_engine
-from segml.config import Config, load_config
+from segml.app.params import load_config
+from segml.config import Config
 from segml.data.catalog import Catalog
 from segml.data.schema import CUSTOMER_ID
 from segml.reporting import tracking

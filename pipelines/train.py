@@ -2,7 +2,7 @@
 then the production scorers refit on every labelled cutoff (or the best baseline, when the model loses)."""
 
 from segml.app.console import report_grades, run_stage
-from segml.config import load_config
+from segml.app.params import load_config
 from segml.data import schema as s
 from segml.data.catalog import Catalog
 from segml.features.build import Vocabulary, with_vocabulary_levels

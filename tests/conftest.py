@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from segml.config import Config, compose, to_typed
+from segml.app.params import compose
+from segml.config import Config, to_typed
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,8 +22,9 @@ OUT = ROOT / "logs" / "report-check"
 
 def sample_report(language: str | None) -> str:
     """The report of an in-memory pipeline run on 3,000 generated customers."""
+    from segml.app.params import compose
     from segml.app.pipeline import run_pipeline
-    from segml.config import compose, to_typed
+    from segml.config import to_typed
     from segml.data.generate import generate
     from segml.models.segment import profile
     from segml.models.training import importance

@@ -1,15 +1,16 @@
-"""Typed configuration: Hydra composes `conf/` into `params.yaml`; stages read it back typed.
+"""Typed configuration: a dataclass per group of `conf/`, and the checks a composed config passes.
 
-Why two steps: `dvc repro` never composes Hydra configs and `dvc exp run` composes them into
-`params.yaml`. So `params.yaml` is the one input every stage reads (DVC tracks its keys per stage),
-and `check_fresh` refuses to run when `conf/` says something else, so an edit to `conf/` can never
-be silently ignored.
+`to_typed` turns a composed config (a plain dict) into a `Config`: unknown keys, wrong types and
+unknown choices (scorers, the engine) fail here, at start-up, with the key to fix. Composing
+`conf/` with Hydra, writing `params.yaml` and refusing a stale one are `segml.app.params`'s job;
+every stage reads its typed config through that module. This module reads no file but
+params.yaml's header (`recorded_overrides`, which MLflow logging needs below the app layer) and
+imports nothing of segml but its errors, so every layer may use it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,9 +22,9 @@ from omegaconf import MISSING, OmegaConf
 
 from segml.errors import ConfigError
 
-PARAMS_FILE = "params.yaml"
-CONF_DIR = "conf"
+PARAMS_FILE = "params.yaml"  # the composed config every stage reads (see segml.app.params)
 SCORERS = ("auto", "model", "baseline")
+ENGINES = ("local", "dask")
 
 
 @dataclass
@@ -248,9 +249,6 @@ class DaskConfig:
     local_directory: str = "logs/dask"  # LocalCluster spill and scratch space
 
 
-ENGINES = ("local", "dask")
-
-
 @dataclass
 class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
@@ -269,16 +267,6 @@ class Config:
     seed: int = 42
 
 
-def compose(overrides: list[str] | None = None, conf_dir: str | Path = CONF_DIR) -> dict:
-    """Compose `conf/` with Hydra overrides (e.g. ``labels.horizon_days=60``) into a plain dict."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    with initialize_config_dir(str(Path(conf_dir).resolve()), version_base="1.3"):
-        cfg = hydra_compose(config_name="config", overrides=list(overrides or []))
-    return _with_salt_fingerprint(OmegaConf.to_container(cfg, resolve=True))
-
-
 def salt_fingerprint(salt: str) -> str:
     """12 hex of SHA-256 over a fixed prefix and the salt: tells salts apart, reveals nothing of one."""
     return hashlib.sha256(f"segml-salt-fingerprint{salt}".encode()).hexdigest()[:12]
@@ -292,7 +280,7 @@ def _missing_salt(salt_env: str) -> ConfigError:
     )
 
 
-def _with_salt_fingerprint(raw: dict) -> dict:
+def with_salt_fingerprint(raw: dict) -> dict:
     """With pseudonymisation on, put the salt's fingerprint in `export.salt_fingerprint`.
 
     It is a parameter of the DVC export stage, so a new salt re-runs export (new pseudonyms);
@@ -330,12 +318,21 @@ def export_salt(cfg: ExportConfig) -> str | None:
 
 
 def to_typed(raw: dict) -> Config:
-    """Validate a composed config against the schema; unknown keys and wrong types fail here."""
+    """Validate a composed config against the schema; unknown keys, wrong types and unknown
+    choices fail here."""
     try:
         merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
         typed = OmegaConf.to_object(merged)
     except Exception as exc:  # omegaconf raises several error types; all mean "fix the config"
         raise ConfigError(f"Invalid configuration: {exc}") from exc
+    _check_choices(typed)
+    if typed.as_of is not None:
+        typed.as_of = _iso_date(typed.as_of)
+    return typed
+
+
+def _check_choices(typed: Config) -> None:
+    """Settings that name one of a few things name one that exists."""
     for name in ("churn", "upside"):
         if getattr(typed, name).scorer not in SCORERS:
             raise ConfigError(
@@ -349,152 +346,22 @@ def to_typed(raw: dict) -> Config:
         )
     if typed.dask.partitions < 1:
         raise ConfigError(f"dask.partitions={typed.dask.partitions}: use 1 or more.")
-    if typed.as_of is not None:
-        try:
-            typed.as_of = str(date.fromisoformat(str(typed.as_of)))
-        except ValueError:
-            raise ConfigError(
-                f"as_of={typed.as_of!r} is not a date: write it as YYYY-MM-DD "
-                "(e.g. `segml run as_of=2025-12-31`), or null for the last date in the data."
-            ) from None
-    return typed
 
 
-def write_params(
-    raw: dict,
-    path: str | Path = PARAMS_FILE,
-    overrides: list[str] | None = None,
-    conf_dir: str | Path = CONF_DIR,
-    conf_state: str | None = None,
-) -> None:
-    """Write the composed config as params.yaml, with the overrides that produced it and the
-    digest of its inputs (so `check_fresh` can tell it is fresh without composing again).
-
-    `conf_state`: `conf_digest` taken before composing, so an edit saved meanwhile leaves
-    params.yaml stale rather than fresh (taken now when not given)."""
-    overrides = list(overrides or [])
-    body = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
-    state = conf_digest(conf_dir) if conf_state is None else conf_state
-    header = (
-        "# GENERATED from conf/ by `segml compose` (or `dvc exp run`). Edit conf/, not this file.\n"
-        f"# overrides: {_one_line(overrides)}\n"
-        f"# inputs: {_inputs_digest(state, overrides, body) or 'not recorded'}\n"
-    )
-    from segml.data.io import write_text
-
-    write_text(header + body, path)
-
-
-def conf_digest(conf_dir: str | Path = CONF_DIR) -> str:
-    """SHA-256 over the files under `conf/` (symlinked folders followed, as Hydra follows them) and
-    their paths; "" when it cannot stand for what Hydra reads (an unreadable file, or a search
-    path that reaches outside `conf/`): stages then compose every time."""
-    from segml.data.provenance import file_digest
-
-    root = Path(conf_dir)
-    walked = os.walk(root, followlinks=True)
-    files = sorted(Path(folder) / name for folder, _, names in walked for name in names)
+def _iso_date(value: Any) -> str:
     try:
-        if any("searchpath" in f.read_text(encoding="utf-8", errors="replace") for f in files):
-            return ""
-        names = json.dumps([f.relative_to(root).as_posix() for f in files])
-        return hashlib.sha256(f"{names}\0{file_digest(*files)}".encode()).hexdigest()
-    except OSError:
-        return ""
-
-
-def _inputs_digest(conf_state: str, overrides: list[str], body: str) -> str:
-    """SHA-256 over what a composed params.yaml depends on: `conf/` (its `conf_digest`), the
-    overrides, the salt in the environment when ids are pseudonymised (as its fingerprint), and
-    the composed text itself (so a hand edit is seen); "" when `conf/` has no digest."""
-    if not conf_state:
-        return ""
-    export = (yaml.safe_load(body) or {}).get("export") or {}
-    salt_env = export.get("salt_env") or ExportConfig.salt_env
-    salt = os.environ.get(salt_env, "") if export.get("pseudonymize_ids") else ""
-    text = f"{conf_state}\0{json.dumps(overrides)}\0{salt_fingerprint(salt)}\0{body}"
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _params_parts(path: Path) -> tuple[str | None, str]:
-    """The recorded inputs digest of params.yaml (None if it has none) and its YAML body."""
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    header = [line for line in lines[:3] if line.startswith("#")]
-    recorded = [line.removeprefix("# inputs:").strip() for line in header if "# inputs:" in line]
-    return (recorded[0] if recorded else None), "".join(lines[len(header) :])
-
-
-# characters YAML or Python's splitlines() take as a line break that JSON leaves unescaped
-_HIDDEN_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def _one_line(values: list[str]) -> str:
-    """A YAML flow list on a single line, whatever the values hold (quotes, CJK, line breaks).
-
-    JSON is valid YAML and never wraps; yaml.safe_dump wraps long lines, and a wrapped comment
-    line is no longer a comment, which leaves params.yaml unreadable for DVC.
-    """
-    text = json.dumps(values, ensure_ascii=False)
-    for char, escaped in _HIDDEN_LINE_BREAKS.items():
-        text = text.replace(char, escaped)
-    return text
+        return str(date.fromisoformat(str(value)))
+    except ValueError:
+        raise ConfigError(
+            f"as_of={value!r} is not a date: write it as YYYY-MM-DD "
+            "(e.g. `segml run as_of=2025-12-31`), or null for the last date in the data."
+        ) from None
 
 
 def recorded_overrides(path: str | Path = PARAMS_FILE) -> list[str]:
-    """The overrides params.yaml was composed with (from its header)."""
+    """The overrides params.yaml was composed with (from the header `segml.app.params.write_params`
+    writes)."""
     for line in Path(path).read_text(encoding="utf-8").splitlines()[:3]:
         if line.startswith("# overrides:"):
             return yaml.safe_load(line.removeprefix("# overrides:")) or []
     return []
-
-
-def _first_difference(a: Any, b: Any, prefix: str = "") -> str | None:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b), key=str):
-            where = f"{prefix}.{key}" if prefix else str(key)
-            if key not in a or key not in b:
-                return where
-            found = _first_difference(a[key], b[key], where)
-            if found:
-                return found
-        return None
-    return None if a == b else (prefix or "<root>")
-
-
-def check_fresh(params_path: str | Path = PARAMS_FILE, conf_dir: str | Path = CONF_DIR) -> None:
-    """Refuse to run on a params.yaml that no longer matches `conf/`.
-
-    Inside `dvc exp run` DVC has just composed params.yaml itself (with any -S overrides), so it
-    is fresh by construction and the check is skipped.
-    """
-    params_path = Path(params_path)
-    if os.environ.get("DVC_EXP_NAME") or not Path(conf_dir).is_dir():
-        return
-    recorded, body = _params_parts(params_path)
-    overrides = recorded_overrides(params_path)
-    if recorded and recorded == _inputs_digest(conf_digest(conf_dir), overrides, body):
-        return  # same conf files, overrides, salt and text: composing again (2-3 s) gives the same
-    on_disk = yaml.safe_load(body)
-    expected = compose(overrides, conf_dir)
-    key = _first_difference(expected, on_disk)
-    if key == "export.salt_fingerprint":
-        raise ConfigError(
-            f"The salt in the environment variable {expected['export']['salt_env']} differs from the one "
-            f"{params_path} was composed with: run `segml run` so the export stage re-pseudonymises ids."
-        )
-    if key:
-        raise ConfigError(
-            f"{params_path} is out of date with {conf_dir}/ (first difference at `{key}`). "
-            "`dvc repro` does not compose Hydra configs: run `segml run` (compose + repro), "
-            "or `segml compose` then `dvc repro`, or `dvc exp run`."
-        )
-
-
-def load_config(params_path: str | Path = PARAMS_FILE, check: bool = True) -> Config:
-    """Load params.yaml as a typed Config (the entry point of every stage)."""
-    params_path = Path(params_path)
-    if not params_path.exists():
-        raise ConfigError(f"{params_path} not found: run `segml compose` to create it from conf/.")
-    if check:
-        check_fresh(params_path)
-    return to_typed(yaml.safe_load(params_path.read_text(encoding="utf-8")))

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from segml.app.cli import RUN_LOCK, app
 from segml.app.lock import run_lock
-from segml.config import compose, write_params
+from segml.app.params import compose, write_params
 from segml.errors import ProjectBusyError
 from tests.conftest import ROOT
 

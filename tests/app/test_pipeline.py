@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from segml.app.params import compose
 from segml.app.pipeline import run_pipeline
-from segml.config import compose, to_typed
+from segml.config import to_typed
 from tests.conftest import ROOT
 
 DAYS = pd.date_range("2024-01-01", "2025-12-31")

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from segml.app.cli import app
-from segml.config import compose, write_params
+from segml.app.params import compose, write_params
 from segml.data import io
 from tests.conftest import ROOT
 

@@ -6,14 +6,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from segml.config import (
-    ExportConfig,
-    check_fresh,
-    compose,
-    export_salt,
-    salt_fingerprint,
-    write_params,
-)
+from segml.app.params import check_fresh, compose, write_params
+from segml.config import ExportConfig, export_salt, salt_fingerprint
 from segml.errors import ConfigError
 from segml.reporting.privacy import pseudonymize, restore_ids
 from tests.conftest import ROOT

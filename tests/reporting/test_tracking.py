@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segml.config import ExportConfig, TrackingConfig, compose, to_typed
+from segml.app.params import compose
+from segml.config import ExportConfig, TrackingConfig, to_typed
 from segml.errors import PortableModelError
 from segml.models.segment import Segmenter
 from segml.models.training import ChurnModel, RuleScorer, UpsideModel

@@ -51,7 +51,8 @@ def _one_at_a_time():
 
 
 def _config(overrides: list[str] | None):
-    from segml.config import compose, to_typed
+    from segml.app.params import compose
+    from segml.config import to_typed
     from segml.errors import ConfigError
 
     try:
@@ -130,7 +131,7 @@ def compose(overrides: Overrides = None) -> None:
 
 
 def _compose(overrides: list[str] | None) -> None:
-    from segml.config import conf_digest, write_params
+    from segml.app.params import conf_digest, write_params
 
     overrides = _pin_previous_period(list(overrides or []))
     before = conf_digest()  # an edit saved while Hydra composes leaves params.yaml stale
@@ -215,7 +216,7 @@ def demo(overrides: Overrides = None) -> None:
 @app.command()
 def summary() -> None:
     """Print customers per tier, model metrics beside baselines, and where every output is."""
-    from segml.config import load_config
+    from segml.app.params import load_config
     from segml.data.catalog import Catalog
     from segml.models.evaluation import verdict
 
