@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from segml.app.params import compose
-from segml.config import to_typed
+from segml.config import TIER_POLICIES, to_typed
 from segml.errors import ConfigError
 from tests.conftest import ROOT
 
@@ -77,3 +77,33 @@ def test_as_of_must_be_a_date():
     with pytest.raises(ConfigError, match="YYYY-MM-DD"):
         to_typed(raw)
     assert to_typed(compose(["as_of=2025-12-31"], ROOT / "conf")).as_of == "2025-12-31"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("pyramd", "pyramid"), ("ABC", "abc"), ("value-potential", "value_potential")],
+)
+def test_unknown_tier_policy_fails_at_composition_with_a_did_you_mean(typed, meant):
+    raw = compose([f"tiering.primary={typed}"], ROOT / "conf")
+    with pytest.raises(ConfigError) as error:
+        to_typed(raw)
+    message = str(error.value)
+    assert f"tiering.primary={typed!r}" in message and f"Did you mean {meant!r}?" in message
+    assert str(list(TIER_POLICIES)) in message
+
+
+def test_a_policy_name_far_from_any_is_refused_without_a_guess():
+    with pytest.raises(ConfigError, match="is not a tier policy") as error:
+        to_typed(compose(["tiering.primary=kmeans"], ROOT / "conf"))
+    assert "Did you mean" not in str(error.value)
+
+
+def test_every_tier_policy_has_its_settings_and_actions(cfg):
+    """One list of policy names: each has its settings group and actions in conf/tiering."""
+    for policy in TIER_POLICIES:
+        assert getattr(cfg.tiering, policy), f"conf/tiering has no settings for {policy}"
+        assert cfg.tiering.actions.get(policy), f"conf/tiering has no actions for {policy}"
+        assert (
+            to_typed(compose([f"tiering.primary={policy}"], ROOT / "conf")).tiering.primary
+            == policy
+        )

@@ -1,15 +1,17 @@
 """Typed configuration: a dataclass per group of `conf/`, and the checks a composed config passes.
 
 `to_typed` turns a composed config (a plain dict) into a `Config`: unknown keys, wrong types and
-unknown choices (scorers, the engine) fail here, at start-up, with the key to fix. Composing
-`conf/` with Hydra, writing `params.yaml` and refusing a stale one are `segml.app.params`'s job;
-every stage reads its typed config through that module. This module reads no file but
-params.yaml's header (`recorded_overrides`, which MLflow logging needs below the app layer) and
-imports nothing of segml but its errors, so every layer may use it.
+unknown choices (scorers, the engine, the tier policy: `TIER_POLICIES`, the one list of their
+names) fail here, at start-up, with the key to fix. Composing `conf/` with Hydra, writing
+`params.yaml` and refusing a stale one are `segml.app.params`'s job; every stage reads its typed
+config through that module. This module reads no file but params.yaml's header
+(`recorded_overrides`, which MLflow logging needs below the app layer) and imports nothing of
+segml but its errors, so every layer may use it.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -25,6 +27,8 @@ from segml.errors import ConfigError
 PARAMS_FILE = "params.yaml"  # the composed config every stage reads (see segml.app.params)
 SCORERS = ("auto", "model", "baseline")
 ENGINES = ("local", "dask")
+# the tier policies `tiering.primary` may name; each has its settings group in conf/tiering
+TIER_POLICIES = ("abc", "pyramid", "value_potential")
 
 
 @dataclass
@@ -346,6 +350,20 @@ def _check_choices(typed: Config) -> None:
         )
     if typed.dask.partitions < 1:
         raise ConfigError(f"dask.partitions={typed.dask.partitions}: use 1 or more.")
+    primary = typed.tiering.primary
+    if primary not in TIER_POLICIES:
+        guess = _did_you_mean(primary, TIER_POLICIES)
+        raise ConfigError(
+            f"tiering.primary={primary!r} is not a tier policy.{guess}"
+            f" Use one of {list(TIER_POLICIES)} (set in conf/tiering, or e.g. "
+            "`segml run tiering.primary=pyramid`)."
+        )
+
+
+def _did_you_mean(value: Any, choices: tuple[str, ...]) -> str:
+    """' Did you mean 'x'?' for the choice closest to a mistyped value, or ''."""
+    close = difflib.get_close_matches(str(value).strip().lower(), choices, n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def _iso_date(value: Any) -> str:
