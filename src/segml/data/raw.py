@@ -177,7 +177,8 @@ def _worded(path: Path, fmt: str, encoding: str, keys: _Keys):
 
 def _read_csv(path: Path, encoding: str, delimiter: str, sheet, keys: _Keys) -> pa.Table:
     """Arrow's reader when it can take the file as it is, else pandas' (other encodings,
-    multi-character delimiters, repeated headers, ragged rows...), which reads it or words why not."""
+    multi-character delimiters, repeated headers, ragged rows...), which reads it or says why
+    not."""
     fast = _read_csv_arrow(path, encoding, delimiter)
     if fast is not None:
         return fast
