@@ -39,6 +39,7 @@ from segml.data.catalog import Catalog
 from segml.errors import ConfigError
 from segml.reporting import model_export as mx
 from segml.reporting.privacy import pseudonymize, restore_ids
+from segml.tiering.policies import TIER_COLUMNS as POLICY_TIER_COLUMNS
 
 CHAMPION = "champion"
 ACCEPTED = "segml.accepted"  # a pipeline run movement may compare with (not an experiment or sweep)
@@ -63,16 +64,9 @@ VERBOSE_PARAMS = (
 # Settings that do not change results: left out of the config digest in run names.
 DIGEST_EXCLUDED = ("paths", "tracking")
 REGISTERED = {"churn": "segml-churn", "upside": "segml-upside", "segmenter": "segml-segmenter"}
-TIER_COLUMNS = ("tier", "tier_abc", "tier_pyramid", "vp_cell")
-COUNTED_COLUMNS = (
-    "tier",
-    "tier_abc",
-    "tier_pyramid",
-    "vp_cell",
-    "lifecycle_status",
-    "persona",
-    "tier_change",
-)
+# the columns movement compares next period: the headline tier and each policy's column
+TIER_COLUMNS = ("tier", *POLICY_TIER_COLUMNS.values())
+COUNTED_COLUMNS = (*TIER_COLUMNS, "lifecycle_status", "persona", "tier_change")
 
 
 def _mlflow():
