@@ -20,7 +20,8 @@ from segml.reporting.exports import (
     pseudonymize,
     workbook,
 )
-from segml.reporting.report import SECTIONS, ReportInputs, frequency_recency_matrix, render
+from segml.reporting.model_quality import frequency_recency_matrix
+from segml.reporting.report import SECTIONS, ReportInputs, render
 
 
 @pytest.fixture()
