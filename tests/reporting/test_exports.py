@@ -13,15 +13,12 @@ import pandas as pd
 import pytest
 
 from segml.errors import ExportError
-from segml.reporting.exports import (
-    build_exports,
-    display_width,
-    export_table,
-    pseudonymize,
-    workbook,
-)
+from segml.reporting.exports import build_exports
 from segml.reporting.model_quality import frequency_recency_matrix
+from segml.reporting.privacy import pseudonymize
 from segml.reporting.report import SECTIONS, ReportInputs, render
+from segml.reporting.table import export_table
+from segml.reporting.workbook import display_width, workbook
 
 
 @pytest.fixture()

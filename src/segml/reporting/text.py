@@ -168,8 +168,6 @@ TEXT = {
     "rfm_segment": {"en": "RFM segment", "zh": "RFM分群"},
     "lifecycle_name": {"en": "Lifecycle", "zh": "生命周期"},
 }
-
-
 # Data-quality rejection codes (segml.data.validate) in plain words.
 REJECTIONS = {
     "missing_customer_id": {"en": "Missing customer id", "zh": "缺少客户编号"},
