@@ -14,7 +14,7 @@ from segml.app.console import console
 from segml.app.pipeline import run_pipeline
 from segml.config import to_typed
 from segml.data import io
-from segml.reporting import tracking
+from segml.reporting import run_logger as tracking
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")

@@ -145,7 +145,7 @@ def _pin_previous_period(overrides: list[str]) -> list[str]:
     if any(o.split("=")[0].lstrip("+~") == "tiering.previous_ref" for o in overrides):
         return overrides
     from segml.data import io
-    from segml.reporting import tracking
+    from segml.reporting import run_history as tracking
 
     _, cfg = _config(overrides)
     paths = cfg.paths
@@ -318,7 +318,7 @@ def _score(
     from segml.data.catalog import Catalog
     from segml.data.validate import prepare
     from segml.features.datasets import build_snapshot, check_history
-    from segml.reporting import tracking
+    from segml.reporting import run_history as tracking
     from segml.reporting.exports import export_stage, report_inputs
     from segml.tiering.scoring import score_customers
 
