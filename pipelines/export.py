@@ -10,7 +10,8 @@ from segml.data.catalog import Catalog
 from segml.data.schema import CUTOFF
 from segml.features.datasets import schedule_from_summary
 from segml.models.training import challenge, fold_cutoffs
-from segml.reporting import tracking
+from segml.reporting import run_history
+from segml.reporting import run_logger as tracking
 from segml.reporting.exports import MATRIX_COLUMNS, Exports, export_stage, report_inputs
 from segml.reporting.partitioned import TABLE_FORMATS, write_partitioned_tables
 
@@ -44,7 +45,7 @@ def main() -> None:
     models = {name: catalog.read(f"{name}_model") for name in ("churn", "upside")} | {
         "segmenter": catalog.read("segmenter")
     }
-    champion, horizon = tracking.load_champion_set(cfg.tracking.uri, cfg.paths.in_mlflow_run)
+    champion, horizon = run_history.load_champion_set(cfg.tracking.uri, cfg.paths.in_mlflow_run)
     # the champion is re-scored on this run's backtest folds: read only their rows, and only then;
     # before the tier table is read, so the two are never in memory together
     folds = fold_cutoffs({k: metrics[k] for k in ("churn", "upside")})

@@ -15,7 +15,7 @@ from segml.app.pipeline import run_pipeline
 from segml.config import to_typed
 from segml.data.provenance import git_commit
 from segml.data.raw import read_raw_inputs
-from segml.reporting import tracking
+from segml.reporting import run_logger as tracking
 
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")

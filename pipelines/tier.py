@@ -8,7 +8,7 @@ from segml.app.params import load_config
 from segml.config import Config
 from segml.data.catalog import Catalog
 from segml.data.schema import CUSTOMER_ID
-from segml.reporting import tracking
+from segml.reporting import run_history as tracking
 from segml.tiering.partitioned import Models, score_partitioned
 from segml.tiering.scoring import TierResult, score_customers
 

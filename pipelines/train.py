@@ -8,7 +8,7 @@ from segml.data.catalog import Catalog
 from segml.features.build import Vocabulary, with_vocabulary_levels
 from segml.features.datasets import schedule_from_summary
 from segml.models.training import read_training_rows, train_models
-from segml.reporting.report import plot_churn, plot_deciles
+from segml.reporting.plots import plot_churn, plot_deciles
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 import yaml
@@ -67,3 +69,11 @@ def test_restore_ids_maps_known_pseudonyms_back():
         logged.iloc[1],
     ]  # 0000003 is not known today: stays a pseudonym
     assert restore_ids(logged, pd.Series(["0000001"]), None).tolist() == logged.tolist()
+
+
+def test_pseudonyms_are_stable_per_salt_and_differ_across_salts():
+    ids = pd.Series(["001", "002", "001"])
+    first, again, other = pseudonymize(ids, "s1"), pseudonymize(ids, "s1"), pseudonymize(ids, "s2")
+    assert first.tolist() == again.tolist() and first[0] == first[2] and first[0] != first[1]
+    assert not set(first) & set(other)
+    assert all(re.fullmatch("[0-9a-f]{16}", v) for v in first)

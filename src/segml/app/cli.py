@@ -146,7 +146,7 @@ def _pin_previous_period(overrides: list[str]) -> list[str]:
     if any(o.split("=")[0].lstrip("+~") == "tiering.previous_ref" for o in overrides):
         return overrides
     from segml.data.provenance import file_digest
-    from segml.reporting import tracking
+    from segml.reporting import run_history as tracking
 
     _, cfg = _config(overrides)
     paths = cfg.paths
@@ -320,7 +320,7 @@ def _score(
     from segml.data.raw import read_raw_inputs
     from segml.data.validate import prepare
     from segml.features.datasets import build_snapshot, check_history
-    from segml.reporting import tracking
+    from segml.reporting import run_history as tracking
     from segml.reporting.exports import export_stage, report_inputs
     from segml.tiering.scoring import score_customers
 

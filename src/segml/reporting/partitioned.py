@@ -18,7 +18,7 @@ import pandas as pd
 
 from segml.config import ExportConfig
 from segml.data import io
-from segml.reporting.exports import export_table
+from segml.reporting.table import export_table
 
 TABLE_FORMATS = ("parquet", "csv")
 

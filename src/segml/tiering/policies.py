@@ -11,12 +11,19 @@ Documented edge cases, the same for every policy:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import numpy as np
 import pandas as pd
 
 from segml.data import schema as s
 
-TIER_COLUMNS = {"abc": "tier_abc", "pyramid": "tier_pyramid", "value_potential": "vp_cell"}
+# The tier policies by name, and the column each one grades into: the one registry of policies
+# (`tiering.primary` names one; the tier stage and the MLflow run log take their columns from here).
+TIER_COLUMNS: Mapping[str, str] = MappingProxyType(
+    {"abc": "tier_abc", "pyramid": "tier_pyramid", "value_potential": "vp_cell"}
+)
 
 
 def lookup(keys: pd.Series, rule) -> pd.Series:

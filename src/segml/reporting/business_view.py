@@ -1,0 +1,315 @@
+"""The report's page one, for the CRM manager: key figures, tiers, lifecycle, RFM segments, who
+moved and why, customers at risk, what each team should do, how the labels fit together."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+
+from segml.reporting.charts import LIFECYCLE_COLOURS, PALETTE, Charts
+from segml.reporting.html_table import html_table
+from segml.reporting.text import Words, count, is_missing, money, percent, tier_name, tier_names
+
+
+def kpis_section(table: pd.DataFrame, w: Words) -> str:
+    status = table.get("lifecycle_status", pd.Series(dtype=object))
+    at_risk = status == "at_risk"
+    cards = [
+        (w("customers"), count(len(table))),
+        (w("value_12m"), money(table["current_value"].clip(lower=0).sum())),
+        (
+            w("at_risk_customers"),
+            f"{count(at_risk.sum())} ({percent(at_risk.mean() if len(table) else 0)})",
+        ),
+        (w("value_at_risk"), money(table.loc[at_risk, "current_value"].clip(lower=0).sum())),
+        (w("new_customers"), count((status == "new").sum())),
+    ]
+    return (
+        '<div class="kpis">'
+        + "".join(
+            f'<div class="kpi"><div class="k">{html.escape(k)}</div><div class="v">{html.escape(v)}</div></div>'
+            for k, v in cards
+        )
+        + "</div>"
+    )
+
+
+def tiers_section(summary: pd.DataFrame, table: pd.DataFrame, w: Words, chart: Charts) -> str:
+    import plotly.graph_objects as go
+
+    names = tier_names(table, w)
+    tiers = [tier_name(t, names, w) for t in summary["tier"]]
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=w("share_customers"),
+                x=tiers,
+                y=summary["customer_share"],
+                marker_color=PALETTE[0],
+                text=[percent(v) for v in summary["customer_share"]],
+                textposition="outside",
+            ),
+            go.Bar(
+                name=w("share_value"),
+                x=tiers,
+                y=summary["value_share"],
+                marker_color=PALETTE[1],
+                text=[percent(v) for v in summary["value_share"]],
+                textposition="outside",
+            ),
+        ]
+    )
+    fig.update_layout(barmode="group", yaxis={"tickformat": ".0%"})
+    shown = pd.DataFrame(
+        {
+            w("tier"): tiers,
+            w.name("customers"): summary["customers"],
+            w.name("customer_share"): summary["customer_share"],
+            w.name("value_share"): summary["value_share"],
+            w.name("mean_churn_probability"): summary["mean_churn_probability"],
+            w.name("mean_predicted_value"): summary.get(
+                "mean_predicted_value", pd.Series(np.nan, index=summary.index)
+            ),
+        }
+    )
+    formats = dict(zip(shown.columns[1:], [count, percent, percent, percent, money]))
+    return chart(fig) + html_table(shown, formats)
+
+
+def lifecycle_section(table: pd.DataFrame, w: Words, chart: Charts) -> str:
+    import plotly.graph_objects as go
+
+    if "lifecycle_status" not in table:
+        return ""
+    order = [
+        s for s in ("new", "active", "at_risk", "lost") if (table["lifecycle_status"] == s).any()
+    ]
+    grouped = table.groupby("lifecycle_status")
+    names = [w.name(s) for s in order]
+    customers = grouped.size().reindex(order)
+    value = grouped["current_value"].apply(lambda v: v.clip(lower=0).sum()).reindex(order)
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=customers,
+            marker_color=[LIFECYCLE_COLOURS.get(s, PALETTE[0]) for s in order],
+            text=[f"{count(c)} · {money(v)}" for c, v in zip(customers, value)],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:,} <extra></extra>",
+        )
+    )
+    fig.update_layout(yaxis={"title": w("customers"), "tickformat": ","})
+    total = max(table["current_value"].clip(lower=0).sum(), 1e-9)
+    shown = pd.DataFrame(
+        {
+            w("lifecycle_name"): names,
+            w.name("customers"): customers.to_numpy(),
+            w.name("customer_share"): (customers / len(table)).to_numpy(),
+            w.name("value_share"): (value / total).to_numpy(),
+            w.name("mean_churn_probability"): grouped["churn_probability"]
+            .mean()
+            .reindex(order)
+            .to_numpy(),
+        }
+    )
+    formats = dict(zip(shown.columns[1:5], [count, percent, percent, percent]))
+    return chart(fig, 330) + html_table(shown, formats)
+
+
+def rfm_section(table: pd.DataFrame, w: Words, chart: Charts) -> str:
+    import plotly.graph_objects as go
+
+    if "rfm_segment" not in table:
+        return ""
+    grouped = table.groupby("rfm_segment")
+    frame = pd.DataFrame(
+        {
+            "name": w.column(grouped.first(), "rfm_segment"),
+            "customers": grouped.size(),
+            "value": grouped["current_value"].apply(lambda v: v.clip(lower=0).sum()),
+            "r": grouped["rfm_r"].mean(),
+            "f": grouped["rfm_f"].mean(),
+            "m": grouped["rfm_m"].mean(),
+            "churn": grouped["churn_probability"].mean(),
+        }
+    )
+    frame = frame.assign(score=frame[["r", "f", "m"]].sum(axis=1)).sort_values(
+        ["score", "customers"], ascending=False
+    )
+    total = max(frame["value"].sum(), 1e-9)
+    fig = go.Figure(
+        go.Treemap(
+            labels=frame["name"],
+            parents=[""] * len(frame),
+            values=frame["customers"],
+            marker={
+                "colors": frame["value"] / total,
+                "colorscale": "Blues",
+                "showscale": False,
+                "line": {"color": "#ffffff", "width": 2},
+            },
+            texttemplate="<b>%{label}</b><br>%{value:,}<br>%{customdata}",
+            customdata=[percent(v) for v in frame["value"] / total],
+            hovertemplate="%{label}: %{value:,}<extra></extra>",
+        )
+    )
+
+    shown = pd.DataFrame(
+        {
+            w("rfm_segment"): frame["name"].to_numpy(),
+            w.name("customers"): frame["customers"].to_numpy(),
+            w.name("customer_share"): (frame["customers"] / len(table)).to_numpy(),
+            w.name("value_share"): (frame["value"] / total).to_numpy(),
+            w("mean_rfm"): [
+                f"{r:.1f} / {f:.1f} / {m:.1f}"
+                for r, f, m in zip(frame["r"], frame["f"], frame["m"])
+            ],
+            w.name("mean_churn_probability"): frame["churn"].to_numpy(),
+        }
+    )
+    formats = dict(zip(shown.columns[1:4], [count, percent, percent]))
+    formats[shown.columns[5]] = percent
+    return f"<p>{w.sentence('rfm_note')}</p>" + chart(fig, 420) + html_table(shown, formats)
+
+
+def _move_reason(before, now, w: Words) -> str:
+    """Why a customer changed tier: their own spend moved, or the tier boundaries did."""
+    if is_missing(before):
+        return w.sentence("moved_unknown")
+    if abs(now - before) > max(0.01 * abs(before), 1.0):
+        key = "moved_up_spend" if now > before else "moved_down_spend"
+        return w.sentence(key, before=money(before), now=money(now))
+    return w.sentence("moved_boundaries")
+
+
+def movement_section(move: dict, table: pd.DataFrame, w: Words) -> str:
+    if not move.get("available"):
+        return f"<p>{w.sentence('no_previous')}</p>"
+    period = move.get("compared_with")
+    summary = (
+        (f"<p>{w('compared_with')}: <b>{html.escape(period)}</b></p>" if period else "")
+        + f"<p><b>{percent(move['kept_share'])}</b> {w('kept')} · <b>{count(len(move['upgrades']))}</b> "
+        f"{w('upgrades')} · <b>{count(len(move['downgrades']))}</b> {w('downgrades')}</p>"
+    )
+    movers = pd.concat([move["upgrades"], move["downgrades"]], ignore_index=True)
+    if movers.empty:
+        return summary
+    before_value = movers.get("previous_value", pd.Series(np.nan, index=movers.index))
+    movers = (
+        movers.assign(change=(movers["current_value"] - before_value).abs().fillna(0))
+        .sort_values(["change", "current_value", "customer_id"], ascending=[False, False, True])
+        .head(15)
+    )
+    reasons = [
+        _move_reason(a, b, w)
+        for a, b in zip(
+            movers.get("previous_value", [np.nan] * len(movers)), movers["current_value"]
+        )
+    ]
+    before = movers.get("previous_value")
+    names = tier_names(table, w)
+    shown = pd.DataFrame(
+        {
+            w("customer"): movers["customer_id"].to_numpy(),
+            w("from_to"): [
+                f"{tier_name(a, names, w)} → {tier_name(b, names, w)}"
+                for a, b in zip(movers["previous"], movers["current"])
+            ],
+            w("value_before_now"): [
+                f"{money(a)} → {money(b)}"
+                for a, b in zip(
+                    before if before is not None else [np.nan] * len(movers),
+                    movers["current_value"],
+                )
+            ],
+            w("why"): reasons,
+        }
+    )
+    return (
+        summary + f"<h3>{html.escape(w('biggest_moves'))}</h3>" + html_table(shown, wide={w("why")})
+    )
+
+
+def at_risk_section(table: pd.DataFrame, w: Words, top: int = 15) -> str:
+    names = tier_names(table, w)
+    status = table.get("lifecycle_status", pd.Series("at_risk", index=table.index))
+    candidates = table[status == "at_risk"]
+    stake = candidates["churn_probability"] * candidates["current_value"].clip(lower=0)
+    chosen = (
+        candidates.assign(stake=stake)
+        .sort_values(["stake", "customer_id"], ascending=[False, True])
+        .head(top)
+    )
+    shown = pd.DataFrame(
+        {
+            w("customer"): chosen["customer_id"].to_numpy(),
+            w("tier"): [tier_name(t, names, w) for t in chosen["tier"]],
+            w("lifecycle_name"): w.column(chosen, "lifecycle").to_numpy()
+            if "lifecycle_en" in chosen
+            else "",
+            w("rfm_segment"): w.column(chosen, "rfm_segment").to_numpy()
+            if "rfm_segment_en" in chosen
+            else "",
+            w.name("current_value"): chosen["current_value"].to_numpy(),
+            w.name("churn_probability"): chosen["churn_probability"].to_numpy(),
+            w("why"): w.reasons(chosen, "churn_reasons").to_numpy()
+            if "churn_reasons_en" in chosen
+            else "",
+            w("action"): w.column(chosen, "lifecycle_action").to_numpy()
+            if "lifecycle_action_en" in chosen
+            else "",
+            w("team"): w.column(chosen, "lifecycle_action_team").to_numpy()
+            if "lifecycle_action_team_en" in chosen
+            else "",
+        }
+    )
+    formats = {w.name("current_value"): money, w.name("churn_probability"): percent}
+    return f"<p>{w.sentence('at_risk_note')}</p>" + html_table(shown, formats, {w("why")})
+
+
+def teams_section(table: pd.DataFrame, w: Words) -> str:
+    parts = []
+    for prefix in ("lifecycle_action", "action"):
+        if f"{prefix}_team_en" not in table or f"{prefix}_en" not in table:
+            continue
+        frame = pd.DataFrame(
+            {
+                "team": w.column(table, f"{prefix}_team"),
+                "action": w.column(table, prefix),
+                "value": table["current_value"].clip(lower=0),
+            }
+        )
+        parts.append(frame[frame["action"].str.strip() != ""])
+    if not parts:
+        return ""
+    frame = pd.concat(parts, ignore_index=True)
+    grouped = frame.groupby(["team", "action"], sort=True).agg(
+        customers=("value", "size"), value=("value", "sum")
+    )
+    grouped = grouped.reset_index().sort_values(["team", "customers"], ascending=[True, False])
+    shown = pd.DataFrame(
+        {
+            w("team"): grouped["team"].to_numpy(),
+            w("action"): grouped["action"].to_numpy(),
+            w.name("customers"): grouped["customers"].to_numpy(),
+            w("value_12m"): grouped["value"].to_numpy(),
+        }
+    )
+    return html_table(shown, {w.name("customers"): count, w("value_12m"): money}, {w("action")})
+
+
+def labels_section(table: pd.DataFrame, w: Words) -> str:
+    adjusted = int(table["persona_adjusted"].sum()) if "persona_adjusted" in table else 0
+    text = f"<p>{w.sentence('labels_note', adjusted=count(adjusted))}</p>"
+    if {"rfm_segment", "lifecycle_status"} <= set(table.columns):
+        n = int(
+            (
+                table["rfm_segment"].isin(["champions", "loyal"])
+                & (table["lifecycle_status"] == "at_risk")
+            ).sum()
+        )
+        if n:
+            text += f"<p>{w.sentence('labels_disagree', n=count(n))}</p>"
+    return text

@@ -1,0 +1,41 @@
+"""The MLflow connection the tracking modules share: the client library, loaded quietly at first
+use, and the names a run and the registry carry (registered models, the champion alias, run tags).
+
+Only `run_logger` (writes) and `run_history` (reads) use it; no other module talks to MLflow.
+"""
+
+from __future__ import annotations
+
+import os
+
+CHAMPION = "champion"
+ACCEPTED = "segml.accepted"  # a pipeline run movement may compare with (not an experiment or sweep)
+PERIOD = "segml.period"  # what a run graded (`run_history.period_key`)
+REGISTERED = {"churn": "segml-churn", "upside": "segml-upside", "segmenter": "segml-segmenter"}
+
+
+def load_mlflow():
+    """The mlflow module, imported at first use (importing it is slow and has side effects)."""
+    import logging
+
+    import mlflow
+
+    logging.getLogger("mlflow").setLevel(logging.ERROR)  # keep the console readable
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    return mlflow
+
+
+def connect(uri: str, experiment: str):
+    """mlflow, pointed at the tracking store `uri` and the experiment runs are logged to."""
+    mlflow = load_mlflow()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment)
+    return mlflow
+
+
+def model_version(client, name: str, which: str):
+    """A registered version of one model of the set ("churn", ...), by alias or version number."""
+    registered = REGISTERED[name]
+    if str(which).isdigit():
+        return client.get_model_version(registered, str(which))
+    return client.get_model_version_by_alias(registered, which)

@@ -1,0 +1,281 @@
+"""The report's words and numbers: zh/en sentences, names from export.headers, number formats.
+
+`Words` gives text in `export.language` (zh | en | both): report sentences and titles from `TEXT`,
+names of models, scorers, metrics, statuses and columns from `export.headers` (the vocabulary the
+workbook shares), and the display names of tiers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from segml.config import ExportConfig
+
+# Report sentences and titles, per language. Names of models, scorers, metrics and table columns
+# come from export.headers.
+TEXT = {
+    "title": {"en": "Customer tiers", "zh": "客户分级报告"},
+    "as_of": {"en": "as of", "zh": "评估日期"},
+    "business": {"en": "Business view", "zh": "业务概览"},
+    "analysts": {"en": "Model quality (for analysts)", "zh": "模型质量（供分析师参考）"},
+    "customers": {"en": "Customers", "zh": "客户数"},
+    "value_12m": {"en": "Value, last 12 months", "zh": "近12个月价值"},
+    "at_risk_customers": {"en": "Customers at risk", "zh": "流失预警客户"},
+    "value_at_risk": {"en": "Value of customers at risk", "zh": "预警客户价值"},
+    "new_customers": {"en": "New customers", "zh": "新客户"},
+    "policy": {"en": "Headline tiers", "zh": "主分级方法"},
+    "tiers": {"en": "Tiers: who holds the value", "zh": "客户等级：价值集中在哪里"},
+    "share_customers": {"en": "Share of customers", "zh": "客户占比"},
+    "share_value": {"en": "Share of value", "zh": "价值占比"},
+    "lifecycle": {
+        "en": "Lifecycle: new, active, at risk, lost",
+        "zh": "生命周期：新客、活跃、预警、流失",
+    },
+    "rfm": {"en": "RFM segments", "zh": "RFM客户分群"},
+    "rfm_note": {
+        "en": "R, F and M are scores 1-5 against the other customers (5 = most recent, most often, "
+        "most spend).",
+        "zh": "R、F、M为与其他客户相比的1-5分（5 = 最近购买、购买最频繁、消费最多）。",
+    },
+    "movement": {"en": "Who moved since the last run, and why", "zh": "与上期相比的等级变动及原因"},
+    "no_previous": {
+        "en": "No previous run to compare with yet: movement appears from the second run on.",
+        "zh": "暂无上期结果可比较：从第二次运行起显示等级变动。",
+    },
+    "kept": {"en": "kept their tier", "zh": "等级不变"},
+    "compared_with": {"en": "Compared with the previous period", "zh": "对比上期"},
+    "upgrades": {"en": "upgrades", "zh": "升级"},
+    "downgrades": {"en": "downgrades", "zh": "降级"},
+    "moved_up_spend": {
+        "en": "spend in the last 12 months rose from {before} to {now}",
+        "zh": "近12个月消费由{before}升至{now}",
+    },
+    "moved_down_spend": {
+        "en": "spend in the last 12 months fell from {before} to {now}",
+        "zh": "近12个月消费由{before}降至{now}",
+    },
+    "moved_boundaries": {
+        "en": "same spend; the tier boundaries moved (other customers' spend or the tier settings changed)",
+        "zh": "消费未变；分级界限发生变化（其他客户的消费或分级设置有变）",
+    },
+    "moved_unknown": {
+        "en": "the previous run did not record this customer's value",
+        "zh": "上期未记录该客户的价值",
+    },
+    "biggest_moves": {"en": "Largest moves by change in value", "zh": "价值变化最大的变动客户"},
+    "at_risk": {"en": "Top customers at risk: call them first", "zh": "重点流失风险客户：优先联系"},
+    "at_risk_note": {
+        "en": "Customers whose lifecycle is at risk, ranked by value at stake (churn probability × value "
+        "of the last 12 months).",
+        "zh": "生命周期为“流失预警”的客户，按风险价值（流失概率 × 近12个月价值）排序。",
+    },
+    "teams": {"en": "What each team should do this month", "zh": "本月各团队行动"},
+    "labels": {"en": "How the labels fit together", "zh": "各类标签之间的关系"},
+    "labels_note": {
+        "en": "Lifecycle is the time-based truth (days since the first and the last purchase, and the churn "
+        "model). RFM segments rank customers against each other and personas name a whole cluster, so "
+        "each is checked against the lifecycle: a customer whose first purchase is recent is never "
+        "'lost', a lost customer is never a 'champion'. {adjusted} customers show a persona set by "
+        "their lifecycle instead of their cluster's name.",
+        "zh": "生命周期基于时间（首次与最近一次购买距今天数及流失模型），为准绳。RFM分群是客户之间的相对排名，画像是整个"
+        "聚类的名称，二者都按生命周期校验：首次购买不久的客户不会被标为“已流失”，已流失客户不会是“冠军客户”。"
+        "有{adjusted}位客户的画像按其生命周期而非所属聚类命名。",
+    },
+    "labels_disagree": {
+        "en": "By design they can still differ: {n} customers rank high in RFM (champions or loyal) while the "
+        "lifecycle says at risk, because RFM looks back and the churn model looks ahead. Treat them as "
+        "valuable customers to keep.",
+        "zh": "二者仍可能不同：{n}位客户在RFM中排名靠前（冠军或忠诚），但生命周期为流失预警，因为RFM回看过去、流失模型"
+        "预测未来。请把他们当作需要挽留的重要客户。",
+    },
+    "grades": {"en": "Model grades", "zh": "模型评级"},
+    "scored_with": {"en": "Scored with", "zh": "实际评分方法"},
+    "backtest": {
+        "en": "Walk-forward backtest (mean ± spread over folds)",
+        "zh": "滚动回测（各折均值 ± 波动）",
+    },
+    "no_backtest": {"en": "No backtest results in this run.", "zh": "本次运行没有回测结果。"},
+    "folds": {"en": "folds", "zh": "折"},
+    "metric": {"en": "Measure", "zh": "指标"},
+    "validation": {
+        "en": "Validation cutoff: model beside baselines",
+        "zh": "验证时点：模型与基准对比",
+    },
+    "calibration": {"en": "Churn calibration", "zh": "流失概率校准"},
+    "predicted_churn": {"en": "Predicted churn probability", "zh": "预测流失概率"},
+    "observed_churn": {"en": "Observed churn rate", "zh": "实际流失率"},
+    "perfect": {"en": "Perfect calibration", "zh": "完美校准"},
+    "gains": {"en": "Cumulative gains vs baselines", "zh": "累积增益：模型与基准"},
+    "churn_quality": {"en": "Churn model: calibration and gains", "zh": "流失模型：校准与累积增益"},
+    "contacted": {
+        "en": "Share of customers contacted (highest risk first)",
+        "zh": "联系客户占比（风险从高到低）",
+    },
+    "caught": {"en": "Share of churners caught", "zh": "覆盖的流失客户占比"},
+    "random": {"en": "Random", "zh": "随机"},
+    "deciles": {
+        "en": "Future value by decile: predicted vs actual",
+        "zh": "未来价值十分位：预测与实际",
+    },
+    "decile": {"en": "Decile (1 = highest predicted)", "zh": "十分位（1 = 预测最高）"},
+    "predicted": {"en": "Predicted", "zh": "预测"},
+    "actual": {"en": "Actual", "zh": "实际"},
+    "mean_spend": {"en": "Mean next-period spend (¥)", "zh": "下期平均消费（¥）"},
+    "matrices": {
+        "en": "Frequency × recency: P(alive) and expected purchases (BG/NBD)",
+        "zh": "频次 × 最近购买：存活概率与预计购买次数（BG/NBD）",
+    },
+    "p_alive": {"en": "Mean probability still a customer", "zh": "平均仍活跃概率"},
+    "expected_purchases": {
+        "en": "Mean expected purchases, next period",
+        "zh": "下期平均预计购买次数",
+    },
+    "repeat_purchases": {"en": "Repeat purchases", "zh": "重复购买次数"},
+    "days_since": {"en": "Days since last purchase", "zh": "距上次购买天数"},
+    "matrices_note": {
+        "en": "As in lifetimes: BG/NBD counts a customer who has not repeated yet as still alive, so "
+        "the first row reads 100 %; read it with the days since the purchase.",
+        "zh": "与lifetimes一致：BG/NBD把尚未复购的客户视为仍活跃，因此第一行为100%；请结合距上次购买天数解读。",
+    },
+    "no_matrices": {
+        "en": "BG/NBD features are off in this run.",
+        "zh": "本次运行未启用BG/NBD特征。",
+    },
+    "segments": {"en": "Segment profiles (clusters)", "zh": "客户细分画像（聚类）"},
+    "importance": {"en": "What the models look at most", "zh": "模型最看重的因素"},
+    "gain": {"en": "Importance (share of gain)", "zh": "重要性（增益占比）"},
+    "quality": {"en": "Data quality", "zh": "数据质量"},
+    "rows_read": {"en": "Rows read", "zh": "读取行数"},
+    "rows_clean": {"en": "Clean rows", "zh": "有效行数"},
+    "rows_rejected": {"en": "Rejected rows", "zh": "拒绝行数"},
+    "period": {"en": "Period", "zh": "数据期间"},
+    "reason": {"en": "Reason", "zh": "原因"},
+    "rows": {"en": "Rows", "zh": "行数"},
+    "team": {"en": "Team", "zh": "负责团队"},
+    "action": {"en": "Action", "zh": "建议行动"},
+    "why": {"en": "Why", "zh": "原因"},
+    "value_at_stake": {"en": "Value at stake", "zh": "风险价值"},
+    "customer": {"en": "Customer", "zh": "客户"},
+    "from_to": {"en": "Tier: before → now", "zh": "等级：上期 → 本期"},
+    "value_before_now": {"en": "Value: before → now", "zh": "价值：上期 → 本期"},
+    "mean_rfm": {"en": "Mean R / F / M", "zh": "平均 R / F / M"},
+    "tier": {"en": "Tier", "zh": "等级"},
+    "other_feature": {"en": "Other feature", "zh": "其他特征"},
+    "persona": {"en": "Persona", "zh": "客户画像"},
+    "rfm_segment": {"en": "RFM segment", "zh": "RFM分群"},
+    "lifecycle_name": {"en": "Lifecycle", "zh": "生命周期"},
+}
+# Data-quality rejection codes (segml.data.validate) in plain words.
+REJECTIONS = {
+    "missing_customer_id": {"en": "Missing customer id", "zh": "缺少客户编号"},
+    "bad_timestamp": {"en": "Unreadable date/time", "zh": "无法解析的时间"},
+    "bad_amount": {"en": "Unreadable amount", "zh": "无法解析的金额"},
+    "zero_amount": {"en": "Zero amount", "zh": "金额为零"},
+    "absurd_amount": {"en": "Amount beyond the configured maximum", "zh": "金额超过设定上限"},
+    "future": {"en": "Dated after the end of the export", "zh": "日期晚于导出结束日"},
+    "duplicate": {"en": "Exact duplicate row", "zh": "完全重复的行"},
+    "duplicate_customer": {"en": "Customer listed twice", "zh": "客户重复出现"},
+}
+
+MISSING = "–"  # shown for a missing number
+
+
+def is_missing(value) -> bool:
+    """None, pandas' NA or a float NaN."""
+    return (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, (float, np.floating)) and math.isnan(value))
+    )
+
+
+def money(value) -> str:
+    """¥1,235: whole yuan with thousands separators."""
+    return MISSING if is_missing(value) else f"¥{value:,.0f}"
+
+
+def percent(value, digits: int = 1) -> str:
+    """0.123 -> 12.3%."""
+    return MISSING if is_missing(value) else f"{value:.{digits}%}"
+
+
+def count(value) -> str:
+    """A whole number with thousands separators."""
+    return MISSING if is_missing(value) else f"{int(round(value)):,}"
+
+
+def decimal(value, digits: int = 2) -> str:
+    """A number to `digits` decimals with thousands separators."""
+    return MISSING if is_missing(value) else f"{value:,.{digits}f}"
+
+
+class Words:
+    """Text in the export language: report sentences (TEXT) and names from export.headers."""
+
+    def __init__(self, cfg: ExportConfig):
+        self.language = cfg.language
+        self.headers = cfg.headers
+
+    def pick(self, names: dict, joiner: str = " / ") -> str:
+        """One of {"zh": ..., "en": ...}, or both joined, in the export language."""
+        zh, en = names.get("zh"), names.get("en")
+        if self.language == "both":
+            return f"{zh}{joiner}{en}" if zh and en and zh != en else (zh or en or "")
+        return names.get(self.language) or en or zh or ""
+
+    def __call__(self, key: str, **fields) -> str:
+        names = {k: v.format(**fields) for k, v in TEXT[key].items()}
+        return self.pick(names)
+
+    def sentence(self, key: str, **fields) -> str:
+        """Longer text: in `both`, Chinese and English as two lines."""
+        names = {k: v.format(**fields) for k, v in TEXT[key].items()}
+        return self.pick(names, "<br>") if self.language == "both" else self.pick(names)
+
+    def target(self, key: str) -> str:
+        """A model's name ("churn", "upside"): `target_<key>` in export.headers."""
+        return self.name(f"target_{key}", self.name(key))
+
+    def name(self, key, fallback: str | None = None) -> str:
+        """A model, scorer, metric, status or column name from export.headers."""
+        names = self.headers.get(key)
+        if not names:
+            return fallback if fallback is not None else str(key).replace("_", " ")
+        return self.pick(names, " ")
+
+    def column(self, frame: pd.DataFrame, stem: str) -> pd.Series:
+        """`<stem>_zh` / `<stem>_en` columns in the export language."""
+        zh, en = frame.get(f"{stem}_zh"), frame.get(f"{stem}_en")
+        if self.language == "zh" and zh is not None:
+            return zh.astype(str)
+        if self.language == "en" and en is not None:
+            return en.astype(str)
+        if zh is not None and en is not None:
+            return zh.astype(str) + " " + en.astype(str)
+        return (zh if zh is not None else en).astype(str)
+
+    def reasons(self, frame: pd.DataFrame, stem: str) -> pd.Series:
+        """Reason columns: in `both`, Chinese and English on two lines."""
+        zh, en = frame.get(f"{stem}_zh"), frame.get(f"{stem}_en")
+        if self.language == "both" and zh is not None and en is not None:
+            return zh.astype(str) + "\n" + en.astype(str)
+        return self.column(frame, stem)
+
+
+def tier_names(table: pd.DataFrame, w: Words) -> dict[str, str]:
+    """Display names of the headline tiers: value x potential cells by their configured names."""
+    if (
+        "vp_cell_en" in table
+        and table.get("tier_policy", pd.Series(dtype=object)).eq("value_potential").any()
+    ):
+        first = table.groupby("vp_cell").first()
+        return dict(zip(first.index, w.column(first, "vp_cell")))
+    return {}
+
+
+def tier_name(tier, names: dict, w: Words) -> str:
+    """A tier's display name: its configured name (`tier_names`), else its header name."""
+    return names.get(tier) or w.name(tier, str(tier))

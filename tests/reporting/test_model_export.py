@@ -1,0 +1,111 @@
+"""Portable models: every scorer shape has a spec, input examples hold no personal data, and what
+MLflow logged loads and predicts without segml or scikit-learn."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from segml.errors import PortableModelError
+from segml.reporting import model_export as mx
+from segml.reporting import run_logger
+from tests.reporting.conftest import FILES
+
+
+def test_every_scorer_shape_has_a_portable_form(fitted):
+    kinds = {name: mx.to_portable(model).spec["kind"] for name, model in fitted.items()}
+    assert kinds == {
+        "churn_isotonic": "lightgbm",
+        "churn_platt": "lightgbm",
+        "upside": "lightgbm",
+        "segmenter": "nearest_center",
+        "recency_rule": "piecewise_linear",
+        "last_spend": "column",
+    }
+    assert mx.to_portable(fitted["churn_isotonic"]).spec["calibrator"]["kind"] == "isotonic"
+    assert mx.to_portable(fitted["churn_platt"]).spec["calibrator"]["kind"] == "platt"
+    json.dumps([mx.to_portable(m).spec for m in fitted.values()])  # plain JSON, no objects
+    with pytest.raises(PortableModelError, match="model_export.py"):
+        mx.to_portable(object())
+
+
+def test_input_examples_hold_no_id_and_no_attribute_value(fitted, features):
+    for model in fitted.values():
+        example = mx.input_example(mx.to_portable(model), features)
+        assert "customer_id" not in example
+        assert not set(example.filter(like="attr_").stack()) & {"华东", "华南", "华北"}
+    churn_example = mx.input_example(mx.to_portable(fitted["churn_isotonic"]), features)
+    assert "attr_region" in churn_example  # the column (and its type) stays in the signature
+
+
+CLEAN_LOAD = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    # segml is installed editable in this venv: take its source folder off the path, so the
+    # models must load from what MLflow logged; scikit-learn must not be needed either.
+    sys.path[:] = [p for p in sys.path if not (Path(p or ".") / "segml").is_dir()]
+    sys.modules["sklearn"] = None
+    try:
+        import segml
+        sys.exit("segml is importable: the check would prove nothing")
+    except ImportError:
+        pass
+    import mlflow
+    mlflow.set_tracking_uri(sys.argv[1])
+    out = {}
+    for name, uri in json.loads(sys.argv[2]).items():
+        model = mlflow.pyfunc.load_model(uri)
+        local = mlflow.artifacts.download_artifacts(artifact_uri=uri)
+        example = mlflow.models.Model.load(local).load_input_example(local)
+        prediction = model.predict(example)
+        out[name] = prediction.to_dict("list") if hasattr(prediction, "to_dict") else list(map(float, prediction))
+    assert not [m for m in sys.modules if m.split(".")[0] in ("segml", "sklearn") and sys.modules[m]]
+    print(json.dumps(out))
+""")
+
+
+def test_logged_models_load_and_predict_without_segml(tmp_path, monkeypatch, fitted, features):
+    monkeypatch.chdir(tmp_path)  # artifacts go to ./mlruns
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    models = {name: (model, features) for name, model in fitted.items()}
+    uris = {}
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("portable")
+    with mlflow.start_run():
+        for name, (model, rows) in models.items():
+            uris[name] = run_logger._log_model(mlflow, name, model, rows, FILES).model_uri
+    clean = subprocess.run(
+        [sys.executable, "-I", "-c", CLEAN_LOAD, uri, json.dumps(uris)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+    assert clean.returncode == 0, clean.stderr[-3000:]
+    predicted = json.loads(clean.stdout.strip().splitlines()[-1])
+    for name, model in fitted.items():
+        example = mx.input_example(mx.to_portable(model), features)
+        expected = mx.reference_output(model, example)
+        if isinstance(expected, pd.DataFrame):
+            assert predicted[name] == expected.to_dict("list"), name
+        else:
+            np.testing.assert_allclose(predicted[name], expected, rtol=0, atol=1e-9, err_msg=name)
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uris["churn_isotonic"]))
+    requirements = (local / "requirements.txt").read_text()
+    assert (
+        "lightgbm==" in requirements
+        and "scikit-learn" not in requirements
+        and "segml" not in requirements
+    )
+    assert not list(local.rglob("*.pkl")) and not list(
+        local.rglob("*.cloudpickle")
+    )  # no pickle inside

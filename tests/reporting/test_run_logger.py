@@ -1,0 +1,145 @@
+"""Logging a run to MLflow (a real sqlite store): readable params, run names by setting, the tables
+a run logs under the export's privacy settings, and the champion alias moving as a set only when
+the challenge is won (read back through run_history)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from segml.config import ExportConfig, TrackingConfig
+from segml.models.training import RuleScorer
+from segml.reporting import model_export as mx
+from segml.reporting import run_history, run_logger
+from segml.reporting.privacy import pseudonymize
+from tests.reporting.conftest import FILES, tier_table
+
+
+def test_flatten_gives_readable_keys():
+    assert run_logger.flatten({"churn": {"model": {"roc_auc": 0.9}}, "seed": 1}) == {
+        "churn.model.roc_auc": 0.9,
+        "seed": 1,
+    }
+
+
+def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
+    tmp_path, monkeypatch, fitted, features
+):
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    rule = fitted["recency_rule"]
+    the_set = {
+        "churn": (rule, features),
+        "upside": (fitted["upside"], features),
+        "segmenter": (fitted["segmenter"], features),
+    }
+
+    def log(auc: float, k: int, wins: bool) -> dict:
+        return run_logger.log_pipeline_run(
+            uri,
+            "segml-test",
+            params={
+                "churn": {"params": {"num_leaves": k}},
+                "export": {"headers": {"a": "b"}},
+                "paths": {"raw_dir": f"data/{k}"},
+                "labels": {"horizon_days": 90},
+            },
+            metrics={"churn": {"model": {"roc_auc": auc, "calibration": "none"}}},
+            tags={"segml.as_of": "2025-12-31"},
+            models=the_set,
+            artifacts={},
+            register=True,
+            auto_promote=True,
+            files=FILES,
+            overrides=[f"churn.params.num_leaves={k}"],
+            promote=(wins, f"challenge {k}"),
+        )
+
+    first, worse, better = log(0.80, 31, True), log(0.70, 15, False), log(0.85, 63, True)
+    assert all(d.startswith("promoted v1 with its set") for d in first["promotion"].values())
+    assert all(
+        "kept the champion set: this run challenge 15" in d for d in worse["promotion"].values()
+    )
+    assert better["promotion"]["churn"].startswith("promoted v3")
+
+    import mlflow
+
+    client = mlflow.MlflowClient(uri)
+    # the three models of one run are champion together: never a mix of runs
+    champions = {
+        name: client.get_model_version_by_alias(f"segml-{name}", "champion") for name in the_set
+    }
+    assert {int(v.version) for v in champions.values()} == {3} and len(
+        {v.run_id for v in champions.values()}
+    ) == 1
+    loaded, horizon = run_history.load_champion_set(uri, FILES)
+    assert horizon == 90 and set(loaded) == {"churn", "upside"}
+    run = client.get_run(worse["run_id"])
+    assert run.data.params["churn.params.num_leaves"] == "15"
+    assert "export.headers.a" not in run.data.params  # long text tables stay in params.yaml
+    assert run.data.metrics["churn.model.roc_auc"] == 0.70
+    assert "kept the champion set" in run.data.tags["segml.promotion.churn"]
+    assert run.data.tags["override.churn.params.num_leaves"] == "15"
+    # names say what differs: same date, a digest per setting (paths do not count)
+    names = [r["run_name"] for r in (first, worse, better)]
+    assert len(set(names)) == 3 and all(n.startswith("2025-12-31 · ") for n in names)
+    assert run_logger.config_digest({"churn": 1, "paths": "a"}) == run_logger.config_digest(
+        {"churn": 1, "paths": "b"}
+    )
+    loaded = run_history.load_registered(
+        uri, "churn", FILES, "champion"
+    )  # the segml object, for `segml score`
+    assert isinstance(loaded, RuleScorer)
+    np.testing.assert_array_equal(loaded.predict_proba(features), rule.predict_proba(features))
+    portable = run_history.load_portable(uri, "churn", "1")
+    example = mx.input_example(mx.to_portable(rule), features)
+    np.testing.assert_allclose(portable.predict(example), rule.predict_proba(example), atol=1e-12)
+
+
+def test_run_tables_sample_counts_and_pseudonymised_movement_base():
+    tiers = tier_table()
+    export_cfg = ExportConfig(
+        pseudonymize_ids=True, columns=["customer_id", "tier", "current_value"]
+    )
+    exported = tiers[export_cfg.columns].assign(
+        customer_id=pseudonymize(tiers["customer_id"], "pepper")
+    )
+    tables = run_logger.run_tables(
+        exported, tiers, export_cfg, TrackingConfig(sample_rows=20), "pepper", FILES
+    )
+    assert set(tables) == {
+        "tables/tiers_sample.csv",
+        "tables/tier_counts.csv",
+        "tables/tier_ids.parquet",
+    }
+    sample, base = tables["tables/tiers_sample.csv"], tables["tables/tier_ids.parquet"]
+    assert len(sample) == 20 and list(sample.columns) == export_cfg.columns
+    clear = set(tiers["customer_id"])
+    assert not clear & set(sample["customer_id"]) and not clear & set(base["customer_id"])
+    assert list(base.columns) == ["customer_id", "tier"]  # only the allowed tier columns
+    everything = run_logger.run_tables(
+        exported, tiers, ExportConfig(pseudonymize_ids=True), TrackingConfig(), "pepper", FILES
+    )
+    assert list(everything["tables/tier_ids.parquet"].columns) == [
+        "customer_id",
+        "tier",
+        "tier_abc",
+        "tier_pyramid",
+        "vp_cell",
+    ]
+    counts = tables["tables/tier_counts.csv"].query("column == 'tier'")
+    assert counts.set_index("value")["customers"].to_dict() == {"A": 100, "B": 100, "C": 100}
+    full = run_logger.run_tables(
+        exported, tiers, export_cfg, TrackingConfig(log_full_table=True), "pepper", FILES
+    )
+    assert len(full["tables/tiers.parquet"]) == 300
+    no_ids = run_logger.run_tables(
+        exported.drop(columns="customer_id"),
+        tiers,
+        ExportConfig(columns=["tier"]),
+        TrackingConfig(),
+        None,
+        FILES,
+    )
+    assert (
+        "tables/tier_ids.parquet" not in no_ids
+    )  # ids left out of the exports are left out here too
