@@ -8,7 +8,7 @@ from segml.data import io
 from segml.data.catalog import Catalog
 from segml.data.schema import CUTOFF
 from segml.features.datasets import schedule_from_summary
-from segml.models.training import challenge, fold_cutoffs
+from segml.models.promotion import challenge, fold_cutoffs
 from segml.reporting import tracking
 from segml.reporting.exports import MATRIX_COLUMNS, Exports, export_stage, report_inputs
 from segml.reporting.partitioned import TABLE_FORMATS, write_partitioned_tables

@@ -15,8 +15,8 @@ import pytest
 
 from segml.config import ExportConfig, TrackingConfig, compose, to_typed
 from segml.errors import PortableModelError
+from segml.models.scorers import ChurnModel, RuleScorer, UpsideModel
 from segml.models.segment import Segmenter
-from segml.models.training import ChurnModel, RuleScorer, UpsideModel
 from segml.reporting import model_export as mx
 from segml.reporting import tracking
 from segml.reporting.privacy import pseudonymize

@@ -21,7 +21,7 @@ import xlsxwriter
 from segml.config import Config, ExportConfig
 from segml.data import schema as s
 from segml.errors import ExportError
-from segml.models.training import importance
+from segml.models.scorers import importance
 from segml.reporting.privacy import pseudonymize
 from segml.reporting.report import ReportInputs, render
 from segml.tiering.reasons import feature_labels
