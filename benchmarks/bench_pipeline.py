@@ -156,7 +156,7 @@ def floor_fit() -> dict:
     from segml.features.build import Vocabulary, feature_columns, with_vocabulary_levels
     from segml.features.datasets import schedule_from_summary
     from segml.features.transactions import to_date
-    from segml.models.training import read_training_rows
+    from segml.models.sampling import read_training_rows
 
     cfg = load_config()
     catalog = Catalog.from_config(cfg.paths)

@@ -9,7 +9,7 @@ from segml.data import io
 from segml.data.catalog import Catalog
 from segml.data.schema import CUTOFF
 from segml.features.datasets import schedule_from_summary
-from segml.models.training import challenge, fold_cutoffs
+from segml.models.promotion import challenge, fold_cutoffs
 from segml.reporting import run_history
 from segml.reporting import run_logger as tracking
 from segml.reporting.exports import MATRIX_COLUMNS, Exports, export_stage, report_inputs

@@ -7,7 +7,8 @@ from segml.data import schema as s
 from segml.data.catalog import Catalog
 from segml.features.build import Vocabulary, with_vocabulary_levels
 from segml.features.datasets import schedule_from_summary
-from segml.models.training import read_training_rows, train_models
+from segml.models.sampling import read_training_rows
+from segml.models.training import train_models
 from segml.reporting.plots import plot_churn, plot_deciles
 
 

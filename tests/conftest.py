@@ -53,7 +53,7 @@ def demo_snapshot(cfg: Config, customers: int, seed: int) -> pd.DataFrame:
 
 def rule_scorers(snapshot: pd.DataFrame):
     """Churn and value rules as scorers: fast, and the tier logic does not care what scored."""
-    from segml.models.training import RuleScorer
+    from segml.models.scorers import RuleScorer
 
     churn = RuleScorer("bgnbd_p_no_purchase", "baseline_bgnbd", calibrate=False).fit(snapshot)
     upside = RuleScorer("spend_90d", "baseline_last_period", calibrate=False).fit(snapshot)

@@ -26,8 +26,8 @@ def sample_report(language: str | None) -> str:
     from segml.app.pipeline import run_pipeline
     from segml.config import to_typed
     from segml.data.generate import generate
+    from segml.models.scorers import importance
     from segml.models.segment import profile
-    from segml.models.training import importance
     from segml.reporting.exports import build_exports, metrics_table
     from segml.reporting.report import ReportInputs
     from segml.tiering.reasons import feature_labels

@@ -11,8 +11,8 @@ import pytest
 
 from segml.app.params import compose
 from segml.config import to_typed
+from segml.models.scorers import ChurnModel, RuleScorer, UpsideModel
 from segml.models.segment import Segmenter
-from segml.models.training import ChurnModel, RuleScorer, UpsideModel
 from segml.reporting.report import ReportInputs
 from tests.conftest import ROOT
 

@@ -93,8 +93,8 @@ def test_labels_never_contradict_the_lifecycle(cfg, result):
 
 
 def _inputs(cfg, result):
+    from segml.models.scorers import importance
     from segml.models.segment import profile
-    from segml.models.training import importance
     from segml.reporting.exports import metrics_table
     from segml.reporting.report import ReportInputs
     from segml.tiering.reasons import feature_labels

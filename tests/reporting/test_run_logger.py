@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from segml.config import ExportConfig, TrackingConfig
-from segml.models.training import RuleScorer
+from segml.models.scorers import RuleScorer
 from segml.reporting import model_export as mx
 from segml.reporting import run_history, run_logger
 from segml.reporting.privacy import pseudonymize

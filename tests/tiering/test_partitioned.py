@@ -12,8 +12,8 @@ import pytest
 
 from segml.app.engine import InProcess
 from segml.data import io
+from segml.models.scorers import RuleScorer
 from segml.models.segment import segment_customers
-from segml.models.training import RuleScorer
 from segml.tiering.partitioned import Models, score_partitioned
 from segml.tiering.scoring import score_customers
 from tests.conftest import demo_snapshot

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segml.models.training import ChurnModel
+from segml.models.scorers import ChurnModel
 from segml.tiering.reasons import Phrasebook, condition_holds, feature_label, reasons, top_drivers
 
 

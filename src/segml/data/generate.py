@@ -93,16 +93,53 @@ def generate(
     """
     if shape not in SHAPES:
         raise ValueError(f"unknown demo data shape {shape!r}: use one of {list(SHAPES)}")
+    # one generator drawn in a fixed order: the same seed gives the same data
     rng = np.random.default_rng(seed)
     days = pd.date_range(start, end, freq="D")
-    n_days = len(days)
-    intensity = _seasonality(days)
-    cum_intensity = np.concatenate([[0.0], np.cumsum(intensity)])
-
-    names = list(PERSONAS)
     table = list(PERSONAS.values())
+    people = _customers(rng, n_customers, len(days), table, rate_scale, shape)
+    cust, day = _purchase_days(rng, people, days, shape)
+    customer_ids = np.char.zfill(np.arange(1, n_customers + 1).astype(str), 7)
+    tx = _transactions(rng, days, cust, day, people, table, customer_ids)
+    tx = pd.concat([tx, _refunds(rng, tx, days[-1])], ignore_index=True)
+    tx = tx.sort_values([s.TS, s.ORDER_ID], kind="stable", ignore_index=True)
+
+    customers = _attributes(rng, customer_ids, people.persona, table)
+    truth = pd.DataFrame(
+        {
+            s.CUSTOMER_ID: customer_ids,
+            "persona": np.array(list(PERSONAS))[people.persona],
+            "acquired_on": days.values[people.acquired],
+            "stop_date": days[0] + pd.to_timedelta(np.round(people.stop), unit="D"),
+        }
+    )
+    if messy:
+        tx = make_messy(rng, tx, days[-1])
+    return DemoData(tx, customers, truth)
+
+
+@dataclass(frozen=True)
+class _Customers:
+    """Each customer's hidden truth (arrays over customers; days count from the period's start)."""
+
+    persona: np.ndarray  # index into PERSONAS
+    rate: np.ndarray  # repeat purchases per day at average seasonality
+    spend_level: np.ndarray  # median order value, CNY
+    acquired: np.ndarray  # day of the first purchase
+    stop: np.ndarray  # day the customer stops for good (may lie past the period)
+
+
+def _customers(
+    rng: np.random.Generator,
+    n_customers: int,
+    n_days: int,
+    table: list[Persona],
+    rate_scale: float,
+    shape: str,
+) -> _Customers:
+    """Draw each customer's persona, purchase rate, order value, acquisition day and stop day."""
     weights = np.array([p.weight for p in table])
-    persona = rng.choice(len(names), size=n_customers, p=weights / weights.sum())
+    persona = rng.choice(len(table), size=n_customers, p=weights / weights.sum())
     rate = np.array([p.purchases_per_year for p in table])[persona] / 365.25
     rate *= rng.gamma(2.0, 0.5, n_customers) * rate_scale  # heterogeneity within a persona
     spend_level = np.array([p.order_value for p in table])[persona] * rng.lognormal(
@@ -116,13 +153,22 @@ def generate(
         acquired = np.minimum(
             (rng.beta(1.4, 1.0, n_customers) * n_days).astype(np.int64), n_days - 1
         )
-    stop = acquired + lifetime
+    return _Customers(persona, rate, spend_level, acquired, acquired + lifetime)
+
+
+def _purchase_days(
+    rng: np.random.Generator, people: _Customers, days: pd.DatetimeIndex, shape: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(customer, day) of every purchase: the acquisition day, then repeat purchases."""
+    n_days = len(days)
+    cum_intensity = np.concatenate([[0.0], np.cumsum(_seasonality(days))])
+    acquired, stop = people.acquired, people.stop
     active_end = np.minimum(stop, n_days)
 
     # Repeat purchases: inhomogeneous Poisson process, sampled by inverting the cumulative intensity.
     span = np.interp(active_end, np.arange(n_days + 1), cum_intensity) - cum_intensity[acquired]
-    n_repeat = rng.poisson(rate * np.maximum(span, 0))
-    owner = np.repeat(np.arange(n_customers), n_repeat)
+    n_repeat = rng.poisson(people.rate * np.maximum(span, 0))
+    owner = np.repeat(np.arange(len(acquired)), n_repeat)
     u = cum_intensity[acquired[owner]] + rng.random(len(owner)) * span[owner]
     repeat_day = np.searchsorted(cum_intensity, u, side="right") - 1
     # Customers fade before they stop: purchase intensity falls over their last FADE_DAYS.
@@ -131,22 +177,33 @@ def generate(
     if shape == "cohort":  # the novelty wears off: repeat rates decay with tenure
         keep &= rng.random(len(owner)) < np.exp(-(repeat_day - acquired[owner]) / COHORT_DECAY_DAYS)
     owner, repeat_day = owner[keep], repeat_day[keep]
-    cust = np.concatenate([np.arange(n_customers), owner])  # everyone buys on acquisition day
+    cust = np.concatenate([np.arange(len(acquired)), owner])  # everyone buys on acquisition day
     day = np.concatenate([acquired, repeat_day]).clip(0, n_days - 1)
+    return cust, day
 
+
+def _transactions(
+    rng: np.random.Generator,
+    days: pd.DatetimeIndex,
+    cust: np.ndarray,
+    day: np.ndarray,
+    people: _Customers,
+    table: list[Persona],
+    customer_ids: np.ndarray,
+) -> pd.DataFrame:
+    """One row per purchase: time of day, amount, quantity, category (often the customer's
+    favourite) and channel, in canonical columns."""
     n = len(cust)
     seconds = rng.integers(8 * 3600, 23 * 3600, n)
     ts = days.values[day] + seconds.astype("timedelta64[s]")
-    amount = np.round(spend_level[cust] * rng.lognormal(0, 0.5, n), 2).clip(min=1.0)
+    amount = np.round(people.spend_level[cust] * rng.lognormal(0, 0.5, n), 2).clip(min=1.0)
     cat_probs = np.array([p.categories for p in table], dtype=float)
-    favourite = rng.integers(0, len(CATEGORIES), n_customers)
-    category = _choose(rng, cat_probs, persona[cust])
+    favourite = rng.integers(0, len(CATEGORIES), len(customer_ids))
+    category = _choose(rng, cat_probs, people.persona[cust])
     keep_favourite = rng.random(n) < 0.4
     category[keep_favourite] = favourite[cust[keep_favourite]]
-    channel = _choose(rng, np.array([p.channels for p in table], dtype=float), persona[cust])
-
-    customer_ids = np.char.zfill(np.arange(1, n_customers + 1).astype(str), 7)
-    tx = pd.DataFrame(
+    channel = _choose(rng, np.array([p.channels for p in table], dtype=float), people.persona[cust])
+    return pd.DataFrame(
         {
             s.CUSTOMER_ID: customer_ids[cust],
             s.TS: ts,
@@ -157,21 +214,6 @@ def generate(
             s.CHANNEL: CHANNELS[channel],
         }
     )
-    tx = pd.concat([tx, _refunds(rng, tx, days[-1])], ignore_index=True)
-    tx = tx.sort_values([s.TS, s.ORDER_ID], kind="stable", ignore_index=True)
-
-    customers = _attributes(rng, customer_ids, persona, table)
-    truth = pd.DataFrame(
-        {
-            s.CUSTOMER_ID: customer_ids,
-            "persona": np.array(names)[persona],
-            "acquired_on": days.values[acquired],
-            "stop_date": days[0] + pd.to_timedelta(np.round(stop), unit="D"),
-        }
-    )
-    if messy:
-        tx = make_messy(rng, tx, days[-1])
-    return DemoData(tx, customers, truth)
 
 
 def _refunds(rng: np.random.Generator, tx: pd.DataFrame, last_day: pd.Timestamp) -> pd.DataFrame:

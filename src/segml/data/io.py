@@ -175,8 +175,23 @@ def save_pickle(obj: Any, path: str | Path) -> Path:
     )
 
 
+# Classes that moved after pickles of them were written (models/*.pkl, champions in the MLflow
+# registry): (module a pickle names, class) -> the module it lives in now. Without this a user's
+# champion, pickled before a move, would no longer load.
+MOVED_CLASSES = {
+    ("segml.models.training", name): "segml.models.scorers"
+    for name in ("ChurnModel", "UpsideModel", "RuleScorer", "_Platt", "_LightGBMModel")
+}
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        return super().find_class(MOVED_CLASSES.get((module, name), module), name)
+
+
 def load_pickle(path: str | Path) -> Any:
-    return pickle.loads(Path(path).read_bytes())
+    with Path(path).open("rb") as file:
+        return _Unpickler(file).load()
 
 
 def read_json(path: str | Path) -> Any:

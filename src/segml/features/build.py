@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -118,17 +118,52 @@ def build_features(
     """
     cutoffs = [c if isinstance(c, Cutoff) else Cutoff(int(c)) for c in cutoffs]
     windows = sorted(set(cfg.windows_days) | {horizon_days})
-    days = [c.day for c in cutoffs]
-    edges = {d - age for d in days for age in {0, *windows, *(2 * w for w in windows)}}
-    if with_labels:
-        edges |= {d + horizon_days for d in days}
-    at_cutoff, at_edge = RunningTotals(idx, days), RunningTotals(idx, edges)
-
+    label_days = horizon_days if with_labels else None
+    at_cutoff, at_edge = _running_totals(idx, [c.day for c in cutoffs], windows, label_days)
     # purchase days, and the days between them (their sum runs from first to last purchase day)
     purchase_days, gap_sum, gap_sq = (
         at_cutoff.sum(w) for w in (idx.day_start, idx.gap, idx.gap.astype(float) ** 2)
     )
     last_day = idx.first_purchase_day + gap_sum
+    out = _select_customers(cutoffs, at_cutoff, purchase_days, last_day)
+    tables = out.tables
+
+    # BG/NBD fits run in a thread beside this one, which builds the other features meanwhile
+    # (scipy's special functions and numpy's arithmetic release the GIL).
+    with ThreadPoolExecutor(1) as worker:
+        btyd = (
+            _start_bgnbd(worker, tables, idx, purchase_days, last_day, horizon_days, fits)
+            if cfg.use_bgnbd
+            else []
+        )
+        gross_amount = np.where(idx.purchase, idx.amount, 0.0)
+        gross = _add_rfm_columns(
+            tables, idx, at_cutoff, purchase_days, gap_sum, gap_sq, gross_amount, cfg, fits
+        )
+        del gap_sum, gap_sq
+        _add_windows(tables, idx, at_edge, windows, label_days)
+        _add_level_shares(tables, idx, at_cutoff, vocab, gross_amount, gross)
+        del gross_amount, gross
+        _add_btyd(tables, btyd)
+    return out.frame(idx, _attribute_codes(idx, vocab, cfg), vocab)
+
+
+def _running_totals(
+    idx: TransactionIndex, days: list[int], windows: list[int], label_days: int | None
+) -> tuple[RunningTotals, RunningTotals]:
+    """Running totals at each cutoff, and at every window edge: each trailing window's start and
+    the start of the window before it (for trends), and with `label_days` the label window's end."""
+    edges = {d - age for d in days for age in {0, *windows, *(2 * w for w in windows)}}
+    if label_days:
+        edges |= {d + label_days for d in days}
+    return RunningTotals(idx, days), RunningTotals(idx, edges)
+
+
+def _select_customers(
+    cutoffs: list[Cutoff], at_cutoff: RunningTotals, purchase_days: np.ndarray, last_day: np.ndarray
+) -> _Output:
+    """Who gets a row at each cutoff: every customer who bought by then (and, when the cutoff
+    says so, recently enough); one output table per cutoff, in the order given."""
     out = _Output()
     for c in cutoffs:
         j = at_cutoff.row(c.day)
@@ -136,92 +171,136 @@ def build_features(
         if c.active_within_days is not None:
             keep &= c.day - last_day[j] <= c.active_within_days
         out.table(c.day, np.flatnonzero(keep), j)
-    tables = out.tables
+    return out
 
-    # BG/NBD fits run in a thread beside this one, which builds the other features meanwhile
-    # (scipy's special functions and numpy's arithmetic release the GIL).
-    with ThreadPoolExecutor(1) as worker:
-        btyd = (
-            [
-                worker.submit(
-                    _bgnbd,
-                    t,
-                    purchase_days[t.j],
-                    last_day[t.j],
-                    idx.first_purchase_day,
-                    horizon_days,
-                    fits[t.cutoff] if fits else None,
-                )
-                for t in tables
-            ]
-            if cfg.use_bgnbd
-            else []
+
+def _start_bgnbd(
+    worker: ThreadPoolExecutor,
+    tables: list[_Table],
+    idx: TransactionIndex,
+    purchase_days: np.ndarray,
+    last_day: np.ndarray,
+    horizon_days: int,
+    fits: dict[int, PopulationFit] | None,
+) -> list[Future]:
+    """BG/NBD per cutoff on `worker` (see `_bgnbd`); `_add_btyd` collects the results."""
+    return [
+        worker.submit(
+            _bgnbd,
+            t,
+            purchase_days[t.j],
+            last_day[t.j],
+            idx.first_purchase_day,
+            horizon_days,
+            fits[t.cutoff] if fits else None,
         )
-        gross_amount = np.where(idx.purchase, idx.amount, 0.0)
-        gross, refunds, n_orders = (
-            at_cutoff.sum(w) for w in (gross_amount, gross_amount - idx.amount, idx.order_start)
+        for t in tables
+    ]
+
+
+def _add_rfm_columns(
+    tables: list[_Table],
+    idx: TransactionIndex,
+    at_cutoff: RunningTotals,
+    purchase_days: np.ndarray,
+    gap_sum: np.ndarray,
+    gap_sq: np.ndarray,
+    gross_amount: np.ndarray,
+    cfg: FeaturesConfig,
+    fits: dict[int, PopulationFit] | None,
+) -> np.ndarray:
+    """RFM, gaps and refunds at each cutoff (and Gamma-Gamma's spend per purchase day, with
+    BG/NBD on); returns gross spend per cutoff and customer, which the shares divide by."""
+    gross, refunds, n_orders = (
+        at_cutoff.sum(w) for w in (gross_amount, gross_amount - idx.amount, idx.order_start)
+    )
+    for t in tables:
+        _add_rfm(t, idx, purchase_days, gap_sum, gap_sq, gross, refunds, n_orders)
+        if cfg.use_bgnbd:
+            fit = fits[t.cutoff] if fits else None
+            t.put({"gg_expected_spend": _gamma_gamma(t, purchase_days, gross, fit)})
+    return gross
+
+
+def _add_windows(
+    tables: list[_Table],
+    idx: TransactionIndex,
+    at_edge: RunningTotals,
+    windows: list[int],
+    label_days: int | None,
+) -> None:
+    """Spend and purchase days in each trailing window (and the labels, with `label_days`)."""
+    # one customers x edges total alive at a time: net spend, then purchase days
+    spend = at_edge.sum(idx.amount)
+    for t in tables:
+        _add_spend_windows(t, spend, at_edge, windows, label_days)
+    del spend
+    days = at_edge.sum(idx.day_start)
+    for t in tables:
+        _add_purchase_day_windows(t, days, at_edge, windows, label_days)
+
+
+def _add_level_shares(
+    tables: list[_Table],
+    idx: TransactionIndex,
+    at_cutoff: RunningTotals,
+    vocab: Vocabulary,
+    gross_amount: np.ndarray,
+    gross: np.ndarray,
+) -> None:
+    """Share of spend per category (and how many categories were bought) and per channel, over
+    the vocabulary's levels."""
+    if idx.category is not None:
+        _add_shares(
+            tables,
+            at_cutoff,
+            "category",
+            idx.category.recode(vocab.categories),
+            vocab.categories,
+            gross_amount,
+            gross,
+            idx.purchase,
         )
-        for t in tables:
-            _add_rfm(t, idx, purchase_days, gap_sum, gap_sq, gross, refunds, n_orders)
-            if cfg.use_bgnbd:
-                fit = fits[t.cutoff] if fits else None
-                t.put({"gg_expected_spend": _gamma_gamma(t, purchase_days, gross, fit)})
-        del gap_sum, gap_sq, n_orders, refunds
+    if idx.channel is not None:
+        _add_shares(
+            tables,
+            at_cutoff,
+            "channel",
+            idx.channel.recode(vocab.channels),
+            vocab.channels,
+            gross_amount,
+            gross,
+        )
 
-        # one customers x edges total alive at a time: net spend, then purchase days
-        spend = at_edge.sum(idx.amount)
-        for t in tables:
-            _add_spend_windows(t, spend, at_edge, windows, horizon_days if with_labels else None)
-        del spend
-        days = at_edge.sum(idx.day_start)
-        for t in tables:
-            _add_purchase_day_windows(
-                t, days, at_edge, windows, horizon_days if with_labels else None
-            )
-        del days
 
-        if idx.category is not None:
-            _add_shares(
-                tables,
-                at_cutoff,
-                "category",
-                idx.category.recode(vocab.categories),
-                vocab.categories,
-                gross_amount,
-                gross,
-                idx.purchase,
-            )
-        if idx.channel is not None:
-            _add_shares(
-                tables,
-                at_cutoff,
-                "channel",
-                idx.channel.recode(vocab.channels),
-                vocab.channels,
-                gross_amount,
-                gross,
-            )
-        del gross_amount, gross
-        for t, result in zip(tables, btyd):
-            alive, expected, silent = result.result()
-            t.put(
-                {
-                    "bgnbd_p_alive": alive,
-                    "bgnbd_expected_purchases": expected,
-                    "bgnbd_p_no_purchase": silent,
-                    # trees approximate products poorly: give them the classic BTYD value estimate
-                    # (BG/NBD purchases x Gamma-Gamma spend per purchase) directly
-                    "bgnbd_expected_value": expected * t.get("gg_expected_spend"),
-                }
-            )
+def _add_btyd(tables: list[_Table], btyd: list[Future]) -> None:
+    """BG/NBD's results (from `_start_bgnbd`), and the BTYD value estimate built from them."""
+    for t, result in zip(tables, btyd):
+        alive, expected, silent = result.result()
+        t.put(
+            {
+                "bgnbd_p_alive": alive,
+                "bgnbd_expected_purchases": expected,
+                "bgnbd_p_no_purchase": silent,
+                # trees approximate products poorly: give them the classic BTYD value estimate
+                # (BG/NBD purchases x Gamma-Gamma spend per purchase) directly
+                "bgnbd_expected_value": expected * t.get("gg_expected_spend"),
+            }
+        )
+
+
+def _attribute_codes(
+    idx: TransactionIndex, vocab: Vocabulary, cfg: FeaturesConfig
+) -> dict[str, np.ndarray]:
+    """Each attribute's level codes per customer, over the vocabulary's levels (none when
+    attributes are off)."""
     # an attribute the vocabulary knows but the data lacks (scoring without a customer file) is missing
     missing = np.full(len(idx.customer_ids), -1, dtype=np.int64)
-    attributes = {
+    return {
         column: idx.attributes[column].recode(levels) if column in idx.attributes else missing
         for column, levels in vocab.attributes.items()
         if cfg.use_attributes
     }
-    return out.frame(idx, attributes, vocab)
 
 
 class _Output:

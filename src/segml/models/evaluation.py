@@ -137,6 +137,7 @@ HEADLINE = {
     "roc_auc": lambda y, p: roc_auc_score(y, p),
     "normalized_gini": lambda y, p: normalized_gini(y, p),
 }
+TARGET_HEADLINE = {"churn": "roc_auc", "upside": "normalized_gini"}  # what grades each model
 
 
 def margin_standard_error(

@@ -10,7 +10,7 @@ import pandas as pd
 
 from segml.config import Config, ExportConfig
 from segml.data import schema as s
-from segml.models.training import importance
+from segml.models.scorers import importance
 from segml.reporting.privacy import pseudonymize
 from segml.reporting.report import ReportInputs, render
 from segml.reporting.table import export_table

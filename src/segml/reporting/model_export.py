@@ -99,7 +99,7 @@ def _monotone_rule(model: Any) -> Portable:
 
 
 def _column(model: Any) -> Portable:
-    # a spend baseline: the column itself, never below zero (segml.models.training.RuleScorer, calibrate=False)
+    # a spend baseline: the column itself, never below zero (segml.models.scorers.RuleScorer, calibrate=False)
     spec = {
         "format": FORMAT,
         "kind": "column",

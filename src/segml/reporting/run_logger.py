@@ -190,7 +190,7 @@ def log_pipeline_run(
     promote: tuple[bool, str] = (True, ""),
 ) -> dict:
     """Record one pipeline execution; register its models as a set, and move `champion` to the whole
-    set or not at all (`promote`: the decision and its reason, see models.training.challenge).
+    set or not at all (`promote`: the decision and its reason, see models.promotion.challenge).
 
     `models`: name -> (fitted segml object, rows whose model columns make its input example).
     `tables`: artifact path -> frame (see `run_tables`). `artifacts`: folder -> files to log.

@@ -12,8 +12,8 @@ from segml.config import TieringConfig
 from segml.data import io
 from segml.data import schema as s
 from segml.machine import at_once
+from segml.models.scorers import ChurnModel, UpsideModel, check_scorers
 from segml.models.segment import Segmenter
-from segml.models.training import ChurnModel, UpsideModel, check_scorers
 from segml.tiering import policies as t
 from segml.tiering.reasons import reasons
 

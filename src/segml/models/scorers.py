@@ -1,0 +1,321 @@
+"""The scorers the tier stage and `segml score` load and call: the LightGBM churn and value models,
+the baseline rule as a scorer, the column checks that refuse data built with other feature
+settings, and the models' gain importance.
+
+Pickles of these classes made before they moved here name `segml.models.training`;
+`segml.data.io.load_pickle` maps that name to this module.
+"""
+
+from __future__ import annotations
+
+import re
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss
+
+from segml.data import schema as s
+from segml.errors import FeatureMismatchError
+from segml.features.build import Vocabulary, feature_columns, over_levels
+from segml.machine import cores
+
+
+def check_columns(model, expected: list[str], frame: pd.DataFrame) -> None:
+    """Refuse data built with other feature settings than the model was trained on."""
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        extra = [c for c in feature_columns(frame) if c not in expected]
+        raise FeatureMismatchError(
+            f"{type(model).__name__} expects columns missing from the data: {missing}"
+            + (f"; the data has columns the model does not know: {extra}" if extra else "")
+            + ". Score data with the same feature settings (conf/features) the model was trained with."
+        )
+
+
+def check_scorers(frame: pd.DataFrame, *scorers) -> None:
+    """Refuse to score data built with other feature settings than any of the scorers saw."""
+    for scorer in scorers:
+        check_columns(scorer, getattr(scorer, "trained_columns_", scorer.features_), frame)
+
+
+def _holdout_mask(customer_ids: pd.Series, share: float, seed: int) -> np.ndarray:
+    """Hold out whole customers (all their cutoffs), so the holdout never leaks into training."""
+    codes, unique = pd.factorize(customer_ids, sort=True)  # codes index the sorted ids
+    if (codes < 0).any():  # features give every row an id; a missing one is a bug upstream
+        raise ValueError("training rows without a customer id: cannot hold customers out")
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(unique), dtype=bool)
+    held[rng.choice(len(unique), size=max(1, int(len(unique) * share)), replace=False)] = True
+    return held[codes]
+
+
+class _LightGBMModel:
+    """Shared by both models: the exact training columns and category levels, monotone business
+    directions, early stopping on held-out customers, SHAP contributions."""
+
+    objective = "regression"
+
+    def __init__(
+        self,
+        params: dict | None = None,
+        n_estimators: int = 2000,
+        early_stopping_rounds: int | None = 100,
+        holdout_share: float = 0.2,
+        monotone: dict | None = None,
+        random_state: int = 42,
+    ):
+        self.params = params
+        self.n_estimators = n_estimators
+        self.early_stopping_rounds = early_stopping_rounds
+        self.holdout_share = holdout_share
+        self.monotone = monotone
+        self.random_state = random_state
+
+    uses_holdout = False  # besides early stopping (churn: to calibrate)
+
+    def _boost(
+        self, estimator, train: pd.DataFrame, y: np.ndarray, vocabulary
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Fit, early-stopped on held-out customers when `early_stopping_rounds` is set (else exactly
+        `n_estimators` rounds); returns the held-out rows (for calibration)."""
+        self._remember_features(train, vocabulary)
+        stops = bool(self.early_stopping_rounds)
+        held = (
+            _holdout_mask(train[s.CUSTOMER_ID], self.holdout_share, self.random_state)
+            if stops or self.uses_holdout
+            else np.zeros(len(train), bool)
+        )
+        X = self.matrix(train)
+        model = estimator(
+            n_estimators=self.n_estimators,
+            **self._lgb_params(
+                {"objective": self.objective, **(self.params or {})}, self.random_state
+            ),
+        )
+        if stops:
+            model.fit(
+                X[~held],
+                y[~held],
+                eval_X=(X[held],),
+                eval_y=(y[held],),
+                callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+            )
+        else:
+            model.fit(X[~held], y[~held])
+        self.booster_ = model.booster_
+        self.best_iteration_ = (
+            int(model.best_iteration_ or self.n_estimators) if stops else self.n_estimators
+        )
+        return X[held], y[held]
+
+    def _remember_features(self, frame: pd.DataFrame, vocabulary) -> None:
+        # the vocabulary lets `segml score` rebuild exactly these columns from new transactions
+        self.vocabulary_ = vocabulary
+        self.features_ = feature_columns(frame)
+        self.categories_ = {
+            c: list(frame[c].cat.categories)
+            for c in self.features_
+            if isinstance(frame[c].dtype, pd.CategoricalDtype)
+        }
+
+    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's input columns in training order; categories cast to the training levels."""
+        check_columns(self, self.features_, frame)
+        X = frame[self.features_].copy()
+        for column, levels in self.categories_.items():
+            X[column] = over_levels(X[column], levels)
+        return X
+
+    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Per-feature SHAP contributions (TreeSHAP, computed by LightGBM itself), raw score units."""
+        values = self.booster_.predict(
+            self.matrix(frame), num_iteration=self.best_iteration_, pred_contrib=True
+        )
+        return pd.DataFrame(values[:, :-1], columns=self.features_, index=frame.index)
+
+    def _lgb_params(self, params: dict, seed: int) -> dict:
+        constraints = [0] * len(self.features_)
+        for pattern, sign in (
+            self.monotone or {}
+        ).items():  # business direction, enforced by the trees
+            for j, feature in enumerate(self.features_):
+                if re.fullmatch(pattern, feature):
+                    constraints[j] = int(sign)
+        return {
+            "verbose": -1,
+            "random_state": seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            "n_jobs": cores(),
+            "monotone_constraints": constraints,
+            **params,
+        }
+
+
+class ChurnModel(_LightGBMModel):
+    """P(no purchase in the next H days), calibrated on held-out customers when that helps."""
+
+    objective = "binary"
+
+    def __init__(
+        self,
+        params: dict | None = None,
+        n_estimators: int = 2000,
+        early_stopping_rounds: int | None = 100,
+        holdout_share: float = 0.2,
+        calibration: str = "auto",
+        monotone: dict | None = None,
+        random_state: int = 42,
+    ):
+        super().__init__(
+            params, n_estimators, early_stopping_rounds, holdout_share, monotone, random_state
+        )
+        self.calibration = calibration
+
+    @property
+    def uses_holdout(self) -> bool:
+        return self.calibration != "none"
+
+    def fit(self, train: pd.DataFrame, vocabulary: Vocabulary | None = None) -> ChurnModel:
+        X_held, y_held = self._boost(
+            lgb.LGBMClassifier, train, train[s.CHURNED].to_numpy(), vocabulary
+        )
+        self.calibrator_ = self._choose_calibrator(self._raw_proba(X_held), y_held)
+        return self
+
+    def _raw_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self.booster_.predict(X, num_iteration=self.best_iteration_)
+
+    @staticmethod
+    def _make_calibrator(kind: str):
+        if kind == "isotonic":
+            return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+        return _Platt()
+
+    def _choose_calibrator(self, raw: np.ndarray, y: np.ndarray):
+        kind = self.calibration
+        if kind == "none" or len(np.unique(y)) < 2:
+            self.calibration_used_ = "none"
+            return None
+        if (
+            kind == "auto"
+        ):  # keep isotonic only if it lowers Brier out of sample (two-fold on the holdout)
+            half = np.arange(len(y)) % 2 == 0
+            before, after = 0.0, 0.0
+            for fit_part in (half, ~half):
+                cal = self._make_calibrator("isotonic").fit(raw[fit_part], y[fit_part])
+                before += brier_score_loss(y[~fit_part], raw[~fit_part])
+                after += brier_score_loss(y[~fit_part], cal.predict(raw[~fit_part]))
+            kind = "isotonic" if after < before else "none"
+        self.calibration_used_ = kind
+        return None if kind == "none" else self._make_calibrator(kind).fit(raw, y)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated churn probability per row."""
+        raw = self._raw_proba(self.matrix(frame))
+        return raw if self.calibrator_ is None else np.clip(self.calibrator_.predict(raw), 0, 1)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.predict_proba(frame)
+
+
+class _Platt:
+    """Sigmoid calibration on the log-odds of the raw probability."""
+
+    def fit(self, p, y):
+        self.lr_ = LogisticRegression().fit(_logit(p)[:, None], y)
+        return self
+
+    def predict(self, p):
+        return self.lr_.predict_proba(_logit(p)[:, None])[:, 1]
+
+
+def _logit(p):
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+class UpsideModel(_LightGBMModel):
+    """Expected net spend in the next H days (Tweedie objective: zero-inflated, heavy-tailed)."""
+
+    objective = "tweedie"
+
+    def fit(self, train: pd.DataFrame, vocabulary: Vocabulary | None = None) -> UpsideModel:
+        # net refunds can push a window below zero; spend cannot be negative for Tweedie
+        y = np.clip(train[s.FUTURE_VALUE].to_numpy(dtype=float), 0, None)
+        self._boost(lgb.LGBMRegressor, train, y, vocabulary)
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.booster_.predict(self.matrix(frame), num_iteration=self.best_iteration_)
+
+
+class RuleScorer:
+    """A baseline rule used as a scorer: a monotone step function of one feature fitted to the label
+    (so a churn rule gives a calibrated probability), or the feature itself when it is already in
+    the label's units (spend). Same interface as the LightGBM models, so it can score in production."""
+
+    def __init__(self, feature: str, name: str, calibrate: bool = True):
+        self.feature = feature
+        self.name = name
+        self.calibrate = calibrate
+
+    def fit(
+        self, frame: pd.DataFrame, y: np.ndarray | None = None, vocabulary: Vocabulary | None = None
+    ) -> RuleScorer:
+        self.features_ = [self.feature]
+        self.vocabulary_ = vocabulary
+        # the rule reads one column, but scoring data built with other settings is still refused
+        # (`check_scorers`)
+        self.trained_columns_ = feature_columns(frame)
+        if self.calibrate:
+            x = frame[self.feature].to_numpy(float)
+            self.iso_ = IsotonicRegression(
+                increasing=True, out_of_bounds="clip", y_min=0.0, y_max=1.0
+            ).fit(x, y)
+        # contributions are measured from the training average, so a customer's reason does not
+        # depend on who else is scored with them (subsets, partitions)
+        self.reference_ = float(np.mean(self.predict(frame))) if len(frame) else 0.0
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        x = frame[self.feature].to_numpy(float)
+        if not self.calibrate:
+            return np.clip(np.nan_to_num(x), 0, None)
+        # a tiny tie-break keeps the feature's own ranking inside the flat steps
+        return np.clip(self.iso_.predict(x) + x * 1e-9, 0, 1)
+
+    predict_proba = predict
+
+    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rule's one driver: how far this customer's score is from the training average."""
+        predicted = self.predict(frame)
+        reference = getattr(self, "reference_", None)  # rules pickled before it: today's average
+        if reference is None:
+            reference = predicted.mean()
+        return pd.DataFrame({self.feature: predicted - reference}, index=frame.index)
+
+
+def score(model, frame: pd.DataFrame) -> np.ndarray:
+    """A scorer's output per row: the probability for churn, the predicted spend for value."""
+    return model.predict_proba(frame) if hasattr(model, "predict_proba") else model.predict(frame)
+
+
+def importance(models: dict) -> pd.DataFrame:
+    """Gain importance per feature for each LightGBM model (a baseline rule has one driver), for the report."""
+    frames = [
+        pd.DataFrame(
+            {
+                "model": name,
+                "feature": m.features_,
+                "gain": m.booster_.feature_importance("gain", iteration=m.best_iteration_)
+                if hasattr(m, "booster_")
+                else np.ones(len(m.features_)),
+            }
+        )
+        for name, m in models.items()
+    ]
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,144 @@
+"""What differs between the churn and the value model when they are trained and measured: the
+label, the estimator and its settings, the baselines, the metrics, and whether the data can train
+it at all (and what scores instead when it cannot)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from segml.config import ChurnConfig, UpsideConfig
+from segml.data import schema as s
+from segml.models import evaluation as ev
+from segml.models.baselines import CHURN_BASELINES, value_baselines
+from segml.models.sampling import labels, sample_per_cutoff
+from segml.models.scorers import ChurnModel, RuleScorer, UpsideModel
+
+MIN_CUSTOMERS = 20  # a model needs some to learn from and some held out to stop and calibrate on
+UNTRAINED_ZH = {
+    "no labelled customers": "没有可用于训练的客户",
+    f"fewer than {MIN_CUSTOMERS} labelled customers": f"可用于训练的客户少于{MIN_CUSTOMERS}个",
+    "every labelled customer churned": "所有客户均已流失",
+    "no labelled customer churned": "没有客户流失",
+    "no labelled customer spent in the window after a cutoff": "观察期后没有客户消费",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What differs between the churn and the value model in the backtest and the refit."""
+
+    name: str
+    cfg: ChurnConfig | UpsideConfig
+    headline: str
+    baselines: dict[str, str]
+    calibrate_baselines: bool
+
+    def labels(self, frame: pd.DataFrame) -> np.ndarray:
+        return labels(self.name, frame)
+
+    def model(self, seed: int, n_estimators: int | None = None) -> ChurnModel | UpsideModel:
+        c = self.cfg
+        fixed = n_estimators is not None  # the production refit: rounds found in the backtest
+        common = dict(
+            params=dict(c.params),
+            n_estimators=n_estimators if fixed else c.n_estimators,
+            early_stopping_rounds=None if fixed else c.early_stopping_rounds,
+            holdout_share=c.holdout_share,
+            monotone=dict(c.monotone),
+            random_state=seed,
+        )
+        return (
+            ChurnModel(calibration=c.calibration, **common)
+            if self.name == "churn"
+            else UpsideModel(**common)
+        )
+
+    def cannot_learn(self, frame: pd.DataFrame) -> str | None:
+        """Why these labelled rows cannot train or measure this model (None: they can)."""
+        if frame.empty:
+            return "no labelled customers"
+        if frame[s.CUSTOMER_ID].nunique() < MIN_CUSTOMERS:
+            return f"fewer than {MIN_CUSTOMERS} labelled customers"
+        y = self.labels(frame)
+        if self.name == "churn" and len(np.unique(y)) < 2:
+            return (
+                "every labelled customer churned"
+                if y.mean() > 0
+                else "no labelled customer churned"
+            )
+        if self.name == "upside" and y.sum() <= 0:
+            return "no labelled customer spent in the window after a cutoff"
+        return None
+
+    def untrained(self, reason: str, vocabulary) -> tuple[RuleScorer, dict, dict]:
+        """A model the data cannot support: the rule that needs no labels scores instead (BG/NBD's
+        probability of no purchase for churn, last period's spend for value), and says why."""
+        name, feature = (
+            ("baseline_bgnbd", "bgnbd_p_no_purchase")
+            if self.name == "churn"
+            else ("baseline_last_period", self.baselines["baseline_last_period"])
+        )
+        rule = RuleScorer(feature, name, calibrate=False)
+        rule.features_, rule.vocabulary_, rule.trained_columns_, rule.scorer_ = (
+            [feature],
+            vocabulary,
+            [feature],
+            name,
+        )
+        en, zh = ev.SCORER_NAMES.get(name, (name, name))
+        summary = {
+            "grade": "C",
+            "headline": self.headline,
+            "best_baseline": name,
+            "folds": 0,
+            "margins": [],
+            "margin_mean": float("nan"),
+            "margin_spread": float("nan"),
+            "beats_baseline": False,
+            "finding": "not trained",
+            "verdict_en": f"C: not trained: {reason}",
+            "verdict_zh": f"C：未训练（{UNTRAINED_ZH.get(reason, reason)}）",
+        }
+        production = {
+            "scorer": name,
+            "scorer_en": en,
+            "scorer_zh": zh,
+            "training_cutoffs": [],
+            "train_rows": 0,
+            "scorer_reason_en": f"scored with {en}: the model was not trained ({reason})",
+            "scorer_reason_zh": f"使用{zh}评分：模型未训练（{UNTRAINED_ZH.get(reason, reason)}）",
+        }
+        return rule, summary, production
+
+    def sample(self, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+        return sample_per_cutoff(frame, self.cfg.max_rows_per_cutoff, self.labels(frame) > 0, seed)
+
+    def metrics(self, frame: pd.DataFrame, score: np.ndarray) -> dict:
+        y = self.labels(frame)
+        return ev.churn_metrics(y, score) if self.name == "churn" else ev.value_metrics(y, score)
+
+    def rules(self, train: pd.DataFrame, vocabulary) -> dict[str, RuleScorer]:
+        return {
+            name: RuleScorer(feature, name, self.calibrate_baselines).fit(
+                train, self.labels(train), vocabulary
+            )
+            for name, feature in self.baselines.items()
+            if feature in train
+        }
+
+
+def targets(churn_cfg: ChurnConfig, upside_cfg: UpsideConfig, horizon_days: int) -> list[Target]:
+    """The churn model, then the value model."""
+    return [
+        Target("churn", churn_cfg, ev.TARGET_HEADLINE["churn"], CHURN_BASELINES, True),
+        Target(
+            "upside",
+            upside_cfg,
+            ev.TARGET_HEADLINE["upside"],
+            value_baselines(horizon_days),
+            False,
+        ),
+    ]
