@@ -11,7 +11,6 @@ one-process table, row for row.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -63,7 +62,7 @@ class TierTask:
 def _rows(task: TierTask) -> pd.DataFrame:
     """The partition's snapshot rows: row groups outside its id range are not read."""
     bounds = [(s.CUSTOMER_ID, ">=", task.first), (s.CUSTOMER_ID, "<=", task.last)]
-    return pd.read_parquet(task.snapshot, filters=bounds)
+    return io.read_parquet(task.snapshot, filters=bounds)
 
 
 def part_scores(task: TierTask) -> pd.DataFrame:
@@ -124,7 +123,7 @@ def score_partitioned(
     """`score_customers` per partition on `engine` (`segml.app.engine`); the tier table is written
     to the folder `out` (one file per partition). The result's table holds what the stage's
     metrics count: every customer's id, lifecycle status and RFM segment."""
-    snap = pd.read_parquet(snapshot, columns=grading_columns(cfg))
+    snap = io.read_parquet(snapshot, columns=grading_columns(cfg))
     ids = snap[s.CUSTOMER_ID].to_numpy(dtype=object)
     if not len(ids):
         raise ValueError(f"{snapshot}: no customers to tier; rerun features")
@@ -161,13 +160,8 @@ def score_partitioned(
         )
         for t, (start, stop) in zip(tasks, ranges)
     ]
-    work = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(work, ignore_errors=True)
-    try:
+    with io.folder_replacing(out) as work:
         engine.map(part_table, [replace(t, out=work) for t in tasks])
-        io.replace_folder(work, out)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     counted = [s.CUSTOMER_ID, "lifecycle_status", *(["rfm_segment"] if cfg.rfm else [])]
-    everyone = pd.read_parquet(out, columns=counted)
+    everyone = io.read_parquet(out, columns=counted)
     return TierResult(everyone, grades.movement, grades.summary)
