@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 
 # lower layers never import higher ones; config, errors and machine sit below everything (config
 # writes params.yaml through segml.data.io, the one module that touches disk)
-LAYERS = ["app", "reporting", "tiering", "models", "features", "data"]
+LAYERS = ["app", "stages", "reporting", "tiering", "models", "features", "data"]
 BASE = {"config", "errors", "machine"}
 ALLOWED = {("config", "data")}
 
