@@ -11,8 +11,9 @@ import pandas as pd
 import yaml
 
 from segml.app import cli, engine, pipeline
-from segml.config import ENGINES, compose, to_typed
+from segml.config import ENGINES, DaskConfig, compose, to_typed
 from segml.data.catalog import Catalog
+from segml.stages.step import Step
 from tests.conftest import ROOT
 
 
@@ -89,3 +90,15 @@ def test_run_pipeline_and_score_run_the_orchestrators_lists(monkeypatch):
     tree = ast.parse(Path(cli.__file__).read_text(encoding="utf-8"))
     (score,) = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_score"]
     assert "pipeline.score" in ast.unparse(score)
+
+
+def test_engines_run_a_step_whole_unless_they_split_it():
+    def split(parts, x):
+        return parts.map(lambda k: k * x, [1, 2, 3])
+
+    step, whole_only = Step(lambda x: [x], split), Step(lambda x: [x])
+    assert engine.LocalEngine().run(step, 2) == [2]
+    # no per-partition form: in this process, no cluster opened
+    assert engine.DaskEngine(DaskConfig(address="tcp://no-such-host:1")).run(whole_only, 2) == [2]
+    cfg = to_typed(compose(["engine=dask"], conf_dir=ROOT / "conf"))
+    assert isinstance(engine.engine_for(cfg), engine.DaskEngine)

@@ -183,10 +183,11 @@ class PreparedParts:
 
 
 def prepare_partitioned(
-    cfg: Config, engine, transactions_out: Path, customers_out: Path
+    cfg: Config, parts, transactions_out: Path, customers_out: Path
 ) -> PreparedParts:
-    """The prepare stage per partition of customers on `engine` (`segml.app.engine`): the same
-    clean rows, rejected rows and figures as `prepare` on the whole files."""
+    """The prepare stage per partition of customers on `parts` (`segml.stages.step.Partitions`:
+    in process or on Dask): the same clean rows, rejected rows and figures as `prepare` on the
+    whole files."""
     paths, data = cfg.paths, cfg.data
     # scratch space inside the stage's output folder
     with io.scratch_folder(Path(paths.prepared_dir) / ".partitions") as work:
@@ -225,11 +226,11 @@ def prepare_partitioned(
             end = end_of_day(pd.Timestamp(cfg.as_of))
         else:
             end = export_end(
-                np.unique(np.concatenate(engine.map(part_active_days, tasks))),
+                np.unique(np.concatenate(parts.map(part_active_days, tasks))),
                 data.max_tail_gap_days,
             )
         tasks = [replace(t, end=end) for t in tasks]
-        outcomes = engine.map(prepare_part, tasks)
+        outcomes = parts.map(prepare_part, tasks)
         quality = merge_quality([o.quality for o in outcomes])
         check_usable(quality, paths.raw_transactions)
         io.replace_folder(work / "out" / "transactions", transactions_out)

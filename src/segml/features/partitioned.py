@@ -152,7 +152,7 @@ class PartitionedDatasets:
 
 
 def build_partitioned(
-    engine,
+    parts,
     transactions: Path,
     customers: Path,
     features_cfg: FeaturesConfig,
@@ -162,20 +162,21 @@ def build_partitioned(
     snapshot_out: Path,
     work: Path,
 ) -> PartitionedDatasets:
-    """`build_datasets` per partition on `engine` (`segml.app.engine`); the labelled rows and the
-    snapshot are written, merged in customer-id order, to `labelled_out` and `snapshot_out`."""
+    """`build_datasets` per partition on `parts` (`segml.stages.step.Partitions`: in process or
+    on Dask); the labelled rows and the snapshot are written, merged in customer-id order, to
+    `labelled_out` and `snapshot_out`."""
     n = len(part_files(transactions))
     with io.scratch_folder(work):
         task = FeaturesTask(0, transactions, customers, features_cfg, labels_cfg, work)
         tasks = [replace(task, k=k) for k in range(n)]
-        spans = [span for span in engine.map(part_span, tasks) if span]
+        spans = [span for span in parts.map(part_span, tasks) if span]
         first_day = min(first for first, _ in spans)
         as_of_day = resolve_as_of(max(last for _, last in spans), as_of)
         schedule = cutoff_schedule(first_day, as_of_day, labels_cfg)
         cutoffs = tuple(stage_cutoffs(schedule, labels_cfg))
         tasks = [replace(t, cutoffs=cutoffs, until_day=vocabulary_day(schedule)) for t in tasks]
 
-        populations = engine.map(part_population, tasks)
+        populations = parts.map(part_population, tasks)
         vocabulary = vocabulary_from(
             sum((p.categories for p in populations), Counter()),
             sum((p.channels for p in populations), Counter()),
@@ -193,7 +194,7 @@ def build_partitioned(
                 inputs = _in_id_order([p.inputs.pop(c.day) for p in with_rows])
                 fits.update(fit_population({c.day: inputs}))
         tasks = [replace(t, vocabulary=vocabulary, fits=fits) for t in tasks]
-        engine.map(part_features, tasks)
+        parts.map(part_features, tasks)
         days = [c.day for c in cutoffs]
         # every cutoff's files have the same columns: the first cutoff's name them
         first = part_files(_cutoff_folder(work, days[0]))[0]

@@ -45,10 +45,10 @@ def part_export(task: ExportTask) -> int:
 
 
 def write_partitioned_tables(
-    engine, tiers: Path, cfg: ExportConfig, salt: str | None, outputs: dict[str, Path]
+    parts, tiers: Path, cfg: ExportConfig, salt: str | None, outputs: dict[str, Path]
 ) -> None:
     """The exported table in the formats of `outputs` ({"parquet": folder, "csv": file}) from the
-    tier table's partition files on `engine`."""
+    tier table's partition files, on `parts` (`segml.stages.step.Partitions`)."""
     parquet, csv = outputs.get("parquet"), outputs.get("csv")
     with ExitStack() as stack:
         folders = {  # the exported parquet's partitions; the CSV's pieces, joined below
@@ -62,6 +62,6 @@ def write_partitioned_tables(
         tasks = [
             ExportTask(k, p, cfg, salt, **folders) for k, p in enumerate(io.table_parts(tiers))
         ]
-        engine.map(part_export, tasks)
+        parts.map(part_export, tasks)
         if csv:
             io.join_files(io.part_files(folders["csv"], CSV_PIECE), csv)
