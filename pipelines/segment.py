@@ -1,22 +1,15 @@
 """DVC stage `segment`: KMeans segments with persona names, profile table, quality metrics."""
 
 from segml.app.console import run_stage
+from segml.app.engine import engine_for
 from segml.app.params import load_config
 from segml.data.catalog import Catalog
-from segml.models.segment import segment_columns, segment_customers
+from segml.stages import segment
 
 
 def main() -> None:
     cfg = load_config()
-    catalog = Catalog.from_config(cfg.paths)
-    # only the columns segmenting reads: assigning millions of customers on them takes seconds
-    segmenter, assigned, profile, metrics = segment_customers(
-        catalog.read_columns("snapshot", segment_columns(cfg.segment)), cfg.segment, cfg.seed
-    )
-    catalog.write("segmenter", segmenter)
-    catalog.write("segments", assigned)
-    catalog.write("segment_profile", profile)
-    catalog.write("segment_metrics", metrics)
+    segment.run(cfg, Catalog.from_config(cfg.paths), engine_for(cfg))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 
 # lower layers never import higher ones; config, errors and machine sit below everything and
 # import none of the layers (params.yaml is written by segml.app.params)
-LAYERS = ["app", "reporting", "tiering", "models", "features", "data"]
+LAYERS = ["app", "stages", "reporting", "tiering", "models", "features", "data"]
 BASE = {"config", "errors", "machine"}
 ALLOWED: set[tuple[str, str]] = set()  # (layer, package) exceptions: none
 

@@ -146,7 +146,7 @@ def _pin_previous_period(overrides: list[str]) -> list[str]:
     if any(o.split("=")[0].lstrip("+~") == "tiering.previous_ref" for o in overrides):
         return overrides
     from segml.data.provenance import file_digest
-    from segml.reporting import run_history as tracking
+    from segml.reporting import run_history
 
     _, cfg = _config(overrides)
     paths = cfg.paths
@@ -156,10 +156,10 @@ def _pin_previous_period(overrides: list[str]) -> list[str]:
         or not Path(paths.raw_transactions).exists()
     ):
         return overrides
-    period = tracking.period_key(
+    period = run_history.period_key(
         file_digest(paths.raw_transactions, paths.raw_customers), cfg.as_of
     )
-    ref = tracking.previous_ref(
+    ref = run_history.previous_ref(
         cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, period
     )
     return [*overrides, f"tiering.previous_ref='{ref}'"] if ref else overrides
@@ -312,92 +312,85 @@ def _score(
     allow_short_history: bool,
     overrides: list[str] | None,
 ) -> None:
-    from segml.app.artifacts import EXPORT_NAMES, write_exports
+    from segml.app import pipeline
     from segml.app.console import user_errors
-    from segml.data import schema as s
-    from segml.data.catalog import Catalog
-    from segml.data.provenance import file_digest
-    from segml.data.raw import read_raw_inputs
-    from segml.data.validate import prepare
-    from segml.features.datasets import build_snapshot, check_history
-    from segml.reporting import run_history as tracking
-    from segml.reporting.exports import export_stage, report_inputs
-    from segml.tiering.scoring import score_customers
 
     _, cfg = _config(overrides)
     try:
-        data = cfg.data
-        # a customer file named on the command line must exist
-        given = dataclasses.replace(data, customers_optional=not customers)
-        raw, raw_customers = read_raw_inputs(
-            input, customers, given, keys=("--input", "--customers")
-        )
-        with console.status("validating and building features..."):
-            prepared = prepare(raw, raw_customers, data, as_of, str(input), str(customers or ""))
+        catalog = _scoring_catalog(cfg, input, customers, out)
+        cfg = _scoring_config(cfg, input, customers, as_of)
         with console.status(f"loading registered models ({model})..."):
-            loaded = {
-                name: tracking.load_registered(
-                    cfg.tracking.uri, name, cfg.paths.in_mlflow_run, model
-                )
-                for name in ("churn", "upside", "segmenter")
-            }
-        vocabulary = loaded["churn"].vocabulary_
-        check_history(prepared.transactions, as_of, cfg.features, allow_short_history)
-        if raw_customers is None and vocabulary and vocabulary.attributes:
+            vocabulary = _load_registered(cfg, catalog, model)
+        if customers is None and vocabulary and vocabulary.attributes:
             console.print(
                 f"[yellow]warning:[/yellow] no --customers file: the models use customer attributes "
                 f"({', '.join(vocabulary.attributes)}); every customer is scored with them missing."
             )
-        snapshot = build_snapshot(
-            prepared.transactions,
-            prepared.customers,
-            cfg.features,
-            vocabulary,
-            as_of,
-            cfg.labels.horizon_days,
-        )
-        salt = os.environ.get(cfg.export.salt_env)
-        # movement against the last accepted period other than this one, as the pipeline would pin it
-        period = tracking.period_key(file_digest(*[p for p in (input, customers) if p]), as_of)
-        ref = tracking.previous_ref(
-            cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, period
-        )
-        previous, compared_with = tracking.previous_tiers(
-            cfg.tiering.previous,
-            ref,
-            cfg.tracking.uri,
-            cfg.paths.in_mlflow_run,
-            snapshot[s.CUSTOMER_ID],
-            salt,
-        )
-        with console.status("scoring..."):
-            result = score_customers(
-                snapshot,
-                loaded["segmenter"],
-                loaded["churn"],
-                loaded["upside"],
-                cfg.tiering,
-                cfg.labels.horizon_days,
-                previous,
-                compared_with,
-                prepared.no_purchase,
-            )
-        catalog = Catalog.from_config(cfg.paths)
-        # the same exports as the pipeline; model quality is the training run's
-        metrics, plots, profile = tracking.training_outputs(cfg.tracking.uri, catalog, model)
-        inputs = report_inputs(
-            cfg, result, metrics, loaded, snapshot, profile, plots, prepared.quality
-        )
-        exports = export_stage(inputs, cfg, salt)
+        pipeline.score(cfg, catalog, allow_short_history, lambda name: console.status(f"{name}..."))
     except user_errors() as exc:
         _fail(str(exc))
-    catalog = catalog.under(out, [*EXPORT_NAMES.values(), "report", "rejected"])
-    write_exports(catalog, exports, cfg.export.formats)
-    catalog.write("rejected", prepared.rejected)
+    tiers, quality = catalog.read("tiers"), catalog.read("data_quality")
     console.print(
-        f"scored {len(result.table):,} customers as of {result.table['as_of'].iloc[0]} with models "
-        f"`{model}`; {prepared.quality['rows_rejected']:,} rows rejected. Exports in {out}/"
+        f"scored {len(tiers):,} customers as of {tiers['as_of'].iloc[0]} with models `{model}`; "
+        f"{quality['rows_rejected']:,} rows rejected. Exports in {out}/"
     )
+
+
+def _scoring_catalog(cfg, input: Path, customers: Path | None, out: Path):
+    """The exports and the rejected rows as files in `out`, everything else held in memory,
+    starting with the user's export (read here, so messages name the command's options)."""
+    from segml.data.catalog import Catalog
+    from segml.data.raw import read_raw_inputs
+    from segml.stages.artifacts import EXPORT_NAMES
+
+    files = [*EXPORT_NAMES.values(), "report", "rejected"]
+    given = {"raw_transactions": input, **({"raw_customers": customers} if customers else {})}
+    catalog = Catalog.from_config(cfg.paths).under(out, files).at(given).in_memory(files)
+    # a customer file named on the command line must exist
+    data = dataclasses.replace(cfg.data, customers_optional=not customers)
+    raw, raw_customers = read_raw_inputs(input, customers, data, keys=("--input", "--customers"))
+    catalog.write("raw_transactions", raw)
+    if raw_customers is not None:
+        catalog.write("raw_customers", raw_customers)
+    return catalog
+
+
+def _scoring_config(cfg, input: Path, customers: Path | None, as_of: str | None):
+    """`cfg` with the scoring date, and movement pinned to the last accepted period other than
+    this one, as `segml compose` pins it for the pipeline."""
+    from segml.data.provenance import file_digest
+    from segml.reporting import run_history
+
+    period = run_history.period_key(file_digest(*[p for p in (input, customers) if p]), as_of)
+    ref = run_history.previous_ref(
+        cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, period
+    )
+    tiering = dataclasses.replace(cfg.tiering, previous_ref=ref)
+    return dataclasses.replace(cfg, as_of=as_of, tiering=tiering)
+
+
+def _load_registered(cfg, catalog, model: str):
+    """The registered models (`model`: alias or version), their vocabulary, and the metrics, plot
+    tables and segment profile of the run that trained them (the report shows model quality from
+    there), as catalog entries; returns the vocabulary."""
+    from segml.data.catalog import Catalog
+    from segml.reporting import run_history
+    from segml.stages.artifacts import MODELS
+
+    uri = cfg.tracking.uri
+    for name, entry in MODELS.items():
+        catalog.write(entry, run_history.load_registered(uri, name, cfg.paths.in_mlflow_run, model))
+    vocabulary = catalog.read("churn_model").vocabulary_
+    catalog.write("vocabulary", dataclasses.asdict(vocabulary) if vocabulary else None)
+    metrics, plots, profile = run_history.training_outputs(
+        uri, Catalog.from_config(cfg.paths), model
+    )
+    for target, values in metrics.items():
+        catalog.write(f"{target}_metrics", values)
+    for name, frame in plots.items():
+        catalog.write(f"{name}_plot", frame)
+    catalog.write("segment_profile", profile)
+    return vocabulary
 
 
 @app.command()

@@ -50,3 +50,9 @@ def report_grades(metrics: dict) -> None:
             f"  [{style}]{target}: {values['summary']['verdict_en']}[/{style}]; "
             f"{values['production']['scorer_reason_en']}"
         )
+
+
+def report_promotion(run: dict) -> None:
+    """What the recorded run decided for each model (promoted to champion, or why not)."""
+    for model, decision in run["promotion"].items():
+        console.print(f"  {model}: {decision}")

@@ -1,7 +1,11 @@
-"""Where per-partition work runs: in this process, or on a Dask cluster (`engine: dask`).
+"""The engines: where a stage's work runs (`engine` in config; `engine_for` builds it).
 
-A stage hands `map` a function and one argument per partition; the function reads its partition
-from disk and returns something small (counts, fitted inputs), so only summaries travel.
+`LocalEngine` runs a stage's step on the whole table in this process. `DaskEngine` opens a Dask
+cluster (a LocalCluster for the stage, or `dask.address`) and runs the step's per-partition form
+there, for the stages that have one (prepare, features, tier, export's table); other steps run in
+this process. A per-partition step hands `map` a function and one task per partition; the function
+reads its partition from disk and returns something small (counts, fitted inputs), so only
+summaries travel.
 """
 
 from __future__ import annotations
@@ -12,8 +16,40 @@ from pathlib import Path
 from typing import Any
 
 from segml.app.console import console
-from segml.config import DaskConfig
+from segml.config import Config, DaskConfig
 from segml.errors import EngineError
+from segml.stages.step import Engine, Step, T
+
+
+class LocalEngine:
+    """Every step on the whole table, in this process."""
+
+    def run(self, step: Step[T], *args: Any) -> T:
+        return step.whole(*args)
+
+
+class DaskEngine:
+    """Steps with a per-partition form on a Dask cluster opened for the step; others in process."""
+
+    def __init__(self, cfg: DaskConfig):
+        self.cfg = cfg
+
+    def run(self, step: Step[T], *args: Any) -> T:
+        if step.per_partition is None:
+            return step.whole(*args)
+        with dask_engine(self.cfg) as partitions:
+            return step.per_partition(partitions, *args)
+
+
+ENGINES: dict[str, Callable[[Config], Engine]] = {
+    "local": lambda cfg: LocalEngine(),
+    "dask": lambda cfg: DaskEngine(cfg.dask),
+}
+
+
+def engine_for(cfg: Config) -> Engine:
+    """The engine `cfg.engine` names (config composing has checked the name)."""
+    return ENGINES[cfg.engine](cfg)
 
 
 class InProcess:

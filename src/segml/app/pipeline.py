@@ -1,20 +1,65 @@
-"""The whole pipeline in memory (for sweeps and notebooks); the DVC stages call the same functions."""
+"""The orchestrator: the stages in order, run in one process over one catalog.
+
+`PIPELINE` is the stage graph (`dvc.yaml` runs the same stage functions, one DVC stage per
+`pipelines/<stage>.py`, plus `record` after export); `run_pipeline` runs it with every artifact in
+memory (sweeps, notebooks). `SCORING` is `segml score`: new data through the pipeline's own
+prepare, tier and export, with the registered models' snapshot step instead of features, segment
+and train.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
 
+from segml.app.engine import LocalEngine
 from segml.config import Config
-from segml.data.validate import Prepared, prepare
-from segml.features.datasets import Datasets, build_datasets
-from segml.features.transactions import index_transactions
-from segml.models.segment import segment_customers
-from segml.models.training import Trained, train_models
-from segml.reporting.exports import Exports, export_stage, report_inputs
-from segml.tiering.scoring import TierResult, score_customers
+from segml.data.catalog import Catalog
+from segml.data.validate import Prepared
+from segml.features.build import Vocabulary
+from segml.features.datasets import Datasets, check_history, schedule_from_summary
+from segml.models.training import Trained
+from segml.reporting.exports import Exports
+from segml.stages import export, features, prepare, segment, snapshot, tier, train
+from segml.stages.artifacts import read_tiers
+from segml.stages.export import read_plots
+from segml.stages.step import Engine
+from segml.tiering.scoring import TierResult
+
+Stage = Callable[[Config, Catalog, Engine], None]
+
+PIPELINE: tuple[Stage, ...] = (
+    prepare.run,
+    features.run,
+    segment.run,
+    train.run,
+    tier.run,
+    export.run,
+)
+SCORING: tuple[Stage, ...] = (prepare.run, snapshot.run, tier.run, export.run)
+
+
+def stage_name(stage: Stage) -> str:
+    return stage.__module__.rsplit(".", 1)[-1]
+
+
+def run_stages(
+    stages: Iterable[Stage],
+    cfg: Config,
+    catalog: Catalog,
+    engine: Engine | None = None,
+    status: Callable[[str], AbstractContextManager] | None = None,
+) -> None:
+    """Each stage in turn (`status(name)`: e.g. a spinner while it runs); the local engine unless
+    another is given."""
+    engine = engine or LocalEngine()
+    for stage in stages:
+        with (status or nullcontext)(stage_name(stage)):
+            stage(cfg, catalog, engine)
 
 
 @dataclass(frozen=True)
@@ -31,42 +76,57 @@ def run_pipeline(
     raw_transactions: pd.DataFrame | pa.Table,
     raw_customers: pd.DataFrame | pa.Table | None,
     cfg: Config,
-    salt: str | None = None,
 ) -> PipelineResult:
     """prepare -> features -> segment -> train -> tier -> export, with no files and no tracking."""
-    prepared = prepare(raw_transactions, raw_customers, cfg.data, cfg.as_of)
-    datasets = build_datasets(
-        index_transactions(prepared.transactions, prepared.customers),
-        cfg.features,
-        cfg.labels,
-        cfg.as_of,
+    catalog = Catalog.from_config(cfg.paths).in_memory()
+    catalog.write("raw_transactions", raw_transactions)
+    if raw_customers is not None:
+        catalog.write("raw_customers", raw_customers)
+    run_stages(PIPELINE, cfg, catalog)
+    return pipeline_result(catalog)
+
+
+def pipeline_result(catalog: Catalog) -> PipelineResult:
+    """The stages' results, from a catalog the whole pipeline ran in."""
+    read = catalog.read
+    quality, summary = read("data_quality"), read("schedule")
+    prepared = Prepared(
+        read("prepared_transactions"),
+        read("prepared_customers"),
+        read("rejected"),
+        quality,
+        read("no_purchase_customers"),
     )
-    segmenter, _, profile, segment_metrics = segment_customers(
-        datasets.snapshot, cfg.segment, cfg.seed
+    datasets = Datasets(
+        read("labelled"),
+        read("snapshot"),
+        Vocabulary(**read("vocabulary")),
+        schedule_from_summary(summary),
+        summary,
     )
-    trained = train_models(
-        datasets.labelled, datasets.schedule, cfg.churn, cfg.upside, cfg.seed, datasets.vocabulary
+    model_metrics = {target: read(f"{target}_metrics") for target in ("churn", "upside")}
+    trained = Trained(read("churn_model"), read("upside_model"), model_metrics, read_plots(catalog))
+    tables = [n for n in ("export_parquet", "export_csv") if catalog.exists(n)]
+    exports = Exports(
+        read(tables[0]) if tables else None,
+        read("export_xlsx") if catalog.exists("export_xlsx") else None,
+        read("report") if catalog.exists("report") else None,
     )
-    tiers = score_customers(
-        datasets.snapshot,
-        segmenter,
-        trained.churn,
-        trained.upside,
-        cfg.tiering,
-        cfg.labels.horizon_days,
-        no_purchase=prepared.no_purchase,
-    )
-    models = {"churn": trained.churn, "upside": trained.upside, "segmenter": segmenter}
-    inputs = report_inputs(
-        cfg,
-        tiers,
-        trained.metrics,
-        models,
-        datasets.snapshot,
-        profile,
-        trained.plots,
-        prepared.quality,
-    )
-    exports = export_stage(inputs, cfg, salt)
-    metrics = {**trained.metrics, "segment": segment_metrics, "data_quality": prepared.quality}
-    return PipelineResult(prepared, datasets, trained, tiers, exports, metrics)
+    metrics = {**model_metrics, "segment": read("segment_metrics"), "data_quality": quality}
+    return PipelineResult(prepared, datasets, trained, read_tiers(catalog), exports, metrics)
+
+
+def score(
+    cfg: Config,
+    catalog: Catalog,
+    allow_short_history: bool = False,
+    status: Callable[[str], AbstractContextManager] | None = None,
+) -> None:
+    """`segml score`: `SCORING` over a catalog holding the user's export, the registered models
+    (`churn_model`, `upside_model`, `segmenter`, their `vocabulary`) and their training run's
+    metrics, plot tables and segment profile. Refuses (before scoring) data with less history
+    than the features look back, unless allowed."""
+    run_stages(SCORING[:1], cfg, catalog, status=status)
+    transactions = catalog.read("prepared_transactions")
+    check_history(transactions, cfg.as_of, cfg.features, allow_short_history)
+    run_stages(SCORING[1:], cfg, catalog, status=status)

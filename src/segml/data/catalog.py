@@ -1,29 +1,41 @@
-"""The artifact catalog: every file the pipeline reads or writes, by its name in conf/paths.
+"""The artifact catalog: every artifact the pipeline reads or writes, by its name in conf/paths.
 
-Kedro's catalog idea without Kedro: stage scripts, the CLI and tracking never write a file name;
-they ask for `catalog.read("snapshot")` or `catalog.write("tiers", table)`, and the file's suffix
-picks the format. Writes go through segml.data.io, so every one is atomic.
+Kedro's catalog idea without Kedro: stages, the CLI and tracking never write a file name; they
+ask for `catalog.read("snapshot")` or `catalog.write("tiers", table)`. An entry is a file (its
+suffix picks the format; writes go through segml.data.io, so every one is atomic) or, in a run that
+keeps its intermediates (`run_pipeline`, `segml score`), an object held in memory: the same names,
+the same reads (`filters=`, `columns=`) and writes, no file.
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Iterable
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from segml.config import PathsConfig
+from segml.config import DataConfig, PathsConfig
 from segml.data import io
+from segml.data.raw import read_raw_inputs
+from segml.errors import InputError
 
 FOLDER_KEYS = {f.name for f in fields(PathsConfig) if f.name.endswith("_dir")}
+RAW = ("raw_transactions", "raw_customers")  # the user's export, read with conf/data's settings
 
 
 class Catalog:
-    """File paths by artifact name."""
+    """Artifacts by name: file paths, and the entries `held` in memory instead."""
 
-    def __init__(self, paths: dict[str, Path]):
+    def __init__(self, paths: dict[str, Path], held: Iterable[str] = ()):
         self.paths = dict(paths)
+        self.held = frozenset(held)
+        self._objects: dict[str, Any] = {}
+        unknown = self.held - set(self.paths)
+        if unknown:
+            raise KeyError(f"no artifacts named {sorted(unknown)} in conf/paths")
 
     @classmethod
     def from_config(cls, paths: PathsConfig, root: Path | None = None) -> Catalog:
@@ -33,7 +45,30 @@ class Catalog:
         files = {k: v for k, v in asdict(paths).items() if isinstance(v, str) and v}
         return cls({k: base / v for k, v in files.items() if k not in FOLDER_KEYS})
 
+    def at(self, paths: dict[str, Path]) -> Catalog:
+        """A catalog whose entries in `paths` are those files (`segml score --input`)."""
+        return Catalog({**self.paths, **{k: Path(v) for k, v in paths.items()}}, self.held)
+
+    def under(self, folder: Path, names: list[str]) -> Catalog:
+        """A catalog whose `names` keep their file names but live in `folder` (`segml score --out`)."""
+        return self.at({name: Path(folder) / self.path(name).name for name in names})
+
+    def in_memory(self, files: Iterable[str] = ()) -> Catalog:
+        """A catalog holding every entry in memory but `files` (which stay files)."""
+        return Catalog(self.paths, set(self.paths) - set(files))
+
     def path(self, name: str) -> Path:
+        """The entry's file (an entry held in memory has none)."""
+        if name in self.held:
+            raise ValueError(f"{name} is held in memory in this run: it has no file")
+        return self._known(name)
+
+    def source(self, name: str) -> str:
+        """Where the entry comes from, as messages and rejected rows name it: its path in conf/paths
+        (or on the command line), even when its content is held in memory ("" when it has none)."""
+        return str(self.paths[name]) if name in self.paths else ""
+
+    def _known(self, name: str) -> Path:
         if name not in self.paths:
             raise KeyError(
                 f"no artifact named {name!r} in conf/paths (known: {sorted(self.paths)})"
@@ -41,17 +76,13 @@ class Catalog:
         return self.paths[name]
 
     def exists(self, name: str) -> bool:
-        return self.path(name).exists()
-
-    def under(self, folder: Path, names: list[str]) -> Catalog:
-        """A catalog whose `names` keep their file names but live in `folder` (`segml score --out`)."""
-        return Catalog(
-            {**self.paths, **{name: Path(folder) / self.path(name).name for name in names}}
-        )
+        return name in self._objects if name in self.held else self.path(name).exists()
 
     def read(self, name: str, **options) -> Any:
         """Read by the file's format (its suffix); `options` go to the reader (parquet:
-        `filters=[...]` reads only some rows)."""
+        `filters=[...]` reads only some rows, `columns=[...]` only some columns)."""
+        if name in self.held:
+            return _select(self._held(name), **options)
         path = self.path(name)
         reader = READERS.get(file_format(path))
         if reader is None:
@@ -59,14 +90,40 @@ class Catalog:
         return reader(path, **options)
 
     def read_columns(self, name: str, columns: list[str]) -> pd.DataFrame:
-        """Those of `columns` that the parquet table has (a feature switched off in config leaves
-        its columns out), and no others."""
-        present = set(io.read_parquet_columns(self.path(name)))
+        """Those of `columns` that the table has (a feature switched off in config leaves its
+        columns out), and no others."""
+        if name in self.held:
+            present = set(self._held(name).columns)
+        else:
+            present = set(io.read_parquet_columns(self.path(name)))
         return self.read(name, columns=[c for c in columns if c in present])
 
-    def write(self, name: str, obj: Any, **options) -> Path:
+    def read_head(self, name: str, rows: int) -> pd.DataFrame:
+        """The table's first `rows` rows, read alone."""
+        if name in self.held:
+            return self._held(name).head(rows).copy()
+        return io.read_parquet_head(self.path(name), rows)
+
+    def read_raw_inputs(self, data: DataConfig) -> tuple[Any, Any]:
+        """The user's export: the transactions and the customer table (None when there is none),
+        held as given, or read from their files with `data`'s settings (every column as text)."""
+        if RAW[0] in self.held:
+            return self._held(RAW[0]), self._objects.get(RAW[1])
+        return read_raw_inputs(self.path(RAW[0]), self.paths.get(RAW[1]), data)
+
+    def _held(self, name: str) -> Any:
+        if name not in self._objects:
+            raise InputError(
+                f"{name} has not been made yet in this run: run the stage making it first"
+            )
+        return self._objects[name]
+
+    def write(self, name: str, obj: Any, **options) -> Path | None:
         """Write by the file's format (its suffix): parquet, csv, json, pkl; bytes and text as
-        they are."""
+        they are. An entry held in memory keeps `obj` itself (`options` are the file's)."""
+        if name in self.held:
+            self._objects[name] = obj
+            return None
         path = self.path(name)
         if isinstance(obj, bytes):
             return io.write_bytes(obj, path)
@@ -76,6 +133,37 @@ class Catalog:
         if writer is None:
             raise ValueError(f"{name}: no writer for {path.suffix} files")
         return writer(obj, path, **options)
+
+
+# what pyarrow's `filters` mean, for a table held in memory
+_COMPARE = {
+    "==": operator.eq,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "in": lambda values, wanted: values.isin(list(wanted)),
+    "not in": lambda values, wanted: ~values.isin(list(wanted)),
+}
+
+
+def _select(obj: Any, filters: list[tuple] | None = None, columns: list[str] | None = None) -> Any:
+    """What reading a parquet file with these options gives, from a frame held in memory: the rows
+    passing every filter (renumbered), those columns. Never the held frame itself: a reader may
+    change what it gets."""
+    if not isinstance(obj, pd.DataFrame):
+        return obj
+    frame = obj
+    if filters:
+        keep = pd.Series(True, index=frame.index)
+        for column, op, value in filters:
+            keep &= _COMPARE[op](frame[column], value)
+        frame = frame[keep.to_numpy()].reset_index(drop=True)
+    if columns is not None:
+        frame = frame[list(columns)]
+    return frame.copy(deep=False)  # copy-on-write: a change copies, never reaches the held frame
 
 
 def file_format(path: Path) -> str:

@@ -13,7 +13,7 @@ import json
 import os
 import pickle
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from glob import escape as glob_escape
 from pathlib import Path
@@ -60,6 +60,35 @@ def replace_folder(built: str | Path, path: str | Path) -> Path:
     else:
         old.unlink(missing_ok=True)
     return path
+
+
+def empty_folder(path: str | Path) -> Path:
+    """`path` as a new, empty folder (whatever was there is removed)."""
+    path = Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+@contextmanager
+def scratch_folder(path: str | Path) -> Iterator[Path]:
+    """An empty folder at `path` for files needed only while the block runs; removed on exit,
+    whatever happens."""
+    try:
+        yield empty_folder(path)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def folder_replacing(path: str | Path) -> Iterator[Path]:
+    """An empty folder beside `path` (`.<name>.partial`, on the same disk) to write a folder of
+    partition files into; when the block succeeds it replaces `path` (`replace_folder`), and
+    whatever happens nothing of it is left behind."""
+    path = Path(path)
+    with scratch_folder(path.with_name(f".{path.name}.partial")) as work:
+        yield work
+        replace_folder(work, path)
 
 
 def _remove_orphaned_temp_files(path: Path) -> None:
@@ -204,14 +233,62 @@ def read_yaml(path: str | Path) -> Any:
     return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
 
 
-def part_file(folder: str | Path, k: int) -> Path:
+def part_file(folder: str | Path, k: int, suffix: str = ".parquet") -> Path:
     """Partition k's file of a table written as a folder of partitions (engine: dask); pandas and
     pyarrow read the folder as one table, the files in name order."""
-    return Path(folder) / f"part-{k:05d}.parquet"
+    return Path(folder) / f"part-{k:05d}{suffix}"
 
 
-def part_files(folder: str | Path) -> list[Path]:
-    return sorted(Path(folder).glob("part-*.parquet"))
+def part_files(folder: str | Path, suffix: str = ".parquet") -> list[Path]:
+    return sorted(Path(folder).glob(f"part-*{suffix}"))
+
+
+def table_parts(path: str | Path) -> list[Path]:
+    """The files of a table: those of a folder of partitions, or the one file."""
+    return part_files(path) if Path(path).is_dir() else [Path(path)]
+
+
+def read_parquet_table(path: str | Path) -> pa.Table:
+    """A parquet file as an Arrow table (no copy into pandas)."""
+    return pq.read_table(path)
+
+
+def read_parquet_schema(path: str | Path) -> pa.Schema:
+    """A parquet file's Arrow schema, from its footer alone."""
+    return pq.ParquetFile(path).schema_arrow
+
+
+@contextmanager
+def parquet_writer(path: str | Path, schema: pa.Schema, **options) -> Iterator[pq.ParquetWriter]:
+    """A parquet file written table by table (`writer.write_table`), in place once the block
+    succeeds; `options` go to `pyarrow.parquet.ParquetWriter`."""
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, **options) as writer:
+        yield writer
+
+
+# scratch files, read once: Arrow's own format with fast compression writes several times faster
+# than Parquet
+_SCRATCH = pa.ipc.IpcWriteOptions(compression="lz4")
+
+
+def arrow_file_writer(path: str | Path, schema: pa.Schema) -> pa.ipc.RecordBatchFileWriter:
+    """A scratch file of Arrow tables (the caller closes it)."""
+    return pa.ipc.new_file(path, schema, options=_SCRATCH)
+
+
+def read_arrow_file(path: str | Path) -> pa.Table:
+    with pa.ipc.open_file(path) as reader:
+        return reader.read_all()
+
+
+def save_array(array: np.ndarray, path: str | Path) -> None:
+    """A scratch file of one numpy array."""
+    np.save(path, array)
+
+
+def load_array(path: str | Path) -> np.ndarray | None:
+    """The array `save_array` wrote there, or None when there is none."""
+    return np.load(path) if Path(path).exists() else None
 
 
 def read_parquet(path: str | Path, **options) -> pd.DataFrame:

@@ -11,7 +11,6 @@ pandas and pyarrow read as one table; the features stage reads them partition by
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -79,14 +78,8 @@ def _split_file(folder: Path, k: int) -> Path:
     return Path(folder) / f"part-{k:05d}.arrow"
 
 
-# scratch files, read once: Arrow's own format with fast compression writes several times faster
-# than Parquet
-_SCRATCH = pa.ipc.IpcWriteOptions(compression="lz4")
-
-
 def _split(path, read_options, config_key, mapping, mapping_key, n, folder, stream) -> int:
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    io.empty_folder(folder)
     writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
     schema, rows = None, 0
     try:
@@ -112,11 +105,11 @@ def _split(path, read_options, config_key, mapping, mapping_key, n, folder, stre
             ends = np.cumsum(np.bincount(part, minlength=n))
             for k in np.flatnonzero(np.bincount(part, minlength=n)):
                 if k not in writers:
-                    writers[k] = pa.ipc.new_file(_split_file(folder, k), schema, options=_SCRATCH)
+                    writers[k] = io.arrow_file_writer(_split_file(folder, k), schema)
                 start = ends[k - 1] if k else 0
                 writers[k].write_table(table.slice(start, ends[k] - start))
         for k in set(range(n)) - set(writers):  # every partition exists, empty or not
-            with pa.ipc.new_file(_split_file(folder, k), schema) as writer:
+            with io.arrow_file_writer(_split_file(folder, k), schema) as writer:
                 writer.write_table(schema.empty_table())
     finally:
         for writer in writers.values():
@@ -128,8 +121,7 @@ def read_part(folder: Path | None, k: int) -> tuple[pa.Table | None, np.ndarray 
     """One partition of a split file: its text rows, and their row numbers in the file."""
     if folder is None:
         return None, None
-    with pa.ipc.open_file(_split_file(folder, k)) as reader:
-        table = reader.read_all()
+    table = io.read_arrow_file(_split_file(folder, k))
     return table.drop_columns([ROW]), table[ROW].to_numpy()
 
 
@@ -158,7 +150,7 @@ def part_active_days(task: PrepareTask) -> np.ndarray:
         raw.column_names, task.data.columns, (s.TS,), task.sources[0], "data.columns"
     )
     ts = parse_timestamps(raw[column[s.TS]], task.data)
-    np.save(_timestamps_file(task.transactions, task.k), ts)
+    io.save_array(ts, _timestamps_file(task.transactions, task.k))
     return active_days(ts)
 
 
@@ -173,8 +165,8 @@ def prepare_part(task: PrepareTask) -> PartOutcome:
     """`prepare` on one partition; its clean tables are written beside the others'."""
     tx, tx_rows = read_part(task.transactions, task.k)
     customers, customer_rows = read_part(task.customers, task.k)
-    parsed = _timestamps_file(task.transactions, task.k)  # absent when `as_of` set the end
-    timestamps = np.load(parsed) if parsed.exists() else None
+    # absent when `as_of` set the end
+    timestamps = io.load_array(_timestamps_file(task.transactions, task.k))
     part = Part(tx_rows, customer_rows, task.end, timestamps)
     result = prepare(tx, customers, task.data, None, *task.sources, part=part)
     for name, frame in (("transactions", result.transactions), ("customers", result.customers)):
@@ -192,14 +184,14 @@ class PreparedParts:
 
 
 def prepare_partitioned(
-    cfg: Config, engine, transactions_out: Path, customers_out: Path
+    cfg: Config, parts, transactions_out: Path, customers_out: Path
 ) -> PreparedParts:
-    """The prepare stage per partition of customers on `engine` (`segml.app.engine`): the same
-    clean rows, rejected rows and figures as `prepare` on the whole files."""
+    """The prepare stage per partition of customers on `parts` (`segml.stages.step.Partitions`:
+    in process or on Dask): the same clean rows, rejected rows and figures as `prepare` on the
+    whole files."""
     paths, data = cfg.paths, cfg.data
-    work = Path(paths.prepared_dir) / ".partitions"  # inside the stage's output folder
-    shutil.rmtree(work, ignore_errors=True)
-    try:
+    # scratch space inside the stage's output folder
+    with io.scratch_folder(Path(paths.prepared_dir) / ".partitions") as work:
         n = cfg.dask.partitions
         split = work / "split"
         rows = split_by_customer(
@@ -235,17 +227,15 @@ def prepare_partitioned(
             end = end_of_day(pd.Timestamp(cfg.as_of))
         else:
             end = export_end(
-                np.unique(np.concatenate(engine.map(part_active_days, tasks))),
+                np.unique(np.concatenate(parts.map(part_active_days, tasks))),
                 data.max_tail_gap_days,
             )
         tasks = [replace(t, end=end) for t in tasks]
-        outcomes = engine.map(prepare_part, tasks)
+        outcomes = parts.map(prepare_part, tasks)
         quality = merge_quality([o.quality for o in outcomes])
         check_usable(quality, paths.raw_transactions)
         io.replace_folder(work / "out" / "transactions", transactions_out)
         io.replace_folder(work / "out" / "customers", customers_out)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return PreparedParts(
         _in_file_order(pd.concat([o.rejected for o in outcomes], ignore_index=True), sources),
         pd.concat([o.no_purchase for o in outcomes]).sort_values(s.CUSTOMER_ID, ignore_index=True),

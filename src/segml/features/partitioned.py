@@ -10,7 +10,6 @@ order: the same rows, in the same order, as `build_datasets` on all customers at
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +18,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from segml.config import FeaturesConfig, LabelsConfig
 from segml.data import io
@@ -68,10 +66,10 @@ class FeaturesTask:
 
 
 def _index(task: FeaturesTask) -> TransactionIndex | None:
-    tx = pd.read_parquet(part_file(task.transactions, task.k))
+    tx = io.read_parquet(part_file(task.transactions, task.k))
     if tx.empty:
         return None
-    customers = pd.read_parquet(part_file(task.customers, task.k))
+    customers = io.read_parquet(part_file(task.customers, task.k))
     return index_transactions(tx, customers)
 
 
@@ -91,7 +89,7 @@ class PartPopulation:
 
 def part_population(task: FeaturesTask) -> PartPopulation:
     """What the whole population's vocabulary and fits need from one partition."""
-    customers = pd.read_parquet(part_file(task.customers, task.k))
+    customers = io.read_parquet(part_file(task.customers, task.k))
     attributes = {
         column: text_levels(customers[column]).names
         for column in s.ATTRIBUTE_COLUMNS
@@ -154,7 +152,7 @@ class PartitionedDatasets:
 
 
 def build_partitioned(
-    engine,
+    parts,
     transactions: Path,
     customers: Path,
     features_cfg: FeaturesConfig,
@@ -164,21 +162,21 @@ def build_partitioned(
     snapshot_out: Path,
     work: Path,
 ) -> PartitionedDatasets:
-    """`build_datasets` per partition on `engine` (`segml.app.engine`); the labelled rows and the
-    snapshot are written, merged in customer-id order, to `labelled_out` and `snapshot_out`."""
+    """`build_datasets` per partition on `parts` (`segml.stages.step.Partitions`: in process or
+    on Dask); the labelled rows and the snapshot are written, merged in customer-id order, to
+    `labelled_out` and `snapshot_out`."""
     n = len(part_files(transactions))
-    shutil.rmtree(work, ignore_errors=True)
-    task = FeaturesTask(0, transactions, customers, features_cfg, labels_cfg, work)
-    tasks = [replace(task, k=k) for k in range(n)]
-    try:
-        spans = [span for span in engine.map(part_span, tasks) if span]
+    with io.scratch_folder(work):
+        task = FeaturesTask(0, transactions, customers, features_cfg, labels_cfg, work)
+        tasks = [replace(task, k=k) for k in range(n)]
+        spans = [span for span in parts.map(part_span, tasks) if span]
         first_day = min(first for first, _ in spans)
         as_of_day = resolve_as_of(max(last for _, last in spans), as_of)
         schedule = cutoff_schedule(first_day, as_of_day, labels_cfg)
         cutoffs = tuple(stage_cutoffs(schedule, labels_cfg))
         tasks = [replace(t, cutoffs=cutoffs, until_day=vocabulary_day(schedule)) for t in tasks]
 
-        populations = engine.map(part_population, tasks)
+        populations = parts.map(part_population, tasks)
         vocabulary = vocabulary_from(
             sum((p.categories for p in populations), Counter()),
             sum((p.channels for p in populations), Counter()),
@@ -196,26 +194,27 @@ def build_partitioned(
                 inputs = _in_id_order([p.inputs.pop(c.day) for p in with_rows])
                 fits.update(fit_population({c.day: inputs}))
         tasks = [replace(t, vocabulary=vocabulary, fits=fits) for t in tasks]
-        engine.map(part_features, tasks)
+        parts.map(part_features, tasks)
         days = [c.day for c in cutoffs]
-        labelled, churned = _merge(work, days[:-1], labelled_out, drop=[])
-        snapshot, _ = _merge(work, days[-1:], snapshot_out, drop=[s.CHURNED, s.FUTURE_VALUE])
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        # every cutoff's files have the same columns: the first cutoff's name them
+        first = part_files(_cutoff_folder(work, days[0]))[0]
+        labelled, churned = _merge(work, days[:-1], labelled_out, first, drop=[])
+        snapshot, _ = _merge(work, days[-1:], snapshot_out, first, [s.CHURNED, s.FUTURE_VALUE])
     fold = pd.Timestamp(to_date(newest_fold(schedule, labels_cfg)))
-    valid = pd.read_parquet(labelled_out, columns=[s.CHURNED], filters=[(s.CUTOFF, "==", fold)])
+    valid = io.read_parquet(labelled_out, columns=[s.CHURNED], filters=[(s.CUTOFF, "==", fold)])
     counts = LabelCounts(labelled, churned, snapshot)
     return PartitionedDatasets(
         vocabulary, schedule, checked_summary(schedule, first_day, labels_cfg, valid, counts)
     )
 
 
-def _merge(work: Path, days: list[int], path: Path, drop: list[str]) -> tuple[int, int]:
+def _merge(
+    work: Path, days: list[int], path: Path, any_part: Path, drop: list[str]
+) -> tuple[int, int]:
     """The partitions' rows of these cutoffs as one file, cutoff by cutoff (one in memory at a
     time), each in customer-id order; returns (rows, churned). Arrow throughout: no copies into
-    pandas and back."""
-    any_part = part_files(sorted(work.glob("cutoff=*"))[0])[0]  # every one has the same columns
-    schema = pq.ParquetFile(any_part).schema_arrow
+    pandas and back. `any_part`: a partition file of any cutoff (they have the same columns)."""
+    schema = io.read_parquet_schema(any_part)
     schema = pa.schema([f for f in schema if f.name not in drop])
     empty = schema.empty_table().to_pandas()  # pandas' own column notes, for `pd.read_parquet`
     schema = schema.with_metadata(pa.Schema.from_pandas(empty, preserve_index=False).metadata)
@@ -223,10 +222,11 @@ def _merge(work: Path, days: list[int], path: Path, drop: list[str]) -> tuple[in
         f.name for f in schema if not (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))
     ]
     rows, churned = 0, 0
-    with io.atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, use_dictionary=text) as writer:
+    with io.parquet_writer(path, schema, use_dictionary=text) as writer:
         for day in days:
             parts = part_files(_cutoff_folder(work, day))
-            table = pa.concat_tables([pq.read_table(p) for p in parts]).select(schema.names)
+            table = pa.concat_tables([io.read_parquet_table(p) for p in parts])
+            table = table.select(schema.names)
             table = table.take(pc.sort_indices(table, [(s.CUSTOMER_ID, "ascending")]))
             # row groups of ~130 k customers: the tier stage's partitions read only their own
             writer.write_table(table.replace_schema_metadata(schema.metadata), ROW_GROUP_ROWS)

@@ -10,17 +10,16 @@ the workers with the task: on a cluster of your own, it goes where the customer 
 
 from __future__ import annotations
 
-import shutil
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
 
 from segml.config import ExportConfig
 from segml.data import io
 from segml.reporting.table import export_table
 
 TABLE_FORMATS = ("parquet", "csv")
+CSV_PIECE = ".csv"
 
 
 @dataclass(frozen=True)
@@ -35,30 +34,34 @@ class ExportTask:
 
 def part_export(task: ExportTask) -> int:
     """One partition exported; the first CSV piece carries the BOM and the header."""
-    table = export_table(pd.read_parquet(task.tiers), task.cfg, task.salt)
+    table = export_table(io.read_parquet(task.tiers), task.cfg, task.salt)
     if task.parquet:
         io.write_parquet(table, io.part_file(task.parquet, task.k))
     if task.csv:
         first = task.k == 0
-        io.write_table_csv(table, task.csv / f"part-{task.k:05d}.csv", bom=first, header=first)
+        piece = io.part_file(task.csv, task.k, CSV_PIECE)
+        io.write_table_csv(table, piece, bom=first, header=first)
     return len(table)
 
 
 def write_partitioned_tables(
-    engine, tiers: Path, cfg: ExportConfig, salt: str | None, outputs: dict[str, Path]
+    parts, tiers: Path, cfg: ExportConfig, salt: str | None, outputs: dict[str, Path]
 ) -> None:
     """The exported table in the formats of `outputs` ({"parquet": folder, "csv": file}) from the
-    tier table's partition files on `engine`."""
-    parts = io.part_files(tiers) if tiers.is_dir() else [tiers]
-    work = Path(next(iter(outputs.values()))).parent / ".export.partial"
-    shutil.rmtree(work, ignore_errors=True)
-    folders = {f: work / f if f in outputs else None for f in TABLE_FORMATS}
-    tasks = [ExportTask(k, p, cfg, salt, **folders) for k, p in enumerate(parts)]
-    try:
-        engine.map(part_export, tasks)
-        if folders["csv"]:
-            io.join_files(sorted(folders["csv"].glob("part-*.csv")), outputs["csv"])
-        if folders["parquet"]:
-            io.replace_folder(folders["parquet"], outputs["parquet"])
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    tier table's partition files, on `parts` (`segml.stages.step.Partitions`)."""
+    parquet, csv = outputs.get("parquet"), outputs.get("csv")
+    with ExitStack() as stack:
+        folders = {  # the exported parquet's partitions; the CSV's pieces, joined below
+            "parquet": stack.enter_context(
+                io.folder_replacing(parquet) if parquet else nullcontext()
+            ),
+            "csv": stack.enter_context(
+                io.scratch_folder(csv.with_name(f".{csv.name}.pieces")) if csv else nullcontext()
+            ),
+        }
+        tasks = [
+            ExportTask(k, p, cfg, salt, **folders) for k, p in enumerate(io.table_parts(tiers))
+        ]
+        parts.map(part_export, tasks)
+        if csv:
+            io.join_files(io.part_files(folders["csv"], CSV_PIECE), csv)

@@ -11,7 +11,6 @@ one-process table, row for row.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -63,7 +62,7 @@ class TierTask:
 def _rows(task: TierTask) -> pd.DataFrame:
     """The partition's snapshot rows: row groups outside its id range are not read."""
     bounds = [(s.CUSTOMER_ID, ">=", task.first), (s.CUSTOMER_ID, "<=", task.last)]
-    return pd.read_parquet(task.snapshot, filters=bounds)
+    return io.read_parquet(task.snapshot, filters=bounds)
 
 
 def part_scores(task: TierTask) -> pd.DataFrame:
@@ -110,7 +109,7 @@ def _id_ranges(ids: np.ndarray, n: int) -> list[tuple[int, int]]:
 
 
 def score_partitioned(
-    engine,
+    parts,
     snapshot: Path,
     models: Models,
     cfg: TieringConfig,
@@ -121,10 +120,11 @@ def score_partitioned(
     previous_period: str | None = None,
     no_purchase: pd.DataFrame | None = None,
 ) -> TierResult:
-    """`score_customers` per partition on `engine` (`segml.app.engine`); the tier table is written
-    to the folder `out` (one file per partition). The result's table holds what the stage's
-    metrics count: every customer's id, lifecycle status and RFM segment."""
-    snap = pd.read_parquet(snapshot, columns=grading_columns(cfg))
+    """`score_customers` per partition on `parts` (`segml.stages.step.Partitions`: in process or
+    on Dask); the tier table is written to the folder `out` (one file per partition). The
+    result's table holds what the stage's metrics count: every customer's id, lifecycle status
+    and RFM segment."""
+    snap = io.read_parquet(snapshot, columns=grading_columns(cfg))
     ids = snap[s.CUSTOMER_ID].to_numpy(dtype=object)
     if not len(ids):
         raise ValueError(f"{snapshot}: no customers to tier; rerun features")
@@ -136,7 +136,7 @@ def score_partitioned(
         replace(task, k=k, first=ids[start], last=ids[stop - 1])
         for k, (start, stop) in enumerate(ranges)
     ]
-    scores = pd.concat(engine.map(part_scores, tasks), ignore_index=True)
+    scores = pd.concat(parts.map(part_scores, tasks), ignore_index=True)
     _check_same_customers(snapshot, scores, snap)
     grades = grade_customers(snap, scores, cfg, previous, previous_period)
 
@@ -161,13 +161,8 @@ def score_partitioned(
         )
         for t, (start, stop) in zip(tasks, ranges)
     ]
-    work = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(work, ignore_errors=True)
-    try:
-        engine.map(part_table, [replace(t, out=work) for t in tasks])
-        io.replace_folder(work, out)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with io.folder_replacing(out) as work:
+        parts.map(part_table, [replace(t, out=work) for t in tasks])
     counted = [s.CUSTOMER_ID, "lifecycle_status", *(["rfm_segment"] if cfg.rfm else [])]
-    everyone = pd.read_parquet(out, columns=counted)
+    everyone = io.read_parquet(out, columns=counted)
     return TierResult(everyone, grades.movement, grades.summary)

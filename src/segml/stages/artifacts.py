@@ -1,0 +1,44 @@
+"""Stage results that more than one stage reads or writes (tier, export, record, and the
+orchestrator's result), by their catalog names: all of them read and write the same entries."""
+
+from __future__ import annotations
+
+from segml.config import ExportConfig
+from segml.data.catalog import Catalog
+from segml.tiering.scoring import TierResult
+
+MOVEMENT_PARTS = ("matrix", "upgrades", "downgrades")
+EXPORT_NAMES = {"parquet": "export_parquet", "csv": "export_csv", "xlsx": "export_xlsx"}
+MODELS = {"churn": "churn_model", "upside": "upside_model", "segmenter": "segmenter"}
+
+
+def write_tiers(catalog: Catalog, result: TierResult) -> None:
+    """The tier stage's result but its table (written by the stage's step): summary, movement and
+    metrics."""
+    catalog.write("tier_summary", result.summary)
+    for part in MOVEMENT_PARTS if result.movement["available"] else ():
+        catalog.write(f"movement_{part}", result.movement[part])
+    catalog.write("tier_metrics", result.metrics)
+
+
+def read_tiers(catalog: Catalog) -> TierResult:
+    """The tier stage's result, movement included when it had a previous period."""
+    metrics = catalog.read("tier_metrics")
+    movement = {"available": bool(metrics.get("movement_available"))}
+    if movement["available"]:
+        movement.update(
+            {part: catalog.read(f"movement_{part}") for part in MOVEMENT_PARTS},
+            kept_share=metrics["kept_share"],
+            compared_with=metrics.get("compared_with"),
+        )
+    return TierResult(catalog.read("tiers"), movement, catalog.read("tier_summary"))
+
+
+def read_models(catalog: Catalog) -> dict:
+    """The scorers and the segmenter, by their names in the report and in MLflow."""
+    return {name: catalog.read(entry) for name, entry in MODELS.items()}
+
+
+def exported_names(cfg: ExportConfig) -> list[str]:
+    """The entries the export stage writes: the tier table in each configured format, the report."""
+    return [EXPORT_NAMES[f] for f in cfg.formats] + (["report"] if cfg.report else [])

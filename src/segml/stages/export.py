@@ -1,0 +1,60 @@
+"""The export stage: the tier table for business users (parquet / csv, with the configured
+language, columns and pseudonyms), the workbook and the HTML report."""
+
+from __future__ import annotations
+
+from segml.config import Config, export_salt
+from segml.data.catalog import Catalog
+from segml.reporting.exports import MATRIX_COLUMNS, PLOTS, Exports, export_stage, report_inputs
+from segml.reporting.partitioned import TABLE_FORMATS, write_partitioned_tables
+from segml.stages.artifacts import EXPORT_NAMES, read_models, read_tiers
+from segml.stages.step import Engine, Partitions, Step
+
+
+def read_plots(catalog: Catalog) -> dict:
+    """The train stage's plot tables, by plot."""
+    return {name: catalog.read(f"{name}_plot") for name in (*PLOTS, "backtest")}
+
+
+def write_exports(catalog: Catalog, exports: Exports, formats: list[str]) -> None:
+    """The tier table in each of `formats`, the workbook and the report."""
+    for fmt in formats:
+        data = exports.workbook if fmt == "xlsx" else exports.table
+        if data is not None:
+            catalog.write(EXPORT_NAMES[fmt], data)
+    if exports.report:
+        catalog.write("report", exports.report)
+
+
+def whole(cfg: Config, catalog: Catalog, exports: Exports, salt: str | None) -> None:
+    write_exports(catalog, exports, cfg.export.formats)
+
+
+def per_partition(
+    parts: Partitions, cfg: Config, catalog: Catalog, exports: Exports, salt: str | None
+) -> None:
+    """The exported table written per partition of the tier table; the workbook and report here."""
+    tables = [f for f in cfg.export.formats if f in TABLE_FORMATS]
+    if tables:
+        outputs = {f: catalog.path(EXPORT_NAMES[f]) for f in tables}
+        write_partitioned_tables(parts, catalog.path("tiers"), cfg.export, salt, outputs)
+    write_exports(catalog, exports, [f for f in cfg.export.formats if f not in TABLE_FORMATS])
+
+
+STEP = Step(whole, per_partition)
+
+
+def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
+    salt = export_salt(cfg.export)  # stops before anything is written when it is missing or stale
+    inputs = report_inputs(
+        cfg,
+        read_tiers(catalog),
+        {target: catalog.read(f"{target}_metrics") for target in ("churn", "upside")},
+        read_models(catalog),
+        # of the snapshot, only what the report charts
+        catalog.read_columns("snapshot", MATRIX_COLUMNS),
+        catalog.read("segment_profile"),
+        read_plots(catalog),
+        catalog.read("data_quality"),
+    )
+    engine.run(STEP, cfg, catalog, export_stage(inputs, cfg, salt), salt)

@@ -1,0 +1,53 @@
+"""The features stage: point-in-time features for every labelled cutoff (with labels) and the
+snapshot, the category vocabulary and the cutoff schedule."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from segml.config import Config
+from segml.data import io
+from segml.data.catalog import Catalog
+from segml.data.schema import CUTOFF
+from segml.features.datasets import build_datasets
+from segml.features.partitioned import build_partitioned
+from segml.features.transactions import index_transactions
+from segml.stages.step import Engine, Partitions, Step
+
+
+def whole(cfg: Config, catalog: Catalog):
+    # the raw table is dropped once indexed: the index is all the stage needs, in far less memory
+    idx = index_transactions(
+        catalog.read("prepared_transactions"), catalog.read("prepared_customers")
+    )
+    io.release_arrow_memory()
+    datasets = build_datasets(idx, cfg.features, cfg.labels, cfg.as_of)
+    # row groups per cutoff: train and export read some cutoffs' rows at a time
+    catalog.write("labelled", datasets.labelled, row_groups_by=CUTOFF)
+    catalog.write("snapshot", datasets.snapshot)
+    return datasets
+
+
+def per_partition(parts: Partitions, cfg: Config, catalog: Catalog):
+    """Per partition of customers (the prepare stage's partition files)."""
+    labelled = catalog.path("labelled")
+    return build_partitioned(
+        parts,
+        catalog.path("prepared_transactions"),
+        catalog.path("prepared_customers"),
+        cfg.features,
+        cfg.labels,
+        cfg.as_of,
+        labelled,
+        catalog.path("snapshot"),
+        labelled.parent / ".partitions",  # scratch space inside the stage's output folder
+    )
+
+
+STEP = Step(whole, per_partition)
+
+
+def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
+    datasets = engine.run(STEP, cfg, catalog)
+    catalog.write("vocabulary", asdict(datasets.vocabulary))
+    catalog.write("schedule", datasets.summary)

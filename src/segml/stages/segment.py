@@ -1,0 +1,19 @@
+"""The segment stage: KMeans segments with persona names, profile table, quality metrics."""
+
+from __future__ import annotations
+
+from segml.config import Config
+from segml.data.catalog import Catalog
+from segml.models.segment import segment_columns, segment_customers
+from segml.stages.step import Engine
+
+
+def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
+    # only the columns segmenting reads: assigning millions of customers on them takes seconds
+    segmenter, assigned, profile, metrics = segment_customers(
+        catalog.read_columns("snapshot", segment_columns(cfg.segment)), cfg.segment, cfg.seed
+    )
+    catalog.write("segmenter", segmenter)
+    catalog.write("segments", assigned)
+    catalog.write("segment_profile", profile)
+    catalog.write("segment_metrics", metrics)

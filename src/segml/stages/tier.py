@@ -1,0 +1,74 @@
+"""The tier stage: score the snapshot; tiers, lifecycle status, actions, reasons and movement
+against the previous period."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from segml.config import Config
+from segml.data.catalog import Catalog
+from segml.data.schema import CUSTOMER_ID
+from segml.reporting import run_history
+from segml.stages.artifacts import MODELS, write_tiers
+from segml.stages.step import Engine, Partitions, Step
+from segml.tiering.partitioned import Models, score_partitioned
+from segml.tiering.scoring import TierResult, score_customers
+
+
+def whole(
+    cfg: Config, catalog: Catalog, previous: pd.DataFrame | None, period: str | None
+) -> TierResult:
+    result = score_customers(
+        catalog.read("snapshot"),
+        catalog.read(MODELS["segmenter"]),
+        catalog.read(MODELS["churn"]),
+        catalog.read(MODELS["upside"]),
+        cfg.tiering,
+        cfg.labels.horizon_days,
+        previous,
+        period,
+        catalog.read("no_purchase_customers"),
+    )
+    catalog.write("tiers", result.table)
+    return result
+
+
+def per_partition(
+    parts: Partitions,
+    cfg: Config,
+    catalog: Catalog,
+    previous: pd.DataFrame | None,
+    period: str | None,
+) -> TierResult:
+    """Per partition of customers: the tier table is written as a folder of partition files."""
+    models = Models(*(catalog.path(MODELS[n]) for n in ("segmenter", "churn", "upside")))
+    return score_partitioned(
+        parts,
+        catalog.path("snapshot"),
+        models,
+        cfg.tiering,
+        cfg.labels.horizon_days,
+        cfg.dask.partitions,
+        catalog.path("tiers"),
+        previous,
+        period,
+        catalog.read("no_purchase_customers"),
+    )
+
+
+STEP = Step(whole, per_partition)
+
+
+def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
+    # a previous run logged with pseudonyms is matched back to today's ids with the same salt
+    previous, period = run_history.previous_tiers(
+        cfg.tiering.previous,
+        cfg.tiering.previous_ref,
+        cfg.tracking.uri,
+        cfg.paths.in_mlflow_run,
+        catalog.read("snapshot", columns=[CUSTOMER_ID])[CUSTOMER_ID],
+        os.environ.get(cfg.export.salt_env),
+    )
+    write_tiers(catalog, engine.run(STEP, cfg, catalog, previous, period))

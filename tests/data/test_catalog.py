@@ -1,0 +1,87 @@
+"""The catalog holds entries in files or in memory, with the same reads: a stage cannot tell which."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from segml.data.catalog import Catalog
+from segml.errors import InputError
+
+TABLE = pd.DataFrame(
+    {
+        "customer_id": [f"C{i:03d}" for i in range(12)],
+        # milliseconds: what parquet keeps of a date (the memory entry keeps what was written)
+        "cutoff": pd.to_datetime(["2025-01-31", "2025-02-28", "2025-03-31"] * 4).astype(
+            "datetime64[ms]"
+        ),
+        "spend": [float(i) for i in range(12)],
+    }
+)
+READS = [
+    {},
+    {"columns": ["customer_id"]},
+    {"filters": [("cutoff", "==", pd.Timestamp("2025-02-28"))]},
+    {"filters": [("cutoff", "in", [pd.Timestamp("2025-01-31"), pd.Timestamp("2025-03-31")])]},
+    {
+        "filters": [("customer_id", ">=", "C003"), ("customer_id", "<=", "C007")],
+        "columns": ["spend"],
+    },
+]
+
+
+@pytest.fixture()
+def catalogs(tmp_path):
+    files = Catalog(
+        {"labelled": tmp_path / "labelled.parquet", "summary": tmp_path / "summary.json"}
+    )
+    return files, files.in_memory()
+
+
+@pytest.mark.parametrize("options", READS)
+def test_reads_from_memory_equal_reads_from_the_file(catalogs, options):
+    files, memory = catalogs
+    files.write("labelled", TABLE)
+    memory.write("labelled", TABLE)
+    pd.testing.assert_frame_equal(
+        memory.read("labelled", **options), files.read("labelled", **options)
+    )
+
+
+def test_columns_and_first_rows_alike(catalogs):
+    files, memory = catalogs
+    for catalog in catalogs:
+        catalog.write("labelled", TABLE)
+    wanted = ["spend", "not_a_column", "customer_id"]
+    pd.testing.assert_frame_equal(
+        memory.read_columns("labelled", wanted), files.read_columns("labelled", wanted)
+    )
+    pd.testing.assert_frame_equal(memory.read_head("labelled", 3), files.read_head("labelled", 3))
+
+
+def test_memory_entries_touch_no_disk_and_hand_out_no_held_frame(catalogs, tmp_path):
+    _, memory = catalogs
+    memory.write("labelled", TABLE)
+    memory.write("summary", {"rows": 12})
+    assert not list(tmp_path.iterdir())
+    assert memory.exists("labelled") and memory.read("summary") == {"rows": 12}
+    got = memory.read("labelled")
+    got["spend"] = 0.0  # a reader changing what it got
+    assert memory.read("labelled")["spend"].sum() == TABLE["spend"].sum()
+    with pytest.raises(ValueError, match="held in memory"):
+        memory.path("labelled")
+
+
+def test_an_entry_not_made_yet_says_so(catalogs):
+    _, memory = catalogs
+    assert not memory.exists("labelled")
+    with pytest.raises(InputError, match="labelled has not been made yet"):
+        memory.read("labelled")
+
+
+def test_some_entries_stay_files(tmp_path):
+    catalog = Catalog({"a": tmp_path / "a.json", "b": tmp_path / "b.json"}).in_memory(files=["b"])
+    catalog.write("a", [1])
+    catalog.write("b", [2])
+    assert [p.name for p in tmp_path.iterdir()] == ["b.json"]
+    assert catalog.source("a") == str(tmp_path / "a.json")
