@@ -267,18 +267,27 @@ def clean_ids(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Ids as one customer is known whatever a spreadsheet did to them: full-width letters and
     digits as ASCII (`narrowed`), stray spaces and invisible marks at either end removed, a float's
     ".0" tail removed from a whole number; blank ids missing."""
-    text = pc.replace_substring_regex(narrowed(text, alnum_only=True), _AROUND, "")
-    text = pc.replace_substring_regex(text, _FLOAT_TAIL, r"\1")
+    return _cleaned(_plain_ids(text))
+
+
+def _plain_ids(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Ids narrowed, without what surrounds them (the first steps of `clean_ids`)."""
+    return pc.replace_substring_regex(narrowed(text, alnum_only=True), _AROUND, "")
+
+
+def _cleaned(plain: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    text = pc.replace_substring_regex(plain, _FLOAT_TAIL, r"\1")
     blank = pc.equal(text, "")
     if not pc.any(blank).as_py():
         return text
     return pc.if_else(blank, pa.scalar(None, pa.string()), text)
 
 
-def id_repairs(raw: pa.Array) -> dict[str, np.ndarray]:
+def id_repairs(raw: pa.Array, plain: pa.Array | None = None) -> dict[str, np.ndarray]:
     """Per distinct id text, what `clean_ids` repaired: `float_tail` (a whole number's ".0"
-    removed) and `spaces_or_full_width` (stray spaces, invisible marks or full-width characters)."""
-    plain = pc.replace_substring_regex(narrowed(raw, alnum_only=True), _AROUND, "")
+    removed) and `spaces_or_full_width` (stray spaces, invisible marks or full-width characters).
+    `plain`: `_plain_ids(raw)`, when computed already."""
+    plain = _plain_ids(raw) if plain is None else plain
     changed = pc.fill_null(pc.not_equal(raw, plain), False).to_numpy(zero_copy_only=False)
     return {"float_tail": _matches(plain, _FLOAT_TAIL), "spaces_or_full_width": changed}
 
@@ -339,7 +348,8 @@ def customer_codes(
     # the distinct texts first: cleaning them (not every row) may make some the same id
     encoded = pc.dictionary_encode(text).combine_chunks()  # one dictionary: joins only indices
     raw = encoded.dictionary
-    cleaned = respelled(clean_ids(raw), merged)
+    plain = _plain_ids(raw)
+    cleaned = respelled(_cleaned(plain), merged)
     damaged_text = damaged_ids(cleaned)
     usable = pc.if_else(pa.array(damaged_text), pa.scalar(None, pa.string()), cleaned)
     stripped = pc.dictionary_encode(usable)
@@ -352,7 +362,7 @@ def customer_codes(
     row_text = pc.fill_null(encoded.indices, -1).to_numpy()
     codes = np.r_[by_text, -1][row_text]
     per_text = np.bincount(row_text[row_text >= 0], minlength=len(raw))
-    repairs = id_repairs(raw)
+    repairs = id_repairs(raw, plain)
     return CustomerIds(
         ids.take(rank),
         codes,

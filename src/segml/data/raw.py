@@ -87,6 +87,11 @@ def is_pattern(path: str | Path) -> bool:
     return any(ch in str(path) for ch in "*?[")
 
 
+def _one_file(path: str | Path) -> bool:
+    """Whether the input is a single file, named in messages and rejected rows as given."""
+    return not is_pattern(path) and not Path(path).is_dir()
+
+
 def input_exists(path: str | Path) -> bool:
     """Whether the input is there: a file, a folder, or a glob that matches something."""
     return bool(glob.glob(str(path))) if is_pattern(path) else Path(path).exists()
@@ -189,10 +194,11 @@ class SourceFiles:
     def locate(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For 1-based rows of the joined table: the file (index into `names`) and the 1-based
         data row within that file."""
+        if len(self.rows) == 1:  # one file: no copy of the row numbers
+            return np.zeros(len(rows), dtype=np.int32), rows
         ends = np.cumsum(self.rows)
-        file = np.searchsorted(ends, rows, side="left")
-        starts = np.r_[0, ends[:-1]]
-        return file, rows - starts[file] if len(ends) else rows
+        file = np.searchsorted(ends, rows, side="left").astype(np.int32)
+        return file, rows - np.r_[0, ends[:-1]][file]
 
     def attach(self, table: pa.Table) -> pa.Table:
         text = json.dumps(
@@ -309,8 +315,7 @@ def _joined(path: str | Path, found: InputFiles, pieces: list) -> pa.Table:
     for file, header, table in pieces:
         same_columns(first_file, first_header.names, file, header.names)
         tables.append(table.select(first_header.names).replace_schema_metadata(None))
-    single = len(pieces) == 1 and not found.ignored and not Path(path).is_dir()
-    names = (str(path),) if single else tuple(str(file) for file, _, _ in pieces)
+    names = (str(path),) if _one_file(path) else tuple(str(file) for file, _, _ in pieces)
     sources = SourceFiles(
         names,
         tuple(t.num_rows for t in tables),
@@ -359,10 +364,9 @@ def raw_table_batches(
         options.get("header_key", "data.header_row"),
     )
     found = input_files(path, options["fmt"], keys)
-    single = len(found.files) == 1 and not found.ignored and not Path(path).is_dir()
     first = None
     for k, (file, fmt) in enumerate(found.files):
-        name = str(path) if single else str(file)
+        name = str(path) if _one_file(path) else str(file)
         opts = {**options, "fmt": fmt}
         for header, table in _file_batches(file, keys, stream, batch_bytes, opts):
             if first is None:

@@ -37,14 +37,8 @@ from segml.data.parse import (
     respelled,
     text_or_none,
 )
-from segml.data.period import (  # noqa: F401 (active_days, end_of_day: the period's, used here)
-    active_days,
-    check_as_of,
-    end_of_day,
-    export_end,
-    period_end,
-)
-from segml.data.raw import SourceFiles, sources_of, text_table
+from segml.data.period import active_days, check_as_of, export_end, period_end
+from segml.data.raw import SourceFiles, sources_of, text_array, text_table
 from segml.data.rejects import (
     OUTSIDE,
     REASON_CODES,
@@ -152,7 +146,9 @@ def prepare(
     clean = _clean_transactions(rows, order)
     where = (np.asarray(sources.names, dtype=object), file_of, row_in_file)
     rejected, no_purchase = _checked_and_set_aside(clean, rows, reason, raw, where, cfg, later)
-    quality = _quality(reason, clean, rows, no_purchase, sources, end, as_of, cfg, part is None)
+    quality = _quality(
+        reason, (clean, rows.customer[order]), rows, no_purchase, (sources, end, as_of), cfg, part
+    )
     if not part:  # a partition may hold no usable row; the files as a whole must
         check_usable(quality, transactions_source)
         check_as_of(as_of, quality["last_date"], cfg)  # stops when as_of is far past the data
@@ -242,7 +238,7 @@ def _parsed(
     ids = work.pop(s.CUSTOMER_ID)
     customers, rejected_customers, customer_repairs = work.pop("customers")
     if variants is None:
-        variants = case_variants(ids.ids, text_array_of(customers[s.CUSTOMER_ID]))
+        variants = case_variants(ids.ids, text_array(customers[s.CUSTOMER_ID]))
     repaired = {k: n + customer_repairs.get(k, 0) for k, n in ids.repaired.items()}
     return _Parsed(
         ts,
@@ -256,10 +252,6 @@ def _parsed(
         repaired,
         variants,
     )
-
-
-def text_array_of(values: pd.Series) -> pa.Array:
-    return pa.array(values.astype("string"), type=pa.string())
 
 
 def _customer_rows(
@@ -365,23 +357,24 @@ def _checked_and_set_aside(
 
 def _quality(
     reason: np.ndarray,
-    clean: pd.DataFrame,
+    kept: tuple[pd.DataFrame, np.ndarray],
     rows: _Parsed,
     no_purchase: pd.DataFrame,
-    sources: SourceFiles,
-    end: pd.Timestamp,
-    as_of: str | None,
+    period: tuple[SourceFiles, pd.Timestamp, str | None],
     cfg: DataConfig,
-    whole: bool,
+    part: Part | None,
 ) -> dict:
-    """The data-quality figures: input rows = clean + rejected + skipped + after the period
-    (`whole`: the lines above the files' headers are counted here; a partition leaves them to
-    the whole)."""
+    """The data-quality figures: input rows = clean + rejected + skipped + after the period.
+    `kept`: the clean table and its rows' customer codes (ascending); `period`: the input's files,
+    the export's end and as_of. The lines above the files' headers and the files are counted for
+    the whole input, not for a partition (`part`)."""
+    clean, clean_customers = kept
+    sources, end, as_of = period
+    whole = part is None
     bad = is_rejected(reason)
     by_code = np.bincount(reason, minlength=REASON_CODES[list(OUTSIDE)[-1]] + 1)
     above = sum(sources.above_header) if whole else 0
     skipped = {"lines_above_header": above} | {k: int(by_code[REASON_CODES[k]]) for k in SKIPPED}
-    clean_customers = rows.customer[reason == 0]
     rows_read = int(len(reason)) + above
     return {
         "rows_read": rows_read,
@@ -396,7 +389,9 @@ def _quality(
             if by_code[REASON_CODES[code]]
         },
         "skipped_by_kind": {kind: n for kind, n in skipped.items() if n},
-        "customers_with_transactions": int(len(np.unique(clean_customers))),
+        "customers_with_transactions": int(
+            len(clean) and 1 + np.count_nonzero(np.diff(clean_customers))
+        ),
         "customers_in_attribute_table": int(len(rows.customers)),
         "refund_rows": int((clean[s.AMOUNT] < 0).sum()),
         "first_date": str(clean[s.TS].min().date()) if len(clean) else None,
