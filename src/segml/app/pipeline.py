@@ -19,8 +19,6 @@ import pyarrow as pa
 from segml.app.engine import LocalEngine
 from segml.config import Config
 from segml.data.catalog import Catalog
-from segml.data.period import graded_as_of
-from segml.data.schema import TS
 from segml.data.validate import Prepared
 from segml.features.build import Vocabulary
 from segml.features.datasets import Datasets, check_history, schedule_from_summary
@@ -130,7 +128,5 @@ def score(
     than the features look back, unless allowed."""
     run_stages(SCORING[:1], cfg, catalog, status=status)
     transactions = catalog.read("prepared_transactions")
-    # as_of far past the data's end grades as of that end with data.as_of_past_end: export_end
-    graded = graded_as_of(cfg.as_of, transactions[TS].max(), cfg.data)
-    check_history(transactions, graded, cfg.features, allow_short_history)
+    check_history(transactions, cfg.as_of, cfg.features, allow_short_history, cfg.data)
     run_stages(SCORING[1:], cfg, catalog, status=status)

@@ -65,10 +65,15 @@ def build_snapshot(
 
 
 def check_history(
-    tx: pd.DataFrame, as_of: str | None, cfg: FeaturesConfig, allow_short: bool = False
+    tx: pd.DataFrame,
+    as_of: str | None,
+    cfg: FeaturesConfig,
+    allow_short: bool = False,
+    data: DataConfig | None = None,
 ) -> None:
     """Refuse to score from less history than the features look back: every customer would look
-    new (e.g. a file holding only the latest month)."""
+    new (e.g. a file holding only the latest month). `data`: see `resolve_as_of`."""
+    as_of = graded_as_of(as_of, tx[s.TS].max(), data) if as_of else None
     first, last = to_day(tx[s.TS].min()), to_day(as_of) if as_of else to_day(tx[s.TS].max())
     needed = max(cfg.windows_days)
     if last - first < needed and not allow_short:
