@@ -1,15 +1,18 @@
 """DVC stage `prepare`: raw export -> clean transactions and customers, rejected rows, quality metrics."""
 
-from segml.app.console import run_stage
+from segml.app.console import report_notes, run_stage
 from segml.app.engine import engine_for
 from segml.app.params import load_config
 from segml.data.catalog import Catalog
+from segml.data.raw import untracked_notes
 from segml.stages import prepare
 
 
 def main() -> None:
     cfg = load_config()
-    prepare.run(cfg, Catalog.from_config(cfg.paths), engine_for(cfg))
+    catalog = Catalog.from_config(cfg.paths)
+    prepare.run(cfg, catalog, engine_for(cfg))
+    report_notes([*catalog.read("data_quality")["notes"], *untracked_notes(cfg.paths)])
 
 
 if __name__ == "__main__":

@@ -27,6 +27,24 @@ from segml.errors import ConfigError
 PARAMS_FILE = "params.yaml"  # the composed config every stage reads (see segml.app.params)
 SCORERS = ("auto", "model", "baseline")
 ENGINES = ("local", "dask")
+# how negative amounts may be written (`data.negatives`), besides a leading minus
+NEGATIVE_STYLES = ("parentheses", "trailing_minus")
+PAST_END = ("stop", "export_end")  # `data.as_of_past_end`
+SUFFICIENCY = ("untrained", "stop", "warn")  # `labels.sufficiency.on_failure`
+# words a total or subtotal row carries in its id (or first) cell (`data.total_labels`)
+TOTAL_LABELS = (
+    "合计",
+    "总计",
+    "小计",
+    "总合计",
+    "合計",
+    "總計",
+    "小計",
+    "total",
+    "subtotal",
+    "grand total",
+    "sum",
+)
 # the tier policies `tiering.primary` may name; each has its settings group in conf/tiering
 TIER_POLICIES = ("abc", "pyramid", "value_potential")
 
@@ -100,14 +118,17 @@ class PathsConfig:
 
 @dataclass
 class DataConfig:
-    format: str = "csv"  # csv | parquet | xlsx | xls
+    format: str = "csv"  # csv | parquet | xlsx | xls (a folder's files: by their suffix)
     encoding: str = "utf-8"
     delimiter: str = ","
     sheet: Any = None  # workbooks: sheet name or 0-based position (None: the first)
+    # 0-based row of the header, or auto: the first row holding the mapped column names
+    header_row: Any = "auto"
     # the customer file may differ from the transactions file; None = same as above
     customers_format: str | None = None
     customers_encoding: str | None = None
     customers_sheet: Any = None
+    customers_header_row: Any = None
     customers_optional: bool = True
     columns: dict[str, Any] = field(default_factory=dict)
     customer_columns: dict[str, Any] = field(default_factory=dict)
@@ -117,9 +138,26 @@ class DataConfig:
     currency_symbols: list[str] = field(default_factory=list)
     thousands_separator: str = ","
     decimal: str = "."
+    # how negative amounts are written besides a leading minus: parentheses "(96.63)",
+    # trailing_minus "96.63-"
+    negatives: list[str] = field(default_factory=lambda: list(NEGATIVE_STYLES))
+    # rows whose id (or first) cell is one of these words are totals, skipped and counted
+    total_labels: list[str] = field(default_factory=lambda: list(TOTAL_LABELS))
     max_abs_amount: float = 1e6
     drop_zero_amounts: bool = True
+    # ids that differ only in letter case (C00012 / c00012): counted; true merges them
+    merge_id_case: bool = False
     max_tail_gap_days: int = 31
+    # as_of more than max_tail_gap_days after the last purchase: stop | export_end (grade as of it)
+    as_of_past_end: str = "stop"
+
+    def required_names(self, customers: bool = False) -> tuple[str, ...]:
+        """The user's names of the required columns: what `header_row: auto` looks for."""
+        if customers:
+            wanted = [self.customer_columns.get("customer_id")]
+        else:
+            wanted = [self.columns.get(c) for c in ("customer_id", "ts", "amount")]
+        return tuple(str(name) for name in wanted if name is not None)
 
     def read_options(self, customers: bool = False) -> dict[str, Any]:
         """`raw.read_raw_table` settings for the transactions file or (`customers`) the customer
@@ -130,15 +168,21 @@ class DataConfig:
                 "encoding": self.encoding,
                 "delimiter": self.delimiter,
                 "sheet": self.sheet,
+                "header_row": self.header_row,
+                "header_names": self.required_names(),
             }
+        own_header = self.customers_header_row is not None
         return {
             "fmt": self.customers_format or self.format,
             "encoding": self.customers_encoding or self.encoding,
             "delimiter": self.delimiter,
             "sheet": self.customers_sheet,
+            "header_row": self.customers_header_row if own_header else self.header_row,
+            "header_names": self.required_names(customers=True),
             "encoding_key": "data.customers_encoding",
             "format_key": "data.customers_format",
             "sheet_key": "data.customers_sheet",
+            "header_key": "data.customers_header_row" if own_header else "data.header_row",
         }
 
 
@@ -350,6 +394,14 @@ def _check_choices(typed: Config) -> None:
         )
     if typed.dask.partitions < 1:
         raise ConfigError(f"dask.partitions={typed.dask.partitions}: use 1 or more.")
+    _check_data(typed.data)
+    on_failure = typed.labels.sufficiency.get("on_failure", SUFFICIENCY[0])
+    if on_failure not in SUFFICIENCY:
+        raise ConfigError(
+            f"labels.sufficiency.on_failure={on_failure!r}: use one of {list(SUFFICIENCY)} "
+            "(untrained: grade by value and RFM with the models marked not trained; stop; warn: "
+            "train anyway)."
+        )
     primary = typed.tiering.primary
     if primary not in TIER_POLICIES:
         guess = _did_you_mean(primary, TIER_POLICIES)
@@ -357,6 +409,29 @@ def _check_choices(typed: Config) -> None:
             f"tiering.primary={primary!r} is not a tier policy.{guess}"
             f" Use one of {list(TIER_POLICIES)} (set in conf/tiering, or e.g. "
             "`segml run tiering.primary=pyramid`)."
+        )
+
+
+def _check_data(data: DataConfig) -> None:
+    """The reading settings that name one of a few things name one that exists."""
+    for key in ("header_row", "customers_header_row"):
+        value = getattr(data, key)
+        if value is None or value == "auto":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(
+                f"data.{key}={value!r}: use auto (the first row holding the mapped column names) "
+                "or the header's 0-based row number (0 = the first line)."
+            )
+    unknown = [style for style in data.negatives if style not in NEGATIVE_STYLES]
+    if unknown:
+        raise ConfigError(
+            f"data.negatives lists {unknown}: use any of {list(NEGATIVE_STYLES)} (a leading "
+            "minus always counts)."
+        )
+    if data.as_of_past_end not in PAST_END:
+        raise ConfigError(
+            f"data.as_of_past_end={data.as_of_past_end!r}: use one of {list(PAST_END)}."
         )
 
 

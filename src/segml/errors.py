@@ -48,3 +48,7 @@ class ProjectBusyError(SegmlError, RuntimeError):
 
 class PortableModelError(ValueError):
     """A model has no portable (MLflow pyfunc) form: a gap in the code, not in the input."""
+
+
+class PeriodError(SegmlError, ValueError):
+    """`as_of` does not fit the data: far past the export's last purchase, or before its first."""

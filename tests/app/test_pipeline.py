@@ -1,18 +1,22 @@
 """Data that cannot support a model still gets tiers from value and RFM, with the model marked
-"not trained" and scored by the rule that needs no labels (labels.sufficiency.on_failure=warn)."""
+"not trained: <reason>" and scored by the rule that needs no labels: by default
+(labels.sufficiency.on_failure=untrained), or when nothing can be learnt at all (=warn)."""
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import warnings
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 
 from segml.app.params import compose
 from segml.app.pipeline import run_pipeline
 from segml.config import to_typed
+from segml.errors import InsufficientDataError
 from tests.conftest import ROOT
 
 DAYS = pd.date_range("2024-01-01", "2025-12-31")
@@ -40,22 +44,21 @@ def everyone_once(n: int = 400) -> pd.DataFrame:
     return frame([(f"C{i:04d}", DAYS[rng.integers(len(DAYS))], 10 + i % 7) for i in range(n)])
 
 
-CASES = {
-    "one customer": (
-        frame([("C1", d, 10) for d in DAYS[::20]]),
-        "fewer than 20 labelled customers",
+CASES = {  # the data, and what the churn model's "not trained" says
+    "one customer": (frame([("C1", d, 10) for d in DAYS[::20]]), "only 1 customers to test"),
+    "no repeat buyer": (everyone_once(300), "no customer bought on more than one day"),
+    "a single day": (
+        frame([(f"C{i:03d}", DAYS[100], 10 + i % 7) for i in range(300)]),
+        "the data covers 0 days",
     ),
-    "two customers": (
-        frame([(c, d, 10) for c in ("C1", "C2") for d in DAYS[::25]]),
-        "fewer than 20 labelled customers",
+    "too few customers": (
+        frame([(f"C{i:02d}", d, 10 + i) for i in range(50) for d in DAYS[i % 9 :: 60]]),
+        "only 50 customers to test a model on (at least 200 needed)",
     ),
-    "no repeat buyer": (everyone_once(), "every labelled customer churned"),
 }
 
 
-@pytest.fixture(scope="module")
-def warn_cfg():
-    cfg = to_typed(compose(["labels.sufficiency.on_failure=warn"], conf_dir=ROOT / "conf"))
+def _identity(cfg):
     identity = dataclasses.replace(
         cfg.data,
         columns={k: k for k in cfg.data.columns},
@@ -64,24 +67,61 @@ def warn_cfg():
     return dataclasses.replace(cfg, data=identity)
 
 
+@pytest.fixture(scope="module")
+def default_cfg():
+    return _identity(to_typed(compose([], conf_dir=ROOT / "conf")))
+
+
+@pytest.fixture(scope="module")
+def warn_cfg():
+    return _identity(
+        to_typed(compose(["labels.sufficiency.on_failure=warn"], conf_dir=ROOT / "conf"))
+    )
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_thin_data_is_tiered_with_the_model_marked_not_trained(warn_cfg, case):
+def test_thin_data_is_tiered_with_the_model_marked_not_trained(default_cfg, case):
+    """The default finishes: tiers by value and RFM, the models marked not trained with why, in
+    the metrics (what `segml summary` prints), the report and the workbook."""
     transactions, reason = CASES[case]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the sufficiency warning is the point of on_failure=warn
-        result = run_pipeline(transactions, None, warn_cfg)
+    result = run_pipeline(transactions, None, default_cfg)
     table = result.tiers.table
     assert set(table["customer_id"]) == set(transactions["customer_id"])
     assert table["tier"].notna().all() and table["rfm_segment"].notna().all()
     churn = result.metrics["churn"]
-    assert churn["summary"]["verdict_en"] == f"C: not trained: {reason}"
+    assert churn["summary"]["verdict_en"].startswith("C: not trained: ")
+    assert reason in churn["summary"]["verdict_en"] and "未训练" in churn["summary"]["verdict_zh"]
     assert (
         churn["production"]["scorer"] == "baseline_bgnbd"
         and "not trained" in churn["production"]["scorer_reason_en"]
     )
     assert table["churn_probability"].between(0, 1).all()
     report = result.exports.report
-    assert "not trained" in report or "未训练" in report  # the report says so too
+    assert "not trained" in report and "未训练" in report
+    book = openpyxl.load_workbook(io.BytesIO(result.exports.workbook))
+    cells = [str(c) for row in book["summary"].iter_rows(values_only=True) for c in row if c]
+    assert any("未训练" in c and "not trained" in c for c in cells)
+
+
+def test_with_warn_the_models_train_when_they_can_and_stop_stops(cfg):
+    transactions, _ = CASES["one customer"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the sufficiency warning is the point of on_failure=warn
+        result = run_pipeline(
+            transactions,
+            None,
+            _identity(
+                to_typed(compose(["labels.sufficiency.on_failure=warn"], conf_dir=ROOT / "conf"))
+            ),
+        )
+    assert result.metrics["churn"]["summary"]["verdict_en"] == (
+        "C: not trained: fewer than 20 labelled customers"  # nothing to learn from at all
+    )
+    stop = _identity(
+        to_typed(compose(["labels.sufficiency.on_failure=stop"], conf_dir=ROOT / "conf"))
+    )
+    with pytest.raises(InsufficientDataError, match="on_failure=untrained"):
+        run_pipeline(transactions, None, stop)
 
 
 def test_every_customer_of_the_input_is_in_the_tier_table(warn_cfg):

@@ -50,6 +50,44 @@ def test_bare_numbers_cast_at_once_match_cleaning_every_row(dcfg, separators):
     np.testing.assert_array_equal(p.parse_amounts(text, cfg), cleaned_everywhere)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(96.63)",  # the accountant's parentheses
+        "96.63-",  # a trailing minus (SAP, some ERPs)
+        "¥-96.63",  # a minus after the currency symbol
+        "-¥96.63",
+        "(¥96.63)",
+        "¥(96.63)",
+        "\u221296.63",  # the Unicode minus a word processor makes
+        "\u201396.63",  # an en dash typed as a minus
+        "（９６．６３）",  # full-width, from a Chinese input method
+        "－９６．６３",
+        "￥-96.63",
+        " ( 96.63 ) ",
+        "-96.63",
+    ],
+)
+def test_negative_amounts_as_people_write_them(dcfg, text):
+    assert parse_amount(pd.Series([text]), dcfg).tolist() == [-96.63]
+
+
+def test_negative_styles_are_configurable_and_nothing_ambiguous_is_read(dcfg):
+    text = pd.Series(["(96.63)", "96.63-", "1,234.50-", "(-5)", "--5", "5--", "(5", "5)", "1-2"])
+    parsed = parse_amount(text, dcfg)
+    assert parsed.iloc[:3].tolist() == [-96.63, -96.63, -1234.5] and parsed.iloc[3:].isna().all()
+    plain = parse_amount(text.iloc[:2], dataclasses.replace(dcfg, negatives=[]))
+    assert plain.isna().all()  # styles switched off: those rows are unparseable, not positive
+
+
+def test_full_width_digits_in_amounts_and_quantities(dcfg):
+    assert parse_amount(pd.Series(["１，２３４．５０", "￥８８"]), dcfg).tolist() == [1234.5, 88.0]
+    quantities = p.parse_optional(
+        "quantity", pa.chunked_array([["２", "(1)", "3-", "x"]]), ["parentheses", "trailing_minus"]
+    )
+    assert quantities[:3].tolist() == [2.0, -1.0, -3.0] and np.isnan(quantities[3])
+
+
 # --- timestamps ------------------------------------------------------------------------------
 
 
@@ -167,6 +205,39 @@ def test_customer_codes_follow_stripped_ids_in_id_order():
     text = pa.chunked_array(
         [["b", " a", "a ", "\u3000a"], ["", None, "  ", "客户", "10", "9", "b"]], type=pa.string()
     )
-    ids, codes = p.customer_codes(text)
+    found = p.customer_codes(text)
+    ids, codes = found.ids, found.codes
     assert ids.to_pylist() == ["10", "9", "a", "b", "客户"]
     assert codes.tolist() == [3, 2, 2, 2, -1, -1, -1, 4, 0, 1, 3]
+
+
+def test_ids_a_spreadsheet_damaged_are_repaired_when_exact_and_flagged_when_not():
+    text = pa.chunked_array(
+        [
+            [
+                "1234567",
+                "1234567.0",  # a float tail: the same whole number, repaired
+                "１２３４５６７",  # full-width digits: the same id
+                "\u00a01234567\u200b",  # a non-breaking space and a zero-width space around it
+                "1.23457E+11",  # scientific notation: digits are lost, never repaired
+                "1.2e+05",
+                "C1E5",  # an id that merely contains an E stays an id
+                "12.5",  # not a whole number: left as it is
+            ]
+        ]
+    )
+    found = p.customer_codes(text)
+    assert found.ids.to_pylist() == ["12.5", "1234567", "C1E5"]  # in id (text) order
+    assert found.codes.tolist() == [1, 1, 1, 1, -1, -1, 2, 0]
+    assert found.damaged.tolist() == [False] * 4 + [True, True, False, False]
+    assert found.repaired == {"float_tail": 1, "spaces_or_full_width": 2}
+
+
+def test_ids_in_two_letter_cases_are_counted_and_merged_to_the_first_spelling():
+    transactions = pa.array(["C00012", "c00012", "C00013", "ab", "AB", "Ab"])
+    customers = pa.array(["c00013", "D1"])
+    assert p.case_variants(transactions, customers) == 3  # C00012, C00013 and ab
+    merged = p.case_merged(transactions, customers)
+    found = p.customer_codes(pa.chunked_array([transactions]), merged)
+    assert found.ids.to_pylist() == ["AB", "C00012", "C00013"]
+    assert p.respelled(customers, merged).to_pylist() == ["C00013", "D1"]

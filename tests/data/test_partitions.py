@@ -62,11 +62,11 @@ def test_partitioned_prepare_equals_prepare_on_the_whole_files(
         paths.raw_customers,
     )
     out = tmp_path / "out"
-    parsing = []  # prepare's own parses; the export's end (no as_of) parsed each partition already
+    parsing = []  # prepare's own parses: none, the export's end parsed each partition already
     parse = validate.parse_timestamps
     monkeypatch.setattr(validate, "parse_timestamps", lambda *a: parsing.append(1) or parse(*a))
     parts = prepare_partitioned(cfg, InProcess(), out / "tx.parquet", out / "customers.parquet")
-    assert len(parsing) == (partitions if as_of else 0)
+    assert not parsing
 
     assert len(part_files(out / "tx.parquet")) == partitions
     tx = pd.read_parquet(out / "tx.parquet")
@@ -121,3 +121,51 @@ def test_partitioned_prepare_stops_like_prepare_on_a_header_without_rows(cfg, tm
     assert "has a header but no data rows" in str(split.value)
     assert str(whole.value).split("(columns")[1] == str(split.value).split("(columns")[1]
     assert not (tmp_path / "tx.parquet").exists()
+
+
+def test_a_folder_with_titles_totals_and_notes_splits_like_the_whole_input(cfg, tmp_path):
+    """Monthly files with report titles, total rows, notes under the data, a stray file and ids
+    in two letter cases: per partition, the same rows, rejected rows (file and row) and figures."""
+    demo = generate(60, seed=5)
+    tx = demo.transactions.astype(str)
+    first = tx["customer_id"] == tx["customer_id"].iloc[0]  # one customer, written two ways
+    tx.loc[first, "customer_id"] = "K" + tx.loc[first, "customer_id"]
+    tx.loc[tx.index[first][::2], "customer_id"] = tx.loc[first, "customer_id"].iloc[::2].str.lower()
+    folder = tmp_path / "raw" / "orders"
+    folder.mkdir(parents=True)
+    half = len(tx) // 2
+    for k, part in enumerate((tx.iloc[:half], tx.iloc[half:])):
+        body = part.to_csv(index=False)
+        title = f"销售明细 第{k + 1}期\n导出时间：2026-01-0{k + 1}\n"
+        footer = "合计,,123.45,,,,\n制表人：张三,,,,,,\n"
+        (folder / f"orders_{k}.csv").write_text(title + body + footer, encoding="utf-8")
+    (folder / "desktop.ini").write_text("x", encoding="utf-8")
+    cfg = _project(cfg, tmp_path / "p", 3)
+    cfg = dataclasses.replace(
+        cfg, paths=dataclasses.replace(cfg.paths, raw_transactions=str(folder))
+    )
+    paths = cfg.paths
+    whole = prepare(
+        *read_raw_inputs(paths.raw_transactions, None, cfg.data),
+        cfg.data,
+        None,
+        paths.raw_transactions,
+    )
+    cfg = dataclasses.replace(cfg, paths=dataclasses.replace(paths, raw_customers=None))
+    out = tmp_path / "out"
+    parts = prepare_partitioned(cfg, InProcess(), out / "tx.parquet", out / "customers.parquet")
+    q = whole.quality
+    assert q["skipped_by_kind"] == {"lines_above_header": 4, "total_rows": 2, "footer_rows": 2}
+    assert q["ignored_files"] == ["desktop.ini"] and q["customer_ids_in_two_cases"] == 1
+    assert set(whole.rejected["source_file"]) <= {
+        str(folder / "orders_0.csv"),
+        str(folder / "orders_1.csv"),
+    }
+    pd.testing.assert_frame_equal(parts.rejected, whole.rejected)
+    pd.testing.assert_frame_equal(parts.no_purchase, whole.no_purchase)
+    assert parts.quality == whole.quality
+    key = ["customer_id", "ts", "order_id"]
+    tx_parts = pd.read_parquet(out / "tx.parquet").sort_values(
+        key, kind="stable", ignore_index=True
+    )
+    pd.testing.assert_frame_equal(tx_parts, whole.transactions)

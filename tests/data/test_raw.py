@@ -301,7 +301,185 @@ def test_arrow_csv_read_equals_pandas_reader(tmp_path):
         '\ufeff客户编号,交易时间,金额,备注\n007,2024-05-01,"1,234.50","两行\n备注"\n,, ,\n',
         encoding="utf-8",
     )
-    assert raw._read_csv_arrow(path, "utf-8-sig", ",") is not None  # the Arrow path reads it
+    options = raw._Options("utf-8-sig", ",", None, "auto", (), raw._Keys("paths.raw_transactions"))
+    header = raw._csv_header(path, options)
+    assert raw._read_csv_arrow(path, options, header) is not None  # the Arrow path reads it
     fast = raw.read_raw_table(path, "csv", "utf-8-sig", ",", "paths.raw_transactions").to_pandas()
     slow = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert fast.equals(slow) and fast["客户编号"].tolist() == ["007", ""]
+
+
+# --- folders and patterns of files ------------------------------------------------------------
+
+TX_HEADER = "客户编号,交易时间,金额\n"
+
+
+def _monthly_folder(folder):
+    """Three months as teams receive them (a CSV, a gzipped CSV, a workbook) beside the files
+    Windows, Excel and macOS leave in a folder."""
+    import gzip
+
+    folder.mkdir()
+    (folder / "orders_2024-01.csv").write_text(
+        TX_HEADER + "007,2024-01-05,10\n008,2024-01-06,oops\n", encoding="utf-8-sig"
+    )
+    (folder / "orders_2024-02.csv.gz").write_bytes(
+        gzip.compress((TX_HEADER + "007,2024-02-05,20\n,2024-02-06,5\n").encode("utf-8-sig"))
+    )
+    write_xlsx(
+        folder / "orders_2024-03.xlsx",
+        {"订单": [["客户编号", "交易时间", "金额"], ["009", "2024-03-01", "bad"]]},
+    )
+    (folder / "desktop.ini").write_text("[.ShellClassInfo]\n", encoding="utf-8")
+    (folder / "~$orders_2024-03.xlsx").write_bytes(b"\x00lock")
+    (folder / ".DS_Store").write_bytes(b"\x00")
+    (folder / "说明.docx").write_bytes(b"PK\x03\x04")
+    return folder
+
+
+def test_a_folder_of_monthly_files_is_one_input_and_rejected_rows_keep_file_and_row(tmp_path, dcfg):
+    folder = _monthly_folder(tmp_path / "orders")
+    tx, _ = raw.read_raw_inputs(folder, None, dataclasses.replace(dcfg, encoding="utf-8-sig"))
+    result = prepare(tx, None, dcfg, transactions_source=str(folder))
+    assert result.transactions["amount"].tolist() == [10.0, 20.0]
+    where = result.rejected.set_index("source_file")["source_row"].to_dict()
+    assert where == {
+        str(folder / "orders_2024-01.csv"): 2,  # unparseable amount, row 2 of January
+        str(folder / "orders_2024-02.csv.gz"): 2,  # no customer id
+        str(folder / "orders_2024-03.xlsx"): 1,
+    }
+    q = result.quality
+    assert q["input_files"] == 3 and q["rows_read"] == 5 == q["rows_clean"] + q["rows_rejected"]
+    assert sorted(q["ignored_files"]) == [
+        ".DS_Store",
+        "desktop.ini",
+        "~$orders_2024-03.xlsx",
+        "说明.docx",
+    ]
+    assert any("desktop.ini" in note for note in result.quality["notes"])
+
+
+def test_a_glob_reads_the_files_it_matches(tmp_path, dcfg):
+    folder = _monthly_folder(tmp_path / "orders")
+    tx = read(folder / "orders_2024-0[12].csv*", dataclasses.replace(dcfg, encoding="utf-8-sig"))
+    assert tx.num_rows == 4 and raw.sources_of(tx).names[1].endswith("orders_2024-02.csv.gz")
+
+
+def test_a_file_whose_columns_differ_stops_naming_it_and_the_columns(tmp_path, dcfg):
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    (folder / "a.csv").write_text(TX_HEADER + "1,2024-01-01,5\n", encoding="utf-8")
+    (folder / "b.csv").write_text("金额,客户编号,交易时间\n5,2,2024-01-02\n", encoding="utf-8")
+    assert read(folder, dcfg).column_names == ["客户编号", "交易时间", "金额"]  # order may differ
+    (folder / "c.csv").write_text("客户编号,日期,金额,备注\n1,2024-01-01,5,x\n", encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        read(folder, dcfg)
+    message = str(error.value)
+    assert str(folder / "c.csv") in message and "['日期', '备注']" in message
+    assert "['交易时间']" in message
+
+
+def test_a_folder_without_an_export_or_a_pattern_matching_nothing_says_so(tmp_path, dcfg):
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    (folder / "desktop.ini").write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match="No data file in .*desktop.ini: a system file"):
+        read(folder, dcfg)
+    with pytest.raises(InputError, match="No file matches .*paths.raw_transactions"):
+        read(tmp_path / "nothing_*.csv", dcfg)
+
+
+# --- header rows, title lines, duplicate names ---------------------------------------------------
+
+ERP = (
+    "2024年销售明细表\n"
+    "导出时间：2024-05-01 10:00:00,,\n"
+    "\n"
+    "客户编号,交易时间,金额\n"
+    "007,2024-04-01,10\n"
+    "008,2024-04-02,20\n"
+)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "gbk"])  # Arrow's reader, then pandas'
+def test_title_lines_above_the_header_are_skipped_and_counted(tmp_path, dcfg, encoding):
+    path = tmp_path / "export.csv"
+    path.write_bytes(ERP.encode(encoding))
+    table = read(path, dataclasses.replace(dcfg, encoding=encoding))
+    assert table.column_names == ["客户编号", "交易时间", "金额"] and table.num_rows == 2
+    assert raw.sources_of(table).above_header == (2,)  # the blank line is not a title
+    result = prepare(table, None, dcfg)
+    assert result.quality["skipped_by_kind"] == {"lines_above_header": 2}
+    assert result.quality["rows_read"] == 4 == result.quality["rows_clean"] + 2
+
+
+def test_a_workbook_with_a_title_row_and_the_header_row_set_by_number(tmp_path, dcfg):
+    path = tmp_path / "export.xlsx"
+    rows = [["销售明细"], [], ["客户编号", "交易时间", "金额"], ["007", "2024-04-01", 10]]
+    write_xlsx(path, {"订单": rows})
+    book = dataclasses.replace(dcfg, format="xlsx")
+    assert read(path, book).to_pydict() == {
+        "客户编号": ["007"],
+        "交易时间": ["2024-04-01"],
+        "金额": ["10"],
+    }
+    assert read(path, dataclasses.replace(book, header_row=2)).num_rows == 1
+    with pytest.raises(InputError, match="`data.header_row` is 9, but the file has 4 row"):
+        read(path, dataclasses.replace(book, header_row=9))
+
+
+def test_without_the_mapped_names_the_header_is_the_first_row_and_the_message_says_so(
+    tmp_path, dcfg
+):
+    path = tmp_path / "export.csv"
+    path.write_text("Report\nid,when,how much\n1,2024-01-01,5\n", encoding="utf-8")
+    with pytest.raises(ContractError) as error:
+        prepare(read(path, dcfg), None, dcfg)
+    assert "data.columns.customer_id" in str(error.value) and "data.header_row" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "客户编号,交易时间,金额,金额",
+        "客户编号,交易时间,金额, 金额 ",
+        "客户编号,交易时间,金额,\ufeff金额",
+    ],
+)
+def test_a_column_named_twice_stops_naming_it(tmp_path, dcfg, header):
+    path = tmp_path / "export.csv"
+    path.write_text(header + "\n1,2024-01-01,5,6\n", encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        read(path, dcfg)
+    message = str(error.value)
+    assert "'金额' in columns [3, 4]" in message and str(path) in message
+
+
+def test_a_workbook_column_named_twice_stops_too_but_blank_headers_do_not(tmp_path, dcfg):
+    path = tmp_path / "export.xlsx"
+    write_xlsx(
+        path, {"订单": [["客户编号", "交易时间", "金额", "客户编号"], ["1", "2024-01-01", 5, "2"]]}
+    )
+    with pytest.raises(InputError, match="'客户编号' in columns \\[1, 4\\]"):
+        read(path, dataclasses.replace(dcfg, format="xlsx"))
+    blank = tmp_path / "blank.csv"  # trailing commas: Excel's empty columns
+    blank.write_text(TX_HEADER.strip() + ",,\n1,2024-01-01,5,,\n", encoding="utf-8")
+    assert read(blank, dcfg).column_names == [
+        "客户编号",
+        "交易时间",
+        "金额",
+        "Unnamed: 3",
+        "Unnamed: 4",
+    ]
+
+
+def test_an_input_outside_the_folder_dvc_watches_is_named(tmp_path, cfg):
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text(TX_HEADER, encoding="utf-8")
+    paths = dataclasses.replace(
+        cfg.paths, raw_dir=str(tmp_path / "raw"), raw_transactions=str(outside), raw_customers=None
+    )
+    (note,) = raw.untracked_notes(paths)
+    assert "outside paths.raw_dir" in note and "does not rerun prepare" in note
+    inside = dataclasses.replace(paths, raw_dir=str(tmp_path))
+    assert raw.untracked_notes(inside) == []

@@ -50,7 +50,7 @@ def test_each_bad_row_kind_is_rejected_with_its_reason(dcfg):
         GOOD,  # exact duplicate
         ["008", "2024-05-03 10:00:00", "-20", "O8", "1", "服装", "APP"],  # refund: kept
     ]
-    result = prepare(raw(rows), None, dcfg, as_of="2024-06-30", transactions_source="tx.csv")
+    result = prepare(raw(rows), None, dcfg, as_of="2024-05-31", transactions_source="tx.csv")
     rejected = result.rejected.set_index("source_row")
     expected = {
         2: "missing_customer_id",
@@ -224,7 +224,7 @@ def test_customers_without_a_usable_purchase_are_listed_with_why(dcfg):
         ["007", "2024-05-05 10:00:00", "0", "O6", "1", "服装", "APP"],  # 007 also has a bad row
     ]
     customers = pd.DataFrame({"客户编号": ["007", "020", "040"], "地区": ["华东", "华北", "华南"]})
-    result = prepare(raw(rows), customers, dcfg, as_of="2024-06-30")
+    result = prepare(raw(rows), customers, dcfg, as_of="2024-05-31")
     table = result.no_purchase
     assert list(table.columns) == COLUMNS
     assert table.to_dict("records") == [
@@ -275,9 +275,9 @@ def test_free_orders_are_kept_when_asked_and_count_for_nothing(cfg, dcfg):
         ["030", "2024-05-02 10:00:00", "-15", "O5", "1", "服装", "APP"],
     ]
     keep = prepare(
-        raw(rows), None, dataclasses.replace(dcfg, drop_zero_amounts=False), "2024-06-30"
+        raw(rows), None, dataclasses.replace(dcfg, drop_zero_amounts=False), "2024-05-31"
     )
-    drop = prepare(raw(rows), None, dcfg, "2024-06-30")
+    drop = prepare(raw(rows), None, dcfg, "2024-05-31")
     assert (keep.transactions["amount"] == 0).sum() == 4 and keep.rejected.empty
     assert len(drop.rejected) == 4 and (drop.transactions["amount"] != 0).all()
     assert dict(zip(keep.no_purchase["customer_id"], keep.no_purchase["status"])) == {
@@ -304,3 +304,118 @@ def test_no_purchase_table_is_empty_and_typed_when_everyone_bought(dcfg, tmp_pat
     assert table.empty and list(table.columns) == COLUMNS
     io.write_parquet(table, tmp_path / "t.parquet")  # writable as the prepare stage does
     assert pd.read_parquet(tmp_path / "t.parquet").columns.tolist() == table.columns.tolist()
+
+
+# --- rows that are no transaction, and rows outside the period --------------------------------
+
+
+def _accounted(quality: dict) -> bool:
+    """Input rows = kept + rejected + skipped + after the period."""
+    q = quality
+    return q["rows_read"] == (
+        q["rows_clean"] + q["rows_rejected"] + q["rows_skipped"] + q["rows_after_period"]
+    )
+
+
+def test_total_subtotal_empty_and_note_rows_are_skipped_and_counted_never_customers(dcfg):
+    rows = [
+        GOOD,
+        ["008", "2024-05-02 10:00:00", "20", "O2", "1", "服装", "APP"],
+        ["小计", "", "1,254.50", "", "", "", ""],  # a subtotal: its label in the id column
+        ["", "", "", "", "", "", ""],  # an empty row Excel left
+        ["009", "2024-05-03 10:00:00", "30", "O3", "1", "服装", "APP"],
+        ["", "", "1,284.50", "", "", "", ""],  # a sum under the data, with no label at all
+        [" TOTAL: ", "", "1,284.50", "", "", "", ""],
+        ["合计（元）", "", "1,284.50", "", "", "", ""],  # not a label: an id without a time
+        ["制表人：张三", "", "", "", "", "", ""],  # notes under the data
+        ["审核：李四", "", "", "", "", "", ""],
+    ]
+    result = prepare(raw(rows), None, dcfg)
+    q = result.quality
+    assert set(result.transactions["customer_id"]) == {"007", "008", "009"}
+    assert q["skipped_by_kind"] == {"empty_rows": 1, "total_rows": 3, "footer_rows": 2}
+    assert q["rows_skipped"] == 6 and q["rows_rejected"] == 1 and _accounted(q)
+    assert result.rejected["source_row"].tolist() == [8]  # the unknown word is a bad row
+    assert result.no_purchase["customer_id"].tolist() == ["合计（元）"]  # its own text
+
+
+def test_a_total_label_in_the_first_column_counts_when_the_id_is_blank(dcfg):
+    frame = raw([GOOD, ["", "", "1,234.50", "", "", "", ""]])
+    first = frame.assign(店铺=["A店", "总计："])[["店铺", *frame.columns]]
+    result = prepare(first, None, dcfg)
+    assert result.quality["skipped_by_kind"] == {"total_rows": 1} and result.rejected.empty
+
+
+def test_a_mid_file_row_without_time_or_amount_is_rejected_not_skipped(dcfg):
+    rows = [
+        GOOD,
+        ["008", "", "", "O2", "1", "服装", "APP"],
+        ["009", "2024-05-03", "5", "O3", "1", "a", "b"],
+    ]
+    result = prepare(raw(rows), None, dcfg)
+    assert result.rejected["reject_reason"].tolist() == [REASONS["bad_timestamp"]]
+    assert result.quality["rows_skipped"] == 0
+
+
+def test_rows_after_as_of_are_outside_the_period_not_rejected_nor_listed(dcfg):
+    """A period is a date: grading May sees June's rows as after the period."""
+    rows = [
+        ["007", "2024-05-01 10:00:00", "10", "O1", "1", "a", "b"],
+        ["007", "2024-06-10 10:00:00", "10", "O2", "1", "a", "b"],  # 007's later purchase
+        ["008", "2024-06-12 10:00:00", "20", "O3", "1", "a", "b"],  # 008 first buys in June
+        ["009", "2024-06-13 10:00:00", "0", "O4", "1", "a", "b"],  # a bad row, after the period
+        ["010", "2024-05-20 10:00:00", "0", "O5", "1", "a", "b"],  # a bad row, inside it
+        ["011", "2031-01-01 10:00:00", "5", "O6", "1", "a", "b"],  # after the export's end
+        ["012", "2024-05-21 10:00:00", "0", "O7", "1", "a", "b"],  # a bad row in May, and ...
+        ["012", "2024-06-21 10:00:00", "9", "O8", "1", "a", "b"],  # ... the first purchase later
+    ]
+    customers = pd.DataFrame({"客户编号": ["007", "008", "040"]})
+    full = prepare(raw(rows), customers, dcfg)
+    may = prepare(raw(rows), customers, dcfg, as_of="2024-05-31")
+    assert may.transactions["customer_id"].tolist() == ["007"]
+    assert may.quality["rows_after_period"] == 4 and _accounted(may.quality)
+    assert may.rejected["reject_reason"].tolist() == [
+        REASONS["zero_amount"],
+        REASONS["future"],
+        REASONS["zero_amount"],
+    ]
+    assert len(may.rejected) <= len(full.rejected)
+    # 008, 009 and 012 are not of this period: not listed for the Data team, nor as prospects
+    listed = dict(zip(may.no_purchase["customer_id"], may.no_purchase["status"]))
+    assert listed == {"010": "all_rows_rejected", "011": "all_rows_rejected", "040": "never_bought"}
+    assert any("outside this period" in note for note in may.quality["notes"])
+
+
+def test_ids_damaged_by_a_spreadsheet_are_rejected_with_that_reason_in_both_files(dcfg):
+    rows = [
+        GOOD,
+        ["1.23457E+11", "2024-05-02", "5", "O2", "1", "a", "b"],
+        ["8.0", "2024-05-03", "5", "O3", "1", "a", "b"],
+    ]
+    customers = pd.DataFrame({"客户编号": ["007", "1.23457E+11", "８"]})
+    result = prepare(raw(rows), customers, dcfg)
+    assert result.rejected["reject_reason"].tolist() == [REASONS["damaged_customer_id"]] * 2
+    assert result.transactions["customer_id"].tolist() == ["007", "8"]  # "8.0" is the number 8
+    assert result.customers["customer_id"].tolist() == ["007", "8"]  # full-width "８" too
+    assert result.quality["customer_ids_repaired"] == {"float_tail": 1, "spaces_or_full_width": 1}
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_ids_in_two_letter_cases_are_counted_and_merged_when_asked(dcfg, merge):
+    rows = [
+        ["C00012", "2024-05-01", "10", "O1", "1", "a", "b"],
+        ["c00012", "2024-05-02", "20", "O2", "1", "a", "b"],
+        ["C00013", "2024-05-02", "20", "O3", "1", "a", "b"],
+    ]
+    customers = pd.DataFrame({"客户编号": ["c00013", "C00012"], "地区": ["华东", "华北"]})
+    result = prepare(raw(rows), customers, dataclasses.replace(dcfg, merge_id_case=merge))
+    ids = result.transactions["customer_id"].tolist()
+    assert result.quality["customer_ids_in_two_cases"] == 2
+    if merge:
+        assert ids == ["C00012", "C00012", "C00013"]
+        assert result.customers["customer_id"].tolist() == ["C00012", "C00013"]
+        assert result.no_purchase.empty
+    else:
+        assert ids == ["C00012", "C00013", "c00012"]
+        assert "never_bought" in set(result.no_purchase["status"])  # c00013 matched nobody
+        assert any("data.merge_id_case: true" in note for note in result.quality["notes"])

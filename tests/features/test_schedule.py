@@ -86,7 +86,7 @@ def test_sufficiency_stops_with_advice(cfg):
         check_sufficiency(0, 150, cut, labels_frame(50, 2), labels)
     message = str(error.value)
     assert "history is 150 days" in message and "labels.horizon_days" in message
-    assert "only 50 customers" in message and "on_failure=warn" in message
+    assert "only 50 customers" in message and "on_failure=untrained" in message
 
 
 def test_sufficiency_can_warn_instead(cfg):

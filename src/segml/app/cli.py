@@ -146,6 +146,7 @@ def _pin_previous_period(overrides: list[str]) -> list[str]:
     if any(o.split("=")[0].lstrip("+~") == "tiering.previous_ref" for o in overrides):
         return overrides
     from segml.data.provenance import file_digest
+    from segml.data.raw import input_exists
     from segml.reporting import run_history
 
     _, cfg = _config(overrides)
@@ -153,7 +154,7 @@ def _pin_previous_period(overrides: list[str]) -> list[str]:
     if (
         not cfg.tiering.previous
         or not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists()
-        or not Path(paths.raw_transactions).exists()
+        or not input_exists(paths.raw_transactions)
     ):
         return overrides
     period = run_history.period_key(
@@ -241,6 +242,10 @@ def summary() -> None:
     ):
         metrics = catalog.read(f"{target}_metrics")
         summary_ = metrics["summary"]
+        if not metrics["spread"]:  # not trained: no backtest to show, the grade says why
+            console.print(f"[bold red]{target} model grade {verdict(summary_)}[/bold red]")
+            console.print(f"  production: {metrics['production']['scorer_reason_en']}")
+            continue
         grid = Table(
             title=f"{target} model vs baselines: walk-forward backtest, mean ± spread over "
             f"{summary_['folds']} folds"
@@ -313,7 +318,7 @@ def _score(
     overrides: list[str] | None,
 ) -> None:
     from segml.app import pipeline
-    from segml.app.console import user_errors
+    from segml.app.console import report_notes, user_errors
 
     _, cfg = _config(overrides)
     try:
@@ -330,6 +335,7 @@ def _score(
     except user_errors() as exc:
         _fail(str(exc))
     tiers, quality = catalog.read("tiers"), catalog.read("data_quality")
+    report_notes(quality["notes"])
     console.print(
         f"scored {len(tiers):,} customers as of {tiers['as_of'].iloc[0]} with models `{model}`; "
         f"{quality['rows_rejected']:,} rows rejected. Exports in {out}/"

@@ -30,6 +30,13 @@ def run_stage(name: str, main: Callable[[], None]) -> None:
     console.print(f"[green]✓[/green] {name} done in {time.perf_counter() - start:.1f}s")
 
 
+def report_notes(notes) -> None:
+    """What a user should know about the input (files left out, rows skipped or outside the
+    period, ids repaired): one line each."""
+    for note in notes:
+        console.print(f"  [yellow]note:[/yellow] {note}")
+
+
 def report_schedule(summary: dict) -> None:
     """The features stage's cutoff schedule, and what a user should know about it."""
     production = summary["production_training_cutoffs"]

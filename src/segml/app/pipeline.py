@@ -128,5 +128,5 @@ def score(
     than the features look back, unless allowed."""
     run_stages(SCORING[:1], cfg, catalog, status=status)
     transactions = catalog.read("prepared_transactions")
-    check_history(transactions, cfg.as_of, cfg.features, allow_short_history)
+    check_history(transactions, cfg.as_of, cfg.features, allow_short_history, cfg.data)
     run_stages(SCORING[1:], cfg, catalog, status=status)

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segml.data.raw import text_array
-from segml.data.rejects import REASON_TEXT
+from segml.data.rejects import REASON_TEXT, is_outside
 
 NO_PURCHASE_STATUSES = ("all_rows_rejected", "only_refunds", "only_free_orders", "never_bought")
 NO_PURCHASE_COLUMNS = (
@@ -27,6 +27,7 @@ def customers_without_purchase(
     reason: np.ndarray,
     amount: np.ndarray,
     customer_table_ids: pd.Series,
+    later: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Customers the input knows who have no usable purchase, one row each, by customer id.
 
@@ -38,8 +39,14 @@ def customers_without_purchase(
     `only_refunds` (their kept rows are refunds, perhaps beside free orders), `only_free_orders`
     (their kept rows are zero-amount orders, kept by `data.drop_zero_amounts: false`), or
     `never_bought` (in the customer table without a transaction row). `rejected_rows` and
-    `reject_reasons` ("zero amount × 3; …") summarise their rejected transaction rows.
+    `reject_reasons` ("zero amount × 3; …") summarise their rejected transaction rows. Rows
+    outside (after the period, or no transaction at all) count for nothing: a customer whose
+    rows all lie after `as_of` is not in that period, nor is one whose first purchase comes
+    after it (`later`: their positions in `ids`), whatever their rows inside it.
     """
+    inside = ~is_outside(reason)
+    if not inside.all():
+        customer, reason, amount = customer[inside], reason[inside], amount[inside]
     kept = reason == 0
     with np.errstate(invalid="ignore"):
         # purchase, refund, free order, rejected
@@ -50,7 +57,10 @@ def customers_without_purchase(
     refunds_only = refunded & ~bought
     free_only = free & ~refunded & ~bought
     rejected_only = rejected & ~free & ~refunded & ~bought
-    listed = np.flatnonzero(refunds_only | free_only | rejected_only)
+    not_yet = np.zeros(len(ids), dtype=bool)
+    if later is not None and len(later):
+        not_yet[later[later >= 0]] = True
+    listed = np.flatnonzero((refunds_only | free_only | rejected_only) & ~not_yet)
     table_ids = text_array(customer_table_ids)
     position = pc.index_in(table_ids, value_set=ids)  # missing: not among the transactions' ids
     never_bought = table_ids.filter(pc.is_null(position))

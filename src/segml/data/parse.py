@@ -10,6 +10,8 @@ ids damaged by spreadsheets) is one more step in one place.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -42,17 +44,66 @@ def parse_amounts(text: pa.Array | pa.ChunkedArray, cfg: DataConfig) -> np.ndarr
     return parse_numbers(text, clean=lambda rest: _cleaned_amounts(rest, cfg))
 
 
+# full-width forms Chinese input methods type (ＡＢＣ１２３．，（）－￥, the ideographic space) and
+# their ASCII: every one for numbers and labels; for ids only letters and digits (full-width
+# punctuation is how Chinese names are written: "某某（集团）" stays as it is)
+_FULL_WIDTH = {0xFF01 + k: 0x21 + k for k in range(94)} | {0xFFE5: "¥", 0x3000: " "}
+_WIDE = r"[\x{FF01}-\x{FF5E}\x{FFE5}\x{3000}]"
+_WIDE_ALNUM = r"[\x{FF10}-\x{FF19}\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}]"
+_ALNUM = {k: v for k, v in _FULL_WIDTH.items() if chr(k).isalnum()}
+
+
+def narrowed(text: pa.Array | pa.ChunkedArray, alnum_only: bool = False):
+    """Full-width letters and digits (and, unless `alnum_only`, signs, brackets, "￥" and the
+    ideographic space) as ASCII: "（１２．５）" -> "(12.5)". Only the few texts that have any are
+    looked at."""
+    wide = _matches(text, _WIDE_ALNUM if alnum_only else _WIDE)
+    if not wide.any():
+        return text
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    table = _ALNUM if alnum_only else _FULL_WIDTH
+    narrow = [v.translate(table) for v in text.filter(wide).to_pylist()]
+    return pc.replace_with_mask(text, pa.array(wide), pa.array(narrow, text.type))
+
+
+# minus signs people type or word processors make: the Unicode minus, figure and en dashes, the
+# hyphens; the full-width hyphen-minus becomes "-" by `narrowed` already
+_MINUS_SIGNS = "\u2212\u2012\u2013\u2010\u2011\ufe63"
+
+
+def _plain_characters(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Full-width digits, signs and brackets as ASCII (`narrowed`) and every minus sign as "-"."""
+    return pc.replace_substring_regex(narrowed(text), f"[{_MINUS_SIGNS}]", "-")
+
+
+def _signed(text: pa.Array | pa.ChunkedArray, styles) -> pa.Array | pa.ChunkedArray:
+    """Negative numbers written the accountant's ways as a leading minus: "(96.63)" with
+    `parentheses`, "96.63-" with `trailing_minus` (`data.negatives`)."""
+    if "parentheses" in styles:
+        text = pc.replace_substring_regex(text, r"^\((.*)\)$", r"-\1")
+    if "trailing_minus" in styles:
+        text = pc.replace_substring_regex(text, r"^([^-].*)-$", r"-\1")
+    return text
+
+
 def _cleaned_amounts(text: pa.Array | pa.ChunkedArray, cfg: DataConfig) -> pa.Array:
     """Amount text without currency symbols, white space or thousands separators, with a "."
-    for the decimal mark."""
-    for symbol in cfg.currency_symbols:
+    for the decimal mark and a leading "-" for a negative however it was written."""
+    text = _plain_characters(text)
+    symbols = dict.fromkeys([*cfg.currency_symbols, *map(_narrow, cfg.currency_symbols)])
+    for symbol in sorted(symbols, key=len, reverse=True):
         text = pc.replace_substring(text, symbol, "")
     text = pc.replace_substring_regex(text, r"\s", "")
     if cfg.thousands_separator:
-        text = pc.replace_substring(text, cfg.thousands_separator, "")
+        text = pc.replace_substring(text, _narrow(cfg.thousands_separator), "")
     if cfg.decimal != ".":
-        text = pc.replace_substring(text, cfg.decimal, ".")
-    return text
+        text = pc.replace_substring(text, _narrow(cfg.decimal), ".")
+    return _signed(text, cfg.negatives)
+
+
+def _narrow(text: str) -> str:
+    return text.translate(_FULL_WIDTH)
 
 
 def _cleaning_keeps_bare_numbers(cfg: DataConfig) -> bool:
@@ -203,30 +254,132 @@ def _parsed_by_pandas(text: pa.Array | pa.ChunkedArray, cfg: DataConfig) -> np.n
 # --- customer ids, labels and other text -----------------------------------------------------
 
 
-def customer_codes(text: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
-    """The distinct customer ids (stripped) in id order, and per row the position of its id
-    among them: -1 where the id is missing or blank."""
-    # the distinct texts first: stripping them (not every row) may make some the same id
+# what a spreadsheet leaves around an id: white space (also non-breaking and ideographic), control
+# characters and invisible format marks (zero-width spaces, byte-order marks)
+_AROUND = r"^[\p{Z}\p{Cc}\p{Cf}]+|[\p{Z}\p{Cc}\p{Cf}]+$"
+# a whole number that went through a float: "1234567.0" (exact to repair)
+_FLOAT_TAIL = r"^(\d+)\.0+$"
+# a number a spreadsheet shows in scientific notation: "1.23457E+11" (its digits are lost)
+_SCIENTIFIC = r"^[+-]?\d+(\.\d+)?[eE][+-]\d+$"
+
+
+def clean_ids(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Ids as one customer is known whatever a spreadsheet did to them: full-width letters and
+    digits as ASCII (`narrowed`), stray spaces and invisible marks at either end removed, a float's
+    ".0" tail removed from a whole number; blank ids missing."""
+    return _cleaned(_plain_ids(text))
+
+
+def _plain_ids(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Ids narrowed, without what surrounds them (the first steps of `clean_ids`)."""
+    return pc.replace_substring_regex(narrowed(text, alnum_only=True), _AROUND, "")
+
+
+def _cleaned(plain: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    text = pc.replace_substring_regex(plain, _FLOAT_TAIL, r"\1")
+    blank = pc.equal(text, "")
+    if not pc.any(blank).as_py():
+        return text
+    return pc.if_else(blank, pa.scalar(None, pa.string()), text)
+
+
+def id_repairs(raw: pa.Array, plain: pa.Array | None = None) -> dict[str, np.ndarray]:
+    """Per distinct id text, what `clean_ids` repaired: `float_tail` (a whole number's ".0"
+    removed) and `spaces_or_full_width` (stray spaces, invisible marks or full-width characters).
+    `plain`: `_plain_ids(raw)`, when computed already."""
+    plain = _plain_ids(raw) if plain is None else plain
+    changed = pc.fill_null(pc.not_equal(raw, plain), False).to_numpy(zero_copy_only=False)
+    return {"float_tail": _matches(plain, _FLOAT_TAIL), "spaces_or_full_width": changed}
+
+
+def damaged_ids(ids: pa.Array) -> np.ndarray:
+    """Per id, whether a spreadsheet turned it into a number shown in scientific notation."""
+    return _matches(ids, _SCIENTIFIC)
+
+
+def case_merged(*spellings: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Ids that differ only in letter case, as one: every spelling seen (in any of the files) and
+    the spelling it becomes, the one of its set that sorts first ("C00012" for "c00012")."""
+    every = _every(spellings)
+    frame = pd.DataFrame({"id": every.to_numpy(zero_copy_only=False)})
+    frame["key"] = pc.utf8_lower(every).to_numpy(zero_copy_only=False)
+    canonical = frame.groupby("key")["id"].transform("min")
+    return pa.array(frame["id"], pa.string()), pa.array(canonical, pa.string())
+
+
+def _every(spellings: tuple) -> pa.Array:
+    """The distinct ids of several files, as one array."""
+    pieces = [pc.drop_null(a).cast(pa.string()) for a in spellings]
+    return pc.unique(pa.chunked_array(pieces, type=pa.string()))
+
+
+def case_variants(*spellings: pa.Array) -> int:
+    """How many customers are written in more than one letter case across the files."""
+    lower = pc.utf8_lower(_every(spellings))
+    counts = pc.value_counts(lower).field("counts")
+    return int(pc.sum(pc.greater(counts, 1)).as_py() or 0)
+
+
+def respelled(ids: pa.Array | pa.ChunkedArray, merged: tuple[pa.Array, pa.Array] | None):
+    """`ids` with each spelling replaced by the one `case_merged` chose (as they are without)."""
+    if merged is None:
+        return ids
+    spellings, canonical = merged
+    return pc.coalesce(pc.take(canonical, pc.index_in(ids, value_set=spellings)), ids)
+
+
+@dataclass(frozen=True)
+class CustomerIds:
+    """The transactions' customer ids: the distinct usable ids in id order, per row the position
+    of its id among them (-1: missing, blank or damaged), the rows whose id is damaged, and the
+    rows repaired (`id_repairs`' kinds)."""
+
+    ids: pa.Array
+    codes: np.ndarray
+    damaged: np.ndarray
+    repaired: dict[str, int]
+
+
+def customer_codes(
+    text: pa.ChunkedArray | pa.Array, merged: tuple[pa.Array, pa.Array] | None = None
+) -> CustomerIds:
+    """The transactions' customer ids cleaned (`clean_ids`; respelled by `merged`, see
+    `case_merged`), in id order, and per row the position of its id among them."""
+    # the distinct texts first: cleaning them (not every row) may make some the same id
     encoded = pc.dictionary_encode(text).combine_chunks()  # one dictionary: joins only indices
-    stripped = pc.dictionary_encode(text_or_none(encoded.dictionary))
+    raw = encoded.dictionary
+    plain = _plain_ids(raw)
+    cleaned = respelled(_cleaned(plain), merged)
+    damaged_text = damaged_ids(cleaned)
+    usable = pc.if_else(pa.array(damaged_text), pa.scalar(None, pa.string()), cleaned)
+    stripped = pc.dictionary_encode(usable)
     ids = stripped.dictionary
     rank = pc.sort_indices(ids).to_numpy()
     position = np.empty(len(rank) + 1, dtype=np.int64)
     position[rank] = np.arange(len(rank))
-    position[-1] = -1  # a missing or blank id
+    position[-1] = -1  # a missing, blank or damaged id
     by_text = position[pc.fill_null(stripped.indices, -1).to_numpy()]
-    codes = np.r_[by_text, -1][pc.fill_null(encoded.indices, -1).to_numpy()]
-    return ids.take(rank), codes
+    row_text = pc.fill_null(encoded.indices, -1).to_numpy()
+    codes = np.r_[by_text, -1][row_text]
+    per_text = np.bincount(row_text[row_text >= 0], minlength=len(raw))
+    repairs = id_repairs(raw, plain)
+    return CustomerIds(
+        ids.take(rank),
+        codes,
+        np.r_[damaged_text, False][row_text],
+        {kind: int(per_text[mask].sum()) for kind, mask in repairs.items()},
+    )
 
 
 _LABELS = (s.CATEGORY, s.CHANNEL)  # a few distinct values each
 
 
-def parse_optional(column: str, values: pa.ChunkedArray):
+def parse_optional(column: str, values: pa.ChunkedArray, negatives=()):
     """An optional column parsed, for every row: order ids stripped (blank: missing), quantities
-    as numbers, labels dictionary-encoded with their distinct values stripped."""
-    if column == s.QUANTITY:
-        return parse_numbers(values)  # numbers move faster than text when rows are put in order
+    as numbers (negatives written as `negatives` allows, full-width digits), labels
+    dictionary-encoded with their distinct values stripped."""
+    if column == s.QUANTITY:  # numbers move faster than text when rows are put in order
+        return parse_numbers(values, clean=lambda rest: _signed(_plain_characters(rest), negatives))
     if column in _LABELS:  # the text work once per distinct label
         encoded = pc.dictionary_encode(values).combine_chunks()
         return pa.DictionaryArray.from_arrays(encoded.indices, text_or_none(encoded.dictionary))

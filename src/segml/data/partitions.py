@@ -1,9 +1,10 @@
 """The input split by customer, for the dask engine: each partition is cleaned on its own.
 
-A customer's rows all land in one partition (a hash of the id as `prepare` reads it), so
-per-customer work (duplicates, customers without a purchase, later every feature) never needs
-another partition. What does need the whole file is computed first and handed to each partition
-(`Part`): the row numbers in the file, and the end of the export.
+A customer's rows all land in one partition (a hash of the id as `prepare` reads it, in lower
+case, so ids that differ only in letter case meet), so per-customer work (duplicates, customers
+without a purchase, later every feature) never needs another partition. What does need the whole
+input is computed first and handed to each partition (`Part`): the row numbers in the input, its
+files (a folder's) and where each file's data ends (notes under it), and the end of the export.
 
 The clean tables are written as folders of partition files (`part-00000.parquet`, ...), which
 pandas and pyarrow read as one table; the features stage reads them partition by partition.
@@ -23,16 +24,15 @@ from segml.config import Config, DataConfig
 from segml.data import io
 from segml.data import schema as s
 from segml.data.no_purchase import NO_PURCHASE_STATUSES
-from segml.data.parse import parse_timestamps
-from segml.data.raw import raw_table_batches, reads_customer_file
-from segml.data.rejects import REASONS
-from segml.data.validate import (
+from segml.data.parse import clean_ids, parse_timestamps
+from segml.data.period import active_days, check_as_of, export_end
+from segml.data.raw import SourceFiles, input_files, raw_table_batches, reads_customer_file
+from segml.data.rejects import REASONS, SKIPPED, has_content
+from segml.data.validate import (  # noqa: I001
     Part,
-    active_days,
     check_usable,
     column_mapping,
-    end_of_day,
-    export_end,
+    input_notes,
     no_data_rows,
     prepare,
 )
@@ -41,20 +41,27 @@ ROW = "__source_row"  # 1-based data row in the user's file, carried through the
 
 
 def customer_partition(ids: pa.Array | pa.ChunkedArray, n: int) -> np.ndarray:
-    """Per row, its partition: a hash of the id stripped as `prepare` strips it (Python's
-    `str.strip`), the same in every process and on every machine; missing ids go to partition 0."""
+    """Per row, its partition: a hash of the id as `prepare` reads it (`clean_ids`), in lower
+    case (ids that differ only in case are counted, or merged, together), the same in every
+    process and on every machine; missing ids go to partition 0."""
     encoded = pc.dictionary_encode(
         ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
     )
-    distinct = encoded.dictionary
-    stripped = pc.utf8_trim_whitespace(distinct).to_numpy(zero_copy_only=False).astype(object)
-    # Arrow's idea of white space is Unicode's; Python's adds a few controls: where an id starts
-    # or ends with anything but printable ASCII, Python strips it
-    unusual = pc.match_substring_regex(distinct, r"^[^!-~]|[^!-~]$")
-    for i in np.flatnonzero(unusual.to_numpy(zero_copy_only=False)):
-        stripped[i] = distinct[i].as_py().strip()
-    part = (pd.util.hash_array(stripped) % n).astype(np.int64)
+    keys = pc.utf8_lower(pc.fill_null(clean_ids(encoded.dictionary), ""))
+    part = (pd.util.hash_array(keys.to_numpy(zero_copy_only=False).astype(object)) % n).astype(
+        np.int64
+    )
     return np.r_[part, 0][pc.fill_null(encoded.indices, -1).to_numpy()]
+
+
+@dataclass(frozen=True)
+class Split:
+    """What splitting an input learnt of the whole: its data rows, its files, and per file the
+    last row with a time or an amount (None for the customer input)."""
+
+    rows: int
+    sources: SourceFiles
+    last_content: np.ndarray | None
 
 
 def split_by_customer(
@@ -65,9 +72,9 @@ def split_by_customer(
     mapping_key: str,
     n: int,
     folder: Path,
-) -> int:
-    """Write the user's file as `n` partition files of text rows (plus their row number); returns
-    the number of data rows. Streams a UTF-8 CSV, so the file never has to fit in memory."""
+) -> Split:
+    """Write the user's input (a file, a folder or a glob) as `n` partition files of text rows
+    (plus their row number in the input). Streams UTF-8 CSVs, so no file has to fit in memory."""
     try:
         return _split(path, read_options, config_key, mapping, mapping_key, n, folder, True)
     except pa.ArrowInvalid:  # Arrow gave up part-way: pandas' reader reads it, or words the error
@@ -78,24 +85,26 @@ def _split_file(folder: Path, k: int) -> Path:
     return Path(folder) / f"part-{k:05d}.arrow"
 
 
-def _split(path, read_options, config_key, mapping, mapping_key, n, folder, stream) -> int:
+def _split(path, read_options, config_key, mapping, mapping_key, n, folder, stream) -> Split:
     io.empty_folder(folder)
     writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
     schema, rows = None, 0
+    files: dict[int, list] = {}  # file index -> [name, rows, lines above header, last content]
+    transactions = s.TS in mapping
     try:
-        for table in raw_table_batches(path, config_key, stream, **read_options):
+        for k, name, above, table in raw_table_batches(path, config_key, stream, **read_options):
             if schema is None:  # a missing required column stops here, before any work
-                column_mapping(
-                    table.column_names,
-                    mapping,
-                    (s.CUSTOMER_ID,),
-                    path,
-                    mapping_key,
+                wanted = (s.CUSTOMER_ID, s.TS, s.AMOUNT) if transactions else (s.CUSTOMER_ID,)
+                columns = column_mapping(table.column_names, mapping, wanted, path, mapping_key)
+            entry = files.setdefault(k, [name, 0, above, 0])
+            if transactions and len(table):
+                content = np.flatnonzero(
+                    has_content(table[columns[s.TS]], table[columns[s.AMOUNT]])
                 )
-                id_column = next(
-                    c for c in table.column_names if c.strip() == str(mapping[s.CUSTOMER_ID])
-                )
-            part = customer_partition(table[id_column], n)
+                if len(content):
+                    entry[3] = entry[1] + int(content[-1]) + 1
+            entry[1] += len(table)
+            part = customer_partition(table[columns[s.CUSTOMER_ID]], n)
             table = table.append_column(ROW, pa.array(np.arange(rows + 1, rows + len(table) + 1)))
             rows += len(table)
             schema = schema or table.schema
@@ -114,7 +123,15 @@ def _split(path, read_options, config_key, mapping, mapping_key, n, folder, stre
     finally:
         for writer in writers.values():
             writer.close()
-    return rows
+    listed = [files[k] for k in sorted(files)]
+    ignored = input_files(path, read_options["fmt"]).ignored
+    sources = SourceFiles(
+        tuple(f[0] for f in listed),
+        tuple(f[1] for f in listed),
+        tuple(f[2] for f in listed),
+        ignored,
+    )
+    return Split(rows, sources, np.array([f[3] for f in listed]) if transactions else None)
 
 
 def read_part(folder: Path | None, k: int) -> tuple[pa.Table | None, np.ndarray | None]:
@@ -136,6 +153,10 @@ class PrepareTask:
     data: DataConfig
     sources: tuple[str, str]
     end: pd.Timestamp | None = None
+    as_of: str | None = None
+    files: SourceFiles | None = None  # the transactions input's
+    customer_files: SourceFiles | None = None
+    last_content: np.ndarray | None = None
 
 
 def _timestamps_file(folder: Path, k: int) -> Path:
@@ -165,10 +186,17 @@ def prepare_part(task: PrepareTask) -> PartOutcome:
     """`prepare` on one partition; its clean tables are written beside the others'."""
     tx, tx_rows = read_part(task.transactions, task.k)
     customers, customer_rows = read_part(task.customers, task.k)
-    # absent when `as_of` set the end
     timestamps = io.load_array(_timestamps_file(task.transactions, task.k))
-    part = Part(tx_rows, customer_rows, task.end, timestamps)
-    result = prepare(tx, customers, task.data, None, *task.sources, part=part)
+    part = Part(
+        tx_rows,
+        customer_rows,
+        task.end,
+        timestamps,
+        task.files,
+        task.customer_files,
+        task.last_content,
+    )
+    result = prepare(tx, customers, task.data, task.as_of, *task.sources, part=part)
     for name, frame in (("transactions", result.transactions), ("customers", result.customers)):
         io.write_parquet(frame, io.part_file(task.out / name, task.k))
     return PartOutcome(result.rejected, result.no_purchase, result.quality)
@@ -194,7 +222,7 @@ def prepare_partitioned(
     with io.scratch_folder(Path(paths.prepared_dir) / ".partitions") as work:
         n = cfg.dask.partitions
         split = work / "split"
-        rows = split_by_customer(
+        found = split_by_customer(
             paths.raw_transactions,
             data.read_options(),
             "paths.raw_transactions",
@@ -203,13 +231,13 @@ def prepare_partitioned(
             n,
             split / "transactions",
         )
-        if not rows:  # stop before any partition work, as `prepare` does on the whole file
+        if not found.rows:  # stop before any partition work, as `prepare` does on the whole file
             header = read_part(split / "transactions", 0)[0]
             raise no_data_rows(paths.raw_transactions, header.column_names)
-        customers = None
+        customers, customer_files = None, None
         if reads_customer_file(paths.raw_customers, data):
             customers = split / "customers"
-            split_by_customer(
+            customer_files = split_by_customer(
                 paths.raw_customers,
                 data.read_options(customers=True),
                 "paths.raw_customers",
@@ -217,42 +245,61 @@ def prepare_partitioned(
                 "data.customer_columns",
                 n,
                 customers,
-            )
+            ).sources
         sources = (paths.raw_transactions, paths.raw_customers)
         tasks = [
             PrepareTask(k, split / "transactions", customers, work / "out", data, sources)
             for k in range(n)
         ]
-        if cfg.as_of:
-            end = end_of_day(pd.Timestamp(cfg.as_of))
-        else:
-            end = export_end(
-                np.unique(np.concatenate(parts.map(part_active_days, tasks))),
-                data.max_tail_gap_days,
+        end = export_end(
+            np.unique(np.concatenate(parts.map(part_active_days, tasks))),
+            data.max_tail_gap_days,
+        )
+        tasks = [
+            replace(
+                t,
+                end=end,
+                as_of=cfg.as_of,
+                files=found.sources,
+                customer_files=customer_files,
+                last_content=found.last_content,
             )
-        tasks = [replace(t, end=end) for t in tasks]
+            for t in tasks
+        ]
         outcomes = parts.map(prepare_part, tasks)
-        quality = merge_quality([o.quality for o in outcomes])
+        quality = merge_quality([o.quality for o in outcomes], found.sources)
         check_usable(quality, paths.raw_transactions)
+        check_as_of(cfg.as_of, quality["last_date"], data)
         io.replace_folder(work / "out" / "transactions", transactions_out)
         io.replace_folder(work / "out" / "customers", customers_out)
     return PreparedParts(
-        _in_file_order(pd.concat([o.rejected for o in outcomes], ignore_index=True), sources),
+        _in_file_order(
+            pd.concat([o.rejected for o in outcomes], ignore_index=True),
+            found.sources,
+            customer_files,
+        ),
         pd.concat([o.no_purchase for o in outcomes]).sort_values(s.CUSTOMER_ID, ignore_index=True),
-        quality,
+        quality | {"notes": input_notes(quality, data)},
     )
 
 
-def _in_file_order(rejected: pd.DataFrame, sources: tuple[str, str]) -> pd.DataFrame:
-    """Rejected transactions by row number, then rejected customers: as `prepare` lists them."""
-    customers_first = (rejected[s.SOURCE_FILE] != sources[0]).to_numpy()
-    order = np.lexsort((rejected[s.SOURCE_ROW].to_numpy(), customers_first))
+def _in_file_order(
+    rejected: pd.DataFrame, files: SourceFiles, customer_files: SourceFiles | None
+) -> pd.DataFrame:
+    """Rejected transactions by file and row, then rejected customers: as `prepare` lists them."""
+    order_of = {name: k for k, name in enumerate(files.names)}
+    offset = len(order_of)
+    for k, name in enumerate(customer_files.names if customer_files else ()):
+        order_of.setdefault(name, offset + k)
+    file_rank = rejected[s.SOURCE_FILE].map(order_of).fillna(len(order_of)).to_numpy()
+    order = np.lexsort((rejected[s.SOURCE_ROW].to_numpy(), file_rank))
     return rejected.iloc[order].reset_index(drop=True)
 
 
-def merge_quality(parts: list[dict]) -> dict:
+def merge_quality(parts: list[dict], files: SourceFiles) -> dict:
     """The data-quality figures of the whole input from its partitions' (customers never span
-    two partitions, so customer counts add up too)."""
+    two partitions, so customer counts add up too); the lines above the files' headers and the
+    files are the whole input's."""
 
     def total(key: str) -> int:
         return sum(q[key] for q in parts)
@@ -260,19 +307,37 @@ def merge_quality(parts: list[dict]) -> dict:
     def dates(key: str) -> list[str]:
         return [q[key] for q in parts if q[key] is not None]
 
-    rows_read, rows_rejected = total("rows_read"), total("rows_rejected")
+    above = sum(files.above_header)
+    rows_read, rows_rejected = total("rows_read") + above, total("rows_rejected")
     by_reason = {code: sum(q["rejected_by_reason"].get(code, 0) for q in parts) for code in REASONS}
+    skipped = {"lines_above_header": above} | {
+        kind: sum(q["skipped_by_kind"].get(kind, 0) for q in parts) for kind in SKIPPED
+    }
+    first = parts[0]
     return {
         "rows_read": rows_read,
         "rows_clean": total("rows_clean"),
         "rows_rejected": rows_rejected,
+        "rows_skipped": total("rows_skipped") + above,
+        "rows_after_period": total("rows_after_period"),
         "rejected_share": rows_rejected / rows_read if rows_read else 0.0,
         "rejected_by_reason": {code: n for code, n in by_reason.items() if n},
+        "skipped_by_kind": {kind: n for kind, n in skipped.items() if n},
         "customers_with_transactions": total("customers_with_transactions"),
         "customers_in_attribute_table": total("customers_in_attribute_table"),
         "refund_rows": total("refund_rows"),
         "first_date": min(dates("first_date"), default=None),
         "last_date": max(dates("last_date"), default=None),
+        "as_of": first["as_of"],
+        "export_end": first["export_end"],
+        "input_files": len(files.names),
+        "ignored_files": [name for name, _ in files.ignored],
+        "customer_ids_repaired": {
+            kind: sum(q["customer_ids_repaired"][kind] for q in parts)
+            for kind in first["customer_ids_repaired"]
+        },
+        "customer_ids_in_two_cases": total("customer_ids_in_two_cases"),
+        "customer_ids_case_merged": first["customer_ids_case_merged"],
         "customers_without_purchase": {
             status: sum(q["customers_without_purchase"][status] for q in parts)
             for status in NO_PURCHASE_STATUSES

@@ -7,10 +7,25 @@ import subprocess
 from pathlib import Path
 
 
+def input_paths(path: str | Path) -> list[Path]:
+    """The files an input names: a file, or a folder's or a glob's exports (`raw.input_files`,
+    stray files left out); none when nothing is there."""
+    from segml.data.raw import input_exists, input_files
+    from segml.errors import InputError
+
+    if not input_exists(path):
+        return []
+    try:
+        return [file for file, _ in input_files(path, "csv").files]
+    except InputError:  # a folder without an export: nothing to digest
+        return []
+
+
 def file_digest(*paths: str | Path) -> str:
-    """SHA-256 over the bytes of existing files (streamed), to tag runs with their input data."""
+    """SHA-256 over the bytes of existing files (streamed; a folder's or a glob's exports in
+    name order), to tag runs with their input data."""
     digest = hashlib.sha256()
-    for path in paths:
+    for path in (file for given in paths for file in input_paths(given)):
         path = Path(path)
         if path.exists():
             digest.update(path.name.encode())

@@ -1,11 +1,14 @@
 """Prepare: map the user's columns, parse, validate, deduplicate. Nothing is silently dropped.
 
 Every row that cannot be used goes to the rejected table with its original text, the file it came
-from, its 1-based data row number and one reason; good rows go on. `prepare` reads as its steps:
-map the columns, parse them (`segml.data.parse`), find the export's end, give each row its reason
+from, its 1-based data row number in that file and one reason; good rows go on. Rows that are no
+transaction (empty, total and note rows) and rows after `as_of` are counted, not rejected.
+`prepare` reads as its steps: map the columns, parse them (`segml.data.parse`), find the export's
+end (`segml.data.period`), give each row its reason or say why it is outside
 (`segml.data.rejects`), put the kept rows in order without duplicates, check the clean table
 against the contract while the rejected rows and the customers without a usable purchase
-(`segml.data.no_purchase`) are set aside, and count the data-quality figures.
+(`segml.data.no_purchase`) are set aside, and count the data-quality figures, so that input rows
+= kept + rejected + skipped + after the period.
 """
 
 from __future__ import annotations
@@ -22,14 +25,37 @@ from segml.config import DataConfig
 from segml.data import schema as s
 from segml.data.no_purchase import NO_PURCHASE_STATUSES, customers_without_purchase
 from segml.data.parse import (
+    case_merged,
+    case_variants,
+    clean_ids,
     customer_codes,
+    damaged_ids,
+    id_repairs,
     parse_amounts,
     parse_optional,
     parse_timestamps,
+    respelled,
     text_or_none,
 )
-from segml.data.raw import text_table
-from segml.data.rejects import REASON_CODES, REASON_TEXT, REASONS, reject_codes, whole_rows
+from segml.data.period import active_days, check_as_of, export_end, period_end
+from segml.data.raw import SourceFiles, sources_of, text_array, text_table
+from segml.data.rejects import (
+    OUTSIDE,
+    REASON_CODES,
+    REASON_TEXT,
+    REASONS,
+    SKIPPED,
+    RowText,
+    after_period,
+    blank_where,
+    is_rejected,
+    last_content_rows,
+    outside_codes,
+    reject_codes,
+    skipped_codes,
+    total_texts,
+    whole_rows,
+)
 from segml.errors import ContractError
 from segml.machine import at_once, cores
 
@@ -47,10 +73,13 @@ class Prepared:
 class Part:
     """What one partition of the input needs from the whole (see `prepare`)."""
 
-    transaction_rows: np.ndarray  # 1-based data row in the transactions file, per row
-    customer_rows: np.ndarray | None  # the same in the customer file
+    transaction_rows: np.ndarray  # 1-based data row in the transactions input (all files), per row
+    customer_rows: np.ndarray | None  # the same in the customer input
     end: pd.Timestamp  # the end of the export (`export_end` over every partition's active days)
     timestamps: np.ndarray | None = None  # parsed already for the end (datetime64[ns])
+    sources: SourceFiles | None = None  # the transactions input's files
+    customer_sources: SourceFiles | None = None
+    last_content: np.ndarray | None = None  # per file, its last row with a time or an amount
 
 
 def column_mapping(
@@ -69,45 +98,16 @@ def column_mapping(
             continue
         if str(theirs) not in present:
             if canonical in required:
+                header = "data.customers_header_row" if "customer" in key else "data.header_row"
                 raise ContractError(
                     f"{source}: required column {theirs!r} (for {canonical}) not found. "
                     f"Columns in the file: {list(present)}. Set `{key}.{canonical}` in conf/data to "
-                    "the name of your column."
+                    f"the name of your column (and `{header}` to the header's 0-based row if "
+                    "no row near the top holds the mapped names)."
                 )
             continue
         found[canonical] = present[str(theirs)]
     return found
-
-
-DAY_NS = 86_400 * 10**9
-
-
-def active_days(ts: np.ndarray) -> np.ndarray:
-    """The distinct days with a parseable timestamp (datetime64[ns]), sorted."""
-    day = ts.view("int64")[~np.isnat(ts)] // DAY_NS
-    if not len(day):
-        return np.array([], dtype="datetime64[ns]")
-    first = day.min()
-    return ((np.flatnonzero(np.bincount(day - first)) + first) * DAY_NS).astype("datetime64[ns]")
-
-
-def end_of_day(day: pd.Timestamp) -> pd.Timestamp:
-    return day + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
-
-
-def export_end(days: np.ndarray, max_gap_days: int) -> pd.Timestamp:
-    """Last day of real activity among the export's `active_days`: stragglers after a long silent
-    gap at the tail are future-dated."""
-    if len(days) == 0:
-        return pd.Timestamp.max
-    gaps = np.diff(days) > np.timedelta64(max_gap_days, "D")
-    if not gaps.any():
-        return end_of_day(pd.Timestamp(days[-1]))
-    cut = np.flatnonzero(gaps)[-1]
-    # only a thin tail counts as stragglers; a big block after a gap is real data
-    if len(days) - cut - 1 > max(3, 0.05 * len(days)):
-        return end_of_day(pd.Timestamp(days[-1]))
-    return end_of_day(pd.Timestamp(days[cut]))
 
 
 def prepare(
@@ -122,26 +122,43 @@ def prepare(
     """Validate and clean raw tables (all columns as text) into typed canonical tables.
 
     The work is columnar: Arrow compute and numpy over whole columns, with pandas only for the
-    rows Arrow cannot judge alike (unusual timestamps, rows tied on customer and time).
+    rows Arrow cannot judge alike (unusual timestamps, rows tied on customer and time). Rows
+    after `as_of` are outside the period (counted); rows after the export's end are rejected as
+    future-dated.
 
     `part`: these rows are one partition of the files (`segml.data.partitions`), with their row
-    numbers in the file, the export's end found over all partitions and, when that took them,
-    their parsed timestamps."""
+    numbers in the input, its files, the export's end found over all partitions and, when that
+    took them, their parsed timestamps."""
     raw = text_table(raw_transactions)
+    sources = _sources(part.sources if part else sources_of(raw), transactions_source, raw)
     text = _mapped_columns(raw, cfg, transactions_source, empty_allowed=part is not None)
     rows = _parsed(text, raw_customers, cfg, customers_source, part)
-    end = _end_of_export(rows.ts, cfg, as_of, part)
-    reason = reject_codes(rows.customer, rows.ts, rows.amount, end, cfg)
+    end = part.end if part else export_end(active_days(rows.ts), cfg.max_tail_gap_days)
+    row_numbers = part.transaction_rows if part else np.arange(1, raw.num_rows + 1)
+    file_of, row_in_file = sources.locate(row_numbers)
+    reason = reject_codes(rows.customer, rows.ts, rows.amount, end, cfg, rows.damaged)
+    found = _row_text(raw, text, rows, cfg, (file_of, row_in_file, sources), part)
+    after = after_period(reason, rows.ts, period_end(as_of))
+    # customers whose first purchase comes after the period are not of it (not even listed)
+    later = np.unique(rows.customer[after & (reason == 0) & (rows.amount > 0)])
+    reason = outside_codes(reason, after, skipped_codes(found))
     order = _deduplicated_order(reason, rows.customer, rows.ts, text, rows.optional.get(s.ORDER_ID))
     clean = _clean_transactions(rows, order)
-    row_numbers = part.transaction_rows if part else np.arange(1, raw.num_rows + 1)
-    rejected, no_purchase = _checked_and_set_aside(
-        clean, rows, reason, raw, row_numbers, cfg, transactions_source
+    where = (np.asarray(sources.names, dtype=object), file_of, row_in_file)
+    rejected, no_purchase = _checked_and_set_aside(clean, rows, reason, raw, where, cfg, later)
+    quality = _quality(
+        reason, (clean, rows.customer[order]), rows, no_purchase, (sources, end, as_of), cfg, part
     )
-    quality = _quality(reason, clean, rows.customer[order], rows.customers, no_purchase)
     if not part:  # a partition may hold no usable row; the files as a whole must
         check_usable(quality, transactions_source)
+        check_as_of(as_of, quality["last_date"], cfg)  # stops when as_of is far past the data
+        quality["notes"] = input_notes(quality, cfg)
     return Prepared(clean, rows.customers, rejected, quality, no_purchase)
+
+
+def _sources(found: SourceFiles | None, name: str, raw: pa.Table) -> SourceFiles:
+    """The input's files (a table not read by `segml.data.raw` is one file named `name`)."""
+    return found or SourceFiles.single(name, raw.num_rows)
 
 
 @dataclass(frozen=True)
@@ -152,10 +169,13 @@ class _Parsed:
     ts: np.ndarray  # datetime64[ns]; NaT where unparseable
     amount: np.ndarray  # float; NaN where unparseable
     ids: pa.Array  # the distinct customer ids, in id order
-    customer: np.ndarray  # per row, the position of its id in `ids` (-1: missing)
+    customer: np.ndarray  # per row, the position of its id in `ids` (-1: missing or damaged)
+    damaged: np.ndarray  # per row, whether a spreadsheet turned its id into a number
     optional: dict  # the optional columns present, parsed (`parse_optional`), in schema order
     customers: pd.DataFrame  # the clean customer table
     rejected_customers: pd.DataFrame  # the customer file's rejected rows, whole
+    ids_repaired: dict  # rows whose id `clean_ids` repaired, by kind (both files)
+    case_variants: int  # customers written in more than one letter case (before any merge)
 
 
 def _mapped_columns(
@@ -187,35 +207,60 @@ def _parsed(
     part: Part | None,
 ) -> _Parsed:
     """Every mapped column parsed and the customer file prepared, each on its own, on every core
-    (Arrow compute and numpy release the GIL). A partition's timestamps may be parsed already."""
+    (Arrow compute and numpy release the GIL). A partition's timestamps may be parsed already.
+    Ids that differ only in letter case are counted across both files and, with
+    `data.merge_id_case`, spelt alike first."""
     parsed = part.timestamps if part else None
+    customer_table = _customer_table(raw_customers, cfg, customers_source)
+    merged, variants = None, None
+    if cfg.merge_id_case:
+        spellings = [clean_ids(pc.unique(text[s.CUSTOMER_ID]))]
+        if customer_table is not None:
+            spellings.append(customer_table.ids)
+        variants = case_variants(*spellings)
+        merged = case_merged(*spellings)
     work = at_once(
         {
             s.TS: lambda: parse_timestamps(text[s.TS], cfg) if parsed is None else parsed,
-            s.CUSTOMER_ID: lambda: customer_codes(text[s.CUSTOMER_ID]),
+            s.CUSTOMER_ID: lambda: customer_codes(text[s.CUSTOMER_ID], merged),
             s.AMOUNT: lambda: parse_amounts(text[s.AMOUNT], cfg),
             "customers": lambda: _prepare_customers(
-                raw_customers, cfg, customers_source, part.customer_rows if part else None
+                customer_table, cfg, _customer_rows(raw_customers, part), merged
             ),
-            **{c: partial(parse_optional, c, text[c]) for c in _OPTIONAL if c in text},
+            **{
+                c: partial(parse_optional, c, text[c], cfg.negatives)
+                for c in _OPTIONAL
+                if c in text
+            },
         }
     )
     ts, amount = work.pop(s.TS), work.pop(s.AMOUNT)
-    ids, customer = work.pop(s.CUSTOMER_ID)
-    customers, rejected_customers = work.pop("customers")
-    return _Parsed(ts, amount, ids, customer, work, customers, rejected_customers)
+    ids = work.pop(s.CUSTOMER_ID)
+    customers, rejected_customers, customer_repairs = work.pop("customers")
+    if variants is None:
+        variants = case_variants(ids.ids, text_array(customers[s.CUSTOMER_ID]))
+    repaired = {k: n + customer_repairs.get(k, 0) for k, n in ids.repaired.items()}
+    return _Parsed(
+        ts,
+        amount,
+        ids.ids,
+        ids.codes,
+        ids.damaged,
+        work,
+        customers,
+        rejected_customers,
+        repaired,
+        variants,
+    )
 
 
-def _end_of_export(
-    ts: np.ndarray, cfg: DataConfig, as_of: str | None, part: Part | None
-) -> pd.Timestamp:
-    """Rows after this are future-dated: the end found over every partition, the end of
-    `as_of`'s day, or the export's last day of real activity (`export_end`)."""
+def _customer_rows(
+    raw_customers, part: Part | None
+) -> tuple[SourceFiles | None, np.ndarray | None]:
+    """The customer input's files and, for a partition, its rows' numbers in the input."""
     if part:
-        return part.end
-    if as_of:
-        return end_of_day(pd.Timestamp(as_of))
-    return export_end(active_days(ts), cfg.max_tail_gap_days)
+        return part.customer_sources, part.customer_rows
+    return (sources_of(raw_customers) if raw_customers is not None else None), None
 
 
 def _clean_transactions(rows: _Parsed, order: np.ndarray) -> pd.DataFrame:
@@ -232,29 +277,76 @@ def _clean_transactions(rows: _Parsed, order: np.ndarray) -> pd.DataFrame:
     return _frame(clean)
 
 
+def _row_text(
+    raw: pa.Table,
+    text: dict[str, pa.ChunkedArray],
+    rows: _Parsed,
+    cfg: DataConfig,
+    place: tuple[np.ndarray, np.ndarray, SourceFiles],
+    part: Part | None,
+) -> RowText:
+    """What tells rows that are no transaction (`skipped_codes`). Only the few rows that did not
+    parse are looked at as text."""
+    file_of, row_in_file, sources = place
+    id_blank = (rows.customer < 0) & ~rows.damaged
+    total = np.zeros(len(rows.customer), dtype=bool)
+    # a total label in the id cell (judged once per distinct id), or, where the id is blank, in
+    # the first cell
+    total[~id_blank] = _is_total(np.flatnonzero(~id_blank), rows.customer, rows.ids, cfg)
+    id_column = column_mapping(
+        raw.column_names, cfg.columns, (s.CUSTOMER_ID,), "transactions", "data.columns"
+    )[s.CUSTOMER_ID]
+    blank_rows = np.flatnonzero(id_blank)
+    if raw.column_names[0] != id_column and len(blank_rows):
+        picked = raw.column(0).take(pa.array(blank_rows, pa.int64()))
+        total[blank_rows] = total_texts(picked.combine_chunks(), cfg.total_labels)
+    ts_blank = blank_where(text[s.TS], np.isnat(rows.ts))
+    amount_blank = blank_where(text[s.AMOUNT], np.isnan(rows.amount))
+    last = part.last_content if part and part.last_content is not None else None
+    if last is None:
+        last = last_content_rows(
+            ~(ts_blank & amount_blank), file_of, row_in_file, len(sources.names)
+        )
+    return RowText(id_blank, total, ts_blank, amount_blank, row_in_file > last[file_of])
+
+
+def _is_total(at: np.ndarray, customer: np.ndarray, ids: pa.Array, cfg: DataConfig) -> np.ndarray:
+    """For the rows `at` (with an id), whether the id is a total label: judged once per id."""
+    labelled = total_texts(ids, cfg.total_labels)
+    return labelled[customer[at]] if labelled.any() else np.zeros(len(at), dtype=bool)
+
+
 def _checked_and_set_aside(
     clean: pd.DataFrame,
     rows: _Parsed,
     reason: np.ndarray,
     raw: pa.Table,
-    row_numbers: np.ndarray,
+    where: tuple[np.ndarray, np.ndarray, np.ndarray],
     cfg: DataConfig,
-    source: str,
+    later: np.ndarray,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The clean table checked against the contract while, side by side, the rejected rows (the
     transactions', then the customers') and the customers without a usable purchase are set
-    aside; returns those two tables."""
+    aside; returns those two tables. `where`: the files' names, and per row its file and its row
+    in that file; `later`: the customers whose first purchase comes after the period."""
     contract = (
         s.CLEAN_TRANSACTIONS if cfg.drop_zero_amounts else s.CLEAN_TRANSACTIONS_WITH_FREE_ORDERS
     )
-    bad = reason > 0
+    names, file_of, row_in_file = where
+    bad = is_rejected(reason)
     outputs = at_once(
         {
             # checks only: no copy of the table
             "contract": lambda: contract.validate(clean, inplace=True),
-            "rejected": lambda: whole_rows(raw, bad, REASON_TEXT[reason[bad]], source, row_numbers),
+            "rejected": lambda: whole_rows(
+                raw,
+                bad,
+                REASON_TEXT[reason[bad]],
+                names[0] if len(names) == 1 else names[file_of[bad]],
+                row_in_file,
+            ),
             "no_purchase": lambda: customers_without_purchase(
-                rows.ids, rows.customer, reason, rows.amount, rows.customers[s.CUSTOMER_ID]
+                rows.ids, rows.customer, reason, rows.amount, rows.customers[s.CUSTOMER_ID], later
             ),
         }
     )
@@ -265,31 +357,113 @@ def _checked_and_set_aside(
 
 def _quality(
     reason: np.ndarray,
-    clean: pd.DataFrame,
-    clean_customers: np.ndarray,
-    customers: pd.DataFrame,
+    kept: tuple[pd.DataFrame, np.ndarray],
+    rows: _Parsed,
     no_purchase: pd.DataFrame,
+    period: tuple[SourceFiles, pd.Timestamp, str | None],
+    cfg: DataConfig,
+    part: Part | None,
 ) -> dict:
-    """The data-quality figures (`clean_customers`: the clean rows' customer codes, ascending)."""
-    bad = reason > 0
-    by_reason = np.bincount(reason, minlength=len(REASONS) + 1)[1:]
+    """The data-quality figures: input rows = clean + rejected + skipped + after the period.
+    `kept`: the clean table and its rows' customer codes (ascending); `period`: the input's files,
+    the export's end and as_of. The lines above the files' headers and the files are counted for
+    the whole input, not for a partition (`part`)."""
+    clean, clean_customers = kept
+    sources, end, as_of = period
+    whole = part is None
+    bad = is_rejected(reason)
+    by_code = np.bincount(reason, minlength=REASON_CODES[list(OUTSIDE)[-1]] + 1)
+    above = sum(sources.above_header) if whole else 0
+    skipped = {"lines_above_header": above} | {k: int(by_code[REASON_CODES[k]]) for k in SKIPPED}
+    rows_read = int(len(reason)) + above
     return {
-        "rows_read": int(len(reason)),
+        "rows_read": rows_read,
         "rows_clean": int(len(clean)),
         "rows_rejected": int(bad.sum()),
-        "rejected_share": float(bad.mean()) if len(reason) else 0.0,
-        "rejected_by_reason": {code: int(n) for code, n in zip(REASONS, by_reason) if n},
+        "rows_skipped": int(sum(skipped.values())),
+        "rows_after_period": int(by_code[REASON_CODES["after_period"]]),
+        "rejected_share": float(bad.sum() / rows_read) if rows_read else 0.0,
+        "rejected_by_reason": {
+            code: int(by_code[REASON_CODES[code]])
+            for code in REASONS
+            if by_code[REASON_CODES[code]]
+        },
+        "skipped_by_kind": {kind: n for kind, n in skipped.items() if n},
         "customers_with_transactions": int(
             len(clean) and 1 + np.count_nonzero(np.diff(clean_customers))
         ),
-        "customers_in_attribute_table": int(len(customers)),
+        "customers_in_attribute_table": int(len(rows.customers)),
         "refund_rows": int((clean[s.AMOUNT] < 0).sum()),
         "first_date": str(clean[s.TS].min().date()) if len(clean) else None,
         "last_date": str(clean[s.TS].max().date()) if len(clean) else None,
+        "as_of": as_of,
+        "export_end": None if end == pd.Timestamp.max else str(end.date()),
+        "input_files": len(sources.names) if whole else 0,
+        "ignored_files": [name for name, _ in sources.ignored] if whole else [],
+        "customer_ids_repaired": {k: int(n) for k, n in rows.ids_repaired.items()},
+        "customer_ids_in_two_cases": int(rows.case_variants),
+        "customer_ids_case_merged": bool(cfg.merge_id_case),
         "customers_without_purchase": {
             status: int((no_purchase["status"] == status).sum()) for status in NO_PURCHASE_STATUSES
         },
     }
+
+
+def input_notes(quality: dict, cfg: DataConfig) -> list[str]:
+    """What a user should know about the input, in words (`notes` in the data-quality figures;
+    the stage prints them): files left out,
+    rows skipped or outside the period, ids repaired, damaged or written in two cases, and an
+    as_of past the data's end."""
+    notes = []
+    if quality["ignored_files"]:
+        notes.append(f"left out of the input folder: {', '.join(quality['ignored_files'])}")
+    skipped = quality["skipped_by_kind"]
+    if skipped:
+        words = {
+            "lines_above_header": "line(s) above the header",
+            "empty_rows": "empty row(s)",
+            "total_rows": "total row(s)",
+            "footer_rows": "note(s) under the data",
+        }
+        notes.append(
+            "skipped, not customers: " + ", ".join(f"{n:,} {words[k]}" for k, n in skipped.items())
+        )
+    if quality["rows_after_period"]:
+        notes.append(
+            f"{quality['rows_after_period']:,} rows dated after as_of {quality['as_of']} are "
+            "outside this period (counted, not rejected)"
+        )
+    repaired = quality["customer_ids_repaired"]
+    if repaired.get("float_tail"):
+        notes.append(
+            f"{repaired['float_tail']:,} rows had a customer id with a float tail (12345.0): "
+            "read as the whole number (12345)"
+        )
+    if repaired.get("spaces_or_full_width"):
+        notes.append(
+            f"{repaired['spaces_or_full_width']:,} rows had a customer id with stray spaces, "
+            "invisible marks or full-width characters: read without them"
+        )
+    damaged = quality["rejected_by_reason"].get("damaged_customer_id")
+    if damaged:
+        notes.append(
+            f"{damaged:,} rows have a customer id in scientific notation (1.23457E+11): "
+            "rejected; export the id column as text"
+        )
+    if quality["customer_ids_in_two_cases"]:
+        n = quality["customer_ids_in_two_cases"]
+        notes.append(
+            f"{n:,} customer id(s) are written in more than one letter case (C00012 / c00012): "
+            + (
+                "merged (data.merge_id_case)"
+                if cfg.merge_id_case
+                else "each spelling is a separate customer; set data.merge_id_case: true to merge"
+            )
+        )
+    past_end = check_as_of(quality["as_of"], quality["last_date"], cfg)  # a note, or it stopped
+    if past_end:
+        notes.append(past_end)
+    return notes
 
 
 def _in_order(values, order: np.ndarray):
@@ -321,6 +495,13 @@ def no_data_rows(source: str, columns: list) -> ContractError:
 def check_usable(quality: dict, source: str) -> None:
     """Stop, saying why, when the clean data cannot describe any customer: before later stages
     fail obscurely."""
+    if not quality["rows_clean"] and quality["rows_after_period"]:
+        raise ContractError(
+            f"{source}: the period has no data: {quality['rows_after_period']:,} of its "
+            f"{quality['rows_read']:,} rows are dated after as_of {quality['as_of']}, and none "
+            f"before it is usable. Set as_of to a date within the export (it ends "
+            f"{quality['export_end']}), or null for its end."
+        )
     if not quality["rows_clean"]:
         counts = quality["rejected_by_reason"]
         raise ContractError(
@@ -401,24 +582,49 @@ def _take_few(values: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> pa.Array:
     return ascending.take(np.searchsorted(np.flatnonzero(wanted), rows))
 
 
-def _prepare_customers(
-    raw: pd.DataFrame | pa.Table | None,
-    cfg: DataConfig,
-    source: str,
-    row_numbers: np.ndarray | None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    empty = pd.DataFrame({s.CUSTOMER_ID: pd.Series(dtype=str)})
+@dataclass(frozen=True)
+class _CustomerTable:
+    """The customer file as read, its mapped columns, and its ids cleaned (`clean_ids`)."""
+
+    raw: pa.Table
+    source: str
+    columns: dict[str, object]
+    ids: pa.Array | pa.ChunkedArray
+
+
+def _customer_table(
+    raw: pd.DataFrame | pa.Table | None, cfg: DataConfig, source: str
+) -> _CustomerTable | None:
     if raw is None:
-        return empty, pd.DataFrame()
+        return None
     raw = text_table(raw)
     columns = column_mapping(
         raw.column_names, cfg.customer_columns, (s.CUSTOMER_ID,), source, "data.customer_columns"
     )
-    if row_numbers is None:
-        row_numbers = np.arange(1, raw.num_rows + 1)
-    ids = text_or_none(raw[columns[s.CUSTOMER_ID]])
+    return _CustomerTable(raw, source, columns, clean_ids(raw[columns[s.CUSTOMER_ID]]))
+
+
+def _prepare_customers(
+    table: _CustomerTable | None,
+    cfg: DataConfig,
+    place: tuple[SourceFiles | None, np.ndarray | None],
+    merged: tuple[pa.Array, pa.Array] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """The clean customer table, its rejected rows whole, and the rows whose id was repaired.
+    `place`: the customer input's files and (a partition) its rows' numbers in the input."""
+    empty = pd.DataFrame({s.CUSTOMER_ID: pd.Series(dtype=str)})
+    if table is None:
+        return empty, pd.DataFrame(), {}
+    raw, columns = table.raw, table.columns
+    sources = _sources(place[0], table.source, raw)
+    row_numbers = place[1] if place[1] is not None else np.arange(1, raw.num_rows + 1)
+    file_of, row_in_file = sources.locate(row_numbers)
+    ids = respelled(table.ids, merged)
+    damaged = damaged_ids(ids)
     reason = np.full(raw.num_rows, None, dtype=object)
-    reason[pc.is_null(ids).to_numpy(zero_copy_only=False)] = REASONS["missing_customer_id"]
+    reason[damaged] = REASONS["damaged_customer_id"]
+    missing = pc.is_null(ids).to_numpy(zero_copy_only=False)
+    reason[missing] = REASONS["missing_customer_id"]
     repeated = ids.to_pandas().duplicated(keep="first").to_numpy()
     reason[repeated & pd.isna(reason)] = REASONS["duplicate_customer"]
     good = pd.isna(reason)
@@ -427,4 +633,10 @@ def _prepare_customers(
     kept |= {c: text_or_none(raw[columns[c]]).filter(good) for c in attributes}
     customers = _frame(kept).sort_values(s.CUSTOMER_ID, ignore_index=True)
     s.CLEAN_CUSTOMERS.validate(customers, inplace=True)
-    return customers, whole_rows(raw, ~good, reason[~good], source, row_numbers)
+    names = np.asarray(sources.names, dtype=object)
+    rejected = whole_rows(raw, ~good, reason[~good], names[file_of[~good]], row_in_file)
+    raw_ids = raw[columns[s.CUSTOMER_ID]]
+    repairs = id_repairs(
+        raw_ids.combine_chunks() if isinstance(raw_ids, pa.ChunkedArray) else raw_ids
+    )
+    return customers, rejected, {kind: int(mask.sum()) for kind, mask in repairs.items()}

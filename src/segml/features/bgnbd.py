@@ -125,7 +125,8 @@ class BGNBD:
         hyp = _per_distinct(
             x, T, lambda x, T: hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
         )
-        expected = (a + b + x - 1) / (a - 1) * (1 - silent_if_alive * hyp) * alive
+        with np.errstate(divide="ignore", invalid="ignore"):  # a = 1 (no repeat buyer): 0 below
+            expected = (a + b + x - 1) / (a - 1) * (1 - silent_if_alive * hyp) * alive
         expected = np.nan_to_num(np.clip(expected, 0, None), nan=0.0, posinf=0.0)
         return alive, expected, (1 - alive) + alive * silent_if_alive
 

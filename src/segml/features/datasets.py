@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from segml.config import FeaturesConfig, LabelsConfig
+from segml.config import DataConfig, FeaturesConfig, LabelsConfig
 from segml.data import schema as s
+from segml.data.period import graded_as_of
 from segml.errors import ShortHistoryError
 from segml.features.build import Cutoff, Vocabulary, build_features, fit_vocabulary
-from segml.features.schedule import Schedule, check_sufficiency, cutoff_schedule, schedule_warnings
+from segml.features.schedule import (
+    Schedule,
+    act_on_problems,
+    cutoff_schedule,
+    not_trained,
+    schedule_warnings,
+    sufficiency_problems,
+)
 from segml.features.transactions import TransactionIndex, index_transactions, to_date, to_day
 
 
@@ -31,8 +39,11 @@ class Datasets:
         )
 
 
-def resolve_as_of(last_day: int, as_of: str | None) -> int:
-    """The scoring day: configured, else the last transaction day. Never today's date."""
+def resolve_as_of(last_day: int, as_of: str | None, data: DataConfig | None = None) -> int:
+    """The scoring day: configured, else the last transaction day. Never today's date. With
+    `data` (its `as_of_past_end: export_end`), an as_of far past the last purchase grades as of
+    that purchase (`segml.data.period.graded_as_of`)."""
+    as_of = graded_as_of(as_of, to_date(last_day), data)
     return to_day(as_of) if as_of else last_day
 
 
@@ -43,19 +54,26 @@ def build_snapshot(
     vocab: Vocabulary,
     as_of: str | None,
     horizon_days: int,
+    data: DataConfig | None = None,
 ) -> pd.DataFrame:
-    """Features as of `as_of` only (no labels): what `segml score` needs for new data."""
+    """Features as of `as_of` only (no labels): what `segml score` needs for new data (`data`:
+    see `resolve_as_of`)."""
     idx = index_transactions(tx, customers)
     return build_features(
-        idx, [resolve_as_of(int(idx.day.max()), as_of)], features_cfg, vocab, horizon_days
+        idx, [resolve_as_of(int(idx.day.max()), as_of, data)], features_cfg, vocab, horizon_days
     )
 
 
 def check_history(
-    tx: pd.DataFrame, as_of: str | None, cfg: FeaturesConfig, allow_short: bool = False
+    tx: pd.DataFrame,
+    as_of: str | None,
+    cfg: FeaturesConfig,
+    allow_short: bool = False,
+    data: DataConfig | None = None,
 ) -> None:
     """Refuse to score from less history than the features look back: every customer would look
-    new (e.g. a file holding only the latest month)."""
+    new (e.g. a file holding only the latest month). `data`: see `resolve_as_of`."""
+    as_of = graded_as_of(as_of, tx[s.TS].max(), data) if as_of else None
     first, last = to_day(tx[s.TS].min()), to_day(as_of) if as_of else to_day(tx[s.TS].max())
     needed = max(cfg.windows_days)
     if last - first < needed and not allow_short:
@@ -83,6 +101,7 @@ def schedule_summary(schedule: Schedule) -> dict:
         "fold_training_cutoffs": {
             _dates([f])[0]: _dates(schedule.training_for(f)) for f in schedule.folds
         },
+        "not_trained": schedule.not_trained,
     }
 
 
@@ -94,6 +113,7 @@ def schedule_from_summary(summary: dict) -> Schedule:
         to_day(summary["as_of"]),
         summary["horizon_days"],
         summary["max_training_cutoffs"],
+        summary.get("not_trained", {}),
     )
 
 
@@ -111,11 +131,15 @@ def vocabulary_day(schedule: Schedule) -> int:
 
 
 def build_datasets(
-    idx: TransactionIndex, features_cfg: FeaturesConfig, labels_cfg: LabelsConfig, as_of: str | None
+    idx: TransactionIndex,
+    features_cfg: FeaturesConfig,
+    labels_cfg: LabelsConfig,
+    as_of: str | None,
+    data: DataConfig | None = None,
 ) -> Datasets:
     """Every labelled cutoff of the schedule with labels, and the snapshot, from indexed
-    transactions (`index_transactions`), in one pass."""
-    as_of_day = resolve_as_of(int(idx.day.max()), as_of)
+    transactions (`index_transactions`), in one pass (`data`: see `resolve_as_of`)."""
+    as_of_day = resolve_as_of(int(idx.day.max()), as_of, data)
     first_day = int(idx.day.min())
     schedule = cutoff_schedule(first_day, as_of_day, labels_cfg)
     vocab = fit_vocabulary(idx, features_cfg, until_day=vocabulary_day(schedule))
@@ -137,8 +161,13 @@ def build_datasets(
     snapshot = (
         frame.iloc[n_labelled:].drop(columns=[s.CHURNED, s.FUTURE_VALUE]).reset_index(drop=True)
     )
-    counts = LabelCounts(len(labelled_rows), int(labelled_rows[s.CHURNED].sum()), len(snapshot))
-    summary = checked_summary(schedule, first_day, labels_cfg, valid, counts)
+    counts = LabelCounts(
+        len(labelled_rows),
+        int(labelled_rows[s.CHURNED].sum()),
+        len(snapshot),
+        int((snapshot["frequency"] > 1).sum()) if "frequency" in snapshot else None,
+    )
+    schedule, summary = checked_summary(schedule, first_day, labels_cfg, valid, counts)
     return Datasets(labelled_rows, snapshot, vocab, schedule, summary)
 
 
@@ -152,6 +181,7 @@ class LabelCounts:
     labelled_rows: int
     churned: int
     snapshot_customers: int
+    repeat_buyers: int | None = None  # snapshot customers who bought on more than one day
 
 
 def checked_summary(
@@ -160,14 +190,27 @@ def checked_summary(
     labels_cfg: LabelsConfig,
     valid: pd.DataFrame,
     counts: LabelCounts,
-) -> dict:
+) -> tuple[Schedule, dict]:
     """Stop (or warn) when the data cannot train trustworthy models (judged on `valid`, the newest
-    fold's labelled rows); else the stage's summary for people and the train stage."""
-    check_sufficiency(first_day, schedule.snapshot, schedule, valid, labels_cfg)
+    fold's labelled rows), or, by default, mark the models it rules out as not trained (in the
+    schedule the train stage reads); and the stage's summary for people and the train stage."""
+    problems = sufficiency_problems(
+        first_day, schedule.snapshot, schedule, valid, labels_cfg, counts.repeat_buyers
+    )
+    act_on_problems(problems, labels_cfg)
+    schedule = replace(schedule, not_trained=not_trained(problems, labels_cfg))
+    notes = schedule_warnings(schedule, labels_cfg)
+    if schedule.not_trained:
+        notes.append(
+            f"{' and '.join(sorted(schedule.not_trained))} model(s) not trained (graded by value "
+            "and RFM, scored by the rules that need no labels): "
+            + "; ".join(p.text for p in problems)
+            + " (labels.sufficiency.on_failure: stop makes this stop)"
+        )
     n = counts.labelled_rows
-    return {
+    return schedule, {
         **schedule_summary(schedule),
-        "warnings": schedule_warnings(schedule, labels_cfg),
+        "warnings": notes,
         "labelled_rows": n,
         "snapshot_customers": counts.snapshot_customers,
         "churn_rate": counts.churned / n if n else None,

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segml.config import FeaturesConfig, LabelsConfig
+from segml.config import DataConfig, FeaturesConfig, LabelsConfig
 from segml.data import io
 from segml.data import schema as s
 from segml.data.io import part_file, part_files
@@ -161,17 +161,18 @@ def build_partitioned(
     labelled_out: Path,
     snapshot_out: Path,
     work: Path,
+    data: DataConfig | None = None,
 ) -> PartitionedDatasets:
     """`build_datasets` per partition on `parts` (`segml.stages.step.Partitions`: in process or
     on Dask); the labelled rows and the snapshot are written, merged in customer-id order, to
-    `labelled_out` and `snapshot_out`."""
+    `labelled_out` and `snapshot_out` (`data`: see `resolve_as_of`)."""
     n = len(part_files(transactions))
     with io.scratch_folder(work):
         task = FeaturesTask(0, transactions, customers, features_cfg, labels_cfg, work)
         tasks = [replace(task, k=k) for k in range(n)]
         spans = [span for span in parts.map(part_span, tasks) if span]
         first_day = min(first for first, _ in spans)
-        as_of_day = resolve_as_of(max(last for _, last in spans), as_of)
+        as_of_day = resolve_as_of(max(last for _, last in spans), as_of, data)
         schedule = cutoff_schedule(first_day, as_of_day, labels_cfg)
         cutoffs = tuple(stage_cutoffs(schedule, labels_cfg))
         tasks = [replace(t, cutoffs=cutoffs, until_day=vocabulary_day(schedule)) for t in tasks]
@@ -198,21 +199,23 @@ def build_partitioned(
         days = [c.day for c in cutoffs]
         # every cutoff's files have the same columns: the first cutoff's name them
         first = part_files(_cutoff_folder(work, days[0]))[0]
-        labelled, churned = _merge(work, days[:-1], labelled_out, first, drop=[])
-        snapshot, _ = _merge(work, days[-1:], snapshot_out, first, [s.CHURNED, s.FUTURE_VALUE])
+        labelled, churned, _ = _merge(work, days[:-1], labelled_out, first, drop=[])
+        snapshot, _, repeat = _merge(
+            work, days[-1:], snapshot_out, first, [s.CHURNED, s.FUTURE_VALUE]
+        )
     fold = pd.Timestamp(to_date(newest_fold(schedule, labels_cfg)))
     valid = io.read_parquet(labelled_out, columns=[s.CHURNED], filters=[(s.CUTOFF, "==", fold)])
-    counts = LabelCounts(labelled, churned, snapshot)
-    return PartitionedDatasets(
-        vocabulary, schedule, checked_summary(schedule, first_day, labels_cfg, valid, counts)
-    )
+    counts = LabelCounts(labelled, churned, snapshot, repeat)
+    schedule, summary = checked_summary(schedule, first_day, labels_cfg, valid, counts)
+    return PartitionedDatasets(vocabulary, schedule, summary)
 
 
 def _merge(
     work: Path, days: list[int], path: Path, any_part: Path, drop: list[str]
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
     """The partitions' rows of these cutoffs as one file, cutoff by cutoff (one in memory at a
-    time), each in customer-id order; returns (rows, churned). Arrow throughout: no copies into
+    time), each in customer-id order; returns (rows, churned, customers who bought on more than
+    one day). Arrow throughout: no copies into
     pandas and back. `any_part`: a partition file of any cutoff (they have the same columns)."""
     schema = io.read_parquet_schema(any_part)
     schema = pa.schema([f for f in schema if f.name not in drop])
@@ -221,7 +224,7 @@ def _merge(
     text = [
         f.name for f in schema if not (pa.types.is_floating(f.type) or pa.types.is_integer(f.type))
     ]
-    rows, churned = 0, 0
+    rows, churned, repeat = 0, 0, 0
     with io.parquet_writer(path, schema, use_dictionary=text) as writer:
         for day in days:
             parts = part_files(_cutoff_folder(work, day))
@@ -233,4 +236,6 @@ def _merge(
             rows += len(table)
             if s.CHURNED in table.column_names:
                 churned += int(pc.sum(table[s.CHURNED]).as_py() or 0)
-    return rows, churned
+            if "frequency" in table.column_names:
+                repeat += int(pc.sum(pc.greater(table["frequency"], 1)).as_py() or 0)
+    return rows, churned, repeat

@@ -7,7 +7,7 @@ The labels themselves are built with the features (`segml.features.build.build_f
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -31,6 +31,8 @@ class Schedule:
     snapshot: int  # as_of: scored, never labelled
     horizon_days: int
     max_training: int
+    # models the data cannot support (`labels.sufficiency`): model -> why, {"en": ..., "zh": ...}
+    not_trained: dict = field(default_factory=dict)
 
     def training_for(self, day: int) -> list[int]:
         """The training cutoffs of a model validated (or scoring) at `day`: label windows end by `day`."""
@@ -91,51 +93,138 @@ def schedule_warnings(schedule: Schedule, cfg: LabelsConfig) -> list[str]:
     return notes
 
 
+@dataclass(frozen=True)
+class Problem:
+    """Why the data cannot support a model: `text` for the console (with the setting that
+    changes it), `en`/`zh` in plain words for the summary, report and workbook, and the models it
+    rules out."""
+
+    text: str
+    en: str
+    zh: str
+    models: tuple[str, ...] = ("churn", "upside")
+
+
+SUFFICIENCY_DEFAULTS = {
+    "min_customers": 200,
+    "min_churners": 30,
+    "min_history_multiple": 2.0,
+    "on_failure": "untrained",
+}
+
+
+def sufficiency_problems(
+    first_day: int,
+    as_of_day: int,
+    schedule: Schedule,
+    valid_labels: pd.DataFrame,
+    cfg: LabelsConfig,
+    repeat_buyers: int | None = None,
+) -> list[Problem]:
+    """What makes the models untrustworthy, judged on the newest backtest fold's labelled rows
+    (`valid_labels`) and, when given, the number of customers who bought on more than one day."""
+    rules = {**SUFFICIENCY_DEFAULTS, **cfg.sufficiency}
+    h, multiple = cfg.horizon_days, rules["min_history_multiple"]
+    history = as_of_day - first_day
+    problems = []
+    if repeat_buyers == 0:
+        problems.append(
+            Problem(
+                "no repeat buyer: every customer bought on one day only, so there is no repeat "
+                "buying to learn from (provide a longer history)",
+                "no customer bought on more than one day, so there is no repeat buying to learn from",
+                "没有客户在不止一天购买过，无法学习复购",
+            )
+        )
+    if history < multiple * h:
+        problems.append(
+            Problem(
+                f"history is {history} days, shorter than {multiple} x the churn "
+                f"window ({h} days): provide more history or lower labels.horizon_days",
+                f"the data covers {history} days, less than {multiple:g} churn windows of {h} days",
+                f"数据只覆盖{history}天，不足{multiple:g}个{h}天的流失观察期",
+            )
+        )
+    if not schedule.folds:
+        problems.append(
+            Problem(
+                "no backtest fold has a training cutoff before it: provide more history, or lower "
+                "labels.horizon_days, labels.min_history_days or labels.cutoff_spacing_days",
+                "the history leaves no room to test a model on earlier periods",
+                "历史数据太短，无法在较早的时期检验模型",
+            )
+        )
+    n = len(valid_labels)
+    if n < rules["min_customers"]:
+        problems.append(
+            Problem(
+                f"only {n} customers at the validation cutoff (need {rules['min_customers']}; "
+                "labels.sufficiency.min_customers)",
+                f"only {n:,} customers to test a model on (at least {rules['min_customers']:,} "
+                "needed)",
+                f"可用于检验模型的客户只有{n:,}个（至少需要{rules['min_customers']:,}个）",
+            )
+        )
+    churners = int(valid_labels[s.CHURNED].sum()) if n else 0
+    fewer = min(churners, n - churners)
+    if fewer < rules["min_churners"]:
+        who_en, who_zh = (
+            ("stopped buying", "停止购买")
+            if churners <= n - churners
+            else ("bought again", "再次购买")
+        )
+        problems.append(
+            Problem(
+                f"only {fewer} customers in the smaller churn class at the "
+                f"validation cutoff (need {rules['min_churners']}): change labels.horizon_days",
+                f"only {fewer:,} customers {who_en} in the {h} days after the test date (at least "
+                f"{rules['min_churners']:,} needed)",
+                f"检验日后{h}天内{who_zh}的客户只有{fewer:,}个（至少需要{rules['min_churners']:,}个）",
+                ("churn",),
+            )
+        )
+    return problems
+
+
 def check_sufficiency(
     first_day: int,
     as_of_day: int,
     schedule: Schedule,
     valid_labels: pd.DataFrame,
     cfg: LabelsConfig,
+    repeat_buyers: int | None = None,
 ) -> list[str]:
-    """Problems that make the models untrustworthy, judged on the newest backtest fold; raises or
-    warns per `sufficiency.on_failure`."""
-    rules = {
-        "min_customers": 200,
-        "min_churners": 30,
-        "min_history_multiple": 2.0,
-        "on_failure": "stop",
-        **cfg.sufficiency,
-    }
-    history = as_of_day - first_day
-    problems = []
-    if history < rules["min_history_multiple"] * cfg.horizon_days:
-        problems.append(
-            f"history is {history} days, shorter than {rules['min_history_multiple']} x the churn "
-            f"window ({cfg.horizon_days} days): provide more history or lower labels.horizon_days"
+    """`sufficiency_problems` for the console, acted on (`act_on_problems`)."""
+    problems = sufficiency_problems(
+        first_day, as_of_day, schedule, valid_labels, cfg, repeat_buyers
+    )
+    act_on_problems(problems, cfg)
+    return [p.text for p in problems]
+
+
+def act_on_problems(problems: list[Problem], cfg: LabelsConfig) -> None:
+    """Per `labels.sufficiency.on_failure`: `untrained` (default) does nothing here (the models
+    the problems rule out are not trained: `not_trained`), `stop` raises, `warn` warns (the
+    models train anyway)."""
+    on_failure = {**SUFFICIENCY_DEFAULTS, **cfg.sufficiency}["on_failure"]
+    if not problems or on_failure == "untrained":
+        return
+    message = "Data insufficient for training: " + "; ".join(p.text for p in problems) + "."
+    if on_failure == "stop":
+        raise InsufficientDataError(
+            message + " (Set labels.sufficiency.on_failure=untrained to grade by value and RFM "
+            "with the models marked not trained, or =warn to train them anyway.)"
         )
-    if not schedule.folds:
-        problems.append(
-            "no backtest fold has a training cutoff before it: provide more history, or lower "
-            "labels.horizon_days, labels.min_history_days or labels.cutoff_spacing_days"
-        )
-    n = len(valid_labels)
-    if n < rules["min_customers"]:
-        problems.append(
-            f"only {n} customers at the validation cutoff (need {rules['min_customers']}; "
-            "labels.sufficiency.min_customers)"
-        )
-    churners = int(valid_labels[s.CHURNED].sum()) if n else 0
-    if min(churners, n - churners) < rules["min_churners"]:
-        problems.append(
-            f"only {min(churners, n - churners)} customers in the smaller churn class at the "
-            f"validation cutoff (need {rules['min_churners']}): change labels.horizon_days"
-        )
-    if problems:
-        message = "Data insufficient for training: " + "; ".join(problems) + "."
-        if rules["on_failure"] == "stop":
-            raise InsufficientDataError(
-                message + " (Set labels.sufficiency.on_failure=warn to continue anyway.)"
-            )
-        warnings.warn(message, stacklevel=2)
-    return problems
+    warnings.warn(message, stacklevel=3)
+
+
+def not_trained(problems: list[Problem], cfg: LabelsConfig) -> dict[str, dict[str, str]]:
+    """Per model the problems rule out (with `on_failure: untrained`), why in plain words."""
+    if {**SUFFICIENCY_DEFAULTS, **cfg.sufficiency}["on_failure"] != "untrained":
+        return {}
+    out = {}
+    for model in ("churn", "upside"):
+        mine = [p for p in problems if model in p.models]
+        if mine:
+            out[model] = {"en": "; ".join(p.en for p in mine), "zh": "；".join(p.zh for p in mine)}
+    return out

@@ -94,7 +94,19 @@ def read_training_rows(
             pools[name].append(frame[keep])
             chosen |= keep
         kept.append(frame if day in schedule.folds else frame[chosen])
-    return (
-        pd.concat(kept, ignore_index=True),
-        {name: pd.concat(frames, ignore_index=True) for name, frames in pools.items()},
+    return _stacked(kept), {name: _stacked(frames) for name, frames in pools.items()}
+
+
+def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Cutoffs' rows as one table; with no labelled cutoff (e.g. every purchase on one day), an
+    empty table with the columns that say so (`train_models` then trains nothing)."""
+    if frames:
+        return pd.concat(frames, ignore_index=True)
+    return pd.DataFrame(
+        {
+            s.CUSTOMER_ID: pd.Series(dtype="str"),
+            s.CUTOFF: pd.Series(dtype="datetime64[ns]"),
+            s.CHURNED: pd.Series(dtype="int8"),
+            s.FUTURE_VALUE: pd.Series(dtype="float64"),
+        }
     )

@@ -73,9 +73,13 @@ class Target:
             return "no labelled customer spent in the window after a cutoff"
         return None
 
-    def untrained(self, reason: str, vocabulary) -> tuple[RuleScorer, dict, dict]:
+    def untrained(
+        self, reason: str, vocabulary, reason_zh: str | None = None
+    ) -> tuple[RuleScorer, dict, dict]:
         """A model the data cannot support: the rule that needs no labels scores instead (BG/NBD's
-        probability of no purchase for churn, last period's spend for value), and says why."""
+        probability of no purchase for churn, last period's spend for value), and says why (in
+        Chinese `reason_zh`, else the known words for `reason`)."""
+        zh_reason = reason_zh or UNTRAINED_ZH.get(reason, reason)
         name, feature = (
             ("baseline_bgnbd", "bgnbd_p_no_purchase")
             if self.name == "churn"
@@ -100,7 +104,7 @@ class Target:
             "beats_baseline": False,
             "finding": "not trained",
             "verdict_en": f"C: not trained: {reason}",
-            "verdict_zh": f"C：未训练（{UNTRAINED_ZH.get(reason, reason)}）",
+            "verdict_zh": f"C：未训练（{zh_reason}）",
         }
         production = {
             "scorer": name,
@@ -109,7 +113,7 @@ class Target:
             "training_cutoffs": [],
             "train_rows": 0,
             "scorer_reason_en": f"scored with {en}: the model was not trained ({reason})",
-            "scorer_reason_zh": f"使用{zh}评分：模型未训练（{UNTRAINED_ZH.get(reason, reason)}）",
+            "scorer_reason_zh": f"使用{zh}评分：模型未训练（{zh_reason}）",
         }
         return rule, summary, production
 

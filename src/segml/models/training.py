@@ -55,9 +55,12 @@ def train_models(
     metrics, producers, backtests = {}, {}, []
     pools = dict(pools or {})
     for target in targets(churn_cfg, upside_cfg, schedule.horizon_days):
+        # ruled out by labels.sufficiency (the features stage), or nothing to learn from
+        ruled_out = schedule.not_trained.get(target.name)
         reason = target.cannot_learn(rows_at(id_and_labels, schedule.production))
-        if reason:  # nothing to learn from: score with the rule that needs no labels, and say so
-            producers[target.name], summary, production = target.untrained(reason, vocabulary)
+        if ruled_out or reason:  # score with the rule that needs no labels, and say so
+            en, zh = (ruled_out["en"], ruled_out["zh"]) if ruled_out else (reason, None)
+            producers[target.name], summary, production = target.untrained(en, vocabulary, zh)
             metrics[target.name] = {
                 "spread": {},
                 "folds": {},

@@ -25,10 +25,21 @@ PLOTS = ("calibration", "deciles", "lift")
 
 def metrics_table(metrics: dict) -> pd.DataFrame:
     """Backtest means per model and baseline (one row per scorer), with the grade and which scorer
-    production uses."""
+    production uses; a model the data could not train is one row with why (`note_en`/`note_zh`)."""
     rows = []
     for target, scores in metrics.items():
         summary, production = scores.get("summary", {}), scores.get("production", {})
+        if summary.get("finding") == "not trained":  # no backtest: one row says why
+            rows.append(
+                {
+                    "target": target,
+                    "scorer": production.get("scorer"),
+                    "grade": summary.get("grade"),
+                    "in_production": True,
+                    "note_en": summary.get("verdict_en"),
+                    "note_zh": summary.get("verdict_zh"),
+                }
+            )
         for scorer in scores.get("spread", {}):
             row = {"target": target, "scorer": scorer}
             row.update(

@@ -382,6 +382,12 @@ def quality_section(quality: dict, w: Words) -> str:
         ),
         (w("period"), f"{q.get('first_date') or MISSING} – {q.get('last_date') or MISSING}"),
     ]
+    # input rows = clean + rejected + skipped + after the period: the last two when there are any
+    facts += [
+        (w(key), count(q.get(key)))
+        for key in ("rows_skipped", "rows_after_period", "input_files")
+        if (q.get(key) or 0) > (1 if key == "input_files" else 0)
+    ]
     text = (
         "<p>" + " · ".join(f"{html.escape(k)}: <b>{html.escape(v)}</b>" for k, v in facts) + "</p>"
     )

@@ -45,7 +45,8 @@ def plot_churn(calibration: pd.DataFrame, lift: pd.DataFrame) -> bytes:
     b.set_xlabel("share of customers contacted (highest risk first)")
     b.set_ylabel("share of churners caught")
     b.set_title("Cumulative gains: model vs baselines")
-    b.legend()
+    if len(lift):  # no model trained: nothing to name
+        b.legend()
     return _png(fig)
 
 

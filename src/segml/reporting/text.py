@@ -151,6 +151,12 @@ TEXT = {
     "rows_read": {"en": "Rows read", "zh": "读取行数"},
     "rows_clean": {"en": "Clean rows", "zh": "有效行数"},
     "rows_rejected": {"en": "Rejected rows", "zh": "拒绝行数"},
+    "rows_skipped": {
+        "en": "Skipped rows (titles, totals, notes, empty rows)",
+        "zh": "跳过的行（标题、合计、备注、空行）",
+    },
+    "rows_after_period": {"en": "Rows after the scoring date", "zh": "评估日之后的行"},
+    "input_files": {"en": "Files read", "zh": "读取的文件"},
     "period": {"en": "Period", "zh": "数据期间"},
     "reason": {"en": "Reason", "zh": "原因"},
     "rows": {"en": "Rows", "zh": "行数"},
@@ -178,6 +184,10 @@ REJECTIONS = {
     "future": {"en": "Dated after the end of the export", "zh": "日期晚于导出结束日"},
     "duplicate": {"en": "Exact duplicate row", "zh": "完全重复的行"},
     "duplicate_customer": {"en": "Customer listed twice", "zh": "客户重复出现"},
+    "damaged_customer_id": {
+        "en": "Customer id turned into a number by a spreadsheet (1.23457E+11)",
+        "zh": "客户编号被表格软件改成科学计数法（1.23457E+11）",
+    },
 }
 
 MISSING = "–"  # shown for a missing number

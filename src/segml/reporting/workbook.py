@@ -196,6 +196,16 @@ class _Book:
         return self.buffer.getvalue()
 
 
+def _one_note(frame: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The model-quality table's `note_en`/`note_zh` (why a model was not trained) as one `note`
+    column in the export language ("中文 / English" for both)."""
+    if "note_en" not in frame:
+        return frame
+    en, zh = frame["note_en"], frame["note_zh"]
+    note = en if language == "en" else zh if language == "zh" else zh.str.cat(en, sep=" / ")
+    return frame.drop(columns=["note_en", "note_zh"]).assign(note=note)
+
+
 def actions_table(actions: dict, teams: dict | None = None) -> pd.DataFrame:
     """Every configured action with its owning team in both languages."""
     teams = teams or {}
@@ -327,7 +337,9 @@ def workbook(
     table, note = sheet_customers(table, cfg)
     book = _Book(cfg)
     row = book.block(summary, "summary")
-    row = book.block(metrics, "summary", row, label("title_model_quality", cfg))
+    row = book.block(
+        _one_note(metrics, cfg.language), "summary", row, label("title_model_quality", cfg)
+    )
     if note:
         book.block(pd.DataFrame({"note": [note]}), "summary", row)
     book.block(table, "tiers")

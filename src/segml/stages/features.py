@@ -21,7 +21,7 @@ def whole(cfg: Config, catalog: Catalog):
         catalog.read("prepared_transactions"), catalog.read("prepared_customers")
     )
     io.release_arrow_memory()
-    datasets = build_datasets(idx, cfg.features, cfg.labels, cfg.as_of)
+    datasets = build_datasets(idx, cfg.features, cfg.labels, cfg.as_of, cfg.data)
     # row groups per cutoff: train and export read some cutoffs' rows at a time
     catalog.write("labelled", datasets.labelled, row_groups_by=CUTOFF)
     catalog.write("snapshot", datasets.snapshot)
@@ -41,6 +41,7 @@ def per_partition(parts: Partitions, cfg: Config, catalog: Catalog):
         labelled,
         catalog.path("snapshot"),
         labelled.parent / ".partitions",  # scratch space inside the stage's output folder
+        cfg.data,
     )
 
 

@@ -19,5 +19,6 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         Vocabulary(**vocabulary) if vocabulary is not None else None,
         cfg.as_of,
         cfg.labels.horizon_days,
+        cfg.data,
     )
     catalog.write("snapshot", snapshot)
