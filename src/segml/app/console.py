@@ -31,8 +31,17 @@ def run_stage(name: str, main: Callable[[], None]) -> None:
 
 
 def report_schedule(summary: dict) -> None:
-    """The features stage's cutoff schedule, and what a user should know about it."""
+    """The features stage's cutoff schedule, how it was chosen, and what a user should know."""
     production = summary["production_training_cutoffs"]
+    choice = summary.get("schedule_choice")
+    if choice:
+        values = choice["values"]
+        console.print(
+            f"  schedule: {choice['chosen']} (cutoffs every {values['cutoff_spacing_days']} days, "
+            f"folds every {values['fold_spacing_days']}, at least {values['min_history_days']} "
+            f"days of history each, up to {values['n_training_cutoffs']} training cutoffs) — "
+            f"{choice['why']}"
+        )
     console.print(
         f"  backtest folds {', '.join(summary['backtest_folds']) or 'none'}; production models learn "
         f"from {len(production)} cutoffs"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +12,14 @@ from segml.config import FeaturesConfig, LabelsConfig
 from segml.data import schema as s
 from segml.errors import ShortHistoryError
 from segml.features.build import Cutoff, Vocabulary, build_features, fit_vocabulary
-from segml.features.schedule import Schedule, check_sufficiency, cutoff_schedule, schedule_warnings
+from segml.features.schedule import (
+    Schedule,
+    check_sufficiency,
+    choose_schedule,
+    cutoff_schedule,
+    first_purchase_counts,
+    schedule_warnings,
+)
 from segml.features.transactions import TransactionIndex, index_transactions, to_date, to_day
 
 
@@ -75,6 +83,9 @@ def schedule_summary(schedule: Schedule) -> dict:
     return {
         "as_of": _dates([schedule.snapshot])[0],
         "horizon_days": schedule.horizon_days,
+        "history_start": None
+        if schedule.history_start is None
+        else _dates([schedule.history_start])[0],
         "max_training_cutoffs": schedule.max_training,
         "training_grid": _dates(schedule.grid),
         "labelled_cutoffs": _dates(schedule.labelled),
@@ -94,7 +105,20 @@ def schedule_from_summary(summary: dict) -> Schedule:
         to_day(summary["as_of"]),
         summary["horizon_days"],
         summary["max_training_cutoffs"],
+        to_day(summary["history_start"]) if summary.get("history_start") else None,
     )
+
+
+def fitted_schedule(
+    first_day: int, first_purchases: dict[int, int], as_of_day: int, labels_cfg: LabelsConfig
+) -> tuple[Schedule, dict]:
+    """The schedule of the stage (`labels.schedule`: see `choose_schedule`) and the record of how
+    it was chosen, with dates for people."""
+    chosen, record = choose_schedule(first_purchases, as_of_day, labels_cfg)
+    schedule = dataclasses.replace(
+        cutoff_schedule(first_day, as_of_day, chosen), history_start=record["history_start"]
+    )
+    return schedule, {**record, "history_start": _dates([record["history_start"]])[0]}
 
 
 def stage_cutoffs(schedule: Schedule, labels_cfg: LabelsConfig) -> list[Cutoff]:
@@ -117,7 +141,9 @@ def build_datasets(
     transactions (`index_transactions`), in one pass."""
     as_of_day = resolve_as_of(int(idx.day.max()), as_of)
     first_day = int(idx.day.min())
-    schedule = cutoff_schedule(first_day, as_of_day, labels_cfg)
+    schedule, choice = fitted_schedule(
+        first_day, first_purchase_counts(idx.first_purchase_day), as_of_day, labels_cfg
+    )
     vocab = fit_vocabulary(idx, features_cfg, until_day=vocabulary_day(schedule))
     frame = build_features(
         idx,
@@ -138,7 +164,7 @@ def build_datasets(
         frame.iloc[n_labelled:].drop(columns=[s.CHURNED, s.FUTURE_VALUE]).reset_index(drop=True)
     )
     counts = LabelCounts(len(labelled_rows), int(labelled_rows[s.CHURNED].sum()), len(snapshot))
-    summary = checked_summary(schedule, first_day, labels_cfg, valid, counts)
+    summary = checked_summary(schedule, first_day, labels_cfg, valid, counts, choice)
     return Datasets(labelled_rows, snapshot, vocab, schedule, summary)
 
 
@@ -160,13 +186,16 @@ def checked_summary(
     labels_cfg: LabelsConfig,
     valid: pd.DataFrame,
     counts: LabelCounts,
+    choice: dict,
 ) -> dict:
     """Stop (or warn) when the data cannot train trustworthy models (judged on `valid`, the newest
-    fold's labelled rows); else the stage's summary for people and the train stage."""
+    fold's labelled rows); else the stage's summary for people and the train stage (`choice`:
+    how the schedule was chosen, `fitted_schedule`)."""
     check_sufficiency(first_day, schedule.snapshot, schedule, valid, labels_cfg)
     n = counts.labelled_rows
     return {
         **schedule_summary(schedule),
+        "schedule_choice": choice,
         "warnings": schedule_warnings(schedule, labels_cfg),
         "labelled_rows": n,
         "snapshot_customers": counts.snapshot_customers,
