@@ -19,6 +19,7 @@ from segml.features.build import Vocabulary
 from segml.features.schedule import Schedule
 from segml.models.backtest import fold_customers, mean_and_spread, plot_tables, walk_forward
 from segml.models.baselines import best_recency_days
+from segml.models.forecast import next_purchase_backtest, value_forecast
 from segml.models.refit import refit
 from segml.models.sampling import rows_at
 from segml.models.scorers import ChurnModel, RuleScorer, UpsideModel
@@ -52,7 +53,7 @@ def train_models(
     fold_rows = fold_customers(labelled)
     # whether the data can train a model is a question of ids and labels alone: no copy of features
     id_and_labels = labelled[[s.CUSTOMER_ID, s.CUTOFF, s.CHURNED, s.FUTURE_VALUE]]
-    metrics, producers, backtests = {}, {}, []
+    metrics, producers, backtests, forecast_rows = {}, {}, [], []
     pools = dict(pools or {})
     for target in targets(churn_cfg, upside_cfg, schedule.horizon_days):
         reason = target.cannot_learn(rows_at(id_and_labels, schedule.production))
@@ -79,14 +80,28 @@ def train_models(
             vocabulary,
             seed,
         )
+        # what production forecasts beyond a ranking, measured with the scorer it uses
+        if target.name == "upside":
+            producers[target.name], forecast, rows = value_forecast(
+                producers[target.name], production["scorer"], backtest, upside_cfg, schedule
+            )
+            extra = {"forecast": forecast}
+        else:
+            next_purchase, rows = next_purchase_backtest(
+                backtest, production["scorer"], schedule.horizon_days
+            )
+            extra = {"next_purchase": next_purchase}
+        forecast_rows += rows
         metrics[target.name] = {
             **mean_and_spread(backtest.folds),
             "folds": backtest.folds,
             "summary": backtest.summary,
             "production": production,
+            **extra,
         }
         backtests.append(backtest)
     if "baseline_recency" in metrics["churn"] and schedule.folds:
         fold_train = rows_at(pools["churn"], schedule.training_for(schedule.folds[-1]))
         metrics["churn"]["baseline_recency"]["best_n_days"] = best_recency_days(fold_train)
-    return Trained(producers["churn"], producers["upside"], metrics, plot_tables(backtests))
+    plots = plot_tables(backtests, forecast_rows)
+    return Trained(producers["churn"], producers["upside"], metrics, plots)

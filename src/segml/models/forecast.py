@@ -1,0 +1,140 @@
+"""What the production scorers forecast beyond a ranking, measured in the backtest with the very
+scorer production uses: the value forecast's totals (`totals`) and ranges (`ranges`), attached to
+the production value scorer, and the churn scorer's next purchase dates (`next_purchase`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from segml.config import UpsideConfig
+from segml.features.schedule import Schedule
+from segml.models.backtest import BACKTEST_COLUMNS, Backtest
+from segml.models.next_purchase import fold_next_purchase
+from segml.models.ranges import fit_ranges, fold_ranges
+from segml.models.scorers import ScaledScorer
+from segml.models.totals import calibration_applies, factor_of, fold_totals
+
+TARGET = "forecast"  # the backtest table's rows of these measures
+WITHIN = 0.10  # the total is "within target" when every fold's ratio is within 10 % of 1
+
+
+def _pairs(backtest: Backtest, scorer: str, held: bool = False) -> dict:
+    return {
+        key: (o.held_y, o.held_scores[scorer]) if held else (o.y, o.scores[scorer])
+        for key, o in backtest.outcomes.items()
+        if scorer in (o.held_scores if held else o.scores)
+    }
+
+
+def _percent(ratio: float) -> float:
+    return (ratio - 1) * 100
+
+
+def ratio_range(ratios: list[float]) -> tuple[str, str]:
+    """How far totals were off, in words: "4-9 % high", "3 % low to 5 % high" (en, zh)."""
+    off = [_percent(r) for r in ratios if np.isfinite(r)]
+    if not off:
+        return "not measured", "未测量"
+    low, high = min(off), max(off)
+    if max(abs(low), abs(high)) < 0.5:
+        return "within 1 %", "误差在1%以内"
+    if low >= 0:
+        span = f"{low:.0f}–{high:.0f} %" if round(low) != round(high) else f"{high:.0f} %"
+        return f"{span} high", f"偏高{span.replace(' ', '')}"
+    if high <= 0:
+        span = (
+            f"{-high:.0f}–{-low:.0f} %" if round(low) != round(high) else f"{-low:.0f} %"
+        )
+        return f"{span} low", f"偏低{span.replace(' ', '')}"
+    return f"{-low:.0f} % low to {high:.0f} % high", f"偏低{-low:.0f}%至偏高{high:.0f}%"
+
+
+def value_forecast(
+    producer, scorer: str, backtest: Backtest, cfg: UpsideConfig, schedule: Schedule
+) -> tuple[object, dict, list[dict]]:
+    """The production value scorer with its total's factor (when it applies) and its ranges, the
+    record for metrics (`forecast`) and the backtest table's rows."""
+    pairs = _pairs(backtest, scorer)
+    folds = fold_totals(pairs)
+    factor = factor_of(list(pairs.values())) if pairs else 1.0
+    applied = bool(pairs) and calibration_applies(
+        cfg.total_calibration, schedule.history_days, schedule.horizon_days
+    )
+    record = {"scorer": scorer, "factor": factor, "applied": applied}
+    if cfg.interval and pairs:
+        held = _pairs(backtest, scorer, held=True)
+        first = next(iter(pairs))
+        first_calibration = held[first] if first in held and len(held[first][0]) else pairs[first]
+        for key, row in fold_ranges(pairs, first_calibration, cfg.interval).items():
+            folds[key].update(row)
+        ranges = fit_ranges(
+            np.concatenate([f for _, f in pairs.values()]),
+            np.concatenate([y for y, _ in pairs.values()]),
+            cfg.interval,
+        )
+        record.update(level=cfg.interval, upper_level=ranges.upper_level)
+    else:
+        ranges = None
+    if applied:
+        producer_scorer = producer.scorer_
+        producer = ScaledScorer(producer, factor)
+        producer.scorer_ = producer_scorer
+    if ranges is not None:
+        producer.ranges_ = ranges
+    record.update(_total_words(folds, factor, applied, cfg, schedule))
+    record["folds"] = folds
+    return producer, record, _rows(backtest, scorer, folds)
+
+
+def _total_words(
+    folds: dict, factor: float, applied: bool, cfg: UpsideConfig, schedule: Schedule
+) -> dict:
+    """The total's error in words (summary, report), and whether it is within 10 % in every fold."""
+    raw = [f["total_ratio"] for f in folds.values()]
+    calibrated = [f.get("total_ratio_calibrated", f["total_ratio"]) for f in folds.values()]
+    shown = calibrated if applied else raw
+    within = bool(shown) and all(np.isfinite(r) and abs(r - 1) <= WITHIN for r in shown)
+    raw_en, raw_zh = ratio_range(raw)
+    cal_en, cal_zh = ratio_range(calibrated)
+    if applied:
+        en = (
+            f"in the backtest the total was {raw_en}; scaled by {factor:.2f} as learnt from "
+            f"earlier folds, {cal_en}"
+        )
+        zh = f"回测中预测总额{raw_zh}；按此前各折学得的系数{factor:.2f}校正后{cal_zh}"
+    elif cfg.total_calibration == "off":
+        en = f"in the backtest the total was {raw_en} (not corrected: upside.total_calibration is off)"
+        zh = f"回测中预测总额{raw_zh}（未校正：upside.total_calibration为off）"
+    else:
+        days = schedule.history_days
+        en = (
+            f"in the backtest the total was {raw_en}; the history ({days} days) is too short to "
+            f"correct it (a year and two churn windows needed), so treat the total as uncertain"
+        )
+        zh = f"回测中预测总额{raw_zh}；历史数据（{days}天）不足以校正（需一年加两个流失观察期），总额仅供参考"
+    return {
+        "within_10_percent": within,
+        "total_error_en": en,
+        "total_error_zh": zh,
+    }
+
+
+def _rows(backtest: Backtest, scorer: str, folds: dict) -> list[dict]:
+    cutoffs = {key: o.cutoff for key, o in backtest.outcomes.items()}
+    return [
+        dict(zip(BACKTEST_COLUMNS, (TARGET, cutoffs[key], scorer, metric, value)))
+        for key, row in folds.items()
+        for metric, value in row.items()
+    ]
+
+
+def next_purchase_backtest(
+    backtest: Backtest, scorer: str, horizon_days: int
+) -> tuple[dict, list[dict]]:
+    """How the next purchase dates did in each fold with the production churn scorer."""
+    folds = {
+        key: fold_next_purchase(o.customers, o.scores[scorer], o.y, horizon_days)
+        for key, o in backtest.outcomes.items()
+        if scorer in o.scores and {"recency_days", "frequency", "gap_mean_days"} <= set(o.customers)
+    }
+    return {"scorer": scorer, "folds": folds}, _rows(backtest, scorer, folds)
