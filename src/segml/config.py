@@ -94,6 +94,8 @@ class PathsConfig:
     movement_upgrades: str = MISSING
     movement_downgrades: str = MISSING
     tier_metrics: str = MISSING
+    window_metrics: str = MISSING
+    window_plot: str = MISSING
     export_parquet: str = MISSING
     export_csv: str = MISSING
     export_xlsx: str = MISSING

@@ -129,6 +129,15 @@ def stage_cutoffs(schedule: Schedule, labels_cfg: LabelsConfig) -> list[Cutoff]:
     return [*[Cutoff(day, active) for day in schedule.labelled], Cutoff(schedule.snapshot)]
 
 
+def active_rows(snapshot: pd.DataFrame, labels_cfg: LabelsConfig) -> pd.DataFrame:
+    """The snapshot's customers the models learn about and are measured on: those who bought within
+    `labels.active_within_days` (as every labelled cutoff's rows)."""
+    days = labels_cfg.active_within_days
+    if not days:
+        return snapshot
+    return snapshot[snapshot["recency_days"] <= days].reset_index(drop=True)
+
+
 def vocabulary_day(schedule: Schedule) -> int:
     """Levels are learnt from data up to the earliest cutoff, so no cutoff sees later categories."""
     return min([*schedule.labelled, schedule.snapshot])

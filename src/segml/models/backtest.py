@@ -15,6 +15,7 @@ from segml.features.schedule import Schedule
 from segml.features.transactions import to_date
 from segml.models import evaluation as ev
 from segml.models.baselines import PREFERRED_ON_A_TIE
+from segml.models.next_purchase import typical_gap_of
 from segml.models.sampling import rows_at, validation_rows
 from segml.models.scorers import score
 from segml.models.targets import Target
@@ -39,6 +40,7 @@ class FoldOutcome:
     held_y: np.ndarray  # the label on the fold's training cutoffs' held-out customers
     held_scores: dict[str, np.ndarray]  # candidate -> score on those held-out customers
     customers: pd.DataFrame  # the fold's customers' NEXT_PURCHASE_COLUMNS (and label, if built)
+    typical_gap: float  # the training customers' typical gap before a second purchase
 
 
 # what the next-purchase rule reads of the fold's customers (`segml.models.next_purchase`)
@@ -93,14 +95,19 @@ def walk_forward(
         rules = target.rules(train, vocabulary)
         held = train[model.held_out(train)].reset_index(drop=True)
         scores = {"model": score(model, valid), **{n: r.predict(valid) for n, r in rules.items()}}
-        held_scores = {"model": score(model, held), **{n: r.predict(held) for n, r in rules.items()}}
+        held_scores = {
+            "model": score(model, held),
+            **{n: r.predict(held) for n, r in rules.items()},
+        }
         if target.blends and len(held):
             for name, rule in rules.items():
                 blend = target.blend(model, rule, held)
-                scores[f"{BLEND}:{name}"] = blend.combine(scores["model"], scores[name])
                 held_scores[f"{BLEND}:{name}"] = blend.combine(
                     held_scores["model"], held_scores[name]
                 )
+                # ranked among the fold's customers, as production ranks among the snapshot's
+                blend.for_population(scores["model"], scores[name])
+                scores[f"{BLEND}:{name}"] = blend.combine(scores["model"], scores[name])
         # keyed by position, so runs of other periods log the same metric names to MLflow
         key = f"fold_{number}"
         measured = {n: v for n, v in scores.items() if not n.startswith(f"{BLEND}:")}
@@ -112,6 +119,7 @@ def walk_forward(
             target.labels(held),
             held_scores,
             valid[[c for c in NEXT_PURCHASE_COLUMNS if c in valid]].reset_index(drop=True),
+            typical_gap_of(train),
         )
     summary = _grade(target, folds)
     if target.blends and outcomes:

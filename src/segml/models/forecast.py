@@ -5,11 +5,12 @@ the production value scorer, and the churn scorer's next purchase dates (`next_p
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from segml.config import UpsideConfig
 from segml.features.schedule import Schedule
 from segml.models.backtest import BACKTEST_COLUMNS, Backtest
-from segml.models.next_purchase import fold_next_purchase
+from segml.models.next_purchase import fold_next_purchase, typical_gap_of
 from segml.models.ranges import fit_ranges, fold_ranges
 from segml.models.scorers import ScaledScorer
 from segml.models.totals import calibration_applies, factor_of, fold_totals
@@ -42,9 +43,7 @@ def ratio_range(ratios: list[float]) -> tuple[str, str]:
         span = f"{low:.0f}–{high:.0f} %" if round(low) != round(high) else f"{high:.0f} %"
         return f"{span} high", f"偏高{span.replace(' ', '')}"
     if high <= 0:
-        span = (
-            f"{-high:.0f}–{-low:.0f} %" if round(low) != round(high) else f"{-low:.0f} %"
-        )
+        span = f"{-high:.0f}–{-low:.0f} %" if round(low) != round(high) else f"{-low:.0f} %"
         return f"{span} low", f"偏低{span.replace(' ', '')}"
     return f"{-low:.0f} % low to {high:.0f} % high", f"偏低{-low:.0f}%至偏高{high:.0f}%"
 
@@ -83,6 +82,7 @@ def value_forecast(
         producer.ranges_ = ranges
     record.update(_total_words(folds, factor, applied, cfg, schedule))
     record["folds"] = folds
+    record["cutoffs"] = {key: backtest.outcomes[key].cutoff for key in folds}
     return producer, record, _rows(backtest, scorer, folds)
 
 
@@ -98,10 +98,11 @@ def _total_words(
     cal_en, cal_zh = ratio_range(calibrated)
     if applied:
         en = (
-            f"in the backtest the total was {raw_en}; scaled by {factor:.2f} as learnt from "
-            f"earlier folds, {cal_en}"
+            f"in the backtest the forecast total was {raw_en}; corrected by what the folds before "
+            f"each had shown, {cal_en}; the forecast is multiplied by {factor:.2f}, learnt from "
+            "every fold"
         )
-        zh = f"回测中预测总额{raw_zh}；按此前各折学得的系数{factor:.2f}校正后{cal_zh}"
+        zh = f"回测中预测总额{raw_zh}；按此前各折校正后{cal_zh}；本期预测乘以由全部回测折学得的系数{factor:.2f}"
     elif cfg.total_calibration == "off":
         en = f"in the backtest the total was {raw_en} (not corrected: upside.total_calibration is off)"
         zh = f"回测中预测总额{raw_zh}（未校正：upside.total_calibration为off）"
@@ -133,8 +134,31 @@ def next_purchase_backtest(
 ) -> tuple[dict, list[dict]]:
     """How the next purchase dates did in each fold with the production churn scorer."""
     folds = {
-        key: fold_next_purchase(o.customers, o.scores[scorer], o.y, horizon_days)
+        key: fold_next_purchase(o.customers, o.scores[scorer], o.y, horizon_days, o.typical_gap)
         for key, o in backtest.outcomes.items()
         if scorer in o.scores and {"recency_days", "frequency", "gap_mean_days"} <= set(o.customers)
     }
-    return {"scorer": scorer, "folds": folds}, _rows(backtest, scorer, folds)
+    cutoffs = {key: backtest.outcomes[key].cutoff for key in folds}
+    return {"scorer": scorer, "folds": folds, "cutoffs": cutoffs}, _rows(backtest, scorer, folds)
+
+
+def production_forecast(
+    target: str,
+    producer,
+    backtest: Backtest,
+    sample: pd.DataFrame,
+    schedule: Schedule,
+    upside_cfg: UpsideConfig,
+) -> tuple[object, dict, list[dict]]:
+    """The production scorer with what it forecasts beyond a ranking, the metrics' record of it
+    (`forecast` for value, `next_purchase` for churn) and the backtest table's rows. `sample`:
+    the production scorer's training rows."""
+    if target == "upside":
+        producer, forecast, rows = value_forecast(
+            producer, producer.scorer_, backtest, upside_cfg, schedule
+        )
+        return producer, {"forecast": forecast}, rows
+    record, rows = next_purchase_backtest(backtest, producer.scorer_, schedule.horizon_days)
+    # the tier stage dates next purchases with the training customers' typical gap
+    producer.typical_repeat_gap_ = typical_gap_of(sample)
+    return producer, {"next_purchase": record}, rows

@@ -30,6 +30,13 @@ def typical_repeat_gap(frequency: np.ndarray, gap_mean_days: np.ndarray) -> floa
     return float("nan")
 
 
+def typical_gap_of(frame) -> float:
+    """`typical_repeat_gap` of a feature table's customers (NaN without the columns)."""
+    if "frequency" not in frame or "gap_mean_days" not in frame:
+        return float("nan")
+    return typical_repeat_gap(frame["frequency"].to_numpy(), frame["gap_mean_days"].to_numpy())
+
+
 def days_to_next(
     recency_days: np.ndarray, frequency: np.ndarray, gap_mean_days: np.ndarray, typical_gap: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -48,13 +55,17 @@ def expected_within(days: np.ndarray, churn_probability: np.ndarray, horizon_day
 
 
 def fold_next_purchase(
-    customers, churn_probability: np.ndarray, churned: np.ndarray, horizon_days: int
+    customers,
+    churn_probability: np.ndarray,
+    churned: np.ndarray,
+    horizon_days: int,
+    typical: float,
 ) -> dict:
     """How the dates did in one backtest fold (`customers`: its recency, frequency, mean gap and,
-    when built, the days to the real next purchase): the share given a date; how often a date
-    was followed by a purchase in the window, and "none expected" by none; and for buyers given a
-    date, the mean and median days between the date and the real purchase."""
-    typical = typical_repeat_gap(customers["frequency"], customers["gap_mean_days"])
+    when built, the days to the real next purchase; `typical`: the training customers' typical
+    gap before a second purchase): the share given a date; how often a date was followed by a
+    purchase in the window, and "none expected" by none; and for buyers given a date, the mean
+    and median days between the date and the real purchase."""
     days, _ = days_to_next(
         customers["recency_days"], customers["frequency"], customers["gap_mean_days"], typical
     )

@@ -72,9 +72,7 @@ def fit_ranges(forecast: np.ndarray, realized: np.ndarray, level: float) -> Valu
     edges = _edges(forecast)
     which = np.searchsorted(edges, forecast)
     pooled = realized if len(realized) else np.zeros(1)
-    by_bin = [
-        realized[which == b] if (which == b).any() else pooled for b in range(len(edges) + 1)
-    ]
+    by_bin = [realized[which == b] if (which == b).any() else pooled for b in range(len(edges) + 1)]
     best = None
     for h in np.arange(0.5, (1 + level) / 2 + 1e-9, LEVEL_STEP):
         lower, upper = _bounds(by_bin, level, float(h))

@@ -4,16 +4,19 @@ beats both (or config says which)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from segml.data import schema as s
 from segml.models import evaluation as ev
+from segml.models.scorers import score
 from segml.models.targets import Target
 
 
 def chosen_scorer(target: Target, summary: dict) -> str:
-    """"model", "blend" or the best baseline's name, per `<target>.scorer` and the backtest."""
+    """ "model", "blend" or the best baseline's name, per `<target>.scorer` and the backtest."""
     choice, blend = target.cfg.scorer, summary.get("blend")
     can_blend = summary.get("best_baseline") is not None
     if can_blend and (
@@ -27,10 +30,18 @@ def chosen_scorer(target: Target, summary: dict) -> str:
 
 
 def refit(
-    target: Target, sample: pd.DataFrame, folds: dict, summary: dict, vocabulary, seed: int
+    target: Target,
+    sample: pd.DataFrame,
+    folds: dict,
+    summary: dict,
+    vocabulary,
+    seed: int,
+    population: Callable[[], pd.DataFrame] | None = None,
 ) -> tuple:
     """The scorer to score with, and what the metrics record of it. `sample`: the rows of every
-    labelled cutoff in the target's training pool; `folds` and `summary`: its backtest."""
+    labelled cutoff in the target's training pool; `folds` and `summary`: its backtest;
+    `population`: the customers production scores (read only when a churn blend ranks among
+    them; without it, the training rows)."""
     scorer = chosen_scorer(target, summary)
     info = {
         "training_cutoffs": sorted(
@@ -56,6 +67,9 @@ def refit(
         # the blend calibrates on customers the refit model did not learn from, when it has them
         held = producer.held_out(sample)
         producer = target.blend(producer, rule, sample[held if held.any() else slice(None)])
+        if target.name == "churn":
+            scored = population() if population is not None else sample
+            producer.for_population(score(producer.model, scored), score(rule, scored))
         info.update(blend_of=["model", summary["best_baseline"]])
     producer.scorer_ = scorer
     info.update(ev.scorer_reason(target.name, scorer, target.cfg.scorer, summary))

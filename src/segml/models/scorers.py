@@ -373,23 +373,34 @@ class _Blend:
 
 
 class ChurnBlend(_Blend):
-    """Churn: the mean of the two scores' percentile ranks (each among the held-out customers'
-    scores), calibrated to a probability on those customers by isotonic regression (lifecycle's
-    at-risk threshold needs a probability)."""
+    """Churn: the mean of the two scores' percentile ranks among the customers being scored,
+    calibrated to a probability by isotonic regression on held-out customers (lifecycle's at-risk
+    threshold needs a probability).
+
+    The ranks are taken within the scored population, from its scores alone (no labels): the
+    backtest fold's customers there, the snapshot's active customers in production
+    (`for_population`, kept as tables so each customer is still scored from its own row). Ranks
+    from another population (the training cutoffs' customers) lost the blend's gain on the
+    cohort data: 0.002-0.003 ROC AUC of the 0.002-0.004 it had over the better part (README)."""
 
     churn = True
 
     def fit(self, held: pd.DataFrame, y: np.ndarray) -> ChurnBlend:
         super().fit(held, y)
         model_scores, baseline_scores = score(self.model, held), score(self.baseline, held)
-        self.model_ranks_ = _rank_table(model_scores)
-        self.baseline_ranks_ = _rank_table(baseline_scores)
+        self.for_population(model_scores, baseline_scores)
         raw = self._raw(model_scores, baseline_scores)
         self.calibrator_ = (
             IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
             if len(np.unique(y)) > 1
             else None
         )
+        return self
+
+    def for_population(self, model_scores: np.ndarray, baseline_scores: np.ndarray) -> ChurnBlend:
+        """Rank the parts' scores among these (the scored population's, unlabelled)."""
+        self.model_ranks_ = _rank_table(model_scores)
+        self.baseline_ranks_ = _rank_table(baseline_scores)
         return self
 
     def _raw(self, model_scores: np.ndarray, baseline_scores: np.ndarray) -> np.ndarray:
@@ -411,8 +422,13 @@ class ChurnBlend(_Blend):
 class ValueBlend(_Blend):
     """Value: the mean of the two forecasts, so the blend stays in currency and totals add up."""
 
+    def for_population(self, model_scores: np.ndarray, baseline_scores: np.ndarray) -> ValueBlend:
+        return self  # a mean of forecasts needs no ranks
+
     def combine(self, model_scores: np.ndarray, baseline_scores: np.ndarray) -> np.ndarray:
-        return (np.asarray(model_scores, dtype=float) + np.asarray(baseline_scores, dtype=float)) / 2
+        return (
+            np.asarray(model_scores, dtype=float) + np.asarray(baseline_scores, dtype=float)
+        ) / 2
 
 
 class ScaledScorer:
