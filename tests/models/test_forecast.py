@@ -19,7 +19,13 @@ from segml.models.next_purchase import (
 )
 from segml.models.ranges import fit_ranges, floor_share, fold_ranges, held_share
 from segml.models.scorers import ChurnBlend, RuleScorer, ScaledScorer, ValueBlend
-from segml.models.totals import calibration_applies, factor_of, fold_totals, tier_of
+from segml.models.totals import (
+    calibration_applies,
+    factor_of,
+    fold_totals,
+    short_history,
+    tier_of,
+)
 
 
 def test_expected_purchases_rule_gives_fewer_purchases_more_risk():
@@ -118,8 +124,9 @@ def test_totals_per_fold_are_raw_and_corrected_by_the_folds_before():
     assert factor_of([(y1, f1), (y2, f2)]) == pytest.approx(100 / 150)
     assert factor_of([(np.array([1.0]), np.array([100.0]))]) == 0.5  # clipped
     assert list(tier_of(np.array([5.0, 1.0, 9.0, 3.0, 7.0, 2.0]))) == [1, 0, 2, 1, 2, 0]
-    assert calibration_applies("auto", 365 + 180, 90) and not calibration_applies("auto", 500, 90)
-    assert calibration_applies("on", None, 90) and not calibration_applies("off", 5000, 90)
+    assert calibration_applies("auto", 2) and not calibration_applies("auto", 1)
+    assert calibration_applies("on", 1) and not calibration_applies("off", 3)
+    assert short_history(500, 90) and not short_history(365 + 180, 90)
 
 
 def test_ranges_hold_the_asked_share_and_start_at_zero_where_most_spend_nothing():

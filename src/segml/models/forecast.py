@@ -13,7 +13,7 @@ from segml.models.backtest import BACKTEST_COLUMNS, Backtest
 from segml.models.next_purchase import fold_next_purchase, typical_gap_of
 from segml.models.ranges import fit_ranges, fold_ranges
 from segml.models.scorers import ScaledScorer
-from segml.models.totals import calibration_applies, factor_of, fold_totals
+from segml.models.totals import calibration_applies, factor_of, fold_totals, short_history
 
 TARGET = "forecast"  # the backtest table's rows of these measures
 WITHIN = 0.10  # the total is "within target" when every fold's ratio is within 10 % of 1
@@ -56,9 +56,7 @@ def value_forecast(
     pairs = _pairs(backtest, scorer)
     folds = fold_totals(pairs)
     factor = factor_of(list(pairs.values())) if pairs else 1.0
-    applied = bool(pairs) and calibration_applies(
-        cfg.total_calibration, schedule.history_days, schedule.horizon_days
-    )
+    applied = calibration_applies(cfg.total_calibration, len(pairs))
     record = {"scorer": scorer, "factor": factor, "applied": applied}
     if cfg.interval and pairs:
         held = _pairs(backtest, scorer, held=True)
@@ -107,12 +105,15 @@ def _total_words(
         en = f"in the backtest the total was {raw_en} (not corrected: upside.total_calibration is off)"
         zh = f"回测中预测总额{raw_zh}（未校正：upside.total_calibration为off）"
     else:
+        en = f"in the backtest the total was {raw_en}; one fold cannot check a correction"
+        zh = f"回测中预测总额{raw_zh}；仅一个回测折，无法检验校正"
+    if short_history(schedule.history_days, schedule.horizon_days):
         days = schedule.history_days
-        en = (
-            f"in the backtest the total was {raw_en}; the history ({days} days) is too short to "
-            f"correct it (a year and two churn windows needed), so treat the total as uncertain"
+        en += (
+            f"; with {days} days of history (less than a year and two churn windows) the "
+            "snapshot's season or a cohort's drift may move the total further"
         )
-        zh = f"回测中预测总额{raw_zh}；历史数据（{days}天）不足以校正（需一年加两个流失观察期），总额仅供参考"
+        zh += f"；历史仅{days}天（不足一年加两个流失观察期），季节或客群变化可能使总额偏差更大"
     return {
         "within_10_percent": within,
         "total_error_en": en,

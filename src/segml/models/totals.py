@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 FACTOR_BOUNDS = (0.5, 2.0)  # a factor beyond these says the forecast is broken, not off
-# `total_calibration: auto` applies the factor only with this much history before as_of (a year
-# and two churn windows): on shorter, cohort-shaped exports the folds' ratios drift from fold to
-# fold, and the factor learnt on them was as often worse as better on the real future (README).
+# With less history than a year and two churn windows, no fold has seen the snapshot's season and
+# a cohort's drift continues past the folds: the summary says the corrected total is less certain.
 YEAR_DAYS = 365
 TIERS = ("low", "mid", "high")  # potential levels: thirds of the forecast, as value x potential
 
@@ -64,8 +63,19 @@ def fold_totals(pairs: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, di
     return out
 
 
-def calibration_applies(setting: str, history_days: int | None, horizon_days: int) -> bool:
-    """Whether the factor scales the production forecast (`upside.total_calibration`)."""
-    if setting in ("on", "off"):
-        return setting == "on"
-    return history_days is not None and history_days >= YEAR_DAYS + 2 * horizon_days
+def calibration_applies(setting: str, folds: int) -> bool:
+    """Whether the factor scales the production forecast (`upside.total_calibration`): `auto` when
+    at least two folds measured it (so the backtest shows the correction on a fold it did not
+    learn from), `on` with any fold, `off` never.
+
+    On the generated data the factor brought the real future's total closer in 4 of 5 cases,
+    including every cohort graded at nine months (+56 to +64 % raw, +10 to +19 % corrected); the
+    exception is a twelve-month cohort, +5 % raw and -24 % corrected (README)."""
+    if setting == "off":
+        return False
+    return folds >= (1 if setting == "on" else 2)
+
+
+def short_history(history_days: int | None, horizon_days: int) -> bool:
+    """Less history than a year and two churn windows (or unknown)."""
+    return history_days is None or history_days < YEAR_DAYS + 2 * horizon_days
