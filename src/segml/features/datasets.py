@@ -169,9 +169,7 @@ def build_datasets(
     labelled_rows = frame.iloc[:n_labelled]
     valid = labelled_rows[labelled_rows[s.CUTOFF] == to_date(newest_fold(schedule, labels_cfg))]
     # the snapshot's labels would need the future; its rows equal what `segml score` builds
-    snapshot = (
-        frame.iloc[n_labelled:].drop(columns=[s.CHURNED, s.FUTURE_VALUE]).reset_index(drop=True)
-    )
+    snapshot = frame.iloc[n_labelled:].drop(columns=list(s.LABELS)).reset_index(drop=True)
     counts = LabelCounts(len(labelled_rows), int(labelled_rows[s.CHURNED].sum()), len(snapshot))
     summary = checked_summary(schedule, first_day, labels_cfg, valid, counts, choice)
     return Datasets(labelled_rows, snapshot, vocab, schedule, summary)

@@ -206,7 +206,7 @@ def build_partitioned(
         # every cutoff's files have the same columns: the first cutoff's name them
         first = part_files(_cutoff_folder(work, days[0]))[0]
         labelled, churned = _merge(work, days[:-1], labelled_out, first, drop=[])
-        snapshot, _ = _merge(work, days[-1:], snapshot_out, first, [s.CHURNED, s.FUTURE_VALUE])
+        snapshot, _ = _merge(work, days[-1:], snapshot_out, first, list(s.LABELS))
     fold = pd.Timestamp(to_date(newest_fold(schedule, labels_cfg)))
     valid = io.read_parquet(labelled_out, columns=[s.CHURNED], filters=[(s.CUTOFF, "==", fold)])
     counts = LabelCounts(labelled, churned, snapshot)
