@@ -25,7 +25,10 @@ from omegaconf import MISSING, OmegaConf
 from segml.errors import ConfigError
 
 PARAMS_FILE = "params.yaml"  # the composed config every stage reads (see segml.app.params)
-SCORERS = ("auto", "model", "baseline")
+SCORERS = ("auto", "model", "baseline", "blend")
+SCHEDULES = ("auto", "fixed")  # labels.schedule
+BLENDS = ("auto", "off")  # churn.blend, upside.blend
+TOTAL_CALIBRATIONS = ("auto", "on", "off")  # upside.total_calibration
 ENGINES = ("local", "dask")
 # how negative amounts may be written (`data.negatives`), besides a leading minus
 NEGATIVE_STYLES = ("parentheses", "trailing_minus")
@@ -109,6 +112,8 @@ class PathsConfig:
     movement_upgrades: str = MISSING
     movement_downgrades: str = MISSING
     tier_metrics: str = MISSING
+    window_metrics: str = MISSING
+    window_plot: str = MISSING
     export_parquet: str = MISSING
     export_csv: str = MISSING
     export_xlsx: str = MISSING
@@ -189,11 +194,14 @@ class DataConfig:
 @dataclass
 class LabelsConfig:
     horizon_days: int = 90
-    n_training_cutoffs: int = 8
-    cutoff_spacing_days: int = 30
-    min_history_days: int = 60
+    # auto: the four keys below that are None come from the first schedule that fits the history
+    # (segml.features.schedule.choose_schedule); fixed: None means today's monthly values
+    schedule: str = "auto"
+    n_training_cutoffs: int | None = None
+    cutoff_spacing_days: int | None = None
+    min_history_days: int | None = None
     backtest_folds: int = 3
-    fold_spacing_days: int = 30
+    fold_spacing_days: int | None = None
     active_within_days: int | None = 365
     sufficiency: dict[str, Any] = field(default_factory=dict)
 
@@ -231,6 +239,7 @@ class ModelConfig:
     max_validation_rows: int | None = 200_000
     scorer: str = "auto"
     grade_a_margin: float = 0.02
+    blend: str = "auto"  # auto: the blend of the model and the best baseline scores when it wins
 
 
 @dataclass
@@ -240,7 +249,8 @@ class ChurnConfig(ModelConfig):
 
 @dataclass
 class UpsideConfig(ModelConfig):
-    pass
+    total_calibration: str = "auto"  # auto | on | off: scale the forecast so its totals add up
+    interval: float | None = 0.8  # share of customers the predicted value range should hold
 
 
 @dataclass
@@ -387,6 +397,20 @@ def _check_choices(typed: Config) -> None:
                 f"{name}.scorer={getattr(typed, name).scorer!r}: use one of {list(SCORERS)} "
                 "(auto = the model unless its backtest does not beat the best baseline)."
             )
+    for key, value, choices in (
+        ("labels.schedule", typed.labels.schedule, SCHEDULES),
+        ("churn.blend", typed.churn.blend, BLENDS),
+        ("upside.blend", typed.upside.blend, BLENDS),
+        ("upside.total_calibration", typed.upside.total_calibration, TOTAL_CALIBRATIONS),
+    ):
+        if value not in choices:
+            raise ConfigError(f"{key}={value!r}: use one of {list(choices)}.")
+    interval = typed.upside.interval
+    if interval is not None and not 0 < interval < 1:
+        raise ConfigError(
+            f"upside.interval={interval!r}: use a share between 0 and 1 (0.8 = the range holds "
+            "8 customers in 10), or null for no range."
+        )
     if typed.engine not in ENGINES:
         raise ConfigError(
             f"engine={typed.engine!r}: use one of {list(ENGINES)} (dask runs prepare, features, "

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segml.features.build import Cutoff, Vocabulary, build_features, fit_vocabulary
+from segml.features.build import Cutoff, Vocabulary, build_features, feature_columns, fit_vocabulary
 from segml.features.transactions import index_transactions, to_day
 from tests.conftest import tx_frame
 
@@ -174,6 +174,12 @@ def test_labels_count_refunds_and_line_up_with_features(fcfg):
     assert first.loc["A", "gross_spend"] == 80.0  # features stop at the cutoff
     # (02-29, 03-30]: A's 500 on 03-02
     assert second.set_index("customer_id").loc["A", "future_value"] == 500.0
+    # days to the first purchase in the window: a refund is no purchase
+    assert first.loc["A", "next_purchase_days"] == 10 and np.isnan(
+        first.loc["B", "next_purchase_days"]
+    )
+    assert second.set_index("customer_id")["next_purchase_days"].iloc[0] == 2
+    assert "next_purchase_days" not in feature_columns(both)
     # each cutoff's table is what that cutoff alone would give
     alone = build_features(idx, cutoffs[1:], fcfg, Vocabulary(), horizon_days=30, with_labels=True)
     pd.testing.assert_frame_equal(second, alone)

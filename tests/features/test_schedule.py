@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from segml.errors import InsufficientDataError
-from segml.features.schedule import check_sufficiency, cutoff_schedule, schedule_warnings
+from segml.features.schedule import (
+    FIXED,
+    check_sufficiency,
+    choose_schedule,
+    cutoff_schedule,
+    history_start,
+    schedule_warnings,
+)
 
 
 def schedule_cfg(cfg, **changes):
@@ -108,3 +115,65 @@ def test_sufficiency_can_warn_instead(cfg):
         check_sufficiency(0, 1000, cutoff_schedule(0, 1000, labels), labels_frame(500, 200), labels)
         == []
     )
+
+
+# ---------------------------------------------------------------- labels.schedule: auto
+
+
+def auto_cfg(cfg, **changes):
+    unset = dict.fromkeys(
+        ("cutoff_spacing_days", "fold_spacing_days", "min_history_days", "n_training_cutoffs")
+    )
+    return dataclasses.replace(
+        cfg.labels,
+        **{"schedule": "auto", "horizon_days": 90, "backtest_folds": 3, **unset, **changes},
+    )
+
+
+def test_auto_keeps_the_monthly_schedule_on_years_of_history(cfg):
+    chosen, record = choose_schedule({0: 1000}, 1000, auto_cfg(cfg))
+    assert record["chosen"] == "monthly" and record["ok"]
+    assert (chosen.cutoff_spacing_days, chosen.fold_spacing_days) == (30, 30)
+    assert record["tried"][0]["fold_training_cutoffs"] == [8, 8, 8]
+    assert "3 backtest folds" in record["why"] and "1000 days of history" in record["why"]
+
+
+def test_auto_steps_down_to_weekly_cutoffs_on_nine_months_of_a_cohort(cfg):
+    """273 days: monthly gives one training cutoff before its folds; 14-day folds and fortnightly
+    cutoffs two; weekly cutoffs with 14-day folds give 5, 7 and 9 (by hand: cutoffs 36, 43, ...,
+    183 every 7 days; fold 155 trains on those ending by 155, i.e. up to 65)."""
+    chosen, record = choose_schedule({0: 500}, 273, auto_cfg(cfg))
+    assert [t["rung"] for t in record["tried"]] == [
+        "monthly",
+        "monthly, folds every 14 days",
+        "fortnightly",
+        "weekly",
+    ]
+    assert record["tried"][0]["fold_training_cutoffs"] == [1, 2]  # the fold at 123 has none
+    assert record["tried"][-1]["fold_training_cutoffs"] == [5, 7, 9]
+    assert (chosen.cutoff_spacing_days, chosen.fold_spacing_days, chosen.n_training_cutoffs) == (
+        7,
+        14,
+        12,
+    )
+    schedule = cutoff_schedule(0, 273, chosen)
+    assert schedule.folds == [155, 169, 183] and len(schedule.production) == 12
+
+
+def test_explicit_keys_win_and_fixed_keeps_the_monthly_values(cfg):
+    chosen, record = choose_schedule({0: 500}, 273, auto_cfg(cfg, cutoff_spacing_days=30))
+    assert chosen.cutoff_spacing_days == 30 and record["explicit"] == ["cutoff_spacing_days"]
+    assert all(t["cutoff_spacing_days"] == 30 for t in record["tried"])
+    assert not record["ok"]  # nothing fits with monthly cutoffs: the most folds the history allows
+    assert "no schedule gives 3 backtest folds" in record["why"]
+    fixed, record = choose_schedule({0: 500}, 273, auto_cfg(cfg, schedule="fixed"))
+    assert {k: getattr(fixed, k) for k in FIXED} == FIXED and record["chosen"] == "monthly"
+
+
+def test_history_starts_when_five_percent_of_customers_had_bought(cfg):
+    """A stray early customer does not make a short export look long; customers who first buy in
+    the last churn window are not counted (they are not seen by as_of - H)."""
+    counts = {0: 1, 300: 99, 950: 1000}
+    assert history_start(counts, as_of_day=1000, horizon_days=90) == 300
+    assert history_start({0: 5, 300: 95}, 1000, 90) == 0  # 5 % had bought on day 0
+    assert history_start({}, 1000, 90) == 1000

@@ -109,3 +109,28 @@ def test_logged_models_load_and_predict_without_segml(tmp_path, monkeypatch, fit
     assert not list(local.rglob("*.pkl")) and not list(
         local.rglob("*.cloudpickle")
     )  # no pickle inside
+
+
+def test_blends_and_scaled_forecasts_have_a_portable_form_that_predicts_the_same(fitted, features):
+    import lightgbm
+
+    from segml.models.scorers import ChurnBlend, ScaledScorer, ValueBlend
+    from segml.reporting import portable_model
+
+    churn = ChurnBlend(fitted["churn_isotonic"], fitted["recency_rule"]).fit(
+        features, features["churned"].to_numpy()
+    )
+    value = ValueBlend(fitted["upside"], fitted["last_spend"]).fit(features, None)
+    for model in (churn, value, ScaledScorer(value, 0.9), ScaledScorer(fitted["upside"], 1.2)):
+        portable = mx.to_portable(model)
+        json.dumps(portable.spec)
+        booster = lightgbm.Booster(model_str=portable.booster_text)
+        example = mx.input_example(portable, features, rows=50)
+        np.testing.assert_allclose(
+            portable_model.predict_spec(portable.spec, example, booster),
+            mx.reference_output(model, example),
+            rtol=1e-9,
+            atol=1e-9,
+        )
+    assert mx.to_portable(churn).spec["kind"] == "blend"
+    assert mx.to_portable(ScaledScorer(value, 0.9)).spec["total_factor"] == 0.9

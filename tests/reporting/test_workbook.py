@@ -31,7 +31,15 @@ def opened_workbook(cfg, table, summary, ecfg, metrics=None, **options) -> openp
 def test_workbook_sheets_and_localised_headers(cfg, table, summary, language, header):
     ecfg = dataclasses.replace(cfg.export, language=language)
     book = opened_workbook(cfg, table, summary, ecfg)
-    assert book.sheetnames == ["summary", "tiers", "lifecycle", "rfm", "movement", "actions"]
+    assert book.sheetnames == [
+        "summary",
+        "tiers",
+        "lifecycle",
+        "rfm",
+        "movement",
+        "forecast",
+        "actions",
+    ]
     sheet = book["tiers"]
     headers = [c.value for c in sheet[1]]
     assert header in headers

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from segml.models.segment import segment_customers
@@ -53,3 +54,42 @@ def test_hysteresis_keeps_customers_near_a_cut_in_their_tier(scored):
     order = {"A": 0, "B": 1, "C": 2}
     gap = (held.table["tier_abc"].map(order) - strict.table["tier_abc"].map(order)).abs()
     assert gap.max() <= 1
+
+
+def test_value_ranges_and_next_purchase_dates_per_customer(scored):
+    """The range comes from the value scorer's table for the customer's own forecast; a date is
+    given only where a purchase is expected within the window, from the customer's own gaps."""
+    from segml.models.ranges import ValueRanges
+    from segml.tiering.scoring import model_scores
+
+    cfg, first, later, (segmenter, churn, upside) = scored
+    snapshot = later.sort_values("customer_id", ignore_index=True)
+    upside.ranges_ = ValueRanges(
+        0.8, 0.7, np.array([100.0]), np.array([0.0, 20.0]), np.array([90.0, 400.0])
+    )
+    churn.typical_repeat_gap_ = 12.0
+    try:
+        scores = model_scores(snapshot, churn, upside, cfg.tiering, 90)
+    finally:
+        del upside.ranges_, churn.typical_repeat_gap_
+    low_bin = snapshot["spend_90d"].to_numpy() <= 100  # the rule's forecast is last period's spend
+    assert (scores.loc[low_bin, "predicted_value_p10"] == 0).all()
+    assert (scores.loc[~low_bin, "predicted_value_p90"] == 400).all()
+    dated = scores["expected_next_purchase_date"].notna()
+    assert dated.any() and (~dated).any()
+    assert (scores.loc[dated, "churn_probability"] < 0.5).all()
+    assert (scores.loc[~dated, "next_purchase_source"] == "none_expected").all()
+    days = (
+        pd.to_datetime(scores.loc[dated, "expected_next_purchase_date"])
+        - snapshot.loc[dated, "cutoff"]
+    ).dt.days
+    assert days.between(1, 90).all()
+    repeat = dated & (snapshot["frequency"] >= 2)
+    due = snapshot["gap_mean_days"] - snapshot["recency_days"]  # days left of the usual gap
+    own = repeat & (due >= 1)
+    assert (days[own] == due[own].round()).all()
+    overdue = repeat & (due < 1)  # one usual gap from the cutoff
+    assert (days[overdue] == snapshot.loc[overdue, "gap_mean_days"].round()).all()
+    assert set(scores.loc[dated & (snapshot["frequency"] == 1), "next_purchase_source"]) <= {
+        "typical_repeat_gap"
+    }

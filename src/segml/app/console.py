@@ -38,8 +38,17 @@ def report_notes(notes) -> None:
 
 
 def report_schedule(summary: dict) -> None:
-    """The features stage's cutoff schedule, and what a user should know about it."""
+    """The features stage's cutoff schedule, how it was chosen, and what a user should know."""
     production = summary["production_training_cutoffs"]
+    choice = summary.get("schedule_choice")
+    if choice:
+        values = choice["values"]
+        console.print(
+            f"  schedule: {choice['chosen']} (cutoffs every {values['cutoff_spacing_days']} days, "
+            f"folds every {values['fold_spacing_days']}, at least {values['min_history_days']} "
+            f"days of history each, up to {values['n_training_cutoffs']} training cutoffs) — "
+            f"{choice['why']}"
+        )
     console.print(
         f"  backtest folds {', '.join(summary['backtest_folds']) or 'none'}; production models learn "
         f"from {len(production)} cutoffs"
@@ -57,9 +66,77 @@ def report_grades(metrics: dict) -> None:
             f"  [{style}]{target}: {values['summary']['verdict_en']}[/{style}]; "
             f"{values['production']['scorer_reason_en']}"
         )
+        if values["summary"].get("blend"):
+            console.print(f"    {values['summary']['blend']['verdict_en']}")
+        if values.get("forecast"):
+            console.print(f"    total: {values['forecast']['total_error_en']}")
 
 
 def report_promotion(run: dict) -> None:
     """What the recorded run decided for each model (promoted to champion, or why not)."""
     for model, decision in run["promotion"].items():
         console.print(f"  {model}: {decision}")
+
+
+def _span(values: list[float]) -> str:
+    values = [v for v in values if v == v]
+    if not values:
+        return "–"
+    low, high = f"{min(values):.0%}", f"{max(values):.0%}"
+    return low if low == high else f"{low}–{high}"
+
+
+def report_forecast(tier_metrics: dict, churn: dict, upside: dict, horizon_days: int) -> None:
+    """The forecast's total and how far totals were off in the backtest, how often the ranges held
+    and the next purchase dates came true."""
+    forecast = upside.get("forecast")
+    total = tier_metrics.get("forecast_total")
+    if total is not None:
+        scaled = (
+            f"scaled by {forecast['factor']:.2f} so totals add up"
+            if forecast and forecast.get("applied")
+            else "not scaled"
+        )
+        console.print(
+            f"[bold]Forecast[/bold] for the next {horizon_days} days: ¥{total:,.0f} from "
+            f"{tier_metrics.get('customers', 0):,} customers ({scaled})"
+        )
+    if forecast:
+        style = "green" if forecast.get("within_10_percent") else "yellow"
+        console.print(f"  [{style}]total: {forecast['total_error_en']}[/{style}]")
+        held = [f.get("coverage", float("nan")) for f in forecast["folds"].values()]
+        if forecast.get("level"):
+            console.print(
+                f"  ranges ({forecast['level']:.0%}): held {_span(held)} of customers' spend per "
+                "backtest fold"
+            )
+    dated = churn.get("next_purchase", {}).get("folds", {})
+    if dated:
+        console.print(
+            f"  next purchase dates: {tier_metrics.get('next_purchase_expected', 0):,} customers "
+            f"expected to buy within {horizon_days} days; in the backtest a date was followed by a "
+            f"purchase for {_span([f['date_right'] for f in dated.values()])} of customers, "
+            f"'none expected' right for {_span([f['none_right'] for f in dated.values()])}"
+        )
+
+
+def report_window(study: dict) -> None:
+    """The churn window study as a table in the terminal."""
+    from rich.table import Table
+
+    table = Table(title=f"Churn windows on {study['customers']:,} customers as of {study['as_of']}")
+    for column in ("window", "churn rate", "model ROC AUC", "best rule", "grade", "changed status"):
+        table.add_column(column, justify="right")
+    for row in study["windows"]:
+        if "error" in row:
+            table.add_row(f"{row['horizon_days']} d", row["error"][:60], "", "", "", "")
+            continue
+        table.add_row(
+            f"{row['horizon_days']} d",
+            f"{row['churn_rate']:.0%}",
+            f"{row['model_roc_auc']:.3f}" if row.get("model_roc_auc") is not None else "–",
+            f"{row['baseline_roc_auc']:.3f}" if row.get("baseline_roc_auc") is not None else "–",
+            str(row.get("grade")),
+            f"{row.get('changed_status', 0):,}",
+        )
+    console.print(table)

@@ -39,6 +39,8 @@ SOURCE_FILE = "source_file"
 CUTOFF = "cutoff"
 CHURNED = "churned"
 FUTURE_VALUE = "future_value"
+NEXT_PURCHASE = "next_purchase_days"  # days to the first purchase in the window (NaN: none)
+LABELS = (CHURNED, FUTURE_VALUE, NEXT_PURCHASE)
 
 CLEAN_TRANSACTIONS = pa.DataFrameSchema(
     {

@@ -238,6 +238,23 @@ def _add_windows(
     days = at_edge.sum(idx.day_start)
     for t in tables:
         _add_purchase_day_windows(t, days, at_edge, windows, label_days)
+    if label_days:
+        _add_next_purchase(tables, idx, label_days)
+
+
+def _add_next_purchase(tables: list[_Table], idx: TransactionIndex, label_days: int) -> None:
+    """The label next_purchase_days: days from the cutoff to the first purchase day in
+    (cutoff, cutoff + label_days], NaN when none (what the next purchase dates are measured on).
+    Purchase days are found by one sorted search per cutoff on (customer, day) keys."""
+    first_rows = np.flatnonzero(idx.day_start)
+    step = np.int64(1) << 32  # above any day number
+    key = idx.code[first_rows].astype(np.int64) * step + idx.day[first_rows]
+    for t in tables:
+        at = np.searchsorted(key, t.rows.astype(np.int64) * step + t.cutoff, side="right")
+        found = np.minimum(at, len(key) - 1)
+        days = key[found] - t.rows.astype(np.int64) * step - t.cutoff
+        inside = (at < len(key)) & (days >= 1) & (days <= label_days)
+        t.put({s.NEXT_PURCHASE: np.where(inside, days, np.nan)}, t.out.labels)
 
 
 def _add_level_shares(
@@ -629,6 +646,4 @@ def over_levels(values: pd.Series, levels: list) -> pd.Series:
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
     """Model inputs: everything except ids, dates and labels."""
-    return [
-        c for c in frame.columns if c not in (s.CUSTOMER_ID, s.CUTOFF, s.CHURNED, s.FUTURE_VALUE)
-    ]
+    return [c for c in frame.columns if c not in (s.CUSTOMER_ID, s.CUTOFF, *s.LABELS)]

@@ -15,7 +15,9 @@ from segml.features.build import Cutoff, Vocabulary, build_features, fit_vocabul
 from segml.features.schedule import (
     Schedule,
     act_on_problems,
+    choose_schedule,
     cutoff_schedule,
+    first_purchase_counts,
     not_trained,
     schedule_warnings,
     sufficiency_problems,
@@ -93,6 +95,9 @@ def schedule_summary(schedule: Schedule) -> dict:
     return {
         "as_of": _dates([schedule.snapshot])[0],
         "horizon_days": schedule.horizon_days,
+        "history_start": None
+        if schedule.history_start is None
+        else _dates([schedule.history_start])[0],
         "max_training_cutoffs": schedule.max_training,
         "training_grid": _dates(schedule.grid),
         "labelled_cutoffs": _dates(schedule.labelled),
@@ -114,7 +119,20 @@ def schedule_from_summary(summary: dict) -> Schedule:
         summary["horizon_days"],
         summary["max_training_cutoffs"],
         summary.get("not_trained", {}),
+        to_day(summary["history_start"]) if summary.get("history_start") else None,
     )
+
+
+def fitted_schedule(
+    first_day: int, first_purchases: dict[int, int], as_of_day: int, labels_cfg: LabelsConfig
+) -> tuple[Schedule, dict]:
+    """The schedule of the stage (`labels.schedule`: see `choose_schedule`) and the record of how
+    it was chosen, with dates for people."""
+    chosen, record = choose_schedule(first_purchases, as_of_day, labels_cfg)
+    schedule = replace(
+        cutoff_schedule(first_day, as_of_day, chosen), history_start=record["history_start"]
+    )
+    return schedule, {**record, "history_start": _dates([record["history_start"]])[0]}
 
 
 def stage_cutoffs(schedule: Schedule, labels_cfg: LabelsConfig) -> list[Cutoff]:
@@ -123,6 +141,15 @@ def stage_cutoffs(schedule: Schedule, labels_cfg: LabelsConfig) -> list[Cutoff]:
     snapshot has everyone."""
     active = labels_cfg.active_within_days or None
     return [*[Cutoff(day, active) for day in schedule.labelled], Cutoff(schedule.snapshot)]
+
+
+def active_rows(snapshot: pd.DataFrame, labels_cfg: LabelsConfig) -> pd.DataFrame:
+    """The snapshot's customers the models learn about and are measured on: those who bought within
+    `labels.active_within_days` (as every labelled cutoff's rows)."""
+    days = labels_cfg.active_within_days
+    if not days:
+        return snapshot
+    return snapshot[snapshot["recency_days"] <= days].reset_index(drop=True)
 
 
 def vocabulary_day(schedule: Schedule) -> int:
@@ -141,7 +168,9 @@ def build_datasets(
     transactions (`index_transactions`), in one pass (`data`: see `resolve_as_of`)."""
     as_of_day = resolve_as_of(int(idx.day.max()), as_of, data)
     first_day = int(idx.day.min())
-    schedule = cutoff_schedule(first_day, as_of_day, labels_cfg)
+    schedule, choice = fitted_schedule(
+        first_day, first_purchase_counts(idx.first_purchase_day), as_of_day, labels_cfg
+    )
     vocab = fit_vocabulary(idx, features_cfg, until_day=vocabulary_day(schedule))
     frame = build_features(
         idx,
@@ -158,16 +187,14 @@ def build_datasets(
     labelled_rows = frame.iloc[:n_labelled]
     valid = labelled_rows[labelled_rows[s.CUTOFF] == to_date(newest_fold(schedule, labels_cfg))]
     # the snapshot's labels would need the future; its rows equal what `segml score` builds
-    snapshot = (
-        frame.iloc[n_labelled:].drop(columns=[s.CHURNED, s.FUTURE_VALUE]).reset_index(drop=True)
-    )
+    snapshot = frame.iloc[n_labelled:].drop(columns=list(s.LABELS)).reset_index(drop=True)
     counts = LabelCounts(
         len(labelled_rows),
         int(labelled_rows[s.CHURNED].sum()),
         len(snapshot),
         int((snapshot["frequency"] > 1).sum()) if "frequency" in snapshot else None,
     )
-    schedule, summary = checked_summary(schedule, first_day, labels_cfg, valid, counts)
+    schedule, summary = checked_summary(schedule, first_day, labels_cfg, valid, counts, choice)
     return Datasets(labelled_rows, snapshot, vocab, schedule, summary)
 
 
@@ -190,10 +217,12 @@ def checked_summary(
     labels_cfg: LabelsConfig,
     valid: pd.DataFrame,
     counts: LabelCounts,
+    choice: dict,
 ) -> tuple[Schedule, dict]:
     """Stop (or warn) when the data cannot train trustworthy models (judged on `valid`, the newest
     fold's labelled rows), or, by default, mark the models it rules out as not trained (in the
-    schedule the train stage reads); and the stage's summary for people and the train stage."""
+    schedule the train stage reads); and the stage's summary for people and the train stage
+    (`choice`: how the schedule was chosen, `fitted_schedule`)."""
     problems = sufficiency_problems(
         first_day, schedule.snapshot, schedule, valid, labels_cfg, counts.repeat_buyers
     )
@@ -210,6 +239,7 @@ def checked_summary(
     n = counts.labelled_rows
     return schedule, {
         **schedule_summary(schedule),
+        "schedule_choice": choice,
         "warnings": notes,
         "labelled_rows": n,
         "snapshot_customers": counts.snapshot_customers,

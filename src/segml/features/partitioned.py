@@ -37,12 +37,13 @@ from segml.features.build import (
 from segml.features.datasets import (
     LabelCounts,
     checked_summary,
+    fitted_schedule,
     newest_fold,
     resolve_as_of,
     stage_cutoffs,
     vocabulary_day,
 )
-from segml.features.schedule import Schedule, cutoff_schedule
+from segml.features.schedule import Schedule, first_purchase_counts
 from segml.features.transactions import TransactionIndex, index_transactions, text_levels, to_date
 
 ROW_GROUP_ROWS = 1 << 17
@@ -73,10 +74,13 @@ def _index(task: FeaturesTask) -> TransactionIndex | None:
     return index_transactions(tx, customers)
 
 
-def part_span(task: FeaturesTask) -> tuple[int, int] | None:
-    """First and last transaction day of the partition (None: it has no transactions)."""
+def part_span(task: FeaturesTask) -> tuple[int, int, dict[int, int]] | None:
+    """First and last transaction day of the partition, and its customers per first purchase day
+    (None: it has no transactions)."""
     idx = _index(task)
-    return None if idx is None else (int(idx.day.min()), int(idx.day.max()))
+    if idx is None:
+        return None
+    return int(idx.day.min()), int(idx.day.max()), first_purchase_counts(idx.first_purchase_day)
 
 
 @dataclass(frozen=True)
@@ -171,9 +175,12 @@ def build_partitioned(
         task = FeaturesTask(0, transactions, customers, features_cfg, labels_cfg, work)
         tasks = [replace(task, k=k) for k in range(n)]
         spans = [span for span in parts.map(part_span, tasks) if span]
-        first_day = min(first for first, _ in spans)
-        as_of_day = resolve_as_of(max(last for _, last in spans), as_of, data)
-        schedule = cutoff_schedule(first_day, as_of_day, labels_cfg)
+        first_day = min(first for first, _, _ in spans)
+        as_of_day = resolve_as_of(max(last for _, last, _ in spans), as_of, data)
+        first_purchases = Counter()
+        for _, _, counts in spans:
+            first_purchases.update(counts)
+        schedule, choice = fitted_schedule(first_day, dict(first_purchases), as_of_day, labels_cfg)
         cutoffs = tuple(stage_cutoffs(schedule, labels_cfg))
         tasks = [replace(t, cutoffs=cutoffs, until_day=vocabulary_day(schedule)) for t in tasks]
 
@@ -200,13 +207,11 @@ def build_partitioned(
         # every cutoff's files have the same columns: the first cutoff's name them
         first = part_files(_cutoff_folder(work, days[0]))[0]
         labelled, churned, _ = _merge(work, days[:-1], labelled_out, first, drop=[])
-        snapshot, _, repeat = _merge(
-            work, days[-1:], snapshot_out, first, [s.CHURNED, s.FUTURE_VALUE]
-        )
+        snapshot, _, repeat = _merge(work, days[-1:], snapshot_out, first, list(s.LABELS))
     fold = pd.Timestamp(to_date(newest_fold(schedule, labels_cfg)))
     valid = io.read_parquet(labelled_out, columns=[s.CHURNED], filters=[(s.CUTOFF, "==", fold)])
     counts = LabelCounts(labelled, churned, snapshot, repeat)
-    schedule, summary = checked_summary(schedule, first_day, labels_cfg, valid, counts)
+    schedule, summary = checked_summary(schedule, first_day, labels_cfg, valid, counts, choice)
     return PartitionedDatasets(vocabulary, schedule, summary)
 
 

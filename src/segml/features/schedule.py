@@ -6,9 +6,11 @@ The labels themselves are built with the features (`segml.features.build.build_f
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from segml.config import LabelsConfig
@@ -33,6 +35,13 @@ class Schedule:
     max_training: int
     # models the data cannot support (`labels.sufficiency`): model -> why, {"en": ..., "zh": ...}
     not_trained: dict = field(default_factory=dict)
+    # the day by which ACQUIRED_SHARE of the customers had bought (`history_start`); None: unknown
+    history_start: int | None = None
+
+    @property
+    def history_days(self) -> int | None:
+        """Days of history before as_of, from `history_start`."""
+        return None if self.history_start is None else self.snapshot - self.history_start
 
     def training_for(self, day: int) -> list[int]:
         """The training cutoffs of a model validated (or scoring) at `day`: label windows end by `day`."""
@@ -52,10 +61,199 @@ class Schedule:
         return sorted(days)
 
 
+# The monthly schedule: `labels.schedule: fixed` fills unset keys with it, and `auto` tries it first.
+FIXED = {
+    "cutoff_spacing_days": 30,
+    "fold_spacing_days": 30,
+    "min_history_days": 60,
+    "n_training_cutoffs": 8,
+}
+SCHEDULE_KEYS = tuple(FIXED)
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One schedule `auto` may choose."""
+
+    name: str
+    name_zh: str
+    cutoff_spacing_days: int
+    fold_spacing_days: int
+    min_history_days: int
+    n_training_cutoffs: int
+
+    @property
+    def values(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in SCHEDULE_KEYS}
+
+
+# Coarsest first: years of steady history keep the monthly schedule (finer cutoffs measured no
+# better there, and cost more rows per fit); short or cohort-shaped exports step down until three
+# folds with enough training cutoffs fit (README, "Model quality").
+LADDER = (
+    Rung("monthly", "按月", **FIXED),
+    Rung("monthly, folds every 14 days", "按月，回测折每14天", 30, 14, 60, 8),
+    Rung("fortnightly", "每两周", 14, 14, 30, 8),
+    Rung("weekly", "按周", 7, 14, 30, 12),
+    Rung("weekly, folds every 7 days", "按周，回测折每7天", 7, 7, 14, 12),
+)
+MIN_FOLD_TRAINING = 3  # training cutoffs each backtest fold needs
+MIN_PRODUCTION = 3  # training cutoffs the production refit needs
+# History starts when this share of the customers had bought: a few stray early rows (a legacy
+# import, a test order) do not make a short export look long.
+ACQUIRED_SHARE = 0.05
+
+
+def with_fixed_values(cfg: LabelsConfig) -> LabelsConfig:
+    """`cfg` with every unset schedule key at its monthly value."""
+    return dataclasses.replace(
+        cfg, **{k: FIXED[k] for k in SCHEDULE_KEYS if getattr(cfg, k) is None}
+    )
+
+
+def first_purchase_counts(first_purchase_day: np.ndarray) -> dict[int, int]:
+    """Customers per first purchase day (customers who never bought are left out); partitions'
+    counts add up to the population's."""
+    days = np.asarray(first_purchase_day, dtype=float)
+    days, counts = np.unique(days[np.isfinite(days)].astype(np.int64), return_counts=True)
+    return dict(zip(days.tolist(), counts.tolist()))
+
+
+def history_start(first_purchases: dict[int, int], as_of_day: int, horizon_days: int) -> int:
+    """The day by which ACQUIRED_SHARE of the customers who had bought by as_of - H made their
+    first purchase (`first_purchases`: customers per first purchase day)."""
+    days = np.array(sorted(first_purchases), dtype=np.int64)
+    if not len(days):
+        return as_of_day
+    counts = np.array([first_purchases[d] for d in days], dtype=np.int64)
+    seen = days <= as_of_day - horizon_days
+    if not seen.any():
+        return int(days[0])
+    days, cumulative = days[seen], np.cumsum(counts[seen])
+    return int(days[np.searchsorted(cumulative, ACQUIRED_SHARE * cumulative[-1])])
+
+
+def _fit(schedule: Schedule) -> dict:
+    """What a rung gives: folds, training cutoffs per fold, production training cutoffs."""
+    return {
+        "folds": len(schedule.folds),
+        "fold_training_cutoffs": [len(schedule.training_for(f)) for f in schedule.folds],
+        "production_cutoffs": len(schedule.production),
+    }
+
+
+def choose_schedule(
+    first_purchases: dict[int, int], as_of_day: int, cfg: LabelsConfig
+) -> tuple[LabelsConfig, dict]:
+    """The schedule keys to use, and a record of the choice (printed by the features stage, kept in
+    its summary as `schedule_choice`).
+
+    `auto`: the first rung of LADDER that gives `backtest_folds` folds, each with at least
+    MIN_FOLD_TRAINING training cutoffs, and MIN_PRODUCTION production cutoffs, judged on the
+    history from `history_start`; none: the rung with the most folds (then training cutoffs).
+    Keys set in `cfg` always win: the rung fills only the unset ones. `fixed`: the monthly values.
+    """
+    start = history_start(first_purchases, as_of_day, cfg.horizon_days)
+    history = as_of_day - start
+    explicit = {k: getattr(cfg, k) for k in SCHEDULE_KEYS if getattr(cfg, k) is not None}
+    record = {
+        "mode": cfg.schedule,
+        "history_start": start,
+        "history_days": history,
+        "explicit": sorted(explicit),
+    }
+    if cfg.schedule != "auto" or len(explicit) == len(SCHEDULE_KEYS):
+        chosen = with_fixed_values(cfg)
+        values = {k: getattr(chosen, k) for k in SCHEDULE_KEYS}
+        fit = _fit(cutoff_schedule(start, as_of_day, chosen))
+        by_hand = cfg.schedule == "auto"
+        return chosen, {
+            **record,
+            "chosen": "set by hand" if by_hand else "monthly",
+            "chosen_zh": "手动设定" if by_hand else "按月",
+            "ok": _enough(fit, cfg),
+            "why": "every schedule key is set in labels"
+            if by_hand
+            else "labels.schedule=fixed: keys not set take the monthly values",
+            "why_zh": "排程参数均已在labels中设定"
+            if by_hand
+            else "labels.schedule=fixed：未设定的参数取按月的值",
+            "values": values,
+            "tried": [{"rung": "set by hand" if by_hand else "monthly", **values, **fit}],
+        }
+    tried = []
+    for rung in LADDER:
+        candidate = dataclasses.replace(cfg, **{**rung.values, **explicit})
+        fit = _fit(cutoff_schedule(start, as_of_day, candidate))
+        tried.append(
+            {
+                "rung": rung.name,
+                **{k: getattr(candidate, k) for k in SCHEDULE_KEYS},
+                **fit,
+                "ok": _enough(fit, cfg),
+            }
+        )
+        if tried[-1]["ok"]:
+            break
+    best = (
+        tried[-1]
+        if tried[-1]["ok"]
+        else max(
+            tried,
+            key=lambda t: (
+                t["folds"],
+                min(t["fold_training_cutoffs"], default=0),
+                t["production_cutoffs"],
+            ),
+        )
+    )
+    rung = next(r for r in LADDER if r.name == best["rung"])
+    values = {k: best[k] for k in SCHEDULE_KEYS}
+    n = cfg.backtest_folds
+    if best["ok"]:
+        why = (
+            f"the first schedule with {n} backtest folds of at least {MIN_FOLD_TRAINING} "
+            f"training cutoffs each in {history} days of history"
+        )
+        why_zh = f"在{history}天的历史中，第一个能给出{n}个回测折且每折至少{MIN_FOLD_TRAINING}个训练时点的排程"
+    else:
+        why = (
+            f"no schedule gives {n} backtest folds of at least {MIN_FOLD_TRAINING} training "
+            f"cutoffs each in {history} days of history; this one gives the most "
+            f"({best['folds']} folds, {min(best['fold_training_cutoffs'], default=0)} or more "
+            "training cutoffs each)"
+        )
+        why_zh = (
+            f"{history}天的历史不足以给出{n}个每折至少{MIN_FOLD_TRAINING}个训练时点的回测折；"
+            f"此排程给出最多（{best['folds']}个回测折）"
+        )
+    chosen = dataclasses.replace(cfg, **values)
+    return chosen, {
+        **record,
+        "chosen": rung.name,
+        "chosen_zh": rung.name_zh,
+        "ok": best["ok"],
+        "why": why,
+        "why_zh": why_zh,
+        "values": values,
+        "tried": tried,
+    }
+
+
+def _enough(fit: dict, cfg: LabelsConfig) -> bool:
+    return (
+        fit["folds"] >= cfg.backtest_folds
+        and min(fit["fold_training_cutoffs"], default=0) >= MIN_FOLD_TRAINING
+        and fit["production_cutoffs"] >= MIN_PRODUCTION
+    )
+
+
 def cutoff_schedule(first_day: int, as_of_day: int, cfg: LabelsConfig) -> Schedule:
     """Training cutoffs every `cutoff_spacing_days` back from as_of - H, each with at least
     `min_history_days` of data before it; backtest folds every `fold_spacing_days` back from
-    as_of - H. A fold without a training cutoff before it is dropped."""
+    as_of - H. A fold without a training cutoff before it is dropped. Unset keys take the monthly
+    values (`choose_schedule` resolves `labels.schedule: auto` before this)."""
+    cfg = with_fixed_values(cfg)
     h = cfg.horizon_days
     newest = as_of_day - h
     earliest = first_day + cfg.min_history_days
@@ -77,18 +275,31 @@ def cutoff_schedule(first_day: int, as_of_day: int, cfg: LabelsConfig) -> Schedu
 
 
 def schedule_warnings(schedule: Schedule, cfg: LabelsConfig) -> list[str]:
-    """What a user should know about a thin schedule (printed by the features stage, logged)."""
+    """What a user should know about a thin schedule (printed by the features stage, logged).
+    Under `labels.schedule: auto` the finest schedule was tried already: the note says what the
+    history could not give instead of advising settings."""
     notes = []
+    # keys `cfg` leaves unset were chosen by `auto`, which tried the finest schedule already
+    auto = cfg.schedule == "auto"
     if len(schedule.production) < 3:
         notes.append(
             f"only {len(schedule.production)} training cutoff(s) fit in the history: models learn "
-            "from little; for short or cohort-shaped histories lower labels.min_history_days or "
-            "labels.cutoff_spacing_days (e.g. 7 for weekly cutoffs)"
+            + (
+                "from little, even with weekly cutoffs (labels.schedule: auto tried them)"
+                if auto and cfg.cutoff_spacing_days is None and cfg.min_history_days is None
+                else "from little; for short or cohort-shaped histories lower "
+                "labels.min_history_days or labels.cutoff_spacing_days (e.g. 7 for weekly cutoffs)"
+            )
         )
     if len(schedule.folds) < cfg.backtest_folds:
         notes.append(
             f"only {len(schedule.folds)} of {cfg.backtest_folds} backtest folds have training data "
-            "before them: lower labels.fold_spacing_days or labels.min_history_days"
+            + (
+                "before them, even with folds every 7 days (labels.schedule: auto tried them): "
+                "the grade has less to go by"
+                if auto and cfg.fold_spacing_days is None and cfg.min_history_days is None
+                else "before them: lower labels.fold_spacing_days or labels.min_history_days"
+            )
         )
     return notes
 

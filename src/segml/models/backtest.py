@@ -14,6 +14,8 @@ import pandas as pd
 from segml.features.schedule import Schedule
 from segml.features.transactions import to_date
 from segml.models import evaluation as ev
+from segml.models.baselines import PREFERRED_ON_A_TIE
+from segml.models.next_purchase import typical_gap_of
 from segml.models.sampling import rows_at, validation_rows
 from segml.models.scorers import score
 from segml.models.targets import Target
@@ -27,13 +29,33 @@ BACKTEST_COLUMNS = ["target", "fold_cutoff", "scorer", "metric", "value"]
 
 
 @dataclass(frozen=True)
+class FoldOutcome:
+    """What every candidate scorer said in one fold and what the customers did: kept for what is
+    decided once every fold is measured (the blend, and the forecast's totals, ranges and next
+    purchase dates of the scorer production picks)."""
+
+    cutoff: str
+    y: np.ndarray  # the label on the fold's customers
+    scores: dict[str, np.ndarray]  # candidate -> score on the fold's customers
+    held_y: np.ndarray  # the label on the fold's training cutoffs' held-out customers
+    held_scores: dict[str, np.ndarray]  # candidate -> score on those held-out customers
+    customers: pd.DataFrame  # the fold's customers' NEXT_PURCHASE_COLUMNS (and label, if built)
+    typical_gap: float  # the training customers' typical gap before a second purchase
+
+
+# what the next-purchase rule reads of the fold's customers (`segml.models.next_purchase`)
+NEXT_PURCHASE_COLUMNS = ["recency_days", "frequency", "gap_mean_days", "next_purchase_days"]
+
+
+@dataclass(frozen=True)
 class Backtest:
     """One model's backtest."""
 
     folds: dict  # "fold_1" (the oldest)...: cutoff, rows, rounds, each scorer's metrics
-    summary: dict  # the grade (`evaluation.backtest_grade`)
+    summary: dict  # the grade (`evaluation.backtest_grade`), and the blend's (`blend_judgement`)
     table: list[dict]  # one row per fold, scorer and metric (BACKTEST_COLUMNS)
     plots: dict[str, pd.DataFrame]  # plot tables of the newest fold measured (none: no fold)
+    outcomes: dict[str, FoldOutcome]  # per fold, as `folds`
 
 
 def fold_customers(labelled: pd.DataFrame) -> Callable[[int, int | None], pd.DataFrame]:
@@ -47,6 +69,9 @@ def fold_customers(labelled: pd.DataFrame) -> Callable[[int, int | None], pd.Dat
     return fold_rows
 
 
+BLEND = "blend"
+
+
 def walk_forward(
     target: Target,
     schedule: Schedule,
@@ -57,29 +82,96 @@ def walk_forward(
 ) -> Backtest:
     """Fit the model and its baselines on each fold's training cutoffs (rows of `pool`, the
     target's training pool), measure them on the fold's customers (`fold_rows`), and grade the
-    model from every fold."""
-    folds, table, newest = {}, [], None
+    model from every fold. The blend of the model and the best baseline is measured beside them
+    (a blend with each baseline is made in each fold; the best baseline is known only after the
+    last)."""
+    folds, outcomes = {}, {}
     for number, fold in enumerate(schedule.folds, 1):  # fold_1 is the oldest
         train = rows_at(pool, schedule.training_for(fold))
         valid = fold_rows(fold, target.cfg.max_validation_rows)
         if target.cannot_learn(train) or target.cannot_learn(valid):
             continue  # a fold without both outcomes measures nothing
         model = target.model(seed).fit(train, vocabulary)
-        scores = {
-            "model": score(model, valid),
-            **{name: rule.predict(valid) for name, rule in target.rules(train, vocabulary).items()},
+        rules = target.rules(train, vocabulary)
+        held = train[model.held_out(train)].reset_index(drop=True)
+        scores = {"model": score(model, valid), **{n: r.predict(valid) for n, r in rules.items()}}
+        held_scores = {
+            "model": score(model, held),
+            **{n: r.predict(held) for n, r in rules.items()},
         }
+        if target.blends and len(held):
+            for name, rule in rules.items():
+                blend = target.blend(model, rule, held)
+                held_scores[f"{BLEND}:{name}"] = blend.combine(
+                    held_scores["model"], held_scores[name]
+                )
+                # ranked among the fold's customers, as production ranks among the snapshot's
+                blend.for_population(scores["model"], scores[name])
+                scores[f"{BLEND}:{name}"] = blend.combine(scores["model"], scores[name])
         # keyed by position, so runs of other periods log the same metric names to MLflow
         key = f"fold_{number}"
-        folds[key] = _fold_result(target, fold, len(train), valid, model, scores, seed)
-        table += [
-            dict(zip(BACKTEST_COLUMNS, (target.name, folds[key]["cutoff"], name, metric, value)))
-            for name in scores
-            for metric, value in folds[key][name].items()
-        ]
-        newest = (valid, scores)
-    plots = {} if newest is None else _plot_tables(target.name, target.labels(newest[0]), newest[1])
-    return Backtest(folds, _grade(target, folds), table, plots)
+        measured = {n: v for n, v in scores.items() if not n.startswith(f"{BLEND}:")}
+        folds[key] = _fold_result(target, fold, len(train), valid, model, measured, seed)
+        outcomes[key] = FoldOutcome(
+            folds[key]["cutoff"],
+            target.labels(valid),
+            scores,
+            target.labels(held),
+            held_scores,
+            valid[[c for c in NEXT_PURCHASE_COLUMNS if c in valid]].reset_index(drop=True),
+            typical_gap_of(train),
+        )
+    summary = _grade(target, folds)
+    if target.blends and outcomes:
+        _add_blend(target, folds, outcomes, summary, seed)
+    table = [
+        dict(zip(BACKTEST_COLUMNS, (target.name, f["cutoff"], name, metric, value)))
+        for f in folds.values()
+        for name, metrics in f.items()
+        if isinstance(metrics, dict) and name != "margin_se"
+        for metric, value in metrics.items()
+    ]
+    newest = outcomes[list(outcomes)[-1]] if outcomes else None
+    plots = (
+        {}
+        if newest is None
+        else _plot_tables(
+            target.name,
+            newest.y,
+            {n: v for n, v in newest.scores.items() if not n.startswith(f"{BLEND}:")},
+        )
+    )
+    return Backtest(folds, summary, table, plots, outcomes)
+
+
+def _add_blend(
+    target: Target, folds: dict, outcomes: dict[str, FoldOutcome], summary: dict, seed: int
+) -> None:
+    """The blend with the best baseline becomes the candidate `blend` in every fold (the others
+    are dropped), measured like the other scorers; `summary["blend"]` says whether it is kept:
+    its margin over the better of the model and the best baseline, fold by fold, against the
+    spread (`evaluation.blend_judgement`)."""
+    best, headline = summary["best_baseline"], target.headline
+    margins, errors = [], []
+    for key, outcome in outcomes.items():
+        candidates = [n for n in outcome.scores if n.startswith(f"{BLEND}:")]
+        chosen = f"{BLEND}:{best}"
+        if chosen not in outcome.scores:
+            continue
+        for scores in (outcome.scores, outcome.held_scores):
+            scores[BLEND] = scores[chosen]
+            for name in candidates:
+                scores.pop(name, None)
+        blend = outcome.scores[BLEND]
+        folds[key][BLEND] = target.metrics_of(outcome.y, blend)
+        model_h, best_h = folds[key]["model"][headline], folds[key][best][headline]
+        better = "model" if model_h >= best_h else best
+        margins.append(folds[key][BLEND][headline] - max(model_h, best_h))
+        errors.append(
+            ev.margin_standard_error(headline, outcome.y, blend, outcome.scores[better], seed)
+        )
+        folds[key]["margin_se"][BLEND] = errors[-1]
+    summary[BLEND] = ev.blend_judgement(target.name, headline, margins, errors, best)
 
 
 def _fold_result(
@@ -101,15 +193,33 @@ def _fold_result(
         "best_iteration": model.best_iteration_,
         **{name: target.metrics(valid, values) for name, values in scores.items()},
         "margin_se": {
-            name: ev.margin_standard_error(target.headline, y, scores["model"], values, seed)
-            for name, values in scores.items()
-            if name != "model"
+            **{
+                name: ev.margin_standard_error(target.headline, y, scores["model"], values, seed)
+                for name, values in scores.items()
+                if name != "model"
+            },
+            # the spread of two readings of one baseline (`evaluation.backtest_grade`'s tie rule)
+            **{
+                _pair(best, other): ev.margin_standard_error(
+                    target.headline, y, scores[best], scores[other], seed
+                )
+                for best, other in PREFERRED_ON_A_TIE.items()
+                if best in scores and other in scores
+            },
         },
     }
 
 
+def _pair(best: str, other: str) -> str:
+    return f"{best}_over_{other}"
+
+
 def _grade(target: Target, folds: dict) -> dict:
     """The model's grade from its headline metric in every fold, beside each baseline's."""
+    pairs = {
+        other: [f["margin_se"].get(_pair(best, other)) for f in folds.values()]
+        for best, other in PREFERRED_ON_A_TIE.items()
+    }
     return ev.backtest_grade(
         target.name,
         target.headline,
@@ -120,6 +230,8 @@ def _grade(target: Target, folds: dict) -> dict:
         },
         target.cfg.grade_a_margin,
         {name: [f["margin_se"].get(name) for f in folds.values()] for name in target.baselines},
+        PREFERRED_ON_A_TIE,
+        pairs,
     )
 
 
@@ -129,7 +241,7 @@ def mean_and_spread(folds: dict) -> dict:
         [
             k
             for k, v in next(iter(folds.values())).items()
-            if isinstance(v, dict) and k != "margin_se"
+            if isinstance(v, dict) and k != "margin_se" and all(k in f for f in folds.values())
         ]
         if folds
         else []
@@ -146,9 +258,12 @@ def mean_and_spread(folds: dict) -> dict:
     return {**out, "spread": spread}
 
 
-def plot_tables(backtests: Iterable[Backtest]) -> dict[str, pd.DataFrame]:
+def plot_tables(
+    backtests: Iterable[Backtest], extra_rows: list[dict] | None = None
+) -> dict[str, pd.DataFrame]:
     """Plot data for DVC and the report: the newest fold's tables of each model (empty tables when
-    no fold measured anything), and every fold's metrics (`backtest`)."""
+    no fold measured anything), and every fold's metrics (`backtest`, with `extra_rows`: the
+    forecast's measures)."""
     backtests = list(backtests)
     plots = {}
     for backtest in backtests:
@@ -156,7 +271,8 @@ def plot_tables(backtests: Iterable[Backtest]) -> dict[str, pd.DataFrame]:
     for name, columns in EMPTY_PLOTS.items():
         plots.setdefault(name, pd.DataFrame(columns=columns))
     plots["backtest"] = pd.DataFrame(
-        [row for backtest in backtests for row in backtest.table], columns=BACKTEST_COLUMNS
+        [row for backtest in backtests for row in backtest.table] + list(extra_rows or []),
+        columns=BACKTEST_COLUMNS,
     )
     return plots
 

@@ -61,11 +61,14 @@ def value_metrics(actual, predicted) -> dict:
     actual = np.clip(np.asarray(actual, dtype=float), 0, None)
     predicted = np.asarray(predicted, dtype=float)
     rho = spearmanr(actual, predicted).statistic if np.std(predicted) > 0 else float("nan")
+    total = actual.sum()
     return {
         "normalized_gini": normalized_gini(actual, predicted),
         "spearman": float(rho),
         "top20_capture": capture_at(actual, predicted, 0.20),
         "mae": float(np.mean(np.abs(actual - predicted))),
+        # the forecast's total over what these customers really spent (1 = adds up)
+        "total_ratio": float(predicted.sum() / total) if total > 0 else float("nan"),
     }
 
 
@@ -108,7 +111,9 @@ SCORER_NAMES = {
     "model": ("the model", "模型"),
     "baseline_recency": ("the recency rule (days since last purchase)", "最近购买天数规则"),
     "baseline_bgnbd": ("BG/NBD", "BG/NBD模型"),
+    "baseline_bgnbd_expected": ("BG/NBD expected purchases", "BG/NBD预计购买次数"),
     "baseline_last_period": ("last period's spend", "上期消费"),
+    "blend": ("the blend of the model and the best baseline", "模型与最佳基准的混合"),
 }
 METRIC_NAMES = {"roc_auc": "ROC AUC", "normalized_gini": "normalised Gini"}
 
@@ -165,6 +170,8 @@ def backtest_grade(
     fold_scores: dict[str, list[float]],
     margin_a: float,
     fold_errors: dict[str, list[float]] | None = None,
+    preferred_on_a_tie: dict[str, str] | None = None,
+    pair_errors: dict[str, list[float]] | None = None,
 ) -> dict:
     """Grade the model against its best baseline (best mean over the backtest folds) on `headline`:
 
@@ -175,6 +182,10 @@ def backtest_grade(
     The spread is the fold-to-fold standard deviation of the difference, or, when larger, its
     bootstrap standard error within a fold (`fold_errors`): neighbouring folds share customers and
     part of their label windows, so their differences can agree by luck.
+
+    `preferred_on_a_tie` (best -> alternative): when the best baseline's mean is not above the
+    alternative's by more than the spread of their difference (`pair_errors[alternative]`: its
+    bootstrap standard errors per fold), the alternative is the best baseline.
     """
     model = np.asarray(fold_scores.get("model", []), dtype=float)
     baselines = {k: np.asarray(v, dtype=float) for k, v in fold_scores.items() if k != "model"}
@@ -182,6 +193,7 @@ def backtest_grade(
         k: float(np.nanmean(v)) for k, v in baselines.items() if len(v) and np.isfinite(v).any()
     }
     best = max(means, key=means.get) if means else next(iter(baselines), None)
+    best = _tie_broken(best, baselines, preferred_on_a_tie or {}, pair_errors or {})
     margins = model - baselines[best] if best is not None and len(model) else np.array([])
     k = int(np.isfinite(margins).sum())
     mean = float(np.nanmean(margins)) if k else float("nan")
@@ -212,6 +224,30 @@ def backtest_grade(
     }
 
 
+def difference_spread(differences: np.ndarray, errors) -> float:
+    """The spread of a difference measured in several folds: its fold-to-fold standard deviation,
+    or its mean bootstrap standard error within a fold when larger (`backtest_grade`)."""
+    differences = np.asarray(differences, dtype=float)
+    k = int(np.isfinite(differences).sum())
+    spread = float(np.nanstd(differences, ddof=1)) if k > 1 else float("nan")
+    errors = np.asarray(errors if errors is not None else [], dtype=float)
+    if k > 1 and np.isfinite(errors).any():
+        spread = max(spread, float(np.nanmean(errors)))
+    return spread
+
+
+def _tie_broken(best, baselines: dict, preferred: dict, pair_errors: dict):
+    """`best`, or the reading preferred to it when the folds cannot tell the two apart."""
+    alternative = preferred.get(best)
+    if alternative not in baselines:
+        return best
+    difference = baselines[best] - baselines[alternative]
+    if int(np.isfinite(difference).sum()) < 2:
+        return best
+    spread = difference_spread(difference, pair_errors.get(alternative))
+    return alternative if float(np.nanmean(difference)) <= spread else best
+
+
 def _verdicts(target, letter, how, best, headline, mean, spread, k, margin_a) -> dict:
     metric = METRIC_NAMES.get(headline, headline)
     figures = f"{metric} {mean:+.3f} ± {spread:.3f} over {k} folds" if k >= 2 else f"{k} fold(s)"
@@ -238,8 +274,21 @@ def _verdicts(target, letter, how, best, headline, mean, spread, k, margin_a) ->
 def scorer_reason(target: str, scorer: str, choice: str, summary: dict) -> dict:
     """Which scorer production uses, and why, in both languages."""
     en, zh = _name(scorer, target, 0), _name(scorer, target, 1)
+    if scorer == "blend":
+        en, zh = _blend_name(summary, target)
     if choice != "auto":
         why_en, why_zh = f"set by {target}.scorer={choice}", f"由配置 {target}.scorer={choice} 指定"
+    elif scorer == "blend":
+        blend = summary["blend"]
+        metric = METRIC_NAMES.get(summary["headline"], summary["headline"])
+        why_en = (
+            f"in the backtest it beats both the model and the baseline ({metric} "
+            f"{blend['margin_mean']:+.3f} ± {blend['margin_spread']:.3f} over the better of the two)"
+        )
+        why_zh = (
+            f"回测中优于模型和基准（比两者中较好者高{metric} {blend['margin_mean']:+.3f} ± "
+            f"{blend['margin_spread']:.3f}）"
+        )
     elif scorer == "model":
         why_en, why_zh = f"the model is graded {summary['grade']}", f"模型评级为{summary['grade']}"
     else:
@@ -253,6 +302,49 @@ def scorer_reason(target: str, scorer: str, choice: str, summary: dict) -> dict:
         "scorer_zh": zh,
         "scorer_reason_en": f"scored with {en}: {why_en}",
         "scorer_reason_zh": f"使用{zh}评分：{why_zh}",
+    }
+
+
+def _blend_name(summary: dict, target: str) -> tuple[str, str]:
+    best = summary.get("best_baseline")
+    return (
+        f"the blend of the model and {_name(best, target, 0)}",
+        f"模型与{_name(best, target, 1)}的混合",
+    )
+
+
+def blend_judgement(
+    target: str, headline: str, margins: list[float], errors: list[float], best: str | None
+) -> dict:
+    """Is the blend kept? Its margin over the better of the model and the best baseline in each
+    fold (`margins`), and their bootstrap standard errors (`errors`): kept only when the mean
+    margin exceeds the spread, like grade B. No weight is fitted, so there is one extra candidate,
+    not a family of them to pick the luckiest from."""
+    margins_ = np.asarray(margins, dtype=float)
+    k = int(np.isfinite(margins_).sum())
+    mean = float(np.nanmean(margins_)) if k else float("nan")
+    spread = difference_spread(margins_, errors)
+    kept = k >= 2 and mean > spread
+    metric = METRIC_NAMES.get(headline, headline)
+    en_best, zh_best = _name(best, target, 0), _name(best, target, 1)
+    figures = f"{metric} {mean:+.3f} ± {spread:.3f} over {k} folds" if k >= 2 else f"{k} fold(s)"
+    figures_zh = f"{metric} {mean:+.3f} ± {spread:.3f}，{k}个回测折" if k >= 2 else f"{k}个回测折"
+    return {
+        "kept": kept,
+        "folds": k,
+        "margins": [float(m) for m in margins_],
+        "margin_mean": mean,
+        "margin_spread": spread,
+        "verdict_en": (
+            f"the blend of the model and {en_best} "
+            + ("beats both" if kept else "does not beat the better of the two")
+            + f" by more than the spread ({figures})"
+        ),
+        "verdict_zh": (
+            f"模型与{zh_best}的混合"
+            + ("优于两者" if kept else "未能以超过波动的差距优于两者中较好者")
+            + f"（{figures_zh}）"
+        ),
     }
 
 

@@ -12,9 +12,9 @@ import pandas as pd
 from segml.config import ChurnConfig, UpsideConfig
 from segml.data import schema as s
 from segml.models import evaluation as ev
-from segml.models.baselines import CHURN_BASELINES, value_baselines
+from segml.models.baselines import CHURN_BASELINES, DECREASING, value_baselines
 from segml.models.sampling import labels, sample_per_cutoff
-from segml.models.scorers import ChurnModel, RuleScorer, UpsideModel
+from segml.models.scorers import ChurnBlend, ChurnModel, RuleScorer, UpsideModel, ValueBlend
 
 MIN_CUSTOMERS = 20  # a model needs some to learn from and some held out to stop and calibrate on
 UNTRAINED_ZH = {
@@ -121,17 +121,29 @@ class Target:
         return sample_per_cutoff(frame, self.cfg.max_rows_per_cutoff, self.labels(frame) > 0, seed)
 
     def metrics(self, frame: pd.DataFrame, score: np.ndarray) -> dict:
-        y = self.labels(frame)
+        return self.metrics_of(self.labels(frame), score)
+
+    def metrics_of(self, y: np.ndarray, score: np.ndarray) -> dict:
         return ev.churn_metrics(y, score) if self.name == "churn" else ev.value_metrics(y, score)
 
     def rules(self, train: pd.DataFrame, vocabulary) -> dict[str, RuleScorer]:
         return {
-            name: RuleScorer(feature, name, self.calibrate_baselines).fit(
-                train, self.labels(train), vocabulary
-            )
+            name: RuleScorer(
+                feature, name, self.calibrate_baselines, increasing=name not in DECREASING
+            ).fit(train, self.labels(train), vocabulary)
             for name, feature in self.baselines.items()
             if feature in train
         }
+
+    @property
+    def blends(self) -> bool:
+        """Whether the blend is a candidate (`blend: auto`, or forced by `scorer: blend`)."""
+        return self.cfg.blend == "auto" or self.cfg.scorer == "blend"
+
+    def blend(self, model, rule: RuleScorer, held: pd.DataFrame) -> ChurnBlend | ValueBlend:
+        """The blend of `model` and `rule`, fitted on `held`: customers the model did not learn from."""
+        kind = ChurnBlend if self.name == "churn" else ValueBlend
+        return kind(model, rule).fit(held, self.labels(held))
 
 
 def targets(churn_cfg: ChurnConfig, upside_cfg: UpsideConfig, horizon_days: int) -> list[Target]:

@@ -9,6 +9,7 @@ the champion challenge of the export stage is `promotion`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -19,6 +20,8 @@ from segml.features.build import Vocabulary
 from segml.features.schedule import Schedule
 from segml.models.backtest import fold_customers, mean_and_spread, plot_tables, walk_forward
 from segml.models.baselines import best_recency_days
+from segml.models.forecast import production_forecast
+from segml.models.next_purchase import typical_gap_of
 from segml.models.refit import refit
 from segml.models.sampling import rows_at
 from segml.models.scorers import ChurnModel, RuleScorer, UpsideModel
@@ -43,16 +46,19 @@ def train_models(
     seed: int,
     vocabulary: Vocabulary | None = None,
     pools: dict[str, pd.DataFrame] | None = None,
+    population: Callable[[], pd.DataFrame] | None = None,
 ) -> Trained:
     """The train stage: walk-forward backtest of each model beside its baselines, a grade from it,
     then the production scorer refit on every labelled cutoff up to as_of.
 
     `pools` (from `read_training_rows`): each model's training rows, drawn already; `labelled`
-    then needs only the backtest folds' rows in full."""
+    then needs only the backtest folds' rows in full. `population`: the snapshot's customers the
+    models learn about (`datasets.active_rows`), read only if a churn blend scores (it ranks its
+    parts' scores among them)."""
     fold_rows = fold_customers(labelled)
     # whether the data can train a model is a question of ids and labels alone: no copy of features
     id_and_labels = labelled[[s.CUSTOMER_ID, s.CUTOFF, s.CHURNED, s.FUTURE_VALUE]]
-    metrics, producers, backtests = {}, {}, []
+    metrics, producers, backtests, forecast_rows = {}, {}, [], []
     pools = dict(pools or {})
     for target in targets(churn_cfg, upside_cfg, schedule.horizon_days):
         # ruled out by labels.sufficiency (the features stage), or nothing to learn from
@@ -61,6 +67,9 @@ def train_models(
         if ruled_out or reason:  # score with the rule that needs no labels, and say so
             en, zh = (ruled_out["en"], ruled_out["zh"]) if ruled_out else (reason, None)
             producers[target.name], summary, production = target.untrained(en, vocabulary, zh)
+            producers[target.name].typical_repeat_gap_ = typical_gap_of(
+                rows_at(labelled, schedule.production)
+            )
             metrics[target.name] = {
                 "spread": {},
                 "folds": {},
@@ -74,22 +83,31 @@ def train_models(
             pools[target.name] = target.sample(labelled, seed)
         pool = pools[target.name]
         backtest = walk_forward(target, schedule, pool, fold_rows, vocabulary, seed)
+        sample = rows_at(pool, schedule.production)
         producers[target.name], production = refit(
             target,
-            rows_at(pool, schedule.production),
+            sample,
             backtest.folds,
             backtest.summary,
             vocabulary,
             seed,
+            population,
         )
+        # what production forecasts beyond a ranking, measured with the scorer it uses
+        producers[target.name], extra, rows = production_forecast(
+            target.name, producers[target.name], backtest, sample, schedule, upside_cfg
+        )
+        forecast_rows += rows
         metrics[target.name] = {
             **mean_and_spread(backtest.folds),
             "folds": backtest.folds,
             "summary": backtest.summary,
             "production": production,
+            **extra,
         }
         backtests.append(backtest)
     if "baseline_recency" in metrics["churn"] and schedule.folds:
         fold_train = rows_at(pools["churn"], schedule.training_for(schedule.folds[-1]))
         metrics["churn"]["baseline_recency"]["best_n_days"] = best_recency_days(fold_train)
-    return Trained(producers["churn"], producers["upside"], metrics, plot_tables(backtests))
+    plots = plot_tables(backtests, forecast_rows)
+    return Trained(producers["churn"], producers["upside"], metrics, plots)

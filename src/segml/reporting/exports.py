@@ -11,6 +11,7 @@ import pandas as pd
 from segml.config import Config, ExportConfig
 from segml.data import schema as s
 from segml.models.scorers import importance
+from segml.reporting.forecast_view import workbook_blocks
 from segml.reporting.privacy import pseudonymize
 from segml.reporting.report import ReportInputs, render
 from segml.reporting.table import export_table
@@ -66,9 +67,10 @@ def report_inputs(
     profile: pd.DataFrame,
     plots: dict[str, pd.DataFrame],
     quality: dict,
+    window: dict | None = None,
 ) -> ReportInputs:
     """Everything the workbook and report show, from the stages' results (`tiers`: a TierResult;
-    `snapshot`: at least its `MATRIX_COLUMNS`)."""
+    `snapshot`: at least its `MATRIX_COLUMNS`; `window`: the churn window study, if run)."""
     drivers = importance({name: models[name] for name in ("churn", "upside")})
     return ReportInputs(
         table=tiers.table,
@@ -87,6 +89,10 @@ def report_inputs(
         feature_labels=feature_labels(
             drivers["feature"].unique(), cfg.tiering.reasons.get("names", [])
         ),
+        forecast=model_metrics.get("upside", {}).get("forecast"),
+        next_purchase=model_metrics.get("churn", {}).get("next_purchase"),
+        horizon_days=cfg.labels.horizon_days,
+        window=window,
     )
 
 
@@ -139,6 +145,7 @@ def build_exports(
             cfg,
             _breakdowns(inputs.table),
             teams,
+            workbook_blocks(table, inputs.forecast, inputs.next_purchase, cfg.language),
         )
     report = None
     if cfg.report:

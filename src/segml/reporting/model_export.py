@@ -8,7 +8,10 @@ so a scorer only has to look like one of the known shapes:
 - boosted (`booster_`, `features_`, `categories_`, `best_iteration_`, optional `calibrator_`);
 - a monotone rule of one feature (`iso_`: a fitted IsotonicRegression; a churn RuleScorer);
 - one column as the score (`column`);
-- a segmenter (`scaler_`, `kmeans_`, `cluster_names_`, `features`, `log_scale`).
+- a segmenter (`scaler_`, `kmeans_`, `cluster_names_`, `features`, `log_scale`);
+- a blend of a boosted model and a rule (`model`, `baseline`; for churn `model_ranks_`,
+  `baseline_ranks_`, `calibrator_`);
+- any of these with its forecast multiplied by a factor (`inner`, `factor`).
 """
 
 from __future__ import annotations
@@ -129,8 +132,45 @@ def _segmenter(model: Any) -> Portable:
     return Portable(spec, None, ("numpy", "pandas"))
 
 
+def _blend(model: Any) -> Portable:
+    parts = [to_portable(model.model), to_portable(model.baseline)]
+    probability = hasattr(model, "predict_proba")
+    spec = {
+        "format": FORMAT,
+        "kind": "blend",
+        "output": "probability" if probability else "value",
+        "features": list(dict.fromkeys([*parts[0].features, *parts[1].features])),
+        "parts": [p.spec for p in parts],
+    }
+    if probability:  # the mean of the parts' percentile ranks, calibrated
+        spec.update(
+            ranks=[
+                [_floats(table[0]), _floats(table[1])]
+                for table in (model.model_ranks_, model.baseline_ranks_)
+            ],
+            calibrator=_calibrator(model.calibrator_),
+            tie_break_slope=1e-9 if model.calibrator_ is not None else 0.0,
+            clip=[0.0, 1.0],
+        )
+    else:  # the mean of the two forecasts
+        spec["clip"] = [0.0, None]
+    texts = [p.booster_text for p in parts if p.booster_text is not None]
+    return Portable(spec, texts[0] if texts else None, parts[0].requirements)
+
+
+def _scaled(model: Any) -> Portable:
+    inner = to_portable(model.inner)
+    return Portable(
+        {**inner.spec, "total_factor": float(model.factor)}, inner.booster_text, inner.requirements
+    )
+
+
 def to_portable(model: Any) -> Portable:
     """The portable form of a fitted segml scorer or segmenter (see the module docstring)."""
+    if hasattr(model, "inner") and hasattr(model, "factor"):
+        return _scaled(model)
+    if hasattr(model, "model") and hasattr(model, "baseline"):
+        return _blend(model)
     if hasattr(model, "booster_"):
         return _boosted(model)
     if hasattr(model, "kmeans_"):

@@ -56,6 +56,8 @@ def verdict_line(target: str, grade: dict, w: Words) -> str:
 def backtest_section(backtest: pd.DataFrame | None, w: Words, chart: Charts) -> str:
     import plotly.graph_objects as go
 
+    if backtest is not None:  # the forecast's rows have their own section
+        backtest = backtest[backtest["target"] != "forecast"]
     if backtest is None or backtest.empty:
         return f"<p>{w.sentence('no_backtest')}</p>"
     out = []

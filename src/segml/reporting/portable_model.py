@@ -13,8 +13,12 @@ Spec kinds (field `kind`):
   linear between them, flat outside), plus `tie_break_slope` x feature;
 - "column": one input column as the score;
 - "nearest_center": standardised (optionally signed-log) `features` assigned to the nearest of
-  `centers`; returns the segment id and its persona names.
-Every kind may `clip` its score to [low, high] (null = open).
+  `centers`; returns the segment id and its persona names;
+- "blend": two `parts` (a "lightgbm" model and a rule); a probability is the mean of the parts'
+  percentile ranks (`ranks`: per part, score quantiles and their percentiles), then `calibrator`
+  and `tie_break_slope` x that mean; a value is the mean of the two forecasts.
+Every kind may `clip` its score to [low, high] (null = open), and a forecast may be multiplied by
+`total_factor` (a value scorer corrected so its totals add up).
 """
 
 from __future__ import annotations
@@ -58,6 +62,13 @@ def calibrate(raw: np.ndarray, calibrator: dict | None) -> np.ndarray:
     raise ValueError(f"unknown calibrator kind {calibrator['kind']!r}")
 
 
+def _rank(scores: np.ndarray, values: list, ranks: list) -> np.ndarray:
+    """A score's percentile among the scores a blend part was calibrated on."""
+    if len(values) == 1:
+        return np.full(len(scores), 0.5)
+    return np.interp(scores, values, ranks)
+
+
 def booster_matrix(spec: dict, frame: pd.DataFrame) -> pd.DataFrame:
     """The booster's columns in training order; categories cast to the training levels."""
     columns = {}
@@ -71,9 +82,26 @@ def booster_matrix(spec: dict, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index)
 
 
+def uses_booster(spec: dict) -> bool:
+    return spec["kind"] == "lightgbm" or any(uses_booster(p) for p in spec.get("parts", []))
+
+
 def predict_spec(spec: dict, frame: pd.DataFrame, booster=None):
     """Score `frame` with an exported model: an array of scores, or a frame for segments."""
+    if "total_factor" in spec:
+        inner = {k: v for k, v in spec.items() if k != "total_factor"}
+        return predict_spec(inner, frame, booster) * spec["total_factor"]
     kind = spec["kind"]
+    if kind == "blend":
+        model, rule = (
+            predict_spec(p, frame, booster if uses_booster(p) else None) for p in spec["parts"]
+        )
+        if spec["output"] == "value":
+            return _clip((model + rule) / 2, spec.get("clip"))
+        (mx, my), (rx, ry) = spec["ranks"]
+        mean = (_rank(model, mx, my) + _rank(rule, rx, ry)) / 2
+        score = calibrate(mean, spec.get("calibrator")) + mean * spec.get("tie_break_slope", 0.0)
+        return _clip(score, spec.get("clip"))
     if kind == "lightgbm":
         raw = booster.predict(booster_matrix(spec, frame), num_iteration=spec["num_iteration"])
         return _clip(calibrate(raw, spec.get("calibrator")), spec.get("clip"))
@@ -111,7 +139,7 @@ class PortableModel(PythonModel):
     def load_context(self, context):
         self.spec = json.loads(Path(context.artifacts["spec"]).read_text(encoding="utf-8"))
         self.booster = None
-        if self.spec["kind"] == "lightgbm":
+        if uses_booster(self.spec):
             import lightgbm
 
             self.booster = lightgbm.Booster(model_file=context.artifacts["booster"])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from segml.config import ExportConfig
-from segml.reporting import business_view, model_quality
+from segml.reporting import business_view, forecast_view, model_quality, window_view
 from segml.reporting.charts import FONT, Charts
 from segml.reporting.text import Words
 
@@ -30,6 +30,8 @@ SECTIONS = [
     "grades",
     "backtest",
     "validation",
+    "forecast",
+    "window",
     "calibration",
     "deciles",
     "matrices",
@@ -61,6 +63,13 @@ class ReportInputs:
     # plain feature names for the importance chart: feature -> {"en": ..., "zh": ...}
     # (segml.tiering.reasons.feature_labels from tiering.reasons.names)
     feature_labels: dict | None = None
+    # the value forecast's totals and ranges and the next purchase dates in the backtest
+    # (metrics `upside.forecast`, `churn.next_purchase`), and the churn window in days
+    forecast: dict | None = None
+    next_purchase: dict | None = None
+    horizon_days: int | None = None
+    # the churn window study of `segml window`, when it was run
+    window: dict | None = None
 
 
 STYLE = (
@@ -126,6 +135,23 @@ def _analysts(inputs: ReportInputs, w: Words, chart: Charts) -> str:
             ),
             _section(
                 "validation", w("validation"), model_quality.validation_section(inputs.metrics, w)
+            ),
+            _section(
+                "forecast",
+                w("forecast"),
+                forecast_view.forecast_section(
+                    inputs.table,
+                    inputs.forecast,
+                    inputs.next_purchase,
+                    inputs.horizon_days,
+                    w,
+                    chart,
+                ),
+            ),
+            _section(
+                "window",
+                w("window"),
+                window_view.window_section(inputs.window, inputs.as_of, inputs.horizon_days, w),
             ),
             _section(
                 "calibration",

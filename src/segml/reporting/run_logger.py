@@ -54,6 +54,7 @@ METRICS_FILES = (
     "churn_metrics",
     "upside_metrics",
     "tier_metrics",
+    "window_metrics",  # only when `segml window` has been run
 )
 # Long text tables of the config (phrases, actions, headers) go in the logged params.yaml, not in params.
 VERBOSE_PARAMS = (
@@ -272,6 +273,7 @@ def record_pipeline_run(
                 f"segml.scorer.{k}": v["production"]["scorer_reason_en"]
                 for k, v in model_metrics.items()
             },
+            **forecast_tags(catalog.read("schedule"), model_metrics),
         },
         models={name: (model, example_rows) for name, model in models.items()},
         tables=run_tables(
@@ -294,6 +296,24 @@ def record_pipeline_run(
         overrides=recorded_overrides(),
         promote=promote,
     )
+
+
+def forecast_tags(schedule: dict, model_metrics: dict) -> dict[str, str]:
+    """How the cutoff schedule was chosen (and its resolved keys), whether each blend scores, and
+    the value forecast's total error, as tags."""
+    tags = {}
+    choice = schedule.get("schedule_choice")
+    if choice:
+        tags["segml.schedule"] = f"{choice['chosen']}: {choice['why']}"[:5000]
+        tags.update({f"segml.schedule.{k}": str(v) for k, v in choice["values"].items()})
+    for target, values in model_metrics.items():
+        blend = values.get("summary", {}).get("blend")
+        if blend:
+            tags[f"segml.blend.{target}"] = blend["verdict_en"][:5000]
+    forecast = model_metrics.get("upside", {}).get("forecast")
+    if forecast:
+        tags["segml.forecast.total"] = forecast["total_error_en"][:5000]
+    return tags
 
 
 def _log_tables(mlflow, tables: dict[str, pd.DataFrame]) -> None:

@@ -104,6 +104,104 @@ TEXT = {
         "en": "Validation cutoff: model beside baselines",
         "zh": "验证时点：模型与基准对比",
     },
+    "forecast": {
+        "en": "Forecast: totals, ranges and next purchases",
+        "zh": "预测：总额、区间与下次购买",
+    },
+    "no_forecast": {
+        "en": "No forecast in this run: the models were not trained.",
+        "zh": "本次运行没有预测：模型未训练。",
+    },
+    "forecast_headline": {
+        "en": "Forecast for the next {days} days: {total} from {customers} customers (the sum of "
+        "every customer's predicted value).",
+        "zh": "未来{days}天预测：{customers}位客户共{total}（各客户预测价值之和）。",
+    },
+    "total_within": {
+        "en": "The total adds up: within 10 % of what customers spent in every backtest fold.",
+        "zh": "总额可信：每个回测折与客户实际消费相差不超过10%。",
+    },
+    "total_outside": {
+        "en": "The total is uncertain: more than 10 % off what customers spent in some backtest fold.",
+        "zh": "总额存在不确定性：至少一个回测折与客户实际消费相差超过10%。",
+    },
+    "fold": {"en": "Backtest fold", "zh": "回测折"},
+    "total_raw": {"en": "Forecast ÷ actual", "zh": "预测÷实际"},
+    "total_corrected": {"en": "… corrected by earlier folds", "zh": "按此前各折校正后"},
+    "total_high": {"en": "High potential", "zh": "高潜力"},
+    "total_mid": {"en": "Mid potential", "zh": "中潜力"},
+    "total_low": {"en": "Low potential", "zh": "低潜力"},
+    "total_chart": {
+        "en": "Forecast total ÷ actual total per fold (shaded: within 10 %)",
+        "zh": "各回测折预测总额÷实际总额（阴影：误差10%以内）",
+    },
+    "ranges": {"en": "Value ranges", "zh": "价值区间"},
+    "ranges_note": {
+        "en": "Each customer gets a range meant to hold the next period's spend of {level} of "
+        "customers. Many customers spend nothing in a period, so for {zero} of them the range "
+        "starts at ¥0: read it as “up to” its high end, never as a minimum. In the backtest the "
+        "ranges held {held} of customers' spend; where most customers spend nothing, any range "
+        "that includes ¥0 holds at least {floor}.",
+        "zh": "每位客户有一个价值区间，目标是覆盖{level}客户的下期消费。许多客户在一期内不消费，因此{zero}客户的区间"
+        "从¥0起：请理解为“最多”到区间上限，而非最低消费。回测中区间覆盖了{held}客户的实际消费；多数客户不消费时，"
+        "任何包含¥0的区间至少覆盖{floor}。",
+    },
+    "ranges_outside": {
+        "en": "Some fold is more than 5 points from {level}: read the ranges with care.",
+        "zh": "部分回测折与{level}相差超过5个百分点：请谨慎使用区间。",
+    },
+    "range_held": {"en": "Range held", "zh": "区间覆盖率"},
+    "range_floor": {"en": "Least any range from ¥0 holds", "zh": "含¥0区间的最低覆盖率"},
+    "range_from_zero": {"en": "Range starts at ¥0", "zh": "区间从¥0起的客户占比"},
+    "dates": {"en": "Next purchase dates", "zh": "预计下次购买日期"},
+    "dates_note": {
+        "en": "{dated} customers expected to buy within {days} days get a date, from their own "
+        "gaps between purchases (after a single purchase, the typical gap before a second); for "
+        "{undated} none is expected within {days} days. In the backtest a date was followed by a "
+        "purchase within the window for {date_right} of customers, and “none expected” was right "
+        "for {none_right}. Read a date as “around”: when a customer buys is close to random.",
+        "zh": "{dated}位预计在{days}天内购买的客户有预计日期，依据其自身购买间隔（仅购买过一次的，按常见的复购间隔）；"
+        "{undated}位客户{days}天内预计不会购买。回测中，有预计日期的客户{date_right}在观察期内购买，"
+        "“预计不会购买”的判断{none_right}正确。日期请理解为“前后”：客户何时购买接近随机。",
+    },
+    "dates_error": {
+        "en": "For buyers given a date, the date was {mean} days from the real purchase on average "
+        "({median} as the median).",
+        "zh": "对有预计日期且实际购买的客户，预计日期与实际购买平均相差{mean}天（中位数{median}天）。",
+    },
+    "date_share": {"en": "Given a date", "zh": "有预计日期"},
+    "date_right": {"en": "Date followed by a purchase", "zh": "有日期且购买"},
+    "none_right": {"en": "“None expected” right", "zh": "“预计不会购买”正确"},
+    "date_error": {"en": "Days off (mean)", "zh": "相差天数（平均）"},
+    "window": {"en": "Choosing the churn window", "zh": "如何选择流失观察期"},
+    "no_window": {
+        "en": "Run “segml window” to compare churn windows of 30, 60, 90 and 180 days on this "
+        "data; its table appears here.",
+        "zh": "运行“segml window”可在本数据上比较30、60、90、180天的流失观察期，结果显示在此。",
+    },
+    "window_note": {
+        "en": "The churn window is a business choice: “churned” means no purchase in that many "
+        "days. Measured on {customers} customers as of {as_of} ({when}). A shorter window labels "
+        "more customers churned and is harder to predict; pick the window your action needs, "
+        "then check that its model still beats the rules. This run uses {days} days.",
+        "zh": "流失观察期是业务选择：“流失”指在该天数内没有购买。基于{customers}位客户、评估日期{as_of}测量（{when}）。"
+        "观察期越短，被标为流失的客户越多，也越难预测；请按行动所需选择观察期，并确认模型仍优于规则。本次运行使用{days}天。",
+    },
+    "window_other_period": {
+        "en": "Measured for another period than this report's: run “segml window” again.",
+        "zh": "该结果测量于其他评估日期：请重新运行“segml window”。",
+    },
+    "window_days": {"en": "Window (days)", "zh": "观察期（天）"},
+    "churn_rate": {"en": "Churn rate", "zh": "流失率"},
+    "window_model": {"en": "Model ROC AUC", "zh": "模型ROC AUC"},
+    "window_baseline": {"en": "Best rule ROC AUC", "zh": "最佳规则ROC AUC"},
+    "window_grade": {"en": "Grade", "zh": "评级"},
+    "window_gini": {"en": "Value model Gini", "zh": "价值模型基尼系数"},
+    "window_changed": {
+        "en": "Lifecycle changes vs this run",
+        "zh": "与本次相比生命周期变化客户数",
+    },
+    "window_seconds": {"en": "Time (s)", "zh": "耗时（秒）"},
     "calibration": {"en": "Churn calibration", "zh": "流失概率校准"},
     "predicted_churn": {"en": "Predicted churn probability", "zh": "预测流失概率"},
     "observed_churn": {"en": "Observed churn rate", "zh": "实际流失率"},

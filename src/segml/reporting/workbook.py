@@ -29,6 +29,8 @@ MONEY = {
     "mean_predicted_value",
     "previous_value",
     "mean_current_value",
+    "predicted_value_p10",
+    "predicted_value_p90",
 }
 PERCENT = {
     "churn_probability",
@@ -36,6 +38,12 @@ PERCENT = {
     "value_share",
     "mean_churn_probability",
     "kept_share",
+    "coverage",
+    "coverage_floor",
+    "p10_zero_share",
+    "date_share",
+    "date_right",
+    "none_right",
 }
 METRICS = {
     "roc_auc",
@@ -49,6 +57,14 @@ METRICS = {
     "mean_rfm_r",
     "mean_rfm_f",
     "mean_rfm_m",
+    "total_ratio",
+    "total_ratio_calibrated",
+    "total_ratio_low",
+    "total_ratio_mid",
+    "total_ratio_high",
+    "total_ratio_low_calibrated",
+    "total_ratio_mid_calibrated",
+    "total_ratio_high_calibrated",
 }
 # Values translated in the workbook (model names, scorers, lifecycle and tier-change keys).
 LABELLED_VALUES = {
@@ -59,6 +75,8 @@ LABELLED_VALUES = {
     "current",
     "lifecycle_status",
     "policy",
+    "next_purchase_source",
+    "note",
 }
 # Document date when the table has no as_of: a fixed date keeps the bytes identical between runs.
 FIXED_DATE = "2000-01-01"
@@ -323,8 +341,10 @@ def workbook(
     cfg: ExportConfig,
     breakdowns: dict[str, pd.DataFrame] | None = None,
     teams: dict | None = None,
+    forecast: list[tuple[str | None, pd.DataFrame]] | None = None,
 ) -> bytes:
-    """The workbook: summary, tier table, lifecycle, RFM segments, movement and actions sheets."""
+    """The workbook: summary, tier table, lifecycle, RFM segments, movement, forecast and actions
+    sheets (`forecast`: the forecast sheet's blocks, `forecast_view.workbook_blocks`)."""
     breakdowns = (
         breakdowns
         if breakdowns is not None
@@ -356,5 +376,8 @@ def workbook(
             row = book.block(movement[part], "movement", row, label(title, cfg))
     else:
         book.block(pd.DataFrame({"note": [label("no_previous_run", cfg)]}), "movement")
+    row = 0
+    for title, frame in forecast or [(None, pd.DataFrame({"note": ["no_forecast"]}))]:
+        row = book.block(frame, "forecast", row, label(title, cfg) if title else None)
     book.block(one_language(actions_table(actions, teams), cfg.language), "actions")
     return book.close(label("title_workbook", cfg), date)

@@ -56,5 +56,7 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         catalog.read("segment_profile"),
         read_plots(catalog),
         catalog.read("data_quality"),
+        # the churn window study, when `segml window` has been run
+        catalog.read("window_metrics") if catalog.exists("window_metrics") else None,
     )
     engine.run(STEP, cfg, catalog, export_stage(inputs, cfg, salt), salt)

@@ -163,6 +163,12 @@ def score_partitioned(
     ]
     with io.folder_replacing(out) as work:
         parts.map(part_table, [replace(t, out=work) for t in tasks])
-    counted = [s.CUSTOMER_ID, "lifecycle_status", *(["rfm_segment"] if cfg.rfm else [])]
+    counted = [
+        s.CUSTOMER_ID,
+        "lifecycle_status",
+        *(["rfm_segment"] if cfg.rfm else []),
+        "predicted_value",
+        "expected_next_purchase_date",
+    ]
     everyone = io.read_parquet(out, columns=counted)
     return TierResult(everyone, grades.movement, grades.summary)

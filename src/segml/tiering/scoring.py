@@ -12,7 +12,8 @@ from segml.config import TieringConfig
 from segml.data import io
 from segml.data import schema as s
 from segml.machine import at_once
-from segml.models.scorers import ChurnModel, UpsideModel, check_scorers
+from segml.models.next_purchase import NONE_EXPECTED, days_to_next, expected_within
+from segml.models.scorers import ChurnModel, UpsideModel, check_scorers, unscaled_forecast
 from segml.models.segment import Segmenter
 from segml.tiering import policies as t
 from segml.tiering.reasons import reasons
@@ -39,6 +40,9 @@ class TierResult:
         }
         if "rfm_segment" in table:
             out["rfm_segments"] = table["rfm_segment"].value_counts().sort_index().to_dict()
+        if "predicted_value" in table:  # the forecast's total, and who is expected to buy
+            out["forecast_total"] = float(table["predicted_value"].sum())
+            out["next_purchase_expected"] = int(table["expected_next_purchase_date"].notna().sum())
         if self.movement["available"]:
             out["kept_share"] = self.movement["kept_share"]
             out["compared_with"] = self.movement.get("compared_with")
@@ -118,7 +122,16 @@ def explained_customers(table: pd.DataFrame, limit: int | None) -> np.ndarray:
     return chosen
 
 
-SCORE_COLUMNS = ["current_value", "predicted_value", "upside", "churn_probability"]
+SCORE_COLUMNS = [
+    "current_value",
+    "predicted_value",
+    "predicted_value_p10",  # the range of `upside.interval` (80 %): its low end...
+    "predicted_value_p90",  # ...and its high end
+    "upside",
+    "churn_probability",
+    "expected_next_purchase_date",  # empty: none expected within the churn window
+    "next_purchase_source",  # own_gaps | typical_repeat_gap | none_expected
+]
 
 
 def model_scores(
@@ -128,15 +141,46 @@ def model_scores(
     cfg: TieringConfig,
     horizon_days: int,
 ) -> pd.DataFrame:
-    """Per customer, on its own row alone: current value, the two models' scores and the upside."""
+    """Per customer, on its own row alone: current value, the two models' scores, the value's range
+    and the upside, and when a next purchase is expected."""
     check_scorers(snap, churn, upside)
     value_column = f"spend_{cfg.value_window_days}d"
     out = pd.DataFrame(index=snap.index)
     out["current_value"] = snap[value_column] if value_column in snap else snap["monetary_total"]
-    out["predicted_value"] = upside.predict(snap)
+    forecast, unscaled = unscaled_forecast(upside, snap)
+    out["predicted_value"] = forecast
+    ranges = getattr(upside, "ranges_", None)  # None: no range asked (or a model from before)
+    low, high = ranges.bounds(unscaled) if ranges is not None else (np.nan, np.nan)
+    out["predicted_value_p10"], out["predicted_value_p90"] = low, high
     out["upside"] = out["predicted_value"] - snap[f"spend_{horizon_days}d"]
     out["churn_probability"] = churn.predict_proba(snap)
+    date, source = next_purchase(snap, out["churn_probability"], churn, horizon_days)
+    out["expected_next_purchase_date"], out["next_purchase_source"] = date, source
     return out
+
+
+def next_purchase(
+    snap: pd.DataFrame, churn_probability: pd.Series, churn, horizon_days: int
+) -> tuple[pd.Series, pd.Series]:
+    """Each customer's expected next purchase date (text, empty where none is expected within the
+    churn window) and its source (`segml.models.next_purchase`)."""
+    # a scorer from before dates were made knows no typical gap: its one-time buyers get none,
+    # as a gap from the scored customers would make a customer's date depend on who else is scored
+    typical = getattr(churn, "typical_repeat_gap_", float("nan"))
+    days, basis = days_to_next(
+        snap["recency_days"].to_numpy(),
+        snap["frequency"].to_numpy(),
+        snap["gap_mean_days"].to_numpy(),
+        typical,
+    )
+    shown = expected_within(days, churn_probability.to_numpy(), horizon_days)
+    dates = (snap[s.CUTOFF] + pd.to_timedelta(np.where(shown, days, 0), unit="D")).dt.strftime(
+        "%Y-%m-%d"
+    )
+    return (
+        dates.where(shown, None).astype(object),
+        pd.Series(np.where(shown, basis, NONE_EXPECTED), index=snap.index, dtype=object),
+    )
 
 
 def grading_columns(cfg: TieringConfig) -> list[str]:

@@ -1,0 +1,120 @@
+"""The range of next-period value per customer (`predicted_value_p10` / `_p90`): conformal bounds
+from what backtest customers with similar forecasts really spent.
+
+Customers are put in ten bins by deciles of the forecast (before any total factor); each bin's
+bounds are quantiles of the realized spend of its calibration customers. Most customers spend
+nothing in a window, so where the lower quantile is 0 the range is [0, Q(h)] rather than a
+central range that would hold far more than the asked share: one upper level h, searched so
+that the calibration customers' share held is the asked one. A customer's range then depends on
+its own forecast alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BINS = 10
+LEVEL_STEP = 0.01
+
+
+@dataclass(frozen=True)
+class ValueRanges:
+    """Bounds per bin of the forecast: `edges` between bins, `lower` and `upper` per bin."""
+
+    level: float  # the share of customers a range should hold
+    upper_level: float  # h: the upper quantile of bins whose lower bound is 0
+    edges: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+    def bins(self, forecast: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.edges, np.asarray(forecast, dtype=float))
+
+    def bounds(self, forecast: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(p_low, p_high) per customer, from each one's forecast (before the total's factor)."""
+        which = self.bins(forecast)
+        return self.lower[which], self.upper[which]
+
+
+def _edges(forecast: np.ndarray) -> np.ndarray:
+    inner = np.linspace(0, 1, BINS + 1)[1:-1]
+    return np.unique(np.quantile(forecast, inner)) if len(forecast) else np.zeros(0)
+
+
+def _bounds(
+    realized_by_bin: list[np.ndarray], level: float, upper_level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    low_q, high_q = (1 - level) / 2, (1 + level) / 2
+    lower, upper = [], []
+    for y in realized_by_bin:
+        low = float(np.quantile(y, low_q))
+        if low <= 0:
+            lower.append(0.0)
+            upper.append(float(np.quantile(y, upper_level)))
+        else:
+            lower.append(low)
+            upper.append(float(np.quantile(y, high_q)))
+    return np.array(lower), np.array(upper)
+
+
+def held_share(y: np.ndarray, low: np.ndarray, high: np.ndarray) -> float:
+    """The share of customers whose realized value lies in their range (coverage)."""
+    y = np.asarray(y, dtype=float)
+    return float(np.mean((y >= low - 1e-9) & (y <= high + 1e-9))) if len(y) else float("nan")
+
+
+def fit_ranges(forecast: np.ndarray, realized: np.ndarray, level: float) -> ValueRanges:
+    """Bounds from calibration customers' forecasts and realized values (spend, never below 0)."""
+    forecast = np.asarray(forecast, dtype=float)
+    realized = np.clip(np.asarray(realized, dtype=float), 0, None)
+    edges = _edges(forecast)
+    which = np.searchsorted(edges, forecast)
+    pooled = realized if len(realized) else np.zeros(1)
+    by_bin = [realized[which == b] if (which == b).any() else pooled for b in range(len(edges) + 1)]
+    best = None
+    for h in np.arange(0.5, (1 + level) / 2 + 1e-9, LEVEL_STEP):
+        lower, upper = _bounds(by_bin, level, float(h))
+        gap = abs(held_share(realized, lower[which], upper[which]) - level)
+        if best is None or gap < best[0] - 1e-12:
+            best = (gap, float(round(h, 2)), lower, upper)
+    _, h, lower, upper = best
+    return ValueRanges(float(level), h, edges, lower, upper)
+
+
+def floor_share(ranges: ValueRanges, forecast: np.ndarray, y: np.ndarray) -> float:
+    """The least share any range from 0 would hold here: in a bin where more than `level` of the
+    customers spend nothing, a range that includes 0 holds at least them."""
+    y = np.asarray(y, dtype=float)
+    which = ranges.bins(forecast)
+    share_zero = np.bincount(which, weights=(y <= 0), minlength=len(ranges.lower)) / np.maximum(
+        np.bincount(which, minlength=len(ranges.lower)), 1
+    )
+    return float(np.mean(np.maximum(share_zero[which], ranges.level))) if len(y) else float("nan")
+
+
+def fold_ranges(
+    folds: dict[str, tuple[np.ndarray, np.ndarray]],
+    first_calibration: tuple[np.ndarray, np.ndarray],
+    level: float,
+) -> dict[str, dict]:
+    """Coverage per fold (oldest first; `folds`: fold -> (y, forecast)), walk-forward: each fold's
+    ranges come from the folds before it, the first's from its own training cutoffs' held-out
+    customers (`first_calibration`: (y, forecast))."""
+    out, earlier = {}, []
+    for key, (y, forecast) in folds.items():
+        cal_y, cal_f = (
+            (np.concatenate([e[0] for e in earlier]), np.concatenate([e[1] for e in earlier]))
+            if earlier
+            else first_calibration
+        )
+        ranges = fit_ranges(cal_f, cal_y, level)
+        low, high = ranges.bounds(forecast)
+        out[key] = {
+            "coverage": held_share(y, low, high),
+            "coverage_floor": floor_share(ranges, forecast, y),
+            "p10_zero_share": float(np.mean(low <= 0)) if len(low) else float("nan"),
+        }
+        earlier.append((y, forecast))
+    return out
