@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from segml.errors import ConfigError
 PARAMS_FILE = "params.yaml"  # the composed config every stage reads (see segml.app.params)
 SCORERS = ("auto", "model", "baseline")
 ENGINES = ("local", "dask")
+ON_MISSING_COLUMN = ("warn", "stop")  # data.on_missing_column
 # the tier policies `tiering.primary` may name; each has its settings group in conf/tiering
 TIER_POLICIES = ("abc", "pyramid", "value_potential")
 
@@ -67,18 +68,23 @@ class PathsConfig:
     prepared_customers: str = MISSING
     rejected: str = MISSING
     data_quality: str = MISSING
+    data_quality_details: str = MISSING
     labelled: str = MISSING
     snapshot: str = MISSING
     vocabulary: str = MISSING
     schedule: str = MISSING
+    schedule_details: str = MISSING
     segmenter: str = MISSING
     segments: str = MISSING
     segment_profile: str = MISSING
     segment_metrics: str = MISSING
+    segment_metrics_details: str = MISSING
     churn_model: str = MISSING
     upside_model: str = MISSING
     churn_metrics: str = MISSING
+    churn_metrics_details: str = MISSING
     upside_metrics: str = MISSING
+    upside_metrics_details: str = MISSING
     calibration_plot: str = MISSING
     deciles_plot: str = MISSING
     lift_plot: str = MISSING
@@ -91,6 +97,7 @@ class PathsConfig:
     movement_upgrades: str = MISSING
     movement_downgrades: str = MISSING
     tier_metrics: str = MISSING
+    tier_metrics_details: str = MISSING
     export_parquet: str = MISSING
     export_csv: str = MISSING
     export_xlsx: str = MISSING
@@ -111,6 +118,8 @@ class DataConfig:
     customers_optional: bool = True
     columns: dict[str, Any] = field(default_factory=dict)
     customer_columns: dict[str, Any] = field(default_factory=dict)
+    # a mapped optional column missing from the file: warn and go on without it, or stop
+    on_missing_column: str = "warn"
     timestamp_format: str | None = None
     dayfirst: bool = False
     timezone: str | None = None
@@ -328,7 +337,7 @@ def to_typed(raw: dict) -> Config:
         merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
         typed = OmegaConf.to_object(merged)
     except Exception as exc:  # omegaconf raises several error types; all mean "fix the config"
-        raise ConfigError(f"Invalid configuration: {exc}") from exc
+        raise ConfigError(f"Invalid configuration: {_unknown_key(exc) or exc}") from exc
     _check_choices(typed)
     if typed.as_of is not None:
         typed.as_of = _iso_date(typed.as_of)
@@ -348,6 +357,11 @@ def _check_choices(typed: Config) -> None:
             f"engine={typed.engine!r}: use one of {list(ENGINES)} (dask runs prepare, features, "
             "tier and export's table per partition of customers; see conf/dask)."
         )
+    if typed.data.on_missing_column not in ON_MISSING_COLUMN:
+        raise ConfigError(
+            f"data.on_missing_column={typed.data.on_missing_column!r}: use one of "
+            f"{list(ON_MISSING_COLUMN)} (what to do when a mapped optional column is not in the file)."
+        )
     if typed.dask.partitions < 1:
         raise ConfigError(f"dask.partitions={typed.dask.partitions}: use 1 or more.")
     primary = typed.tiering.primary
@@ -358,6 +372,27 @@ def _check_choices(typed: Config) -> None:
             f" Use one of {list(TIER_POLICIES)} (set in conf/tiering, or e.g. "
             "`segml run tiering.primary=pyramid`)."
         )
+
+
+def _unknown_key(exc: Exception) -> str | None:
+    """For a key the schema does not have (a typo in conf/, or `+key=value`): the closest setting
+    there, in place of OmegaConf's message naming its internal types."""
+    from omegaconf.errors import ConfigKeyError
+
+    key = getattr(exc, "full_key", None)
+    if not isinstance(exc, ConfigKeyError) or not key:
+        return None
+    parent, _, name = str(key).rpartition(".")
+    group: Any = Config()
+    for part in parent.split(".") if parent else ():
+        group = getattr(group, part, None)
+    if not is_dataclass(group):
+        return None
+    settings = tuple(f.name for f in fields(group))
+    where = f"of {parent}" if parent else "at the top level"
+    close = difflib.get_close_matches(name, settings, n=1, cutoff=0.6)
+    meant = f" Did you mean `{parent + '.' if parent else ''}{close[0]}`?" if close else ""
+    return f"`{key}` is not a setting {where}.{meant} Settings {where}: {', '.join(settings)}."
 
 
 def _did_you_mean(value: Any, choices: tuple[str, ...]) -> str:
