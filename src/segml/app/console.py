@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 
-from segml.errors import SegmlError
+from segml.errors import InputWarning, SegmlError
 
 console = Console(stderr=True, highlight=False)
 
@@ -18,11 +20,29 @@ def user_errors() -> tuple[type[Exception], ...]:
     return (SegmlError,)
 
 
+@contextmanager
+def input_warnings() -> Iterator[None]:
+    """segml's `InputWarning`s as one console line each ("warning: ..."), every time they occur;
+    other warnings as Python shows them."""
+    python_shows = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, InputWarning):
+            console.print(f"  [yellow]warning:[/yellow] {message}")
+        else:
+            python_shows(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", InputWarning)
+        warnings.showwarning = show
+        yield
+
+
 def run_stage(name: str, main: Callable[[], None]) -> None:
     """Run one pipeline stage with a spinner and timing; user errors exit 2 with their message."""
     start = time.perf_counter()
     try:
-        with console.status(f"[bold]{name}[/bold] running..."):
+        with console.status(f"[bold]{name}[/bold] running..."), input_warnings():
             main()
     except user_errors() as exc:
         console.print(f"[bold red]{name} failed:[/bold red] {exc}")

@@ -10,6 +10,8 @@ against the contract while the rejected rows and the customers without a usable 
 
 from __future__ import annotations
 
+import difflib
+import warnings
 from dataclasses import dataclass
 from functools import partial
 
@@ -30,7 +32,7 @@ from segml.data.parse import (
 )
 from segml.data.raw import text_table
 from segml.data.rejects import REASON_CODES, REASON_TEXT, REASONS, reject_codes, whole_rows
-from segml.errors import ContractError
+from segml.errors import ContractError, InputWarning
 from segml.machine import at_once, cores
 
 
@@ -54,11 +56,22 @@ class Part:
 
 
 def column_mapping(
-    names: list, mapping: dict, required: tuple[str, ...], source: str, key: str
+    names: list,
+    mapping: dict,
+    required: tuple[str, ...],
+    source: str,
+    key: str,
+    on_missing: str = "warn",
 ) -> dict[str, object]:
-    """Canonical name -> the user's column, for the columns a file has; a missing required column
-    stops with advice."""
+    """Canonical name -> the user's column, for the columns a file has.
+
+    A mapped column missing from the file stops with advice when it is required, or when
+    `on_missing` is "stop" (`data.on_missing_column`); else it warns ("warn", an `InputWarning`)
+    or, for a partition of a file whose header was checked already, says nothing ("ignore").
+    Either way the message names the file's closest header."""
     present = {str(c).strip(): c for c in names}
+    mapped = {str(v) for v in mapping.values() if v is not None}
+    unmapped = [name for name in present if name not in mapped]
     found = {}
     for canonical, theirs in mapping.items():
         if theirs is None:
@@ -68,15 +81,38 @@ def column_mapping(
                 )
             continue
         if str(theirs) not in present:
+            guess = closest_header(str(theirs), unmapped)
             if canonical in required:
                 raise ContractError(
-                    f"{source}: required column {theirs!r} (for {canonical}) not found. "
+                    f"{source}: required column {theirs!r} (for {canonical}) not found.{guess} "
                     f"Columns in the file: {list(present)}. Set `{key}.{canonical}` in conf/data to "
                     "the name of your column."
+                )
+            message = (
+                f"{source}: column {theirs!r} (`{key}.{canonical}`) is not in the file.{guess} "
+                f"Set `{key}.{canonical}` in conf/data to the name of your column, or to null "
+                "when the file has none"
+            )
+            if on_missing == "stop":
+                raise ContractError(f"{message} (data.on_missing_column: stop).")
+            if on_missing == "warn":
+                warnings.warn(
+                    InputWarning(
+                        f"{message}; going on without {canonical} (data.on_missing_column: stop "
+                        "stops instead)."
+                    ),
+                    stacklevel=2,
                 )
             continue
         found[canonical] = present[str(theirs)]
     return found
+
+
+def closest_header(wanted: str, headers: list[str]) -> str:
+    """' Did you mean '品类'?' for the header closest to a mapped name, or ''."""
+    folded = {h.casefold(): h for h in headers}
+    close = difflib.get_close_matches(wanted.strip().casefold(), list(folded), n=1, cutoff=0.5)
+    return f" Did you mean {folded[close[0]]!r}?" if close else ""
 
 
 DAY_NS = 86_400 * 10**9
@@ -170,10 +206,17 @@ def _mapped_columns(
         s.REQUIRED_TRANSACTION_COLUMNS,
         source,
         "data.columns",
+        _on_missing(cfg, whole=not empty_allowed),
     )
     if not raw.num_rows and not empty_allowed:
         raise no_data_rows(source, raw.column_names)
     return {canonical: raw[name] for canonical, name in columns.items()}
+
+
+def _on_missing(cfg: DataConfig, whole: bool) -> str:
+    """`data.on_missing_column` for a whole file; a partition of one (engine: dask) only stops,
+    since splitting the file has warned about its header once already."""
+    return cfg.on_missing_column if whole or cfg.on_missing_column == "stop" else "ignore"
 
 
 _OPTIONAL = s.OPTIONAL_TRANSACTION_COLUMNS
@@ -412,7 +455,12 @@ def _prepare_customers(
         return empty, pd.DataFrame()
     raw = text_table(raw)
     columns = column_mapping(
-        raw.column_names, cfg.customer_columns, (s.CUSTOMER_ID,), source, "data.customer_columns"
+        raw.column_names,
+        cfg.customer_columns,
+        (s.CUSTOMER_ID,),
+        source,
+        "data.customer_columns",
+        _on_missing(cfg, whole=row_numbers is None),
     )
     if row_numbers is None:
         row_numbers = np.arange(1, raw.num_rows + 1)
