@@ -64,3 +64,18 @@ def test_score_names_only_options_it_has(project):
         assert named and named <= options, result.output
     assert "no-such-file.csv" in missing_file.output
     assert "conf/paths" not in missing_file.output and "segml run" not in missing_file.output
+
+
+def test_ui_links_to_the_experiments_runs_not_its_genai_pages(project, monkeypatch):
+    """MLflow 3's UI opens an experiment on its GenAI pages (traces) unless the link says
+    `workflowType=machine_learning`; `segml ui` prints the link to the experiment's runs."""
+    from segml.reporting import run_history
+
+    asked, started = [], []
+    monkeypatch.setattr(run_history, "experiment_id", lambda uri, name: asked.append(name) or "7")
+    monkeypatch.setattr(cli.subprocess, "call", lambda args: started.append(args) or 0)
+    result = invoke("ui", "--port", "5123")
+    assert result.exit_code == 0, result.output
+    printed = "".join(result.output.split())  # the console may wrap the long link
+    assert "http://127.0.0.1:5123/#/experiments/7/runs?workflowType=machine_learning" in printed
+    assert asked and started and started[0][1] == "ui" and "5123" in started[0]

@@ -106,11 +106,9 @@ def model_table(target: str, metrics: dict, w: Words) -> Table:
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    table.add_column("Scorer", no_wrap=True)
-    for measure in measures:
-        table.add_column(HEADLINE[target][measure], justify="right", no_wrap=True)
     production = metrics.get("production", {}).get("scorer")
     scorers = sorted(metrics["spread"], key=lambda s: (s != "model", s))  # the model first
+    rows = []
     for scorer in scorers:
         cells = []
         for i, measure in enumerate(measures):
@@ -120,5 +118,12 @@ def model_table(target: str, metrics: dict, w: Words) -> Table:
             if i == 0 and value is not None:  # the grade is judged on this one
                 cell += f" ± {shown(metrics['spread'][scorer].get(measure))}"
             cells.append(cell)
-        table.add_row(scorer_name(target, scorer, production, w), *cells)
+        rows.append([scorer_name(target, scorer, production, w), *cells])
+    # in 80 columns a long header wraps onto a second line; names and numbers are never cut
+    table.add_column("Scorer", no_wrap=True)
+    for i, measure in enumerate(measures, start=1):
+        widest = max(len(row[i]) for row in rows)
+        table.add_column(HEADLINE[target][measure], justify="right", min_width=widest)
+    for row in rows:
+        table.add_row(*row)
     return table
