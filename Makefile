@@ -14,12 +14,15 @@ export DVC_NO_ANALYTICS := 1
 # The venv is rebuilt only when the pinned versions change. Bytecode is compiled once here: every
 # stage is its own process, and where PYTHONDONTWRITEBYTECODE is set each one would otherwise
 # compile mlflow, sklearn and lightgbm again (about 4 s per process).
+# Quiet unless it fails: what the installers print goes to logs/install.log, shown on failure.
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "==> installing pinned dependencies (requirements.lock) into $(VENV)"
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	@$(UV) pip install --python $(BIN)/python --compile-bytecode -r requirements.lock
-	@$(UV) pip install --python $(BIN)/python --no-deps -e .
+	@mkdir -p logs
+	@{ $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9 \
+	  && $(UV) pip install --python $(BIN)/python --compile-bytecode -r requirements.lock \
+	  && $(UV) pip install --python $(BIN)/python --no-deps -e . ; } > logs/install.log 2>&1 \
+	  || { cat logs/install.log; echo "installation failed (output above, also in logs/install.log)"; exit 1; }
 	@touch $(STAMP)
 
 install: $(STAMP)

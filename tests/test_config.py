@@ -47,6 +47,28 @@ def test_typo_in_config_is_caught():
         to_typed(raw)
 
 
+def test_an_unknown_setting_gets_a_did_you_mean_and_no_plus_advice():
+    """`labels.horizon_dayz=60` named the fix Hydra suggests (`+labels...`), which then failed
+    with "reference_type=LabelsConfig"; both now name the setting meant."""
+    with pytest.raises(ConfigError) as error:
+        compose(["labels.horizon_dayz=60"], ROOT / "conf")
+    assert "Did you mean `labels.horizon_days`?" in str(error.value)
+    assert "+labels" not in str(error.value)
+    with pytest.raises(ConfigError, match="Did you mean `labels.horizon_days`"):
+        compose(["labelz.horizon_days=60"], ROOT / "conf")
+    with pytest.raises(ConfigError) as error:
+        to_typed(compose(["+labels.horizon_dayz=60"], ROOT / "conf"))
+    assert "Did you mean `labels.horizon_days`?" in str(error.value)
+    assert "reference_type" not in str(error.value)
+
+
+def test_an_unquoted_value_hydra_cannot_read_gets_a_hint_to_quote_it():
+    with pytest.raises(ConfigError) as error:
+        compose(["data.sheet=订单"], ROOT / "conf")
+    assert "quote the value" in str(error.value) and "\"data.sheet='订单'\"" in str(error.value)
+    assert to_typed(compose(["data.sheet='订单'"], ROOT / "conf")).data.sheet == "订单"
+
+
 def test_every_policy_has_actions_for_every_grade(cfg):
     actions = cfg.tiering.actions
     assert set(actions["abc"]) == set(cfg.tiering.abc["labels"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ TOTAL_LABELS = (
     "grand total",
     "sum",
 )
+ON_MISSING_COLUMN = ("warn", "stop")  # data.on_missing_column
 # the tier policies `tiering.primary` may name; each has its settings group in conf/tiering
 TIER_POLICIES = ("abc", "pyramid", "value_potential")
 
@@ -88,18 +89,23 @@ class PathsConfig:
     prepared_customers: str = MISSING
     rejected: str = MISSING
     data_quality: str = MISSING
+    data_quality_details: str = MISSING
     labelled: str = MISSING
     snapshot: str = MISSING
     vocabulary: str = MISSING
     schedule: str = MISSING
+    schedule_details: str = MISSING
     segmenter: str = MISSING
     segments: str = MISSING
     segment_profile: str = MISSING
     segment_metrics: str = MISSING
+    segment_metrics_details: str = MISSING
     churn_model: str = MISSING
     upside_model: str = MISSING
     churn_metrics: str = MISSING
+    churn_metrics_details: str = MISSING
     upside_metrics: str = MISSING
+    upside_metrics_details: str = MISSING
     calibration_plot: str = MISSING
     deciles_plot: str = MISSING
     lift_plot: str = MISSING
@@ -114,6 +120,7 @@ class PathsConfig:
     tier_metrics: str = MISSING
     window_metrics: str = MISSING
     window_plot: str = MISSING
+    tier_metrics_details: str = MISSING
     export_parquet: str = MISSING
     export_csv: str = MISSING
     export_xlsx: str = MISSING
@@ -137,6 +144,8 @@ class DataConfig:
     customers_optional: bool = True
     columns: dict[str, Any] = field(default_factory=dict)
     customer_columns: dict[str, Any] = field(default_factory=dict)
+    # a mapped optional column missing from the file: warn and go on without it, or stop
+    on_missing_column: str = "warn"
     timestamp_format: str | None = None
     dayfirst: bool = False
     timezone: str | None = None
@@ -382,7 +391,7 @@ def to_typed(raw: dict) -> Config:
         merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
         typed = OmegaConf.to_object(merged)
     except Exception as exc:  # omegaconf raises several error types; all mean "fix the config"
-        raise ConfigError(f"Invalid configuration: {exc}") from exc
+        raise ConfigError(f"Invalid configuration: {_unknown_key(exc) or exc}") from exc
     _check_choices(typed)
     if typed.as_of is not None:
         typed.as_of = _iso_date(typed.as_of)
@@ -415,6 +424,11 @@ def _check_choices(typed: Config) -> None:
         raise ConfigError(
             f"engine={typed.engine!r}: use one of {list(ENGINES)} (dask runs prepare, features, "
             "tier and export's table per partition of customers; see conf/dask)."
+        )
+    if typed.data.on_missing_column not in ON_MISSING_COLUMN:
+        raise ConfigError(
+            f"data.on_missing_column={typed.data.on_missing_column!r}: use one of "
+            f"{list(ON_MISSING_COLUMN)} (what to do when a mapped optional column is not in the file)."
         )
     if typed.dask.partitions < 1:
         raise ConfigError(f"dask.partitions={typed.dask.partitions}: use 1 or more.")
@@ -457,6 +471,27 @@ def _check_data(data: DataConfig) -> None:
         raise ConfigError(
             f"data.as_of_past_end={data.as_of_past_end!r}: use one of {list(PAST_END)}."
         )
+
+
+def _unknown_key(exc: Exception) -> str | None:
+    """For a key the schema does not have (a typo in conf/, or `+key=value`): the closest setting
+    there, in place of OmegaConf's message naming its internal types."""
+    from omegaconf.errors import ConfigKeyError
+
+    key = getattr(exc, "full_key", None)
+    if not isinstance(exc, ConfigKeyError) or not key:
+        return None
+    parent, _, name = str(key).rpartition(".")
+    group: Any = Config()
+    for part in parent.split(".") if parent else ():
+        group = getattr(group, part, None)
+    if not is_dataclass(group):
+        return None
+    settings = tuple(f.name for f in fields(group))
+    where = f"of {parent}" if parent else "at the top level"
+    close = difflib.get_close_matches(name, settings, n=1, cutoff=0.6)
+    meant = f" Did you mean `{parent + '.' if parent else ''}{close[0]}`?" if close else ""
+    return f"`{key}` is not a setting {where}.{meant} Settings {where}: {', '.join(settings)}."
 
 
 def _did_you_mean(value: Any, choices: tuple[str, ...]) -> str:

@@ -46,6 +46,11 @@ class ProjectBusyError(SegmlError, RuntimeError):
     """Another segml command holds the project's run lock."""
 
 
+class InputWarning(UserWarning):
+    """Something in the input or settings the run goes on without (e.g. a mapped optional column
+    missing from the file); the command line shows it as one "warning:" line."""
+
+
 class PortableModelError(ValueError):
     """A model has no portable (MLflow pyfunc) form: a gap in the code, not in the input."""
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
-from segml.data.catalog import Catalog
+from segml.data.catalog import MAX_HEADLINE, Catalog
 from segml.errors import InputError
 
 TABLE = pd.DataFrame(
@@ -85,3 +87,44 @@ def test_some_entries_stay_files(tmp_path):
     catalog.write("b", [2])
     assert [p.name for p in tmp_path.iterdir()] == ["b.json"]
     assert catalog.source("a") == str(tmp_path / "a.json")
+
+
+RECORD = {
+    "model": {"roc_auc": 0.9, "brier": 0.13},
+    "summary": {"verdict_en": "B: beats BG/NBD", "margins": [0.01, 0.02], "beats_baseline": True},
+    "folds": {"fold_1": {"cutoff": "2025-08-03", "roc_auc": 0.89}},
+}
+HEADLINE = {"churn": {"roc_auc": 0.9, "margin": 0.015, "beats_baseline": True}}
+
+
+def test_dvc_metrics_hold_the_headline_and_reads_give_the_whole_record(tmp_path):
+    paths = {"churn_metrics": tmp_path / "churn.json"}
+    paths["churn_metrics_details"] = tmp_path / "churn_details.json"
+    files = Catalog(paths)
+    for catalog in (files, files.in_memory()):
+        catalog.write_metrics("churn_metrics", RECORD, HEADLINE)
+        assert catalog.read("churn_metrics") == RECORD
+    assert json.loads(paths["churn_metrics"].read_text(encoding="utf-8")) == HEADLINE
+    assert json.loads(paths["churn_metrics_details"].read_text(encoding="utf-8")) == RECORD
+    with pytest.raises(ValueError, match="write_metrics"):
+        files.write("churn_metrics", RECORD)  # the whole record never lands in the DVC metric
+    # a file logged before metrics had details is its own record
+    assert (
+        Catalog({"churn_metrics": paths["churn_metrics_details"]}).read("churn_metrics") == RECORD
+    )
+
+
+@pytest.mark.parametrize(
+    "headline",
+    [
+        {"churn": {"verdict": "B: beats BG/NBD"}},  # a sentence
+        {"margins": [0.01, 0.02]},  # a list
+        {"folds": {"fold_1": {"roc_auc": 0.89}}},  # a table, three levels deep
+        {"customers": {str(i): i for i in range(MAX_HEADLINE + 1)}},  # too many to compare
+    ],
+)
+def test_a_dvc_metrics_file_holds_a_few_numbers_only(tmp_path, headline):
+    catalog = Catalog({"m": tmp_path / "m.json", "m_details": tmp_path / "m_details.json"})
+    with pytest.raises(ValueError, match="DVC metrics file|headline numbers"):
+        catalog.write_metrics("m", RECORD, headline)
+    assert not (tmp_path / "m.json").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import pandas as pd
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from segml.data import io
 from segml.data.rejects import REASONS
 from segml.data.validate import prepare
-from segml.errors import ContractError
+from segml.errors import ContractError, InputWarning
 from segml.features.build import fit_vocabulary
 from segml.features.datasets import build_snapshot
 from segml.features.transactions import index_transactions
@@ -98,10 +99,35 @@ def test_missing_required_column_names_column_and_config_key(dcfg):
     )
 
 
-def test_optional_columns_may_be_absent(dcfg):
+def test_missing_required_column_names_the_closest_header(dcfg):
+    frame = raw([GOOD])
+    typo = dataclasses.replace(dcfg, columns={**HEADERS, "customer_id": "客户编码"})
+    with pytest.raises(ContractError, match="Did you mean '客户编号'"):
+        prepare(frame, None, typo)
+
+
+def test_optional_columns_set_to_null_are_absent_without_a_word(dcfg):
     frame = raw([GOOD])[["客户编号", "交易时间", "金额"]]
-    result = prepare(frame, None, dcfg)
+    absent = {k: (v if k in ("customer_id", "ts", "amount") else None) for k, v in HEADERS.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InputWarning)
+        result = prepare(frame, None, dataclasses.replace(dcfg, columns=absent))
     assert list(result.transactions.columns) == ["customer_id", "ts", "amount"]
+
+
+def test_a_mapped_optional_column_missing_from_the_file_warns_or_stops(dcfg):
+    """A mistyped `category: 类别` (the file says 品类) is named with the closest header, never
+    dropped in silence; `data.on_missing_column: stop` stops instead."""
+    frame = raw([GOOD])
+    typo = dataclasses.replace(dcfg, columns={**HEADERS, "category": "类别"})
+    with pytest.warns(InputWarning) as caught:
+        result = prepare(frame, None, typo, transactions_source="data/raw/transactions.csv")
+    (message,) = [str(w.message) for w in caught if issubclass(w.category, InputWarning)]
+    assert "data/raw/transactions.csv" in message and "'类别'" in message
+    assert "Did you mean '品类'?" in message and "data.columns.category" in message
+    assert "category" not in result.transactions.columns
+    with pytest.raises(ContractError, match="Did you mean '品类'"):
+        prepare(frame, None, dataclasses.replace(typo, on_missing_column="stop"))
 
 
 def test_customer_table_duplicates_and_missing_ids_rejected(dcfg):

@@ -4,6 +4,7 @@ repository's conf/, pipelines/ and src/, driven through the real CLI in subproce
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -62,9 +63,6 @@ def copy_project(source: Path, target: Path) -> Path:
 
 
 def stages_run(result: subprocess.CompletedProcess) -> set[str]:
-    """The DVC stages a `segml run` ran, from its output."""
-    return {
-        line.split("'")[1]
-        for line in result.stdout.splitlines()
-        if line.startswith("Running stage")
-    }
+    """The DVC stages a `segml run` ran, from the stages' own lines ("✓ train done in 12.3s"):
+    DVC's own progress lines go to logs/dvc-repro.log, not to the console."""
+    return set(re.findall(r"^✓ (\w+) done in ", result.stderr + result.stdout, re.MULTILINE))

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -67,6 +69,61 @@ def test_exports_hold_the_promised_columns(demo_project):
     )
     assert csv["customer_id"].str.len().eq(7).all()  # leading zeros survive
     assert csv.loc[csv["tier"].notna(), "persona_zh"].notna().all()
+
+
+def test_a_run_prints_the_stages_and_the_summary_only(demo_project):
+    """No DVC progress lines or git hints, no library warnings or registry chatter, and the
+    summary in plain words (no column or scorer codes)."""
+    printed = (demo_project.parent / "first_run" / "output.txt").read_text(encoding="utf-8")
+    stages = {"prepare", "features", "segment", "train", "tier", "export"}
+    assert {s for s in stages if f"✓ {s} done in" in printed} == stages
+    assert "Customers per tier" in printed and "Churn model vs baselines" in printed
+    for noise in (
+        "Running stage",
+        "lock file",
+        "git add",
+        "dvc push",
+        "autostage",
+        "Warning:",  # a library's UserWarning, FutureWarning, ... (segml's own say "warning:")
+        "warnings.warn",
+        "Successfully registered",
+        "already exists. Creating a new version",
+        "Created version",
+    ):
+        assert noise not in printed, noise
+    for code in ("customer_share", "value_share", "mean_churn", "baseline_", "roc_auc", "gini"):
+        assert code not in printed, code
+
+
+def test_dvc_metrics_hold_headline_numbers_the_details_the_rest(demo_project):
+    """Every file dvc.yaml lists as a metric holds a few numbers, at most two levels deep (no
+    text, no lists), so `dvc exp show` stays readable; its details file beside it holds the whole
+    record, which is what reading the catalog entry gives."""
+    from segml.app.params import load_config
+    from segml.data.catalog import DETAILS, MAX_HEADLINE, Catalog
+
+    entries = re.findall(
+        r"^    metrics:\n((?:      - .*\n)+)", (ROOT / "dvc.yaml").read_text("utf-8"), re.M
+    )
+    names = [n for block in entries for n in re.findall(r"\$\{paths\.(\w+)\}", block)]
+    assert len(names) >= 6
+    os.chdir(demo_project)
+    try:
+        catalog = Catalog.from_config(load_config(check=False).paths)
+        for name in names:
+            headline = json.loads(catalog.path(name).read_text(encoding="utf-8"))
+            leaves = [
+                value
+                for group in headline.values()
+                for value in (group.values() if isinstance(group, dict) else [group])
+            ]
+            assert len(leaves) <= MAX_HEADLINE, name
+            assert all(v is None or isinstance(v, (int, float)) for v in leaves), (name, headline)
+            assert catalog.path(f"{name}{DETAILS}").exists(), name
+        assert "verdict_en" in catalog.read("churn_metrics")["summary"]  # the whole record
+        assert catalog.read("schedule")["backtest_folds"]
+    finally:
+        os.chdir(ROOT)
 
 
 def test_rejected_rows_and_quality_metrics_are_kept(demo_project):
@@ -285,6 +342,18 @@ def test_dvc_experiment_appears_in_exp_show(project_copy):
     )
     shown = sh([sys.executable, "-m", "dvc", "exp", "show", "--no-pager", "--csv"], root).stdout
     rows = list(csv.DictReader(io.StringIO(shown)))
-    assert "model.roc_auc" in rows[0] and "segment.k" in rows[0]
+    assert "churn.roc_auc" in rows[0] and "segment.k" in rows[0]
     experiment = next(r for r in rows if r["Experiment"] == "five-segments")
-    assert experiment["segment.k"] == "5" and float(experiment["model.roc_auc"]) > 0.5
+    assert experiment["segment.k"] == "5" and float(experiment["churn.roc_auc"]) > 0.5
+    # what changed reads in 200 columns: values, not "…" cells (the changed data and model
+    # folders, DVC's dependency columns, are dropped: their paths hold a "/", no setting or
+    # metric does)
+    show = ["exp", "show", "--no-pager", "--only-changed", "--drop", ".*/"]
+    table = subprocess.run(
+        [sys.executable, "-m", "dvc", *show],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**ENV, "COLUMNS": "200"},
+    ).stdout
+    assert "five-segments" in table and "segments.k" in table and "…" not in table, table

@@ -134,3 +134,36 @@ def test_blends_and_scaled_forecasts_have_a_portable_form_that_predicts_the_same
         )
     assert mx.to_portable(churn).spec["kind"] == "blend"
     assert mx.to_portable(ScaledScorer(value, 0.9)).spec["total_factor"] == 0.9
+
+
+def test_logged_models_take_the_feature_snapshot_as_it_is_and_log_quietly(
+    tmp_path, monkeypatch, fitted, features
+):
+    """The snapshot's categorical columns go in as they are (MLflow's `string` refused them:
+    "Can not safely convert category to <U0"), extra columns are ignored, and logging declares its
+    schema: no hint about integer columns, no registry chatter."""
+    import warnings
+
+    import mlflow
+
+    monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_experiment("portable")
+    # as the snapshot holds them: numbers as floats (features are computed in float), categoricals
+    snapshot = features.astype({"frequency": float})
+    assert isinstance(snapshot["attr_region"].dtype, pd.CategoricalDtype)
+    with warnings.catch_warnings(record=True) as caught, mlflow.start_run() as run:
+        warnings.simplefilter("always")
+        logged = {
+            name: run_logger._log_model(mlflow, name, fitted[name], features, FILES)
+            for name in ("churn_isotonic", "segmenter")
+        }
+    assert not [w for w in caught if "integer column" in str(w.message)]
+    for name, info in logged.items():
+        predicted = mlflow.pyfunc.load_model(info.model_uri).predict(snapshot)
+        if name == "segmenter":
+            expected = fitted[name].assign(snapshot)
+            assert list(predicted["segment"]) == list(expected["segment"])
+        else:
+            np.testing.assert_allclose(predicted, fitted[name].predict_proba(snapshot), atol=1e-9)
+    assert run.info.run_id

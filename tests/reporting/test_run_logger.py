@@ -22,7 +22,7 @@ def test_flatten_gives_readable_keys():
 
 
 def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
-    tmp_path, monkeypatch, fitted, features
+    tmp_path, monkeypatch, capfd, fitted, features
 ):
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -54,7 +54,13 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
             promote=(wins, f"challenge {k}"),
         )
 
+    capfd.readouterr()
     first, worse, better = log(0.80, 31, True), log(0.70, 15, False), log(0.85, 63, True)
+    printed = capfd.readouterr()
+    # registering is quiet: no "Successfully registered model" / "already exists. Creating a new
+    # version" / "Created version" lines on the console at every run
+    assert "registered model" not in (printed.out + printed.err).lower()
+    assert "created version" not in (printed.out + printed.err).lower()
     assert all(d.startswith("promoted v1 with its set") for d in first["promotion"].values())
     assert all(
         "kept the champion set: this run challenge 15" in d for d in worse["promotion"].values()
@@ -75,6 +81,10 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
     assert horizon == 90 and set(loaded) == {"churn", "upside"}
     run = client.get_run(worse["run_id"])
     assert run.data.params["churn.params.num_leaves"] == "15"
+    assert run.data.params["as_of"] == "2025-12-31"  # the date graded, not "None"
+    # the UI opens the experiment on its runs (not the GenAI traces page)
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     assert "export.headers.a" not in run.data.params  # long text tables stay in params.yaml
     assert run.data.metrics["churn.model.roc_auc"] == 0.70
     assert "kept the champion set" in run.data.tags["segml.promotion.churn"]

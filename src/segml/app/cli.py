@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -13,9 +14,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
 from segml.app.console import console
+from segml.config import PARAMS_FILE
 
 app = typer.Typer(
     add_completion=False,
@@ -166,19 +167,43 @@ def _pin_previous_period(overrides: list[str]) -> list[str]:
     return [*overrides, f"tiering.previous_ref='{ref}'"] if ref else overrides
 
 
-def _dvc(*args: str) -> int:
+# what `dvc repro` itself prints (stages run or skipped, lock files, git hints): kept here, not on
+# the console, which shows the stages' own lines; DVC's warnings and errors still go to the console
+DVC_LOG = Path("logs") / "dvc-repro.log"
+
+
+def _dvc(*args: str, log: Path | None = None) -> int:
+    """Run DVC in this environment; with `log`, its standard output (DVC's progress lines, never its
+    warnings or errors, which go to standard error) goes to that file."""
     # stages run `python ...`: make sure that is this environment's python
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "DVC_NO_ANALYTICS": "1",
     }
-    return subprocess.call([sys.executable, "-m", "dvc", *args], env=env)
+    command = [sys.executable, "-m", "dvc", *args]
+    if log is None:
+        return subprocess.call(command, env=env)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w", encoding="utf-8") as out:
+        return subprocess.call(command, env=env, stdout=out)
 
 
 def _ensure_dvc_repo() -> None:
     if not Path(".dvc").is_dir():
-        _dvc("init", *([] if Path(".git").exists() else ["--no-scm"]))
+        _dvc("init", "-q", *([] if Path(".git").exists() else ["--no-scm"]))
+
+
+def _report_repro(log: Path) -> None:
+    """What the stages' own lines do not say: stages restored from DVC's run cache, or that nothing
+    had to run."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    for stage in re.findall(r"Stage '([^']+)' is cached - skipping run", text):
+        console.print(
+            f"[green]✓[/green] {stage} restored from DVC's run cache (same inputs as before)"
+        )
+    if "Running stage" not in text and "is cached" not in text:
+        console.print("[green]✓[/green] every stage is up to date: nothing to rerun")
 
 
 @app.command()
@@ -196,11 +221,33 @@ def _run(overrides: list[str] | None, force: bool = False) -> None:
 
 
 def _compose_and_repro(overrides: list[str] | None, force: bool = False) -> None:
-    _compose(overrides)
-    _ensure_dvc_repo()
-    code = _dvc("repro", *(["--force"] if force else []))
-    if code != 0:
-        _fail(f"dvc repro failed (exit {code}); the stage's message is above.")
+    """Compose params.yaml and run `dvc repro`. When either fails, params.yaml is put back as it
+    was, so `dvc repro` and `dvc status` go on seeing the last configuration that composed and ran."""
+    params = Path(PARAMS_FILE)
+    before = params.read_bytes() if params.exists() else None
+    try:
+        _compose(overrides)
+        _ensure_dvc_repo()
+        code = _dvc("repro", *(["--force"] if force else []), log=DVC_LOG)
+        if code != 0:
+            _fail(
+                f"dvc repro failed (exit {code}): the message is above; what DVC ran is in "
+                f"{DVC_LOG}. params.yaml is back as it was before this run."
+            )
+    except BaseException:
+        _restore(params, before)
+        raise
+    _report_repro(DVC_LOG)
+
+
+def _restore(path: Path, content: bytes | None) -> None:
+    """Put a file back as it was (`content` None: it did not exist)."""
+    from segml.data import io
+
+    if content is None:
+        path.unlink(missing_ok=True)
+    elif not path.exists() or path.read_bytes() != content:
+        io.write_bytes(content, path)
 
 
 @app.command()
@@ -217,84 +264,12 @@ def demo(overrides: Overrides = None) -> None:
 @app.command()
 def summary() -> None:
     """Print customers per tier, model metrics beside baselines, and where every output is."""
-    from segml.app.console import report_forecast
     from segml.app.params import load_config
+    from segml.app.summary import print_summary
     from segml.data.catalog import Catalog
-    from segml.models.evaluation import verdict
 
     cfg = load_config(check=False)
-    catalog = Catalog.from_config(cfg.paths)
-    tiers = catalog.read("tier_summary")
-    table = Table(title=f"Customers per tier ({cfg.tiering.primary})")
-    for column in ("tier", "customers", "customer_share", "value_share", "mean_churn_probability"):
-        table.add_column(column, justify="right")
-    for row in tiers.itertuples():
-        table.add_row(
-            str(row.tier),
-            f"{row.customers:,}",
-            f"{row.customer_share:.1%}",
-            f"{row.value_share:.1%}",
-            f"{row.mean_churn_probability:.2f}",
-        )
-    console.print(table)
-    for target, headline in (
-        ("churn", ("roc_auc", "pr_auc", "brier", "lift_top10")),
-        ("upside", ("normalized_gini", "spearman", "top20_capture")),
-    ):
-        metrics = catalog.read(f"{target}_metrics")
-        summary_ = metrics["summary"]
-        if not metrics["spread"]:  # not trained: no backtest to show, the grade says why
-            console.print(f"[bold red]{target} model grade {verdict(summary_)}[/bold red]")
-            console.print(f"  production: {metrics['production']['scorer_reason_en']}")
-            continue
-        grid = Table(
-            title=f"{target} model vs baselines: walk-forward backtest, mean ± spread over "
-            f"{summary_['folds']} folds"
-        )
-        grid.add_column("scorer")
-        for name in headline:
-            grid.add_column(name, justify="right")
-        for scorer in (k for k in metrics["spread"]):
-            grid.add_row(
-                scorer,
-                *(
-                    f"{metrics[scorer][n]:.3f} ± {metrics['spread'][scorer][n]:.3f}"
-                    if n in metrics[scorer]
-                    else ""
-                    for n in headline
-                ),
-            )
-        console.print(grid)
-        style = "green" if summary_["beats_baseline"] else "bold red"
-        console.print(f"[{style}]{target} model grade {verdict(summary_)}[/{style}]")
-        if summary_.get("blend"):
-            console.print(f"  {summary_['blend']['verdict_en']}")
-        console.print(f"  production: {metrics['production']['scorer_reason_en']}")
-    choice = catalog.read("schedule").get("schedule_choice")
-    if choice:
-        console.print(f"cutoff schedule: {choice['chosen']} — {choice['why']}")
-    report_forecast(
-        catalog.read("tier_metrics"),
-        catalog.read("churn_metrics"),
-        catalog.read("upside_metrics"),
-        cfg.labels.horizon_days,
-    )
-    console.print("\n[bold]Outputs[/bold]")
-    for label, name in (
-        ("report (open first)", "report"),
-        ("workbook (business users)", "export_xlsx"),
-        ("tier table", "export_parquet"),
-        ("tier table (CSV, for systems)", "export_csv"),
-        ("rejected rows", "rejected"),
-    ):
-        console.print(f"  {label:32s} {catalog.path(name)}")
-    for label, path in (
-        ("metrics", cfg.paths.metrics_dir),
-        ("models", cfg.paths.models_dir),
-        ("MLflow store", cfg.tracking.uri),
-    ):
-        console.print(f"  {label:32s} {path}")
-    console.print("  open the MLflow UI with `make mlflow-ui` (or `segml ui`)")
+    print_summary(cfg, Catalog.from_config(cfg.paths))
 
 
 @app.command()
@@ -316,7 +291,9 @@ def score(
     overrides: Overrides = None,
 ) -> None:
     """Score new transactions with registered models: no retraining, same exports."""
-    with _one_at_a_time():
+    from segml.app.console import input_warnings
+
+    with _one_at_a_time(), input_warnings():
         _score(input, as_of, customers, model, out, allow_short_history, overrides)
 
 
@@ -466,10 +443,16 @@ def _window(horizons: str, sample: int | None, report: bool) -> None:
 @app.command()
 def ui(port: int = typer.Option(5000), overrides: Overrides = None) -> None:
     """Open the MLflow UI on 127.0.0.1 against the project's tracking store."""
+    from segml.reporting.run_history import experiment_id
+
     _, cfg = _config(overrides)
     mlflow = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or "mlflow"
+    found = experiment_id(cfg.tracking.uri, cfg.tracking.experiment)
+    # the experiment's runs; MLflow 3's UI otherwise opens on its GenAI pages (traces)
+    page = f"experiments/{found}/runs" if found else ""
     console.print(
-        f"MLflow UI on http://127.0.0.1:{port} (store {cfg.tracking.uri}); Ctrl+C to stop"
+        f"MLflow UI on http://127.0.0.1:{port}/#/{page}?workflowType=machine_learning "
+        f"(store {cfg.tracking.uri}; it takes up to a minute to start); Ctrl+C to stop"
     )
     raise typer.Exit(
         subprocess.call(

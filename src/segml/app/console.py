@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 
-from segml.errors import SegmlError
+from segml.errors import InputWarning, SegmlError
 
 console = Console(stderr=True, highlight=False)
 
@@ -18,11 +20,29 @@ def user_errors() -> tuple[type[Exception], ...]:
     return (SegmlError,)
 
 
+@contextmanager
+def input_warnings() -> Iterator[None]:
+    """segml's `InputWarning`s as one console line each ("warning: ..."), every time they occur;
+    other warnings as Python shows them."""
+    python_shows = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, InputWarning):
+            console.print(f"  [yellow]warning:[/yellow] {message}")
+        else:
+            python_shows(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", InputWarning)
+        warnings.showwarning = show
+        yield
+
+
 def run_stage(name: str, main: Callable[[], None]) -> None:
     """Run one pipeline stage with a spinner and timing; user errors exit 2 with their message."""
     start = time.perf_counter()
     try:
-        with console.status(f"[bold]{name}[/bold] running..."):
+        with console.status(f"[bold]{name}[/bold] running..."), input_warnings():
             main()
     except user_errors() as exc:
         console.print(f"[bold red]{name} failed:[/bold red] {exc}")
@@ -76,48 +96,6 @@ def report_promotion(run: dict) -> None:
     """What the recorded run decided for each model (promoted to champion, or why not)."""
     for model, decision in run["promotion"].items():
         console.print(f"  {model}: {decision}")
-
-
-def _span(values: list[float]) -> str:
-    values = [v for v in values if v == v]
-    if not values:
-        return "–"
-    low, high = f"{min(values):.0%}", f"{max(values):.0%}"
-    return low if low == high else f"{low}–{high}"
-
-
-def report_forecast(tier_metrics: dict, churn: dict, upside: dict, horizon_days: int) -> None:
-    """The forecast's total and how far totals were off in the backtest, how often the ranges held
-    and the next purchase dates came true."""
-    forecast = upside.get("forecast")
-    total = tier_metrics.get("forecast_total")
-    if total is not None:
-        scaled = (
-            f"scaled by {forecast['factor']:.2f} so totals add up"
-            if forecast and forecast.get("applied")
-            else "not scaled"
-        )
-        console.print(
-            f"[bold]Forecast[/bold] for the next {horizon_days} days: ¥{total:,.0f} from "
-            f"{tier_metrics.get('customers', 0):,} customers ({scaled})"
-        )
-    if forecast:
-        style = "green" if forecast.get("within_10_percent") else "yellow"
-        console.print(f"  [{style}]total: {forecast['total_error_en']}[/{style}]")
-        held = [f.get("coverage", float("nan")) for f in forecast["folds"].values()]
-        if forecast.get("level"):
-            console.print(
-                f"  ranges ({forecast['level']:.0%}): held {_span(held)} of customers' spend per "
-                "backtest fold"
-            )
-    dated = churn.get("next_purchase", {}).get("folds", {})
-    if dated:
-        console.print(
-            f"  next purchase dates: {tier_metrics.get('next_purchase_expected', 0):,} customers "
-            f"expected to buy within {horizon_days} days; in the backtest a date was followed by a "
-            f"purchase for {_span([f['date_right'] for f in dated.values()])} of customers, "
-            f"'none expected' right for {_span([f['none_right'] for f in dated.values()])}"
-        )
 
 
 def report_window(study: dict) -> None:

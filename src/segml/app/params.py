@@ -10,9 +10,11 @@ point; the schema it returns is `segml.config`'s.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +38,61 @@ CONF_DIR = "conf"
 
 
 def compose(overrides: list[str] | None = None, conf_dir: str | Path = CONF_DIR) -> dict:
-    """Compose `conf/` with Hydra overrides (e.g. ``labels.horizon_days=60``) into a plain dict."""
+    """Compose `conf/` with Hydra overrides (e.g. ``labels.horizon_days=60``) into a plain dict.
+
+    An override Hydra cannot read, or one naming a setting `conf/` does not have, stops with a
+    ConfigError saying how to write it (quotes) or which setting was meant (did you mean)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
+    from hydra.errors import ConfigCompositionException, OverrideParseException
 
-    with initialize_config_dir(str(Path(conf_dir).resolve()), version_base="1.3"):
-        cfg = hydra_compose(config_name="config", overrides=list(overrides or []))
+    overrides = list(overrides or [])
+    try:
+        with initialize_config_dir(str(Path(conf_dir).resolve()), version_base="1.3"):
+            cfg = hydra_compose(config_name="config", overrides=overrides)
+    except OverrideParseException as exc:
+        raise ConfigError(_unreadable(overrides, exc)) from exc
+    except ConfigCompositionException as exc:
+        unknown = re.match(r"Could not override '([^']+)'", str(exc))
+        if not unknown:
+            raise
+        raise ConfigError(_unknown_setting(unknown[1], compose([], conf_dir))) from exc
     return with_salt_fingerprint(OmegaConf.to_container(cfg, resolve=True))
+
+
+def _unreadable(overrides: list[str], exc: Exception) -> str:
+    """Hydra's parse error, with how to quote the override it could not read."""
+    found = next((o for o in overrides if o in str(exc)), None)
+    message = f"Cannot read the override {found or overrides}: {str(exc).splitlines()[0]}."
+    if found and "=" in found:
+        key, value = found.split("=", 1)
+        if value[:1] not in "'\"":
+            message += (
+                f" Hydra reads only plain letters, digits and a few symbols unquoted: quote the "
+                f"value, e.g. segml run \"{key}='{value}'\" (the outer quotes are for the shell)."
+            )
+    return message
+
+
+def _unknown_setting(key: str, known: dict) -> str:
+    """`key` is not a setting of `conf/` (composed as `known`): the closest one, and its siblings."""
+    node, path = known, []
+    for part in key.split("."):
+        if isinstance(node, dict) and part in node:
+            node, path = node[part], [*path, part]
+            continue
+        siblings = [str(k) for k in node] if isinstance(node, dict) else []
+        close = difflib.get_close_matches(part, siblings, n=1, cutoff=0.6)
+        rest = key.split(".")[len(path) + 1 :]
+        where = ".".join(path) or "the top level"
+        message = f"`{key}` is not a setting: conf/ has no `{part}` in {where}."
+        if close:
+            meant = ".".join([*path, close[0], *rest])
+            message += f" Did you mean `{meant}`?"
+        elif siblings:
+            message += f" Settings there: {', '.join(sorted(siblings))}."
+        return message + " (segml's settings are all in conf/: no `+` is needed to set one.)"
+    return f"`{key}` cannot be overridden."
 
 
 def write_params(

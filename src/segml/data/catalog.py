@@ -5,16 +5,23 @@ ask for `catalog.read("snapshot")` or `catalog.write("tiers", table)`. An entry 
 suffix picks the format; writes go through segml.data.io, so every one is atomic) or, in a run that
 keeps its intermediates (`run_pipeline`, `segml score`), an object held in memory: the same names,
 the same reads (`filters=`, `columns=`) and writes, no file.
+
+DVC metrics come in pairs (README, "DVC metrics"): `<entry>` is the file DVC tracks as a metric,
+the headline numbers `dvc exp show` compares, and `<entry>_details` beside it is the stage's whole
+record (per-fold tables, sentences, lists), which is not a DVC metric. `write_metrics` writes both;
+reading `<entry>` gives the whole record, so readers never need to know which is which.
 """
 
 from __future__ import annotations
 
+import numbers
 import operator
 from collections.abc import Iterable
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from segml.config import DataConfig, PathsConfig
@@ -24,6 +31,7 @@ from segml.errors import InputError
 
 FOLDER_KEYS = {f.name for f in fields(PathsConfig) if f.name.endswith("_dir")}
 RAW = ("raw_transactions", "raw_customers")  # the user's export, read with conf/data's settings
+DETAILS = "_details"  # the entry beside a DVC metrics file that holds the whole record
 
 
 class Catalog:
@@ -80,7 +88,11 @@ class Catalog:
 
     def read(self, name: str, **options) -> Any:
         """Read by the file's format (its suffix); `options` go to the reader (parquet:
-        `filters=[...]` reads only some rows, `columns=[...]` only some columns)."""
+        `filters=[...]` reads only some rows, `columns=[...]` only some columns). A DVC metrics
+        entry reads as its whole record (`<name>_details`) when there is one."""
+        details = f"{name}{DETAILS}"
+        if details in self.paths and self.exists(details):
+            return self.read(details, **options)
         if name in self.held:
             return _select(self._held(name), **options)
         path = self.path(name)
@@ -124,6 +136,11 @@ class Catalog:
         if name in self.held:
             self._objects[name] = obj
             return None
+        if f"{name}{DETAILS}" in self.paths:
+            raise ValueError(
+                f"{name} is a DVC metrics file with its details beside it: write both with "
+                f"write_metrics({name!r}, record, headline)"
+            )
         path = self.path(name)
         if isinstance(obj, bytes):
             return io.write_bytes(obj, path)
@@ -133,6 +150,46 @@ class Catalog:
         if writer is None:
             raise ValueError(f"{name}: no writer for {path.suffix} files")
         return writer(obj, path, **options)
+
+    def write_metrics(self, name: str, record: dict, headline: dict) -> None:
+        """A stage's metrics: `headline` (checked by `check_headline`) as the DVC metrics file
+        `name`, the whole `record` as `<name>_details` (what reading `name` gives)."""
+        check_headline(name, headline)
+        self.write(f"{name}{DETAILS}", record)
+        if name in self.held:
+            self._objects[name] = headline
+        else:
+            WRITERS["json"](headline, self.path(name))
+
+
+# a headline is a few numbers: a DVC metrics file with more makes `dvc exp show` unreadable
+MAX_HEADLINE = 6
+
+
+def check_headline(name: str, headline: dict) -> None:
+    """Stop when a DVC metrics file would hold anything but a few numbers (or yes/no values), at
+    most two levels deep: text, lists and long tables belong in its details."""
+    flat = {}
+    for key, value in headline.items():
+        inner = value if isinstance(value, dict) else {"": value}
+        for sub, number in inner.items():
+            flat[f"{key}.{sub}" if sub else key] = number
+    wrong = {k: type(v).__name__ for k, v in flat.items() if not _is_number(v)}
+    if wrong:
+        raise ValueError(
+            f"{name}: a DVC metrics file holds numbers only, found {wrong}; put them in its "
+            "details (the record write_metrics writes beside it)"
+        )
+    if len(flat) > MAX_HEADLINE:
+        raise ValueError(
+            f"{name}: {len(flat)} headline numbers, at most {MAX_HEADLINE} (`dvc exp show` must "
+            "stay readable): keep the rest in its details"
+        )
+
+
+def _is_number(value: Any) -> bool:
+    """A number DVC shows as one: int, float, yes/no (numpy's too) or null (not measured)."""
+    return value is None or isinstance(value, (numbers.Real, np.bool_))
 
 
 # what pyarrow's `filters` mean, for a table held in memory

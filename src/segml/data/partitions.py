@@ -167,8 +167,8 @@ def part_active_days(task: PrepareTask) -> np.ndarray:
     """The days with a parseable timestamp in one partition (the export's end needs them all).
     The parsed timestamps are kept beside the partition, so `prepare_part` does not parse again."""
     raw, _ = read_part(task.transactions, task.k)
-    column = column_mapping(
-        raw.column_names, task.data.columns, (s.TS,), task.sources[0], "data.columns"
+    column = column_mapping(  # the other columns: checked when the file was split
+        raw.column_names, task.data.columns, (s.TS,), task.sources[0], "data.columns", "ignore"
     )
     ts = parse_timestamps(raw[column[s.TS]], task.data)
     io.save_array(ts, _timestamps_file(task.transactions, task.k))

@@ -419,6 +419,8 @@ def _check_file(path: Path, fmt: str, keys: _Keys) -> None:
     """Stop, saying what to set, when the file cannot be one to read as `fmt`: missing, of a
     format segml does not read, empty, or a workbook named as CSV."""
     if not path.exists():
+        if keys.path.startswith("--"):  # a command-line option (`segml score --input`)
+            raise InputError(f"Input file {path} not found: check the path given to `{keys.path}`.")
         raise InputError(
             f"Input file {path} not found. Set `{keys.path}` in conf/paths (or override it, e.g. "
             f"`segml run {keys.path}=/path/to/file.csv`)."

@@ -13,6 +13,8 @@ against the contract while the rejected rows and the customers without a usable 
 
 from __future__ import annotations
 
+import difflib
+import warnings
 from dataclasses import dataclass
 from functools import partial
 
@@ -56,7 +58,7 @@ from segml.data.rejects import (
     total_texts,
     whole_rows,
 )
-from segml.errors import ContractError
+from segml.errors import ContractError, InputWarning
 from segml.machine import at_once, cores
 
 
@@ -83,11 +85,22 @@ class Part:
 
 
 def column_mapping(
-    names: list, mapping: dict, required: tuple[str, ...], source: str, key: str
+    names: list,
+    mapping: dict,
+    required: tuple[str, ...],
+    source: str,
+    key: str,
+    on_missing: str = "warn",
 ) -> dict[str, object]:
-    """Canonical name -> the user's column, for the columns a file has; a missing required column
-    stops with advice."""
+    """Canonical name -> the user's column, for the columns a file has.
+
+    A mapped column missing from the file stops with advice when it is required, or when
+    `on_missing` is "stop" (`data.on_missing_column`); else it warns ("warn", an `InputWarning`)
+    or, for a partition of a file whose header was checked already, says nothing ("ignore").
+    Either way the message names the file's closest header."""
     present = {str(c).strip(): c for c in names}
+    mapped = {str(v) for v in mapping.values() if v is not None}
+    unmapped = [name for name in present if name not in mapped]
     found = {}
     for canonical, theirs in mapping.items():
         if theirs is None:
@@ -97,17 +110,40 @@ def column_mapping(
                 )
             continue
         if str(theirs) not in present:
+            guess = closest_header(str(theirs), unmapped)
             if canonical in required:
                 header = "data.customers_header_row" if "customer" in key else "data.header_row"
                 raise ContractError(
-                    f"{source}: required column {theirs!r} (for {canonical}) not found. "
+                    f"{source}: required column {theirs!r} (for {canonical}) not found.{guess} "
                     f"Columns in the file: {list(present)}. Set `{key}.{canonical}` in conf/data to "
                     f"the name of your column (and `{header}` to the header's 0-based row if "
                     "no row near the top holds the mapped names)."
                 )
+            message = (
+                f"{source}: column {theirs!r} (`{key}.{canonical}`) is not in the file.{guess} "
+                f"Set `{key}.{canonical}` in conf/data to the name of your column, or to null "
+                "when the file has none"
+            )
+            if on_missing == "stop":
+                raise ContractError(f"{message} (data.on_missing_column: stop).")
+            if on_missing == "warn":
+                warnings.warn(
+                    InputWarning(
+                        f"{message}; going on without {canonical} (data.on_missing_column: stop "
+                        "stops instead)."
+                    ),
+                    stacklevel=2,
+                )
             continue
         found[canonical] = present[str(theirs)]
     return found
+
+
+def closest_header(wanted: str, headers: list[str]) -> str:
+    """' Did you mean '品类'?' for the header closest to a mapped name, or ''."""
+    folded = {h.casefold(): h for h in headers}
+    close = difflib.get_close_matches(wanted.strip().casefold(), list(folded), n=1, cutoff=0.5)
+    return f" Did you mean {folded[close[0]]!r}?" if close else ""
 
 
 def prepare(
@@ -190,10 +226,17 @@ def _mapped_columns(
         s.REQUIRED_TRANSACTION_COLUMNS,
         source,
         "data.columns",
+        _on_missing(cfg, whole=not empty_allowed),
     )
     if not raw.num_rows and not empty_allowed:
         raise no_data_rows(source, raw.column_names)
     return {canonical: raw[name] for canonical, name in columns.items()}
+
+
+def _on_missing(cfg: DataConfig, whole: bool) -> str:
+    """`data.on_missing_column` for a whole file; a partition of one (engine: dask) only stops,
+    since splitting the file has warned about its header once already."""
+    return cfg.on_missing_column if whole or cfg.on_missing_column == "stop" else "ignore"
 
 
 _OPTIONAL = s.OPTIONAL_TRANSACTION_COLUMNS
@@ -211,7 +254,7 @@ def _parsed(
     Ids that differ only in letter case are counted across both files and, with
     `data.merge_id_case`, spelt alike first."""
     parsed = part.timestamps if part else None
-    customer_table = _customer_table(raw_customers, cfg, customers_source)
+    customer_table = _customer_table(raw_customers, cfg, customers_source, whole=part is None)
     merged, variants = None, None
     if cfg.merge_id_case:
         spellings = [clean_ids(pc.unique(text[s.CUSTOMER_ID]))]
@@ -293,8 +336,9 @@ def _row_text(
     # a total label in the id cell (judged once per distinct id), or, where the id is blank, in
     # the first cell
     total[~id_blank] = _is_total(np.flatnonzero(~id_blank), rows.customer, rows.ids, cfg)
+    # the mapping was checked (and warned about) when the columns were read
     id_column = column_mapping(
-        raw.column_names, cfg.columns, (s.CUSTOMER_ID,), "transactions", "data.columns"
+        raw.column_names, cfg.columns, (s.CUSTOMER_ID,), "transactions", "data.columns", "ignore"
     )[s.CUSTOMER_ID]
     blank_rows = np.flatnonzero(id_blank)
     if raw.column_names[0] != id_column and len(blank_rows):
@@ -593,13 +637,19 @@ class _CustomerTable:
 
 
 def _customer_table(
-    raw: pd.DataFrame | pa.Table | None, cfg: DataConfig, source: str
+    raw: pd.DataFrame | pa.Table | None, cfg: DataConfig, source: str, whole: bool
 ) -> _CustomerTable | None:
+    """`whole`: the whole customer file, not a partition of it (see `_on_missing`)."""
     if raw is None:
         return None
     raw = text_table(raw)
     columns = column_mapping(
-        raw.column_names, cfg.customer_columns, (s.CUSTOMER_ID,), source, "data.customer_columns"
+        raw.column_names,
+        cfg.customer_columns,
+        (s.CUSTOMER_ID,),
+        source,
+        "data.customer_columns",
+        _on_missing(cfg, whole),
     )
     return _CustomerTable(raw, source, columns, clean_ids(raw[columns[s.CUSTOMER_ID]]))
 

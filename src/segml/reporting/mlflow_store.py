@@ -25,11 +25,21 @@ def load_mlflow():
     return mlflow
 
 
+# MLflow 3's UI opens an experiment on its GenAI "Traces" page unless the experiment says it holds
+# model training runs (this tag); the UI's workflow switch (`?workflowType=machine_learning`, what
+# `segml ui` links to) does the same in versions where that switch decides
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+
+
 def connect(uri: str, experiment: str):
-    """mlflow, pointed at the tracking store `uri` and the experiment runs are logged to."""
+    """mlflow, pointed at the tracking store `uri` and the experiment runs are logged to (created
+    as a model-training experiment, so the UI opens it on its runs)."""
     mlflow = load_mlflow()
     mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(experiment)
+    found = mlflow.set_experiment(experiment)
+    key, kind = EXPERIMENT_KIND
+    if found.tags.get(key) != kind:
+        mlflow.MlflowClient().set_experiment_tag(found.experiment_id, key, kind)
     return mlflow
 
 

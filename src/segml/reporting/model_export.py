@@ -207,6 +207,52 @@ def input_example(portable: Portable, snapshot: pd.DataFrame, rows: int = 5) -> 
     return example
 
 
+def signature(portable: Portable, example: pd.DataFrame, output):
+    """The logged model's signature, declared (not inferred) from the input example and the
+    reference output.
+
+    Numbers are doubles, so a count with a missing value passes. Category columns (levels in the
+    spec: attributes, categorical features) accept any value: text, None or a pandas categorical
+    as the feature snapshot holds it; MLflow's schema has no categorical type, and its `string`
+    refuses a categorical column ("Can not safely convert category to <U0"). An integer output
+    column (the segment) is declared as one, rather than inferred with MLflow's hint about missing
+    integers, which concerns inputs."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, Schema, TensorSpec
+
+    categories = set(portable.spec.get("categories", {}))
+    inputs = Schema(
+        [
+            ColSpec(
+                AnyType()
+                if column in categories
+                else "double"
+                if pd.api.types.is_numeric_dtype(example[column])
+                else "string",
+                column,
+            )
+            for column in example.columns
+        ]
+    )
+    if isinstance(output, pd.DataFrame):
+        outputs = Schema(
+            [
+                ColSpec(
+                    "long"
+                    if pd.api.types.is_integer_dtype(output[column])
+                    else "double"
+                    if pd.api.types.is_numeric_dtype(output[column])
+                    else "string",
+                    column,
+                )
+                for column in output.columns
+            ]
+        )
+    else:
+        outputs = Schema([TensorSpec(np.dtype("float64"), (-1,))])
+    return ModelSignature(inputs=inputs, outputs=outputs)
+
+
 def reference_output(model: Any, example: pd.DataFrame):
     """What the segml object itself predicts on the example (signature, and the portability check)."""
     if hasattr(model, "kmeans_"):

@@ -17,7 +17,7 @@ import pandas as pd
 from segml.config import RunFilesConfig
 from segml.data import io
 from segml.data import schema as s
-from segml.data.catalog import Catalog
+from segml.data.catalog import DETAILS, Catalog
 from segml.data.provenance import file_digest
 from segml.reporting.mlflow_store import (
     ACCEPTED,
@@ -44,6 +44,15 @@ def load_champion_set(uri: str, files: RunFilesConfig) -> tuple[dict | None, int
         {name: load_registered(uri, name, files) for name in ("churn", "upside")},
         int(horizon) if horizon else None,
     )
+
+
+def experiment_id(uri: str, experiment: str) -> str | None:
+    """The id of the experiment runs are logged to (None before the first run, or without a
+    store)."""
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return None  # asking would create an empty store
+    found = load_mlflow().MlflowClient(uri).get_experiment_by_name(experiment)
+    return found.experiment_id if found else None
 
 
 def _model_ref(name: str, which: str) -> str:
@@ -181,6 +190,17 @@ def training_outputs(
             )
             return Catalog({entry: Path(path)}).read(entry)
 
-    metrics = {target: fetch("metrics", f"{target}_metrics") for target in ("churn", "upside")}
+    def record(entry: str) -> dict:
+        """A DVC metrics entry's whole record: its details file, or (a run logged before metrics
+        had details) the metrics file itself."""
+        logged = {
+            a.path for a in mlflow.MlflowClient(uri).list_artifacts(version.run_id, "metrics")
+        }
+        details = f"{entry}{DETAILS}"
+        if f"metrics/{catalog.path(details).name}" in logged:
+            return fetch("metrics", details)
+        return fetch("metrics", entry)
+
+    metrics = {target: record(f"{target}_metrics") for target in ("churn", "upside")}
     plots = {p: fetch("plots", f"{p}_plot") for p in ("calibration", "deciles", "lift", "backtest")}
     return metrics, plots, fetch("tables", "segment_profile")

@@ -37,7 +37,7 @@ from segml.config import (
 )
 from segml.data import io
 from segml.data import schema as s
-from segml.data.catalog import Catalog
+from segml.data.catalog import DETAILS, Catalog
 from segml.data.provenance import file_digest, git_commit
 from segml.errors import ConfigError
 from segml.reporting import model_export as mx
@@ -209,6 +209,9 @@ def log_pipeline_run(
             for k, v in flatten(params).items()
             if not k.startswith(VERBOSE_PARAMS)
         }
+        if params.get("as_of") is None and tags.get("segml.as_of"):
+            # `as_of: null` means the last date in the data: the param says which date that was
+            flat_params["as_of"] = tags["segml.as_of"]
         items = list(flat_params.items())
         for i in range(0, len(items), 100):  # MLflow caps params per batch
             mlflow.log_params(dict(items[i : i + 100]))
@@ -224,7 +227,7 @@ def log_pipeline_run(
         for name, (model, rows) in models.items():
             info = _log_model(mlflow, name, model, rows, files)
             if register:
-                versions[name] = _register(mlflow, name, info.model_uri, run.info.run_id)
+                versions[name] = _register(mlflow, info, name, run.info.run_id)
         if versions:
             decisions = _promote(mlflow, versions, promote, auto_promote)
         mlflow.set_tags({f"segml.promotion.{k}": v for k, v in decisions.items()})
@@ -287,7 +290,10 @@ def record_pipeline_run(
                 if (cfg.tracking.log_report if n == "report" else cfg.tracking.log_full_table)
             ],
             "plots": sorted(catalog.path("backtest_plot").parent.glob("*")),
-            "metrics": [catalog.path(n) for n in METRICS_FILES],
+            # each DVC metrics file and its details: the whole record is what later runs read
+            "metrics": [
+                catalog.path(n) for name in METRICS_FILES for n in (name, f"{name}{DETAILS}")
+            ],
             "config": [Path(PARAMS_FILE)],
         },
         register=cfg.tracking.register_models,
@@ -326,8 +332,6 @@ def _log_tables(mlflow, tables: dict[str, pd.DataFrame]) -> None:
 
 def _log_model(mlflow, name: str, model: Any, rows: pd.DataFrame, files: RunFilesConfig):
     """A portable pyfunc model (no pickle), and the segml object beside it for `segml score`."""
-    from mlflow.models import infer_signature
-
     portable = mx.to_portable(model)
     example = mx.input_example(portable, rows)
     output = mx.reference_output(model, example)
@@ -339,7 +343,7 @@ def _log_model(mlflow, name: str, model: Any, rows: pd.DataFrame, files: RunFile
             name=name,
             python_model=str(mx.CODE_FILE),
             artifacts={k: str(v) for k, v in parts.items()},
-            signature=infer_signature(example, output),
+            signature=mx.signature(portable, example, output),
             input_example=example,
             pip_requirements=_requirements(
                 portable.requirements
@@ -358,11 +362,21 @@ def _requirements(packages: tuple[str, ...]) -> list[str]:
     return [f"{name}=={version(name)}" for name in packages]
 
 
-def _register(mlflow, name: str, model_uri: str, run_id: str) -> str:
-    """Register a version of one model of the run's set; returns its version number."""
+def _register(mlflow, info, name: str, run_id: str) -> str:
+    """Register a version of one model of the run's set (`info`: the logged model); returns its
+    version number. Through the client, which registers quietly (`mlflow.register_model` prints
+    "Successfully registered model ..." and "Created version ..." on every run)."""
     client = mlflow.MlflowClient()
-    version = mlflow.register_model(model_uri, REGISTERED[name])
-    client.set_model_version_tag(REGISTERED[name], version.version, "run_id", run_id)
+    registered = REGISTERED[name]
+    if not client.search_registered_models(filter_string=f"name = '{registered}'"):
+        client.create_registered_model(registered)
+    version = client.create_model_version(
+        registered,
+        source=info.model_uri,
+        run_id=run_id,
+        tags={"run_id": run_id},
+        model_id=info.model_id,
+    )
     return str(version.version)
 
 

@@ -18,7 +18,22 @@ def write_tiers(catalog: Catalog, result: TierResult) -> None:
     catalog.write("tier_summary", result.summary)
     for part in MOVEMENT_PARTS if result.movement["available"] else ():
         catalog.write(f"movement_{part}", result.movement[part])
-    catalog.write("tier_metrics", result.metrics)
+    catalog.write_metrics("tier_metrics", result.metrics, headline(result.metrics))
+
+
+# the lifecycle statuses DVC compares (the ones the churn model moves customers into): a tier's
+# count depends on the policy (nine cells for value x potential), the statuses do not
+HEADLINE_STATUSES = ("at_risk", "lost")
+
+
+def headline(metrics: dict) -> dict:
+    """The tier numbers DVC compares (README, "DVC metrics"): customers graded, and how many are
+    at risk or lost."""
+    lifecycle = metrics.get("lifecycle", {})
+    return {
+        "tiers": {"customers": metrics.get("customers")},
+        "lifecycle": {status: lifecycle.get(status, 0) for status in HEADLINE_STATUSES},
+    }
 
 
 def read_tiers(catalog: Catalog) -> TierResult:

@@ -32,4 +32,11 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     result = engine.run(STEP, cfg, catalog)
     catalog.write("rejected", result.rejected)
     catalog.write("no_purchase_customers", result.no_purchase)
-    catalog.write("data_quality", result.quality)
+    catalog.write_metrics("data_quality", result.quality, headline(result.quality))
+
+
+def headline(quality: dict) -> dict:
+    """The data-quality numbers DVC compares (README, "DVC metrics"): rows kept, and the share
+    rejected."""
+    keys = ("rows_clean", "rejected_share")
+    return {"quality": {key: quality.get(key) for key in keys}}

@@ -16,4 +16,11 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     catalog.write("segmenter", segmenter)
     catalog.write("segments", assigned)
     catalog.write("segment_profile", profile)
-    catalog.write("segment_metrics", metrics)
+    catalog.write_metrics("segment_metrics", metrics, headline(metrics))
+
+
+def headline(metrics: dict) -> dict:
+    """The segment numbers DVC compares (README, "DVC metrics"): how many, how well separated,
+    how stable across seeds."""
+    keys = {"k": "k", "silhouette": "silhouette", "stability": "stability_ari"}
+    return {"segments": {name: metrics.get(key) for name, key in keys.items()}}

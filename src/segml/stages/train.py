@@ -35,9 +35,26 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     )
     for target in ("churn", "upside"):
         catalog.write(f"{target}_model", getattr(trained, target))
-        catalog.write(f"{target}_metrics", trained.metrics[target])
+        record = trained.metrics[target]
+        catalog.write_metrics(f"{target}_metrics", record, headline(target, record))
     for name, frame in trained.plots.items():  # no BOM: dvc plots would read it into a name
         catalog.write(f"{name}_plot", frame, bom=False)
     # static images render offline in `dvc plots show/diff` (no charting library from the web)
     catalog.write("churn_image", plot_churn(trained.plots["calibration"], trained.plots["lift"]))
     catalog.write("deciles_image", plot_deciles(trained.plots["deciles"]))
+
+
+def headline(target: str, metrics: dict) -> dict:
+    """The model numbers DVC compares (README, "DVC metrics"): the graded measure's backtest mean,
+    its mean margin over the best baseline, and whether the model beats the baseline. The spread,
+    baselines, folds and sentences stay in the details."""
+    summary = metrics.get("summary", {})
+    measure = summary.get("headline") or ("roc_auc" if target == "churn" else "normalized_gini")
+    name = {"normalized_gini": "gini"}.get(measure, measure)
+    return {
+        target: {
+            name: metrics.get("model", {}).get(measure),
+            "margin": summary.get("margin_mean"),
+            "beats_baseline": summary.get("beats_baseline"),
+        }
+    }

@@ -1,0 +1,182 @@
+"""The summary `segml run`, `segml demo` and `segml summary` print: customers per tier, each model
+beside its baselines, and where the outputs are, in plain words (names from `export.headers`)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rich import box
+from rich.table import Table
+
+from segml.app.console import console
+from segml.config import Config
+from segml.data.catalog import Catalog
+from segml.reporting.text import Words, count, decimal, percent
+
+# the measures shown per model, with short labels that fit a terminal: the first is the one the
+# grade is judged on
+HEADLINE = {
+    "churn": {
+        "roc_auc": "ROC AUC",
+        "pr_auc": "PR AUC",
+        "brier": "Brier",
+        "lift_top10": "Lift top 10%",
+    },
+    "upside": {
+        "normalized_gini": "Normalised Gini",
+        "spearman": "Spearman",
+        "top20_capture": "Top 20% spend share",
+    },
+}
+# how a measure reads: a share as a percentage, a lift as a multiple, a score to 3 decimals
+FORMATS = {
+    "top20_capture": lambda v: percent(v),
+    "lift_top10": lambda v: f"{decimal(v, 2)}×",
+}
+NOTES = {"churn": "Brier score: lower is better; the others: higher is better."}
+# scorer names whose header differs by model (the value model's BG/NBD is BG/NBD x Gamma-Gamma)
+SCORER_HEADERS = {("upside", "baseline_bgnbd"): "baseline_bgnbd_value"}
+OUTPUTS = (
+    ("report (open first)", "report"),
+    ("workbook (business users)", "export_xlsx"),
+    ("tier table", "export_parquet"),
+    ("tier table (CSV, for systems)", "export_csv"),
+    ("rejected rows", "rejected"),
+)
+
+
+def print_summary(cfg: Config, catalog: Catalog) -> None:
+    """Customers per tier, each model's backtest beside its baselines with its grade, the outputs."""
+    w = Words(dataclasses.replace(cfg.export, language="en"))  # the terminal speaks English
+    console.print(tier_table(cfg, catalog.read("tier_summary"), w))
+    for target in HEADLINE:
+        metrics = catalog.read(f"{target}_metrics")
+        if metrics.get("spread"):  # a model that was not trained has no backtest to show
+            console.print(model_table(target, metrics, w))
+        style = "green" if metrics["summary"]["beats_baseline"] else "bold red"
+        console.print(
+            f"[{style}]{w.target(target)} grade {metrics['summary']['verdict_en']}[/{style}]"
+        )
+        if metrics["summary"].get("blend"):
+            console.print(f"  {metrics['summary']['blend']['verdict_en']}")
+        reason = metrics["production"]["scorer_reason_en"]
+        console.print(f"  {reason[:1].upper()}{reason[1:]}\n")
+    choice = catalog.read("schedule").get("schedule_choice")
+    if choice:
+        console.print(f"Cutoff schedule: {choice['chosen']} — {choice['why']}")
+    report_forecast(
+        catalog.read("tier_metrics"),
+        catalog.read("churn_metrics"),
+        catalog.read("upside_metrics"),
+        cfg.labels.horizon_days,
+    )
+    console.print("[bold]Outputs[/bold]")
+    for label, name in OUTPUTS:
+        console.print(f"  {label:32s} {catalog.path(name)}")
+    for label, path in (
+        ("metrics", cfg.paths.metrics_dir),
+        ("models", cfg.paths.models_dir),
+        ("MLflow store", cfg.tracking.uri),
+    ):
+        console.print(f"  {label:32s} {path}")
+    console.print("  open the MLflow UI with `make mlflow-ui` (or `segml ui`)")
+
+
+def tier_table(cfg: Config, summary, w: Words) -> Table:
+    """Customers, their share, the share of value and the mean churn risk, per headline tier."""
+    policy = cfg.tiering.primary
+    cells = cfg.tiering.value_potential.get("cells", {}) if policy == "value_potential" else {}
+    table = Table(title=f"Customers per tier ({w.name(policy)})", box=box.SIMPLE_HEAD)
+    table.add_column("Tier", no_wrap=True)
+    for header in ("Customers", "Share of customers", "Share of value", "Mean churn risk"):
+        table.add_column(header, justify="right")
+    for row in summary.itertuples():
+        name = (cells.get(row.tier) or {}).get("en") or w.name(row.tier, str(row.tier))
+        table.add_row(
+            name,
+            count(row.customers),
+            percent(row.customer_share),
+            percent(row.value_share),
+            percent(row.mean_churn_probability, 0),
+        )
+    return table
+
+
+def scorer_name(target: str, scorer: str, production: str | None, w: Words) -> str:
+    name = w.name(SCORER_HEADERS.get((target, scorer), scorer))
+    return f"{name} (in production)" if scorer == production else name
+
+
+def model_table(target: str, metrics: dict, w: Words) -> Table:
+    """Each scorer's backtest means (the graded measure with its spread between folds)."""
+    measures = [m for m in HEADLINE[target] if m in metrics.get("model", {})]
+    table = Table(
+        title=f"{w.target(target)} vs baselines (backtest: mean of "
+        f"{metrics['summary']['folds']} folds ± spread)",
+        caption=NOTES.get(target),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    production = metrics.get("production", {}).get("scorer")
+    scorers = sorted(metrics["spread"], key=lambda s: (s != "model", s))  # the model first
+    rows = []
+    for scorer in scorers:
+        cells = []
+        for i, measure in enumerate(measures):
+            value = metrics[scorer].get(measure)
+            shown = FORMATS.get(measure, lambda v: decimal(v, 3))
+            cell = shown(value)
+            if i == 0 and value is not None:  # the grade is judged on this one
+                cell += f" ± {shown(metrics['spread'][scorer].get(measure))}"
+            cells.append(cell)
+        rows.append([scorer_name(target, scorer, production, w), *cells])
+    # in 80 columns a long header wraps onto a second line; names and numbers are never cut
+    table.add_column("Scorer", no_wrap=True)
+    for i, measure in enumerate(measures, start=1):
+        widest = max(len(row[i]) for row in rows)
+        table.add_column(HEADLINE[target][measure], justify="right", min_width=widest)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _span(values: list[float]) -> str:
+    values = [v for v in values if v == v]
+    if not values:
+        return "–"
+    low, high = f"{min(values):.0%}", f"{max(values):.0%}"
+    return low if low == high else f"{low}–{high}"
+
+
+def report_forecast(tier_metrics: dict, churn: dict, upside: dict, horizon_days: int) -> None:
+    """The forecast's total and how far totals were off in the backtest, how often the ranges held
+    and the next purchase dates came true."""
+    forecast = upside.get("forecast")
+    total = tier_metrics.get("forecast_total")
+    if total is not None:
+        scaled = (
+            f"scaled by {forecast['factor']:.2f} so totals add up"
+            if forecast and forecast.get("applied")
+            else "not scaled"
+        )
+        console.print(
+            f"[bold]Forecast[/bold] for the next {horizon_days} days: ¥{total:,.0f} from "
+            f"{tier_metrics.get('customers', 0):,} customers ({scaled})"
+        )
+    if forecast:
+        style = "green" if forecast.get("within_10_percent") else "yellow"
+        console.print(f"  [{style}]total: {forecast['total_error_en']}[/{style}]")
+        held = [f.get("coverage", float("nan")) for f in forecast["folds"].values()]
+        if forecast.get("level"):
+            console.print(
+                f"  ranges ({forecast['level']:.0%}): held {_span(held)} of customers' spend per "
+                "backtest fold"
+            )
+    dated = churn.get("next_purchase", {}).get("folds", {})
+    if dated:
+        console.print(
+            f"  next purchase dates: {tier_metrics.get('next_purchase_expected', 0):,} customers "
+            f"expected to buy within {horizon_days} days; in the backtest a date was followed by a "
+            f"purchase for {_span([f['date_right'] for f in dated.values()])} of customers, "
+            f"'none expected' right for {_span([f['none_right'] for f in dated.values()])}"
+        )

@@ -1,0 +1,65 @@
+"""The summary `segml run` prints, in plain words: scorer names from `export.headers`, measures
+with plain labels and units, no column or scorer codes, within 80 columns and nothing cut
+short (a long header wraps)."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import pandas as pd
+from rich.console import Console
+
+from segml.app import summary
+from segml.reporting.text import Words
+
+SPREAD = {"roc_auc": 0.004}
+
+
+def render(table) -> str:
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(table)
+    return out.getvalue()
+
+
+def test_the_summary_tables_use_plain_words_and_fit_80_columns(cfg):
+    w = Words(dataclasses.replace(cfg.export, language="en"))
+    churn = {
+        "model": {"roc_auc": 0.9071, "pr_auc": 0.8, "brier": 0.11, "lift_top10": 2.345},
+        "baseline_recency": {"roc_auc": 0.9, "pr_auc": 0.7, "brier": 0.2, "lift_top10": 2.0},
+        "baseline_bgnbd": {"roc_auc": 0.88, "pr_auc": 0.7, "brier": 0.2, "lift_top10": 1.9},
+        "spread": {s: SPREAD for s in ("model", "baseline_recency", "baseline_bgnbd")},
+        "summary": {"folds": 3},
+        "production": {"scorer": "model"},
+    }
+    upside = {
+        "model": {"normalized_gini": 0.61, "spearman": 0.5, "top20_capture": 0.4567},
+        "baseline_bgnbd": {"normalized_gini": 0.58, "spearman": 0.4, "top20_capture": 0.4},
+        "spread": {s: {"normalized_gini": 0.01} for s in ("model", "baseline_bgnbd")},
+        "summary": {"folds": 3},
+        "production": {"scorer": "baseline_bgnbd"},
+    }
+    tiers = pd.DataFrame(
+        {
+            "tier": ["A", "B"],
+            "customers": [1200, 3400],
+            "customer_share": [0.26, 0.74],
+            "value_share": [0.8, 0.2],
+            "mean_churn_probability": [0.1, 0.5],
+        }
+    )
+    text = "".join(
+        render(t)
+        for t in (
+            summary.tier_table(cfg, tiers, w),
+            summary.model_table("churn", churn, w),
+            summary.model_table("upside", upside, w),
+        )
+    )
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    assert "…" not in text, text  # no name, header or number cut short
+    assert "ROC AUC" in text and "Lift top 10%" in text and "2.35×" in text, text
+    assert "0.907 ± 0.004" in text and "45.7%" in text and "1,200" in text, text
+    assert "Rule: days since last purchase" in text and "BG/NBD x Gamma-Gamma (in" in text, text
+    for code in ("baseline_", "roc_auc", "gini ", "customer_share", "value_share", "mean_churn"):
+        assert code not in text, (code, text)
