@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from segml.data import schema as s
 from segml.features.schedule import Schedule
 from segml.features.transactions import to_date
 from segml.models import evaluation as ev
@@ -30,10 +31,29 @@ BACKTEST_COLUMNS = ["target", "fold_cutoff", "scorer", "metric", "value"]
 class Backtest:
     """One model's backtest."""
 
+    name: str  # the target: churn or upside
     folds: dict  # "fold_1" (the oldest)...: cutoff, rows, rounds, each scorer's metrics
     summary: dict  # the grade (`evaluation.backtest_grade`)
     table: list[dict]  # one row per fold, scorer and metric (BACKTEST_COLUMNS)
     plots: dict[str, pd.DataFrame]  # plot tables of the newest fold measured (none: no fold)
+    # per fold: its cutoff, customers and each scorer's scores (the champion challenge's input)
+    scores: list[tuple[str, np.ndarray, dict[str, np.ndarray]]] = field(default_factory=list)
+
+    def fold_scores(self, scorer: str) -> pd.DataFrame:
+        """One scorer's score of every customer of every fold: target, cutoff, customer_id, score."""
+        frames = [
+            pd.DataFrame(
+                {
+                    "target": self.name,
+                    s.CUTOFF: pd.Timestamp(cutoff),
+                    s.CUSTOMER_ID: ids,
+                    "score": scores[scorer],
+                }
+            )
+            for cutoff, ids, scores in self.scores
+            if scorer in scores
+        ]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def fold_customers(labelled: pd.DataFrame) -> Callable[[int, int | None], pd.DataFrame]:
@@ -58,7 +78,7 @@ def walk_forward(
     """Fit the model and its baselines on each fold's training cutoffs (rows of `pool`, the
     target's training pool), measure them on the fold's customers (`fold_rows`), and grade the
     model from every fold."""
-    folds, table, newest = {}, [], None
+    folds, table, newest, kept = {}, [], None, []
     for number, fold in enumerate(schedule.folds, 1):  # fold_1 is the oldest
         train = rows_at(pool, schedule.training_for(fold))
         valid = fold_rows(fold, target.cfg.max_validation_rows)
@@ -78,8 +98,9 @@ def walk_forward(
             for metric, value in folds[key][name].items()
         ]
         newest = (valid, scores)
+        kept.append((folds[key]["cutoff"], valid[s.CUSTOMER_ID].to_numpy(), scores))
     plots = {} if newest is None else _plot_tables(target.name, target.labels(newest[0]), newest[1])
-    return Backtest(folds, _grade(target, folds), table, plots)
+    return Backtest(target.name, folds, _grade(target, folds), table, plots, kept)
 
 
 def _fold_result(

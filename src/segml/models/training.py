@@ -33,6 +33,9 @@ class Trained:
     plots: dict[
         str, pd.DataFrame
     ]  # plot data for DVC and the report (newest fold), and the backtest
+    # each backtest fold's scores of the scorer production uses, per customer (target, cutoff,
+    # customer_id, score): what the champion challenge compares with the champion's
+    fold_scores: pd.DataFrame | None = None
 
 
 def train_models(
@@ -52,7 +55,7 @@ def train_models(
     fold_rows = fold_customers(labelled)
     # whether the data can train a model is a question of ids and labels alone: no copy of features
     id_and_labels = labelled[[s.CUSTOMER_ID, s.CUTOFF, s.CHURNED, s.FUTURE_VALUE]]
-    metrics, producers, backtests = {}, {}, []
+    metrics, producers, backtests, fold_scores = {}, {}, [], []
     pools = dict(pools or {})
     for target in targets(churn_cfg, upside_cfg, schedule.horizon_days):
         reason = target.cannot_learn(rows_at(id_and_labels, schedule.production))
@@ -86,7 +89,9 @@ def train_models(
             "production": production,
         }
         backtests.append(backtest)
+        fold_scores.append(backtest.fold_scores(production["scorer"]))
     if "baseline_recency" in metrics["churn"] and schedule.folds:
         fold_train = rows_at(pools["churn"], schedule.training_for(schedule.folds[-1]))
         metrics["churn"]["baseline_recency"]["best_n_days"] = best_recency_days(fold_train)
-    return Trained(producers["churn"], producers["upside"], metrics, plot_tables(backtests))
+    scores = pd.concat(fold_scores, ignore_index=True) if fold_scores else pd.DataFrame()
+    return Trained(producers["churn"], producers["upside"], metrics, plot_tables(backtests), scores)

@@ -7,7 +7,7 @@ from segml.config import ExportConfig
 from segml.data.catalog import Catalog
 from segml.tiering.scoring import TierResult
 
-MOVEMENT_PARTS = ("matrix", "upgrades", "downgrades")
+MOVEMENT_PARTS = ("matrix", "upgrades", "downgrades", "new", "gone")
 EXPORT_NAMES = {"parquet": "export_parquet", "csv": "export_csv", "xlsx": "export_xlsx"}
 MODELS = {"churn": "churn_model", "upside": "upside_model", "segmenter": "segmenter"}
 
@@ -26,10 +26,14 @@ def read_tiers(catalog: Catalog) -> TierResult:
     metrics = catalog.read("tier_metrics")
     movement = {"available": bool(metrics.get("movement_available"))}
     if movement["available"]:
+        counts = metrics.get("movement", {})
         movement.update(
             {part: catalog.read(f"movement_{part}") for part in MOVEMENT_PARTS},
             kept_share=metrics["kept_share"],
+            changed_share=counts.get("changed_share"),
+            counts=counts,
             compared_with=metrics.get("compared_with"),
+            previous_as_of=metrics.get("previous_as_of"),
         )
     return TierResult(catalog.read("tiers"), movement, catalog.read("tier_summary"))
 

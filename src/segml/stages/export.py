@@ -56,5 +56,7 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         catalog.read("segment_profile"),
         read_plots(catalog),
         catalog.read("data_quality"),
+        catalog.read("audit_metrics") if catalog.exists("audit_metrics") else None,
+        catalog.read("model_set") if catalog.exists("model_set") else None,
     )
     engine.run(STEP, cfg, catalog, export_stage(inputs, cfg, salt), salt)

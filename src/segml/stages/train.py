@@ -4,6 +4,8 @@ loses); plot tables, and the same plots as images for `dvc plots`."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from segml.config import Config
 from segml.data import schema as s
 from segml.data.catalog import Catalog
@@ -29,8 +31,15 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     for target in ("churn", "upside"):
         catalog.write(f"{target}_model", getattr(trained, target))
         catalog.write(f"{target}_metrics", trained.metrics[target])
+    catalog.write("fold_scores", _fold_scores_frame(trained.fold_scores))
     for name, frame in trained.plots.items():  # no BOM: dvc plots would read it into a name
         catalog.write(f"{name}_plot", frame, bom=False)
     # static images render offline in `dvc plots show/diff` (no charting library from the web)
     catalog.write("churn_image", plot_churn(trained.plots["calibration"], trained.plots["lift"]))
     catalog.write("deciles_image", plot_deciles(trained.plots["deciles"]))
+
+
+def _fold_scores_frame(frame: pd.DataFrame | None) -> pd.DataFrame:
+    """Never a frame without columns (no fold measured): the challenge reads it by column."""
+    columns = ["target", s.CUTOFF, s.CUSTOMER_ID, "score"]
+    return frame if frame is not None and len(frame.columns) else pd.DataFrame(columns=columns)
