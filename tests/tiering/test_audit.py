@@ -157,6 +157,7 @@ def test_audit_metrics_are_flat_numbers_named_by_period():
                 "churn_roc_auc": 0.8,
                 "value_gini": float("nan"),
                 "elapsed_days": 90,
+                "matched_share": 1.0,
                 "repurchase_rate_by_tier": {"A": 0.9, "C": 0.2},
             }
         ],
@@ -164,6 +165,7 @@ def test_audit_metrics_are_flat_numbers_named_by_period():
     }
     assert audit_metrics(audit) == {
         "2025-09-30.churn_roc_auc": 0.8,
+        "2025-09-30.matched_share": 1.0,
         "2025-09-30.elapsed_days": 90.0,
         "2025-09-30.repurchase_rate.A": 0.9,
         "2025-09-30.repurchase_rate.C": 0.2,

@@ -234,7 +234,13 @@ def audit_metrics(audit: dict) -> dict[str, float]:
 
     for period in audit.get("periods", []):
         at = period["as_of"]
-        for key in ("churn_roc_auc", "value_gini", "predicted_value_total", "realized_value_total"):
+        for key in (
+            "churn_roc_auc",
+            "value_gini",
+            "predicted_value_total",
+            "realized_value_total",
+            "matched_share",
+        ):
             put(f"{at}.{key}", period.get(key))
         put(f"{at}.elapsed_days", period.get("elapsed_days"))
         for tier, rate in period.get("repurchase_rate_by_tier", {}).items():
