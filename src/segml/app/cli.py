@@ -155,11 +155,11 @@ def _pin_periods(overrides: list[str]) -> list[str]:
         or not Path(paths.raw_transactions).exists()
     ):
         return overrides
-    pins = _period_pins(cfg, file_digest_of(paths.raw_transactions, paths.raw_customers))
+    pins = _period_pins(cfg, _file_digest_of(paths.raw_transactions, paths.raw_customers))
     return [*overrides, *(f"{key}='{value}'" for key, value in pins.items() if key not in given)]
 
 
-def file_digest_of(*paths) -> str:
+def _file_digest_of(*paths) -> str:
     from segml.data.provenance import file_digest
 
     return file_digest(*[p for p in paths if p and Path(p).exists()])
@@ -458,9 +458,13 @@ def _scoring_config(cfg, input: Path, customers: Path | None, as_of: str | None,
     cfg = dataclasses.replace(cfg, paths=paths, labels=labels, as_of=as_of)
     if not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists():
         return cfg
-    pins = _period_pins(cfg, file_digest_of(input, customers))
-    tiering = dataclasses.replace(cfg.tiering, previous_ref=pins.get("tiering.previous_ref"))
-    audit = dataclasses.replace(cfg.audit, periods_ref=pins.get("audit.periods_ref"))
+    pins = _period_pins(cfg, _file_digest_of(input, customers))
+    # a pin given as an override stays
+    previous = cfg.tiering.previous_ref or pins.get("tiering.previous_ref")
+    tiering = dataclasses.replace(cfg.tiering, previous_ref=previous)
+    audit = dataclasses.replace(
+        cfg.audit, periods_ref=cfg.audit.periods_ref or pins.get("audit.periods_ref")
+    )
     return dataclasses.replace(cfg, tiering=tiering, audit=audit)
 
 
