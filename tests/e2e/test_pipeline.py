@@ -334,7 +334,7 @@ def test_score_grades_a_period_as_the_pipeline_does_and_records_it(history):
     pipeline = pd.read_parquet(root.parent / "december" / "tiers.parquet")
     pd.testing.assert_frame_equal(scored, pipeline)
     assert (scored["lifecycle_status"] == "never_bought").any()
-    out = " ".join(runs["score"].stdout.split())
+    out = " ".join((runs["score"].stdout + runs["score"].stderr).split())  # segml prints to stderr
     assert "registered model set v1 (champion), trained on data as of 2025-12-31" in out
     assert "movement since 2025-11-30" in out
     report = (root / "scored" / "2025-12" / "report.html").read_text(encoding="utf-8")
