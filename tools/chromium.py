@@ -48,6 +48,8 @@ class PageReport:
     text: str = ""  # document.body.innerText
     charts: int = 0  # rendered Plotly charts
     screenshot: bytes | None = None
+    # sections whose table is wider than its box at this width (read only by scrolling sideways)
+    too_wide: list[str] = field(default_factory=list)
 
 
 class _DevTools:
@@ -163,6 +165,14 @@ def open_page(
                 expression="document.querySelectorAll('.js-plotly-plot .main-svg').length",
             )
             report.charts = int(charts.get("result", {}).get("value", 0))
+            wide = tools.call(
+                "Runtime.evaluate",
+                returnByValue=True,
+                expression="[...document.querySelectorAll('.scroll')]"
+                ".filter(e => e.scrollWidth > e.clientWidth + 1)"
+                ".map(e => (e.closest('section') || {}).id || '?')",
+            )
+            report.too_wide = list(wide.get("result", {}).get("value", []) or [])
             if screenshot:
                 params = {"format": "png"}
                 if full_page:

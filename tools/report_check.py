@@ -88,15 +88,21 @@ def main() -> int:
     page = open_page(path, width=1400, height=1800, screenshot=True)
     shot = OUT / "page-one.png"
     shot.write_bytes(page.screenshot)
+    whole = open_page(path, width=1400, height=1800, screenshot=True, full_page=True)
+    (OUT / "page-full.png").write_bytes(whole.screenshot)
     print(f"report:     {path}")
-    print(f"screenshot: {shot} (1400 px wide, page one)")
+    print(f"screenshot: {shot} (1400 px wide, page one); the whole page: {OUT / 'page-full.png'}")
+    print(
+        "tables wider than their section at 1400 px: "
+        + (", ".join(page.too_wide) if page.too_wide else "none")
+    )
     print(
         f"charts drawn: {page.charts}; JavaScript errors: {len(page.errors)}; "
         f"external requests: {len(page.external_requests)}"
     )
     for problem in page.errors + page.external_requests:
         print(f"  {problem}")
-    return 1 if page.errors or page.external_requests else 0
+    return 1 if page.errors or page.external_requests or page.too_wide else 0
 
 
 if __name__ == "__main__":

@@ -121,6 +121,12 @@ class PathsConfig:
     window_metrics: str = MISSING
     window_plot: str = MISSING
     tier_metrics_details: str = MISSING
+    movement_new: str = MISSING
+    movement_gone: str = MISSING
+    audit_metrics: str = MISSING
+    audit_metrics_details: str = MISSING
+    fold_scores: str = MISSING
+    model_set: str = MISSING
     export_parquet: str = MISSING
     export_csv: str = MISSING
     export_xlsx: str = MISSING
@@ -281,6 +287,21 @@ class TieringConfig:
 
 
 @dataclass
+class AuditConfig:
+    """The audit of earlier periods' grades (conf/audit)."""
+
+    min_elapsed_days: int = 28  # a period is audited once this much of its horizon has passed
+    max_periods: int = 6  # the most recent earlier periods audited
+    probability_bands: list[float] = field(
+        default_factory=lambda: [round(0.1 * i, 1) for i in range(11)]
+    )
+    psi_columns: list[str] = field(default_factory=list)  # features and scores checked for drift
+    psi_bins: int = 10
+    psi_warning: float = 0.25  # a population stability index above this is drift
+    periods_ref: str | None = None  # pinned by `segml compose`: the periods audited
+
+
+@dataclass
 class ExportConfig:
     language: str = "both"
     formats: list[str] = field(default_factory=lambda: ["parquet", "csv", "xlsx"])
@@ -326,6 +347,7 @@ class Config:
     churn: ChurnConfig = field(default_factory=ChurnConfig)
     upside: UpsideConfig = field(default_factory=UpsideConfig)
     tiering: TieringConfig = field(default_factory=TieringConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     dask: DaskConfig = field(default_factory=DaskConfig)

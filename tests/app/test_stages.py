@@ -58,12 +58,15 @@ def test_dvc_scripts_run_the_pipelines_stages_in_order():
 
 def test_scoring_shares_the_pipelines_stage_functions():
     shared = [run for run in pipeline.SCORING if run in pipeline.PIPELINE]
-    assert [pipeline.stage_name(r) for r in shared] == ["prepare", "tier", "export"]
+    assert [pipeline.stage_name(r) for r in shared] == ["prepare", "tier", "audit", "export"]
+    # and records its run as the pipeline's export script does (a period of its own)
     assert [pipeline.stage_name(r) for r in pipeline.SCORING] == [
         "prepare",
         "snapshot",
         "tier",
+        "audit",
         "export",
+        "record",
     ]
 
 

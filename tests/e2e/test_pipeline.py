@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -22,20 +23,78 @@ from tests.conftest import ROOT
 from tests.e2e.project import ENV, NO_PREVIOUS, SEGML, copy_project, sh, stages_run
 
 pytestmark = pytest.mark.slow
-ANOTHER_PERIOD = "as_of=2025-11-30"
+# the README's monthly walkthrough after `make demo`, as its commands are written there
+WALKTHROUGH = [
+    ("october", ["run", "as_of=2025-10-31"]),
+    ("november", ["run", "as_of=2025-11-30"]),
+    ("december", ["run"]),
+    ("november again", ["run", "as_of=2025-11-30"]),
+    (
+        "score",
+        [
+            "score",
+            "--input",
+            "data/raw/transactions.csv",
+            "--as-of",
+            "2025-12-31",
+            "--out",
+            "scored/2025-12",
+        ],
+    ),
+]
 
 
 @pytest.fixture(scope="module")
 def history(demo_project, tmp_path_factory):
-    """A copy of the demo project run three more times, as a data scientist would: the churn model
-    forced into production, then another period (a month earlier), then that period again."""
+    """A copy of the demo project (graded as of 2025-12-31), first run by a data scientist with
+    the churn model forced into production, then graded month by month as the README's "Monthly
+    re-grading" does: October, November, December again, November again last (an earlier month
+    rerun after a later one), and `segml score` of December. Each run's tier and audit metrics
+    are kept, and December's exports."""
     root = copy_project(demo_project, tmp_path_factory.mktemp("history") / "project")
-    runs = {
-        "forced model": sh([*SEGML, "run", NO_PREVIOUS, "churn.scorer=model"], root),
-        "another period": sh([*SEGML, "run", ANOTHER_PERIOD], root),
-        "same period again": sh([*SEGML, "run", ANOTHER_PERIOD], root),
+    runs, metrics = {}, {}
+
+    def run(name: str, *args: str) -> None:
+        runs[name] = sh([*SEGML, *args], root)
+        if args[0] == "score":  # its metrics are in its MLflow run (the rest is in --out)
+            metrics[name] = scored_run(root)
+            return
+        metrics[name] = {
+            n: json.loads((root / "metrics" / f"{n}.json").read_text(encoding="utf-8"))
+            for n in ("tiers", "audit")
+        }
+        metrics[name]["run"] = json.loads(
+            (root / "exports" / "mlflow_run.json").read_text(encoding="utf-8")
+        )
+
+    run("forced model", "run", NO_PREVIOUS, "churn.scorer=model")
+    for name, args in WALKTHROUGH:
+        run(name, *args)
+        if name == "december":
+            shutil.copytree(root / "exports", root.parent / "december")
+    return root, runs, metrics
+
+
+def scored_run(root) -> dict:
+    """The latest `segml score` run's tier metrics and id, from MLflow."""
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("segml")
+    (run,) = client.search_runs(
+        [experiment.experiment_id],
+        filter_string="tags.`segml.kind` = 'score'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    counts = ("changed_share", "upgrades", "downgrades", "new_customers", "gone_customers")
+    return {
+        "tiers": {
+            "previous_as_of": run.data.tags.get("segml.previous_as_of"),
+            "movement": {k: run.data.metrics[f"tiers.movement.{k}"] for k in counts},
+        },
+        "run": {"run_id": run.info.run_id},
     }
-    return root, runs
 
 
 def test_exports_hold_the_promised_columns(demo_project):
@@ -168,34 +227,6 @@ def test_same_data_and_config_give_byte_identical_tier_table(demo_project, proje
         ).read_bytes(), name
 
 
-def test_score_reproduces_the_pipeline_tier_table(demo_project):
-    """`segml score` with the champion models on the pipeline's own data gives its exact tier table."""
-    root = demo_project
-    pipeline = pd.read_parquet(root / "exports" / "tiers.parquet")
-    out = root.parent / "scored"
-    sh(
-        [
-            *SEGML,
-            "score",
-            "--input",
-            "data/raw/transactions.csv",
-            "--customers",
-            "data/raw/customers.csv",
-            "--as-of",
-            pipeline["as_of"].iloc[0],
-            "--out",
-            str(out),
-            NO_PREVIOUS,  # the same settings as the pipeline run
-        ],
-        root,
-    )
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "tiers.parquet"), pipeline)
-    assert (out / "tiers.xlsx").exists() and (out / "rejected.parquet").exists()
-    # the same exports as the pipeline: the report too, with the training run's model quality
-    report = (out / "report.html").read_text(encoding="utf-8")
-    assert "ROC AUC" in report and "plotly" in report.lower()
-
-
 def test_score_refuses_a_model_whose_features_differ(demo_project):
     root = demo_project
     result = subprocess.run(
@@ -259,41 +290,141 @@ def test_stale_params_are_refused_by_plain_dvc_repro(project_copy):
 
 
 def test_churn_setting_reruns_training_not_features(history):
-    _, runs = history
+    _, runs, _ = history
     # forcing the model changes the production scorer (small data is graded C and scored by a rule)
-    assert stages_run(runs["forced model"]) == {"train", "tier", "export"}
+    assert stages_run(runs["forced model"]) == {"train", "tier", "audit", "export"}
 
 
-def test_another_period_shows_movement_against_the_pinned_previous_one(history):
-    """Grading another period (here as of a month earlier) compares with the last accepted run of
-    another period, pinned in params.yaml; a rerun of the same period keeps the pin, so nothing
-    reruns."""
-    root, runs = history
-    assert "tier" in stages_run(runs["another period"])
-    pinned = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))["tiering"][
-        "previous_ref"
-    ]
-    assert pinned.startswith("run:")
-    book = openpyxl.load_workbook(root / "exports" / "tiers.xlsx", read_only=True)
-    rows = list(book["movement"].values)
-    assert any("Transition matrix" in str(cell) for row in rows for cell in row if cell)
-    table = pd.read_parquet(root / "exports" / "tiers.parquet")
-    assert {"previous_tier", "tier_change"} <= set(table.columns)
-    assert (table["tier_change"] != "same").any()
+def test_each_month_compares_with_the_month_before_whatever_the_order(history):
+    """The README's walkthrough: each period compares with the accepted period just before it,
+    pinned in params.yaml; a month rerun after a later one compares with the month before it and
+    reruns nothing (DVC restores it)."""
+    root, runs, metrics = history
+    previous = {name: metrics[name]["tiers"]["previous_as_of"] for name, _ in WALKTHROUGH}
+    assert previous == {
+        "october": None,  # the demo's own run is later, never earlier
+        "november": "2025-10-31",
+        "december": "2025-11-30",
+        "november again": "2025-10-31",
+        "score": "2025-11-30",  # never the pipeline's run of the same period
+    }
+    for name in ("november", "december", "score"):
+        movement = metrics[name]["tiers"]["movement"]
+        assert 0.005 <= movement["changed_share"] <= 0.6, (name, movement)
+        assert movement["upgrades"] + movement["downgrades"] > 0
+        assert movement["new_customers"] > 0 and movement["gone_customers"] == 0
+    assert "tier" in stages_run(runs["november"])
+    assert not stages_run(runs["november again"])  # restored: same data, period and pins
+    pinned = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))["tiering"]
+    assert pinned["previous_ref"] == f"run:{metrics['october']['run']['run_id']}"
     report = (root / "exports" / "report.html").read_text(encoding="utf-8")
-    # the report names the period compared with
-    assert "2025-12-31 · MLflow run " + pinned[4:12] in report
-    assert not stages_run(runs["same period again"])  # same period: same pin, nothing to redo
+    assert "2025-10-31 · MLflow run " + metrics["october"]["run"]["run_id"][:8] in report
+
+    december = root.parent / "december"
+    table = pd.read_parquet(december / "tiers.parquet")
+    assert {"previous_tier", "previous_value", "tier_change"} <= set(table.columns)
+    moved = table[table["tier_change"].isin(["up", "down"])]
+    assert moved["previous_value"].notna().all()
+    book = openpyxl.load_workbook(december / "tiers.xlsx", read_only=True)
+    assert book.sheetnames == [
+        "summary",
+        "tiers",
+        "movement",
+        "audit",
+        "lifecycle",
+        "rfm",
+        "actions",
+    ]
+    cells = [str(c) for row in book["movement"].values for c in row if c]
+    assert any("Transition matrix" in c for c in cells)
+    assert any("2025-11-30 · MLflow run" in c for c in cells)
+    assert any("New this period" in c for c in cells)
+    page = (december / "report.html").read_text(encoding="utf-8")
+    assert "&lt;br&gt;" not in page  # no markup shown as text
+    assert "Largest moves by change in value" in page and "spend in the last 12 months" in page
+
+
+def test_december_audits_the_earlier_months(history):
+    """Did October's and November's grades come true? Partly: 61 and 31 of their 90 days have
+    passed by December 31. Tier A bought again more than C, and the churn scores rank those who
+    did not buy again."""
+    root, _, metrics = history
+    audit = metrics["december"]["audit"]
+    periods = {p["as_of"]: p for p in audit["periods"]}
+    assert list(periods) == ["2025-10-31", "2025-11-30"]
+    october = periods["2025-10-31"]
+    assert not october["complete"] and october["elapsed_days"] == 61
+    assert october["matched_share"] == 1.0
+    rates = october["repurchase_rate_by_tier"]
+    assert rates["A"] > rates["B"] > rates["C"]
+    assert october["churn_roc_auc"] > 0.7
+    assert sum(g["customers"] for g in october["by_tier"].values()) == october["customers"]
+    assert october["predicted_value_total"] > 0 and october["realized_value_total"] > 0
+    assert [(s["from"], s["to"]) for s in audit["stability"]] == [
+        ("2025-10-31", "2025-11-30"),
+        ("2025-11-30", "2025-12-31"),
+    ]
+    assert set(audit["stability"][-1]["psi"]) >= {"recency_days", "churn_probability"}
+    # an earlier month rerun audits only what lies before it
+    assert [p["as_of"] for p in metrics["november again"]["audit"]["periods"]] == ["2025-10-31"]
+    assert metrics["october"]["audit"]["periods"] == []
+    december = root.parent / "december"
+    page = (december / "report.html").read_text(encoding="utf-8")
+    assert "Did last period&#x27;s grades come true?" in page or "Did last period's grades" in page
+    book = openpyxl.load_workbook(december / "tiers.xlsx", read_only=True)
+    cells = [str(c) for row in book["audit"].values for c in row if c]
+    assert any("Grades of 2025-10-31: by tier" in c for c in cells)
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    logged = client.get_run(metrics["december"]["run"]["run_id"]).data.metrics
+    assert logged["audit.2025-10-31.churn_roc_auc"] == pytest.approx(october["churn_roc_auc"])
+
+
+def test_score_grades_a_period_as_the_pipeline_does_and_records_it(history):
+    """`segml score` of December with the champion set gives the pipeline's December tier table
+    (prospects of the customer table included, movement since November), names the model set it
+    used and counts as a period in MLflow."""
+    root, runs, metrics = history
+    scored = pd.read_parquet(root / "scored" / "2025-12" / "tiers.parquet")
+    pipeline = pd.read_parquet(root.parent / "december" / "tiers.parquet")
+    pd.testing.assert_frame_equal(scored, pipeline)
+    assert (scored["lifecycle_status"] == "never_bought").any()
+    out = " ".join((runs["score"].stdout + runs["score"].stderr).split())  # segml prints to stderr
+    assert "registered model set v1 (champion), trained on data as of 2025-12-31" in out
+    assert "movement since 2025-11-30" in out
+    report = (root / "scored" / "2025-12" / "report.html").read_text(encoding="utf-8")
+    assert "registered model set v1" in report and "ROC AUC" in report
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    run = client.get_run(metrics["score"]["run"]["run_id"]).data
+    assert run.tags["segml.kind"] == "score" and run.tags["segml.accepted"] == "true"
+    assert run.tags["segml.models"].startswith("registered model set v1")
+    assert run.params["labels.horizon_days"] == "90"  # the set's own horizon
+
+
+def test_the_champion_is_kept_without_a_fair_comparison(history):
+    """Every run here is as of a date whose backtest folds lie before the champion's labels end
+    (2025-12-31): there is nothing fair to compare on, and each run says so."""
+    _, _, metrics = history
+    for name in ("forced model", "october", "november", "december"):
+        decision = metrics[name]["run"]["promotion"]["churn"]
+        assert "kept the champion set" in decision and "no fair comparison yet" in decision, name
 
 
 def test_mlflow_runs_are_comparable_side_by_side(history):
-    root, _ = history
+    root, _, _ = history
     import mlflow
 
     client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("segml")
-    runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
-    assert len(runs) >= 3
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string="tags.`segml.kind` = 'pipeline'",
+        order_by=["attributes.start_time ASC"],
+    )
+    assert len(runs) >= 4
     scorers = {r.data.params["churn.scorer"] for r in runs}
     assert {"auto", "model"} <= scorers
     # the backtest means of models and baselines have the same names in every run, whatever the

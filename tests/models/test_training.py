@@ -5,6 +5,7 @@ on them (one trained fixture for all, as training is the slow part)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pandas as pd
@@ -18,9 +19,9 @@ from segml.features.build import with_vocabulary_levels
 from segml.features.datasets import build_datasets, build_snapshot
 from segml.features.transactions import index_transactions, to_date
 from segml.models import evaluation as ev
-from segml.models.promotion import challenge
+from segml.models.promotion import Champion, challenge, fair_cutoffs
 from segml.models.sampling import read_training_rows, sample_per_cutoff, validation_rows
-from segml.models.scorers import RuleScorer
+from segml.models.scorers import ChurnModel, RuleScorer, UpsideModel, score
 from segml.models.segment import segment_customers
 from segml.models.training import train_models
 
@@ -238,17 +239,94 @@ def test_cohort_shaped_history_is_backtested_and_never_scored_worse_than_the_rul
         assert summary["margin_mean"] > -summary["margin_spread"] or production["scorer"] != "model"
 
 
-def test_the_champion_is_challenged_on_this_runs_folds(trained):
+def _day(value) -> str:
+    return str(pd.Timestamp(value).date())
+
+
+def test_the_champion_is_challenged_only_on_folds_neither_set_learnt_from(cfg, trained):
+    """The champion learnt from labels up to its as_of: only this run's folds starting on or after
+    it are fair. Without one the champion is kept and the reason says so, with the dates."""
+    *_, data, models = trained
+    as_of = _day(data.summary["as_of"])
+    folds = [_day(to_date(d)) for d in data.schedule.folds]
+    mine = {"churn": models.churn, "upside": models.upside}
+    wins, why = challenge(None, None, None, data.schedule, models.metrics, as_of)
+    assert wins and why == "no champion yet"
+    wins, why = challenge(
+        Champion(mine, folds[0], 60), None, None, data.schedule, models.metrics, as_of
+    )
+    assert not wins and "60 days" in why
+    # the champion's labels end after every fold: nothing fair to compare on (its own models,
+    # which have learnt these folds' outcomes, would look better than they are)
+    assert fair_cutoffs(models.metrics, as_of) == []
+    wins, why = challenge(
+        Champion(mine, as_of, 90), None, None, data.schedule, models.metrics, as_of
+    )
+    assert not wins and why.startswith(
+        f"no fair comparison yet (the champion learnt from labels up to {as_of}"
+    )
+    assert f"newest backtest fold starts {folds[-1]}" in why
+
+
+def test_a_weaker_champion_is_replaced_by_the_default_set(cfg, trained):
+    """A champion of far fewer rounds and features, trained on labels up to the second fold, loses
+    on the two folds after it, where neither set has seen the outcome."""
+    *_, data, models = trained
+    champion_as_of = _day(to_date(data.schedule.folds[1]))
+    fair = fair_cutoffs(models.metrics, champion_as_of)
+    assert [_day(c) for c in fair] == [_day(to_date(d)) for d in data.schedule.folds[1:]]
+    seen = data.labelled[
+        data.labelled["cutoff"] + pd.Timedelta(days=90) <= pd.Timestamp(champion_as_of)
+    ]
+    few = ["customer_id", "cutoff", "churned", "future_value", "frequency", "tenure_days"]
+    small = {"n_estimators": 3, "early_stopping_rounds": None}
+    weak = {
+        "churn": ChurnModel(dict(cfg.churn.params), calibration="platt", **small).fit(seen[few]),
+        "upside": UpsideModel(dict(cfg.upside.params), **small).fit(seen[few]),
+    }
+    as_of = _day(data.summary["as_of"])
+    wins, why = challenge(
+        Champion(weak, champion_as_of, 90),
+        data.labelled,
+        models.fold_scores,
+        data.schedule,
+        models.metrics,
+        as_of,
+    )
+    assert wins and why.startswith("beats the champion by more than the noise on 2 fold(s)"), why
+    churn = re.search(
+        r"churn ROC AUC ([0-9.]+) vs champion ([0-9.]+) \(([-+0-9.]+) ± ([0-9.]+)\)", why
+    )
+    assert churn and float(churn[3]) > float(churn[4]) > 0
+
+
+def test_two_equal_sets_do_not_take_turns(trained):
+    """Equal within the noise: the fresher set wins once; the older one never takes it back, and
+    of two sets of the same date the champion stays."""
     *_, data, models = trained
     mine = {"churn": models.churn, "upside": models.upside}
-    wins, why = challenge(None, data.labelled, data.schedule, models.metrics, None)
-    assert wins and why == "no champion yet"
-    wins, why = challenge(mine, data.labelled, data.schedule, models.metrics, champion_horizon=60)
-    assert not wins and "60 days" in why
-    # a champion that has learnt from these folds' labels is hard to beat: the comparison leans its way
-    wins, why = challenge(mine, data.labelled, data.schedule, models.metrics, champion_horizon=90)
-    assert "vs champion" in why and not wins
-    assert "does not beat" in why
+    champion_as_of = _day(to_date(data.schedule.folds[0]))
+    fair = fair_cutoffs(models.metrics, champion_as_of)
+    # a challenger scoring the fair folds exactly as the champion does: the same set
+    rows = []
+    for target in ("churn", "upside"):
+        for cutoff in fair:
+            fold = models.fold_scores.query("target == @target and cutoff == @cutoff")
+            valid = data.labelled[data.labelled["cutoff"] == cutoff]
+            valid = valid.set_index("customer_id").loc[fold["customer_id"]].reset_index()
+            rows.append(fold.assign(score=np.asarray(score(mine[target], valid), dtype=float)))
+    same = pd.concat(rows, ignore_index=True)
+    args = (data.labelled, same, data.schedule, models.metrics)
+    later = _day(data.summary["as_of"])
+    wins, why = challenge(Champion(mine, champion_as_of, 90), *args, later)
+    assert wins and why.startswith("as good as the champion within the noise and fresher")
+    assert "+0.000 ± 0.000" in why
+    # the same comparison for a set no fresher than the champion: it stays
+    wins, why = challenge(Champion(mine, champion_as_of, 90), *args, champion_as_of)
+    assert not wins and "not fresher" in why
+    # and the older set, challenging the fresher champion, has no fold after the champion's labels
+    wins, why = challenge(Champion(mine, later, 90), *args, champion_as_of)
+    assert not wins and why.startswith("no fair comparison yet")
 
 
 def test_big_folds_are_measured_on_the_same_customers_in_train_and_in_the_challenge(cfg, trained):
@@ -282,9 +360,16 @@ def test_big_folds_are_measured_on_the_same_customers_in_train_and_in_the_challe
         assert f["baseline_last_period"]["normalized_gini"] == ev.normalized_gini(
             rows["future_value"].clip(lower=0), rule.predict(rows)
         )
-    # a champion scoring value by that baseline gets exactly its fold results
-    champion = {"churn": models.churn, "upside": rule}
-    _, why = challenge(champion, data.labelled, data.schedule, models.metrics, champion_horizon=90)
+    # a champion scoring value by that baseline gets exactly its fold results on the fair folds
+    champion = Champion({"churn": models.churn, "upside": rule}, "2000-01-01", 90)
+    _, why = challenge(
+        champion,
+        data.labelled,
+        models.fold_scores,
+        data.schedule,
+        models.metrics,
+        _day(data.summary["as_of"]),
+    )
     expected = np.mean([f["baseline_last_period"]["normalized_gini"] for f in folds.values()])
     assert f"vs champion {expected:.3f}" in why.split("; ")[1]
 

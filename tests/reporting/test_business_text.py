@@ -101,10 +101,12 @@ def _inputs(cfg, result):
 
     tiers, trained, snapshot = result.tiers, result.trained, result.datasets.snapshot
     clusters = tiers.table[["customer_id", "segment", "persona", "persona_en", "persona_zh"]]
+    movement, audit = _last_period(cfg, tiers.table)
     return ReportInputs(
         table=tiers.table,
         summary=tiers.summary,
-        movement=tiers.movement,
+        movement=movement,
+        audit=audit,
         metrics=metrics_table(trained.metrics),
         grades={k: v["summary"] for k, v in trained.metrics.items()},
         profile=profile(snapshot, clusters, list(cfg.segment.features)),
@@ -116,6 +118,52 @@ def _inputs(cfg, result):
         features=snapshot,
         feature_labels=feature_labels(snapshot.columns, cfg.tiering.reasons["names"]),
     )
+
+
+def _last_period(cfg, table: pd.DataFrame) -> tuple[dict, dict]:
+    """Movement and an audit against a made-up last period: a third of the customers one tier
+    apart, values and scores shifted, some customers bought again since."""
+    import numpy as np
+
+    from segml.tiering import audit as a
+    from segml.tiering import policies as t
+    from segml.tiering.periods import Period
+
+    rng = np.random.default_rng(5)
+    graded = table[table["tier"].notna()]
+    shift = {"A": "B", "B": rng.choice(["A", "C"]), "C": "B"}
+    previous = table.assign(
+        tier=[shift[x] if x == x and rng.random() < 0.3 else x for x in table["tier"]],
+        current_value=table["current_value"] * rng.uniform(0.5, 1.5, len(table)),
+        churn_probability=table["churn_probability"].clip(0, 1),
+    )
+    previous = previous.iloc[: len(previous) - 7]  # some are new now
+    move = t.movement(graded, previous, "tier", ["A", "B", "C"])
+    move["compared_with"] = "2025-11-30 · MLflow run 0123abcd"
+    bought = graded.sample(frac=0.5, random_state=1)
+    realized = pd.DataFrame(
+        {
+            "customer_id": bought["customer_id"],
+            "repurchased": True,
+            "revenue": rng.gamma(2, 300, len(bought)),
+        }
+    )
+    period = Period("0123abcd", "2025-09-30", horizon_days=90, policy="abc")
+    audited = a.audit_period(
+        previous,
+        realized,
+        period,
+        "2025-12-31",
+        90,
+        365,
+        ["A", "B", "C"],
+        cfg.audit.probability_bands,
+    )
+    steps = [
+        {"from": "2025-11-30", "to": "2025-12-31"}
+        | a.stability(previous, graded, "tier", ["A", "B", "C"], cfg.audit.psi_columns, 10, 0.25)
+    ]
+    return move, {"periods": [audited], "stability": steps, "psi_warning": 0.25}
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +210,10 @@ def test_no_raw_names_or_long_floats_in_table_workbook_or_report(exports):
                     )
     text = re.sub(r"<script.*?</script>|<style.*?</style>|<[^>]+>", " ", exports.report, flags=re.S)
     assert not _bad_text(text), _bad_text(text)[:5]
+    # movement and the audit are there, in plain words: no markup shown as text
+    assert "Largest moves by change in value" in text and "Did last period" in text
+    assert "&lt;br&gt;" not in exports.report and "<br>" not in str(exports.table.to_numpy())
+    assert book["audit"].max_row > 10 and book["movement"].max_row > 10
     assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), re.findall(r"\b[a-z]+_[a-z_]+\b", text)[:5]
 
 

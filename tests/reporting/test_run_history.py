@@ -1,89 +1,81 @@
-"""Reading earlier runs back: the previous period movement compares with (never an experiment,
-never a rerun of this period), logged with pseudonyms and matched back to today's ids."""
+"""Reading earlier runs back: the period just before this one of the same export (never an
+experiment, never this period or a later one, whatever order runs were made in), logged with
+pseudonyms and matched back to today's ids."""
 
 from __future__ import annotations
 
 from segml.config import ExportConfig, TrackingConfig
 from segml.reporting import run_history, run_logger
-from segml.reporting.mlflow_store import ACCEPTED, PERIOD
+from segml.reporting.mlflow_store import ACCEPTED, AS_OF, EXPORT
 from segml.reporting.privacy import pseudonymize
 from tests.reporting.conftest import FILES, tier_table
 
 
-def test_movement_reads_a_pseudonymised_previous_run(tmp_path, monkeypatch):
-    """Movement compares pseudonyms: today's ids are matched to last run's with the same salt."""
+def test_export_key_is_the_source_and_its_mapping_not_its_content(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    columns = {"customer_id": "会员编号", "ts": "下单时间"}
+    key = run_history.export_key("data/raw/transactions.csv", columns)
+    assert key == run_history.export_key(tmp_path / "data/raw/transactions.csv", dict(columns))
+    assert key != run_history.export_key("data/raw/other.csv", columns)
+    assert key != run_history.export_key("data/raw/transactions.csv", {**columns, "ts": "时间"})
+
+
+def test_movement_compares_with_the_period_just_before_of_the_same_export(tmp_path, monkeypatch):
+    """Runs made December first, then November: December compares with November, a later
+    January with December; an experiment and another export never count. The previous run's
+    pseudonyms are matched to today's ids with the same salt."""
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     tiers = tier_table(30)
-    export_cfg = ExportConfig(pseudonymize_ids=True)
     tables = run_logger.run_tables(
         tiers.assign(customer_id=pseudonymize(tiers["customer_id"], "pepper")),
         tiers,
-        export_cfg,
+        ExportConfig(pseudonymize_ids=True),
         TrackingConfig(),
         "pepper",
         FILES,
     )
-    logged = run_logger.log_pipeline_run(
-        uri,
-        "moves",
-        params={},
-        metrics={},
-        models={},
-        artifacts={},
-        tags={"segml.as_of": "2025-11-30", ACCEPTED: "true", PERIOD: "november"},
-        register=False,
-        auto_promote=False,
-        files=FILES,
-        tables=tables,
+
+    def log(as_of: str, accepted: str = "true", export: str = "shop") -> str:
+        return run_logger.log_pipeline_run(
+            uri,
+            "moves",
+            params={"labels": {"horizon_days": 90}},
+            metrics={},
+            models={},
+            artifacts={},
+            tags={AS_OF: as_of, ACCEPTED: accepted, EXPORT: export},
+            register=False,
+            auto_promote=False,
+            files=FILES,
+            tables=tables,
+        )["run_id"]
+
+    december = log("2025-12-31")
+    log("2025-12-15", accepted="false")  # an experiment
+    log("2025-12-20", export="another shop")
+    november = log("2025-11-30")
+    periods = run_history.period_history(uri, "moves", "shop").periods
+    assert [p.as_of for p in periods] == ["2025-12-31", "2025-11-30"]
+    assert periods[0].horizon_days == 90
+    ref = run_history.previous_ref("accepted", uri, "moves", "shop", "2025-12-31")
+    assert ref == f"run:{november}"
+    assert run_history.previous_ref("accepted", uri, "moves", "shop", "2026-01-31") == (
+        f"run:{december}"
     )
-    run_logger.log_pipeline_run(
-        uri,
-        "moves",
-        params={},
-        metrics={},
-        models={},
-        artifacts={},
-        tables=tables,
-        tags={"segml.as_of": "2025-12-31", ACCEPTED: "false"},  # an experiment
-        register=False,
-        auto_promote=False,
-        files=FILES,
-    )
-    december = run_logger.log_pipeline_run(
-        uri,
-        "moves",
-        params={},
-        metrics={},
-        models={},
-        artifacts={},
-        tables=tables,
-        tags={"segml.as_of": "2025-12-31", ACCEPTED: "true", PERIOD: "december"},
-        register=False,
-        auto_promote=False,
-        files=FILES,
-    )
-    # rerunning December compares with November: never with an experiment, nor with itself
-    ref = run_history.previous_ref("accepted", uri, "moves", period="december")
-    assert ref == f"run:{logged['run_id']}"
-    assert (
-        run_history.previous_ref("accepted", uri, "moves", period="january")
-        == f"run:{december['run_id']}"
-    )
+    assert run_history.previous_ref("accepted", uri, "moves", "shop", "2025-11-30") is None
+
     current = tiers["customer_id"].iloc[5:]  # five customers left, the rest are still here
-    previous, period = run_history.previous_tiers("accepted", ref, uri, FILES, current, "pepper")
-    assert period.startswith("2025-11-30")
+    args = (uri, "moves", "shop", FILES, "2025-12-31", current)
+    previous, period = run_history.previous_tiers("accepted", ref, *args, "pepper")
+    assert period.as_of == "2025-11-30" and period.run_id == november
     assert set(current) <= set(previous["customer_id"])
     assert previous.set_index("customer_id").loc["0000010", "tier_abc"] == tiers.loc[9, "tier_abc"]
     left = set(previous["customer_id"]) - set(current)
     assert len(left) == 5 and not left & set(tiers["customer_id"])  # those stay pseudonyms
+    # a pin made before the date was known may name a later period: the one just before instead
+    assert run_history.previous_tiers("accepted", f"run:{december}", *args, "pepper")[1] == period
     # under another salt (or none) no customer matches: no movement rather than everyone "new"
-    assert run_history.previous_tiers("accepted", ref, uri, FILES, current, "paprika") == (
-        None,
-        None,
-    )
-    assert run_history.previous_tiers("accepted", ref, uri, FILES, current, None) == (None, None)
-    assert run_history.previous_tiers("accepted", None, uri, FILES, current, "pepper") == (
-        None,
-        None,
-    )  # not pinned
+    assert run_history.previous_tiers("accepted", ref, *args, "paprika") == (None, None)
+    assert run_history.previous_tiers("accepted", ref, *args, None) == (None, None)
+    assert run_history.previous_tiers("accepted", None, *args, "pepper") == (None, None)

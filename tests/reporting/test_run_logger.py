@@ -77,8 +77,11 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
     assert {int(v.version) for v in champions.values()} == {3} and len(
         {v.run_id for v in champions.values()}
     ) == 1
-    loaded, horizon = run_history.load_champion_set(uri, FILES)
-    assert horizon == 90 and set(loaded) == {"churn", "upside"}
+    # the champion's own record: its horizon and period, read once
+    found = run_history.load_champion_set(uri, FILES)
+    assert found.horizon_days == 90 and found.as_of == "2025-12-31" and found.version == "3"
+    assert set(found.models) == {"churn", "upside"}
+    assert found.describe()["en"].startswith("registered model set v3 (champion), trained on")
     run = client.get_run(worse["run_id"])
     assert run.data.params["churn.params.num_leaves"] == "15"
     assert run.data.params["as_of"] == "2025-12-31"  # the date graded, not "None"
@@ -125,16 +128,21 @@ def test_run_tables_sample_counts_and_pseudonymised_movement_base():
     assert len(sample) == 20 and list(sample.columns) == export_cfg.columns
     clear = set(tiers["customer_id"])
     assert not clear & set(sample["customer_id"]) and not clear & set(base["customer_id"])
-    assert list(base.columns) == ["customer_id", "tier"]  # only the allowed tier columns
+    # only the allowed columns: tiers, value (for movement's why and the audit)
+    assert list(base.columns) == ["customer_id", "tier", "current_value"]
     everything = run_logger.run_tables(
         exported, tiers, ExportConfig(pseudonymize_ids=True), TrackingConfig(), "pepper", FILES
     )
+    # what later periods read: grades, status and value (the tier table's scores and features
+    # when it has them)
     assert list(everything["tables/tier_ids.parquet"].columns) == [
         "customer_id",
         "tier",
         "tier_abc",
         "tier_pyramid",
         "vp_cell",
+        "lifecycle_status",
+        "current_value",
     ]
     counts = tables["tables/tier_counts.csv"].query("column == 'tier'")
     assert counts.set_index("value")["customers"].to_dict() == {"A": 100, "B": 100, "C": 100}

@@ -31,15 +31,19 @@ def opened_workbook(cfg, table, summary, ecfg, metrics=None, **options) -> openp
 def test_workbook_sheets_and_localised_headers(cfg, table, summary, language, header):
     ecfg = dataclasses.replace(cfg.export, language=language)
     book = opened_workbook(cfg, table, summary, ecfg)
+    # the shared order (notes/phase2.md); a sheet with nothing this run says so in one line
     assert book.sheetnames == [
         "summary",
         "tiers",
+        "movement",
+        "audit",
+        "forecast",
         "lifecycle",
         "rfm",
-        "movement",
-        "forecast",
         "actions",
     ]
+    note = [c.value for c in book["audit"]["A"]]
+    assert len(note) == 2 and ("No earlier period" in note[1] or "暂无" in note[1])
     sheet = book["tiers"]
     headers = [c.value for c in sheet[1]]
     assert header in headers

@@ -15,10 +15,12 @@ from segml.data import io
 from segml.models.scorers import RuleScorer
 from segml.models.segment import segment_customers
 from segml.tiering.partitioned import Models, score_partitioned
+from segml.tiering.periods import Period
 from segml.tiering.scoring import score_customers
 from tests.conftest import demo_snapshot
 
 PARTITIONS = 4
+LAST = Period("last-run", "2025-11-30")
 
 
 class NoEmptyInput(RuleScorer):
@@ -82,11 +84,11 @@ def test_partitions_write_the_one_process_table(cfg, setting, with_previous, exp
     )
     previous = _previous(first.table.dropna(subset=["tier"])) if with_previous else None
     whole = score_customers(
-        snapshot, segmenter, churn, upside, tiering, 90, previous, "last", no_purchase
+        snapshot, segmenter, churn, upside, tiering, 90, previous, LAST, no_purchase
     )
     out = folder / f"tiers-{with_previous}-{explain}.parquet"
     parted = score_partitioned(
-        InProcess(), path, models, tiering, 90, PARTITIONS, out, previous, "last", no_purchase
+        InProcess(), path, models, tiering, 90, PARTITIONS, out, previous, LAST, no_purchase
     )
 
     files = io.part_files(out)
@@ -109,5 +111,5 @@ def test_partitions_write_the_one_process_table(cfg, setting, with_previous, exp
     assert parted.movement["available"] is with_previous
     if with_previous:
         assert {"up", "down", "same"} <= set(expected["tier_change"].dropna())
-        for part in ("matrix", "upgrades", "downgrades"):
+        for part in ("matrix", "upgrades", "downgrades", "new", "gone"):
             pd.testing.assert_frame_equal(parted.movement[part], whole.movement[part])

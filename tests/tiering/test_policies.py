@@ -110,15 +110,39 @@ def run(ids, grades, value=None):
 
 
 def test_movement_between_two_hand_made_runs():
-    before = run(["a", "b", "c", "d"], ["A", "B", "C", "C"])
-    after = run(["a", "b", "c", "e"], ["B", "A", "C", "A"])
+    """Movers are customers graded in both periods; new and gone ones are counted apart (a
+    prospect listed without a tier last period is new once graded)."""
+    before = run(["a", "b", "c", "d", "p"], ["A", "B", "C", "C", None], [9.0, 5, 1, 1, 0])
+    after = run(["a", "b", "c", "e", "p"], ["B", "A", "C", "A", "B"], [4.0, 8, 1, 7, 3])
     move = t.movement(after, before, "tier", ["A", "B", "C"])
     matrix = move["matrix"].set_index("previous")
     assert matrix.loc["A", "B"] == 1 and matrix.loc["B", "A"] == 1 and matrix.loc["C", "C"] == 1
     assert matrix.loc["(new)", "A"] == 1 and matrix.loc["C", "(gone)"] == 1
+    assert matrix.loc["(new)", "B"] == 1
     assert move["kept_share"] == pytest.approx(1 / 3)
-    assert move["upgrades"]["customer_id"].tolist() == ["b"]
+    assert move["changed_share"] == pytest.approx(2 / 3)
+    assert move["upgrades"].to_dict("records") == [
+        {
+            "customer_id": "b",
+            "previous": "B",
+            "current": "A",
+            "previous_value": 5.0,
+            "current_value": 8.0,
+        }
+    ]
     assert move["downgrades"]["customer_id"].tolist() == ["a"]
+    assert move["new"]["customer_id"].tolist() == ["e", "p"]
+    assert move["gone"].to_dict("records") == [
+        {"customer_id": "d", "previous": "C", "previous_value": 1.0}
+    ]
+    assert move["counts"] == {
+        "customers_in_both": 3,
+        "changed_share": pytest.approx(2 / 3),
+        "upgrades": 1,
+        "downgrades": 1,
+        "new_customers": 2,
+        "gone_customers": 1,
+    }
     assert t.movement(after, None, "tier", ["A", "B", "C"]) == {"available": False}
 
 

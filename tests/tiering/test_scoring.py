@@ -10,8 +10,11 @@ import pandas as pd
 import pytest
 
 from segml.models.segment import segment_customers
+from segml.tiering.periods import Period
 from segml.tiering.scoring import score_customers
 from tests.conftest import demo_snapshot, rule_scorers
+
+NOVEMBER = Period("", "2025-11-30", source="test")
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +32,7 @@ def scored(cfg):
 def rescore(scored, hysteresis: float):
     cfg, first, later, (segmenter, churn, upside) = scored
     tiering = dataclasses.replace(cfg.tiering, hysteresis=hysteresis)
-    return score_customers(
-        later, segmenter, churn, upside, tiering, 90, first.table, "2025-11-30 · test"
-    )
+    return score_customers(later, segmenter, churn, upside, tiering, 90, first.table, NOVEMBER)
 
 
 def test_movement_names_the_period_and_marks_every_customer(scored):
@@ -41,7 +42,15 @@ def test_movement_names_the_period_and_marks_every_customer(scored):
     assert set(result.table["tier_change"]) <= {"up", "down", "same", "new"}
     moved = result.table["tier"] != first.table["tier"]
     assert (result.table.loc[moved, "tier_change"] != "same").all()
-    assert result.metrics["compared_with"] == "2025-11-30 · test"
+    # each customer's value last period beside this one: what says why they moved
+    assert result.table["previous_value"].tolist() == first.table["current_value"].tolist()
+    metrics = result.metrics
+    assert metrics["compared_with"] == "2025-11-30 · test"
+    assert metrics["previous_as_of"] == "2025-11-30"
+    counts = metrics["movement"]
+    assert counts["upgrades"] + counts["downgrades"] == moved.sum()
+    assert counts["changed_share"] == pytest.approx(moved.mean())
+    assert counts["new_customers"] == counts["gone_customers"] == 0
 
 
 def test_hysteresis_keeps_customers_near_a_cut_in_their_tier(scored):

@@ -134,37 +134,66 @@ def compose(overrides: Overrides = None) -> None:
 def _compose(overrides: list[str] | None) -> None:
     from segml.app.params import conf_digest, write_params
 
-    overrides = _pin_previous_period(list(overrides or []))
+    overrides = _pin_periods(list(overrides or []))
     before = conf_digest()  # an edit saved while Hydra composes leaves params.yaml stale
     raw, _ = _config(overrides)
     write_params(raw, overrides=overrides, conf_state=before)
     console.print(f"params.yaml composed from conf/ with overrides {overrides}")
 
 
-def _pin_previous_period(overrides: list[str]) -> list[str]:
-    """Add `tiering.previous_ref` (the exact previous period movement compares with) to the
-    overrides, unless given: a DVC parameter of the tier stage, so movement never goes stale."""
-    if any(o.split("=")[0].lstrip("+~") == "tiering.previous_ref" for o in overrides):
+def _pin_periods(overrides: list[str]) -> list[str]:
+    """Add the earlier periods this run compares with and audits to the overrides, unless given:
+    `tiering.previous_ref` (run:<id> of the accepted period just before this `as_of`) and
+    `audit.periods_ref` (the periods audited), DVC parameters of the tier and audit stages, so a
+    new earlier period reruns them and a restored stage never brings back stale movement."""
+    given = {o.split("=")[0].lstrip("+~") for o in overrides}
+    if {"tiering.previous_ref", "audit.periods_ref"} <= given:
         return overrides
-    from segml.data.provenance import file_digest
     from segml.data.raw import input_exists
-    from segml.reporting import run_history
 
     _, cfg = _config(overrides)
     paths = cfg.paths
-    if (
-        not cfg.tiering.previous
-        or not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists()
-        or not input_exists(paths.raw_transactions)
+    if not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists() or not input_exists(
+        paths.raw_transactions
     ):
         return overrides
-    period = run_history.period_key(
-        file_digest(paths.raw_transactions, paths.raw_customers), cfg.as_of
+    pins = _period_pins(cfg, _file_digest_of(paths.raw_transactions, paths.raw_customers))
+    return [*overrides, *(f"{key}='{value}'" for key, value in pins.items() if key not in given)]
+
+
+def _file_digest_of(*paths) -> str:
+    from segml.data.provenance import file_digest
+
+    return file_digest(*[p for p in paths if p])
+
+
+def _period_pins(cfg, data_digest: str) -> dict[str, str]:
+    """The pins of `_pin_periods` for `cfg` (its export and `as_of`). With `as_of: null` the date is
+    the data's end: known when a run has graded this very data before, else taken as later than
+    every earlier period (the stages check the pin against the date they find)."""
+    from segml.reporting import run_history
+    from segml.tiering.periods import audited_periods, periods_pin, previous_period
+
+    history = run_history.period_history(
+        cfg.tracking.uri, cfg.tracking.experiment, run_history.export_of(cfg)
     )
-    ref = run_history.previous_ref(
-        cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, period
-    )
-    return [*overrides, f"tiering.previous_ref='{ref}'"] if ref else overrides
+    as_of = cfg.as_of or history.as_of_of_data.get(data_digest)
+    pins = {}
+    previous = previous_period(history.periods, as_of)
+    if cfg.tiering.previous == "accepted" and previous:
+        pins["tiering.previous_ref"] = f"run:{previous.run_id}"
+    elif cfg.tiering.previous and cfg.tiering.previous != "accepted":
+        ref = run_history.previous_ref(
+            cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, "", as_of
+        )
+        if ref:
+            pins["tiering.previous_ref"] = ref
+    audit = cfg.audit
+    audited = audited_periods(history.periods, as_of, audit.min_elapsed_days, audit.max_periods)
+    pin = periods_pin(sorted({*audited, *([previous] if previous else [])}, key=lambda p: p.as_of))
+    if pin:
+        pins["audit.periods_ref"] = pin
+    return pins
 
 
 # what `dvc repro` itself prints (stages run or skipped, lock files, git hints): kept here, not on
@@ -311,24 +340,52 @@ def _score(
 
     _, cfg = _config(overrides)
     try:
+        customers, note = _customer_file(cfg, customers)
         catalog = _scoring_catalog(cfg, input, customers, out)
-        cfg = _scoring_config(cfg, input, customers, as_of)
         with console.status(f"loading registered models ({model})..."):
-            vocabulary = _load_registered(cfg, catalog, model)
+            vocabulary, record = _load_registered(cfg, catalog, model)
+        cfg = _scoring_config(cfg, input, customers, as_of, record)
+        console.print(f"scoring with the {record['en']}")
+        if note:
+            console.print(note)
         if customers is None and vocabulary and vocabulary.attributes:
             console.print(
-                f"[yellow]warning:[/yellow] no --customers file: the models use customer attributes "
-                f"({', '.join(vocabulary.attributes)}); every customer is scored with them missing."
+                f"[yellow]warning:[/yellow] no customer file: the models use customer attributes "
+                f"({', '.join(vocabulary.attributes)}); every customer is scored with them missing, "
+                "and customers who never bought are not listed. Pass --customers."
             )
         pipeline.score(cfg, catalog, allow_short_history, lambda name: console.status(f"{name}..."))
     except user_errors() as exc:
         _fail(str(exc))
     tiers, quality = catalog.read("tiers"), catalog.read("data_quality")
     report_notes(quality["notes"])
-    console.print(
-        f"scored {len(tiers):,} customers as of {tiers['as_of'].iloc[0]} with models `{model}`; "
-        f"{quality['rows_rejected']:,} rows rejected. Exports in {out}/"
+    moved = catalog.read("tier_metrics")
+    since = (
+        f"movement since {moved['previous_as_of']}"
+        if moved.get("previous_as_of")
+        else "no earlier period to compare with"
     )
+    console.print(
+        f"scored {len(tiers):,} customers as of {tiers['as_of'].iloc[0]} with models `{model}` "
+        f"(v{record['version']}, trained as of {record['as_of']}); {since}; "
+        f"{quality['rows_rejected']:,} rows rejected. Exports in {out}/; "
+        f"recorded as MLflow run {catalog.read('mlflow_run')['run_id'][:8]}"
+    )
+
+
+def _customer_file(cfg, customers: Path | None) -> tuple[Path | None, str | None]:
+    """The customer file to score with: --customers, else the project's own (`paths.raw_customers`,
+    what the pipeline and the models were trained with), so customers who never bought stay
+    listed; a note says which was taken."""
+    if customers is not None:
+        return customers, None
+    default = Path(cfg.paths.raw_customers) if cfg.paths.raw_customers else None
+    if default is not None and default.exists():
+        return default, (
+            f"customer attributes from {default} (paths.raw_customers, as the pipeline reads them); "
+            "pass --customers to use another file"
+        )
+    return None, None
 
 
 def _scoring_catalog(cfg, input: Path, customers: Path | None, out: Path):
@@ -350,29 +407,54 @@ def _scoring_catalog(cfg, input: Path, customers: Path | None, out: Path):
     return catalog
 
 
-def _scoring_config(cfg, input: Path, customers: Path | None, as_of: str | None):
-    """`cfg` with the scoring date, and movement pinned to the last accepted period other than
-    this one, as `segml compose` pins it for the pipeline."""
-    from segml.data.provenance import file_digest
-    from segml.reporting import run_history
-
-    period = run_history.period_key(file_digest(*[p for p in (input, customers) if p]), as_of)
-    ref = run_history.previous_ref(
-        cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, period
+def _scoring_config(cfg, input: Path, customers: Path | None, as_of: str | None, record: dict):
+    """`cfg` for scoring: the scored files as the export (earlier periods are those of it), the
+    scoring date, the horizon the model set was trained for (from its own record), and the
+    earlier periods pinned as `segml compose` pins them for the pipeline."""
+    paths = dataclasses.replace(
+        cfg.paths,
+        raw_transactions=str(input),
+        raw_customers=str(customers) if customers else "",
     )
-    tiering = dataclasses.replace(cfg.tiering, previous_ref=ref)
-    return dataclasses.replace(cfg, as_of=as_of, tiering=tiering)
+    labels = cfg.labels
+    if record.get("horizon_days") and record["horizon_days"] != labels.horizon_days:
+        console.print(
+            f"the model set predicts {record['horizon_days']} days ahead (labels.horizon_days is "
+            f"{labels.horizon_days}): scored for {record['horizon_days']} days"
+        )
+        labels = dataclasses.replace(labels, horizon_days=record["horizon_days"])
+    cfg = dataclasses.replace(cfg, paths=paths, labels=labels, as_of=as_of)
+    if not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists():
+        return cfg
+    pins = _period_pins(cfg, _file_digest_of(input, customers))
+    # a pin given as an override stays
+    previous = cfg.tiering.previous_ref or pins.get("tiering.previous_ref")
+    tiering = dataclasses.replace(cfg.tiering, previous_ref=previous)
+    audit = dataclasses.replace(
+        cfg.audit, periods_ref=cfg.audit.periods_ref or pins.get("audit.periods_ref")
+    )
+    return dataclasses.replace(cfg, tiering=tiering, audit=audit)
 
 
 def _load_registered(cfg, catalog, model: str):
     """The registered models (`model`: alias or version), their vocabulary, and the metrics, plot
     tables and segment profile of the run that trained them (the report shows model quality from
-    there), as catalog entries; returns the vocabulary."""
+    there), as catalog entries; returns the vocabulary and the set's record (`model_set`)."""
     from segml.data.catalog import Catalog
+    from segml.errors import InputError
     from segml.reporting import run_history
     from segml.stages.artifacts import MODELS
 
     uri = cfg.tracking.uri
+    found = run_history.model_set(uri, model)
+    if found is None:
+        raise InputError(
+            f"no registered model set `{model}` in {uri}: run the pipeline first (`segml run`), "
+            "or pass --model with a registered version number"
+        )
+    record = {**dataclasses.asdict(found), **found.describe()}
+    record.pop("models", None)
+    catalog.write("model_set", record)
     for name, entry in MODELS.items():
         catalog.write(entry, run_history.load_registered(uri, name, cfg.paths.in_mlflow_run, model))
     vocabulary = catalog.read("churn_model").vocabulary_
@@ -385,7 +467,7 @@ def _load_registered(cfg, catalog, model: str):
     for name, frame in plots.items():
         catalog.write(f"{name}_plot", frame)
     catalog.write("segment_profile", profile)
-    return vocabulary
+    return vocabulary, record
 
 
 @app.command()

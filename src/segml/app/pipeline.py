@@ -3,8 +3,8 @@
 `PIPELINE` is the stage graph (`dvc.yaml` runs the same stage functions, one DVC stage per
 `pipelines/<stage>.py`, plus `record` after export); `run_pipeline` runs it with every artifact in
 memory (sweeps, notebooks). `SCORING` is `segml score`: new data through the pipeline's own
-prepare, tier and export, with the registered models' snapshot step instead of features, segment
-and train.
+prepare, tier, audit and export, with the registered models' snapshot step instead of features,
+segment and train, and its run recorded as a period (`record.scored`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from segml.features.build import Vocabulary
 from segml.features.datasets import Datasets, check_history, schedule_from_summary
 from segml.models.training import Trained
 from segml.reporting.exports import Exports
-from segml.stages import export, features, prepare, segment, snapshot, tier, train
+from segml.stages import audit, export, features, prepare, record, segment, snapshot, tier, train
 from segml.stages.artifacts import read_tiers
 from segml.stages.export import read_plots
 from segml.stages.step import Engine
@@ -38,9 +38,18 @@ PIPELINE: tuple[Stage, ...] = (
     segment.run,
     train.run,
     tier.run,
+    audit.run,
     export.run,
 )
-SCORING: tuple[Stage, ...] = (prepare.run, snapshot.run, tier.run, export.run)
+# `segml score` records its run too (an accepted period: later runs compare with it and audit it)
+SCORING: tuple[Stage, ...] = (
+    prepare.run,
+    snapshot.run,
+    tier.run,
+    audit.run,
+    export.run,
+    record.scored,
+)
 
 
 def stage_name(stage: Stage) -> str:

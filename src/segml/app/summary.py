@@ -64,6 +64,7 @@ def print_summary(cfg: Config, catalog: Catalog) -> None:
     choice = catalog.read("schedule").get("schedule_choice")
     if choice:
         console.print(f"Cutoff schedule: {choice['chosen']} — {choice['why']}")
+    print_periods(catalog)
     report_forecast(
         catalog.read("tier_metrics"),
         catalog.read("churn_metrics"),
@@ -180,3 +181,29 @@ def report_forecast(tier_metrics: dict, churn: dict, upside: dict, horizon_days:
             f"purchase for {_span([f['date_right'] for f in dated.values()])} of customers, "
             f"'none expected' right for {_span([f['none_right'] for f in dated.values()])}"
         )
+
+
+def print_periods(catalog) -> None:
+    """Movement since the previous period and what the audit found, one line each."""
+    moved = catalog.read("tier_metrics")
+    counts = moved.get("movement")
+    if counts:
+        console.print(
+            f"movement since {moved['previous_as_of']}: {counts['changed_share']:.1%} of customers "
+            f"graded in both changed tier ({counts['upgrades']:,} up, {counts['downgrades']:,} "
+            f"down); {counts['new_customers']:,} new, {counts['gone_customers']:,} no longer graded"
+        )
+    else:
+        console.print("movement: no earlier period of this export to compare with yet")
+    audit = catalog.read("audit_metrics") if catalog.exists("audit_metrics") else {}
+    for period in audit.get("periods", []):
+        rates = period.get("repurchase_rate_by_tier", {})
+        bought = ", ".join(f"{tier} {rate:.0%}" for tier, rate in rates.items())
+        state = "complete" if period["complete"] else "partly"
+        console.print(
+            f"audit of {period['as_of']} ({period['elapsed_days']} of {period['horizon_days']} days, "
+            f"{state}): bought again {bought}; churn ROC AUC {period.get('churn_roc_auc', float('nan')):.3f}"
+        )
+    drift = (audit.get("stability") or [{}])[-1].get("drift")
+    if drift:
+        console.print(f"[yellow]drift since the previous period:[/yellow] {', '.join(drift)}")

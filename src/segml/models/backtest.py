@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from segml.data import schema as s
 from segml.features.schedule import Schedule
 from segml.features.transactions import to_date
 from segml.models import evaluation as ev
@@ -35,6 +36,7 @@ class FoldOutcome:
     purchase dates of the scorer production picks)."""
 
     cutoff: str
+    ids: np.ndarray  # the fold's customers
     y: np.ndarray  # the label on the fold's customers
     scores: dict[str, np.ndarray]  # candidate -> score on the fold's customers
     held_y: np.ndarray  # the label on the fold's training cutoffs' held-out customers
@@ -51,11 +53,29 @@ NEXT_PURCHASE_COLUMNS = ["recency_days", "frequency", "gap_mean_days", "next_pur
 class Backtest:
     """One model's backtest."""
 
+    name: str  # the target: churn or upside
     folds: dict  # "fold_1" (the oldest)...: cutoff, rows, rounds, each scorer's metrics
     summary: dict  # the grade (`evaluation.backtest_grade`), and the blend's (`blend_judgement`)
     table: list[dict]  # one row per fold, scorer and metric (BACKTEST_COLUMNS)
     plots: dict[str, pd.DataFrame]  # plot tables of the newest fold measured (none: no fold)
     outcomes: dict[str, FoldOutcome]  # per fold, as `folds`
+
+    def fold_scores(self, scorer: str) -> pd.DataFrame:
+        """One scorer's score of every customer of every fold (the champion challenge's input):
+        target, cutoff, customer_id, score."""
+        frames = [
+            pd.DataFrame(
+                {
+                    "target": self.name,
+                    s.CUTOFF: pd.Timestamp(o.cutoff),
+                    s.CUSTOMER_ID: o.ids,
+                    "score": o.scores[scorer],
+                }
+            )
+            for o in self.outcomes.values()
+            if scorer in o.scores
+        ]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def fold_customers(labelled: pd.DataFrame) -> Callable[[int, int | None], pd.DataFrame]:
@@ -114,6 +134,7 @@ def walk_forward(
         folds[key] = _fold_result(target, fold, len(train), valid, model, measured, seed)
         outcomes[key] = FoldOutcome(
             folds[key]["cutoff"],
+            valid[s.CUSTOMER_ID].to_numpy(),
             target.labels(valid),
             scores,
             target.labels(held),
@@ -141,7 +162,7 @@ def walk_forward(
             {n: v for n, v in newest.scores.items() if not n.startswith(f"{BLEND}:")},
         )
     )
-    return Backtest(folds, summary, table, plots, outcomes)
+    return Backtest(target.name, folds, summary, table, plots, outcomes)
 
 
 def _add_blend(

@@ -36,6 +36,9 @@ class Trained:
     plots: dict[
         str, pd.DataFrame
     ]  # plot data for DVC and the report (newest fold), and the backtest
+    # each backtest fold's scores of the scorer production uses, per customer (target, cutoff,
+    # customer_id, score): what the champion challenge compares with the champion's
+    fold_scores: pd.DataFrame | None = None
 
 
 def train_models(
@@ -58,7 +61,7 @@ def train_models(
     fold_rows = fold_customers(labelled)
     # whether the data can train a model is a question of ids and labels alone: no copy of features
     id_and_labels = labelled[[s.CUSTOMER_ID, s.CUTOFF, s.CHURNED, s.FUTURE_VALUE]]
-    metrics, producers, backtests, forecast_rows = {}, {}, [], []
+    metrics, producers, backtests, forecast_rows, fold_scores = {}, {}, [], [], []
     pools = dict(pools or {})
     for target in targets(churn_cfg, upside_cfg, schedule.horizon_days):
         # ruled out by labels.sufficiency (the features stage), or nothing to learn from
@@ -106,8 +109,10 @@ def train_models(
             **extra,
         }
         backtests.append(backtest)
+        fold_scores.append(backtest.fold_scores(production["scorer"]))
     if "baseline_recency" in metrics["churn"] and schedule.folds:
         fold_train = rows_at(pools["churn"], schedule.training_for(schedule.folds[-1]))
         metrics["churn"]["baseline_recency"]["best_n_days"] = best_recency_days(fold_train)
+    scores = pd.concat(fold_scores, ignore_index=True) if fold_scores else pd.DataFrame()
     plots = plot_tables(backtests, forecast_rows)
-    return Trained(producers["churn"], producers["upside"], metrics, plots)
+    return Trained(producers["churn"], producers["upside"], metrics, plots, scores)

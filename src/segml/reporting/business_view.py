@@ -10,7 +10,7 @@ import pandas as pd
 
 from segml.reporting.charts import LIFECYCLE_COLOURS, PALETTE, Charts
 from segml.reporting.html_table import html_table
-from segml.reporting.text import Words, count, is_missing, money, percent, tier_name, tier_names
+from segml.reporting.text import Words, count, money, move_reason, percent, tier_name, tier_names
 
 
 def kpis_section(table: pd.DataFrame, w: Words) -> str:
@@ -174,62 +174,81 @@ def rfm_section(table: pd.DataFrame, w: Words, chart: Charts) -> str:
     return f"<p>{w.sentence('rfm_note')}</p>" + chart(fig, 420) + html_table(shown, formats)
 
 
-def _move_reason(before, now, w: Words) -> str:
-    """Why a customer changed tier: their own spend moved, or the tier boundaries did."""
-    if is_missing(before):
-        return w.sentence("moved_unknown")
-    if abs(now - before) > max(0.01 * abs(before), 1.0):
-        key = "moved_up_spend" if now > before else "moved_down_spend"
-        return w.sentence(key, before=money(before), now=money(now))
-    return w.sentence("moved_boundaries")
-
-
-def movement_section(move: dict, table: pd.DataFrame, w: Words) -> str:
+def movement_section(move: dict, table: pd.DataFrame, w: Words, top: int = 15) -> str:
+    """Who moved since the previous period (named): counts, the largest moves with their tier and
+    value before and now and why, then new and gone customers apart from movers."""
     if not move.get("available"):
         return f"<p>{w.sentence('no_previous')}</p>"
     period = move.get("compared_with")
-    summary = (
-        (f"<p>{w('compared_with')}: <b>{html.escape(period)}</b></p>" if period else "")
-        + f"<p><b>{percent(move['kept_share'])}</b> {w('kept')} · <b>{count(len(move['upgrades']))}</b> "
-        f"{w('upgrades')} · <b>{count(len(move['downgrades']))}</b> {w('downgrades')}</p>"
-    )
-    movers = pd.concat([move["upgrades"], move["downgrades"]], ignore_index=True)
-    if movers.empty:
-        return summary
-    before_value = movers.get("previous_value", pd.Series(np.nan, index=movers.index))
-    movers = (
-        movers.assign(change=(movers["current_value"] - before_value).abs().fillna(0))
-        .sort_values(["change", "current_value", "customer_id"], ascending=[False, False, True])
-        .head(15)
-    )
-    reasons = [
-        _move_reason(a, b, w)
-        for a, b in zip(
-            movers.get("previous_value", [np.nan] * len(movers)), movers["current_value"]
-        )
+    counts = move.get("counts") or {}
+    new, gone = move.get("new", pd.DataFrame()), move.get("gone", pd.DataFrame())
+    figures = [
+        f"<b>{percent(move['kept_share'])}</b> {html.escape(w('kept'))}",
+        f"<b>{count(len(move['upgrades']))}</b> {html.escape(w('upgrades'))}",
+        f"<b>{count(len(move['downgrades']))}</b> {html.escape(w('downgrades'))}",
+        f"<b>{count(counts.get('new_customers', len(new)))}</b> {html.escape(w('new_graded'))}",
+        f"<b>{count(counts.get('gone_customers', len(gone)))}</b> {html.escape(w('gone_graded'))}",
     ]
-    before = movers.get("previous_value")
+    out = (
+        f"<p>{html.escape(w('compared_with'))}: <b>{html.escape(period)}</b></p>" if period else ""
+    ) + f"<p>{' · '.join(figures)}</p>"
     names = tier_names(table, w)
-    shown = pd.DataFrame(
-        {
-            w("customer"): movers["customer_id"].to_numpy(),
-            w("from_to"): [
-                f"{tier_name(a, names, w)} → {tier_name(b, names, w)}"
-                for a, b in zip(movers["previous"], movers["current"])
-            ],
-            w("value_before_now"): [
-                f"{money(a)} → {money(b)}"
-                for a, b in zip(
-                    before if before is not None else [np.nan] * len(movers),
-                    movers["current_value"],
-                )
-            ],
-            w("why"): reasons,
-        }
-    )
-    return (
-        summary + f"<h3>{html.escape(w('biggest_moves'))}</h3>" + html_table(shown, wide={w("why")})
-    )
+    potential = bool(table.get("tier_policy", pd.Series(dtype=object)).eq("value_potential").any())
+    movers = pd.concat([move["upgrades"], move["downgrades"]], ignore_index=True)
+    if not movers.empty:
+        before = movers.get("previous_value", pd.Series(np.nan, index=movers.index))
+        movers = (
+            movers.assign(change=(movers["current_value"] - before).abs().fillna(0))
+            .sort_values(["change", "current_value", "customer_id"], ascending=[False, False, True])
+            .head(top)
+        )
+        shown = pd.DataFrame(
+            {
+                w("customer"): movers["customer_id"].to_numpy(),
+                w("from_to"): [
+                    f"{tier_name(a, names, w)} → {tier_name(b, names, w)}"
+                    for a, b in zip(movers["previous"], movers["current"])
+                ],
+                w("value_before_now"): [
+                    f"{money(a)} → {money(b)}"
+                    for a, b in zip(
+                        movers.get("previous_value", [np.nan] * len(movers)),
+                        movers["current_value"],
+                    )
+                ],
+                w("why"): [move_reason(r, w, potential) for r in movers.to_dict("records")],
+            }
+        )
+        out += f"<h3>{html.escape(w('biggest_moves'))}</h3>" + html_table(shown, wide={w("why")})
+    if len(new):
+        first = new.sort_values(["current_value", "customer_id"], ascending=[False, True]).head(5)
+        shown = pd.DataFrame(
+            {
+                w("customer"): first["customer_id"].to_numpy(),
+                w("tier_value"): [
+                    f"{tier_name(t, names, w)} · {money(v)}"
+                    for t, v in zip(first["current"], first["current_value"])
+                ],
+            }
+        )
+        out += f"<h3>{html.escape(w('new_list'))}</h3>" + html_table(shown)
+    if len(gone):
+        value = gone.get("previous_value", pd.Series(np.nan, index=gone.index))
+        first = gone.assign(v=value).sort_values(["v", "customer_id"], ascending=[False, True])
+        first = first.head(5)
+        shown = pd.DataFrame(
+            {
+                w("customer"): first["customer_id"].to_numpy(),
+                w("previous_tier_value"): [
+                    f"{tier_name(t, names, w)} · {money(v)}"
+                    for t, v in zip(first["previous"], first["v"])
+                ],
+            }
+        )
+        out += f"<h3>{html.escape(w('gone_list'))}</h3>" + html_table(shown)
+    else:
+        out += f"<p>{w.sentence('none_gone')}</p>"
+    return out
 
 
 def at_risk_section(table: pd.DataFrame, w: Words, top: int = 15) -> str:

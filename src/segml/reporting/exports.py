@@ -15,6 +15,7 @@ from segml.reporting.forecast_view import workbook_blocks
 from segml.reporting.privacy import pseudonymize
 from segml.reporting.report import ReportInputs, render
 from segml.reporting.table import export_table
+from segml.reporting.text import TEXT
 from segml.reporting.workbook import LIFECYCLE_ORDER, breakdown, workbook
 from segml.tiering.reasons import feature_labels
 
@@ -68,9 +69,12 @@ def report_inputs(
     plots: dict[str, pd.DataFrame],
     quality: dict,
     window: dict | None = None,
+    audit: dict | None = None,
+    model_set: dict | None = None,
 ) -> ReportInputs:
     """Everything the workbook and report show, from the stages' results (`tiers`: a TierResult;
-    `snapshot`: at least its `MATRIX_COLUMNS`; `window`: the churn window study, if run)."""
+    `snapshot`: at least its `MATRIX_COLUMNS`; `window`: the churn window study, if run; `audit`:
+    metrics/audit_details.json; `model_set`: the registered set `segml score` used)."""
     drivers = importance({name: models[name] for name in ("churn", "upside")})
     return ReportInputs(
         table=tiers.table,
@@ -93,6 +97,8 @@ def report_inputs(
         next_purchase=model_metrics.get("churn", {}).get("next_purchase"),
         horizon_days=cfg.labels.horizon_days,
         window=window,
+        audit=audit,
+        model_set=model_set,
     )
 
 
@@ -130,7 +136,9 @@ def build_exports(
     table = export_table(inputs.table, cfg, salt)
     movement = dict(inputs.movement)
     if movement.get("available") and cfg.pseudonymize_ids:
-        for key in ("upgrades", "downgrades"):
+        for key in ("upgrades", "downgrades", "new", "gone"):
+            if key not in movement:
+                continue
             movement[key] = movement[key].assign(
                 **{s.CUSTOMER_ID: pseudonymize(movement[key][s.CUSTOMER_ID], salt)}
             )
@@ -145,6 +153,8 @@ def build_exports(
             cfg,
             _breakdowns(inputs.table),
             teams,
+            inputs.audit,
+            _models_note(inputs),
             workbook_blocks(table, inputs.forecast, inputs.next_purchase, cfg.language),
         )
     report = None
@@ -157,6 +167,16 @@ def build_exports(
         )
         report = render(_replace(inputs, table=shown, movement=movement), levels, cfg)
     return Exports(table, book, report)
+
+
+def _models_note(inputs: ReportInputs) -> dict[str, str]:
+    """The models that scored, in both languages (the workbook's summary names them)."""
+    if inputs.model_set:
+        return {k: inputs.model_set[k] for k in ("en", "zh")}
+    return {
+        language: TEXT["models_this_run"][language].format(as_of=inputs.as_of)
+        for language in ("en", "zh")
+    }
 
 
 def _replace(inputs: ReportInputs, **changes) -> ReportInputs:

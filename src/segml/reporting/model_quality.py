@@ -53,6 +53,17 @@ def verdict_line(target: str, grade: dict, w: Words) -> str:
     return line + "</p>"
 
 
+def models_line(model_set: dict | None, as_of: str, w: Words) -> str:
+    """Which models scored: the registered set `segml score` loaded (version and the period it
+    was trained on), or this run's own."""
+    text = (
+        w.pick({"en": model_set.get("en"), "zh": model_set.get("zh")}, " / ")
+        if model_set
+        else w("models_this_run", as_of=as_of)
+    )
+    return f"<p>{html.escape(w('models_used'))}: <b>{html.escape(text)}</b></p>"
+
+
 def backtest_section(backtest: pd.DataFrame | None, w: Words, chart: Charts) -> str:
     import plotly.graph_objects as go
 

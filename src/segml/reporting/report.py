@@ -14,19 +14,21 @@ from dataclasses import dataclass
 import pandas as pd
 
 from segml.config import ExportConfig
-from segml.reporting import business_view, forecast_view, model_quality, window_view
+from segml.reporting import audit_view, business_view, forecast_view, model_quality, window_view
 from segml.reporting.charts import FONT, Charts
-from segml.reporting.text import Words
+from segml.reporting.text import Words, tier_names
 
+# page one in the order a CRM manager reads it (notes/phase2.md), then the audit, then analysts
 SECTIONS = [
     "kpis",
+    "at-risk",
     "tiers",
     "lifecycle",
-    "rfm",
-    "movement",
-    "at-risk",
     "teams",
+    "movement",
+    "rfm",
     "labels",
+    "audit",
     "grades",
     "backtest",
     "validation",
@@ -70,6 +72,10 @@ class ReportInputs:
     horizon_days: int | None = None
     # the churn window study of `segml window`, when it was run
     window: dict | None = None
+    # metrics/audit_details.json: did earlier periods' grades come true? (absent: the section says so)
+    audit: dict | None = None
+    # the models that scored: a registered set's record (`segml score`), else this run's
+    model_set: dict | None = None
 
 
 STYLE = (
@@ -105,20 +111,18 @@ def _business(inputs: ReportInputs, w: Words, chart: Charts) -> str:
     return "".join(
         [
             f'<section id="kpis">{business_view.kpis_section(table, w)}</section>',
+            _section("at-risk", w("at_risk"), business_view.at_risk_section(table, w)),
             '<div class="grid">',
             _section(
                 "tiers", w("tiers"), business_view.tiers_section(inputs.summary, table, w, chart)
             ),
             _section("lifecycle", w("lifecycle"), business_view.lifecycle_section(table, w, chart)),
             "</div>",
-            _section("at-risk", w("at_risk"), business_view.at_risk_section(table, w)),
             _section("teams", w("teams"), business_view.teams_section(table, w)),
-            '<div class="grid">',
-            _section("rfm", w("rfm"), business_view.rfm_section(table, w, chart)),
             _section(
                 "movement", w("movement"), business_view.movement_section(inputs.movement, table, w)
             ),
-            "</div>",
+            _section("rfm", w("rfm"), business_view.rfm_section(table, w, chart)),
             _section("labels", w("labels"), business_view.labels_section(table, w)),
         ]
     )
@@ -127,6 +131,7 @@ def _business(inputs: ReportInputs, w: Words, chart: Charts) -> str:
 def _analysts(inputs: ReportInputs, w: Words, chart: Charts) -> str:
     """Model quality and data quality, after page one."""
     grades = "".join(model_quality.verdict_line(t, g, w) for t, g in sorted(inputs.grades.items()))
+    grades += model_quality.models_line(inputs.model_set, inputs.as_of, w)
     return "".join(
         [
             _section("grades", w("grades"), grades),
@@ -196,6 +201,7 @@ def render(
 <p class="sub">{html.escape(w("policy"))}: <b>{html.escape(w.name(inputs.primary))}</b></p>
 <div class="part">{html.escape(w("business"))}</div>
 {business}
+{_section("audit", w("audit"), audit_view.audit_section(inputs.audit, tier_names(inputs.table, w), w))}
 <div class="part">{html.escape(w("analysts"))}</div>
 {analysts}
 </body></html>

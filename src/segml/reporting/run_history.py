@@ -7,42 +7,74 @@ The tier stage and `segml score` read through this module; it never writes to ML
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from segml.config import RunFilesConfig
+from segml.config import Config, RunFilesConfig
 from segml.data import io
 from segml.data import schema as s
 from segml.data.catalog import DETAILS, Catalog
 from segml.data.provenance import file_digest
 from segml.reporting.mlflow_store import (
     ACCEPTED,
+    AS_OF,
     CHAMPION,
-    PERIOD,
+    EXPORT,
     REGISTERED,
     load_mlflow,
     model_version,
 )
 from segml.reporting.privacy import restore_ids
+from segml.tiering.periods import Period, before, previous_period
 
 
-def load_champion_set(uri: str, files: RunFilesConfig) -> tuple[dict | None, int | None]:
-    """The champion set's segml objects and the churn horizon its run was trained for (None, None
-    before the first promotion)."""
+@dataclass(frozen=True)
+class ModelSet:
+    """A registered model set as its training run recorded it: what `segml score` names, the
+    champion challenge compares and the horizon its scores predict (one record, read once)."""
+
+    which: str  # the alias or version asked for
+    version: str  # registered version of the churn model (the set moves together)
+    run_id: str  # the run that trained and registered it
+    as_of: str | None  # the period it was trained on: its labels end there
+    horizon_days: int | None  # the churn window it predicts
+    models: dict | None = None  # churn and upside segml objects, when loaded
+
+    def describe(self) -> dict[str, str]:
+        """The set in plain words, both languages."""
+        when = self.as_of or "?"
+        return {
+            "en": f"registered model set v{self.version} ({self.which}), trained on data as of "
+            f"{when} (MLflow run {self.run_id[:8]})",
+            "zh": f"注册模型组 v{self.version}（{self.which}），训练数据截至 {when}"
+            f"（MLflow 运行 {self.run_id[:8]}）",
+        }
+
+
+def model_set(uri: str, which: str = CHAMPION) -> ModelSet | None:
+    """The record of a registered set (alias or version number), None when there is none."""
     mlflow = load_mlflow()
     client = mlflow.MlflowClient(uri)
     try:
-        version = client.get_model_version_by_alias(REGISTERED["churn"], CHAMPION)
-    except Exception:  # no champion yet
-        return None, None
-    horizon = client.get_run(version.run_id).data.params.get("labels.horizon_days")
-    return (
-        {name: load_registered(uri, name, files) for name in ("churn", "upside")},
-        int(horizon) if horizon else None,
+        version = model_version(client, "churn", which)
+    except Exception:  # no such alias or version (e.g. no champion before the first promotion)
+        return None
+    run = client.get_run(version.run_id).data
+    horizon = run.params.get("labels.horizon_days")
+    return ModelSet(
+        which,
+        str(version.version),
+        version.run_id,
+        run.tags.get(AS_OF),
+        int(horizon) if horizon and horizon.isdigit() else None,
     )
 
 
@@ -53,6 +85,16 @@ def experiment_id(uri: str, experiment: str) -> str | None:
         return None  # asking would create an empty store
     found = load_mlflow().MlflowClient(uri).get_experiment_by_name(experiment)
     return found.experiment_id if found else None
+
+
+def load_champion_set(uri: str, files: RunFilesConfig) -> ModelSet | None:
+    """The champion set with its churn and value scorers loaded (None before the first
+    promotion)."""
+    record = model_set(uri, CHAMPION)
+    if record is None:
+        return None
+    models = {name: load_registered(uri, name, files) for name in ("churn", "upside")}
+    return dataclasses.replace(record, models=models)
 
 
 def _model_ref(name: str, which: str) -> str:
@@ -93,45 +135,125 @@ def period_key(data_digest: str, as_of: str | None) -> str:
     return hashlib.sha256(f"{data_digest}|{as_of}".encode()).hexdigest()[:12]
 
 
-def last_accepted_run(uri: str, experiment: str, other_than: str | None = None) -> str | None:
-    """The newest finished pipeline run tagged accepted (not an experiment or a sweep) of another
-    period than `other_than` (a `period_key`): the previous period, not a rerun of this one."""
+def export_key(source: str | Path, columns: Mapping[str, Any]) -> str:
+    """Which export a run graded, the same while it grows by later rows: its source as configured
+    (the file, folder or pattern of `paths.raw_transactions`, or `segml score --input`; relative
+    to the project when inside it) and how its columns are mapped (`data.columns`). Not the
+    file's digest: that changes with every new row."""
+    path = Path(source)
+    try:
+        shown = path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:  # outside the project: where it is
+        shown = path.resolve().as_posix()
+    mapping = {str(k): columns[k] for k in sorted(columns, key=str)}
+    text = json.dumps({"source": shown, "columns": mapping}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def export_of(cfg: Config) -> str:
+    """Which export a run with this config grades: earlier periods are those of it."""
+    return export_key(cfg.paths.raw_transactions, cfg.data.columns)
+
+
+@dataclass(frozen=True)
+class History:
+    """The accepted periods of one export, and the dates earlier runs found for their data."""
+
+    periods: list[Period]
+    as_of_of_data: dict[str, str]  # data digest -> the date a run with `as_of: null` graded
+
+
+def _param_int(value: Any) -> int | None:
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def period_history(uri: str, experiment: str, export: str) -> History:
+    """Every finished accepted run of `export` (pipeline runs and `segml score` runs; never an
+    experiment or a sweep), as periods."""
     mlflow = load_mlflow()
     mlflow.set_tracking_uri(uri)
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is None:
-        return None
-    other = f" and tags.`{PERIOD}` != '{other_than}'" if other_than else ""
+        return History([], {})
     runs = mlflow.search_runs(
         [exp.experiment_id],
-        max_results=1,
-        order_by=["attributes.start_time DESC"],
-        filter_string=f"attributes.status = 'FINISHED' and tags.`{ACCEPTED}` = 'true'{other}",
+        filter_string=f"attributes.status = 'FINISHED' and tags.`{ACCEPTED}` = 'true' "
+        f"and tags.`{EXPORT}` = '{export}'",
+        order_by=["attributes.start_time ASC"],
     )
-    return str(runs["run_id"].iloc[0]) if len(runs) else None
+    periods, found = [], {}
+    for row in runs.to_dict("records"):
+        as_of = row.get(f"tags.{AS_OF}")
+        if not isinstance(as_of, str) or len(as_of) != 10:
+            continue
+        started = row.get("start_time")
+        periods.append(
+            Period(
+                run_id=str(row["run_id"]),
+                as_of=as_of,
+                started=int(started.timestamp() * 1000) if hasattr(started, "timestamp") else 0,
+                horizon_days=_param_int(row.get("params.labels.horizon_days")),
+                active_within_days=_param_int(row.get("params.labels.active_within_days")),
+                policy=row.get("params.tiering.primary"),
+            )
+        )
+        if row.get("params.as_of") == "None" and isinstance(row.get("tags.segml.data_sha256"), str):
+            found[row["tags.segml.data_sha256"]] = as_of
+    return History(periods, found)
+
+
+def run_period(uri: str, run_id: str) -> Period | None:
+    """A run (any: a pin may name an experiment's run) as a period; None when it is gone."""
+    mlflow = load_mlflow()
+    try:
+        run = mlflow.MlflowClient(uri).get_run(run_id)
+    except Exception:  # deleted, or another store
+        return None
+    params, tags = run.data.params, run.data.tags
+    return Period(
+        run_id=run_id,
+        as_of=tags.get(AS_OF, "?"),
+        started=int(run.info.start_time or 0),
+        horizon_days=_param_int(params.get("labels.horizon_days")),
+        active_within_days=_param_int(params.get("labels.active_within_days")),
+        policy=params.get("tiering.primary"),
+    )
+
+
+def pinned_previous(
+    ref: str | None, uri: str, experiment: str, export: str, as_of: str
+) -> Period | None:
+    """The previous period of a run as of `as_of`, from its pin `run:<id>`: that run when it
+    graded an earlier date. A pin made before the date was known (`as_of: null` on data no run has
+    seen) may name a later one: then the accepted period of the export just before `as_of`."""
+    if not ref or not ref.startswith("run:"):
+        return None
+    pinned = run_period(uri, ref.removeprefix("run:"))
+    if pinned is not None and pinned.as_of < as_of:
+        return pinned
+    return previous_period(period_history(uri, experiment, export).periods, as_of)
 
 
 def previous_ref(
-    previous: str | None, uri: str, experiment: str, period: str | None = None
+    previous: str | None, uri: str, experiment: str, export: str, as_of: str | None
 ) -> str | None:
-    """Pin the previous period: run:<id> of the last accepted run of another period than this one
-    (`period_key`), file:<digest> of a table, or None. Reruns of a period keep the same pin."""
+    """Pin the previous period: run:<id> of the export's accepted period just before `as_of`
+    (the latest when the date is not known yet: the stage checks it against its date),
+    file:<digest> of a table, or None."""
     if not previous:
         return None
     if previous == "accepted":
-        run_id = last_accepted_run(uri, experiment, period)
-        return f"run:{run_id}" if run_id else None
+        found = previous_period(period_history(uri, experiment, export).periods, as_of)
+        return f"run:{found.run_id}" if found else None
     return f"file:{file_digest(previous)[:12]}" if Path(previous).exists() else None
 
 
-def previous_tier_table(
-    uri: str, run_id: str, files: RunFilesConfig
-) -> tuple[pd.DataFrame, str] | None:
-    """Ids and tier columns logged by a run, and the date it graded (its `segml.as_of`)."""
+def period_base(uri: str, run_id: str, files: RunFilesConfig) -> pd.DataFrame | None:
+    """The per-customer table a run logged for later periods (ids, tiers, status, value, scores
+    and the main features; its full table for runs before that), or None."""
     mlflow = load_mlflow()
     mlflow.set_tracking_uri(uri)
-    as_of = mlflow.MlflowClient().get_run(run_id).data.tags.get("segml.as_of", "?")
-    for artifact in (files.movement_base, files.full_table):  # the full table: runs before the base
+    for artifact in (files.movement_base, files.full_table):
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 path = mlflow.artifacts.download_artifacts(
@@ -139,39 +261,56 @@ def previous_tier_table(
                 )
             except Exception:  # that run did not log this table
                 continue
-            return io.read_parquet(path), as_of
+            return io.read_parquet(path)
     return None
+
+
+def with_current_ids(
+    table: pd.DataFrame, current_ids: pd.Series, salt: str | None
+) -> pd.DataFrame | None:
+    """A logged table with today's clear ids where its pseudonyms match `current_ids` under
+    `salt` (customers who left keep their pseudonym); None when no customer is in common (e.g.
+    logged under another salt)."""
+    if s.CUSTOMER_ID not in table:
+        return None
+    table = table.assign(**{s.CUSTOMER_ID: restore_ids(table[s.CUSTOMER_ID], current_ids, salt)})
+    return table if table[s.CUSTOMER_ID].isin(current_ids.astype(str)).any() else None
 
 
 def previous_tiers(
     previous: str | None,
     ref: str | None,
     uri: str,
+    experiment: str,
+    export: str,
     files: RunFilesConfig,
-    current_ids: pd.Series | None = None,
+    as_of: str,
+    current_ids: pd.Series,
     salt: str | None = None,
-) -> tuple[pd.DataFrame | None, str | None]:
-    """The pinned previous period's tier table for movement, and a label naming it (or None, None).
+) -> tuple[pd.DataFrame | None, Period | None]:
+    """The previous period's tier table for movement, and the period (or None, None).
 
-    A table logged with pseudonyms gets today's clear ids back where the pseudonym matches one of
-    `current_ids` under `salt` (customers who left keep their pseudonym). A table with no customer
-    in common with today's (e.g. logged under another salt) cannot show movement.
+    A table logged with pseudonyms gets today's clear ids back (`with_current_ids`); one with no
+    customer in common with today's cannot show movement.
     """
     if not previous or not ref:
         return None, None
     if ref.startswith("run:"):
-        found = previous_tier_table(uri, ref.removeprefix("run:"), files)
-        if found is None:
-            return None, None
-        table, label = found[0], f"{found[1]} · MLflow run {ref[4:12]}"
+        period = pinned_previous(ref, uri, experiment, export, as_of)
+        table = period_base(uri, period.run_id, files) if period else None
     else:
-        table, label = io.read_parquet(previous), str(previous)
-    if current_ids is None or s.CUSTOMER_ID not in table:
-        return table, label
-    table = table.assign(**{s.CUSTOMER_ID: restore_ids(table[s.CUSTOMER_ID], current_ids, salt)})
-    return (
-        (table, label) if table[s.CUSTOMER_ID].isin(current_ids.astype(str)).any() else (None, None)
-    )
+        table = io.read_parquet(previous)
+        dates = table["as_of"].dropna().astype(str) if "as_of" in table else pd.Series(dtype=str)
+        period = Period("", dates.iloc[0] if len(dates) else "", source=str(previous))
+    if table is None:
+        return None, None
+    table = with_current_ids(table, current_ids, salt)
+    return (table, period) if table is not None else (None, None)
+
+
+def earlier_periods(uri: str, experiment: str, export: str, as_of: str) -> list[Period]:
+    """The export's accepted periods strictly before `as_of`, one per date, oldest first."""
+    return before(period_history(uri, experiment, export).periods, as_of)
 
 
 def training_outputs(

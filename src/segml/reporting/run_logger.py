@@ -16,6 +16,7 @@ What a run records (README, "Experiments, MLflow and monthly scoring"):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -41,9 +42,19 @@ from segml.data.catalog import DETAILS, Catalog
 from segml.data.provenance import file_digest, git_commit
 from segml.errors import ConfigError
 from segml.reporting import model_export as mx
-from segml.reporting.mlflow_store import ACCEPTED, CHAMPION, PERIOD, REGISTERED, connect
+from segml.reporting.mlflow_store import (
+    ACCEPTED,
+    AS_OF,
+    CHAMPION,
+    EXPORT,
+    KIND,
+    PERIOD,
+    REGISTERED,
+    connect,
+)
 from segml.reporting.privacy import pseudonymize
-from segml.reporting.run_history import period_key
+from segml.reporting.run_history import export_key, period_key
+from segml.tiering.audit import audit_metrics
 from segml.tiering.policies import TIER_COLUMNS as POLICY_TIER_COLUMNS
 
 # the catalog's metrics files, logged with every run
@@ -55,6 +66,7 @@ METRICS_FILES = (
     "upside_metrics",
     "tier_metrics",
     "window_metrics",  # only when `segml window` has been run
+    "audit_metrics",
 )
 # Long text tables of the config (phrases, actions, headers) go in the logged params.yaml, not in params.
 VERBOSE_PARAMS = (
@@ -69,6 +81,20 @@ DIGEST_EXCLUDED = ("paths", "tracking")
 # the tier columns movement compares next period: the headline tier and each policy's column
 TIER_COLUMNS = ("tier", *POLICY_TIER_COLUMNS.values())
 COUNTED_COLUMNS = (*TIER_COLUMNS, "lifecycle_status", "persona", "tier_change")
+# what a later period reads of this one per customer (the movement base): grades and status for
+# movement and the audit's tables, value and scores for "why" and for what came true, the main
+# features for drift (with `audit.psi_columns`)
+BASE_COLUMNS = (
+    *TIER_COLUMNS,
+    "lifecycle_status",
+    "current_value",
+    "predicted_value",
+    "churn_probability",
+    "recency_days",
+    "frequency",
+    "monetary_total",
+    "tenure_days",
+)
 
 
 def flatten(tree: Mapping, prefix: str = "") -> dict[str, Any]:
@@ -126,12 +152,14 @@ def run_tables(
     cfg: TrackingConfig,
     salt: str | None,
     files: RunFilesConfig,
+    extra_base_columns: tuple[str, ...] = (),
 ) -> dict[str, pd.DataFrame]:
     """The tables a run logs, keyed by artifact path (pure: no MLflow, no files).
 
     `exported` is the table as exported (language, column allow-list and pseudonyms applied);
-    `tiers` the tier stage's table, used only for counts and for the movement base (its ids are
-    pseudonymised here when `export.pseudonymize_ids` is on).
+    `tiers` the tier stage's table, used only for counts and for the movement base (`BASE_COLUMNS`
+    and `extra_base_columns` within the allow-list; ids pseudonymised here when
+    `export.pseudonymize_ids` is on).
     """
     n = min(int(cfg.sample_rows), len(exported))
     sample = exported.sample(n=n, random_state=0).sort_index() if n else exported.head(0)
@@ -140,7 +168,8 @@ def run_tables(
         tables[files.full_table] = exported
     allowed = set(tiers.columns) if export_cfg.columns is None else set(export_cfg.columns)
     if s.CUSTOMER_ID in allowed and s.CUSTOMER_ID in tiers:  # the allow-list binds here too
-        base = tiers[[s.CUSTOMER_ID, *[c for c in TIER_COLUMNS if c in tiers and c in allowed]]]
+        wanted = dict.fromkeys([*BASE_COLUMNS, *extra_base_columns])
+        base = tiers[[s.CUSTOMER_ID, *[c for c in wanted if c in tiers and c in allowed]]]
         if export_cfg.pseudonymize_ids:
             if not salt:
                 raise ConfigError(
@@ -200,7 +229,7 @@ def log_pipeline_run(
     flat_metrics = flatten(metrics)
     decisions: dict[str, str] = {}
     digest = config_digest(params)
-    with mlflow.start_run(run_name=run_name(tags.get("segml.as_of"), params)) as run:
+    with mlflow.start_run(run_name=run_name(tags.get(AS_OF), params)) as run:
         mlflow.set_tags(
             {**tags, "segml.config_digest": digest, **override_tags(list(overrides or []))}
         )
@@ -257,6 +286,8 @@ def record_pipeline_run(
     paths = cfg.paths
     model_metrics = {k: metrics[k] for k in ("churn", "upside")}
     data_digest = file_digest(paths.raw_transactions, paths.raw_customers)
+    audit = metrics.get("audit")
+    metrics = {**metrics, **({"audit": audit_metrics(audit)} if audit else {})}
     return log_pipeline_run(
         cfg.tracking.uri,
         cfg.tracking.experiment,
@@ -265,12 +296,15 @@ def record_pipeline_run(
         tags={
             "segml.git_commit": git_commit(),
             "segml.data_sha256": data_digest,
-            "segml.as_of": str(tiers["as_of"].iloc[0]),
+            AS_OF: str(tiers["as_of"].iloc[0]),
             "segml.data_source": paths.raw_transactions,
             "segml.tier_policy": cfg.tiering.primary,
             # runs inside `dvc exp run` are experiments: later periods never compare with them
             ACCEPTED: "false" if os.environ.get("DVC_EXP_NAME") else "true",
             PERIOD: period_key(data_digest, cfg.as_of),
+            EXPORT: export_key(paths.raw_transactions, cfg.data.columns),
+            KIND: "pipeline",
+            **previous_tags(metrics.get("tiers", {})),
             **{f"segml.grade.{k}": v["summary"]["verdict_en"] for k, v in model_metrics.items()},
             **{
                 f"segml.scorer.{k}": v["production"]["scorer_reason_en"]
@@ -280,7 +314,13 @@ def record_pipeline_run(
         },
         models={name: (model, example_rows) for name, model in models.items()},
         tables=run_tables(
-            exports.table, tiers, cfg.export, cfg.tracking, salt, paths.in_mlflow_run
+            exports.table,
+            tiers,
+            cfg.export,
+            cfg.tracking,
+            salt,
+            paths.in_mlflow_run,
+            tuple(cfg.audit.psi_columns),
         ),
         artifacts={
             "tables": [catalog.path("segment_profile")],
@@ -320,6 +360,67 @@ def forecast_tags(schedule: dict, model_metrics: dict) -> dict[str, str]:
     if forecast:
         tags["segml.forecast.total"] = forecast["total_error_en"][:5000]
     return tags
+
+
+def previous_tags(tier_metrics: dict) -> dict[str, str]:
+    """The period movement compared with, as tags (a column in the MLflow UI)."""
+    found = {
+        "segml.previous_as_of": tier_metrics.get("previous_as_of"),
+        "segml.previous_run": tier_metrics.get("previous_run"),
+    }
+    return {k: str(v) for k, v in found.items() if v}
+
+
+def record_scoring_run(
+    cfg: Config,
+    tiers: pd.DataFrame,
+    exported: pd.DataFrame,
+    metrics: dict,
+    salt: str | None,
+    model_set: dict | None,
+    data_digest: str,
+) -> dict:
+    """Record a `segml score` run: an accepted period like a pipeline run (the same movement base,
+    so later periods compare with it and audit it), with the registered model set it scored with
+    named in its tags; no models are logged or registered. `cfg.paths.raw_transactions` is the
+    scored file."""
+    paths = cfg.paths
+    audit = metrics.get("audit")
+    metrics = {**metrics, **({"audit": audit_metrics(audit)} if audit else {})}
+    described = (model_set or {}).get("en", "unknown models")
+    return log_pipeline_run(
+        cfg.tracking.uri,
+        cfg.tracking.experiment,
+        params=dataclasses.asdict(cfg),
+        metrics=metrics,
+        tags={
+            AS_OF: str(tiers["as_of"].iloc[0]),
+            "segml.data_sha256": data_digest,
+            "segml.data_source": str(paths.raw_transactions),
+            "segml.tier_policy": cfg.tiering.primary,
+            "segml.models": described[:5000],
+            "segml.git_commit": git_commit(),
+            ACCEPTED: "true",
+            PERIOD: period_key(data_digest, cfg.as_of),
+            EXPORT: export_key(paths.raw_transactions, cfg.data.columns),
+            KIND: "score",
+            **previous_tags(metrics.get("tiers", {})),
+        },
+        models={},
+        artifacts={},
+        register=False,
+        auto_promote=False,
+        files=paths.in_mlflow_run,
+        tables=run_tables(
+            exported,
+            tiers,
+            cfg.export,
+            cfg.tracking,
+            salt,
+            paths.in_mlflow_run,
+            tuple(cfg.audit.psi_columns),
+        ),
+    )
 
 
 def _log_tables(mlflow, tables: dict[str, pd.DataFrame]) -> None:

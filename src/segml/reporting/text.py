@@ -7,6 +7,7 @@ workbook shares), and the display names of tiers.
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -40,15 +41,21 @@ TEXT = {
         "most spend).",
         "zh": "R、F、M为与其他客户相比的1-5分（5 = 最近购买、购买最频繁、消费最多）。",
     },
-    "movement": {"en": "Who moved since the last run, and why", "zh": "与上期相比的等级变动及原因"},
+    "movement": {
+        "en": "Who moved since the previous period, and why",
+        "zh": "与上期相比的等级变动及原因",
+    },
     "no_previous": {
-        "en": "No previous run to compare with yet: movement appears from the second run on.",
-        "zh": "暂无上期结果可比较：从第二次运行起显示等级变动。",
+        "en": "No earlier period of this export to compare with yet: movement appears once an "
+        "earlier month-end has been graded.",
+        "zh": "暂无本数据更早期间的分级结果可比较：对更早的月末完成分级后即显示等级变动。",
     },
     "kept": {"en": "kept their tier", "zh": "等级不变"},
     "compared_with": {"en": "Compared with the previous period", "zh": "对比上期"},
     "upgrades": {"en": "upgrades", "zh": "升级"},
     "downgrades": {"en": "downgrades", "zh": "降级"},
+    "new_graded": {"en": "new customers", "zh": "新客户"},
+    "gone_graded": {"en": "no longer graded", "zh": "本期未分级"},
     "moved_up_spend": {
         "en": "spend in the last 12 months rose from {before} to {now}",
         "zh": "近12个月消费由{before}升至{now}",
@@ -57,15 +64,107 @@ TEXT = {
         "en": "spend in the last 12 months fell from {before} to {now}",
         "zh": "近12个月消费由{before}降至{now}",
     },
+    "moved_up_potential": {
+        "en": "predicted value rose from {before} to {now}",
+        "zh": "预测价值由{before}升至{now}",
+    },
+    "moved_down_potential": {
+        "en": "predicted value fell from {before} to {now}",
+        "zh": "预测价值由{before}降至{now}",
+    },
     "moved_boundaries": {
-        "en": "same spend; the tier boundaries moved (other customers' spend or the tier settings changed)",
-        "zh": "消费未变；分级界限发生变化（其他客户的消费或分级设置有变）",
+        "en": "about the same spend; the tier boundaries moved (other customers' spend changed)",
+        "zh": "消费基本未变；分级界限发生变化（其他客户的消费有变）",
     },
     "moved_unknown": {
-        "en": "the previous run did not record this customer's value",
+        "en": "the previous period did not record this customer's value",
         "zh": "上期未记录该客户的价值",
     },
     "biggest_moves": {"en": "Largest moves by change in value", "zh": "价值变化最大的变动客户"},
+    "new_list": {
+        "en": "New this period: graded for the first time (largest current value first)",
+        "zh": "本期新增：首次参与分级的客户（按当前价值从高到低）",
+    },
+    "gone_list": {
+        "en": "Graded last period, not this one (largest previous value first)",
+        "zh": "上期参与分级、本期未分级的客户（按上期价值从高到低）",
+    },
+    "none_gone": {
+        "en": "Every customer graded last period is graded this period.",
+        "zh": "上期参与分级的客户本期全部参与分级。",
+    },
+    "previous_tier_value": {"en": "Previous tier and value", "zh": "上期等级与价值"},
+    "tier_value": {"en": "Tier and value", "zh": "等级与价值"},
+    # the audit: did last period's grades come true?
+    "audit": {"en": "Did last period's grades come true?", "zh": "上期分级是否应验？"},
+    "no_audit": {
+        "en": "No earlier period to check yet: from the month after the first graded period on, this "
+        "section shows what really happened to the customers of earlier periods.",
+        "zh": "暂无可检验的更早期间：从首个分级期间的下个月起，本节显示更早期间的客户实际表现。",
+    },
+    "audit_note": {
+        "en": "For each earlier period: what its customers really did in the days since it was graded. "
+        "A good grading has tier A buying again more than C, churn risk that ranks those who really "
+        "stopped first (ROC AUC: 1 = perfect, 0.5 = chance), and predicted spend close to realized.",
+        "zh": "对每个更早期间：其客户在分级之后实际如何。好的分级应是A级复购率高于C级，流失风险能把真正流失的客户"
+        "排在前面（ROC AUC：1 = 完美，0.5 = 随机），预测消费接近实际消费。",
+    },
+    "audit_period": {"en": "Period", "zh": "期间"},
+    "audit_days": {"en": "Days observed", "zh": "已观察天数"},
+    "audit_days_value": {"en": "{elapsed} of {horizon}", "zh": "{elapsed} / {horizon}"},
+    "audit_partly": {"en": "partly", "zh": "部分"},
+    "audit_complete": {"en": "complete", "zh": "完整"},
+    "audit_bought_again": {"en": "Bought again", "zh": "复购率"},
+    "audit_bought_again_tier": {"en": "Bought again: {tier}", "zh": "复购率：{tier}"},
+    "audit_revenue": {"en": "Revenue since", "zh": "期后收入"},
+    "audit_revenue_share": {"en": "Share of revenue", "zh": "收入占比"},
+    "audit_predicted_realized": {"en": "Spend: predicted → realized", "zh": "消费：预测 → 实际"},
+    "audit_detail": {
+        "en": "Grades of {as_of}: {elapsed} of {horizon} days observed ({how})",
+        "zh": "{as_of} 的分级：已观察 {elapsed} / {horizon} 天（{how}）",
+    },
+    "audit_churn": {
+        "en": "Churn risk ranked customers with a ROC AUC of {auc} on what really happened "
+        "({n} customers who bought in the year before); it predicted {predicted} would not buy "
+        "again within {horizon} days, and {realized} did not within the {elapsed} days observed.",
+        "zh": "流失风险按实际结果的ROC AUC为{auc}（{n}位在此前一年内购买过的客户）；预测{predicted}的客户{horizon}天内"
+        "不会复购，实际在已观察的{elapsed}天内{realized}未复购。",
+    },
+    "audit_value": {
+        "en": "Future value: predicted {predicted} for the {horizon} days, realized {realized} in "
+        "the {elapsed} days observed; ranking quality (normalised Gini) {gini}.",
+        "zh": "未来价值：预测{horizon}天消费{predicted}，已观察{elapsed}天实际消费{realized}；排序质量（标准化基尼系数）{gini}。",
+    },
+    "audit_calibration": {
+        "en": "Churn risk: predicted against realized, per band",
+        "zh": "流失风险：各概率区间的预测与实际",
+    },
+    "audit_band": {"en": "Predicted churn probability", "zh": "预测流失概率区间"},
+    "audit_predicted": {"en": "Predicted", "zh": "预测"},
+    "audit_realized": {"en": "Realized", "zh": "实际"},
+    "audit_by_tier": {"en": "By tier", "zh": "按等级"},
+    "audit_by_lifecycle": {"en": "By lifecycle status", "zh": "按生命周期"},
+    "audit_stability": {
+        "en": "Stability between consecutive periods",
+        "zh": "相邻期间的稳定性",
+    },
+    "audit_stability_note": {
+        "en": "Population stability index (PSI) of each measure against the period before: under 0.1 "
+        "stable, above {warning} a major shift (drift) worth a look before trusting the grades.",
+        "zh": "各指标相对上一期间的群体稳定性指数（PSI）：低于0.1为稳定，高于{warning}为显著漂移，使用分级结果前应先核查。",
+    },
+    "audit_from_to": {"en": "From → to", "zh": "期间"},
+    "audit_changed": {"en": "Changed tier", "zh": "等级变动占比"},
+    "audit_drift": {
+        "en": "Drift: {columns} shifted more than the warning level.",
+        "zh": "漂移提示：{columns}的变化超过预警水平。",
+    },
+    "audit_no_drift": {"en": "No drift above the warning level.", "zh": "无超过预警水平的漂移。"},
+    "models_used": {"en": "Models in use", "zh": "使用的模型"},
+    "models_this_run": {
+        "en": "trained in this run on data as of {as_of}",
+        "zh": "本次运行训练，数据截至 {as_of}",
+    },
     "at_risk": {"en": "Top customers at risk: call them first", "zh": "重点流失风险客户：优先联系"},
     "at_risk_note": {
         "en": "Customers whose lifecycle is at risk, ranked by value at stake (churn probability × value "
@@ -339,9 +438,15 @@ class Words:
         return self.pick(names)
 
     def sentence(self, key: str, **fields) -> str:
-        """Longer text: in `both`, Chinese and English as two lines."""
-        names = {k: v.format(**fields) for k, v in TEXT[key].items()}
+        """Longer text as HTML (escaped): in `both`, Chinese and English as two lines."""
+        names = {k: html.escape(v.format(**fields)) for k, v in TEXT[key].items()}
         return self.pick(names, "<br>") if self.language == "both" else self.pick(names)
+
+    def cell(self, key: str, **fields) -> str:
+        """Longer text for a table cell, as plain text: in `both`, Chinese and English on two
+        lines (the table writer makes the line break; a workbook cell wraps there)."""
+        names = {k: v.format(**fields) for k, v in TEXT[key].items()}
+        return self.pick(names, "\n") if self.language == "both" else self.pick(names)
 
     def target(self, key: str) -> str:
         """A model's name ("churn", "upside"): `target_<key>` in export.headers."""
@@ -387,3 +492,24 @@ def tier_names(table: pd.DataFrame, w: Words) -> dict[str, str]:
 def tier_name(tier, names: dict, w: Words) -> str:
     """A tier's display name: its configured name (`tier_names`), else its header name."""
     return names.get(tier) or w.name(tier, str(tier))
+
+
+def _changed(before, now) -> bool:
+    return abs(now - before) > max(0.01 * abs(before), 1.0)
+
+
+def move_reason(row: dict, w: Words, potential: bool = False) -> str:
+    """Why a customer changed tier, as plain text for a table cell: their own spend moved, their
+    predicted value moved (`potential`: it grades the value x potential cells), or the tier
+    boundaries did."""
+    before, now = row.get("previous_value"), row.get("current_value")
+    if is_missing(before) or is_missing(now):
+        return w.cell("moved_unknown")
+    if _changed(before, now):
+        key = "moved_up_spend" if now > before else "moved_down_spend"
+        return w.cell(key, before=money(before), now=money(now))
+    was, will = row.get("previous_predicted_value"), row.get("predicted_value")
+    if potential and not is_missing(was) and not is_missing(will) and _changed(was, will):
+        key = "moved_up_potential" if will > was else "moved_down_potential"
+        return w.cell(key, before=money(was), now=money(will))
+    return w.cell("moved_boundaries")

@@ -19,6 +19,7 @@ import xlsxwriter
 from segml.config import ExportConfig
 from segml.data import schema as s
 from segml.reporting.table import one_language
+from segml.reporting.text import Words, move_reason
 
 MONEY = {
     "current_value",
@@ -31,6 +32,10 @@ MONEY = {
     "mean_current_value",
     "predicted_value_p10",
     "predicted_value_p90",
+    "previous_predicted_value",
+    "revenue",
+    "predicted_value_total",
+    "realized_value_total",
 }
 PERCENT = {
     "churn_probability",
@@ -44,6 +49,16 @@ PERCENT = {
     "date_share",
     "date_right",
     "none_right",
+    "changed_share",
+    "repurchase_rate",
+    "revenue_share",
+    "churn_predicted",
+    "churn_realized",
+    "matched_share",
+    "predicted",
+    "realized",
+    "low",
+    "high",
 }
 METRICS = {
     "roc_auc",
@@ -65,6 +80,9 @@ METRICS = {
     "total_ratio_low_calibrated",
     "total_ratio_mid_calibrated",
     "total_ratio_high_calibrated",
+    "churn_roc_auc",
+    "value_gini",
+    "psi",
 }
 # Values translated in the workbook (model names, scorers, lifecycle and tier-change keys).
 LABELLED_VALUES = {
@@ -77,6 +95,7 @@ LABELLED_VALUES = {
     "policy",
     "next_purchase_source",
     "note",
+    "tier_policy",
 }
 # Document date when the table has no as_of: a fixed date keeps the bytes identical between runs.
 FIXED_DATE = "2000-01-01"
@@ -332,6 +351,132 @@ def sheet_customers(table: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFram
     return shown.reset_index(drop=True), text
 
 
+def _capped(frame: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, str | None]:
+    """At most `export.workbook_customers` rows of a customer list (the first, in its order), and a
+    note saying how many there are."""
+    limit = cfg.workbook_customers
+    if not limit or len(frame) <= limit:
+        return frame, None
+    text = label("workbook_list_note", cfg).format(shown=f"{limit:,}", total=f"{len(frame):,}")
+    return frame.head(limit), text
+
+
+def movement_sheet(book: _Book, movement: dict, table: pd.DataFrame, cfg: ExportConfig) -> None:
+    """Movement since the previous period (named): the counts, the transition matrix, upgrades
+    and downgrades with the value before and now and why, then new and gone customers."""
+    name = "movement"
+    if not movement.get("available"):
+        book.block(pd.DataFrame({"note": [label("no_previous_run", cfg)]}), name)
+        return
+    counts = movement.get("counts") or {}
+    figures = {
+        "compared_with": [movement.get("compared_with") or ""],
+        "kept_share": [movement["kept_share"]],
+        "changed_share": [counts.get("changed_share", 1 - movement["kept_share"])],
+        **{
+            key: [counts.get(key, len(movement.get(part, ())))]
+            for key, part in (
+                ("upgrades", "upgrades"),
+                ("downgrades", "downgrades"),
+                ("new_customers", "new"),
+                ("gone_customers", "gone"),
+            )
+        },
+    }
+    row = book.block(pd.DataFrame(figures), name)
+    row = book.block(movement["matrix"], name, row, label("title_transitions", cfg))
+    w = Words(cfg)
+    potential = bool(table.get("tier_policy", pd.Series(dtype=object)).eq("value_potential").any())
+    for part, title in (
+        ("upgrades", "title_upgrades"),
+        ("downgrades", "title_downgrades"),
+        ("new", "title_new_customers"),
+        ("gone", "title_gone_customers"),
+    ):
+        frame = movement.get(part)
+        if frame is None:
+            continue
+        if part in ("upgrades", "downgrades"):
+            frame = frame.assign(
+                why=[move_reason(r, w, potential) for r in frame.to_dict("records")]
+            )
+        frame, note = _capped(frame, cfg)
+        row = book.block(frame, name, row, label(title, cfg))
+        if note:
+            row = book.block(pd.DataFrame({"note": [note]}), name, row - 2)
+
+
+def _groups(groups: dict, key: str) -> pd.DataFrame:
+    return pd.DataFrame([{key: k, **{c: v for c, v in g.items()}} for k, g in groups.items()])
+
+
+PERIOD_COLUMNS = [
+    "as_of",
+    "horizon_days",
+    "elapsed_days",
+    "complete",
+    "customers",
+    "repurchase_rate",
+    "churn_roc_auc",
+    "churn_predicted",
+    "churn_realized",
+    "value_gini",
+    "predicted_value_total",
+    "realized_value_total",
+    "matched_share",
+]
+
+
+def audit_sheet(book: _Book, audit: dict | None, cfg: ExportConfig) -> None:
+    """Did earlier periods' grades come true? A line per audited period, then each period by tier,
+    by lifecycle status and per churn-probability band, then stability between periods."""
+    name = "audit"
+    periods = (audit or {}).get("periods") or []
+    steps = (audit or {}).get("stability") or []
+    if not periods and not steps:
+        book.block(pd.DataFrame({"note": [label("no_audit_yet", cfg)]}), name)
+        return
+    row = 0
+    if periods:
+        lines = pd.DataFrame([{c: p.get(c) for c in PERIOD_COLUMNS} for p in reversed(periods)])
+        row = book.block(lines, name, row)
+    else:
+        row = book.block(pd.DataFrame({"note": [label("no_audit_yet", cfg)]}), name, row)
+    for period in reversed(periods):
+        at = period["as_of"]
+        for part, key, title in (
+            ("by_tier", "tier", "title_audit_tiers"),
+            ("by_lifecycle", "lifecycle_status", "title_audit_lifecycle"),
+        ):
+            if period.get(part):
+                frame = _groups(period[part], key)
+                row = book.block(frame, name, row, label(title, cfg).format(as_of=at))
+        if period.get("calibration"):
+            frame = pd.DataFrame(period["calibration"])
+            row = book.block(frame, name, row, label("title_audit_bands", cfg).format(as_of=at))
+    if steps:
+        psi = pd.DataFrame(
+            [
+                {
+                    "from": st["from"],
+                    "to": st["to"],
+                    "changed_share": st.get("changed_share"),
+                    **st.get("psi", {}),
+                }
+                for st in steps
+            ]
+        )
+        row = book.block(psi, name, row, label("title_audit_psi", cfg))
+        latest = steps[-1]
+        if latest.get("transitions"):
+            matrix = pd.DataFrame.from_dict(latest["transitions"], orient="index")
+            matrix = matrix.rename_axis("previous").reset_index()
+            title = label("title_audit_transitions", cfg).format(
+                start=latest["from"], end=latest["to"]
+            )
+            book.block(matrix, name, row, title)
+
+
 def workbook(
     table: pd.DataFrame,
     summary: pd.DataFrame,
@@ -341,10 +486,13 @@ def workbook(
     cfg: ExportConfig,
     breakdowns: dict[str, pd.DataFrame] | None = None,
     teams: dict | None = None,
+    audit: dict | None = None,
+    models_note: dict[str, str] | None = None,
     forecast: list[tuple[str | None, pd.DataFrame]] | None = None,
 ) -> bytes:
-    """The workbook: summary, tier table, lifecycle, RFM segments, movement, forecast and actions
-    sheets (`forecast`: the forecast sheet's blocks, `forecast_view.workbook_blocks`)."""
+    """The workbook, sheets in the shared order (notes/phase2.md): summary, tiers, movement,
+    audit, forecast (`forecast`: its blocks, `forecast_view.workbook_blocks`), lifecycle, RFM
+    segments and actions."""
     breakdowns = (
         breakdowns
         if breakdowns is not None
@@ -354,30 +502,26 @@ def workbook(
         }
     )
     date = _document_date(table)
+    full = table
     table, note = sheet_customers(table, cfg)
     book = _Book(cfg)
     row = book.block(summary, "summary")
     row = book.block(
         _one_note(metrics, cfg.language), "summary", row, label("title_model_quality", cfg)
     )
+    if models_note:
+        text = Words(cfg).pick(models_note, " / ")
+        row = book.block(pd.DataFrame({"models_used": [text]}), "summary", row)
     if note:
         book.block(pd.DataFrame({"note": [note]}), "summary", row)
     book.block(table, "tiers")
-    for name, frame in breakdowns.items():
-        if len(frame):
-            book.block(one_language(frame, cfg.language), name)
-    if movement.get("available"):
-        row = book.block(pd.DataFrame({"kept_share": [movement["kept_share"]]}), "movement")
-        for part, title in (
-            ("matrix", "title_transitions"),
-            ("upgrades", "title_upgrades"),
-            ("downgrades", "title_downgrades"),
-        ):
-            row = book.block(movement[part], "movement", row, label(title, cfg))
-    else:
-        book.block(pd.DataFrame({"note": [label("no_previous_run", cfg)]}), "movement")
+    movement_sheet(book, movement, full, cfg)
+    audit_sheet(book, audit, cfg)
     row = 0
     for title, frame in forecast or [(None, pd.DataFrame({"note": ["no_forecast"]}))]:
         row = book.block(frame, "forecast", row, label(title, cfg) if title else None)
+    for name, frame in breakdowns.items():
+        if len(frame):
+            book.block(one_language(frame, cfg.language), name)
     book.block(one_language(actions_table(actions, teams), cfg.language), "actions")
     return book.close(label("title_workbook", cfg), date)

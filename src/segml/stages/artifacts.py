@@ -7,7 +7,7 @@ from segml.config import ExportConfig
 from segml.data.catalog import Catalog
 from segml.tiering.scoring import TierResult
 
-MOVEMENT_PARTS = ("matrix", "upgrades", "downgrades")
+MOVEMENT_PARTS = ("matrix", "upgrades", "downgrades", "new", "gone")
 EXPORT_NAMES = {"parquet": "export_parquet", "csv": "export_csv", "xlsx": "export_xlsx"}
 MODELS = {"churn": "churn_model", "upside": "upside_model", "segmenter": "segmenter"}
 
@@ -27,11 +27,14 @@ HEADLINE_STATUSES = ("at_risk", "lost")
 
 
 def headline(metrics: dict) -> dict:
-    """The tier numbers DVC compares (README, "DVC metrics"): customers graded, and how many are
-    at risk or lost."""
+    """The tier numbers DVC compares (README, "DVC metrics"): customers graded, how many are at
+    risk or lost, and the share whose tier changed since the previous period (null: none)."""
     lifecycle = metrics.get("lifecycle", {})
     return {
-        "tiers": {"customers": metrics.get("customers")},
+        "tiers": {
+            "customers": metrics.get("customers"),
+            "changed_share": (metrics.get("movement") or {}).get("changed_share"),
+        },
         "lifecycle": {status: lifecycle.get(status, 0) for status in HEADLINE_STATUSES},
     }
 
@@ -41,10 +44,14 @@ def read_tiers(catalog: Catalog) -> TierResult:
     metrics = catalog.read("tier_metrics")
     movement = {"available": bool(metrics.get("movement_available"))}
     if movement["available"]:
+        counts = metrics.get("movement", {})
         movement.update(
             {part: catalog.read(f"movement_{part}") for part in MOVEMENT_PARTS},
             kept_share=metrics["kept_share"],
+            changed_share=counts.get("changed_share"),
+            counts=counts,
             compared_with=metrics.get("compared_with"),
+            previous_as_of=metrics.get("previous_as_of"),
         )
     return TierResult(catalog.read("tiers"), movement, catalog.read("tier_summary"))
 

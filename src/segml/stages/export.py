@@ -58,5 +58,7 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         catalog.read("data_quality"),
         # the churn window study, when `segml window` has been run
         catalog.read("window_metrics") if catalog.exists("window_metrics") else None,
+        catalog.read("audit_metrics") if catalog.exists("audit_metrics") else None,
+        catalog.read("model_set") if catalog.exists("model_set") else None,
     )
     engine.run(STEP, cfg, catalog, export_stage(inputs, cfg, salt), salt)

@@ -4,12 +4,15 @@ on this run's backtest folds) and the logged tables and files."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from segml.config import Config, export_salt
 from segml.data import io
 from segml.data.catalog import Catalog
+from segml.data.provenance import file_digest
 from segml.data.schema import CUTOFF
 from segml.features.datasets import schedule_from_summary
-from segml.models.promotion import challenge, fold_cutoffs
+from segml.models.promotion import Champion, challenge, fair_cutoffs
 from segml.reporting import run_history, run_logger
 from segml.reporting.exports import Exports, export_table
 from segml.stages.artifacts import exported_names, read_models
@@ -21,27 +24,34 @@ STAGE_METRICS = {
     "churn": "churn_metrics",
     "upside": "upside_metrics",
     "tiers": "tier_metrics",
+    "audit": "audit_metrics",
 }
+# what a `segml score` run has of them (no training)
+SCORED_METRICS = {"data_quality": "data_quality", "tiers": "tier_metrics", "audit": "audit_metrics"}
 
 
-def promotion(cfg: Config, catalog: Catalog, metrics: dict) -> tuple[bool, str]:
-    """Whether this run's models may replace the champion: the champion is re-scored on this run's
-    backtest folds (only their rows are read)."""
-    champion, horizon = run_history.load_champion_set(cfg.tracking.uri, cfg.paths.in_mlflow_run)
-    folds = fold_cutoffs({k: metrics[k] for k in ("churn", "upside")})
+def promotion(cfg: Config, catalog: Catalog, metrics: dict, as_of: str) -> tuple[bool, str]:
+    """Whether this run's models may replace the champion: both sets are scored on this run's
+    backtest folds that neither has learnt from (only their rows are read)."""
+    found = run_history.load_champion_set(cfg.tracking.uri, cfg.paths.in_mlflow_run)
+    champion = found and Champion(found.models, found.as_of, found.horizon_days)
+    model_metrics = {k: metrics[k] for k in ("churn", "upside")}
+    fair = fair_cutoffs(model_metrics, champion.as_of) if champion else []
     return challenge(
         champion,
-        catalog.read("labelled", filters=[(CUTOFF, "in", folds)]) if champion else None,
+        catalog.read("labelled", filters=[(CUTOFF, "in", fair)]) if fair else None,
+        catalog.read("fold_scores") if fair else None,
         schedule_from_summary(catalog.read("schedule")),
-        metrics,
-        horizon,
+        model_metrics,
+        as_of,
     )
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     salt = export_salt(cfg.export)
     metrics = {key: catalog.read(name) for key, name in STAGE_METRICS.items()}
-    promote = promotion(cfg, catalog, metrics)
+    as_of = str(catalog.read("schedule")["as_of"])
+    promote = promotion(cfg, catalog, metrics, as_of)
     io.release_arrow_memory()  # the folds' rows are gone before the tier table is read
     tiers = catalog.read("tiers")
     run = run_logger.record_pipeline_run(
@@ -55,5 +65,23 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         salt,
         exported_names(cfg.export),
         promote,
+    )
+    catalog.write("mlflow_run", run)
+
+
+def scored(cfg: Config, catalog: Catalog, engine: Engine) -> None:
+    """`segml score`'s run in MLflow: an accepted period of the scored export, naming the
+    registered model set it scored with (no models logged, none promoted)."""
+    salt = export_salt(cfg.export)
+    tiers = catalog.read("tiers")
+    sources = [cfg.paths.raw_transactions, cfg.paths.raw_customers]
+    run = run_logger.record_scoring_run(
+        cfg,
+        tiers,
+        export_table(tiers, cfg.export, salt),
+        {key: catalog.read(name) for key, name in SCORED_METRICS.items()},
+        salt,
+        catalog.read("model_set") if catalog.exists("model_set") else None,
+        file_digest(*[p for p in sources if p and Path(p).exists()]),
     )
     catalog.write("mlflow_run", run)

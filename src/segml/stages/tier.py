@@ -9,16 +9,17 @@ import pandas as pd
 
 from segml.config import Config
 from segml.data.catalog import Catalog
-from segml.data.schema import CUSTOMER_ID
+from segml.data.schema import CUSTOMER_ID, CUTOFF
 from segml.reporting import run_history
 from segml.stages.artifacts import MODELS, write_tiers
 from segml.stages.step import Engine, Partitions, Step
 from segml.tiering.partitioned import Models, score_partitioned
+from segml.tiering.periods import Period
 from segml.tiering.scoring import TierResult, score_customers
 
 
 def whole(
-    cfg: Config, catalog: Catalog, previous: pd.DataFrame | None, period: str | None
+    cfg: Config, catalog: Catalog, previous: pd.DataFrame | None, period: Period | None
 ) -> TierResult:
     result = score_customers(
         catalog.read("snapshot"),
@@ -40,7 +41,7 @@ def per_partition(
     cfg: Config,
     catalog: Catalog,
     previous: pd.DataFrame | None,
-    period: str | None,
+    period: Period | None,
 ) -> TierResult:
     """Per partition of customers: the tier table is written as a folder of partition files."""
     models = Models(*(catalog.path(MODELS[n]) for n in ("segmenter", "churn", "upside")))
@@ -62,13 +63,19 @@ STEP = Step(whole, per_partition)
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
-    # a previous run logged with pseudonyms is matched back to today's ids with the same salt
+    snapshot = catalog.read("snapshot", columns=[CUSTOMER_ID, CUTOFF])
+    as_of = str(snapshot[CUTOFF].max().date()) if len(snapshot) else ""
+    # the pinned period just before this one; a run logged with pseudonyms is matched back to
+    # today's ids with the same salt
     previous, period = run_history.previous_tiers(
         cfg.tiering.previous,
         cfg.tiering.previous_ref,
         cfg.tracking.uri,
+        cfg.tracking.experiment,
+        run_history.export_of(cfg),
         cfg.paths.in_mlflow_run,
-        catalog.read("snapshot", columns=[CUSTOMER_ID])[CUSTOMER_ID],
+        as_of,
+        snapshot[CUSTOMER_ID],
         os.environ.get(cfg.export.salt_env),
     )
     write_tiers(catalog, engine.run(STEP, cfg, catalog, previous, period))

@@ -20,6 +20,7 @@ import pandas as pd
 from segml.config import TieringConfig
 from segml.data import io
 from segml.data import schema as s
+from segml.tiering.periods import Period
 from segml.tiering.scoring import (
     TierResult,
     describe_customers,
@@ -117,7 +118,7 @@ def score_partitioned(
     partitions: int,
     out: Path,
     previous: pd.DataFrame | None = None,
-    previous_period: str | None = None,
+    previous_period: Period | None = None,
     no_purchase: pd.DataFrame | None = None,
 ) -> TierResult:
     """`score_customers` per partition on `parts` (`segml.stages.step.Partitions`: in process or

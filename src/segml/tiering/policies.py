@@ -227,51 +227,76 @@ def apply_hysteresis(
     return out
 
 
+# what says why a customer moved, and its name for the previous period
+MOVED_COLUMNS = {"current_value": "previous_value", "predicted_value": "previous_predicted_value"}
+
+
 def movement(
     current: pd.DataFrame, previous: pd.DataFrame | None, column: str, order: list[str]
 ) -> dict:
-    """Transition matrix, share of customers who kept their grade, and upgrade/downgrade lists."""
+    """Who moved between two periods' grades of `column` (`order`: best first).
+
+    Customers graded in both periods are movers (upgrades, downgrades) or kept their grade;
+    customers graded now but not then are new, those graded then but not now are gone: both are
+    counted and listed apart from movers. Each list carries the previous and current value (and
+    predicted value) when the previous period recorded them, which says why a customer moved.
+    """
     if previous is None or column not in previous:
         return {"available": False}
-    # the previous value, when the previous table has it, says why a customer moved
-    kept = [s.CUSTOMER_ID, column, *(["current_value"] if "current_value" in previous else [])]
-    joined = current[[s.CUSTOMER_ID, column, "current_value"]].merge(
-        previous[kept].rename(columns={column: "previous", "current_value": "previous_value"}),
+    moved = [c for c in MOVED_COLUMNS if c in current]
+    before_cols = [c for c in MOVED_COLUMNS if c in previous]
+    then = previous.loc[previous[column].notna(), [s.CUSTOMER_ID, column, *before_cols]]
+    now = current.loc[current[column].notna(), [s.CUSTOMER_ID, column, *moved]]
+    joined = now.rename(columns={column: "current"}).merge(
+        then.rename(columns={column: "previous", **{c: MOVED_COLUMNS[c] for c in before_cols}}),
         on=s.CUSTOMER_ID,
         how="outer",
         indicator=True,
     )
-    joined["previous"] = joined["previous"].fillna("(new)")
-    joined[column] = joined[column].fillna("(gone)")
     states = [*order, "(new)", "(gone)"]
     matrix = pd.crosstab(
-        pd.Categorical(joined["previous"], categories=states),
-        pd.Categorical(joined[column], categories=states),
+        pd.Categorical(joined["previous"].fillna("(new)"), categories=states),
+        pd.Categorical(joined["current"].fillna("(gone)"), categories=states),
         dropna=False,
     )
     matrix.index = matrix.index.astype(str)
     matrix.columns = matrix.columns.astype(str)
     matrix.index.name, matrix.columns.name = "previous", None
-    both = joined[joined["_merge"] == "both"]
     rank = {label: i for i, label in enumerate(order)}
-    delta = both[column].map(rank) - both["previous"].map(rank)
-    cols = [
-        s.CUSTOMER_ID,
-        "previous",
-        column,
-        *(["previous_value"] if "previous_value" in both else []),
-        "current_value",
-    ]
+    both = joined[joined["_merge"] == "both"]
+    delta = both["current"].map(rank) - both["previous"].map(rank)
+    cols = [s.CUSTOMER_ID, "previous", "current"]
+    for c, was in MOVED_COLUMNS.items():
+        cols += [was] if was in joined else []
+        cols += [c] if c in joined else []
+
+    def listed(rows: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
+        return rows[[c for c in keep if c in rows]].sort_values(s.CUSTOMER_ID, ignore_index=True)
+
+    upgrades, downgrades = listed(both[delta < 0], cols), listed(both[delta > 0], cols)
+    new = listed(joined[joined["_merge"] == "left_only"], [s.CUSTOMER_ID, "current", *moved])
+    gone = listed(
+        joined[joined["_merge"] == "right_only"],
+        [s.CUSTOMER_ID, "previous", *(MOVED_COLUMNS[c] for c in before_cols)],
+    )
+    changed = float((delta != 0).mean()) if len(both) else float("nan")
     return {
         "available": True,
         "matrix": matrix.reset_index(),
-        "kept_share": float((delta == 0).mean()) if len(both) else float("nan"),
-        "upgrades": both.loc[delta < 0, cols]
-        .rename(columns={column: "current"})
-        .sort_values(s.CUSTOMER_ID),
-        "downgrades": both.loc[delta > 0, cols]
-        .rename(columns={column: "current"})
-        .sort_values(s.CUSTOMER_ID),
+        "kept_share": 1.0 - changed if len(both) else float("nan"),
+        "changed_share": changed,
+        "upgrades": upgrades,
+        "downgrades": downgrades,
+        "new": new,
+        "gone": gone,
+        "counts": {
+            "customers_in_both": int(len(both)),
+            "changed_share": changed,
+            "upgrades": int(len(upgrades)),
+            "downgrades": int(len(downgrades)),
+            "new_customers": int(len(new)),
+            "gone_customers": int(len(gone)),
+        },
     }
 
 

@@ -16,6 +16,7 @@ from segml.models.next_purchase import NONE_EXPECTED, days_to_next, expected_wit
 from segml.models.scorers import ChurnModel, UpsideModel, check_scorers, unscaled_forecast
 from segml.models.segment import Segmenter
 from segml.tiering import policies as t
+from segml.tiering.periods import Period
 from segml.tiering.reasons import reasons
 
 IDENTITY_COLUMNS = ["recency_days", "frequency", "monetary_total", "tenure_days"]
@@ -43,9 +44,14 @@ class TierResult:
         if "predicted_value" in table:  # the forecast's total, and who is expected to buy
             out["forecast_total"] = float(table["predicted_value"].sum())
             out["next_purchase_expected"] = int(table["expected_next_purchase_date"].notna().sum())
+        period = self.movement.get("period")
+        out["previous_as_of"] = period.as_of if period else None
+        if period is not None:
+            out["previous_run"] = period.run_id or None
         if self.movement["available"]:
             out["kept_share"] = self.movement["kept_share"]
             out["compared_with"] = self.movement.get("compared_with")
+            out["movement"] = self.movement["counts"]
         return out
 
 
@@ -205,7 +211,7 @@ def grade_customers(
     scores: pd.DataFrame,
     cfg: TieringConfig,
     previous: pd.DataFrame | None = None,
-    previous_period: str | None = None,
+    previous_period: Period | None = None,
 ) -> Grades:
     """Grades under every configured policy from `scores` (`model_scores`) and the snapshot's
     `grading_columns`, both in customer-id order."""
@@ -262,12 +268,18 @@ def grade_customers(
     order = t.policy_labels(cfg, cfg.primary)
     column = t.TIER_COLUMNS[cfg.primary]
     move = t.movement(table, previous, column, order)
+    move["period"] = previous_period if move["available"] else None
     if move["available"]:
-        move["compared_with"] = previous_period
+        move["compared_with"] = previous_period.label if previous_period else None
         rank = {label: i for i, label in enumerate(order)}
         prev = previous_by_id[column].reindex(ids).set_axis(table.index)
         delta = table[column].map(rank) - prev.map(rank)
         table["previous_tier"] = prev
+        table["previous_value"] = (
+            previous_by_id["current_value"].reindex(ids).set_axis(table.index).where(prev.notna())
+            if "current_value" in previous_by_id
+            else np.nan
+        )
         table["tier_change"] = np.select(
             [prev.isna(), delta < 0, delta > 0], ["new", "up", "down"], "same"
         )
@@ -334,7 +346,7 @@ def describe_customers(
             table.loc[explained, f"{target}_reasons_{language}"] = series.to_numpy()
     for column in IDENTITY_COLUMNS:
         table[column] = snap[column].to_numpy()
-    for column in ("previous_tier", "tier_change"):
+    for column in ("previous_tier", "previous_value", "tier_change"):
         if column in grades:
             table[column] = grades[column]
     return table
@@ -348,11 +360,11 @@ def score_customers(
     cfg: TieringConfig,
     horizon_days: int,
     previous: pd.DataFrame | None = None,
-    previous_period: str | None = None,
+    previous_period: Period | None = None,
     no_purchase: pd.DataFrame | None = None,
 ) -> TierResult:
     """Score the snapshot and grade every customer under every configured policy; movement against
-    `previous` (the tier table of `previous_period`, a label that names it). Customers with no
+    `previous` (the tier table of `previous_period`). Customers with no
     usable purchase (`no_purchase`, from prepare) are listed with a status instead of a tier.
     In one process; `segml.tiering.partitioned` runs the same steps with scores and descriptions
     per partition and grades for the whole population."""

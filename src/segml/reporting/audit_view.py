@@ -1,0 +1,162 @@
+"""The report's audit section: did last period's grades come true? (from metrics/audit.json)"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from segml.reporting.html_table import html_table
+from segml.reporting.text import Words, count, decimal, is_missing, money, percent, tier_name
+
+
+def _days(period: dict, w: Words) -> str:
+    how = w("audit_complete") if period.get("complete") else w("audit_partly")
+    days = w("audit_days_value", elapsed=period["elapsed_days"], horizon=period["horizon_days"])
+    return f"{days} ({how})"
+
+
+def _tiers(periods: list[dict]) -> list[str]:
+    """Every tier the periods graded, in their order (best first)."""
+    seen: dict[str, None] = {}
+    for period in periods:
+        seen.update(dict.fromkeys(period.get("by_tier", {})))
+    return list(seen)
+
+
+def summary_table(periods: list[dict], names: dict, w: Words) -> pd.DataFrame:
+    """One row per audited period, newest first: days observed, repurchase per tier, churn AUC,
+    predicted against realized spend."""
+    tiers = _tiers(periods)
+    rows = []
+    for period in reversed(periods):
+        row = {
+            w("audit_period"): period["as_of"],
+            w("audit_days"): _days(period, w),
+            w.name("customers"): count(period.get("customers")),
+        }
+        for tier in tiers:
+            rate = period.get("repurchase_rate_by_tier", {}).get(tier)
+            row[w("audit_bought_again_tier", tier=tier_name(tier, names, w))] = percent(rate)
+        row[w.name("roc_auc")] = decimal(period.get("churn_roc_auc"), 3)
+        row[w("audit_predicted_realized")] = (
+            f"{money(period.get('predicted_value_total'))} → "
+            f"{money(period.get('realized_value_total'))}"
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _breakdown(groups: dict, label: str, name, w: Words) -> str:
+    shown = pd.DataFrame(
+        {
+            label: [name(k) for k in groups],
+            w.name("customers"): [g["customers"] for g in groups.values()],
+            w("audit_bought_again"): [g["repurchase_rate"] for g in groups.values()],
+            w("audit_revenue"): [g["revenue"] for g in groups.values()],
+            w("audit_revenue_share"): [g["revenue_share"] for g in groups.values()],
+        }
+    )
+    formats = dict(zip(shown.columns[1:], [count, percent, money, percent]))
+    return html_table(shown, formats)
+
+
+def detail(period: dict, names: dict, w: Words) -> str:
+    """One period in full: per tier, churn and value forecasts against what happened, calibration
+    per band, per lifecycle status."""
+    how = w("audit_complete") if period.get("complete") else w("audit_partly")
+    out = "<h3>" + html.escape(
+        w(
+            "audit_detail",
+            as_of=period["as_of"],
+            elapsed=period["elapsed_days"],
+            horizon=period["horizon_days"],
+            how=how,
+        )
+    )
+    out += "</h3>"
+    if period.get("by_tier"):
+        out += f"<p><b>{html.escape(w('audit_by_tier'))}</b></p>"
+        out += _breakdown(period["by_tier"], w("tier"), lambda k: tier_name(k, names, w), w)
+    common = {"horizon": period["horizon_days"], "elapsed": period["elapsed_days"]}
+    if not is_missing(period.get("churn_roc_auc")):
+        out += "<p>" + w.sentence(
+            "audit_churn",
+            auc=decimal(period["churn_roc_auc"], 3),
+            n=count(period.get("forecast_customers")),
+            predicted=percent(period.get("churn_predicted")),
+            realized=percent(period.get("churn_realized")),
+            **common,
+        )
+        out += "</p>"
+    if not is_missing(period.get("value_gini")):
+        out += "<p>" + w.sentence(
+            "audit_value",
+            predicted=money(period.get("predicted_value_total")),
+            realized=money(period.get("realized_value_total")),
+            gini=decimal(period["value_gini"], 3),
+            **common,
+        )
+        out += "</p>"
+    bands = period.get("calibration") or []
+    if bands:
+        shown = pd.DataFrame(
+            {
+                w("audit_band"): [f"{b['low']:.0%}–{b['high']:.0%}" for b in bands],
+                w.name("customers"): [b["customers"] for b in bands],
+                w("audit_predicted"): [b["predicted"] for b in bands],
+                w("audit_realized"): [b["realized"] for b in bands],
+            }
+        )
+        out += f"<p><b>{html.escape(w('audit_calibration'))}</b></p>"
+        out += html_table(shown, dict(zip(shown.columns[1:], [count, percent, percent])))
+    if period.get("by_lifecycle"):
+        out += f"<p><b>{html.escape(w('audit_by_lifecycle'))}</b></p>"
+        out += _breakdown(period["by_lifecycle"], w("lifecycle_name"), w.name, w)
+    return out
+
+
+def stability_section(steps: list[dict], warning: float, w: Words) -> str:
+    """PSI of each measure and the share who changed tier, per pair of consecutive periods."""
+    if not steps:
+        return ""
+    columns = list(dict.fromkeys(c for step in steps for c in step.get("psi", {})))
+    rows = []
+    for step in steps:
+        row = {
+            w("audit_from_to"): f"{step['from']} → {step['to']}",
+            w("audit_changed"): percent(step.get("changed_share")),
+        }
+        row.update({w.name(c): decimal(step.get("psi", {}).get(c), 3) for c in columns})
+        rows.append(row)
+    latest = steps[-1].get("drift", [])
+    verdict = (
+        w.sentence("audit_drift", columns=", ".join(w.name(c) for c in latest))
+        if latest
+        else w.sentence("audit_no_drift")
+    )
+    return (
+        f"<h3>{html.escape(w('audit_stability'))}</h3>"
+        f"<p>{w.sentence('audit_stability_note', warning=decimal(warning, 2))}</p>"
+        + html_table(pd.DataFrame(rows))
+        + f'<p class="{"warn" if latest else ""}">{verdict}</p>'
+    )
+
+
+def audit_section(audit: dict | None, names: dict, w: Words) -> str:
+    """The whole section: a line per audited period, the latest complete one (else the oldest) in
+    full, and stability."""
+    periods = (audit or {}).get("periods") or []
+    steps = (audit or {}).get("stability") or []
+    if not periods:
+        return f"<p>{w.sentence('no_audit')}</p>" + stability_section(
+            steps, (audit or {}).get("psi_warning", 0.25), w
+        )
+    complete = [p for p in periods if p.get("complete")]
+    shown = complete[-1] if complete else periods[0]
+    return (
+        f"<p>{w.sentence('audit_note')}</p>"
+        + html_table(summary_table(periods, names, w))
+        + detail(shown, names, w)
+        + stability_section(steps, audit.get("psi_warning", 0.25), w)
+    )

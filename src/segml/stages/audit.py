@@ -1,0 +1,120 @@
+"""The audit stage: did earlier periods' grades come true? Each earlier accepted period of this
+export whose horizon has (at least partly) elapsed, read back from the MLflow store, measured
+against this run's clean transactions; stability between consecutive periods."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from segml.config import Config
+from segml.data import schema as s
+from segml.data.catalog import Catalog
+from segml.reporting import run_history
+from segml.stages.step import Engine
+from segml.tiering import audit as a
+from segml.tiering import policies as t
+from segml.tiering.periods import Period, audited_periods
+
+
+def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
+    wanted = [s.CUSTOMER_ID, "as_of", *t.TIER_COLUMNS.values(), "tier", *cfg.audit.psi_columns]
+    tiers = catalog.read_columns("tiers", list(dict.fromkeys(wanted)))
+    as_of = str(tiers["as_of"].dropna().iloc[0]) if tiers["as_of"].notna().any() else ""
+    record = audit(cfg, catalog, tiers, as_of)
+    catalog.write_metrics("audit_metrics", record, headline(record))
+
+
+def headline(record: dict) -> dict:
+    """The audit numbers DVC compares (README, "DVC metrics"): how many earlier periods were
+    measured, and how the most recent of them fared. Per tier, per band and stability stay in
+    the details (metrics/audit_details.json)."""
+    latest = record["periods"][-1] if record["periods"] else {}
+    return {
+        "audit": {
+            "periods": len(record["periods"]),
+            "repurchase_rate": latest.get("repurchase_rate"),
+            "churn_roc_auc": latest.get("churn_roc_auc"),
+        }
+    }
+
+
+def audit(cfg: Config, catalog: Catalog, tiers: pd.DataFrame, as_of: str) -> dict:
+    """audit.json: the audited periods, and stability between consecutive periods up to now."""
+    out = {"as_of": as_of, "periods": [], "stability": [], "psi_warning": cfg.audit.psi_warning}
+    if not cfg.audit.periods_ref:  # nothing pinned: in-memory runs, experiments
+        return {**out, "note": "no earlier period pinned (audit.periods_ref)"}
+    earlier = run_history.earlier_periods(
+        cfg.tracking.uri, cfg.tracking.experiment, run_history.export_of(cfg), as_of
+    )
+    audited = audited_periods(earlier, as_of, cfg.audit.min_elapsed_days, cfg.audit.max_periods)
+    previous_run = catalog.read("tier_metrics").get("previous_run")
+    chain = [p for p in earlier if p in audited or p.run_id == previous_run]
+    if not chain:
+        return {**out, "note": "no earlier period of this export to audit yet"}
+    salt = os.environ.get(cfg.export.salt_env) if cfg.export.pseudonymize_ids else None
+    ids = tiers[s.CUSTOMER_ID].astype(str)
+    bases = {}
+    for period in chain:  # ids logged as pseudonyms are matched to today's with the same salt
+        logged = run_history.period_base(cfg.tracking.uri, period.run_id, cfg.paths.in_mlflow_run)
+        matched = run_history.with_current_ids(logged, ids, salt) if logged is not None else None
+        if matched is not None:
+            bases[period.run_id] = matched
+    tx = catalog.read(
+        "prepared_transactions",
+        columns=[s.CUSTOMER_ID, s.TS, s.AMOUNT],
+        filters=[(s.TS, ">", pd.Timestamp(min(p.as_of for p in chain)))],
+    )
+    for period in audited:
+        if period.run_id not in bases:
+            continue
+        out["periods"].append(_audited(cfg, period, bases[period.run_id], tx, ids, as_of))
+    out["stability"] = _stability(cfg, [p for p in chain if p.run_id in bases], bases, tiers)
+    if not out["periods"]:
+        out["note"] = "no earlier period whose horizon has started to elapse could be read"
+    return out
+
+
+def _audited(
+    cfg: Config, period: Period, base: pd.DataFrame, tx: pd.DataFrame, ids: pd.Series, as_of: str
+) -> dict:
+    horizon = period.horizon_days or cfg.labels.horizon_days
+    elapsed = max(0, min(horizon, (pd.Timestamp(as_of) - pd.Timestamp(period.as_of)).days))
+    realized = a.realized_from_transactions(tx, period.as_of, elapsed)
+    policy = period.policy if period.policy in t.TIER_COLUMNS else cfg.tiering.primary
+    found = a.audit_period(
+        base,
+        realized,
+        period,
+        as_of,
+        horizon,
+        period.active_within_days or cfg.labels.active_within_days,
+        t.policy_labels(cfg.tiering, policy),
+        cfg.audit.probability_bands,
+    )
+    found["matched_share"] = float(base[s.CUSTOMER_ID].isin(ids).mean()) if len(base) else 0.0
+    return found
+
+
+def _stability(
+    cfg: Config, chain: list[Period], bases: dict[str, pd.DataFrame], tiers: pd.DataFrame
+) -> list[dict]:
+    """Each consecutive pair of periods, ending with this run."""
+    column = t.TIER_COLUMNS[cfg.tiering.primary]
+    order = t.policy_labels(cfg.tiering, cfg.tiering.primary)
+    steps = [(p.as_of, bases[p.run_id]) for p in chain] + [(None, tiers)]
+    out = []
+    for (start, earlier), (end, later) in zip(steps, steps[1:]):
+        found = a.stability(
+            earlier,
+            later,
+            column if column in earlier else "tier",
+            order,
+            list(cfg.audit.psi_columns),
+            cfg.audit.psi_bins,
+            cfg.audit.psi_warning,
+            {"churn_probability": list(cfg.audit.probability_bands)},
+        )
+        out.append({"from": start, "to": end or str(tiers["as_of"].dropna().iloc[0]), **found})
+    return out

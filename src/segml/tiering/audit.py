@@ -1,0 +1,252 @@
+"""The audit: did last period's grades come true?
+
+A grade is a forecast; the periods after it are its test. For an earlier period, from the grades
+and scores it recorded per customer and what each customer really did since (`realized`: did they
+buy again, how much did they spend), this measures per tier and per lifecycle status the
+customers, their repurchase rate, revenue and share of revenue; the churn scores' ROC AUC and
+calibration per probability band; the value forecast's normalised Gini and total against the
+realized total. Between consecutive periods it measures stability: the tier transition matrix and
+the population stability index (PSI) of the main features and of the scores.
+
+Everything here works on per-customer tables (tiers, scores, realized outcomes), whatever
+recorded the behaviour: `realized_from_transactions` is the one part that reads purchases.
+Results are aggregates only: no customer id leaves this module.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from segml.data import schema as s
+from segml.models import evaluation as ev
+from segml.tiering import policies as t
+from segml.tiering.periods import Period, days_between
+
+REPURCHASED, REVENUE = "repurchased", "revenue"
+# lifecycle statuses in reading order: customers who bought, then those without a usable purchase
+LIFECYCLE_ORDER = [
+    "new",
+    "active",
+    "at_risk",
+    "lost",
+    "never_bought",
+    "only_refunds",
+    "only_free_orders",
+    "all_rows_rejected",
+]
+
+
+def realized_from_transactions(tx: pd.DataFrame, start: str, days: int) -> pd.DataFrame:
+    """What each customer did in the `days` after `start` (the dates (start, start + days], as the
+    labels count them): repurchased (a purchase: amount > 0) and revenue (net spend). Only
+    customers with a row there."""
+    day = tx[s.TS].dt.normalize()
+    first, last = pd.Timestamp(start), pd.Timestamp(start) + pd.Timedelta(days=days)
+    rows = tx[(day > first) & (day <= last)]
+    grouped = rows.groupby(s.CUSTOMER_ID, sort=True)[s.AMOUNT]
+    return pd.DataFrame(
+        {
+            REPURCHASED: grouped.max().gt(0),
+            REVENUE: grouped.sum(),
+        }
+    ).reset_index()
+
+
+def _rate(values: pd.Series) -> float:
+    return float(values.mean()) if len(values) else float("nan")
+
+
+def _breakdown(frame: pd.DataFrame, by: str, order: list[str]) -> dict[str, dict]:
+    """Per group: customers, repurchase rate, revenue and share of the frame's revenue."""
+    total = float(frame[REVENUE].sum())
+    out = {}
+    groups = frame.groupby(by, sort=True)
+    for key in [k for k in order if k in groups.groups] + sorted(
+        k for k in groups.groups if k not in order
+    ):
+        rows = groups.get_group(key)
+        revenue = float(rows[REVENUE].sum())
+        out[str(key)] = {
+            "customers": int(len(rows)),
+            "repurchase_rate": _rate(rows[REPURCHASED]),
+            "revenue": revenue,
+            "revenue_share": revenue / total if total > 0 else float("nan"),
+        }
+    return out
+
+
+def calibration_bands(y: np.ndarray, p: np.ndarray, bands: list[float]) -> list[dict]:
+    """Predicted against realized churn per band of predicted probability [low, high)."""
+    edges = np.asarray(bands, dtype=float)
+    which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, len(edges) - 2)
+    out = []
+    for k in range(len(edges) - 1):
+        mask = which == k
+        if mask.any():
+            out.append(
+                {
+                    "low": float(edges[k]),
+                    "high": float(edges[k + 1]),
+                    "customers": int(mask.sum()),
+                    "predicted": float(p[mask].mean()),
+                    "realized": float(y[mask].mean()),
+                }
+            )
+    return out
+
+
+def audit_period(
+    base: pd.DataFrame,
+    realized: pd.DataFrame,
+    period: Period,
+    as_of: str,
+    horizon_days: int,
+    active_within_days: int | None,
+    tier_order: list[str],
+    bands: list[float],
+) -> dict:
+    """How an earlier period's grades (`base`: its logged table with today's ids) fared, from
+    `realized` (per customer: repurchased, revenue, over the part of its horizon before `as_of`).
+    Churn and value are measured on the customers its models were measured on (those who bought
+    in the `active_within_days` before it)."""
+    elapsed = max(0, min(horizon_days, days_between(period.as_of, as_of)))
+    table = base.merge(realized, on=s.CUSTOMER_ID, how="left")
+    table[REPURCHASED] = table[REPURCHASED].fillna(False).astype(bool)
+    table[REVENUE] = table[REVENUE].fillna(0.0).astype(float)
+    tiered = table[table["tier"].notna()] if "tier" in table else table.iloc[0:0]
+    by_tier = _breakdown(tiered, "tier", tier_order) if len(tiered) else {}
+    out = {
+        "as_of": period.as_of,
+        "run": period.run_id[:8],
+        "horizon_days": int(horizon_days),
+        "elapsed_days": int(elapsed),
+        "complete": elapsed >= horizon_days,
+        "window_end": str((pd.Timestamp(period.as_of) + pd.Timedelta(days=elapsed)).date()),
+        "customers": int(len(tiered)),
+        "repurchase_rate": _rate(tiered[REPURCHASED]),
+        "revenue": float(tiered[REVENUE].sum()),
+        "tier_policy": period.policy,
+        "by_tier": by_tier,
+        "repurchase_rate_by_tier": {k: v["repurchase_rate"] for k, v in by_tier.items()},
+        "by_lifecycle": _breakdown(table, "lifecycle_status", LIFECYCLE_ORDER)
+        if "lifecycle_status" in table
+        else {},
+    }
+    return {**out, **_forecasts(tiered, active_within_days, bands)}
+
+
+def _forecasts(tiered: pd.DataFrame, active_within_days: int | None, bands: list[float]) -> dict:
+    """The churn and value forecasts against what happened, on the models' population."""
+    population = tiered
+    if active_within_days and "recency_days" in tiered:
+        population = tiered[tiered["recency_days"] <= active_within_days]
+    out: dict = {"forecast_customers": int(len(population))}
+    if "churn_probability" in population and len(population):
+        p = population["churn_probability"].to_numpy(dtype=float)
+        y = (~population[REPURCHASED]).to_numpy(dtype=float)
+        out.update(
+            churn_roc_auc=ev.rank_auc(y, p),
+            churn_predicted=float(p.mean()),
+            churn_realized=float(y.mean()),
+            calibration=calibration_bands(y, p, bands),
+        )
+    if "predicted_value" in population and len(population):
+        predicted = population["predicted_value"].to_numpy(dtype=float)
+        spent = np.clip(population[REVENUE].to_numpy(dtype=float), 0, None)
+        out.update(
+            value_gini=ev.normalized_gini(spent, predicted),
+            predicted_value_total=float(predicted.sum()),
+            realized_value_total=float(spent.sum()),
+        )
+    return out
+
+
+def psi(
+    earlier: pd.Series, later: pd.Series, bins: int = 10, edges: list[float] | None = None
+) -> float:
+    """Population stability index of `later` against `earlier`, over `bins` bins cut at the
+    earlier period's quantiles (ties merge bins), or at fixed `edges` (a probability's bands: a
+    step-shaped score refit each month would otherwise move whole steps across a quantile cut);
+    empty bins count as 0.01 %."""
+    before = pd.to_numeric(earlier, errors="coerce").dropna().to_numpy(dtype=float)
+    after = pd.to_numeric(later, errors="coerce").dropna().to_numpy(dtype=float)
+    if not len(before) or not len(after):
+        return float("nan")
+    if edges is not None:
+        edges = np.asarray(edges, dtype=float)[1:-1]
+    else:
+        edges = np.unique(np.quantile(before, np.linspace(0, 1, bins + 1)[1:-1]))
+    shares = [
+        np.maximum(
+            np.bincount(np.searchsorted(edges, v, side="right"), minlength=len(edges) + 1) / len(v),
+            1e-4,
+        )
+        for v in (before, after)
+    ]
+    return float(np.sum((shares[1] - shares[0]) * np.log(shares[1] / shares[0])))
+
+
+def stability(
+    earlier: pd.DataFrame,
+    later: pd.DataFrame,
+    column: str,
+    order: list[str],
+    psi_columns: list[str],
+    bins: int,
+    warning: float,
+    bands: dict[str, list[float]] | None = None,
+) -> dict:
+    """Between two consecutive periods' tables: the transition matrix of `column` (rows: the
+    earlier grade, columns: the later one, with new and gone customers) and each column's PSI
+    (cut at fixed `bands` for the columns named there), with the columns over `warning` (drift)."""
+    graded = [
+        frame[frame[column].notna()] if column in frame else frame for frame in (earlier, later)
+    ]
+    moved = t.movement(graded[1], graded[0], column, order)
+    values = {
+        c: psi(graded[0][c], graded[1][c], bins, (bands or {}).get(c))
+        for c in psi_columns
+        if c in graded[0] and c in graded[1]
+    }
+    return {
+        "column": column,
+        "changed_share": moved.get("changed_share", float("nan")),
+        "transitions": moved["matrix"].set_index("previous").to_dict("index")
+        if moved["available"]
+        else {},
+        "psi": values,
+        "drift": [c for c, v in values.items() if v == v and v > warning],
+    }
+
+
+def audit_metrics(audit: dict) -> dict[str, float]:
+    """The audit as flat MLflow metrics on the current run: per audited period (by its date),
+    the churn ROC AUC, value Gini, totals and each tier's repurchase rate; the largest PSI to this
+    period and the number of drifting columns."""
+    out: dict[str, float] = {}
+
+    def put(key: str, value) -> None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            out[key] = float(value)
+
+    for period in audit.get("periods", []):
+        at = period["as_of"]
+        for key in (
+            "churn_roc_auc",
+            "value_gini",
+            "predicted_value_total",
+            "realized_value_total",
+            "matched_share",
+        ):
+            put(f"{at}.{key}", period.get(key))
+        put(f"{at}.elapsed_days", period.get("elapsed_days"))
+        for tier, rate in period.get("repurchase_rate_by_tier", {}).items():
+            put(f"{at}.repurchase_rate.{tier}", rate)
+    latest = (audit.get("stability") or [{}])[-1]
+    values = [v for v in latest.get("psi", {}).values() if v == v]
+    put("psi_max", max(values) if values else float("nan"))
+    put("drift_columns", len(latest.get("drift", [])))
+    return out
