@@ -368,7 +368,8 @@ def _score(
     console.print(
         f"scored {len(tiers):,} customers as of {tiers['as_of'].iloc[0]} with models `{model}` "
         f"(v{record['version']}, trained as of {record['as_of']}); {since}; "
-        f"{quality['rows_rejected']:,} rows rejected. Exports in {out}/; "
+        f"{quality['rows_rejected']:,} rows rejected (kept in {rejected_rows_file(cfg, out)}). "
+        f"Exports in {out}/; "
         f"recorded as MLflow run {catalog.read('mlflow_run')['run_id'][:8]}"
     )
 
@@ -395,9 +396,11 @@ def _scoring_catalog(cfg, input: Path, customers: Path | None, out: Path):
     from segml.data.raw import read_raw_inputs
     from segml.stages.artifacts import EXPORT_NAMES
 
-    files = [*EXPORT_NAMES.values(), "report", "rejected"]
+    files = [*EXPORT_NAMES.values(), "report"]
     given = {"raw_transactions": input, **({"raw_customers": customers} if customers else {})}
-    catalog = Catalog.from_config(cfg.paths).under(out, files).at(given).in_memory(files)
+    given["rejected"] = rejected_rows_file(cfg, out)
+    catalog = Catalog.from_config(cfg.paths).under(out, files).at(given)
+    catalog = catalog.in_memory([*files, "rejected"])
     # a customer file named on the command line must exist
     data = dataclasses.replace(cfg.data, customers_optional=not customers)
     raw, raw_customers = read_raw_inputs(input, customers, data, keys=("--input", "--customers"))
@@ -405,6 +408,15 @@ def _scoring_catalog(cfg, input: Path, customers: Path | None, out: Path):
     if raw_customers is not None:
         catalog.write("raw_customers", raw_customers)
     return catalog
+
+
+def rejected_rows_file(cfg, out: Path) -> Path:
+    """Where `segml score` keeps the rejected rows, whole (ids and all, so the source can be
+    fixed): beside the exports, or, when the exports are pseudonymised, inside the project as
+    the pipeline's are (`paths.rejected`'s folder), so no clear id lands in the shared folder."""
+    if cfg.export.pseudonymize_ids:
+        return Path(cfg.paths.rejected).with_name("rejected_scored.parquet")
+    return Path(out) / Path(cfg.paths.rejected).name
 
 
 def _scoring_config(cfg, input: Path, customers: Path | None, as_of: str | None, record: dict):

@@ -332,7 +332,10 @@ def record_pipeline_run(
             "plots": sorted(catalog.path("backtest_plot").parent.glob("*")),
             # each DVC metrics file and its details: the whole record is what later runs read
             "metrics": [
-                catalog.path(n) for name in METRICS_FILES for n in (name, f"{name}{DETAILS}")
+                catalog.path(n)
+                for name in METRICS_FILES
+                for n in (name, f"{name}{DETAILS}")
+                if n in catalog.paths  # the churn window study has no details file
             ],
             "config": [Path(PARAMS_FILE)],
         },
