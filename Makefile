@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install demo test lint mlflow-ui bench bench-features report-check lock clean
+.PHONY: install demo test lint mlflow-ui bench bench-features report-check dvc-deps lock clean
 
 # The venv is rebuilt only when the pinned versions change. Bytecode is compiled once here: every
 # stage is its own process, and where PYTHONDONTWRITEBYTECODE is set each one would otherwise
@@ -52,6 +52,11 @@ bench-features: $(STAMP)
 # sample run in memory; `make report-check LANGUAGE=en` renders a sample in one language.
 report-check: $(STAMP)
 	@$(BIN)/python tools/report_check.py $(LANGUAGE)
+
+# dvc.yaml's library deps rewritten from what each stage's script imports (after moving code, or to
+# resolve a merge conflict in them); `make dvc-deps ARGS=--check` only lists the differences.
+dvc-deps: $(STAMP)
+	@$(BIN)/python tools/dvc_deps.py $(ARGS)
 
 # Re-resolve the pinned versions after editing pyproject.toml dependencies.
 lock: $(STAMP)
