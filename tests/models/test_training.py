@@ -77,6 +77,8 @@ def test_production_models_are_refit_on_the_newest_labelled_cutoffs(trained):
     assert pd.Timestamp(newest) + pd.Timedelta(days=90) == pd.Timestamp(data.summary["as_of"])
     assert newest not in data.summary["fold_training_cutoffs"][data.summary["backtest_folds"][-1]]
     assert models.churn.best_iteration_ == production["n_estimators"] > 0
+    # what they predict travels with them: the record's churn window (a registered set's own)
+    assert models.churn.horizon_days_ == models.upside.horizon_days_ == data.schedule.horizon_days
 
 
 def test_more_recent_purchase_never_raises_churn_risk(trained):

@@ -4,6 +4,8 @@ the challenge is won (read back through run_history)."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from segml.config import ExportConfig, TrackingConfig
@@ -33,7 +35,7 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
         "segmenter": (fitted["segmenter"], features),
     }
 
-    def log(auc: float, k: int, wins: bool) -> dict:
+    def log(auc: float, k: int, wins: bool, models: dict = the_set) -> dict:
         return run_logger.log_pipeline_run(
             uri,
             "segml-test",
@@ -45,7 +47,7 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
             },
             metrics={"churn": {"model": {"roc_auc": auc, "calibration": "none"}}},
             tags={"segml.as_of": "2025-12-31"},
-            models=the_set,
+            models=models,
             artifacts={},
             register=True,
             auto_promote=True,
@@ -54,7 +56,12 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
             promote=(wins, f"challenge {k}"),
         )
 
-    first, worse, better = log(0.80, 31, True), log(0.70, 15, False), log(0.85, 63, True)
+    # the third set's scorers carry the churn window they were trained for (train sets it)
+    stamped = {name: (copy.copy(model), rows) for name, (model, rows) in the_set.items()}
+    for name in ("churn", "upside"):
+        stamped[name][0].horizon_days_ = 60
+    first, worse = log(0.80, 31, True), log(0.70, 15, False)
+    better = log(0.85, 63, True, stamped)
     assert all(d.startswith("promoted v1 with its set") for d in first["promotion"].values())
     assert all(
         "kept the champion set: this run challenge 15" in d for d in worse["promotion"].values()
@@ -72,7 +79,9 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
         {v.run_id for v in champions.values()}
     ) == 1
     loaded, horizon = run_history.load_champion_set(uri, FILES)
-    assert horizon == 90 and set(loaded) == {"churn", "upside"}
+    assert horizon == 60 and set(loaded) == {"churn", "upside"}  # the set's, not the run's param
+    # a set registered before scorers carried it: the window its run logged
+    assert run_history.load_registered(uri, "upside", FILES, "1").horizon_days_ == 90
     run = client.get_run(worse["run_id"])
     assert run.data.params["churn.params.num_leaves"] == "15"
     assert "export.headers.a" not in run.data.params  # long text tables stay in params.yaml

@@ -321,6 +321,7 @@ def _score(
         cfg = _scoring_config(cfg, input, customers, as_of)
         with console.status(f"loading registered models ({model})..."):
             vocabulary = _load_registered(cfg, catalog, model)
+        cfg = _registered_window(cfg, catalog, model)
         if customers is None and vocabulary and vocabulary.attributes:
             console.print(
                 f"[yellow]warning:[/yellow] no --customers file: the models use customer attributes "
@@ -367,6 +368,20 @@ def _scoring_config(cfg, input: Path, customers: Path | None, as_of: str | None)
     )
     tiering = dataclasses.replace(cfg.tiering, previous_ref=ref)
     return dataclasses.replace(cfg, as_of=as_of, tiering=tiering)
+
+
+def _registered_window(cfg, catalog, model: str):
+    """`cfg` with the churn window the registered models were trained for: they predict that
+    window, whatever `labels.horizon_days` says now (that setting is for training)."""
+    from segml.stages.snapshot import registered_horizon
+
+    horizon = registered_horizon(catalog)
+    if horizon != cfg.labels.horizon_days:
+        console.print(
+            f"note: the models `{model}` predict {horizon} days ahead: scored with that churn "
+            f"window (labels.horizon_days={cfg.labels.horizon_days} applies to training)"
+        )
+    return dataclasses.replace(cfg, labels=dataclasses.replace(cfg.labels, horizon_days=horizon))
 
 
 def _load_registered(cfg, catalog, model: str):

@@ -19,6 +19,7 @@ from segml.data import io
 from segml.data import schema as s
 from segml.data.catalog import Catalog
 from segml.data.provenance import file_digest
+from segml.models.scorers import trained_horizon
 from segml.reporting.mlflow_store import (
     ACCEPTED,
     CHAMPION,
@@ -31,19 +32,16 @@ from segml.reporting.privacy import restore_ids
 
 
 def load_champion_set(uri: str, files: RunFilesConfig) -> tuple[dict | None, int | None]:
-    """The champion set's segml objects and the churn horizon its run was trained for (None, None
+    """The champion set's segml objects and the churn window they were trained for (None, None
     before the first promotion)."""
     mlflow = load_mlflow()
     client = mlflow.MlflowClient(uri)
     try:
-        version = client.get_model_version_by_alias(REGISTERED["churn"], CHAMPION)
+        client.get_model_version_by_alias(REGISTERED["churn"], CHAMPION)
     except Exception:  # no champion yet
         return None, None
-    horizon = client.get_run(version.run_id).data.params.get("labels.horizon_days")
-    return (
-        {name: load_registered(uri, name, files) for name in ("churn", "upside")},
-        int(horizon) if horizon else None,
-    )
+    champion = {name: load_registered(uri, name, files) for name in ("churn", "upside")}
+    return champion, trained_horizon(*champion.values())
 
 
 def _model_ref(name: str, which: str) -> str:
@@ -61,7 +59,8 @@ def load_registered(uri: str, name: str, files: RunFilesConfig, which: str = CHA
     it is the pickle logged beside the portable model in the same run.
     """
     mlflow = load_mlflow()
-    version = model_version(mlflow.MlflowClient(uri), name, which)
+    client = mlflow.MlflowClient(uri)
+    version = model_version(client, name, which)
     with tempfile.TemporaryDirectory() as tmp:
         path = mlflow.artifacts.download_artifacts(
             run_id=version.run_id,
@@ -69,7 +68,12 @@ def load_registered(uri: str, name: str, files: RunFilesConfig, which: str = CHA
             dst_path=tmp,
             tracking_uri=uri,
         )
-        return io.load_pickle(path)
+        scorer = io.load_pickle(path)
+    if name in ("churn", "upside") and not hasattr(scorer, "horizon_days_"):
+        # registered before train set the window on its scorers: the setting its run logged
+        horizon = client.get_run(version.run_id).data.params.get("labels.horizon_days")
+        scorer.horizon_days_ = int(horizon) if horizon else None
+    return scorer
 
 
 def load_portable(uri: str, name: str, which: str = CHAMPION):

@@ -8,11 +8,12 @@ from segml.config import Config, export_salt
 from segml.data import io
 from segml.data.catalog import Catalog
 from segml.data.schema import CUTOFF
-from segml.features.datasets import schedule_from_summary
+from segml.features.schedule import Schedule
 from segml.models.promotion import challenge, fold_cutoffs
 from segml.reporting import run_history, run_logger
 from segml.reporting.exports import Exports, export_table
 from segml.stages.artifacts import exported_names, read_models
+from segml.stages.schedule import schedule_of
 from segml.stages.step import Engine
 
 STAGE_METRICS = {
@@ -24,7 +25,7 @@ STAGE_METRICS = {
 }
 
 
-def promotion(cfg: Config, catalog: Catalog, metrics: dict) -> tuple[bool, str]:
+def promotion(cfg: Config, catalog: Catalog, metrics: dict, schedule: Schedule) -> tuple[bool, str]:
     """Whether this run's models may replace the champion: the champion is re-scored on this run's
     backtest folds (only their rows are read)."""
     champion, horizon = run_history.load_champion_set(cfg.tracking.uri, cfg.paths.in_mlflow_run)
@@ -32,7 +33,7 @@ def promotion(cfg: Config, catalog: Catalog, metrics: dict) -> tuple[bool, str]:
     return challenge(
         champion,
         catalog.read("labelled", filters=[(CUTOFF, "in", folds)]) if champion else None,
-        schedule_from_summary(catalog.read("schedule")),
+        schedule,
         metrics,
         horizon,
     )
@@ -40,8 +41,9 @@ def promotion(cfg: Config, catalog: Catalog, metrics: dict) -> tuple[bool, str]:
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     salt = export_salt(cfg.export)
+    schedule = schedule_of(cfg, catalog)  # before anything is read or logged
     metrics = {key: catalog.read(name) for key, name in STAGE_METRICS.items()}
-    promote = promotion(cfg, catalog, metrics)
+    promote = promotion(cfg, catalog, metrics, schedule)
     io.release_arrow_memory()  # the folds' rows are gone before the tier table is read
     tiers = catalog.read("tiers")
     run = run_logger.record_pipeline_run(

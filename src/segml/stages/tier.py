@@ -12,13 +12,18 @@ from segml.data.catalog import Catalog
 from segml.data.schema import CUSTOMER_ID
 from segml.reporting import run_history
 from segml.stages.artifacts import MODELS, write_tiers
+from segml.stages.schedule import schedule_of
 from segml.stages.step import Engine, Partitions, Step
 from segml.tiering.partitioned import Models, score_partitioned
 from segml.tiering.scoring import TierResult, score_customers
 
 
 def whole(
-    cfg: Config, catalog: Catalog, previous: pd.DataFrame | None, period: str | None
+    cfg: Config,
+    catalog: Catalog,
+    horizon_days: int,
+    previous: pd.DataFrame | None,
+    period: str | None,
 ) -> TierResult:
     result = score_customers(
         catalog.read("snapshot"),
@@ -26,7 +31,7 @@ def whole(
         catalog.read(MODELS["churn"]),
         catalog.read(MODELS["upside"]),
         cfg.tiering,
-        cfg.labels.horizon_days,
+        horizon_days,
         previous,
         period,
         catalog.read("no_purchase_customers"),
@@ -39,6 +44,7 @@ def per_partition(
     parts: Partitions,
     cfg: Config,
     catalog: Catalog,
+    horizon_days: int,
     previous: pd.DataFrame | None,
     period: str | None,
 ) -> TierResult:
@@ -49,7 +55,7 @@ def per_partition(
         catalog.path("snapshot"),
         models,
         cfg.tiering,
-        cfg.labels.horizon_days,
+        horizon_days,
         cfg.dask.partitions,
         catalog.path("tiers"),
         previous,
@@ -62,6 +68,8 @@ STEP = Step(whole, per_partition)
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
+    # the churn window the snapshot was built with and the models were trained for
+    horizon_days = schedule_of(cfg, catalog).horizon_days
     # a previous run logged with pseudonyms is matched back to today's ids with the same salt
     previous, period = run_history.previous_tiers(
         cfg.tiering.previous,
@@ -71,4 +79,4 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         catalog.read("snapshot", columns=[CUSTOMER_ID])[CUSTOMER_ID],
         os.environ.get(cfg.export.salt_env),
     )
-    write_tiers(catalog, engine.run(STEP, cfg, catalog, previous, period))
+    write_tiers(catalog, engine.run(STEP, cfg, catalog, horizon_days, previous, period))
