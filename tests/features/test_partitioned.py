@@ -26,7 +26,9 @@ def prepared(cfg, tmp_path_factory):
     demo = generate(12_000, seed=5)
     dask = dataclasses.replace(cfg.dask, partitions=6)
     cfg = csv_project(cfg, root, demo.transactions, demo.customers, dask=dask)
-    prepare_partitioned(cfg, InProcess(), root / "tx.parquet", root / "customers.parquet")
+    sources = cfg.paths.raw_transactions, cfg.paths.raw_customers
+    out = root / "tx.parquet", root / "customers.parquet"
+    prepare_partitioned(InProcess(), cfg.data, cfg.as_of, 6, sources, *out)
     return cfg, root
 
 

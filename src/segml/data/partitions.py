@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segml.config import Config, DataConfig
+from segml.config import DataConfig
 from segml.data import io
 from segml.data import schema as s
 from segml.data.no_purchase import NO_PURCHASE_STATUSES
@@ -184,18 +184,23 @@ class PreparedParts:
 
 
 def prepare_partitioned(
-    cfg: Config, parts, transactions_out: Path, customers_out: Path
+    parts,
+    data: DataConfig,
+    as_of: str | None,
+    n: int,
+    sources: tuple[str, str | None],
+    transactions_out: Path,
+    customers_out: Path,
 ) -> PreparedParts:
     """The prepare stage per partition of customers on `parts` (`segml.stages.step.Partitions`:
-    in process or on Dask): the same clean rows, rejected rows and figures as `prepare` on the
-    whole files."""
-    paths, data = cfg.paths, cfg.data
+    in process or on Dask), in `n` partitions: the same clean rows, rejected rows and figures as
+    `prepare` on the whole files (`sources`: the transactions and the customer file)."""
+    raw_transactions, raw_customers = sources
     # scratch space inside the stage's output folder
-    with io.scratch_folder(Path(paths.prepared_dir) / ".partitions") as work:
-        n = cfg.dask.partitions
+    with io.scratch_folder(Path(transactions_out).parent / ".partitions") as work:
         split = work / "split"
         rows = split_by_customer(
-            paths.raw_transactions,
+            raw_transactions,
             data.read_options(),
             "paths.raw_transactions",
             data.columns,
@@ -205,12 +210,12 @@ def prepare_partitioned(
         )
         if not rows:  # stop before any partition work, as `prepare` does on the whole file
             header = read_part(split / "transactions", 0)[0]
-            raise no_data_rows(paths.raw_transactions, header.column_names)
+            raise no_data_rows(raw_transactions, header.column_names)
         customers = None
-        if reads_customer_file(paths.raw_customers, data):
+        if reads_customer_file(raw_customers, data):
             customers = split / "customers"
             split_by_customer(
-                paths.raw_customers,
+                raw_customers,
                 data.read_options(customers=True),
                 "paths.raw_customers",
                 data.customer_columns,
@@ -218,13 +223,12 @@ def prepare_partitioned(
                 n,
                 customers,
             )
-        sources = (paths.raw_transactions, paths.raw_customers)
         tasks = [
             PrepareTask(k, split / "transactions", customers, work / "out", data, sources)
             for k in range(n)
         ]
-        if cfg.as_of:
-            end = end_of_day(pd.Timestamp(cfg.as_of))
+        if as_of:
+            end = end_of_day(pd.Timestamp(as_of))
         else:
             end = export_end(
                 np.unique(np.concatenate(parts.map(part_active_days, tasks))),
@@ -233,7 +237,7 @@ def prepare_partitioned(
         tasks = [replace(t, end=end) for t in tasks]
         outcomes = parts.map(prepare_part, tasks)
         quality = merge_quality([o.quality for o in outcomes])
-        check_usable(quality, paths.raw_transactions)
+        check_usable(quality, raw_transactions)
         io.replace_folder(work / "out" / "transactions", transactions_out)
         io.replace_folder(work / "out" / "customers", customers_out)
     return PreparedParts(

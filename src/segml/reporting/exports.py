@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from segml.config import Config, ExportConfig
+from segml.config import ExportConfig, TieringConfig
 from segml.data import schema as s
 from segml.models.scorers import importance
 from segml.reporting.privacy import pseudonymize
@@ -47,7 +47,7 @@ def metrics_table(metrics: dict) -> pd.DataFrame:
 
 
 def report_inputs(
-    cfg: Config,
+    tiering: TieringConfig,
     tiers,
     model_metrics: dict,
     models: dict,
@@ -71,19 +71,20 @@ def report_inputs(
         importance=drivers,
         quality=quality,
         as_of=str(tiers.table["as_of"].iloc[0]),
-        primary=cfg.tiering.primary,
+        primary=tiering.primary,
         features=snapshot[[c for c in MATRIX_COLUMNS if c in snapshot]],
         feature_labels=feature_labels(
-            drivers["feature"].unique(), cfg.tiering.reasons.get("names", [])
+            drivers["feature"].unique(), tiering.reasons.get("names", [])
         ),
     )
 
 
-def export_stage(inputs: ReportInputs, cfg: Config, salt: str | None) -> Exports:
+def export_stage(
+    inputs: ReportInputs, tiering: TieringConfig, export_cfg: ExportConfig, salt: str | None
+) -> Exports:
     """The export stage with the project's config: `build_exports` with the tiering vocabulary."""
-    tiering = cfg.tiering
     levels = list(tiering.value_potential["levels"])
-    return build_exports(inputs, tiering.actions, levels, cfg.export, salt, tiering.teams)
+    return build_exports(inputs, tiering.actions, levels, export_cfg, salt, tiering.teams)
 
 
 @dataclass(frozen=True)

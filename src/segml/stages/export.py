@@ -47,7 +47,7 @@ STEP = Step(whole, per_partition)
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     salt = export_salt(cfg.export)  # stops before anything is written when it is missing or stale
     inputs = report_inputs(
-        cfg,
+        cfg.tiering,
         read_tiers(catalog),
         {target: catalog.read(f"{target}_metrics") for target in ("churn", "upside")},
         read_models(catalog),
@@ -57,4 +57,5 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         read_plots(catalog),
         catalog.read("data_quality"),
     )
-    engine.run(STEP, cfg, catalog, export_stage(inputs, cfg, salt), salt)
+    exports = export_stage(inputs, cfg.tiering, cfg.export, salt)
+    engine.run(STEP, cfg, catalog, exports, salt)
