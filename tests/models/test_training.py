@@ -199,7 +199,8 @@ def test_scorer_can_be_forced(cfg, trained):
     *_, data, _ = trained
     few = data.labelled[data.labelled["customer_id"].isin(data.snapshot["customer_id"].iloc[:1500])]
     forced = dataclasses.replace(cfg.upside, scorer="baseline")
-    models = train_models(few, data.schedule, cfg.churn, forced, cfg.seed, data.vocabulary)
+    churn = dataclasses.replace(cfg.churn, n_estimators=20)  # only the value scorer is looked at
+    models = train_models(few, data.schedule, churn, forced, cfg.seed, data.vocabulary)
     production = models.metrics["upside"]["production"]
     assert production["scorer"] == models.metrics["upside"]["summary"]["best_baseline"]
     assert "upside.scorer=baseline" in production["scorer_reason_en"]
@@ -267,8 +268,9 @@ def test_big_folds_are_measured_on_the_same_customers_in_train_and_in_the_challe
     ]
     assert validation_rows(fold, None) is fold and validation_rows(fold, len(fold)) is fold
 
+    # few rounds: what is measured is which customers each fold scores, not the models
     capped = {
-        t: dataclasses.replace(getattr(cfg, t), max_validation_rows=500)
+        t: dataclasses.replace(getattr(cfg, t), max_validation_rows=500, n_estimators=20)
         for t in ("churn", "upside")
     }
     models = train_models(
@@ -296,8 +298,8 @@ def test_training_rows_read_cutoff_by_cutoff_train_the_same_models(cfg, trained,
     `sample_per_cutoff` on the whole table, and the models and backtest are the same."""
     *_, data, _ = trained
     # sampling on; few rounds, as only sameness is measured
-    churn = dataclasses.replace(cfg.churn, max_rows_per_cutoff=300, n_estimators=40)
-    upside = dataclasses.replace(cfg.upside, max_rows_per_cutoff=400, n_estimators=40)
+    churn = dataclasses.replace(cfg.churn, max_rows_per_cutoff=300, n_estimators=10)
+    upside = dataclasses.replace(cfg.upside, max_rows_per_cutoff=400, n_estimators=10)
     path = tmp_path / "labelled.parquet"
     data.labelled.to_parquet(path, row_group_size=700)  # cutoffs straddle row groups
 
