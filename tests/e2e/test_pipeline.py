@@ -112,11 +112,12 @@ def test_same_data_and_config_give_byte_identical_tier_table(demo_project, proje
 
 
 def test_score_reproduces_the_pipeline_tier_table(demo_project):
-    """`segml score` with the champion models on the pipeline's own data gives its exact tier table."""
+    """`segml score` with the champion models on the pipeline's own data gives its exact tier table,
+    built and graded with the churn window the models were trained for (not conf/labels')."""
     root = demo_project
     pipeline = pd.read_parquet(root / "exports" / "tiers.parquet")
     out = root.parent / "scored"
-    sh(
+    result = sh(
         [
             *SEGML,
             "score",
@@ -129,10 +130,12 @@ def test_score_reproduces_the_pipeline_tier_table(demo_project):
             "--out",
             str(out),
             NO_PREVIOUS,  # the same settings as the pipeline run
+            "labels.horizon_days=60",  # a training setting: the models' own window is used
         ],
         root,
     )
     pd.testing.assert_frame_equal(pd.read_parquet(out / "tiers.parquet"), pipeline)
+    assert "predict 90 days ahead" in " ".join(result.stdout.split())
     assert (out / "tiers.xlsx").exists() and (out / "rejected.parquet").exists()
     # the same exports as the pipeline: the report too, with the training run's model quality
     report = (out / "report.html").read_text(encoding="utf-8")
