@@ -1,4 +1,5 @@
-# Two commands: `make demo` and `make test`. Everything else is a helper.
+# Two commands: `make demo` and `make test`; `make test-fast` runs the unit tests alone while you
+# edit. Everything else is a helper.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install demo test lint mlflow-ui bench bench-features report-check dvc-deps lock clean
+.PHONY: install demo test test-fast lint mlflow-ui bench bench-features report-check dvc-deps lock clean
 
 # The venv is rebuilt only when the pinned versions change. Bytecode is compiled once here: every
 # stage is its own process, and where PYTHONDONTWRITEBYTECODE is set each one would otherwise
@@ -34,6 +35,11 @@ lint: $(STAMP)
 
 test: lint
 	@$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+# The unit tests alone (not those marked slow: end-to-end runs and tests that start other programs),
+# for the edit-run loop (target: a minute on a quiet two-core machine). `make test` runs everything.
+test-fast: $(STAMP)
+	@$(BIN)/python -m pytest -m "not slow"; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 mlflow-ui: $(STAMP)
 	@$(BIN)/segml ui
