@@ -135,7 +135,8 @@ def test_score_reproduces_the_pipeline_tier_table(demo_project):
         root,
     )
     pd.testing.assert_frame_equal(pd.read_parquet(out / "tiers.parquet"), pipeline)
-    assert "predict 90 days ahead" in " ".join(result.stdout.split())
+    # the note, on stderr where the console writes
+    assert "predict 90 days ahead" in " ".join(result.stderr.split())
     assert (out / "tiers.xlsx").exists() and (out / "rejected.parquet").exists()
     # the same exports as the pipeline: the report too, with the training run's model quality
     report = (out / "report.html").read_text(encoding="utf-8")
