@@ -1,4 +1,5 @@
-# Two commands: `make demo` and `make test`. Everything else is a helper.
+# Two commands: `make demo` and `make test`; `make test-fast` runs the unit tests alone while you
+# edit. Everything else is a helper.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install demo test lint mlflow-ui bench bench-features report-check lock clean
+.PHONY: install demo test test-fast lint mlflow-ui bench bench-features report-check dvc-deps lock clean
 
 # The venv is rebuilt only when the pinned versions change. Bytecode is compiled once here: every
 # stage is its own process, and where PYTHONDONTWRITEBYTECODE is set each one would otherwise
@@ -38,6 +39,11 @@ lint: $(STAMP)
 test: lint
 	@$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
+# The unit tests alone (not those marked slow: end-to-end runs and tests that start other programs),
+# for the edit-run loop (target: a minute on a quiet two-core machine). `make test` runs everything.
+test-fast: $(STAMP)
+	@$(BIN)/python -m pytest -m "not slow"; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
 mlflow-ui: $(STAMP)
 	@$(BIN)/segml ui
 
@@ -55,6 +61,11 @@ bench-features: $(STAMP)
 # sample run in memory; `make report-check LANGUAGE=en` renders a sample in one language.
 report-check: $(STAMP)
 	@$(BIN)/python tools/report_check.py $(LANGUAGE)
+
+# dvc.yaml's library deps rewritten from what each stage's script imports (after moving code, or to
+# resolve a merge conflict in them); `make dvc-deps ARGS=--check` only lists the differences.
+dvc-deps: $(STAMP)
+	@$(BIN)/python tools/dvc_deps.py $(ARGS)
 
 # Re-resolve the pinned versions after editing pyproject.toml dependencies.
 lock: $(STAMP)

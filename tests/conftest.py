@@ -28,10 +28,25 @@ def cfg() -> Config:
     return to_typed(compose(conf_dir=ROOT / "conf"))
 
 
+# The unit-test files that take longest, longest first (trained models or whole in-memory runs
+# shared by their tests): started right after the slow ones, so no worker is left running one of them alone at the
+# end (`make test-fast` runs only the unit tests).
+LONGEST = ("models/test_training.py", "reporting/test_business_text.py", "app/test_pipeline.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow end-to-end files first, so each of the two workers starts on one of them and the
-    quick files fill in around them (with `--no-loadscope-reorder`, xdist keeps this order)."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The slow end-to-end files first, so each of the two workers starts on one of them, then the
+    longest unit-test files; the quick files fill in around them (with `--no-loadscope-reorder`,
+    xdist keeps this order)."""
+    tests = Path(__file__).parent
+
+    def order(item: pytest.Item) -> tuple[bool, int]:
+        path = item.path.relative_to(tests).as_posix()
+        return item.get_closest_marker("slow") is None, (
+            LONGEST.index(path) if path in LONGEST else len(LONGEST)
+        )
+
+    items.sort(key=order)
 
 
 def demo_snapshot(cfg: Config, customers: int, seed: int) -> pd.DataFrame:

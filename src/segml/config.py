@@ -88,6 +88,7 @@ class PathsConfig:
     prepared_transactions: str = MISSING
     prepared_customers: str = MISSING
     rejected: str = MISSING
+    rejected_scored: str = MISSING
     data_quality: str = MISSING
     data_quality_details: str = MISSING
     labelled: str = MISSING

@@ -14,6 +14,11 @@ class ConfigError(SegmlError, ValueError):
     """The configuration is invalid or out of date."""
 
 
+class ScheduleMismatchError(ConfigError):
+    """The features stage's record (its cutoff schedule and churn window) was made with other
+    settings than the config has now: a later stage would work on stale outputs."""
+
+
 class InputError(SegmlError, ValueError):
     """An input file is missing, unreadable or not what conf/data says it is."""
 

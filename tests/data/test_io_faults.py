@@ -83,6 +83,7 @@ def project(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.slow  # the prepare stage's script, run as a process twice
 def test_prepare_stage_killed_mid_write_recovers_on_the_next_run(project):
     """The real prepare stage, SIGKILLed while it writes its outputs: what it leaves under real
     names is complete, and rerunning the stage succeeds and cleans up."""

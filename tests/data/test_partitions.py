@@ -45,6 +45,20 @@ def _project(cfg, tmp_path, partitions: int, as_of: str | None = None, customers
     return csv_project(cfg, tmp_path, demo.transactions, listed, as_of=as_of, dask=dask)
 
 
+def partitioned(cfg, transactions_out, customers_out):
+    """The prepare stage per partition, in process, with the project's settings."""
+    sources = cfg.paths.raw_transactions, cfg.paths.raw_customers
+    return prepare_partitioned(
+        InProcess(),
+        cfg.data,
+        cfg.as_of,
+        cfg.dask.partitions,
+        sources,
+        transactions_out,
+        customers_out,
+    )
+
+
 @pytest.mark.parametrize(
     "partitions, as_of, customers",
     [(5, None, 400), (1, None, 400), (40, "2025-06-30", 20)],  # 40 > 20: empty partitions
@@ -65,7 +79,7 @@ def test_partitioned_prepare_equals_prepare_on_the_whole_files(
     parsing = []  # prepare's own parses: none, the export's end parsed each partition already
     parse = validate.parse_timestamps
     monkeypatch.setattr(validate, "parse_timestamps", lambda *a: parsing.append(1) or parse(*a))
-    parts = prepare_partitioned(cfg, InProcess(), out / "tx.parquet", out / "customers.parquet")
+    parts = partitioned(cfg, out / "tx.parquet", out / "customers.parquet")
     assert not parsing
 
     assert len(part_files(out / "tx.parquet")) == partitions
@@ -82,7 +96,7 @@ def test_partitioned_prepare_equals_prepare_on_the_whole_files(
     pd.testing.assert_frame_equal(parts.rejected, whole.rejected)
     pd.testing.assert_frame_equal(parts.no_purchase, whole.no_purchase)
     assert parts.quality == whole.quality
-    assert not (tmp_path / "prepared" / ".partitions").exists()  # scratch space is cleaned up
+    assert not (out / ".partitions").exists()  # scratch space is cleaned up
 
 
 def test_partitioned_prepare_stops_like_prepare_when_nothing_is_usable(cfg, tmp_path):
@@ -91,7 +105,7 @@ def test_partitioned_prepare_stops_like_prepare_when_nothing_is_usable(cfg, tmp_
     raw["amount"] = "-" + raw["amount"].str.lstrip("-")  # refunds only
     raw.to_csv(cfg.paths.raw_transactions, index=False)
     with pytest.raises(ContractError, match="only refunds"):
-        prepare_partitioned(cfg, InProcess(), tmp_path / "tx.parquet", tmp_path / "c.parquet")
+        partitioned(cfg, tmp_path / "tx.parquet", tmp_path / "c.parquet")
     assert not (tmp_path / "tx.parquet").exists()  # nothing half-written
 
 
@@ -105,7 +119,7 @@ def test_a_file_arrow_cannot_stream_is_split_by_the_whole_file_reader(cfg, tmp_p
     with pytest.raises(InputError) as whole:
         read_raw_inputs(cfg.paths.raw_transactions, None, cfg.data)
     with pytest.raises(InputError) as split:
-        prepare_partitioned(cfg, InProcess(), tmp_path / "tx.parquet", tmp_path / "c.parquet")
+        partitioned(cfg, tmp_path / "tx.parquet", tmp_path / "c.parquet")
     assert str(split.value) == str(whole.value)
     assert np.all([not p.exists() for p in (tmp_path / "tx.parquet", tmp_path / "c.parquet")])
 
@@ -117,7 +131,7 @@ def test_partitioned_prepare_stops_like_prepare_on_a_header_without_rows(cfg, tm
     with pytest.raises(ContractError) as whole:
         prepare(*read_raw_inputs(cfg.paths.raw_transactions, None, cfg.data), cfg.data)
     with pytest.raises(ContractError) as split:
-        prepare_partitioned(cfg, InProcess(), tmp_path / "tx.parquet", tmp_path / "c.parquet")
+        partitioned(cfg, tmp_path / "tx.parquet", tmp_path / "c.parquet")
     assert "has a header but no data rows" in str(split.value)
     assert str(whole.value).split("(columns")[1] == str(split.value).split("(columns")[1]
     assert not (tmp_path / "tx.parquet").exists()
@@ -153,7 +167,7 @@ def test_a_folder_with_titles_totals_and_notes_splits_like_the_whole_input(cfg, 
     )
     cfg = dataclasses.replace(cfg, paths=dataclasses.replace(paths, raw_customers=None))
     out = tmp_path / "out"
-    parts = prepare_partitioned(cfg, InProcess(), out / "tx.parquet", out / "customers.parquet")
+    parts = partitioned(cfg, out / "tx.parquet", out / "customers.parquet")
     q = whole.quality
     assert q["skipped_by_kind"] == {"lines_above_header": 4, "total_rows": 2, "footer_rows": 2}
     assert q["ignored_files"] == ["desktop.ini"] and q["customer_ids_in_two_cases"] == 1

@@ -227,6 +227,38 @@ def test_same_data_and_config_give_byte_identical_tier_table(demo_project, proje
         ).read_bytes(), name
 
 
+def test_score_reproduces_the_pipeline_tier_table(demo_project):
+    """`segml score` with the champion models on the pipeline's own data gives its exact tier table,
+    built and graded with the churn window the models were trained for (not conf/labels')."""
+    root = demo_project
+    pipeline = pd.read_parquet(root / "exports" / "tiers.parquet")
+    out = root.parent / "scored"
+    result = sh(
+        [
+            *SEGML,
+            "score",
+            "--input",
+            "data/raw/transactions.csv",
+            "--customers",
+            "data/raw/customers.csv",
+            "--as-of",
+            pipeline["as_of"].iloc[0],
+            "--out",
+            str(out),
+            NO_PREVIOUS,  # the same settings as the pipeline run
+            "labels.horizon_days=60",  # a training setting: the models' own window is used
+        ],
+        root,
+    )
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "tiers.parquet"), pipeline)
+    # the note, on stderr where the console writes
+    assert "predict 90 days ahead" in " ".join(result.stderr.split())
+    assert (out / "tiers.xlsx").exists() and (out / "rejected.parquet").exists()
+    # the same exports as the pipeline: the report too, with the training run's model quality
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "ROC AUC" in report and "plotly" in report.lower()
+
+
 def test_score_refuses_a_model_whose_features_differ(demo_project):
     root = demo_project
     result = subprocess.run(

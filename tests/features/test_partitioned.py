@@ -12,25 +12,40 @@ from segml.app.engine import InProcess
 from segml.data import io
 from segml.data.generate import generate
 from segml.data.partitions import prepare_partitioned
+from segml.features import bgnbd, gammagamma
 from segml.features.datasets import build_datasets
 from segml.features.partitioned import build_partitioned
 from segml.features.transactions import index_transactions
 from tests.conftest import csv_project
 
+# The BG/NBD and Gamma-Gamma fits learn from a sample of at most this many customers (10,000
+# outside the tests): with more customers than that, partitions must draw the same sample.
+FIT_SAMPLE = 1_500
+
+
+@pytest.fixture()
+def small_fit_sample(monkeypatch):
+    for model in (bgnbd.BGNBD, gammagamma.GammaGamma):
+        defaults = model.__init__.__defaults__
+        assert defaults[0] == 10_000, "the fits' sample size moved: update this fixture"
+        monkeypatch.setattr(model.__init__, "__defaults__", (FIT_SAMPLE, *defaults[1:]))
+
 
 @pytest.fixture(scope="module")
 def prepared(cfg, tmp_path_factory):
-    """12,000 demo customers (more than the BG/NBD and Gamma-Gamma fits' 10,000-customer sample,
-    so the sample must be drawn from the same customers in the same order), prepared in 6 parts."""
+    """2,400 demo customers (more than the fits' sample, so it must be drawn from the same
+    customers in the same order), prepared in 6 parts."""
     root = tmp_path_factory.mktemp("partitioned")
-    demo = generate(12_000, seed=5)
+    demo = generate(2_400, seed=5)
     dask = dataclasses.replace(cfg.dask, partitions=6)
     cfg = csv_project(cfg, root, demo.transactions, demo.customers, dask=dask)
-    prepare_partitioned(cfg, InProcess(), root / "tx.parquet", root / "customers.parquet")
+    sources = cfg.paths.raw_transactions, cfg.paths.raw_customers
+    out = root / "tx.parquet", root / "customers.parquet"
+    prepare_partitioned(InProcess(), cfg.data, cfg.as_of, 6, sources, *out)
     return cfg, root
 
 
-def test_partitioned_features_equal_the_features_of_all_customers(prepared):
+def test_partitioned_features_equal_the_features_of_all_customers(prepared, small_fit_sample):
     cfg, root = prepared
     tx, customers = root / "tx.parquet", root / "customers.parquet"
     whole = build_datasets(
@@ -51,7 +66,7 @@ def test_partitioned_features_equal_the_features_of_all_customers(prepared):
         out / "snapshot.parquet",
         out / ".partitions",
     )
-    assert whole.summary["snapshot_customers"] > 10_000  # the fits sample customers
+    assert whole.summary["snapshot_customers"] > FIT_SAMPLE  # the fits sample customers
     for name in ("labelled", "snapshot"):  # as the stage writes them, and later stages read them
         io.write_parquet(getattr(whole, name), root / f"{name}.parquet")
         pd.testing.assert_frame_equal(

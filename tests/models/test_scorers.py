@@ -1,5 +1,5 @@
 """The scorers tier loads: a champion pickled before they moved out of `segml.models.training`
-still loads, as the classes of `segml.models.scorers`, and scores the same."""
+still loads, as the classes of `segml.models.scorers`, and scores the same; a set's churn window."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from segml.data import io
 from segml.models import scorers
-from segml.models.scorers import ChurnModel, RuleScorer, UpsideModel
+from segml.models.scorers import ChurnModel, RuleScorer, UpsideModel, trained_horizon
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +68,13 @@ def test_pickles_of_this_version_load_unchanged(customers, tmp_path):
     loaded = io.load_pickle(io.save_pickle(rule, tmp_path / "rule.pkl"))
     assert type(loaded) is RuleScorer
     np.testing.assert_array_equal(loaded.predict(customers), rule.predict(customers))
+
+
+def test_a_set_of_scorers_has_one_churn_window():
+    churn, upside = RuleScorer("recency_days", "r"), RuleScorer("spend_90d", "s", calibrate=False)
+    assert trained_horizon(churn, upside) is None  # pickled before the window was kept
+    churn.horizon_days_ = upside.horizon_days_ = 60
+    assert trained_horizon(churn, upside) == 60
+    upside.horizon_days_ = 90
+    with pytest.raises(ValueError, match="different churn windows"):
+        trained_horizon(churn, upside)

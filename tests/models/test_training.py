@@ -78,6 +78,8 @@ def test_production_models_are_refit_on_the_newest_labelled_cutoffs(trained):
     assert pd.Timestamp(newest) + pd.Timedelta(days=90) == pd.Timestamp(data.summary["as_of"])
     assert newest not in data.summary["fold_training_cutoffs"][data.summary["backtest_folds"][-1]]
     assert models.churn.best_iteration_ == production["n_estimators"] > 0
+    # what they predict travels with them: the record's churn window (a registered set's own)
+    assert models.churn.horizon_days_ == models.upside.horizon_days_ == data.schedule.horizon_days
 
 
 def test_more_recent_purchase_never_raises_churn_risk(trained):
@@ -198,7 +200,8 @@ def test_scorer_can_be_forced(cfg, trained):
     *_, data, _ = trained
     few = data.labelled[data.labelled["customer_id"].isin(data.snapshot["customer_id"].iloc[:1500])]
     forced = dataclasses.replace(cfg.upside, scorer="baseline")
-    models = train_models(few, data.schedule, cfg.churn, forced, cfg.seed, data.vocabulary)
+    churn = dataclasses.replace(cfg.churn, n_estimators=20)  # only the value scorer is looked at
+    models = train_models(few, data.schedule, churn, forced, cfg.seed, data.vocabulary)
     production = models.metrics["upside"]["production"]
     assert production["scorer"] == models.metrics["upside"]["summary"]["best_baseline"]
     assert "upside.scorer=baseline" in production["scorer_reason_en"]
@@ -343,8 +346,9 @@ def test_big_folds_are_measured_on_the_same_customers_in_train_and_in_the_challe
     ]
     assert validation_rows(fold, None) is fold and validation_rows(fold, len(fold)) is fold
 
+    # few rounds: what is measured is which customers each fold scores, not the models
     capped = {
-        t: dataclasses.replace(getattr(cfg, t), max_validation_rows=500)
+        t: dataclasses.replace(getattr(cfg, t), max_validation_rows=500, n_estimators=20)
         for t in ("churn", "upside")
     }
     models = train_models(
@@ -379,8 +383,8 @@ def test_training_rows_read_cutoff_by_cutoff_train_the_same_models(cfg, trained,
     `sample_per_cutoff` on the whole table, and the models and backtest are the same."""
     *_, data, _ = trained
     # sampling on; few rounds, as only sameness is measured
-    churn = dataclasses.replace(cfg.churn, max_rows_per_cutoff=300, n_estimators=40)
-    upside = dataclasses.replace(cfg.upside, max_rows_per_cutoff=400, n_estimators=40)
+    churn = dataclasses.replace(cfg.churn, max_rows_per_cutoff=300, n_estimators=10)
+    upside = dataclasses.replace(cfg.upside, max_rows_per_cutoff=400, n_estimators=10)
     path = tmp_path / "labelled.parquet"
     data.labelled.to_parquet(path, row_group_size=700)  # cutoffs straddle row groups
 

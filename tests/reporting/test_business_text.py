@@ -217,6 +217,7 @@ def test_no_raw_names_or_long_floats_in_table_workbook_or_report(exports):
     assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), re.findall(r"\b[a-z]+_[a-z_]+\b", text)[:5]
 
 
+@pytest.mark.slow  # a real browser process
 def test_report_opens_in_headless_chromium_offline(exports, tmp_path):
     import os
     import sys

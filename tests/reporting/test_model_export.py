@@ -71,6 +71,7 @@ CLEAN_LOAD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a fresh interpreter loading what MLflow logged
 def test_logged_models_load_and_predict_without_segml(tmp_path, monkeypatch, fitted, features):
     monkeypatch.chdir(tmp_path)  # artifacts go to ./mlruns
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

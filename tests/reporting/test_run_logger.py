@@ -4,6 +4,8 @@ the challenge is won (read back through run_history)."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from segml.config import ExportConfig, TrackingConfig
@@ -33,7 +35,7 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
         "segmenter": (fitted["segmenter"], features),
     }
 
-    def log(auc: float, k: int, wins: bool) -> dict:
+    def log(auc: float, k: int, wins: bool, models: dict = the_set) -> dict:
         return run_logger.log_pipeline_run(
             uri,
             "segml-test",
@@ -45,7 +47,7 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
             },
             metrics={"churn": {"model": {"roc_auc": auc, "calibration": "none"}}},
             tags={"segml.as_of": "2025-12-31"},
-            models=the_set,
+            models=models,
             artifacts={},
             register=True,
             auto_promote=True,
@@ -54,8 +56,13 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
             promote=(wins, f"challenge {k}"),
         )
 
+    # the third set's scorers carry the churn window they were trained for (train sets it)
+    stamped = {name: (copy.copy(model), rows) for name, (model, rows) in the_set.items()}
+    for name in ("churn", "upside"):
+        stamped[name][0].horizon_days_ = 60
     capfd.readouterr()
-    first, worse, better = log(0.80, 31, True), log(0.70, 15, False), log(0.85, 63, True)
+    first, worse = log(0.80, 31, True), log(0.70, 15, False)
+    better = log(0.85, 63, True, stamped)
     printed = capfd.readouterr()
     # registering is quiet: no "Successfully registered model" / "already exists. Creating a new
     # version" / "Created version" lines on the console at every run
@@ -77,11 +84,14 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
     assert {int(v.version) for v in champions.values()} == {3} and len(
         {v.run_id for v in champions.values()}
     ) == 1
-    # the champion's own record: its horizon and period, read once
+    # the champion's own record, read once: its period, and the window its scorers carry (the
+    # set's, not the run's param)
     found = run_history.load_champion_set(uri, FILES)
-    assert found.horizon_days == 90 and found.as_of == "2025-12-31" and found.version == "3"
+    assert found.horizon_days == 60 and found.as_of == "2025-12-31" and found.version == "3"
     assert set(found.models) == {"churn", "upside"}
     assert found.describe()["en"].startswith("registered model set v3 (champion), trained on")
+    # a set registered before scorers carried it: the window its run logged
+    assert run_history.load_registered(uri, "upside", FILES, "1").horizon_days_ == 90
     run = client.get_run(worse["run_id"])
     assert run.data.params["churn.params.num_leaves"] == "15"
     assert run.data.params["as_of"] == "2025-12-31"  # the date graded, not "None"

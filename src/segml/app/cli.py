@@ -337,6 +337,7 @@ def _score(
 ) -> None:
     from segml.app import pipeline
     from segml.app.console import report_notes, user_errors
+    from segml.stages.snapshot import registered_horizon
 
     _, cfg = _config(overrides)
     try:
@@ -344,7 +345,7 @@ def _score(
         catalog = _scoring_catalog(cfg, input, customers, out)
         with console.status(f"loading registered models ({model})..."):
             vocabulary, record = _load_registered(cfg, catalog, model)
-        cfg = _scoring_config(cfg, input, customers, as_of, record)
+        cfg = _scoring_config(cfg, input, customers, as_of, registered_horizon(catalog), model)
         console.print(f"scoring with the {record['en']}")
         if note:
             console.print(note)
@@ -413,28 +414,31 @@ def _scoring_catalog(cfg, input: Path, customers: Path | None, out: Path):
 def rejected_rows_file(cfg, out: Path) -> Path:
     """Where `segml score` keeps the rejected rows, whole (ids and all, so the source can be
     fixed): beside the exports, or, when the exports are pseudonymised, inside the project as
-    the pipeline's are (`paths.rejected`'s folder), so no clear id lands in the shared folder."""
+    the pipeline's are (`paths.rejected_scored`), so no clear id lands in the shared folder."""
     if cfg.export.pseudonymize_ids:
-        return Path(cfg.paths.rejected).with_name("rejected_scored.parquet")
+        return Path(cfg.paths.rejected_scored)
     return Path(out) / Path(cfg.paths.rejected).name
 
 
-def _scoring_config(cfg, input: Path, customers: Path | None, as_of: str | None, record: dict):
+def _scoring_config(
+    cfg, input: Path, customers: Path | None, as_of: str | None, horizon: int, model: str
+):
     """`cfg` for scoring: the scored files as the export (earlier periods are those of it), the
-    scoring date, the horizon the model set was trained for (from its own record), and the
-    earlier periods pinned as `segml compose` pins them for the pipeline."""
+    scoring date, the churn window the registered models were trained for (`horizon`: they
+    predict that window, whatever `labels.horizon_days` says now), and the earlier periods
+    pinned as `segml compose` pins them for the pipeline."""
     paths = dataclasses.replace(
         cfg.paths,
         raw_transactions=str(input),
         raw_customers=str(customers) if customers else "",
     )
     labels = cfg.labels
-    if record.get("horizon_days") and record["horizon_days"] != labels.horizon_days:
+    if horizon != labels.horizon_days:
         console.print(
-            f"the model set predicts {record['horizon_days']} days ahead (labels.horizon_days is "
-            f"{labels.horizon_days}): scored for {record['horizon_days']} days"
+            f"note: the models `{model}` predict {horizon} days ahead: scored with that churn "
+            f"window (labels.horizon_days={labels.horizon_days} applies to training)"
         )
-        labels = dataclasses.replace(labels, horizon_days=record["horizon_days"])
+        labels = dataclasses.replace(labels, horizon_days=horizon)
     cfg = dataclasses.replace(cfg, paths=paths, labels=labels, as_of=as_of)
     if not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists():
         return cfg

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segml.config import Config, DataConfig
+from segml.config import DataConfig
 from segml.data import io
 from segml.data import schema as s
 from segml.data.no_purchase import NO_PURCHASE_STATUSES
@@ -212,18 +212,23 @@ class PreparedParts:
 
 
 def prepare_partitioned(
-    cfg: Config, parts, transactions_out: Path, customers_out: Path
+    parts,
+    data: DataConfig,
+    as_of: str | None,
+    n: int,
+    sources: tuple[str, str | None],
+    transactions_out: Path,
+    customers_out: Path,
 ) -> PreparedParts:
     """The prepare stage per partition of customers on `parts` (`segml.stages.step.Partitions`:
-    in process or on Dask): the same clean rows, rejected rows and figures as `prepare` on the
-    whole files."""
-    paths, data = cfg.paths, cfg.data
+    in process or on Dask), in `n` partitions: the same clean rows, rejected rows and figures as
+    `prepare` on the whole files (`sources`: the transactions and the customer file)."""
+    raw_transactions, raw_customers = sources
     # scratch space inside the stage's output folder
-    with io.scratch_folder(Path(paths.prepared_dir) / ".partitions") as work:
-        n = cfg.dask.partitions
+    with io.scratch_folder(Path(transactions_out).parent / ".partitions") as work:
         split = work / "split"
         found = split_by_customer(
-            paths.raw_transactions,
+            raw_transactions,
             data.read_options(),
             "paths.raw_transactions",
             data.columns,
@@ -233,12 +238,12 @@ def prepare_partitioned(
         )
         if not found.rows:  # stop before any partition work, as `prepare` does on the whole file
             header = read_part(split / "transactions", 0)[0]
-            raise no_data_rows(paths.raw_transactions, header.column_names)
+            raise no_data_rows(raw_transactions, header.column_names)
         customers, customer_files = None, None
-        if reads_customer_file(paths.raw_customers, data):
+        if reads_customer_file(raw_customers, data):
             customers = split / "customers"
             customer_files = split_by_customer(
-                paths.raw_customers,
+                raw_customers,
                 data.read_options(customers=True),
                 "paths.raw_customers",
                 data.customer_columns,
@@ -246,7 +251,6 @@ def prepare_partitioned(
                 n,
                 customers,
             ).sources
-        sources = (paths.raw_transactions, paths.raw_customers)
         tasks = [
             PrepareTask(k, split / "transactions", customers, work / "out", data, sources)
             for k in range(n)
@@ -259,7 +263,7 @@ def prepare_partitioned(
             replace(
                 t,
                 end=end,
-                as_of=cfg.as_of,
+                as_of=as_of,
                 files=found.sources,
                 customer_files=customer_files,
                 last_content=found.last_content,
@@ -268,8 +272,8 @@ def prepare_partitioned(
         ]
         outcomes = parts.map(prepare_part, tasks)
         quality = merge_quality([o.quality for o in outcomes], found.sources)
-        check_usable(quality, paths.raw_transactions)
-        check_as_of(cfg.as_of, quality["last_date"], data)
+        check_usable(quality, raw_transactions)
+        check_as_of(as_of, quality["last_date"], data)
         io.replace_folder(work / "out" / "transactions", transactions_out)
         io.replace_folder(work / "out" / "customers", customers_out)
     return PreparedParts(

@@ -4,6 +4,8 @@ A cutoff is inclusive: every transaction on or before the cutoff day counts, not
 All cutoffs are built together from running totals (`segml.features.transactions`): each quantity is
 summed once for every cutoff and window edge, and each feature is arithmetic on those totals.
 Labels come from the same totals over the window after the cutoff, so they line up by construction.
+The BG/NBD and Gamma-Gamma columns come from each cutoff's population fits
+(`segml.features.population`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import pandas as pd
 
 from segml.config import FeaturesConfig
 from segml.data import schema as s
-from segml.features import bgnbd, gammagamma
+from segml.features import population
+from segml.features.population import PopulationFit
 from segml.features.transactions import MONEY_UNITS, Levels, RunningTotals, TransactionIndex
 
 
@@ -183,11 +186,12 @@ def _start_bgnbd(
     horizon_days: int,
     fits: dict[int, PopulationFit] | None,
 ) -> list[Future]:
-    """BG/NBD per cutoff on `worker` (see `_bgnbd`); `_add_btyd` collects the results."""
+    """BG/NBD per cutoff on `worker` (`population.bgnbd_at`); `_add_btyd` collects the results."""
     return [
         worker.submit(
-            _bgnbd,
-            t,
+            population.bgnbd_at,
+            t.cutoff,
+            t.rows,
             purchase_days[t.j],
             last_day[t.j],
             idx.first_purchase_day,
@@ -218,7 +222,8 @@ def _add_rfm_columns(
         _add_rfm(t, idx, purchase_days, gap_sum, gap_sq, gross, refunds, n_orders)
         if cfg.use_bgnbd:
             fit = fits[t.cutoff] if fits else None
-            t.put({"gg_expected_spend": _gamma_gamma(t, purchase_days, gross, fit)})
+            spend = population.gamma_gamma_at(t.rows, purchase_days[t.j], gross[t.j], fit)
+            t.put({"gg_expected_spend": spend})
     return gross
 
 
@@ -536,94 +541,6 @@ def level_labels(vocab: Vocabulary) -> dict[str, str]:
         for prefix, levels in (("category", vocab.categories), ("channel", vocab.channels))
         for name, level in zip(level_names(levels), levels)
     }
-
-
-@dataclass(frozen=True)
-class PopulationFit:
-    """One cutoff's BG/NBD and Gamma-Gamma parameters, fitted on every customer who had bought by
-    then (None: too few to fit). A partition of the customers is scored with the whole
-    population's fit (`build_features(fits=...)`), so partitions give the same features as one."""
-
-    bgnbd: np.ndarray | None
-    gamma_gamma: np.ndarray | None
-
-
-def population_inputs(idx: TransactionIndex, days: list[int]) -> dict[int, pd.DataFrame]:
-    """Per cutoff day, what the BG/NBD and Gamma-Gamma fits read, for every customer who had
-    bought by then in customer-id order: (x, t_x, T) and (n, m)."""
-    at_cutoff = RunningTotals(idx, days)
-    purchase_days, gap_sum = (at_cutoff.sum(w) for w in (idx.day_start, idx.gap))
-    last_day = idx.first_purchase_day + gap_sum
-    gross = at_cutoff.sum(np.where(idx.purchase, idx.amount, 0.0))
-    inputs = {}
-    for day in days:
-        j = at_cutoff.row(day)
-        seen = np.flatnonzero(purchase_days[j] > 0)
-        x, t_x, T = _recency_frequency(
-            day, purchase_days[j], last_day[j], idx.first_purchase_day, seen
-        )
-        n, m = _spend_per_day(purchase_days[j], gross[j], seen)
-        columns = {"x": x, "t_x": t_x, "T": T, "n": n, "m": m}
-        inputs[day] = pd.DataFrame({s.CUSTOMER_ID: idx.customer_ids[seen], **columns})
-    return inputs
-
-
-def fit_population(inputs: dict[int, pd.DataFrame]) -> dict[int, PopulationFit]:
-    """Each cutoff's fits from `population_inputs` (of all customers, in customer-id order)."""
-    return {
-        day: PopulationFit(
-            bgnbd.fit_params(f["x"].to_numpy(), f["t_x"].to_numpy(), f["T"].to_numpy()),
-            gammagamma.fit_params(f["n"].to_numpy(), f["m"].to_numpy()),
-        )
-        for day, f in inputs.items()
-    }
-
-
-def _recency_frequency(cutoff: int, purchase_days, last_day, first_day, rows):
-    """BG/NBD's (x, t_x, T) of these customers (codes) at the cutoff."""
-    return (
-        purchase_days[rows] - 1.0,
-        last_day[rows] - first_day[rows],
-        cutoff - first_day[rows],
-    )
-
-
-def _spend_per_day(purchase_days, gross, rows):
-    """Gamma-Gamma's (n, m) of these customers: purchase days and gross spend per purchase day."""
-    n = purchase_days[rows].astype(float)
-    return n, gross[rows] / MONEY_UNITS / n
-
-
-def _bgnbd(
-    t: _Table,
-    purchase_days: np.ndarray,
-    last_day: np.ndarray,
-    first_day: np.ndarray,
-    horizon_days: int,
-    fit: PopulationFit | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """BG/NBD's (P(alive), expected purchases, P(no purchase)) for the table's rows, fitted on
-    every customer who bought by the cutoff (so it cannot see the future), or with `fit`."""
-    if fit is not None:
-        rfm = _recency_frequency(t.cutoff, purchase_days, last_day, first_day, t.rows)
-        return bgnbd.predict_with(fit.bgnbd, horizon_days, *rfm)
-    seen = np.flatnonzero(purchase_days > 0)
-    x, t_x, T = _recency_frequency(t.cutoff, purchase_days, last_day, first_day, seen)
-    return bgnbd.fit_predict(x, t_x, T, np.searchsorted(seen, t.rows), horizon_days)
-
-
-def _gamma_gamma(
-    t: _Table, purchase_days: np.ndarray, gross: np.ndarray, fit: PopulationFit | None
-) -> np.ndarray:
-    """Gamma-Gamma expected gross spend per purchase day for the table's rows, fitted on every
-    customer who bought by the cutoff, or with `fit`."""
-    if fit is not None:
-        return gammagamma.expected_spend_with(
-            fit.gamma_gamma, *_spend_per_day(purchase_days[t.j], gross[t.j], t.rows)
-        )
-    seen = np.flatnonzero(purchase_days[t.j] > 0)
-    expected = gammagamma.fit_expected_spend(*_spend_per_day(purchase_days[t.j], gross[t.j], seen))
-    return expected[np.searchsorted(seen, t.rows)]
 
 
 def with_vocabulary_levels(frame: pd.DataFrame, vocab: Vocabulary) -> pd.DataFrame:

@@ -25,12 +25,9 @@ from segml.data import schema as s
 from segml.data.io import part_file, part_files
 from segml.features.build import (
     Cutoff,
-    PopulationFit,
     Vocabulary,
     build_features,
-    fit_population,
     level_counts,
-    population_inputs,
     vocabulary_from,
     vocabulary_rows,
 )
@@ -43,6 +40,7 @@ from segml.features.datasets import (
     stage_cutoffs,
     vocabulary_day,
 )
+from segml.features.population import PopulationFit, fit_population, population_inputs
 from segml.features.schedule import Schedule, first_purchase_counts
 from segml.features.transactions import TransactionIndex, index_transactions, text_levels, to_date
 

@@ -110,6 +110,8 @@ def train_models(
         }
         backtests.append(backtest)
         fold_scores.append(backtest.fold_scores(production["scorer"]))
+    for producer in producers.values():  # what it predicts travels with it (`trained_horizon`)
+        producer.horizon_days_ = schedule.horizon_days
     if "baseline_recency" in metrics["churn"] and schedule.folds:
         fold_train = rows_at(pools["churn"], schedule.training_for(schedule.folds[-1]))
         metrics["churn"]["baseline_recency"]["best_n_days"] = best_recency_days(fold_train)

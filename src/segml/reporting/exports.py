@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from segml.config import Config, ExportConfig
+from segml.config import ExportConfig, TieringConfig
 from segml.data import schema as s
 from segml.models.scorers import importance
 from segml.reporting.forecast_view import workbook_blocks
@@ -60,7 +60,7 @@ def metrics_table(metrics: dict) -> pd.DataFrame:
 
 
 def report_inputs(
-    cfg: Config,
+    tiering: TieringConfig,
     tiers,
     model_metrics: dict,
     models: dict,
@@ -68,12 +68,14 @@ def report_inputs(
     profile: pd.DataFrame,
     plots: dict[str, pd.DataFrame],
     quality: dict,
+    horizon_days: int,
     window: dict | None = None,
     audit: dict | None = None,
     model_set: dict | None = None,
 ) -> ReportInputs:
     """Everything the workbook and report show, from the stages' results (`tiers`: a TierResult;
-    `snapshot`: at least its `MATRIX_COLUMNS`; `window`: the churn window study, if run; `audit`:
+    `snapshot`: at least its `MATRIX_COLUMNS`; `horizon_days`: the churn window the features
+    stage built with; `window`: the churn window study, if run; `audit`:
     metrics/audit_details.json; `model_set`: the registered set `segml score` used)."""
     drivers = importance({name: models[name] for name in ("churn", "upside")})
     return ReportInputs(
@@ -88,25 +90,26 @@ def report_inputs(
         importance=drivers,
         quality=quality,
         as_of=str(tiers.table["as_of"].iloc[0]),
-        primary=cfg.tiering.primary,
+        primary=tiering.primary,
         features=snapshot[[c for c in MATRIX_COLUMNS if c in snapshot]],
         feature_labels=feature_labels(
-            drivers["feature"].unique(), cfg.tiering.reasons.get("names", [])
+            drivers["feature"].unique(), tiering.reasons.get("names", [])
         ),
         forecast=model_metrics.get("upside", {}).get("forecast"),
         next_purchase=model_metrics.get("churn", {}).get("next_purchase"),
-        horizon_days=cfg.labels.horizon_days,
+        horizon_days=horizon_days,
         window=window,
         audit=audit,
         model_set=model_set,
     )
 
 
-def export_stage(inputs: ReportInputs, cfg: Config, salt: str | None) -> Exports:
+def export_stage(
+    inputs: ReportInputs, tiering: TieringConfig, export_cfg: ExportConfig, salt: str | None
+) -> Exports:
     """The export stage with the project's config: `build_exports` with the tiering vocabulary."""
-    tiering = cfg.tiering
     levels = list(tiering.value_potential["levels"])
-    return build_exports(inputs, tiering.actions, levels, cfg.export, salt, tiering.teams)
+    return build_exports(inputs, tiering.actions, levels, export_cfg, salt, tiering.teams)
 
 
 @dataclass(frozen=True)

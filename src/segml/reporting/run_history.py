@@ -23,6 +23,7 @@ from segml.data import io
 from segml.data import schema as s
 from segml.data.catalog import DETAILS, Catalog
 from segml.data.provenance import file_digest
+from segml.models.scorers import trained_horizon
 from segml.reporting.mlflow_store import (
     ACCEPTED,
     AS_OF,
@@ -94,7 +95,9 @@ def load_champion_set(uri: str, files: RunFilesConfig) -> ModelSet | None:
     if record is None:
         return None
     models = {name: load_registered(uri, name, files) for name in ("churn", "upside")}
-    return dataclasses.replace(record, models=models)
+    # the window the scorers carry (`trained_horizon`); the run's params for sets from before
+    horizon = trained_horizon(*models.values()) or record.horizon_days
+    return dataclasses.replace(record, models=models, horizon_days=horizon)
 
 
 def _model_ref(name: str, which: str) -> str:
@@ -112,7 +115,8 @@ def load_registered(uri: str, name: str, files: RunFilesConfig, which: str = CHA
     it is the pickle logged beside the portable model in the same run.
     """
     mlflow = load_mlflow()
-    version = model_version(mlflow.MlflowClient(uri), name, which)
+    client = mlflow.MlflowClient(uri)
+    version = model_version(client, name, which)
     with tempfile.TemporaryDirectory() as tmp:
         path = mlflow.artifacts.download_artifacts(
             run_id=version.run_id,
@@ -120,7 +124,12 @@ def load_registered(uri: str, name: str, files: RunFilesConfig, which: str = CHA
             dst_path=tmp,
             tracking_uri=uri,
         )
-        return io.load_pickle(path)
+        scorer = io.load_pickle(path)
+    if name in ("churn", "upside") and not hasattr(scorer, "horizon_days_"):
+        # registered before train set the window on its scorers: the setting its run logged
+        horizon = client.get_run(version.run_id).data.params.get("labels.horizon_days")
+        scorer.horizon_days_ = int(horizon) if horizon else None
+    return scorer
 
 
 def load_portable(uri: str, name: str, which: str = CHAMPION):

@@ -47,7 +47,7 @@ STEP = Step(whole, per_partition)
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     salt = export_salt(cfg.export)  # stops before anything is written when it is missing or stale
     inputs = report_inputs(
-        cfg,
+        cfg.tiering,
         read_tiers(catalog),
         {target: catalog.read(f"{target}_metrics") for target in ("churn", "upside")},
         read_models(catalog),
@@ -56,9 +56,11 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         catalog.read("segment_profile"),
         read_plots(catalog),
         catalog.read("data_quality"),
+        catalog.read("schedule")["horizon_days"],  # the window the features were built with
         # the churn window study, when `segml window` has been run
         catalog.read("window_metrics") if catalog.exists("window_metrics") else None,
         catalog.read("audit_metrics") if catalog.exists("audit_metrics") else None,
         catalog.read("model_set") if catalog.exists("model_set") else None,
     )
-    engine.run(STEP, cfg, catalog, export_stage(inputs, cfg, salt), salt)
+    exports = export_stage(inputs, cfg.tiering, cfg.export, salt)
+    engine.run(STEP, cfg, catalog, exports, salt)

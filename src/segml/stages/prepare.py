@@ -21,8 +21,9 @@ def whole(cfg: Config, catalog: Catalog):
 
 def per_partition(parts: Partitions, cfg: Config, catalog: Catalog):
     """The clean tables become folders of customer partitions (the features stage reads them so)."""
+    sources = catalog.source("raw_transactions"), catalog.source("raw_customers")
     out = catalog.path("prepared_transactions"), catalog.path("prepared_customers")
-    return prepare_partitioned(cfg, parts, *out)
+    return prepare_partitioned(parts, cfg.data, cfg.as_of, cfg.dask.partitions, sources, *out)
 
 
 STEP = Step(whole, per_partition)

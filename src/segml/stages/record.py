@@ -11,11 +11,12 @@ from segml.data import io
 from segml.data.catalog import Catalog
 from segml.data.provenance import file_digest
 from segml.data.schema import CUTOFF
-from segml.features.datasets import schedule_from_summary
+from segml.features.schedule import Schedule
 from segml.models.promotion import Champion, challenge, fair_cutoffs
 from segml.reporting import run_history, run_logger
 from segml.reporting.exports import Exports, export_table
 from segml.stages.artifacts import exported_names, read_models
+from segml.stages.schedule import schedule_of
 from segml.stages.step import Engine
 
 STAGE_METRICS = {
@@ -30,7 +31,9 @@ STAGE_METRICS = {
 SCORED_METRICS = {"data_quality": "data_quality", "tiers": "tier_metrics", "audit": "audit_metrics"}
 
 
-def promotion(cfg: Config, catalog: Catalog, metrics: dict, as_of: str) -> tuple[bool, str]:
+def promotion(
+    cfg: Config, catalog: Catalog, metrics: dict, schedule: Schedule, as_of: str
+) -> tuple[bool, str]:
     """Whether this run's models may replace the champion: both sets are scored on this run's
     backtest folds that neither has learnt from (only their rows are read)."""
     found = run_history.load_champion_set(cfg.tracking.uri, cfg.paths.in_mlflow_run)
@@ -41,7 +44,7 @@ def promotion(cfg: Config, catalog: Catalog, metrics: dict, as_of: str) -> tuple
         champion,
         catalog.read("labelled", filters=[(CUTOFF, "in", fair)]) if fair else None,
         catalog.read("fold_scores") if fair else None,
-        schedule_from_summary(catalog.read("schedule")),
+        schedule,
         model_metrics,
         as_of,
     )
@@ -49,9 +52,10 @@ def promotion(cfg: Config, catalog: Catalog, metrics: dict, as_of: str) -> tuple
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     salt = export_salt(cfg.export)
+    schedule = schedule_of(cfg, catalog)  # before anything is read or logged
     metrics = {key: catalog.read(name) for key, name in STAGE_METRICS.items()}
     as_of = str(catalog.read("schedule")["as_of"])
-    promote = promotion(cfg, catalog, metrics, as_of)
+    promote = promotion(cfg, catalog, metrics, schedule, as_of)
     io.release_arrow_memory()  # the folds' rows are gone before the tier table is read
     tiers = catalog.read("tiers")
     run = run_logger.record_pipeline_run(

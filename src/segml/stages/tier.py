@@ -12,6 +12,7 @@ from segml.data.catalog import Catalog
 from segml.data.schema import CUSTOMER_ID, CUTOFF
 from segml.reporting import run_history
 from segml.stages.artifacts import MODELS, write_tiers
+from segml.stages.schedule import schedule_of
 from segml.stages.step import Engine, Partitions, Step
 from segml.tiering.partitioned import Models, score_partitioned
 from segml.tiering.periods import Period
@@ -19,7 +20,11 @@ from segml.tiering.scoring import TierResult, score_customers
 
 
 def whole(
-    cfg: Config, catalog: Catalog, previous: pd.DataFrame | None, period: Period | None
+    cfg: Config,
+    catalog: Catalog,
+    horizon_days: int,
+    previous: pd.DataFrame | None,
+    period: Period | None,
 ) -> TierResult:
     result = score_customers(
         catalog.read("snapshot"),
@@ -27,7 +32,7 @@ def whole(
         catalog.read(MODELS["churn"]),
         catalog.read(MODELS["upside"]),
         cfg.tiering,
-        cfg.labels.horizon_days,
+        horizon_days,
         previous,
         period,
         catalog.read("no_purchase_customers"),
@@ -40,6 +45,7 @@ def per_partition(
     parts: Partitions,
     cfg: Config,
     catalog: Catalog,
+    horizon_days: int,
     previous: pd.DataFrame | None,
     period: Period | None,
 ) -> TierResult:
@@ -50,7 +56,7 @@ def per_partition(
         catalog.path("snapshot"),
         models,
         cfg.tiering,
-        cfg.labels.horizon_days,
+        horizon_days,
         cfg.dask.partitions,
         catalog.path("tiers"),
         previous,
@@ -63,6 +69,8 @@ STEP = Step(whole, per_partition)
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
+    # the churn window the snapshot was built with and the models were trained for
+    horizon_days = schedule_of(cfg, catalog).horizon_days
     snapshot = catalog.read("snapshot", columns=[CUSTOMER_ID, CUTOFF])
     as_of = str(snapshot[CUTOFF].max().date()) if len(snapshot) else ""
     # the pinned period just before this one; a run logged with pseudonyms is matched back to
@@ -78,4 +86,4 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         snapshot[CUSTOMER_ID],
         os.environ.get(cfg.export.salt_env),
     )
-    write_tiers(catalog, engine.run(STEP, cfg, catalog, previous, period))
+    write_tiers(catalog, engine.run(STEP, cfg, catalog, horizon_days, previous, period))

@@ -10,15 +10,16 @@ from segml.config import Config
 from segml.data import schema as s
 from segml.data.catalog import Catalog
 from segml.features.build import Vocabulary, with_vocabulary_levels
-from segml.features.datasets import active_rows, schedule_from_summary
+from segml.features.datasets import active_rows
 from segml.models.sampling import read_training_rows
 from segml.models.training import train_models
 from segml.reporting.plots import plot_churn, plot_deciles
+from segml.stages.schedule import schedule_of
 from segml.stages.step import Engine
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
-    schedule = schedule_from_summary(catalog.read("schedule"))
+    schedule = schedule_of(cfg, catalog)
     vocabulary = Vocabulary(**catalog.read("vocabulary"))
 
     def cutoff_rows(when):
