@@ -4,7 +4,7 @@ from segml.app.console import report_notes, run_stage
 from segml.app.engine import engine_for
 from segml.app.params import load_config
 from segml.data.catalog import Catalog
-from segml.data.raw import untracked_notes
+from segml.data.files import untracked_notes
 from segml.stages import prepare
 
 

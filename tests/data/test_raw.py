@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from segml.data import raw
+from segml.data import files, raw
 from segml.data.validate import prepare
 from segml.errors import ContractError, InputError
 
@@ -362,7 +362,7 @@ def test_a_folder_of_monthly_files_is_one_input_and_rejected_rows_keep_file_and_
 def test_a_glob_reads_the_files_it_matches(tmp_path, dcfg):
     folder = _monthly_folder(tmp_path / "orders")
     tx = read(folder / "orders_2024-0[12].csv*", dataclasses.replace(dcfg, encoding="utf-8-sig"))
-    assert tx.num_rows == 4 and raw.sources_of(tx).names[1].endswith("orders_2024-02.csv.gz")
+    assert tx.num_rows == 4 and files.sources_of(tx).names[1].endswith("orders_2024-02.csv.gz")
 
 
 def test_a_file_whose_columns_differ_stops_naming_it_and_the_columns(tmp_path, dcfg):
@@ -407,7 +407,7 @@ def test_title_lines_above_the_header_are_skipped_and_counted(tmp_path, dcfg, en
     path.write_bytes(ERP.encode(encoding))
     table = read(path, dataclasses.replace(dcfg, encoding=encoding))
     assert table.column_names == ["客户编号", "交易时间", "金额"] and table.num_rows == 2
-    assert raw.sources_of(table).above_header == (2,)  # the blank line is not a title
+    assert files.sources_of(table).above_header == (2,)  # the blank line is not a title
     result = prepare(table, None, dcfg)
     assert result.quality["skipped_by_kind"] == {"lines_above_header": 2}
     assert result.quality["rows_read"] == 4 == result.quality["rows_clean"] + 2
@@ -479,7 +479,7 @@ def test_an_input_outside_the_folder_dvc_watches_is_named(tmp_path, cfg):
     paths = dataclasses.replace(
         cfg.paths, raw_dir=str(tmp_path / "raw"), raw_transactions=str(outside), raw_customers=None
     )
-    (note,) = raw.untracked_notes(paths)
+    (note,) = files.untracked_notes(paths)
     assert "outside paths.raw_dir" in note and "does not rerun prepare" in note
     inside = dataclasses.replace(paths, raw_dir=str(tmp_path))
-    assert raw.untracked_notes(inside) == []
+    assert files.untracked_notes(inside) == []

@@ -149,7 +149,7 @@ def _pin_periods(overrides: list[str]) -> list[str]:
     given = {o.split("=")[0].lstrip("+~") for o in overrides}
     if {"tiering.previous_ref", "audit.periods_ref"} <= given:
         return overrides
-    from segml.data.raw import input_exists
+    from segml.data.files import input_exists
 
     _, cfg = _config(overrides)
     paths = cfg.paths

@@ -23,16 +23,16 @@ import pyarrow.compute as pc
 from segml.config import DataConfig
 from segml.data import io
 from segml.data import schema as s
+from segml.data.files import SourceFiles, input_files
 from segml.data.no_purchase import NO_PURCHASE_STATUSES
 from segml.data.parse import clean_ids, parse_timestamps
 from segml.data.period import active_days, check_as_of, export_end
-from segml.data.raw import SourceFiles, input_files, raw_table_batches, reads_customer_file
+from segml.data.quality import check_usable, input_notes
+from segml.data.raw import raw_table_batches, reads_customer_file
 from segml.data.rejects import REASONS, SKIPPED, has_content
 from segml.data.validate import (  # noqa: I001
     Part,
-    check_usable,
     column_mapping,
-    input_notes,
     no_data_rows,
     prepare,
 )

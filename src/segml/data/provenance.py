@@ -8,9 +8,9 @@ from pathlib import Path
 
 
 def input_paths(path: str | Path) -> list[Path]:
-    """The files an input names: a file, or a folder's or a glob's exports (`raw.input_files`,
+    """The files an input names: a file, or a folder's or a glob's exports (`files.input_files`,
     stray files left out); none when nothing is there."""
-    from segml.data.raw import input_exists, input_files
+    from segml.data.files import input_exists, input_files
     from segml.errors import InputError
 
     if not input_exists(path):
