@@ -74,19 +74,7 @@ def customers_without_purchase(
         ),
         np.full(len(never_bought), "never_bought"),
     ]
-
-    is_listed = np.zeros(len(ids) + 1, dtype=bool)  # the last: no id
-    is_listed[listed] = True
-    dropped = np.flatnonzero(~kept & is_listed[customer])  # a row without an id: not listed
-    summary = (
-        pd.DataFrame({"code": customer[dropped], "reason": REASON_TEXT[reason[dropped]]})
-        .groupby(["code", "reason"], sort=True)
-        .size()
-        .reset_index(name="n")
-    )
-    summary["text"] = summary["reason"] + " × " + summary["n"].astype(str)
-    reasons = summary.groupby("code")["text"].agg("; ".join)
-    n_rejected = summary.groupby("code")["n"].sum()
+    n_rejected, reasons = _rejected_rows(customer, reason, listed, len(ids))
     codes = np.r_[listed, np.full(len(never_bought), -1)]
     table = pd.DataFrame(
         {
@@ -103,3 +91,21 @@ def customers_without_purchase(
         }
     )
     return table.iloc[by_id].reset_index(drop=True)[list(NO_PURCHASE_COLUMNS)]
+
+
+def _rejected_rows(
+    customer: np.ndarray, reason: np.ndarray, listed: np.ndarray, n_ids: int
+) -> tuple[pd.Series, pd.Series]:
+    """For the `listed` customers (positions among the `n_ids` ids), by position: how many of
+    their transaction rows were rejected, and why ("zero amount × 3; …")."""
+    is_listed = np.zeros(n_ids + 1, dtype=bool)  # the last: no id
+    is_listed[listed] = True
+    dropped = np.flatnonzero((reason != 0) & is_listed[customer])  # a row without an id: not listed
+    summary = (
+        pd.DataFrame({"code": customer[dropped], "reason": REASON_TEXT[reason[dropped]]})
+        .groupby(["code", "reason"], sort=True)
+        .size()
+        .reset_index(name="n")
+    )
+    summary["text"] = summary["reason"] + " × " + summary["n"].astype(str)
+    return summary.groupby("code")["n"].sum(), summary.groupby("code")["text"].agg("; ".join)

@@ -163,24 +163,53 @@ def choose_schedule(
         "explicit": sorted(explicit),
     }
     if cfg.schedule != "auto" or len(explicit) == len(SCHEDULE_KEYS):
-        chosen = with_fixed_values(cfg)
-        values = {k: getattr(chosen, k) for k in SCHEDULE_KEYS}
-        fit = _fit(cutoff_schedule(start, as_of_day, chosen))
-        by_hand = cfg.schedule == "auto"
-        return chosen, {
-            **record,
-            "chosen": "set by hand" if by_hand else "monthly",
-            "chosen_zh": "手动设定" if by_hand else "按月",
-            "ok": _enough(fit, cfg),
-            "why": "every schedule key is set in labels"
-            if by_hand
-            else "labels.schedule=fixed: keys not set take the monthly values",
-            "why_zh": "排程参数均已在labels中设定"
-            if by_hand
-            else "labels.schedule=fixed：未设定的参数取按月的值",
-            "values": values,
-            "tried": [{"rung": "set by hand" if by_hand else "monthly", **values, **fit}],
-        }
+        return _fixed_or_set_by_hand(cfg, start, as_of_day, record)
+    tried = _climb_ladder(cfg, start, as_of_day, explicit)
+    best = _best(tried)
+    rung = next(r for r in LADDER if r.name == best["rung"])
+    values = {k: best[k] for k in SCHEDULE_KEYS}
+    why, why_zh = _why(best, cfg.backtest_folds, history)
+    chosen = dataclasses.replace(cfg, **values)
+    return chosen, {
+        **record,
+        "chosen": rung.name,
+        "chosen_zh": rung.name_zh,
+        "ok": best["ok"],
+        "why": why,
+        "why_zh": why_zh,
+        "values": values,
+        "tried": tried,
+    }
+
+
+def _fixed_or_set_by_hand(
+    cfg: LabelsConfig, start: int, as_of_day: int, record: dict
+) -> tuple[LabelsConfig, dict]:
+    """Every schedule key set in labels (`auto`), or `fixed`: the keys not set take the monthly
+    values; the record says so, with how well the schedule fits the history."""
+    chosen = with_fixed_values(cfg)
+    values = {k: getattr(chosen, k) for k in SCHEDULE_KEYS}
+    fit = _fit(cutoff_schedule(start, as_of_day, chosen))
+    by_hand = cfg.schedule == "auto"
+    return chosen, {
+        **record,
+        "chosen": "set by hand" if by_hand else "monthly",
+        "chosen_zh": "手动设定" if by_hand else "按月",
+        "ok": _enough(fit, cfg),
+        "why": "every schedule key is set in labels"
+        if by_hand
+        else "labels.schedule=fixed: keys not set take the monthly values",
+        "why_zh": "排程参数均已在labels中设定"
+        if by_hand
+        else "labels.schedule=fixed：未设定的参数取按月的值",
+        "values": values,
+        "tried": [{"rung": "set by hand" if by_hand else "monthly", **values, **fit}],
+    }
+
+
+def _climb_ladder(cfg: LabelsConfig, start: int, as_of_day: int, explicit: dict) -> list[dict]:
+    """The rungs of LADDER tried in order (the keys set in labels kept), each with its fit, up to
+    the first that is enough."""
     tried = []
     for rung in LADDER:
         candidate = dataclasses.replace(cfg, **{**rung.values, **explicit})
@@ -195,49 +224,44 @@ def choose_schedule(
         )
         if tried[-1]["ok"]:
             break
-    best = (
-        tried[-1]
-        if tried[-1]["ok"]
-        else max(
-            tried,
-            key=lambda t: (
-                t["folds"],
-                min(t["fold_training_cutoffs"], default=0),
-                t["production_cutoffs"],
-            ),
-        )
+    return tried
+
+
+def _best(tried: list[dict]) -> dict:
+    """The last rung tried when it is enough, else the one with the most folds (then training
+    cutoffs, then production cutoffs)."""
+    if tried[-1]["ok"]:
+        return tried[-1]
+    return max(
+        tried,
+        key=lambda t: (
+            t["folds"],
+            min(t["fold_training_cutoffs"], default=0),
+            t["production_cutoffs"],
+        ),
     )
-    rung = next(r for r in LADDER if r.name == best["rung"])
-    values = {k: best[k] for k in SCHEDULE_KEYS}
-    n = cfg.backtest_folds
+
+
+def _why(best: dict, n: int, history: int) -> tuple[str, str]:
+    """Why `best` was chosen, in English and Chinese (`n`: the backtest folds wanted)."""
     if best["ok"]:
         why = (
             f"the first schedule with {n} backtest folds of at least {MIN_FOLD_TRAINING} "
             f"training cutoffs each in {history} days of history"
         )
         why_zh = f"在{history}天的历史中，第一个能给出{n}个回测折且每折至少{MIN_FOLD_TRAINING}个训练时点的排程"
-    else:
-        why = (
-            f"no schedule gives {n} backtest folds of at least {MIN_FOLD_TRAINING} training "
-            f"cutoffs each in {history} days of history; this one gives the most "
-            f"({best['folds']} folds, {min(best['fold_training_cutoffs'], default=0)} or more "
-            "training cutoffs each)"
-        )
-        why_zh = (
-            f"{history}天的历史不足以给出{n}个每折至少{MIN_FOLD_TRAINING}个训练时点的回测折；"
-            f"此排程给出最多（{best['folds']}个回测折）"
-        )
-    chosen = dataclasses.replace(cfg, **values)
-    return chosen, {
-        **record,
-        "chosen": rung.name,
-        "chosen_zh": rung.name_zh,
-        "ok": best["ok"],
-        "why": why,
-        "why_zh": why_zh,
-        "values": values,
-        "tried": tried,
-    }
+        return why, why_zh
+    why = (
+        f"no schedule gives {n} backtest folds of at least {MIN_FOLD_TRAINING} training "
+        f"cutoffs each in {history} days of history; this one gives the most "
+        f"({best['folds']} folds, {min(best['fold_training_cutoffs'], default=0)} or more "
+        "training cutoffs each)"
+    )
+    why_zh = (
+        f"{history}天的历史不足以给出{n}个每折至少{MIN_FOLD_TRAINING}个训练时点的回测折；"
+        f"此排程给出最多（{best['folds']}个回测折）"
+    )
+    return why, why_zh
 
 
 def _enough(fit: dict, cfg: LabelsConfig) -> bool:
