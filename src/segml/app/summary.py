@@ -170,8 +170,8 @@ def report_forecast(tier_metrics: dict, churn: dict, upside: dict, horizon_days:
         held = [f.get("coverage", float("nan")) for f in forecast["folds"].values()]
         if forecast.get("level"):
             console.print(
-                f"  ranges ({forecast['level']:.0%}): held {_span(held)} of customers' spend per "
-                "backtest fold"
+                f"  value ranges ({forecast['level']:.0%}): held what {_span(held)} of customers "
+                "really spent, per backtest fold"
             )
     dated = churn.get("next_purchase", {}).get("folds", {})
     if dated:

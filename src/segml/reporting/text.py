@@ -239,7 +239,7 @@ TEXT = {
         "en": "Each customer gets a range meant to hold the next period's spend of {level} of "
         "customers. Many customers spend nothing in a period, so for {zero} of them the range "
         "starts at ¥0: read it as “up to” its high end, never as a minimum. In the backtest the "
-        "ranges held {held} of customers' spend; where most customers spend nothing, any range "
+        "ranges held what {held} of customers really spent; where most customers spend nothing, any range "
         "that includes ¥0 holds at least {floor}.",
         "zh": "每位客户有一个价值区间，目标是覆盖{level}客户的下期消费。许多客户在一期内不消费，因此{zero}客户的区间"
         "从¥0起：请理解为“最多”到区间上限，而非最低消费。回测中区间覆盖了{held}客户的实际消费；多数客户不消费时，"
