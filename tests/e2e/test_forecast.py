@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 def test_schedule_forecast_columns_and_total_error_are_recorded(demo_project):
     root = demo_project
-    choice = json.loads((root / "metrics" / "features.json").read_text())["schedule_choice"]
+    choice = json.loads((root / "metrics" / "features_details.json").read_text())["schedule_choice"]
     assert (
         choice["mode"] == "auto"
         and choice["why"]

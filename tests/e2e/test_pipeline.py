@@ -60,7 +60,8 @@ def history(demo_project, tmp_path_factory):
             metrics[name] = scored_run(root)
             return
         metrics[name] = {
-            n: json.loads((root / "metrics" / f"{n}.json").read_text(encoding="utf-8"))
+            # each stage's whole record (the DVC metrics file beside it holds headline numbers)
+            n: json.loads((root / "metrics" / f"{n}_details.json").read_text(encoding="utf-8"))
             for n in ("tiers", "audit")
         }
         metrics[name]["run"] = json.loads(

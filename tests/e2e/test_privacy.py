@@ -185,7 +185,7 @@ def test_pseudonymised_run_leaks_no_id_and_no_salt(tmp_path):
     # rejected rows keep their original text (ids included) so the source can be fixed: inside
     # the project, as data/prepared is for the pipeline, never beside pseudonymised exports
     assert not (scored / "rejected.parquet").exists()
-    assert (root / "data" / "prepared" / "rejected_scored.parquet").exists()
+    assert (root / "data" / "scored" / "rejected.parquet").exists()
     found = leaks(root, clear.tolist(), [SALT, NEW_SALT], ("exports", "mlruns", "scored"))
     assert not found, f"clear ids or the salt found in: {found}"
     control = leaks(
