@@ -35,11 +35,11 @@ def test_schedule_forecast_columns_and_total_error_are_recorded(demo_project):
     dated = rated["expected_next_purchase_date"].notna()
     assert dated.any() and (rated.loc[~dated, "next_purchase_source"] == "none_expected").all()
     assert (rated.loc[dated, "churn_probability"] < 0.5).all()
-    upside = json.loads((root / "metrics" / "upside.json").read_text())
+    upside = json.loads((root / "metrics" / "upside_details.json").read_text())
     forecast = upside["forecast"]
     assert forecast["total_error_en"] and forecast["folds"]
     assert all("total_ratio" in f and "coverage" in f for f in forecast["folds"].values())
-    churn = json.loads((root / "metrics" / "churn.json").read_text())
+    churn = json.loads((root / "metrics" / "churn_details.json").read_text())
     assert "baseline_bgnbd_expected" in churn and "blend" in churn["summary"]
     with sqlite3.connect(root / "mlflow.db") as db:
         metrics = {k for (k,) in db.execute("select distinct key from metrics")}

@@ -364,6 +364,7 @@ def test_each_month_compares_with_the_month_before_whatever_the_order(history):
         "tiers",
         "movement",
         "audit",
+        "forecast",
         "lifecycle",
         "rfm",
         "actions",
