@@ -270,6 +270,15 @@ class UpsideConfig(ModelConfig):
 
 
 @dataclass
+class ChurnBandsConfig:
+    """Churn bands of the call list: from `medium` a customer's churn probability is medium, from
+    `high` high, below `medium` low."""
+
+    medium: float = 0.4
+    high: float = 0.7
+
+
+@dataclass
 class TieringConfig:
     primary: str = "abc"
     value_window_days: int = 365
@@ -284,6 +293,7 @@ class TieringConfig:
     previous_ref: str | None = None
     teams: dict[str, Any] = field(default_factory=dict)
     actions: dict[str, Any] = field(default_factory=dict)
+    churn_bands: ChurnBandsConfig = field(default_factory=ChurnBandsConfig)
     reasons: dict[str, Any] = field(default_factory=dict)
 
 
@@ -452,6 +462,12 @@ def _check_choices(typed: Config) -> None:
         raise ConfigError(
             f"data.on_missing_column={typed.data.on_missing_column!r}: use one of "
             f"{list(ON_MISSING_COLUMN)} (what to do when a mapped optional column is not in the file)."
+        )
+    bands = typed.tiering.churn_bands
+    if not 0 <= bands.medium <= bands.high <= 1:
+        raise ConfigError(
+            f"tiering.churn_bands: medium={bands.medium}, high={bands.high}: use probabilities "
+            "with 0 <= medium <= high <= 1."
         )
     if typed.dask.partitions < 1:
         raise ConfigError(f"dask.partitions={typed.dask.partitions}: use 1 or more.")

@@ -20,6 +20,7 @@ import pandas as pd
 from segml.config import TieringConfig
 from segml.data import io
 from segml.data import schema as s
+from segml.tiering.attribution import Guide, fit_guide, sample_positions
 from segml.tiering.periods import Period
 from segml.tiering.scoring import (
     TierResult,
@@ -28,6 +29,9 @@ from segml.tiering.scoring import (
     grading_columns,
     model_scores,
     non_buyers,
+    reason_book,
+    reasons_estimated,
+    sample_contributions,
     with_non_buyers,
 )
 
@@ -55,9 +59,12 @@ class TierTask:
     cfg: TieringConfig
     horizon_days: int
     out: Path
+    # the first pass: which of its rows are in the reasons' sample (positions in the partition)
+    sample: np.ndarray | None = None
+    estimated: bool = False
     grades: pd.DataFrame | None = None
     no_purchase: pd.DataFrame | None = None
-    explained: int = 0
+    guide: Guide | None = None
 
 
 def _rows(task: TierTask) -> pd.DataFrame:
@@ -66,12 +73,28 @@ def _rows(task: TierTask) -> pd.DataFrame:
     return io.read_parquet(task.snapshot, filters=bounds)
 
 
-def part_scores(task: TierTask) -> pd.DataFrame:
-    """The partition's customers with their `model_scores`."""
+@dataclass(frozen=True)
+class PartScores:
+    """A partition's first pass: its customers' `model_scores`, and its rows of the reasons'
+    sample with their exact contributions (`sample_contributions`)."""
+
+    scores: pd.DataFrame
+    sample: pd.DataFrame
+    contributions: dict
+
+
+def part_scores(task: TierTask) -> PartScores:
+    """The partition's customers with their `model_scores`, and its share of the reasons' sample."""
     _, churn, upside = task.models.load()
     rows = _rows(task)
     scores = model_scores(rows, churn, upside, task.cfg, task.horizon_days)
-    return scores.assign(**{s.CUSTOMER_ID: rows[s.CUSTOMER_ID].to_numpy()})
+    sample = rows.iloc[task.sample if task.sample is not None else []]
+    models = {"churn": churn, "value": upside}
+    return PartScores(
+        scores.assign(**{s.CUSTOMER_ID: rows[s.CUSTOMER_ID].to_numpy()}),
+        sample,
+        sample_contributions(sample, models, task.estimated),
+    )
 
 
 def part_table(task: TierTask) -> int:
@@ -87,11 +110,22 @@ def part_table(task: TierTask) -> int:
         upside,
         task.cfg,
         task.horizon_days,
-        task.explained,
+        task.guide,
     )
     table = with_non_buyers(table, task.no_purchase, task.cfg)
     io.write_parquet(table, io.part_file(task.out, task.k))
     return len(table)
+
+
+def _guide(firsts: list[PartScores], models: Models, cfg: TieringConfig) -> Guide:
+    """The reasons' guide from the partitions' shares of the sample, as `score_customers` fits it."""
+    sample = pd.concat([p.sample for p in firsts])
+    contributions = {
+        target: pd.concat([p.contributions[target] for p in firsts])
+        for target in firsts[0].contributions
+    }
+    _, churn, upside = models.load()
+    return fit_guide(sample, contributions, {"churn": churn, "value": upside}, reason_book(cfg))
 
 
 def _check_same_customers(snapshot: Path, got: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -132,14 +166,25 @@ def score_partitioned(
     if not (ids[:-1] < ids[1:]).all():
         raise ValueError(f"{snapshot}: customer ids are not unique and in order; rerun features")
     ranges = _id_ranges(ids, partitions)
+    # the reasons' sample: the same evenly spaced customers as in one process
+    positions = sample_positions(len(ids), cfg.reasons.get("sample_customers"))
     task = TierTask(0, snapshot, "", "", models, cfg, horizon_days, out)
     tasks = [
-        replace(task, k=k, first=ids[start], last=ids[stop - 1])
+        replace(
+            task,
+            k=k,
+            first=ids[start],
+            last=ids[stop - 1],
+            sample=positions[(positions >= start) & (positions < stop)] - start,
+            estimated=reasons_estimated(len(ids), cfg),
+        )
         for k, (start, stop) in enumerate(ranges)
     ]
-    scores = pd.concat(parts.map(part_scores, tasks), ignore_index=True)
+    firsts = parts.map(part_scores, tasks)
+    scores = pd.concat([p.scores for p in firsts], ignore_index=True)
     _check_same_customers(snapshot, scores, snap)
     grades = grade_customers(snap, scores, cfg, previous, previous_period)
+    guide = _guide(firsts, models, cfg)
 
     extra = non_buyers(no_purchase)
     # customers without a purchase go to the partition whose id range holds their id, so each
@@ -158,7 +203,7 @@ def score_partitioned(
             t,
             grades=grades.table.iloc[start:stop],
             no_purchase=None if extra is None else extra[where == t.k],
-            explained=grades.explained,
+            guide=guide,
         )
         for t, (start, stop) in zip(tasks, ranges)
     ]

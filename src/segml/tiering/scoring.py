@@ -16,8 +16,10 @@ from segml.models.next_purchase import NONE_EXPECTED, days_to_next, expected_wit
 from segml.models.scorers import ChurnModel, UpsideModel, check_scorers, unscaled_forecast
 from segml.models.segment import Segmenter
 from segml.tiering import policies as t
+from segml.tiering.attribution import Guide, exact, fit_guide, group_contributions, sample_positions
+from segml.tiering.behaviour import behaviour_facts
 from segml.tiering.periods import Period
-from segml.tiering.reasons import reasons
+from segml.tiering.reasons import ReasonBook, phrase_reasons
 
 IDENTITY_COLUMNS = ["recency_days", "frequency", "monetary_total", "tenure_days"]
 RFM_COLUMNS = ["rfm_r", "rfm_f", "rfm_m", "rfm_code", "rfm_segment"]
@@ -113,19 +115,65 @@ def _label_columns(
 
 
 def explained_customers(table: pd.DataFrame, limit: int | None) -> np.ndarray:
-    """Who gets reasons: everyone, or (above `limit` customers: exact SHAP costs a fraction
-    of a millisecond per customer and model, growing with the trees) the `limit` with the highest current value and the `limit`
-    with the most value at risk (churn probability x current value), so every customer the
-    workbook lists and every at-risk customer the report names is explained."""
+    """Whose reasons come from exact SHAP: everyone, or (above `limit` customers: exact SHAP costs
+    a fraction of a millisecond per customer and model, growing with the trees) the `limit` with
+    the highest current value and the `limit` with the most value at stake, so the call list and
+    the top of the tier sheet are explained exactly. Everyone else's drivers are estimated
+    (`segml.tiering.attribution`)."""
     if not limit or len(table) <= limit:
         return np.ones(len(table), dtype=bool)
     value = table["current_value"].clip(lower=0).fillna(0)
-    at_stake = table["churn_probability"] * value
     chosen = np.zeros(len(table), dtype=bool)
-    for priority in (value, at_stake):
+    for priority in (value, table["value_at_stake"].fillna(0)):
         order = np.lexsort((table[s.CUSTOMER_ID].to_numpy(), -priority.to_numpy()))
         chosen[order[:limit]] = True
     return chosen
+
+
+def contact_customers(table: pd.DataFrame, cfg: TieringConfig) -> np.ndarray:
+    """Customers a team calls or meets: their headline grade's or lifecycle status's action is
+    owned by one of `tiering.reasons.contact_teams` (at-risk customers and tier A by default)."""
+    teams = set(cfg.reasons.get("contact_teams") or [])
+    if cfg.primary == "value_potential":
+        cells = cfg.value_potential["cells"]
+        grade = t.lookup(table["vp_cell"], lambda c: cells.get(c, {}).get("strategy", c))
+    else:
+        grade = table["tier"]
+    out = np.zeros(len(table), dtype=bool)
+    for key, actions in (
+        (grade, cfg.actions.get(cfg.primary, {})),
+        (table["lifecycle_status"], cfg.actions.get("lifecycle", {})),
+    ):
+        team = t.lookup(key, lambda k, a=actions: a.get(k, {}).get("team", ""))
+        out |= team.isin(teams).to_numpy()
+    return out
+
+
+def reasoned_customers(table: pd.DataFrame, cfg: TieringConfig) -> np.ndarray:
+    """Who gets reasons: everyone up to `tiering.reasons.everyone_up_to` customers; above it the
+    customers a team calls or meets (`contact_customers`) and those explained exactly."""
+    everyone = cfg.reasons.get("everyone_up_to")
+    if everyone is None or len(table) <= everyone:
+        return np.ones(len(table), dtype=bool)
+    return contact_customers(table, cfg)
+
+
+def value_at_stake(churn_probability: pd.Series, current_value: pd.Series) -> pd.Series:
+    """What a customer's leaving would cost: churn probability x their net spend over the value
+    window (never below 0). Predicted value already discounts the chance of leaving, so
+    multiplying it by the churn probability would count churn twice."""
+    return churn_probability * current_value.clip(lower=0)
+
+
+def churn_bands(churn_probability: pd.Series, cfg: TieringConfig) -> pd.Series:
+    """low / medium / high by `tiering.churn_bands` (missing probability: missing band)."""
+    p = churn_probability.to_numpy(dtype=float)
+    bands = np.select(
+        [p >= cfg.churn_bands.high, p >= cfg.churn_bands.medium, ~np.isnan(p)],
+        ["high", "medium", "low"],
+        "",
+    )
+    return pd.Series(bands, index=churn_probability.index).replace("", None)
 
 
 SCORE_COLUMNS = [
@@ -138,6 +186,8 @@ SCORE_COLUMNS = [
     "expected_next_purchase_date",  # empty: none expected within the churn window
     "next_purchase_source",  # own_gaps | typical_repeat_gap | none_expected
 ]
+# per customer from the scores, beside them in the tier table
+STAKE_COLUMNS = ["value_at_stake", "churn_band"]
 
 
 def model_scores(
@@ -198,12 +248,13 @@ def grading_columns(cfg: TieringConfig) -> list[str]:
 @dataclass(frozen=True)
 class Grades:
     """What needs the whole population, per customer in snapshot order: every policy's grade,
-    lifecycle status, RFM scores and segment, who is explained, and movement."""
+    lifecycle status, RFM scores and segment, who gets reasons (and whose come from exact SHAP),
+    and movement."""
 
     table: pd.DataFrame
     movement: dict
     summary: pd.DataFrame
-    explained: int  # customers given reasons
+    reasoned: int  # customers given reasons
 
 
 def grade_customers(
@@ -218,6 +269,8 @@ def grade_customers(
     table = pd.DataFrame({s.CUSTOMER_ID: snap[s.CUSTOMER_ID].to_numpy()})
     for column in SCORE_COLUMNS:
         table[column] = scores[column].to_numpy()
+    table["value_at_stake"] = value_at_stake(table["churn_probability"], table["current_value"])
+    table["churn_band"] = churn_bands(table["churn_probability"], cfg)
     ids, value = table[s.CUSTOMER_ID], table["current_value"]
     previous_by_id = previous.set_index(s.CUSTOMER_ID) if previous is not None else None
 
@@ -263,6 +316,7 @@ def grade_customers(
     table["tier"] = table[t.TIER_COLUMNS[cfg.primary]]
     explained = explained_customers(table, cfg.reasons.get("max_customers"))
     table["explained"] = explained
+    table["reasoned"] = explained | reasoned_customers(table, cfg)
 
     # Movement compares the headline policy's own column, so switching policy still compares like with like.
     order = t.policy_labels(cfg, cfg.primary)
@@ -284,7 +338,7 @@ def grade_customers(
             [prev.isna(), delta < 0, delta > 0], ["new", "up", "down"], "same"
         )
     summary = tier_summary(table, order)  # tiers are for customers who bought
-    return Grades(table, move, summary, int(explained.sum()))
+    return Grades(table, move, summary, int(table["reasoned"].sum()))
 
 
 def describe_customers(
@@ -295,16 +349,24 @@ def describe_customers(
     upside: UpsideModel,
     cfg: TieringConfig,
     horizon_days: int,
-    explained_total: int,
+    guide: Guide,
 ) -> pd.DataFrame:
     """The tier table's rows for these customers (any subset, in snapshot order, with their rows
     of `Grades.table`): persona, names in both languages, actions and reasons. Nothing here looks
-    at another customer, so a partition of customers gives its own rows of the whole table."""
+    at another customer (`guide` holds what reasons need from the whole population), so a
+    partition of customers gives its own rows of the whole table."""
     snap = snap.reset_index(drop=True)
     grades = grades.reset_index(drop=True)
     table = segmenter.assign(snap)
     table.insert(1, "as_of", snap[s.CUTOFF].dt.strftime("%Y-%m-%d"))
-    for column in [*SCORE_COLUMNS, "tier_abc", "tier_pyramid", "value_level", "potential_level"]:
+    for column in [
+        *SCORE_COLUMNS,
+        *STAKE_COLUMNS,
+        "tier_abc",
+        "tier_pyramid",
+        "value_level",
+        "potential_level",
+    ]:
         table[column] = grades[column]
     table["vp_cell"] = grades["vp_cell"]
     vp = cfg.value_potential
@@ -320,36 +382,62 @@ def describe_customers(
     table["tier"] = grades["tier"]
     table = pd.concat([table, _action_columns(table, cfg)], axis=1)
 
-    phrases, n = cfg.reasons.get("phrases", []), int(cfg.reasons.get("top_n", 3))
-    explained = grades["explained"].to_numpy(dtype=bool)
-    shown = snap[explained]
-    for target, model, what in (
-        ("churn", churn, {"en": "risk", "zh": "流失风险"}),
-        ("value", upside, {"en": "value", "zh": "预测价值"}),
+    reasoned = grades["reasoned"].to_numpy(dtype=bool)
+    explained = grades["explained"].to_numpy(dtype=bool)[reasoned]
+    note = cfg.reasons.get("not_computed", {})
+    for column, texts in customer_reasons(
+        snap[reasoned], explained, churn, upside, cfg, horizon_days, guide
     ):
-        for language in what:
-            note = cfg.reasons.get("not_computed", {}).get(language, "")
-            column = f"{target}_reasons_{language}"
-            table[column] = pd.Series(note.format(limit=f"{explained_total:,}"), index=table.index)
-        if not len(shown):  # a partition may hold none of them; LightGBM refuses empty input
-            continue
-        texts = reasons(
-            model.contributions(shown),
-            shown,
-            phrases,
-            n,
-            what,
-            cfg.reasons.get("fallback"),
-            {"horizon_days": horizon_days},
-        )
-        for language, series in texts.items():
-            table.loc[explained, f"{target}_reasons_{language}"] = series.to_numpy()
+        language = column.rsplit("_", 1)[1]
+        out = np.full(len(table), note.get(language, ""), dtype=object)
+        out[reasoned] = texts
+        table[column] = out
     for column in IDENTITY_COLUMNS:
         table[column] = snap[column].to_numpy()
     for column in ("previous_tier", "previous_value", "tier_change"):
         if column in grades:
             table[column] = grades[column]
     return table
+
+
+def reason_book(cfg: TieringConfig) -> ReasonBook:
+    return ReasonBook(cfg.reasons, cfg.value_window_days)
+
+
+def reasons_estimated(customers: int, cfg: TieringConfig) -> bool:
+    """Whether some customers' drivers are estimated (more customers than exact SHAP is given to)."""
+    limit = cfg.reasons.get("max_customers")
+    return bool(limit) and customers > limit
+
+
+def sample_contributions(
+    sample: pd.DataFrame, models: dict, estimated: bool
+) -> dict[str, pd.DataFrame]:
+    """The sample's exact contributions per target whose drivers are estimated for some customers
+    (none when everyone is explained exactly, or for a baseline rule)."""
+    if not estimated or not len(sample):
+        return {}
+    return {t: m.contributions(sample) for t, m in models.items() if not exact(m)}
+
+
+def customer_reasons(
+    snap: pd.DataFrame,
+    explained: np.ndarray,
+    churn: ChurnModel,
+    upside: UpsideModel,
+    cfg: TieringConfig,
+    horizon_days: int,
+    guide: Guide,
+):
+    """(column, texts) of the churn and value reasons in both languages, for every customer of
+    `snap` (`explained`: whose drivers are exact SHAP)."""
+    book = reason_book(cfg)
+    window = int(cfg.reasons.get("window_days", 90))
+    facts = behaviour_facts(snap, window, cfg.value_window_days, horizon_days)
+    for target, model in (("churn", churn), ("value", upside)):
+        contributions = group_contributions(model, snap, explained, target, book, guide)
+        for language, texts in phrase_reasons(contributions, facts, book, target).items():
+            yield f"{target}_reasons_{language}", texts
 
 
 def score_customers(
@@ -371,8 +459,13 @@ def score_customers(
     snap = snapshot.sort_values(s.CUSTOMER_ID, ignore_index=True)
     scores = model_scores(snap, churn, upside, cfg, horizon_days)
     grades = grade_customers(snap, scores, cfg, previous, previous_period)
+    positions = sample_positions(len(snap), cfg.reasons.get("sample_customers"))
+    sample = snap.iloc[positions]
+    models = {"churn": churn, "value": upside}
+    shap = sample_contributions(sample, models, reasons_estimated(len(snap), cfg))
+    guide = fit_guide(sample, shap, models, reason_book(cfg))
     table = describe_customers(
-        snap, grades.table, segmenter, churn, upside, cfg, horizon_days, grades.explained
+        snap, grades.table, segmenter, churn, upside, cfg, horizon_days, guide
     )
     table = with_non_buyers(table, non_buyers(no_purchase), cfg)
     return TierResult(table, grades.movement, grades.summary)
