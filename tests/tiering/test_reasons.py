@@ -9,7 +9,7 @@ import pytest
 
 from segml.models.scorers import ChurnModel
 from segml.tiering.attribution import Grouping, Guide, group_contributions
-from segml.tiering.behaviour import behaviour_facts
+from segml.tiering.behaviour import behaviour_facts, with_percentiles
 from segml.tiering.reasons import (
     Condition,
     ReasonBook,
@@ -52,12 +52,20 @@ def snapshot(**columns) -> pd.DataFrame:
     return pd.DataFrame({**base, **columns}, index=range(n))
 
 
+# other customers' 12-month spend, purchase days and tenure, that a customer is ranked against
+RANKS = {
+    "value_spend": np.array([100.0, 500.0, 1000.0, 2000.0]),
+    "frequency": np.array([1.0, 2.0, 8.0, 20.0]),
+    "tenure_days": np.array([30.0, 200.0, 600.0, 900.0]),
+}
+
+
 def texts(book, snap, contributions: dict, target: str) -> dict:
     """Reasons from hand-set group contributions ({group key: per customer})."""
     matrix = np.zeros((len(snap), len(book.groups)))
     for key, values in contributions.items():
         matrix[:, book.keys().index(key)] = values
-    facts = behaviour_facts(snap, 90, 365, 90)
+    facts = with_percentiles(behaviour_facts(snap, 90, 365, 90), RANKS)
     return {k: list(v) for k, v in phrase_reasons(matrix, facts, book, target).items()}
 
 
@@ -80,9 +88,35 @@ def test_being_due_raises_value_and_a_long_gap_never_does(book):
     out = texts(book, snap, {"gap": [2.0, 2.0], "spend": [0.5, 0.5]}, "value")
     assert out["en"][0] == (
         "raises value: due for the next purchase: 30 days since the last, usually every 20; "
-        "spent ¥900 in the last 365 days (average order ¥166)"
+        "spent ¥900 in the last 365 days, more than 50% of customers"
     )
-    assert out["en"][1] == "raises value: spent ¥900 in the last 365 days (average order ¥166)"
+    assert (
+        out["en"][1] == "raises value: spent ¥900 in the last 365 days, more than 50% of customers"
+    )
+
+
+def test_spend_frequency_and_tenure_are_said_against_other_customers(book):
+    # a big, frequent, long-standing customer never reads "raises risk" for them; a small, new
+    # one never reads "lowers risk"
+    snap = snapshot(
+        spend_365d=[1500.0, 150.0],
+        frequency=[10.0, 2.0],
+        n_orders=[12.0, 2.0],
+        tenure_days=[800.0, 100.0],
+    )
+    raising = texts(
+        book, snap, {"spend": [1.0, 1.0], "frequency": [0.9, 0.9], "tenure": [0.8, 0.8]}, "churn"
+    )
+    assert raising["en"] == [
+        "last purchase 10 days ago; usually every 20 days",  # nothing reads right: plain facts
+        "raises risk: spent ¥150 in the last 365 days, less than half of customers do; only 2 "
+        "orders on 2 days since 2025-09-22; customer only since 2025-09-22",
+    ]
+    lowering = texts(book, snap, {"spend": [-1.0, -1.0], "tenure": [-0.8, -0.8]}, "churn")
+    assert lowering["en"][0] == (
+        "lowers risk: spent ¥1,500 in the last 365 days, more than 75% of customers; customer "
+        "since 2023-10-23, longer than most"
+    )
 
 
 def test_recent_buying_is_compared_with_the_window_before(book):

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from segml.tiering.behaviour import Facts, reference_ranks
 from segml.tiering.reasons import ReasonBook
 
 BINS = 32
@@ -90,13 +91,20 @@ class Guide:
 
     typical: dict[str, float] = field(default_factory=dict)
     effects: dict[str, dict[str, Effect]] = field(default_factory=dict)
+    # sorted sample values of the facts said against other customers (`behaviour.RANKED`)
+    ranks: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def fit_guide(
-    sample: pd.DataFrame, contributions: dict[str, pd.DataFrame], models: dict, book: ReasonBook
+    sample: pd.DataFrame,
+    contributions: dict[str, pd.DataFrame],
+    models: dict,
+    book: ReasonBook,
+    facts: Facts | None = None,
 ) -> Guide:
     """From the sample's snapshot rows and, per target, their exact contributions (none when
-    everyone is explained exactly). `models` gives each target's scorer (for its input matrix)."""
+    everyone is explained exactly). `models` gives each target's scorer (for its input matrix);
+    `facts` are the sample's behaviour facts, the reference other customers are ranked against."""
     factors = {f for pair in book.products.values() for f in pair if f in sample}
     typical = {
         f: float(np.nanmedian(np.log(np.maximum(sample[f].to_numpy(dtype=float), TINY))))
@@ -111,7 +119,7 @@ def fit_guide(
             feature: _effect(matrix[feature], frame[feature].to_numpy(dtype=float))
             for feature in frame.columns
         }
-    return Guide(typical, effects)
+    return Guide(typical, effects, reference_ranks(facts) if facts is not None else {})
 
 
 class Grouping:

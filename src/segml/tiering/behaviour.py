@@ -17,6 +17,9 @@ import pandas as pd
 
 from segml.data import schema as s
 
+# facts also said against the other customers: `<fact>_percentile`, the share of customers (an
+# evenly spaced sample of them, `segml.tiering.attribution.Guide`) below this one
+RANKED = ("value_spend", "frequency", "tenure_days")
 CATEGORY_PREFIX = "category_share__"
 CHANNEL_PREFIX = "channel_share__"
 ATTRIBUTE_PREFIX = "attr_"
@@ -155,3 +158,26 @@ def _text(values: pd.Series) -> np.ndarray:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     names = np.array([str(u) if str(u) != "" else None for u in uniques] + [None], dtype=object)
     return names[np.where(codes < 0, len(uniques), codes)]
+
+
+def with_percentiles(facts: Facts, ranks: dict[str, np.ndarray]) -> Facts:
+    """`facts` with `<fact>_percentile` for each ranked fact: the share of the reference values
+    (sorted) strictly below the customer's (missing where the fact is)."""
+    columns = dict(facts.columns)
+    for name, reference in ranks.items():
+        values = facts.columns.get(name)
+        if values is None or not len(reference):
+            continue
+        below = np.searchsorted(reference, values, side="left") / len(reference)
+        columns[f"{name}_percentile"] = np.where(np.isnan(values), np.nan, below)
+    return Facts(columns, facts.context, facts.rows)
+
+
+def reference_ranks(facts: Facts) -> dict[str, np.ndarray]:
+    """The sorted known values of each ranked fact (of a sample of customers)."""
+    out = {}
+    for name in RANKED:
+        values = facts.columns.get(name)
+        if values is not None:
+            out[name] = np.sort(values[~np.isnan(values)])
+    return out

@@ -20,7 +20,7 @@ import pandas as pd
 from segml.config import TieringConfig
 from segml.data import io
 from segml.data import schema as s
-from segml.tiering.attribution import Guide, fit_guide, sample_positions
+from segml.tiering.attribution import Guide, sample_positions
 from segml.tiering.periods import Period
 from segml.tiering.scoring import (
     TierResult,
@@ -29,7 +29,7 @@ from segml.tiering.scoring import (
     grading_columns,
     model_scores,
     non_buyers,
-    reason_book,
+    reason_guide,
     reasons_estimated,
     sample_contributions,
     with_non_buyers,
@@ -117,7 +117,7 @@ def part_table(task: TierTask) -> int:
     return len(table)
 
 
-def _guide(firsts: list[PartScores], models: Models, cfg: TieringConfig) -> Guide:
+def _guide(firsts: list[PartScores], models: Models, cfg: TieringConfig, horizon: int) -> Guide:
     """The reasons' guide from the partitions' shares of the sample, as `score_customers` fits it."""
     sample = pd.concat([p.sample for p in firsts])
     contributions = {
@@ -125,7 +125,7 @@ def _guide(firsts: list[PartScores], models: Models, cfg: TieringConfig) -> Guid
         for target in firsts[0].contributions
     }
     _, churn, upside = models.load()
-    return fit_guide(sample, contributions, {"churn": churn, "value": upside}, reason_book(cfg))
+    return reason_guide(sample, contributions, {"churn": churn, "value": upside}, cfg, horizon)
 
 
 def _check_same_customers(snapshot: Path, got: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -184,7 +184,7 @@ def score_partitioned(
     scores = pd.concat([p.scores for p in firsts], ignore_index=True)
     _check_same_customers(snapshot, scores, snap)
     grades = grade_customers(snap, scores, cfg, previous, previous_period)
-    guide = _guide(firsts, models, cfg)
+    guide = _guide(firsts, models, cfg, horizon_days)
 
     extra = non_buyers(no_purchase)
     # customers without a purchase go to the partition whose id range holds their id, so each

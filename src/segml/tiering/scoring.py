@@ -17,7 +17,7 @@ from segml.models.scorers import ChurnModel, UpsideModel, check_scorers, unscale
 from segml.models.segment import Segmenter
 from segml.tiering import policies as t
 from segml.tiering.attribution import Guide, exact, fit_guide, group_contributions, sample_positions
-from segml.tiering.behaviour import behaviour_facts
+from segml.tiering.behaviour import behaviour_facts, with_percentiles
 from segml.tiering.periods import Period
 from segml.tiering.reasons import ReasonBook, phrase_reasons
 
@@ -420,6 +420,20 @@ def sample_contributions(
     return {t: m.contributions(sample) for t, m in models.items() if not exact(m)}
 
 
+def _facts(snap: pd.DataFrame, cfg: TieringConfig, horizon_days: int):
+    window = int(cfg.reasons.get("window_days", 90))
+    return behaviour_facts(snap, window, cfg.value_window_days, horizon_days)
+
+
+def reason_guide(
+    sample: pd.DataFrame, shap: dict, models: dict, cfg: TieringConfig, horizon_days: int
+) -> Guide:
+    """What reasons need from the whole population, from its evenly spaced sample (the same
+    customers for every engine): see `segml.tiering.attribution.fit_guide`."""
+    facts = _facts(sample, cfg, horizon_days)
+    return fit_guide(sample, shap, models, reason_book(cfg), facts)
+
+
 def customer_reasons(
     snap: pd.DataFrame,
     explained: np.ndarray,
@@ -432,8 +446,7 @@ def customer_reasons(
     """(column, texts) of the churn and value reasons in both languages, for every customer of
     `snap` (`explained`: whose drivers are exact SHAP)."""
     book = reason_book(cfg)
-    window = int(cfg.reasons.get("window_days", 90))
-    facts = behaviour_facts(snap, window, cfg.value_window_days, horizon_days)
+    facts = with_percentiles(_facts(snap, cfg, horizon_days), guide.ranks)
     for target, model in (("churn", churn), ("value", upside)):
         contributions = group_contributions(model, snap, explained, target, book, guide)
         for language, texts in phrase_reasons(contributions, facts, book, target).items():
@@ -463,7 +476,7 @@ def score_customers(
     sample = snap.iloc[positions]
     models = {"churn": churn, "value": upside}
     shap = sample_contributions(sample, models, reasons_estimated(len(snap), cfg))
-    guide = fit_guide(sample, shap, models, reason_book(cfg))
+    guide = reason_guide(sample, shap, models, cfg, horizon_days)
     table = describe_customers(
         snap, grades.table, segmenter, churn, upside, cfg, horizon_days, guide
     )
