@@ -322,6 +322,8 @@ class ExportConfig:
     salt_fingerprint: str | None = None  # written by `segml compose`, see salt_fingerprint()
     columns: list[str] | None = None
     workbook_customers: int | None = 10_000  # tier-sheet rows; None = all (Excel's limit applies)
+    call_list_customers: int | None = 5_000  # call-list rows (at-risk customers); None = all
+    money_format: str = '"¥"#,##0'  # Excel number format of money cells in the workbook
     headers: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,8 +1,13 @@
-"""The workbook writer: an Excel file for business users.
+"""The workbook writer: an Excel file for the people who act on it.
 
-The workbook is for people: localised headers and labels (`export.headers`), number formats,
-columns wide enough for Chinese headers, pages that print landscape at one page wide with the
-header row repeated, and the same bytes for the same data (a fixed document date).
+Sheets in a fixed order (`SHEETS`): the call list first, then the summary and the customers; a
+sheet with nothing this run says so in one line, so the order never changes. Everything reads as
+words in the export language: headers and codes (statuses, bands, levels, strategies, scorers)
+from `export.headers`, yes/no as words, money in `export.money_format`; reasons and actions wrap.
+Pages print landscape on A4 with the header row repeated: a sheet that fits one page wide at a
+readable scale (at least `MIN_PRINT_SCALE` %) is fitted to it, a wider one prints at that scale
+across pages with the customer column repeated. The same data gives the same bytes (a fixed
+document date).
 """
 
 from __future__ import annotations
@@ -18,24 +23,33 @@ import xlsxwriter
 
 from segml.config import ExportConfig
 from segml.data import schema as s
+from segml.reporting.call_list import CallList, call_list, last_purchase_dates
 from segml.reporting.table import one_language
-from segml.reporting.text import Words, move_reason
 
+# sheet keys in workbook order; their names come from `export.headers` (`sheet_<key>`)
+SHEETS = (
+    "call_list",
+    "summary",
+    "customers",
+    "movement",
+    "audit",
+    "forecast",
+    "lifecycle",
+    "rfm",
+    "actions",
+)
 MONEY = {
     "current_value",
     "predicted_value",
+    "predicted_value_p10",
+    "predicted_value_p90",
     "upside",
     "monetary_total",
     "value",
+    "value_at_stake",
     "mean_predicted_value",
     "previous_value",
     "mean_current_value",
-    "predicted_value_p10",
-    "predicted_value_p90",
-    "previous_predicted_value",
-    "revenue",
-    "predicted_value_total",
-    "realized_value_total",
 }
 PERCENT = {
     "churn_probability",
@@ -43,22 +57,6 @@ PERCENT = {
     "value_share",
     "mean_churn_probability",
     "kept_share",
-    "coverage",
-    "coverage_floor",
-    "p10_zero_share",
-    "date_share",
-    "date_right",
-    "none_right",
-    "changed_share",
-    "repurchase_rate",
-    "revenue_share",
-    "churn_predicted",
-    "churn_realized",
-    "matched_share",
-    "predicted",
-    "realized",
-    "low",
-    "high",
 }
 METRICS = {
     "roc_auc",
@@ -72,44 +70,134 @@ METRICS = {
     "mean_rfm_r",
     "mean_rfm_f",
     "mean_rfm_m",
-    "total_ratio",
-    "total_ratio_calibrated",
-    "total_ratio_low",
-    "total_ratio_mid",
-    "total_ratio_high",
-    "total_ratio_low_calibrated",
-    "total_ratio_mid_calibrated",
-    "total_ratio_high_calibrated",
-    "churn_roc_auc",
-    "value_gini",
-    "psi",
 }
-# Values translated in the workbook (model names, scorers, lifecycle and tier-change keys).
-LABELLED_VALUES = {
+# Columns whose values are codes, shown as their words from export.headers.
+CODES = {
     "target",
     "scorer",
     "tier_change",
-    "previous",
-    "current",
     "lifecycle_status",
     "policy",
-    "next_purchase_source",
-    "note",
     "tier_policy",
+    "churn_band",
+    "value_level",
+    "potential_level",
+    "vp_strategy",
+    "next_purchase_source",
 }
+# Columns holding a tier, shown by the tier's name (pyramid and value x potential tiers are codes).
+TIERS = {"tier", "previous_tier", "tier_pyramid", "previous", "current", "grade_key"}
+# Codes whose names are columns of their own (`<stem>_zh`/`_en`): not on the people's sheets.
+NAMED_CODES = {
+    "lifecycle_status": "lifecycle",
+    "rfm_segment": "rfm_segment",
+    "persona": "persona",
+    "vp_cell": "vp_cell",
+}
+# Long text that wraps in a wide column (reasons and notes) or a narrower one (actions).
+WRAPPED = re.compile(r"((churn|value)_reasons|status_reason|note)(_en|_zh|_both)?")
+WRAPPED_NARROW = re.compile(r"(lifecycle_)?action(_en|_zh|_both)")
+# Names in both languages shown one above the other (teams).
+STACKED = re.compile(r"(lifecycle_)?action_team_both|team_both")
+# The customers sheet in the order a team reads it: who, tier, lifecycle, action, team, value,
+# value at stake, reasons, then the rest; columns a run lacks are skipped, columns not listed
+# (e.g. a new one) follow in table order.
+CUSTOMER_COLUMNS = [
+    s.CUSTOMER_ID,
+    "tier",
+    "lifecycle_zh",
+    "lifecycle_en",
+    "action_zh",
+    "action_en",
+    "action_team_zh",
+    "action_team_en",
+    "lifecycle_action_zh",
+    "lifecycle_action_en",
+    "lifecycle_action_team_zh",
+    "lifecycle_action_team_en",
+    "current_value",
+    "value_at_stake",
+    "churn_band",
+    "churn_probability",
+    "churn_reasons_zh",
+    "churn_reasons_en",
+    "value_reasons_zh",
+    "value_reasons_en",
+    "last_purchase_date",
+    "expected_next_purchase_date",
+    "next_purchase_source",
+    "predicted_value",
+    "predicted_value_p10",
+    "predicted_value_p90",
+    "upside",
+    "previous_tier",
+    "tier_change",
+    "previous_value",
+    "tier_abc",
+    "tier_pyramid",
+    "vp_cell_zh",
+    "vp_cell_en",
+    "vp_strategy",
+    "value_level",
+    "potential_level",
+    "rfm_segment_zh",
+    "rfm_segment_en",
+    "rfm_code",
+    "rfm_r",
+    "rfm_f",
+    "rfm_m",
+    "persona_zh",
+    "persona_en",
+    "persona_adjusted",
+    "segment",
+    "recency_days",
+    "frequency",
+    "monetary_total",
+    "tenure_days",
+    "status_reason",
+    "tier_policy",
+    "as_of",
+]
+# Model-quality columns people do not need (kept in metrics/ and MLflow).
+TECHNICAL = {"best_iteration"}
 # Document date when the table has no as_of: a fixed date keeps the bytes identical between runs.
 FIXED_DATE = "2000-01-01"
 HEADER_FILL = "#DDEBF7"
+# Printing: A4 landscape is about 148 character cells wide at 100 % (narrow margins).
+PAGE_WIDTH = 148
+MIN_PRINT_SCALE = 75
+TEXT_WIDTH = 50  # a wrapped column's width in character cells
+NARROW_WIDTH = 26
+HEADER_WIDTH = 10  # a header wider than this wraps, rather than widening its column
+LINE_HEIGHT = 15  # points per line of text
 
 
 def label(key: str, cfg: ExportConfig) -> str:
     """A column name or a known value (metric, scorer, model, status) in the export language;
-    `both` gives "中文 English". Unknown keys are returned as they are."""
+    `both` gives "中文 English". Unknown keys are returned as they are; `<stem>_both` (a column
+    holding both languages) is named by `<stem>_zh`'s Chinese and `<stem>_en`'s English name."""
+    if key.endswith("_both") and cfg.language == "both":
+        stem = key.removesuffix("_both")
+        zh = cfg.headers.get(f"{stem}_zh", {}).get("zh")
+        en = cfg.headers.get(f"{stem}_en", {}).get("en")
+        return f"{zh} {en}" if zh and en else stem.replace("_", " ")
     names = cfg.headers.get(key, {})
     if cfg.language == "both":
         zh, en = names.get("zh"), names.get("en")
         return f"{zh} {en}" if zh and en else str(key)
     return names.get(cfg.language, str(key))
+
+
+def word(code, cfg: ExportConfig) -> str:
+    """A code in words: its `export.headers` name, else the code with spaces for underscores."""
+    if cfg.headers.get(code):
+        return label(code, cfg)
+    return str(code).replace("_", " ")
+
+
+def sheet_name(key: str, cfg: ExportConfig) -> str:
+    """A sheet's name in the export language (Excel allows 31 characters, none of []:*?/\\)."""
+    return re.sub(r"[\[\]:*?/\\]", " ", label(f"sheet_{key}", cfg))[:31]
 
 
 def display_width(text: str) -> int:
@@ -128,19 +216,78 @@ def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _labelled_values(frame: pd.DataFrame, cfg: ExportConfig) -> pd.DataFrame:
-    out = frame.copy()
-    for column in LABELLED_VALUES & set(out.columns):
-        prefix = "target_" if column == "target" else ""  # "upside" is also a column name
-        out[column] = out[column].map(
-            lambda v, p=prefix: label(f"{p}{v}", cfg) if isinstance(v, str) else v
-        )
-    return out
+def _tier_words(table: pd.DataFrame, cfg: ExportConfig) -> dict:
+    """Tier codes -> names: value x potential cells by their configured names, others by headers."""
+    words = {}
+    if "vp_cell" in table:
+        for language in ("zh", "en") if cfg.language == "both" else (cfg.language,):
+            column = f"vp_cell_{language}"
+            if column in table:
+                pairs = table[["vp_cell", column]].dropna().drop_duplicates("vp_cell")
+                for code, name in zip(pairs["vp_cell"], pairs[column]):
+                    words[code] = f"{words[code]} {name}" if code in words else name
+    return words
 
 
-def _number_format(column: str, values: pd.Series) -> str | None:
+def for_people(frame: pd.DataFrame, cfg: ExportConfig, tiers: dict | None = None) -> pd.DataFrame:
+    """What people read: codes as words, yes/no as words, no code whose name has its own column,
+    no technical column; numbers rounded as shown."""
+    tiers = tiers or {}
+    drop = [c for c, stem in NAMED_CODES.items() if c in frame and _has_names(frame, stem)]
+    drop += [c for c in TECHNICAL if c in frame]
+    out = frame.drop(columns=drop)
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_bool_dtype(values):
+            yes, no = label("yes", cfg), label("no", cfg)
+            out[column] = values.map(lambda v: None if pd.isna(v) else (yes if v else no))
+        elif column in CODES | TIERS:
+            prefix = "target_" if column == "target" else ""  # "upside" is also a column name
+            out[column] = values.map(
+                lambda v, p=prefix: (
+                    tiers.get(v) or word(f"{p}{v}", cfg) if isinstance(v, str) else v
+                )
+            )
+    return _rounded(out)
+
+
+def both_languages(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each `<stem>_zh` / `<stem>_en` pair as one column `<stem>_both` where the pair was, the
+    Chinese above the English for long text (reasons, actions), beside it for names: half the
+    columns, so a sheet stays one readable page wide."""
+    out = {}
+    for column in frame.columns:
+        stem, _, language = column.rpartition("_")
+        pair = f"{stem}_zh", f"{stem}_en"
+        if language in ("zh", "en") and all(c in frame for c in pair):
+            if f"{stem}_both" not in out:
+                zh, en = (frame[c].astype(object) for c in pair)
+                long = any(w.fullmatch(f"{stem}_both") for w in (WRAPPED, WRAPPED_NARROW, STACKED))
+                joined = [
+                    None
+                    if pd.isna(a) and pd.isna(b)
+                    else (
+                        b
+                        if pd.isna(a) or a == b
+                        else a
+                        if pd.isna(b)
+                        else f"{a}{chr(10) if long else ' '}{b}"
+                    )
+                    for a, b in zip(zh, en)
+                ]
+                out[f"{stem}_both"] = pd.Series(joined, index=frame.index, dtype=object)
+        else:
+            out[column] = frame[column]
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _has_names(frame: pd.DataFrame, stem: str) -> bool:
+    return f"{stem}_zh" in frame or f"{stem}_en" in frame
+
+
+def _number_format(column: str, values: pd.Series, cfg: ExportConfig) -> str | None:
     if column in MONEY:
-        return "#,##0.00"
+        return cfg.money_format
     if column in PERCENT:
         return "0.0%"
     if column in METRICS:
@@ -153,8 +300,8 @@ def _number_format(column: str, values: pd.Series) -> str | None:
 
 
 def _cells(values: pd.Series) -> list:
-    """A column as cell values: numbers, text and booleans; dates and times as ISO text; missing
-    or infinite is None (a blank cell)."""
+    """A column as cell values: numbers and text; dates and times as ISO text; missing or
+    infinite is None (a blank cell)."""
     cells = []
     for value in values.astype(object):
         if pd.isna(value) or (isinstance(value, float) and math.isinf(value)):
@@ -179,68 +326,138 @@ class _Book:
             {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
         )
         self.cfg = cfg
-        self.sheets: dict[str, tuple] = {}  # name -> (worksheet, {column: width})
+        # key -> (worksheet, {column: width}, header row of its main table or None)
+        self.sheets: dict[str, list] = {}
         self.header = self.book.add_format(
             {"bold": True, "bg_color": HEADER_FILL, "text_wrap": True, "valign": "top"}
         )
-        self.title = self.book.add_format({"bold": True})
-        self.numbers: dict[str, object] = {}
+        self.title = self.book.add_format({"bold": True, "font_size": 12})
+        self.wide_title = self.book.add_format(
+            {"bold": True, "font_size": 12, "text_wrap": True, "valign": "top"}
+        )
+        self.formats: dict[tuple, object] = {}
 
-    def _number(self, fmt: str | None):
-        if fmt and fmt not in self.numbers:
-            self.numbers[fmt] = self.book.add_format({"num_format": fmt})
-        return self.numbers.get(fmt)
+    def _format(self, number: str | None, wrap: bool):
+        key = (number, wrap)
+        if key not in self.formats:
+            spec = {"valign": "top"}
+            if number:
+                spec["num_format"] = number
+            if wrap:
+                spec["text_wrap"] = True
+            self.formats[key] = self.book.add_format(spec)
+        return self.formats[key]
 
-    def block(self, frame: pd.DataFrame, name: str, start_row: int = 0, title=None) -> int:
-        """A formatted block: bold header, number formats, widths; the sheet's first block also
-        gets a frozen header, a filter and print setup. Returns the row for the next block."""
-        if name not in self.sheets:
-            self.sheets[name] = (self.book.add_worksheet(name), {})
-        sheet, widths = self.sheets[name]
+    def sheet(self, key: str) -> list:
+        if key not in self.sheets:
+            self.sheets[key] = [self.book.add_worksheet(sheet_name(key, self.cfg)), {}, None]
+        return self.sheets[key]
+
+    def block(
+        self, frame: pd.DataFrame, key: str, start_row: int = 0, title=None, main: bool = False
+    ) -> int:
+        """A formatted block (`frame` as people read it): bold header, number formats, widths;
+        the `main` block of a sheet also gets a frozen header and customer column, a filter and
+        its header row repeated on every printed page. Returns the row for the next block."""
+        entry = self.sheet(key)
+        sheet, widths = entry[0], entry[1]
+        title_row = start_row if title else None
         if title:
-            sheet.write_string(start_row, 0, title, self.title)
             start_row += 1
-        shown = _rounded(_labelled_values(frame, self.cfg))
+        lines = [1] * (len(frame) + 1)  # text lines per row (the header's first), for its height
         for j, column in enumerate(frame.columns):
             head = label(column, self.cfg)
             sheet.write_string(start_row, j, head, self.header)
-            fmt = self._number(_number_format(column, frame[column]))
-            for i, value in enumerate(_cells(shown[column]), start=start_row + 1):
+            wrap = _wrap_width(str(column))
+            fmt = self._format(_number_format(column, frame[column], self.cfg), bool(wrap))
+            cells = _cells(frame[column])
+            for i, value in enumerate(cells, start=start_row + 1):
                 sheet.write(i, j, value, fmt)
             sample = [
-                display_width(f"{v:,.2f}" if isinstance(v, float) else str(v))
-                for v in shown[column].head(200)
+                max(
+                    display_width(part)
+                    for part in (f"{v:,.2f}" if isinstance(v, float) else str(v)).split("\n")
+                )
+                for v in frame[column].head(200)
             ]
-            width = max([display_width(head), *sample])
-            widths[j] = max(widths.get(j, 0), min(max(10, width + 2), 60))
-        if start_row == 0:
-            sheet.freeze_panes(1, 0)
-            sheet.autofilter(0, 0, len(frame), max(len(frame.columns), 1) - 1)
-            sheet.set_landscape()
-            sheet.fit_to_pages(1, 0)  # one page wide, as many pages tall as needed
-            sheet.repeat_rows(0)
+            width = wrap or min(max(8, max([0, *sample]) + 2), 40)
+            width = max(width, min(display_width(head) + 2, HEADER_WIDTH))
+            widths[j] = max(widths.get(j, 0), width)
+            lines[0] = max(lines[0], _lines(head, width))
+            if wrap:
+                for i, value in enumerate(cells, start=1):
+                    lines[i] = max(lines[i], _lines(value, width))
+        for i, n in enumerate(lines):
+            if n > 1:  # Excel and LibreOffice keep a row one line high unless told
+                sheet.set_row(start_row + i, n * LINE_HEIGHT)
+        if title_row is not None:
+            self._title(sheet, title_row, title, [widths[j] for j in range(len(frame.columns))])
+        if main:
+            entry[2] = start_row
+            ids = 1 if len(frame.columns) and frame.columns[0] == s.CUSTOMER_ID else 0
+            sheet.freeze_panes(start_row + 1, ids)
+            sheet.autofilter(start_row, 0, start_row + len(frame), max(len(frame.columns), 1) - 1)
         return start_row + len(frame) + 3
+
+    def _title(self, sheet, row: int, title: str, widths: list[float]) -> None:
+        """A title over the block: wrapped across its columns when it is longer than they are
+        wide (text running past the table would make a page fitted to it print smaller)."""
+        span = sum(widths)
+        if len(widths) < 2 or display_width(title) <= span:
+            sheet.write_string(row, 0, title, self.title)
+            return
+        sheet.merge_range(row, 0, row, len(widths) - 1, title, self.wide_title)
+        sheet.set_row(row, _lines(title, int(span)) * LINE_HEIGHT * 1.1)
+
+    def note(self, key: str, text: str, start_row: int = 0) -> int:
+        """One line of text (a sheet with nothing this run says so)."""
+        sheet, widths = self.sheet(key)[:2]
+        sheet.write_string(start_row, 0, text)
+        widths[0] = max(widths.get(0, 0), 12)
+        return start_row + 2
 
     def close(self, title: str, date: str) -> bytes:
         """The workbook's bytes; the document date is `date`, so the same data gives the same bytes
         (xlsxwriter's zip entries carry a fixed time)."""
-        for sheet, widths in self.sheets.values():
+        for sheet, widths, header in self.sheets.values():
             for j, width in widths.items():
                 sheet.set_column(j, j, width)
+            _print_setup(sheet, sum(widths.values()), header)
         created = datetime.datetime.fromisoformat(date)
         self.book.set_properties({"title": title, "author": "segml", "created": created})
         self.book.close()
         return self.buffer.getvalue()
 
 
-def _one_note(frame: pd.DataFrame, language: str) -> pd.DataFrame:
-    """The model-quality table's `note_en`/`note_zh` (why a model was not trained) as one `note`
-    column in the export language ("中文 / English" for both)."""
-    if "note_en" not in frame:
-        return frame
-    en, zh = frame["note_en"], frame["note_zh"]
-    note = en if language == "en" else zh if language == "zh" else zh.str.cat(en, sep=" / ")
-    return frame.drop(columns=["note_en", "note_zh"]).assign(note=note)
+def _wrap_width(column: str) -> int:
+    """The width of a wrapped column in character cells (0: not wrapped)."""
+    if WRAPPED.fullmatch(column):
+        return TEXT_WIDTH
+    return NARROW_WIDTH if WRAPPED_NARROW.fullmatch(column) else 0
+
+
+def _lines(value, width: int) -> int:
+    """How many lines a text takes in a column `width` cells wide (wide characters count twice)."""
+    if not isinstance(value, str):
+        return 1
+    usable = max(width - 1, 1)
+    return sum(max(1, math.ceil(display_width(part) / usable)) for part in value.split("\n"))
+
+
+def _print_setup(sheet, width: float, header: int | None) -> None:
+    """A4 landscape, narrow margins, page numbers; one page wide if that keeps the scale readable,
+    else readable across pages with the first column repeated; the header row on every page."""
+    sheet.set_landscape()
+    sheet.set_paper(9)
+    sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    sheet.set_footer("&C&P / &N")
+    if 100 * PAGE_WIDTH / max(width, 1) >= MIN_PRINT_SCALE:
+        sheet.fit_to_pages(1, 0)  # one page wide, as many pages tall as needed
+    else:
+        sheet.set_print_scale(MIN_PRINT_SCALE)
+        sheet.repeat_columns(0)
+    if header is not None:
+        sheet.repeat_rows(header)
 
 
 def actions_table(actions: dict, teams: dict | None = None) -> pd.DataFrame:
@@ -249,7 +466,7 @@ def actions_table(actions: dict, teams: dict | None = None) -> pd.DataFrame:
     rows = [
         {
             "policy": policy,
-            "grade": grade,
+            "grade_key": grade,
             "team_en": teams.get(a.get("team"), {}).get("en", a.get("team", "")),
             "team_zh": teams.get(a.get("team"), {}).get("zh", a.get("team", "")),
             "action_en": a.get("en", ""),
@@ -330,8 +547,8 @@ def _document_date(table: pd.DataFrame) -> str:
 
 
 def sheet_customers(table: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, str | None]:
-    """The tier sheet's rows: everyone, or the `export.workbook_customers` with the highest current
-    value (ties by id) and a note saying so. People read a workbook; systems read the CSV."""
+    """The customers sheet's rows: everyone, or the `export.workbook_customers` with the highest
+    current value (ties by id) and a note saying so. People read a workbook; systems read the CSV."""
     limit = cfg.workbook_customers
     if not limit or len(table) <= limit:
         return table, None
@@ -351,130 +568,34 @@ def sheet_customers(table: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFram
     return shown.reset_index(drop=True), text
 
 
-def _capped(frame: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, str | None]:
-    """At most `export.workbook_customers` rows of a customer list (the first, in its order), and a
-    note saying how many there are."""
-    limit = cfg.workbook_customers
-    if not limit or len(frame) <= limit:
-        return frame, None
-    text = label("workbook_list_note", cfg).format(shown=f"{limit:,}", total=f"{len(frame):,}")
-    return frame.head(limit), text
+def customer_sheet(table: pd.DataFrame) -> pd.DataFrame:
+    """The customers sheet's columns in reading order (`CUSTOMER_COLUMNS`, then any others), with
+    the last purchase date; a policy's own tier column is left out when it is the headline tier."""
+    out = table.assign(last_purchase_date=last_purchase_dates(table))
+    for column in ("tier_abc", "tier_pyramid"):
+        if column in out and "tier" in out and out[column].equals(out["tier"]):
+            out = out.drop(columns=column)
+    known = [c for c in CUSTOMER_COLUMNS if c in out]
+    return out[known + [c for c in out.columns if c not in known]]
 
 
-def movement_sheet(book: _Book, movement: dict, table: pd.DataFrame, cfg: ExportConfig) -> None:
-    """Movement since the previous period (named): the counts, the transition matrix, upgrades
-    and downgrades with the value before and now and why, then new and gone customers."""
-    name = "movement"
-    if not movement.get("available"):
-        book.block(pd.DataFrame({"note": [label("no_previous_run", cfg)]}), name)
-        return
-    counts = movement.get("counts") or {}
-    figures = {
-        "compared_with": [movement.get("compared_with") or ""],
-        "kept_share": [movement["kept_share"]],
-        "changed_share": [counts.get("changed_share", 1 - movement["kept_share"])],
-        **{
-            key: [counts.get(key, len(movement.get(part, ())))]
-            for key, part in (
-                ("upgrades", "upgrades"),
-                ("downgrades", "downgrades"),
-                ("new_customers", "new"),
-                ("gone_customers", "gone"),
-            )
-        },
-    }
-    row = book.block(pd.DataFrame(figures), name)
-    row = book.block(movement["matrix"], name, row, label("title_transitions", cfg))
-    w = Words(cfg)
-    potential = bool(table.get("tier_policy", pd.Series(dtype=object)).eq("value_potential").any())
-    for part, title in (
-        ("upgrades", "title_upgrades"),
-        ("downgrades", "title_downgrades"),
-        ("new", "title_new_customers"),
-        ("gone", "title_gone_customers"),
-    ):
-        frame = movement.get(part)
-        if frame is None:
-            continue
-        if part in ("upgrades", "downgrades"):
-            frame = frame.assign(
-                why=[move_reason(r, w, potential) for r in frame.to_dict("records")]
-            )
-        frame, note = _capped(frame, cfg)
-        row = book.block(frame, name, row, label(title, cfg))
-        if note:
-            row = book.block(pd.DataFrame({"note": [note]}), name, row - 2)
+def _call_list_title(calls: CallList, date: str, cfg: ExportConfig) -> str:
+    text = label("call_list_title", cfg).format(
+        as_of=date, listed=f"{len(calls.rows):,}", at_risk=f"{calls.at_risk:,}"
+    )
+    if calls.cap and calls.at_risk > calls.cap:
+        text += " " + label("call_list_capped", cfg).format(cap=f"{calls.cap:,}")
+    return text
 
 
-def _groups(groups: dict, key: str) -> pd.DataFrame:
-    return pd.DataFrame([{key: k, **{c: v for c, v in g.items()}} for k, g in groups.items()])
-
-
-PERIOD_COLUMNS = [
-    "as_of",
-    "horizon_days",
-    "elapsed_days",
-    "complete",
-    "customers",
-    "repurchase_rate",
-    "churn_roc_auc",
-    "churn_predicted",
-    "churn_realized",
-    "value_gini",
-    "predicted_value_total",
-    "realized_value_total",
-    "matched_share",
-]
-
-
-def audit_sheet(book: _Book, audit: dict | None, cfg: ExportConfig) -> None:
-    """Did earlier periods' grades come true? A line per audited period, then each period by tier,
-    by lifecycle status and per churn-probability band, then stability between periods."""
-    name = "audit"
-    periods = (audit or {}).get("periods") or []
-    steps = (audit or {}).get("stability") or []
-    if not periods and not steps:
-        book.block(pd.DataFrame({"note": [label("no_audit_yet", cfg)]}), name)
-        return
-    row = 0
-    if periods:
-        lines = pd.DataFrame([{c: p.get(c) for c in PERIOD_COLUMNS} for p in reversed(periods)])
-        row = book.block(lines, name, row)
-    else:
-        row = book.block(pd.DataFrame({"note": [label("no_audit_yet", cfg)]}), name, row)
-    for period in reversed(periods):
-        at = period["as_of"]
-        for part, key, title in (
-            ("by_tier", "tier", "title_audit_tiers"),
-            ("by_lifecycle", "lifecycle_status", "title_audit_lifecycle"),
-        ):
-            if period.get(part):
-                frame = _groups(period[part], key)
-                row = book.block(frame, name, row, label(title, cfg).format(as_of=at))
-        if period.get("calibration"):
-            frame = pd.DataFrame(period["calibration"])
-            row = book.block(frame, name, row, label("title_audit_bands", cfg).format(as_of=at))
-    if steps:
-        psi = pd.DataFrame(
-            [
-                {
-                    "from": st["from"],
-                    "to": st["to"],
-                    "changed_share": st.get("changed_share"),
-                    **st.get("psi", {}),
-                }
-                for st in steps
-            ]
-        )
-        row = book.block(psi, name, row, label("title_audit_psi", cfg))
-        latest = steps[-1]
-        if latest.get("transitions"):
-            matrix = pd.DataFrame.from_dict(latest["transitions"], orient="index")
-            matrix = matrix.rename_axis("previous").reset_index()
-            title = label("title_audit_transitions", cfg).format(
-                start=latest["from"], end=latest["to"]
-            )
-            book.block(matrix, name, row, title)
+def _quality_blocks(metrics: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Model quality per model: only the model's own measures (no blank columns)."""
+    if metrics is None or metrics.empty or "target" not in metrics:
+        return [("", metrics)] if metrics is not None and not metrics.empty else []
+    blocks = []
+    for target, part in metrics.groupby("target", sort=True):
+        blocks.append((target, part.dropna(axis=1, how="all").reset_index(drop=True)))
+    return blocks
 
 
 def workbook(
@@ -486,13 +607,10 @@ def workbook(
     cfg: ExportConfig,
     breakdowns: dict[str, pd.DataFrame] | None = None,
     teams: dict | None = None,
-    audit: dict | None = None,
-    models_note: dict[str, str] | None = None,
-    forecast: list[tuple[str | None, pd.DataFrame]] | None = None,
+    sheets: dict[str, list[tuple[str | None, pd.DataFrame]]] | None = None,
 ) -> bytes:
-    """The workbook, sheets in the shared order (notes/phase2.md): summary, tiers, movement,
-    audit, forecast (`forecast`: its blocks, `forecast_view.workbook_blocks`), lifecycle, RFM
-    segments and actions."""
+    """The workbook, sheets in `SHEETS` order. `sheets` holds the blocks (title, frame) of the
+    sheets other stages fill (audit, forecast); a sheet without any says so in one line."""
     breakdowns = (
         breakdowns
         if breakdowns is not None
@@ -501,27 +619,51 @@ def workbook(
             "rfm": breakdown(table, "rfm_segment"),
         }
     )
+    sheets = sheets or {}
     date = _document_date(table)
-    full = table
-    table, note = sheet_customers(table, cfg)
+    tiers = _tier_words(table, cfg)
     book = _Book(cfg)
-    row = book.block(summary, "summary")
-    row = book.block(
-        _one_note(metrics, cfg.language), "summary", row, label("title_model_quality", cfg)
-    )
-    if models_note:
-        text = Words(cfg).pick(models_note, " / ")
-        row = book.block(pd.DataFrame({"models_used": [text]}), "summary", row)
-    if note:
-        book.block(pd.DataFrame({"note": [note]}), "summary", row)
-    book.block(table, "tiers")
-    movement_sheet(book, movement, full, cfg)
-    audit_sheet(book, audit, cfg)
-    row = 0
-    for title, frame in forecast or [(None, pd.DataFrame({"note": ["no_forecast"]}))]:
-        row = book.block(frame, "forecast", row, label(title, cfg) if title else None)
-    for name, frame in breakdowns.items():
+
+    def people(frame: pd.DataFrame) -> pd.DataFrame:
+        shown = for_people(one_language(frame, cfg.language), cfg, tiers)
+        return both_languages(shown) if cfg.language == "both" else shown
+
+    calls = call_list(table, cfg.call_list_customers)
+    book.block(people(calls.rows), "call_list", 0, _call_list_title(calls, date, cfg), main=True)
+
+    row = book.block(people(summary), "summary", 0, label("title_tiers", cfg))
+    for target, frame in _quality_blocks(metrics):
+        title = label("title_model_quality", cfg) + (
+            f" · {word(f'target_{target}', cfg)}" if target else ""
+        )
+        row = book.block(people(frame), "summary", row, title)
+    shown, note = sheet_customers(table, cfg)
+    notes = [label("value_at_stake_note", cfg), *([note] if note else [])]
+    book.block(pd.DataFrame({"note": notes}), "summary", row)
+
+    book.block(people(customer_sheet(shown)), "customers", main=True)
+
+    if movement.get("available"):
+        row = book.block(people(pd.DataFrame({"kept_share": [movement["kept_share"]]})), "movement")
+        for part, title in (
+            ("matrix", "title_transitions"),
+            ("upgrades", "title_upgrades"),
+            ("downgrades", "title_downgrades"),
+        ):
+            row = book.block(people(movement[part]), "movement", row, label(title, cfg))
+    else:
+        book.note("movement", label("no_previous_run", cfg))
+    for key in ("audit", "forecast"):
+        row = 0
+        for title, frame in sheets.get(key, []):
+            row = book.block(people(frame), key, row, title)
+        if not sheets.get(key):
+            book.note(key, label(f"no_{key}", cfg))
+    for key in ("lifecycle", "rfm"):
+        frame = breakdowns.get(key, pd.DataFrame())
         if len(frame):
-            book.block(one_language(frame, cfg.language), name)
-    book.block(one_language(actions_table(actions, teams), cfg.language), "actions")
+            book.block(people(frame), key, main=True)
+        else:
+            book.note(key, label(f"no_{key}", cfg))
+    book.block(people(actions_table(actions, teams)), "actions", main=True)
     return book.close(label("title_workbook", cfg), date)

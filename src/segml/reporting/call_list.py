@@ -1,0 +1,76 @@
+"""The call list: at-risk customers, the most value at stake first, with what an agent needs to
+call them (churn band, last purchase, expected next purchase when known, reasons, action, team).
+
+The workbook's first sheet and the report's call-first table are both this list, so they agree
+row for row. Value at stake is churn probability x the customer's net spend over the value window
+(`segml.tiering.scoring.value_at_stake`): what their leaving would cost, in money the team knows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from segml.data import schema as s
+
+# The call list's columns, in the order an agent reads them; a column the table lacks (e.g.
+# `expected_next_purchase_date` before a forecast of the next purchase exists) is left out.
+COLUMNS = [
+    "rank",
+    s.CUSTOMER_ID,
+    "tier",
+    "churn_band",
+    "value_at_stake",
+    "churn_probability",
+    "current_value",
+    "last_purchase_date",
+    "recency_days",
+    "expected_next_purchase_date",
+    "churn_reasons_zh",
+    "churn_reasons_en",
+    "lifecycle_action_zh",
+    "lifecycle_action_en",
+    "lifecycle_action_team_zh",
+    "lifecycle_action_team_en",
+]
+
+
+def last_purchase_dates(table: pd.DataFrame) -> pd.Series:
+    """Each customer's last purchase day (YYYY-MM-DD): `as_of` less the days since it."""
+    if "as_of" not in table or "recency_days" not in table:
+        return pd.Series(None, index=table.index, dtype=object)
+    as_of = pd.to_datetime(table["as_of"], errors="coerce")
+    days = pd.to_numeric(table["recency_days"], errors="coerce")
+    when = as_of - pd.to_timedelta(days, unit="D")
+    return when.dt.strftime("%Y-%m-%d").where(when.notna(), None)
+
+
+def stakes(table: pd.DataFrame) -> pd.Series:
+    """`value_at_stake`, or (a table from before it existed) churn probability x current value."""
+    if "value_at_stake" in table:
+        return table["value_at_stake"]
+    return table["churn_probability"] * table["current_value"].clip(lower=0)
+
+
+@dataclass(frozen=True)
+class CallList:
+    rows: pd.DataFrame  # the listed customers, ranked, in `COLUMNS` order
+    at_risk: int  # at-risk customers in all (the list holds at most the cap)
+    cap: int | None
+
+
+def call_list(table: pd.DataFrame, cap: int | None) -> CallList:
+    """Every at-risk customer, the most value at stake first (ties by id), at most `cap`."""
+    status = table.get("lifecycle_status", pd.Series(dtype=object, index=table.index))
+    risky = table[(status == "at_risk").to_numpy()]
+    stake = stakes(risky)
+    order = np.lexsort((risky[s.CUSTOMER_ID].astype(str).to_numpy(), -stake.fillna(0).to_numpy()))
+    chosen = risky.iloc[order[:cap] if cap else order]
+    out = chosen.assign(
+        value_at_stake=stakes(chosen),
+        last_purchase_date=last_purchase_dates(chosen),
+        rank=np.arange(1, len(chosen) + 1),
+    )
+    return CallList(out[[c for c in COLUMNS if c in out]].reset_index(drop=True), len(risky), cap)
