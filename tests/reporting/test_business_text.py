@@ -257,6 +257,36 @@ def test_no_raw_names_or_long_floats_in_table_workbook_or_report(exports):
     assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), re.findall(r"\b[a-z]+_[a-z_]+\b", text)[:5]
 
 
+SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
+
+
+def test_workbook_opens_on_the_call_list_and_shows_no_codes_or_true_false(cfg, exports):
+    """The issue's target: the first sheet is the call list (every at-risk customer, up to the
+    cap, the most value at stake first); no snake_case code and no TRUE/FALSE in any cell."""
+    import io
+
+    import openpyxl
+
+    from segml.reporting.workbook import sheet_name
+
+    book = openpyxl.load_workbook(io.BytesIO(exports.workbook))
+    assert book.sheetnames[0] == sheet_name("call_list", cfg.export)
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                value = cell.value
+                where = (sheet.title, cell.coordinate, value)
+                assert not isinstance(value, bool) and cell.data_type != "b", where
+                if isinstance(value, str):
+                    assert value.upper() not in ("TRUE", "FALSE"), where
+                    assert not SNAKE_CASE.search(value), where
+    at_risk = exports.table[exports.table["lifecycle_status"] == "at_risk"]
+    listed = list(book.worksheets[0].iter_rows(min_row=3, values_only=True))
+    assert len(listed) == min(len(at_risk), cfg.export.call_list_customers) > 0
+    stake = at_risk.sort_values(["value_at_stake", "customer_id"], ascending=[False, True])
+    assert [row[1] for row in listed] == stake["customer_id"].head(len(listed)).tolist()
+
+
 @pytest.mark.slow  # a real browser process
 def test_report_opens_in_headless_chromium_offline(exports, tmp_path):
     import os

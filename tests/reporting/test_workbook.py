@@ -1,5 +1,7 @@
-"""The workbook as Excel opens it: sheets, localised headers, number formats, print setup, cells,
-the same bytes for the same data, and the most valuable customers when capped."""
+"""The workbook as Excel opens it: the call list first and the sheets in the shared order,
+localised headers, columns in reading order, codes and yes/no as words, money in the currency
+format, wrapped reasons, print setup, cells, the same bytes for the same data, and the most
+valuable customers when capped."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pandas as pd
 import pytest
 
 from segml.reporting.table import export_table
-from segml.reporting.workbook import display_width, workbook
+from segml.reporting.workbook import SHEETS, display_width, sheet_name, workbook
 
 
 def opened_workbook(cfg, table, summary, ecfg, metrics=None, **options) -> openpyxl.Workbook:
@@ -25,29 +27,29 @@ def opened_workbook(cfg, table, summary, ecfg, metrics=None, **options) -> openp
     return openpyxl.load_workbook(io.BytesIO(raw))
 
 
+def sheet(book: openpyxl.Workbook, key: str):
+    """A sheet by its key (`SHEETS`): names are in the export language."""
+    return book.worksheets[SHEETS.index(key)]
+
+
 @pytest.mark.parametrize(
     "language, header", [("zh", "客户等级"), ("en", "Tier"), ("both", "客户等级 Tier")]
 )
 def test_workbook_sheets_and_localised_headers(cfg, table, summary, language, header):
     ecfg = dataclasses.replace(cfg.export, language=language)
     book = opened_workbook(cfg, table, summary, ecfg)
-    # the shared order (notes/phase2.md); a sheet with nothing this run says so in one line
-    assert book.sheetnames == [
-        "summary",
-        "tiers",
-        "movement",
-        "audit",
-        "forecast",
-        "lifecycle",
-        "rfm",
-        "actions",
-    ]
-    note = [c.value for c in book["audit"]["A"]]
-    assert len(note) == 2 and ("No earlier period" in note[1] or "暂无" in note[1])
-    sheet = book["tiers"]
+    assert book.sheetnames == [sheet_name(key, ecfg) for key in SHEETS]
+    assert (
+        book.sheetnames[0]
+        == {"zh": "优先联系名单", "en": "Call list", "both": "优先联系名单 Call list"}[language]
+    )
+    # a sheet with nothing this run says so in one line
+    note = [c.value for c in book.worksheets[SHEETS.index("audit")]["A"]]
+    assert len(note) == 1 and ("No earlier period" in note[0] or "暂无" in note[0])
+    sheet = book.worksheets[SHEETS.index("customers")]
     headers = [c.value for c in sheet[1]]
     assert header in headers
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
+    assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref.startswith("A1:")
     churn_col = (
         headers.index(
             {"zh": "流失概率", "en": "Churn probability", "both": "流失概率 Churn probability"}[
@@ -57,7 +59,7 @@ def test_workbook_sheets_and_localised_headers(cfg, table, summary, language, he
         + 1
     )
     assert sheet.cell(row=2, column=churn_col).number_format == "0.0%"
-    actions = [c.value for c in book["actions"]["D"]][1:]
+    actions = [c.value for c in book.worksheets[SHEETS.index("actions")]["D"]][1:]
     assert any(isinstance(v, str) and v for v in actions)
 
 
@@ -71,17 +73,23 @@ def test_workbook_fits_print_and_cjk_headers(cfg, table, summary):
         }
     )
     book = opened_workbook(cfg, table, summary, ecfg, metrics, teams=cfg.tiering.teams)
-    sheet = book["tiers"]
-    setup = sheet.page_setup  # one page wide (absent means 1, the file format's default), any tall
-    assert setup.orientation == "landscape" and setup.fitToWidth in (None, 1)
-    assert setup.fitToHeight == 0
-    assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet.print_title_rows == "$1:$1"
-    widths = {  # neighbouring columns of one width are stored as one range
-        j: d.width for d in sheet.column_dimensions.values() for j in range(d.min, d.max + 1)
-    }
-    for cell in sheet[1]:  # every header fits: wide characters count twice
-        assert widths[cell.column] >= display_width(cell.value) + 2
-    lifecycle = [[c.value for c in row] for row in book["lifecycle"].iter_rows()]
+    for key in ("customers", "actions"):  # a wide sheet and a narrow one
+        page = sheet(book, key)
+        setup = page.page_setup
+        assert setup.orientation == "landscape" and setup.paperSize == 9  # A4
+        assert page.print_title_rows == "$1:$1"  # the header on every page
+        widths = {  # neighbouring columns of one width are stored as one range
+            j: d.width for d in page.column_dimensions.values() for j in range(d.min, d.max + 1)
+        }
+        # A4 landscape is 148 cells wide at 100 %: fitted to one page only where that keeps 75 %
+        if 100 * 148 / sum(widths.values()) >= 75:
+            assert page.sheet_properties.pageSetUpPr.fitToPage and setup.fitToHeight == 0
+        else:  # wider: at 75 % across pages, the customer column repeated
+            assert key == "customers" and setup.scale == 75 and page.print_title_cols == "$A:$A"
+        for cell in page[1]:  # a header fits its column, or wraps onto lines the row is tall for
+            lines = -(-display_width(cell.value) // (widths[cell.column] - 1))
+            assert lines == 1 or page.row_dimensions[1].height >= 15 * lines
+    lifecycle = [[c.value for c in row] for row in sheet(book, "lifecycle").iter_rows()]
     assert lifecycle[0][:2] == ["生命周期", "客户数"] and [r[0] for r in lifecycle[1:]] == [
         "新客户",
         "活跃客户",
@@ -91,7 +99,7 @@ def test_workbook_fits_print_and_cjk_headers(cfg, table, summary):
     assert sum(r[1] for r in lifecycle[1:]) == len(table)
     # model quality: plain names, three decimals, no raw metric or scorer names
     summary_cells = [
-        c.value for row in book["summary"].iter_rows() for c in row if c.value is not None
+        c.value for row in sheet(book, "summary").iter_rows() for c in row if c.value is not None
     ]
     assert "ROC AUC（区分度）" in summary_cells and "规则：距上次购买天数" in summary_cells
     assert (
@@ -99,7 +107,7 @@ def test_workbook_fits_print_and_cjk_headers(cfg, table, summary):
         and "roc_auc" not in summary_cells
         and "baseline_recency" not in summary_cells
     )
-    teams = {c.value for c in book["actions"]["C"]}
+    teams = {c.value for c in sheet(book, "actions")["C"]}
     assert {"大客户团队", "销售团队"} <= teams  # team names in Chinese for a Chinese workbook
 
 
@@ -112,7 +120,7 @@ def test_workbook_cells_blank_for_missing_and_infinite_and_dates_as_text(cfg, ta
         }
     )
     book = opened_workbook(cfg, table, summary, cfg.export, metrics=odd)
-    rows = [[c.value for c in row] for row in book["summary"].iter_rows()]
+    rows = [[c.value for c in row] for row in sheet(book, "summary").iter_rows()]
     start = next(i for i, row in enumerate(rows) if "2025-01-03 00:00:00" in row)
     block = [row[:3] for row in rows[start - 2 : start + 1]]
     assert block == [
@@ -155,12 +163,108 @@ def test_workbook_bytes_are_identical_between_runs(cfg, table, summary):
 def test_workbook_lists_the_most_valuable_customers_when_capped_and_says_so(cfg, table, summary):
     ecfg = dataclasses.replace(cfg.export, language="en", workbook_customers=5)
     book = opened_workbook(cfg, table, summary, ecfg)
-    rows = list(book["tiers"].iter_rows(values_only=True))
+    rows = list(sheet(book, "customers").iter_rows(values_only=True))
     ids = [row[0] for row in rows[1:]]
     expected = table.sort_values("current_value", ascending=False)["customer_id"].head(5)
     assert ids == expected.tolist()
-    notes = [v for row in book["summary"].iter_rows(values_only=True) for v in row if v]
+    notes = [v for row in sheet(book, "summary").iter_rows(values_only=True) for v in row if v]
     assert any("5 customers with the highest current value, of 30" in str(v) for v in notes)
     # lifecycle and RFM sheets still count everyone
-    lifecycle = list(book["lifecycle"].iter_rows(values_only=True))[1:]
+    lifecycle = list(sheet(book, "lifecycle").iter_rows(values_only=True))[1:]
     assert sum(row[1] for row in lifecycle if isinstance(row[1], int)) == len(table)
+
+
+def test_call_list_sheet_comes_first_ranked_by_value_at_stake_with_its_cap(cfg, table, summary):
+    ecfg = dataclasses.replace(cfg.export, language="en", call_list_customers=3)
+    table = table.assign(churn_band="high")
+    book = opened_workbook(cfg, table, summary, ecfg, teams=cfg.tiering.teams)
+    calls = book.worksheets[0]
+    rows = list(calls.iter_rows(values_only=True))
+    at_risk = table[table["lifecycle_status"] == "at_risk"]
+    stake = at_risk["churn_probability"] * at_risk["current_value"]
+    expected = at_risk.assign(stake=stake).sort_values("stake", ascending=False).head(3)
+    assert f"3 of {len(at_risk)} at-risk customers" in rows[0][0]
+    assert "stops at 3 customers" in rows[0][0]
+    header = list(rows[1])
+    assert header[:5] == ["Rank", "Customer ID", "Tier", "Churn risk", "Value at stake"]
+    ids = [row[1] for row in rows[2:]]
+    assert ids == expected["customer_id"].tolist()
+    got = [row[header.index("Value at stake")] for row in rows[2:]]
+    assert got == [round(v, 2) for v in expected["stake"]]
+    assert {row[3] for row in rows[2:]} == {"High"}
+    assert calls.print_title_rows == "$2:$2" and calls.freeze_panes == "C3"
+    money = calls.cell(row=3, column=header.index("Value at stake") + 1)
+    assert money.number_format == ecfg.money_format == '"¥"#,##0'
+    reasons = calls.cell(row=3, column=header.index("Churn risk reasons") + 1)
+    assert reasons.alignment.wrap_text and reasons.value == "raises risk: no purchase for 120 days"
+
+
+def test_customers_sheet_in_reading_order_with_codes_and_yes_no_as_words(cfg, table, summary):
+    ecfg = dataclasses.replace(cfg.export, language="en")
+    extra = table.assign(
+        churn_band="medium",
+        value_at_stake=1.0,
+        persona_adjusted=[True, False] * 15,
+        tier_pyramid="gold",
+        vp_strategy="develop",
+    )
+    book = opened_workbook(cfg, extra, summary, ecfg)
+    rows = list(sheet(book, "customers").iter_rows(values_only=True))
+    header = list(rows[0])
+    assert header[:10] == [
+        "Customer ID",
+        "Tier",
+        "Lifecycle",
+        "Action",
+        "Owning team",
+        "Lifecycle action",
+        "Lifecycle owner",
+        "Current value (12 months)",
+        "Value at stake",
+        "Churn risk",
+    ]
+    assert header.index("Churn risk reasons") < header.index("Predicted value (next period)")
+    first = dict(zip(header, rows[1]))
+    assert first["Churn risk"] == "Medium" and first["Persona set by lifecycle"] == "Yes"
+    assert dict(zip(header, rows[2]))["Persona set by lifecycle"] == "No"
+    assert first["Pyramid tier"] == "Gold" and first["Strategy"] == "Develop"
+    # codes whose words have their own column are not shown twice
+    assert not {"lifecycle_status", "rfm_segment", "Lifecycle status"} & set(header)
+
+
+def test_workbook_takes_columns_and_sheets_that_other_stages_add(cfg, table, summary):
+    """Columns of the forecast and monthly loop go to their places in the reading order; a sheet
+    with nothing this run says so in one line; one with blocks shows them."""
+    ecfg = dataclasses.replace(cfg.export, language="en")
+    extra = table.assign(
+        predicted_value_p10=1.0,
+        predicted_value_p90=9.0,
+        expected_next_purchase_date="2026-02-01",
+        next_purchase_source="bgnbd",
+        previous_value=5.0,
+        something_new=7,
+    )
+    audit = [("Last period's grades", pd.DataFrame({"tier": ["A"], "kept_share": [0.5]}))]
+    raw = workbook(
+        export_table(extra, ecfg, None),
+        summary,
+        {"available": False},
+        pd.DataFrame({"target": ["churn"]}),
+        cfg.tiering.actions,
+        ecfg,
+        sheets={"audit": audit},
+    )
+    book = openpyxl.load_workbook(io.BytesIO(raw))
+    header = [c.value for c in sheet(book, "customers")[1]]
+    order = [
+        "Predicted value (next period)",
+        "Predicted value, low (10 %)",
+        "Predicted value, high (90 %)",
+    ]
+    assert [header.index(h) for h in order] == sorted(header.index(h) for h in order)
+    assert header.index("Expected next purchase") < header.index("Predicted value (next period)")
+    assert header[-1] == "something_new"  # unknown columns follow, never dropped
+    calls = [c.value for c in book.worksheets[0][2]]
+    assert "Expected next purchase" in calls
+    assert [c.value for c in sheet(book, "audit")[1]] == ["Last period's grades", None]
+    assert [c.value for c in sheet(book, "forecast")["A"]] == ["No forecast this run."]

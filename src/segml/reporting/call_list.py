@@ -51,7 +51,9 @@ def stakes(table: pd.DataFrame) -> pd.Series:
     """`value_at_stake`, or (a table from before it existed) churn probability x current value."""
     if "value_at_stake" in table:
         return table["value_at_stake"]
-    return table["churn_probability"] * table["current_value"].clip(lower=0)
+    if {"churn_probability", "current_value"} <= set(table.columns):
+        return table["churn_probability"] * table["current_value"].clip(lower=0)
+    return pd.Series(np.nan, index=table.index, dtype=float)  # an export without them
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,14 @@ class CallList:
 
 
 def call_list(table: pd.DataFrame, cap: int | None) -> CallList:
-    """Every at-risk customer, the most value at stake first (ties by id), at most `cap`."""
-    status = table.get("lifecycle_status", pd.Series(dtype=object, index=table.index))
-    risky = table[(status == "at_risk").to_numpy()]
-    stake = stakes(risky)
-    order = np.lexsort((risky[s.CUSTOMER_ID].astype(str).to_numpy(), -stake.fillna(0).to_numpy()))
+    """Every at-risk customer, the most value at stake first (ties by id), at most `cap`. A table
+    without lifecycle statuses (an export cut to a few columns) gives an empty list."""
+    if "lifecycle_status" not in table:
+        return CallList(pd.DataFrame(columns=["rank"]), 0, cap)
+    risky = table[(table["lifecycle_status"] == "at_risk").to_numpy()]
+    stake = stakes(risky).fillna(0).to_numpy()
+    ids = risky[s.CUSTOMER_ID].astype(str).to_numpy() if s.CUSTOMER_ID in risky else None
+    order = np.lexsort((ids, -stake)) if ids is not None else np.argsort(-stake, kind="stable")
     chosen = risky.iloc[order[:cap] if cap else order]
     out = chosen.assign(
         value_at_stake=stakes(chosen),

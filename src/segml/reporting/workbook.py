@@ -18,6 +18,7 @@ import math
 import re
 import unicodedata
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 
@@ -238,9 +239,11 @@ def for_people(frame: pd.DataFrame, cfg: ExportConfig, tiers: dict | None = None
     out = frame.drop(columns=drop)
     for column in out.columns:
         values = out[column]
-        if pd.api.types.is_bool_dtype(values):
+        if pd.api.types.is_bool_dtype(values) or (
+            values.dtype == object and values.map(_is_bool).any()
+        ):  # a yes/no column, also one with blanks (object dtype)
             yes, no = label("yes", cfg), label("no", cfg)
-            out[column] = values.map(lambda v: None if pd.isna(v) else (yes if v else no))
+            out[column] = values.map(lambda v: (yes if v else no) if _is_bool(v) else v)
         elif column in CODES | TIERS:
             prefix = "target_" if column == "target" else ""  # "upside" is also a column name
             out[column] = values.map(
@@ -249,6 +252,10 @@ def for_people(frame: pd.DataFrame, cfg: ExportConfig, tiers: dict | None = None
                 )
             )
     return _rounded(out)
+
+
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
 
 
 def both_languages(frame: pd.DataFrame) -> pd.DataFrame:
@@ -326,7 +333,7 @@ class _Book:
             {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
         )
         self.cfg = cfg
-        # key -> (worksheet, {column: width}, header row of its main table or None)
+        # key -> [worksheet, {column: width}, (header row, columns kept in view) of its main table]
         self.sheets: dict[str, list] = {}
         self.header = self.book.add_format(
             {"bold": True, "bg_color": HEADER_FILL, "text_wrap": True, "valign": "top"}
@@ -393,8 +400,10 @@ class _Book:
         if title_row is not None:
             self._title(sheet, title_row, title, [widths[j] for j in range(len(frame.columns))])
         if main:
-            entry[2] = start_row
-            ids = 1 if len(frame.columns) and frame.columns[0] == s.CUSTOMER_ID else 0
+            # the rank and customer columns stay in view (and print on every page)
+            first = list(frame.columns[:2])
+            ids = first.index(s.CUSTOMER_ID) + 1 if s.CUSTOMER_ID in first else 0
+            entry[2] = (start_row, ids)
             sheet.freeze_panes(start_row + 1, ids)
             sheet.autofilter(start_row, 0, start_row + len(frame), max(len(frame.columns), 1) - 1)
         return start_row + len(frame) + 3
@@ -444,7 +453,7 @@ def _lines(value, width: int) -> int:
     return sum(max(1, math.ceil(display_width(part) / usable)) for part in value.split("\n"))
 
 
-def _print_setup(sheet, width: float, header: int | None) -> None:
+def _print_setup(sheet, width: float, header: tuple[int, int] | None) -> None:
     """A4 landscape, narrow margins, page numbers; one page wide if that keeps the scale readable,
     else readable across pages with the first column repeated; the header row on every page."""
     sheet.set_landscape()
@@ -455,9 +464,9 @@ def _print_setup(sheet, width: float, header: int | None) -> None:
         sheet.fit_to_pages(1, 0)  # one page wide, as many pages tall as needed
     else:
         sheet.set_print_scale(MIN_PRINT_SCALE)
-        sheet.repeat_columns(0)
+        sheet.repeat_columns(0, max(header[1] - 1, 0) if header else 0)
     if header is not None:
-        sheet.repeat_rows(header)
+        sheet.repeat_rows(header[0])
 
 
 def actions_table(actions: dict, teams: dict | None = None) -> pd.DataFrame:
