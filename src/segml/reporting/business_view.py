@@ -8,9 +8,20 @@ import html
 import numpy as np
 import pandas as pd
 
+from segml.reporting.call_list import call_list
 from segml.reporting.charts import LIFECYCLE_COLOURS, PALETTE, Charts
 from segml.reporting.html_table import html_table
-from segml.reporting.text import Words, count, money, move_reason, percent, tier_name, tier_names
+from segml.reporting.text import (
+    MISSING,
+    Words,
+    count,
+    is_missing,
+    money,
+    move_reason,
+    percent,
+    tier_name,
+    tier_names,
+)
 
 
 def kpis_section(table: pd.DataFrame, w: Words) -> str:
@@ -153,8 +164,11 @@ def rfm_section(table: pd.DataFrame, w: Words, chart: Charts) -> str:
             texttemplate="<b>%{label}</b><br>%{value:,}<br>%{customdata}",
             customdata=[percent(v) for v in frame["value"] / total],
             hovertemplate="%{label}: %{value:,}<extra></extra>",
+            textfont={"size": 14},
         )
     )
+    # a box too small for a readable label shows none (the table below names every segment)
+    fig.update_layout(uniformtext={"minsize": 12, "mode": "hide"})
 
     shown = pd.DataFrame(
         {
@@ -251,59 +265,66 @@ def movement_section(move: dict, table: pd.DataFrame, w: Words, top: int = 15) -
     return out
 
 
-def at_risk_section(table: pd.DataFrame, w: Words, top: int = 15) -> str:
+def at_risk_section(table: pd.DataFrame, w: Words, cap: int | None = None, top: int = 15) -> str:
+    """The call list's first `top` rows (`call_list`, as on the workbook's first sheet): at-risk
+    customers, the most value at stake first."""
+    calls = call_list(table, cap)
+    chosen = calls.rows.head(top)
+    if chosen.empty:
+        return ""
     names = tier_names(table, w)
-    status = table.get("lifecycle_status", pd.Series("at_risk", index=table.index))
-    candidates = table[status == "at_risk"]
-    stake = candidates["churn_probability"] * candidates["current_value"].clip(lower=0)
-    chosen = (
-        candidates.assign(stake=stake)
-        .sort_values(["stake", "customer_id"], ascending=[False, True])
-        .head(top)
-    )
+
+    def text(stem: str, reasons: bool = False):
+        if f"{stem}_en" not in chosen and f"{stem}_zh" not in chosen:
+            return ""
+        return (w.reasons if reasons else w.column)(chosen, stem).to_numpy()
+
     shown = pd.DataFrame(
         {
+            w.name("rank"): chosen["rank"].to_numpy(),
             w("customer"): chosen["customer_id"].to_numpy(),
             w("tier"): [tier_name(t, names, w) for t in chosen["tier"]],
-            w("lifecycle_name"): w.column(chosen, "lifecycle").to_numpy()
-            if "lifecycle_en" in chosen
-            else "",
-            w("rfm_segment"): w.column(chosen, "rfm_segment").to_numpy()
-            if "rfm_segment_en" in chosen
-            else "",
-            w.name("current_value"): chosen["current_value"].to_numpy(),
+            w.name("churn_band"): [
+                MISSING if is_missing(b) else w.name(b)
+                for b in chosen.get("churn_band", [None] * len(chosen))
+            ],
+            w.name("value_at_stake"): chosen["value_at_stake"].to_numpy(),
             w.name("churn_probability"): chosen["churn_probability"].to_numpy(),
-            w("why"): w.reasons(chosen, "churn_reasons").to_numpy()
-            if "churn_reasons_en" in chosen
-            else "",
-            w("action"): w.column(chosen, "lifecycle_action").to_numpy()
-            if "lifecycle_action_en" in chosen
-            else "",
-            w("team"): w.column(chosen, "lifecycle_action_team").to_numpy()
-            if "lifecycle_action_team_en" in chosen
-            else "",
+            w.name("current_value"): chosen["current_value"].to_numpy(),
+            w.name("last_purchase_date"): chosen.get("last_purchase_date", MISSING),
+            w("why"): text("churn_reasons", reasons=True),
+            w("action"): text("lifecycle_action"),
+            w("team"): text("lifecycle_action_team"),
         }
     )
-    formats = {w.name("current_value"): money, w.name("churn_probability"): percent}
-    return f"<p>{w.sentence('at_risk_note')}</p>" + html_table(shown, formats, {w("why")})
-
-
-def teams_section(table: pd.DataFrame, w: Words) -> str:
-    parts = []
-    for prefix in ("lifecycle_action", "action"):
-        if f"{prefix}_team_en" not in table or f"{prefix}_en" not in table:
-            continue
-        frame = pd.DataFrame(
-            {
-                "team": w.column(table, f"{prefix}_team"),
-                "action": w.column(table, prefix),
-                "value": table["current_value"].clip(lower=0),
-            }
+    if "expected_next_purchase_date" in chosen:
+        shown.insert(
+            8, w.name("expected_next_purchase_date"), chosen["expected_next_purchase_date"]
         )
-        parts.append(frame[frame["action"].str.strip() != ""])
-    if not parts:
-        return ""
-    frame = pd.concat(parts, ignore_index=True)
+    formats = {
+        w.name("rank"): count,
+        w.name("value_at_stake"): money,
+        w.name("churn_probability"): percent,
+        w.name("current_value"): money,
+    }
+    note = w.sentence(
+        "at_risk_note",
+        shown=count(len(chosen)),
+        listed=count(len(calls.rows)),
+        at_risk=count(calls.at_risk),
+    )
+    return f"<p>{note}</p>" + html_table(shown, formats, {w("why")})
+
+
+def _team_table(table: pd.DataFrame, prefix: str, w: Words) -> str:
+    frame = pd.DataFrame(
+        {
+            "team": w.column(table, f"{prefix}_team"),
+            "action": w.column(table, prefix),
+            "value": table["current_value"].clip(lower=0),
+        }
+    )
+    frame = frame[frame["action"].str.strip() != ""]
     grouped = frame.groupby(["team", "action"], sort=True).agg(
         customers=("value", "size"), value=("value", "sum")
     )
@@ -316,7 +337,23 @@ def teams_section(table: pd.DataFrame, w: Words) -> str:
             w("value_12m"): grouped["value"].to_numpy(),
         }
     )
-    return html_table(shown, {w.name("customers"): count, w("value_12m"): money}, {w("action")})
+    heading = w("by_tier" if prefix == "action" else "by_lifecycle", n=count(len(frame)))
+    return f"<h3>{html.escape(heading)}</h3>" + html_table(
+        shown, {w.name("customers"): count, w("value_12m"): money}, {w("action")}
+    )
+
+
+def teams_section(table: pd.DataFrame, w: Words) -> str:
+    """What each team does: by the customer's tier, and by their lifecycle; each table counts every
+    customer once, so a customer appears once in each."""
+    parts = [
+        _team_table(table, prefix, w)
+        for prefix in ("action", "lifecycle_action")
+        if f"{prefix}_team_en" in table and f"{prefix}_en" in table
+    ]
+    if not parts:
+        return ""
+    return f"<p>{w.sentence('teams_note')}</p>" + "".join(parts)
 
 
 def labels_section(table: pd.DataFrame, w: Words) -> str:

@@ -41,6 +41,9 @@ class Charts:
             separators=".,",
             legend={"orientation": "h", "y": -0.2},
         )
+        # room for tick labels and axis titles (a fixed margin clipped long money ticks' titles)
+        fig.update_xaxes(automargin=True)
+        fig.update_yaxes(automargin=True)
         self.count += 1
         return pio.to_html(
             fig,

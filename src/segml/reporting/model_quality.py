@@ -64,6 +64,21 @@ def models_line(model_set: dict | None, as_of: str, w: Words) -> str:
     return f"<p>{html.escape(w('models_used'))}: <b>{html.escape(text)}</b></p>"
 
 
+# measures where a lower value is better (the others: higher is better)
+LOWER_IS_BETTER = {"brier", "log_loss", "mae", "rmse", "mape"}
+
+
+def _margin(means: dict, metric: str) -> str:
+    """The model's mean against the best baseline's, signed so that + is better: "+0.007"."""
+    baselines = [v for k, v in means.items() if k != "model"]
+    if "model" not in means or not baselines:
+        return MISSING
+    lower = metric in LOWER_IS_BETTER
+    best = min(baselines) if lower else max(baselines)
+    margin = (best - means["model"]) if lower else (means["model"] - best)
+    return f"{margin:+.3f}"
+
+
 def backtest_section(backtest: pd.DataFrame | None, w: Words, chart: Charts) -> str:
     import plotly.graph_objects as go
 
@@ -81,13 +96,18 @@ def backtest_section(backtest: pd.DataFrame | None, w: Words, chart: Charts) -> 
         rows = []
         for metric in metrics:
             row = {w("metric"): w.name(metric)}
+            means = {}
             for scorer in scorers:
                 hit = stats[(stats["metric"] == metric) & (stats["scorer"] == scorer)]
+                if not hit.empty:
+                    means[scorer] = hit["mean"].iloc[0]
+                # three decimals: a margin of +0.007 must not read as 0.90 against 0.90
                 row[w.name(scorer)] = (
                     MISSING
                     if hit.empty
-                    else f"{decimal(hit['mean'].iloc[0])} ± {decimal(hit['std'].fillna(0).iloc[0])}"
+                    else f"{decimal(hit['mean'].iloc[0], 3)} ± {decimal(hit['std'].fillna(0).iloc[0], 3)}"
                 )
+            row[w("margin")] = _margin(means, metric)
             rows.append(row)
         folds = part["fold_cutoff"].nunique()
         out.append(f"<h3>{html.escape(w.target(target))} · {folds} {html.escape(w('folds'))}</h3>")
@@ -122,15 +142,22 @@ def validation_section(metrics: pd.DataFrame, w: Words) -> str:
         return ""
     for target, part in metrics.groupby("target", sort=True):
         part = part.dropna(axis=1, how="all")
+        skip = ("target", "grade", "beats_baseline", "best_iteration", "in_production")
         columns = [
             c
             for c in part.columns
-            if c not in ("target", "grade", "beats_baseline", "best_iteration")
+            if c not in skip
             and pd.api.types.is_numeric_dtype(part[c])
+            and not pd.api.types.is_bool_dtype(part[c])
         ]
         shown = pd.DataFrame(
             {w.name("scorer"): part.get("scorer", pd.Series("", index=part.index)).map(w.name)}
         )
+        if "in_production" in part:  # yes / no, never 0.00 / 1.00
+            shown[w.name("in_production")] = [
+                w.name("yes") if v is True or v == 1 else w.name("no")
+                for v in part["in_production"]
+            ]
         formats = {}
         for column in columns:
             header = w.name(column)
@@ -169,19 +196,24 @@ def calibration_section(plots: dict, w: Words, chart: Charts) -> str:
             mode="lines+markers",
             line={"color": PALETTE[0]},
             hovertemplate="%{x:.0%} → %{y:.0%}<extra></extra>",
+            legendgroup="model",
+            showlegend=False,  # the gains panel's model line names it once, in the same colour
         ),
         1,
         1,
     )
-    for i, (scorer, part) in enumerate(lift.groupby("scorer", sort=True)):
+    baselines = sorted(s for s in lift["scorer"].unique() if s != "model")
+    for scorer, part in lift.groupby("scorer", sort=True):
+        colour = PALETTE[0] if scorer == "model" else PALETTE[1 + baselines.index(scorer)]
         fig.add_trace(
             go.Scatter(
                 x=part["share_contacted"],
                 y=part["share_churners_caught"],
                 name=w.name(scorer),
                 mode="lines",
-                line={"color": PALETTE[(i + 1) % len(PALETTE)]},
+                line={"color": colour},
                 hovertemplate="%{x:.0%} → %{y:.0%}<extra></extra>",
+                legendgroup=scorer,
             ),
             1,
             2,
@@ -364,9 +396,8 @@ def importance_section(
             .sort_values(["share", "feature"], ascending=[False, True])
             .head(top)[::-1]
         )
-        language = "zh" if w.language == "both" else w.language  # short axis labels: one language
         labels = [
-            (names or {}).get(f, {}).get(language) or w("other_feature") for f in part["feature"]
+            w.pick((names or {}).get(f, {}), "<br>") or w("other_feature") for f in part["feature"]
         ]
         fig.add_trace(
             go.Bar(
@@ -381,7 +412,7 @@ def importance_section(
             col,
         )
         fig.update_xaxes(tickformat=".0%", title_text=w("gain"), row=1, col=col)
-    return chart(fig, 80 + 30 * top)
+    return chart(fig, 80 + (44 if w.language == "both" else 30) * top)
 
 
 def quality_section(quality: dict, w: Words) -> str:

@@ -105,13 +105,13 @@ def _section(key: str, title: str, body: str) -> str:
     return f'<section id="{key}"><h2>{html.escape(title)}</h2>{body}</section>' if body else ""
 
 
-def _business(inputs: ReportInputs, w: Words, chart: Charts) -> str:
-    """Page one, in the order a CRM manager reads it."""
+def _business(inputs: ReportInputs, w: Words, chart: Charts, cap: int | None = None) -> str:
+    """Page one, in the order a CRM manager reads it (`SECTIONS`)."""
     table = inputs.table
     return "".join(
         [
             f'<section id="kpis">{business_view.kpis_section(table, w)}</section>',
-            _section("at-risk", w("at_risk"), business_view.at_risk_section(table, w)),
+            _section("at-risk", w("at_risk"), business_view.at_risk_section(table, w, cap)),
             '<div class="grid">',
             _section(
                 "tiers", w("tiers"), business_view.tiers_section(inputs.summary, table, w, chart)
@@ -188,9 +188,10 @@ def render(
     inputs: ReportInputs, levels: list[str] | None = None, cfg: ExportConfig | None = None
 ) -> str:
     """The report as one HTML string; a part with no data says so instead of failing."""
-    w = Words(cfg or ExportConfig())
+    cfg = cfg or ExportConfig()
+    w = Words(cfg)
     chart = Charts()  # page one first: the first chart carries plotly.js
-    business = _business(inputs, w, chart)
+    business = _business(inputs, w, chart, cfg.call_list_customers)
     analysts = _analysts(inputs, w, chart)
     lang = {"zh": "zh-CN", "en": "en", "both": "zh-CN"}.get(w.language, "zh-CN")
     title = f"{w('title')} · {w('as_of')} {inputs.as_of}"

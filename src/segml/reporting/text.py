@@ -165,22 +165,31 @@ TEXT = {
         "en": "trained in this run on data as of {as_of}",
         "zh": "本次运行训练，数据截至 {as_of}",
     },
-    "at_risk": {"en": "Top customers at risk: call them first", "zh": "重点流失风险客户：优先联系"},
+    "at_risk": {"en": "Call first: customers at risk", "zh": "优先联系：流失预警客户"},
     "at_risk_note": {
-        "en": "Customers whose lifecycle is at risk, ranked by value at stake (churn probability × value "
-        "of the last 12 months).",
-        "zh": "生命周期为“流失预警”的客户，按风险价值（流失概率 × 近12个月价值）排序。",
+        "en": "The first {shown} of the workbook's call list ({listed} of {at_risk} customers at risk): "
+        "customers whose lifecycle is at risk, the most value at stake first (value at stake = churn "
+        "probability × net spend in the last 12 months).",
+        "zh": "工作簿优先联系名单的前{shown}位（共{at_risk}位流失预警客户，名单列出{listed}位）：生命周期为"
+        "“流失预警”的客户，按风险价值从高到低排列（风险价值 = 流失概率 × 近12个月净消费）。",
     },
     "teams": {"en": "What each team should do this month", "zh": "本月各团队行动"},
+    "teams_note": {
+        "en": "Every customer has two actions: one for their tier and one for their lifecycle. Each "
+        "table below counts every customer once.",
+        "zh": "每位客户有两项行动：一项按客户等级，一项按生命周期。下面每张表中每位客户只计一次。",
+    },
+    "by_tier": {"en": "By tier ({n} customers)", "zh": "按客户等级（{n}位客户）"},
+    "by_lifecycle": {"en": "By lifecycle ({n} customers)", "zh": "按生命周期（{n}位客户）"},
     "labels": {"en": "How the labels fit together", "zh": "各类标签之间的关系"},
     "labels_note": {
         "en": "Lifecycle is the time-based truth (days since the first and the last purchase, and the churn "
         "model). RFM segments rank customers against each other and personas name a whole cluster, so "
         "each is checked against the lifecycle: a customer whose first purchase is recent is never "
-        "'lost', a lost customer is never a 'champion'. {adjusted} customers show a persona set by "
+        "'Lapsed', a lost customer is never among the 'Champions' or 'Top buyers'. {adjusted} customers show a persona set by "
         "their lifecycle instead of their cluster's name.",
         "zh": "生命周期基于时间（首次与最近一次购买距今天数及流失模型），为准绳。RFM分群是客户之间的相对排名，画像是整个"
-        "聚类的名称，二者都按生命周期校验：首次购买不久的客户不会被标为“已流失”，已流失客户不会是“冠军客户”。"
+        "聚类的名称，二者都按生命周期校验：首次购买不久的客户不会被标为“久未购买客户”，已流失客户不会是“冠军客户”或“核心客户”。"
         "有{adjusted}位客户的画像按其生命周期而非所属聚类命名。",
     },
     "labels_disagree": {
@@ -196,6 +205,7 @@ TEXT = {
         "en": "Walk-forward backtest (mean ± spread over folds)",
         "zh": "滚动回测（各折均值 ± 波动）",
     },
+    "margin": {"en": "Model vs best baseline (+ = better)", "zh": "模型较最佳基准（+为更好）"},
     "no_backtest": {"en": "No backtest results in this run.", "zh": "本次运行没有回测结果。"},
     "folds": {"en": "folds", "zh": "折"},
     "metric": {"en": "Measure", "zh": "指标"},
