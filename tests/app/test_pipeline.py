@@ -17,6 +17,7 @@ from segml.app.params import compose
 from segml.app.pipeline import run_pipeline
 from segml.config import to_typed
 from segml.errors import InsufficientDataError
+from segml.reporting.workbook import SHEETS
 from tests.conftest import ROOT
 
 DAYS = pd.date_range("2024-01-01", "2025-12-31")
@@ -99,7 +100,8 @@ def test_thin_data_is_tiered_with_the_model_marked_not_trained(default_cfg, case
     report = result.exports.report
     assert "not trained" in report and "未训练" in report
     book = openpyxl.load_workbook(io.BytesIO(result.exports.workbook))
-    cells = [str(c) for row in book["summary"].iter_rows(values_only=True) for c in row if c]
+    summary = book.worksheets[SHEETS.index("summary")]
+    cells = [str(c) for row in summary.iter_rows(values_only=True) for c in row if c]
     assert any("未训练" in c and "not trained" in c for c in cells)
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from segml.reporting.exports import build_exports
 from segml.reporting.report import render
+from segml.reporting.workbook import SHEETS, sheet_name
 from tests.reporting.conftest import sample_report_inputs, visible_text
 
 FORECAST = {
@@ -133,7 +134,7 @@ def test_forecast_and_window_sections_in_plain_words(cfg, table, summary, backte
     assert page.index('id="window"') < page.index('id="calibration"')
     text = visible_text(page)
     assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), re.findall(r"\b[a-z]+_[a-z_]+\b", text)[:5]
-    assert "NaN" not in text and not re.search(r"\d\.\d{3,}", text)
+    assert "NaN" not in text and not re.search(r"\d\.\d{4,}", text)
     if language != "zh":
         assert "Forecast for the next 90 days" in text and "The total adds up" in text
         assert "1.05 (5 % high)" in text  # fold 2, corrected
@@ -154,17 +155,19 @@ def test_workbook_forecast_sheet(cfg, table, summary, backtest):
     inputs = with_forecast(table, summary, backtest)
     book = build_exports(inputs, cfg.tiering.actions, ["low", "mid", "high"], ecfg, None)
     sheets = openpyxl.load_workbook(io.BytesIO(book.workbook))
-    assert sheets.sheetnames.index("movement") < sheets.sheetnames.index("forecast")
-    cells = [c.value for row in sheets["forecast"].iter_rows() for c in row if c.value is not None]
+    assert SHEETS.index("movement") < SHEETS.index("forecast")
+    assert sheets.sheetnames == [sheet_name(key, ecfg) for key in SHEETS]
+    forecast = sheets.worksheets[SHEETS.index("forecast")]
+    cells = [c.value for row in forecast.iter_rows() for c in row if c.value is not None]
     assert "Forecast for the next period, per tier" in cells
     assert "How the forecast did in the backtest" in cells
     assert "… corrected by earlier folds" in cells and 1.05 in cells
     assert any(isinstance(c, str) and "2–9 % high" in c for c in cells)
-    tier_sheet = [c.value for c in sheets["tiers"][1]]
-    assert "Next purchase: based on" in tier_sheet
-    values = {c.value for row in sheets["tiers"].iter_rows(min_row=2) for c in row}
+    customers = sheets.worksheets[SHEETS.index("customers")]
+    assert "Next purchase: based on" in [c.value for c in customers[1]]
+    values = {c.value for row in customers.iter_rows(min_row=2) for c in row}
     assert "None expected within the churn window" in values and "none_expected" not in values
     empty = dataclasses.replace(inputs, forecast=None, next_purchase=None)
     book = build_exports(empty, cfg.tiering.actions, ["low", "mid", "high"], ecfg, None)
-    sheet = openpyxl.load_workbook(io.BytesIO(book.workbook))["forecast"]
-    assert sheet["A2"].value == "No forecast in this run (the models were not trained)."
+    sheet = openpyxl.load_workbook(io.BytesIO(book.workbook)).worksheets[SHEETS.index("forecast")]
+    assert sheet["A1"].value == "No forecast in this run (the models were not trained)."

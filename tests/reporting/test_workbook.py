@@ -258,13 +258,17 @@ def test_workbook_takes_columns_and_sheets_that_other_stages_add(cfg, table, sum
     header = [c.value for c in sheet(book, "customers")[1]]
     order = [
         "Predicted value (next period)",
-        "Predicted value, low (10 %)",
-        "Predicted value, high (90 %)",
+        "Predicted value: range, low end",
+        "Predicted value: range, high end",
     ]
     assert [header.index(h) for h in order] == sorted(header.index(h) for h in order)
-    assert header.index("Expected next purchase") < header.index("Predicted value (next period)")
+    assert header.index("Expected next purchase (around)") < header.index(
+        "Predicted value (next period)"
+    )
     assert header[-1] == "something_new"  # unknown columns follow, never dropped
     calls = [c.value for c in book.worksheets[0][2]]
-    assert "Expected next purchase" in calls
+    assert "Expected next purchase (around)" in calls
     assert [c.value for c in sheet(book, "audit")[1]] == ["Last period's grades", None]
-    assert [c.value for c in sheet(book, "forecast")["A"]] == ["No forecast this run."]
+    assert [c.value for c in sheet(book, "forecast")["A"]] == [
+        "No forecast in this run (the models were not trained)."
+    ]

@@ -58,6 +58,12 @@ PERCENT = {
     "value_share",
     "mean_churn_probability",
     "kept_share",
+    "coverage",
+    "coverage_floor",
+    "p10_zero_share",
+    "date_share",
+    "date_right",
+    "none_right",
 }
 METRICS = {
     "roc_auc",
@@ -71,6 +77,14 @@ METRICS = {
     "mean_rfm_r",
     "mean_rfm_f",
     "mean_rfm_m",
+    "total_ratio",
+    "total_ratio_calibrated",
+    "total_ratio_low",
+    "total_ratio_mid",
+    "total_ratio_high",
+    "total_ratio_low_calibrated",
+    "total_ratio_mid_calibrated",
+    "total_ratio_high_calibrated",
 }
 # Columns whose values are codes, shown as their words from export.headers.
 CODES = {
@@ -469,6 +483,26 @@ def _print_setup(sheet, width: float, header: tuple[int, int] | None) -> None:
         sheet.repeat_rows(header[0])
 
 
+def _one_note(frame: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The model-quality table's `note_en`/`note_zh` (why a model was not trained) as one `note`
+    column in the export language ("中文 / English" for both)."""
+    if frame is None or "note_en" not in frame:
+        return frame
+    en, zh = frame["note_en"], frame["note_zh"]
+    note = en if language == "en" else zh if language == "zh" else zh.str.cat(en, sep=" / ")
+    return frame.drop(columns=["note_en", "note_zh"]).assign(note=note)
+
+
+def _with_content(blocks: list[tuple[str | None, pd.DataFrame]]) -> list:
+    """Blocks that hold something: a lone `no_forecast` note (nothing forecast) is none, so the
+    sheet says so in one line like every empty sheet."""
+    return [
+        (title, frame)
+        for title, frame in blocks
+        if not (list(frame.columns) == ["note"] and frame["note"].isin(["no_forecast"]).all())
+    ]
+
+
 def actions_table(actions: dict, teams: dict | None = None) -> pd.DataFrame:
     """Every configured action with its owning team in both languages."""
     teams = teams or {}
@@ -616,10 +650,12 @@ def workbook(
     cfg: ExportConfig,
     breakdowns: dict[str, pd.DataFrame] | None = None,
     teams: dict | None = None,
+    forecast: list[tuple[str | None, pd.DataFrame]] | None = None,
     sheets: dict[str, list[tuple[str | None, pd.DataFrame]]] | None = None,
 ) -> bytes:
-    """The workbook, sheets in `SHEETS` order. `sheets` holds the blocks (title, frame) of the
-    sheets other stages fill (audit, forecast); a sheet without any says so in one line."""
+    """The workbook, sheets in `SHEETS` order. `forecast` holds the forecast sheet's blocks
+    (`forecast_view.workbook_blocks`), `sheets` the blocks (title or title key, frame) of other
+    sheets filled elsewhere (audit); a sheet without any says so in one line."""
     breakdowns = (
         breakdowns
         if breakdowns is not None
@@ -628,7 +664,7 @@ def workbook(
             "rfm": breakdown(table, "rfm_segment"),
         }
     )
-    sheets = sheets or {}
+    sheets = {"forecast": _with_content(forecast or []), **(sheets or {})}
     date = _document_date(table)
     tiers = _tier_words(table, cfg)
     book = _Book(cfg)
@@ -641,7 +677,7 @@ def workbook(
     book.block(people(calls.rows), "call_list", 0, _call_list_title(calls, date, cfg), main=True)
 
     row = book.block(people(summary), "summary", 0, label("title_tiers", cfg))
-    for target, frame in _quality_blocks(metrics):
+    for target, frame in _quality_blocks(_one_note(metrics, cfg.language)):
         title = label("title_model_quality", cfg) + (
             f" · {word(f'target_{target}', cfg)}" if target else ""
         )
@@ -665,6 +701,7 @@ def workbook(
     for key in ("audit", "forecast"):
         row = 0
         for title, frame in sheets.get(key, []):
+            title = label(title, cfg) if title and cfg.headers.get(title) else title
             row = book.block(people(frame), key, row, title)
         if not sheets.get(key):
             book.note(key, label(f"no_{key}", cfg))
