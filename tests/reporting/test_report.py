@@ -123,15 +123,19 @@ def test_call_first_table_is_the_head_of_the_call_list(cfg, table, summary):
 
 
 def test_each_team_table_counts_every_customer_once(cfg, table, summary):
+    """Each table's heading says how many customers it counts, and its rows add up to that; a
+    customer with no tier (no tier action) is counted by lifecycle only."""
     ecfg = dataclasses.replace(cfg.export, language="en")
+    table = table.copy()
+    table.loc[0, ["action_en", "action_zh", "action_team_en", "action_team_zh"]] = None
     page = render(sample_report_inputs(table, summary), None, ecfg)
     section = page[page.index('id="teams"') : page.index('id="movement"')]
     text = visible_text(section)
-    assert f"By tier ({len(table)} customers)" in text
+    assert f"By tier ({len(table) - 1} customers)" in text
     assert f"By lifecycle ({len(table)} customers)" in text
-    for part in section.split("<h3>")[1:]:
+    for part, n in zip(section.split("<h3>")[1:], (len(table) - 1, len(table))):
         counts = re.findall(r"<td>(\d[\d,]*)</td><td>¥", part)
-        assert sum(int(c.replace(",", "")) for c in counts) == len(table)
+        assert sum(int(c.replace(",", "")) for c in counts) == n
 
 
 def test_no_two_groups_share_a_name(cfg):
@@ -148,3 +152,13 @@ def test_no_two_groups_share_a_name(cfg):
             names.setdefault(words[language], []).append(group)
         shared = {name: g for name, g in names.items() if len(g) > 1}
         assert not shared, (language, shared)
+
+
+def test_axis_titles_in_both_languages_take_two_lines(cfg, table, summary):
+    """One line of "中文 / English" ran past the decile chart's height and was clipped."""
+    ecfg = dataclasses.replace(cfg.export, language="both")
+    page = render(sample_report_inputs(table, summary), None, ecfg)
+    page = page.replace("\\u003c", "<").replace("\\u003e", ">").replace("\\u002f", "/")
+    assert "下期平均消费（¥）<br>Mean next-period spend (¥)" in page
+    assert "覆盖的流失客户占比<br>Share of churners caught" in page
+    assert "下期平均消费（¥） / Mean next-period spend (¥)" not in page

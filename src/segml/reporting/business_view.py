@@ -111,7 +111,7 @@ def lifecycle_section(table: pd.DataFrame, w: Words, chart: Charts) -> str:
             hovertemplate="%{x}: %{y:,} <extra></extra>",
         )
     )
-    fig.update_layout(yaxis={"title": w("customers"), "tickformat": ","})
+    fig.update_layout(yaxis={"title": w.axis("customers"), "tickformat": ","})
     total = max(table["current_value"].clip(lower=0).sum(), 1e-9)
     shown = pd.DataFrame(
         {
@@ -317,6 +317,10 @@ def at_risk_section(table: pd.DataFrame, w: Words, cap: int | None = None, top: 
 
 
 def _team_table(table: pd.DataFrame, prefix: str, w: Words) -> str:
+    """Customers and value per team and action; the heading's count is the table's total (a
+    customer without a tier has no tier action and is not counted by tier)."""
+    has = table[f"{prefix}_en"].notna() & (table[f"{prefix}_en"].astype(str).str.strip() != "")
+    table = table[has.to_numpy()]
     frame = pd.DataFrame(
         {
             "team": w.column(table, f"{prefix}_team"),
@@ -337,7 +341,9 @@ def _team_table(table: pd.DataFrame, prefix: str, w: Words) -> str:
             w("value_12m"): grouped["value"].to_numpy(),
         }
     )
-    heading = w("by_tier" if prefix == "action" else "by_lifecycle", n=count(len(frame)))
+    heading = w(
+        "by_tier" if prefix == "action" else "by_lifecycle", n=count(grouped["customers"].sum())
+    )
     return f"<h3>{html.escape(heading)}</h3>" + html_table(
         shown, {w.name("customers"): count, w("value_12m"): money}, {w("action")}
     )

@@ -231,10 +231,10 @@ def calibration_section(plots: dict, w: Words, chart: Charts) -> str:
     )
     fig.update_xaxes(tickformat=".0%")
     fig.update_yaxes(tickformat=".0%")
-    fig.update_xaxes(title_text=w("predicted_churn"), row=1, col=1)
-    fig.update_yaxes(title_text=w("observed_churn"), row=1, col=1)
-    fig.update_xaxes(title_text=w("contacted"), row=1, col=2)
-    fig.update_yaxes(title_text=w("caught"), row=1, col=2)
+    fig.update_xaxes(title_text=w.axis("predicted_churn"), row=1, col=1)
+    fig.update_yaxes(title_text=w.axis("observed_churn"), row=1, col=1)
+    fig.update_xaxes(title_text=w.axis("contacted"), row=1, col=2)
+    fig.update_yaxes(title_text=w.axis("caught"), row=1, col=2)
     return chart(fig, 420)
 
 
@@ -263,8 +263,8 @@ def deciles_section(deciles: pd.DataFrame | None, w: Words, chart: Charts) -> st
     )
     fig.update_layout(
         barmode="group",
-        xaxis={"title": w("decile"), "dtick": 1},
-        yaxis={"title": w("mean_spend"), "tickformat": ",.0f"},
+        xaxis={"title": w.axis("decile"), "dtick": 1},
+        yaxis={"title": w.axis("mean_spend"), "tickformat": ",.0f"},
     )
     shown = pd.DataFrame(
         {
@@ -344,8 +344,8 @@ def matrices_section(features: pd.DataFrame | None, w: Words, chart: Charts) -> 
             1,
             col,
         )
-        fig.update_xaxes(title_text=w("days_since"), row=1, col=col)
-        fig.update_yaxes(title_text=w("repeat_purchases"), row=1, col=col)
+        fig.update_xaxes(title_text=w.axis("days_since"), row=1, col=col)
+        fig.update_yaxes(title_text=w.axis("repeat_purchases"), row=1, col=col)
     return chart(fig, 420) + f"<p>{w.sentence('matrices_note')}</p>"
 
 
@@ -411,7 +411,7 @@ def importance_section(
             1,
             col,
         )
-        fig.update_xaxes(tickformat=".0%", title_text=w("gain"), row=1, col=col)
+        fig.update_xaxes(tickformat=".0%", title_text=w.axis("gain"), row=1, col=col)
     return chart(fig, 80 + (44 if w.language == "both" else 30) * top)
 
 

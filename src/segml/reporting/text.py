@@ -447,6 +447,11 @@ class Words:
         names = {k: v.format(**fields) for k, v in TEXT[key].items()}
         return self.pick(names)
 
+    def axis(self, key: str) -> str:
+        """A chart axis title: in `both`, Chinese and English on two lines (one line of both ran
+        past the chart's height and was clipped)."""
+        return self.pick(TEXT[key], "<br>")
+
     def sentence(self, key: str, **fields) -> str:
         """Longer text as HTML (escaped): in `both`, Chinese and English as two lines."""
         names = {k: html.escape(v.format(**fields)) for k, v in TEXT[key].items()}
