@@ -226,6 +226,9 @@ def test_customers_sheet_in_reading_order_with_codes_and_yes_no_as_words(cfg, ta
     assert header.index("Churn risk reasons") < header.index("Predicted value (next period)")
     first = dict(zip(header, rows[1]))
     assert first["Churn risk"] == "Medium" and first["Persona set by lifecycle"] == "Yes"
+    # levels and bands by their own words ("high" alone heads the audit's "Band to" column)
+    levels = {row[header.index("Value level")] for row in rows[1:]}
+    assert levels == {"Low", "Mid", "High"}
     assert dict(zip(header, rows[2]))["Persona set by lifecycle"] == "No"
     assert first["Pyramid tier"] == "Gold" and first["Strategy"] == "Develop"
     # codes whose words have their own column are not shown twice

@@ -285,7 +285,7 @@ def at_risk_section(table: pd.DataFrame, w: Words, cap: int | None = None, top: 
             w("customer"): chosen["customer_id"].to_numpy(),
             w("tier"): [tier_name(t, names, w) for t in chosen["tier"]],
             w.name("churn_band"): [
-                MISSING if is_missing(b) else w.name(b)
+                MISSING if is_missing(b) else w.name(f"band_{b}")
                 for b in chosen.get("churn_band", [None] * len(chosen))
             ],
             w.name("value_at_stake"): chosen["value_at_stake"].to_numpy(),

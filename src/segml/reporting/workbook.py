@@ -26,6 +26,7 @@ from segml.config import ExportConfig
 from segml.data import schema as s
 from segml.reporting.call_list import CallList, call_list, last_purchase_dates
 from segml.reporting.table import one_language
+from segml.reporting.text import Words, move_reason
 
 # sheet keys in workbook order; their names come from `export.headers` (`sheet_<key>`)
 SHEETS = (
@@ -44,6 +45,10 @@ MONEY = {
     "predicted_value",
     "predicted_value_p10",
     "predicted_value_p90",
+    "previous_predicted_value",
+    "revenue",
+    "predicted_value_total",
+    "realized_value_total",
     "upside",
     "monetary_total",
     "value",
@@ -64,6 +69,16 @@ PERCENT = {
     "date_share",
     "date_right",
     "none_right",
+    "changed_share",
+    "repurchase_rate",
+    "revenue_share",
+    "churn_predicted",
+    "churn_realized",
+    "matched_share",
+    "predicted",
+    "realized",
+    "low",
+    "high",
 }
 METRICS = {
     "roc_auc",
@@ -85,6 +100,9 @@ METRICS = {
     "total_ratio_low_calibrated",
     "total_ratio_mid_calibrated",
     "total_ratio_high_calibrated",
+    "churn_roc_auc",
+    "value_gini",
+    "psi",
 }
 # Columns whose values are codes, shown as their words from export.headers.
 CODES = {
@@ -100,6 +118,14 @@ CODES = {
     "vp_strategy",
     "next_purchase_source",
 }
+# Codes named under a prefix in export.headers: "upside" is also a column name, and "low" / "high"
+# name the audit's band columns
+CODE_PREFIX = {
+    "target": "target_",
+    "churn_band": "band_",
+    "value_level": "level_",
+    "potential_level": "level_",
+}
 # Columns holding a tier, shown by the tier's name (pyramid and value x potential tiers are codes).
 TIERS = {"tier", "previous_tier", "tier_pyramid", "previous", "current", "grade_key"}
 # Codes whose names are columns of their own (`<stem>_zh`/`_en`): not on the people's sheets.
@@ -110,7 +136,7 @@ NAMED_CODES = {
     "vp_cell": "vp_cell",
 }
 # Long text that wraps in a wide column (reasons and notes) or a narrower one (actions).
-WRAPPED = re.compile(r"((churn|value)_reasons|status_reason|note)(_en|_zh|_both)?")
+WRAPPED = re.compile(r"((churn|value)_reasons|status_reason|note|why)(_en|_zh|_both)?")
 WRAPPED_NARROW = re.compile(r"(lifecycle_)?action(_en|_zh|_both)")
 # Names in both languages shown one above the other (teams).
 STACKED = re.compile(r"(lifecycle_)?action_team_both|team_both")
@@ -259,7 +285,7 @@ def for_people(frame: pd.DataFrame, cfg: ExportConfig, tiers: dict | None = None
             yes, no = label("yes", cfg), label("no", cfg)
             out[column] = values.map(lambda v: (yes if v else no) if _is_bool(v) else v)
         elif column in CODES | TIERS:
-            prefix = "target_" if column == "target" else ""  # "upside" is also a column name
+            prefix = CODE_PREFIX.get(column, "")
             out[column] = values.map(
                 lambda v, p=prefix: (
                     tiers.get(v) or word(f"{p}{v}", cfg) if isinstance(v, str) else v
@@ -641,6 +667,133 @@ def _quality_blocks(metrics: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return blocks
 
 
+def _capped(frame: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFrame, str | None]:
+    """At most `export.workbook_customers` rows of a customer list (the first, in its order), and a
+    note saying how many there are."""
+    limit = cfg.workbook_customers
+    if not limit or len(frame) <= limit:
+        return frame, None
+    text = label("workbook_list_note", cfg).format(shown=f"{limit:,}", total=f"{len(frame):,}")
+    return frame.head(limit), text
+
+
+def movement_sheet(book: _Book, movement: dict, table: pd.DataFrame, people) -> None:
+    """Movement since the previous period (named): the counts, the transition matrix, upgrades
+    and downgrades with the value before and now and why, then new and gone customers."""
+    key, cfg = "movement", book.cfg
+    if not movement.get("available"):
+        book.note(key, label("no_previous_run", cfg))
+        return
+    counts = movement.get("counts") or {}
+    figures = {
+        "compared_with": [movement.get("compared_with") or ""],
+        "kept_share": [movement["kept_share"]],
+        "changed_share": [counts.get("changed_share", 1 - movement["kept_share"])],
+        **{
+            name: [counts.get(name, len(movement.get(part, ())))]
+            for name, part in (
+                ("upgrades", "upgrades"),
+                ("downgrades", "downgrades"),
+                ("new_customers", "new"),
+                ("gone_customers", "gone"),
+            )
+        },
+    }
+    row = book.block(people(pd.DataFrame(figures)), key)
+    row = book.block(people(movement["matrix"]), key, row, label("title_transitions", cfg))
+    w = Words(cfg)
+    potential = bool(table.get("tier_policy", pd.Series(dtype=object)).eq("value_potential").any())
+    for part, title in (
+        ("upgrades", "title_upgrades"),
+        ("downgrades", "title_downgrades"),
+        ("new", "title_new_customers"),
+        ("gone", "title_gone_customers"),
+    ):
+        frame = movement.get(part)
+        if frame is None:
+            continue
+        if part in ("upgrades", "downgrades"):
+            frame = frame.assign(
+                why=[move_reason(r, w, potential) for r in frame.to_dict("records")]
+            )
+        frame, note = _capped(frame, cfg)
+        row = book.block(people(frame), key, row, label(title, cfg))
+        if note:
+            row = book.note(key, note, row - 2)
+
+
+def _groups(groups: dict, key: str) -> pd.DataFrame:
+    return pd.DataFrame([{key: k, **{c: v for c, v in g.items()}} for k, g in groups.items()])
+
+
+PERIOD_COLUMNS = [
+    "as_of",
+    "horizon_days",
+    "elapsed_days",
+    "complete",
+    "customers",
+    "repurchase_rate",
+    "churn_roc_auc",
+    "churn_predicted",
+    "churn_realized",
+    "value_gini",
+    "predicted_value_total",
+    "realized_value_total",
+    "matched_share",
+]
+
+
+def audit_sheet(book: _Book, audit: dict | None, people) -> None:
+    """Did earlier periods' grades come true? A line per audited period, then each period by tier,
+    by lifecycle status and per churn-probability band, then stability between periods."""
+    key, cfg = "audit", book.cfg
+    periods = (audit or {}).get("periods") or []
+    steps = (audit or {}).get("stability") or []
+    if not periods and not steps:
+        book.note(key, label("no_audit_yet", cfg))
+        return
+    row = 0
+    if periods:
+        lines = pd.DataFrame([{c: p.get(c) for c in PERIOD_COLUMNS} for p in reversed(periods)])
+        row = book.block(people(lines), key, row)
+    else:
+        row = book.note(key, label("no_audit_yet", cfg), row)
+    for period in reversed(periods):
+        at = period["as_of"]
+        for part, column, title in (
+            ("by_tier", "tier", "title_audit_tiers"),
+            ("by_lifecycle", "lifecycle_status", "title_audit_lifecycle"),
+        ):
+            if period.get(part):
+                frame = _groups(period[part], column)
+                row = book.block(people(frame), key, row, label(title, cfg).format(as_of=at))
+        if period.get("calibration"):
+            frame = pd.DataFrame(period["calibration"])
+            title = label("title_audit_bands", cfg).format(as_of=at)
+            row = book.block(people(frame), key, row, title)
+    if steps:
+        psi = pd.DataFrame(
+            [
+                {
+                    "from": st["from"],
+                    "to": st["to"],
+                    "changed_share": st.get("changed_share"),
+                    **st.get("psi", {}),
+                }
+                for st in steps
+            ]
+        )
+        row = book.block(people(psi), key, row, label("title_audit_psi", cfg))
+        latest = steps[-1]
+        if latest.get("transitions"):
+            matrix = pd.DataFrame.from_dict(latest["transitions"], orient="index")
+            matrix = matrix.rename_axis("previous").reset_index()
+            title = label("title_audit_transitions", cfg).format(
+                start=latest["from"], end=latest["to"]
+            )
+            book.block(people(matrix), key, row, title)
+
+
 def workbook(
     table: pd.DataFrame,
     summary: pd.DataFrame,
@@ -650,12 +803,16 @@ def workbook(
     cfg: ExportConfig,
     breakdowns: dict[str, pd.DataFrame] | None = None,
     teams: dict | None = None,
+    audit: dict | None = None,
+    models_note: dict[str, str] | None = None,
     forecast: list[tuple[str | None, pd.DataFrame]] | None = None,
     sheets: dict[str, list[tuple[str | None, pd.DataFrame]]] | None = None,
 ) -> bytes:
-    """The workbook, sheets in `SHEETS` order. `forecast` holds the forecast sheet's blocks
-    (`forecast_view.workbook_blocks`), `sheets` the blocks (title or title key, frame) of other
-    sheets filled elsewhere (audit); a sheet without any says so in one line."""
+    """The workbook, sheets in `SHEETS` order (notes/phase2.md): the call list, summary (with the
+    models in use, `models_note`), customers, movement, audit (`audit`: metrics/audit_details),
+    forecast (`forecast`: its blocks, `forecast_view.workbook_blocks`), lifecycle, RFM, actions.
+    `sheets` may give any sheet's blocks (title or title key, frame) instead; a sheet with
+    nothing this run says so in one line."""
     breakdowns = (
         breakdowns
         if breakdowns is not None
@@ -682,29 +839,24 @@ def workbook(
             f" · {word(f'target_{target}', cfg)}" if target else ""
         )
         row = book.block(people(frame), "summary", row, title)
+    if models_note:
+        text = Words(cfg).pick(models_note, " / ")
+        row = book.block(pd.DataFrame({"models_used": [text]}), "summary", row)
     shown, note = sheet_customers(table, cfg)
     notes = [label("value_at_stake_note", cfg), *([note] if note else [])]
     book.block(pd.DataFrame({"note": notes}), "summary", row)
 
     book.block(people(customer_sheet(shown)), "customers", main=True)
 
-    if movement.get("available"):
-        row = book.block(people(pd.DataFrame({"kept_share": [movement["kept_share"]]})), "movement")
-        for part, title in (
-            ("matrix", "title_transitions"),
-            ("upgrades", "title_upgrades"),
-            ("downgrades", "title_downgrades"),
-        ):
-            row = book.block(people(movement[part]), "movement", row, label(title, cfg))
+    if "movement" in sheets:
+        _blocks(book, "movement", sheets["movement"], people)
     else:
-        book.note("movement", label("no_previous_run", cfg))
-    for key in ("audit", "forecast"):
-        row = 0
-        for title, frame in sheets.get(key, []):
-            title = label(title, cfg) if title and cfg.headers.get(title) else title
-            row = book.block(people(frame), key, row, title)
-        if not sheets.get(key):
-            book.note(key, label(f"no_{key}", cfg))
+        movement_sheet(book, movement, table, people)
+    if "audit" in sheets:
+        _blocks(book, "audit", sheets["audit"], people)
+    else:
+        audit_sheet(book, audit, people)
+    _blocks(book, "forecast", sheets["forecast"], people)
     for key in ("lifecycle", "rfm"):
         frame = breakdowns.get(key, pd.DataFrame())
         if len(frame):
@@ -713,3 +865,14 @@ def workbook(
             book.note(key, label(f"no_{key}", cfg))
     book.block(people(actions_table(actions, teams)), "actions", main=True)
     return book.close(label("title_workbook", cfg), date)
+
+
+def _blocks(book: _Book, key: str, blocks: list, people) -> None:
+    """A sheet of (title or title key, frame) blocks; none: the sheet's `no_<key>` line."""
+    row = 0
+    for title, frame in blocks:
+        title = label(title, book.cfg) if title and book.cfg.headers.get(title) else title
+        row = book.block(people(frame), key, row, title)
+    if not blocks:
+        empty = {"movement": "no_previous_run", "audit": "no_audit_yet"}.get(key, f"no_{key}")
+        book.note(key, label(empty, book.cfg))
