@@ -308,6 +308,7 @@ def test_report_opens_in_headless_chromium_offline(exports, tmp_path):
     path.write_text(exports.report, encoding="utf-8")
     page = open_page(path)
     assert page.errors == [], page.errors
+    assert page.too_wide == [], page.too_wide  # every table fits its section at 1400 px
     assert page.external_requests == [], page.external_requests
     assert page.charts >= 8  # every chart drew
     assert "客户分级报告" in page.text and "Customer tiers" in page.text

@@ -279,34 +279,45 @@ def at_risk_section(table: pd.DataFrame, w: Words, cap: int | None = None, top: 
             return ""
         return (w.reasons if reasons else w.column)(chosen, stem).to_numpy()
 
+    # eight columns, so the table fits the page at 1400 px in both languages: the band with the
+    # probability, the last purchase with the next one expected, the action with its team
+    bands = chosen.get("churn_band", pd.Series(None, index=chosen.index))
+    risk = [
+        " · ".join(
+            part
+            for part in (
+                "" if is_missing(b) else w.name(f"band_{b}"),
+                percent(p, 0) if not is_missing(p) else "",
+            )
+            if part
+        )
+        or MISSING
+        for b, p in zip(bands, chosen["churn_probability"])
+    ]
+    last = chosen.get("last_purchase_date", pd.Series(None, index=chosen.index))
+    dates, date_head = [MISSING if is_missing(d) else d for d in last], "last_purchase_date"
+    if "expected_next_purchase_date" in chosen:
+        dates = [
+            a if is_missing(b) else f"{a} → {b}"
+            for a, b in zip(dates, chosen["expected_next_purchase_date"])
+        ]
+        date_head = "last_and_next"
+    actions, teams = text("lifecycle_action"), text("lifecycle_action_team")
     shown = pd.DataFrame(
         {
             w.name("rank"): chosen["rank"].to_numpy(),
             w("customer"): chosen["customer_id"].to_numpy(),
             w("tier"): [tier_name(t, names, w) for t in chosen["tier"]],
-            w.name("churn_band"): [
-                MISSING if is_missing(b) else w.name(f"band_{b}")
-                for b in chosen.get("churn_band", [None] * len(chosen))
-            ],
+            w.name("churn_band"): risk,
             w.name("value_at_stake"): chosen["value_at_stake"].to_numpy(),
-            w.name("churn_probability"): chosen["churn_probability"].to_numpy(),
-            w.name("current_value"): chosen["current_value"].to_numpy(),
-            w.name("last_purchase_date"): chosen.get("last_purchase_date", MISSING),
+            w.name(date_head) if date_head != "last_and_next" else w(date_head): dates,
             w("why"): text("churn_reasons", reasons=True),
-            w("action"): text("lifecycle_action"),
-            w("team"): text("lifecycle_action_team"),
+            w("action_team"): [f"{a}\n({b})" for a, b in zip(actions, teams)]
+            if len(actions) and len(teams)
+            else actions,
         }
     )
-    if "expected_next_purchase_date" in chosen:
-        shown.insert(
-            8, w.name("expected_next_purchase_date"), chosen["expected_next_purchase_date"]
-        )
-    formats = {
-        w.name("rank"): count,
-        w.name("value_at_stake"): money,
-        w.name("churn_probability"): percent,
-        w.name("current_value"): money,
-    }
+    formats = {w.name("rank"): count, w.name("value_at_stake"): money}
     note = w.sentence(
         "at_risk_note",
         shown=count(len(chosen)),

@@ -174,6 +174,8 @@ TEXT = {
         "“流失预警”的客户，按风险价值从高到低排列（风险价值 = 流失概率 × 近12个月净消费）。",
     },
     "teams": {"en": "What each team should do this month", "zh": "本月各团队行动"},
+    "last_and_next": {"en": "Last purchase → next expected", "zh": "最近购买 → 预计下次购买"},
+    "action_team": {"en": "Action (team)", "zh": "建议行动（负责团队）"},
     "teams_note": {
         "en": "Every customer has two actions: one for their tier and one for their lifecycle. Each "
         "table below counts every customer once.",
