@@ -26,7 +26,9 @@ def test_a_new_months_file_in_the_input_folder_reruns_prepare(project_copy):
     (folder / "desktop.ini").write_text("[.ShellClassInfo]\n", encoding="utf-8")
     sh([*SEGML, "compose", "paths.raw_transactions=data/raw/orders"], root)
     sh([*DVC, "repro", "prepare"], root)
-    before = json.loads((root / "metrics" / "data_quality_details.json").read_text(encoding="utf-8"))
+    before = json.loads(
+        (root / "metrics" / "data_quality_details.json").read_text(encoding="utf-8")
+    )
     assert before["input_files"] == 1 and before["ignored_files"] == ["desktop.ini"]
 
     rows[december].to_csv(folder / "orders_2025-12.csv", index=False, encoding="utf-8-sig")
