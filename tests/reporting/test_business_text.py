@@ -270,7 +270,7 @@ def test_workbook_opens_on_the_call_list_and_shows_no_codes_or_true_false(cfg, e
 
     import openpyxl
 
-    from segml.reporting.workbook import sheet_name
+    from segml.reporting.sheet_view import sheet_name
 
     book = openpyxl.load_workbook(io.BytesIO(exports.workbook))
     assert book.sheetnames[0] == sheet_name("call_list", cfg.export)

@@ -13,7 +13,8 @@ import pytest
 
 from segml.reporting.exports import build_exports
 from segml.reporting.report import render
-from segml.reporting.workbook import SHEETS, sheet_name
+from segml.reporting.sheet_view import sheet_name
+from segml.reporting.workbook import SHEETS
 from tests.reporting.conftest import sample_report_inputs, visible_text
 
 FORECAST = {

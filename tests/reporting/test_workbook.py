@@ -13,8 +13,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from segml.reporting.sheet_view import display_width, sheet_name
 from segml.reporting.table import export_table
-from segml.reporting.workbook import SHEETS, display_width, sheet_name, workbook
+from segml.reporting.workbook import SHEETS, workbook
 
 
 def opened_workbook(cfg, table, summary, ecfg, metrics=None, **options) -> openpyxl.Workbook:

@@ -16,7 +16,8 @@ from segml.reporting.privacy import pseudonymize
 from segml.reporting.report import ReportInputs, render
 from segml.reporting.table import export_table
 from segml.reporting.text import TEXT
-from segml.reporting.workbook import LIFECYCLE_ORDER, breakdown, workbook
+from segml.reporting.workbook import workbook
+from segml.reporting.workbook_sheets import LIFECYCLE_ORDER, breakdown
 from segml.tiering.reasons import feature_labels
 
 # the snapshot's columns the report's frequency x recency matrices read
