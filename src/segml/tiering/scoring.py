@@ -257,6 +257,38 @@ class Grades:
     reasoned: int  # customers given reasons
 
 
+def _movement(
+    table: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    previous_period: Period | None,
+    cfg: TieringConfig,
+) -> dict:
+    """Movement since `previous` under the headline policy; when there is one, `table` gains each
+    customer's `previous_tier`, `previous_value` and `tier_change` (new/up/down/same)."""
+    order = t.policy_labels(cfg, cfg.primary)
+    ids = table[s.CUSTOMER_ID]
+    previous_by_id = previous.set_index(s.CUSTOMER_ID) if previous is not None else None
+    # Movement compares the headline policy's own column, so switching policy still compares like with like.
+    column = t.TIER_COLUMNS[cfg.primary]
+    move = t.movement(table, previous, column, order)
+    move["period"] = previous_period if move["available"] else None
+    if move["available"]:
+        move["compared_with"] = previous_period.label if previous_period else None
+        rank = {label: i for i, label in enumerate(order)}
+        prev = previous_by_id[column].reindex(ids).set_axis(table.index)
+        delta = table[column].map(rank) - prev.map(rank)
+        table["previous_tier"] = prev
+        table["previous_value"] = (
+            previous_by_id["current_value"].reindex(ids).set_axis(table.index).where(prev.notna())
+            if "current_value" in previous_by_id
+            else np.nan
+        )
+        table["tier_change"] = np.select(
+            [prev.isna(), delta < 0, delta > 0], ["new", "up", "down"], "same"
+        )
+    return move
+
+
 def grade_customers(
     snap: pd.DataFrame,
     scores: pd.DataFrame,
@@ -318,25 +350,8 @@ def grade_customers(
     table["explained"] = explained
     table["reasoned"] = explained | reasoned_customers(table, cfg)
 
-    # Movement compares the headline policy's own column, so switching policy still compares like with like.
     order = t.policy_labels(cfg, cfg.primary)
-    column = t.TIER_COLUMNS[cfg.primary]
-    move = t.movement(table, previous, column, order)
-    move["period"] = previous_period if move["available"] else None
-    if move["available"]:
-        move["compared_with"] = previous_period.label if previous_period else None
-        rank = {label: i for i, label in enumerate(order)}
-        prev = previous_by_id[column].reindex(ids).set_axis(table.index)
-        delta = table[column].map(rank) - prev.map(rank)
-        table["previous_tier"] = prev
-        table["previous_value"] = (
-            previous_by_id["current_value"].reindex(ids).set_axis(table.index).where(prev.notna())
-            if "current_value" in previous_by_id
-            else np.nan
-        )
-        table["tier_change"] = np.select(
-            [prev.isna(), delta < 0, delta > 0], ["new", "up", "down"], "same"
-        )
+    move = _movement(table, previous, previous_period, cfg)
     summary = tier_summary(table, order)  # tiers are for customers who bought
     return Grades(table, move, summary, int(table["reasoned"].sum()))
 
