@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 
 # Each pytest-xdist worker gets one thread for LightGBM, KMeans and BLAS (and so do the pipeline
 # subprocesses it starts): two workers on two cores, each spinning two OpenMP threads, ran the
@@ -21,6 +23,20 @@ from segml.app.params import compose
 from segml.config import Config, to_typed
 
 ROOT = Path(__file__).resolve().parents[1]
+# a child Python process that imports this checkout's segml
+SRC_ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+
+def start_python(code: str, cwd: Path) -> subprocess.Popen:
+    """`code` in a fresh interpreter (a second process: a run holding the lock, a killed writer)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=cwd, env=SRC_ENV, stdout=subprocess.PIPE, text=True
+    )
+
+
+def kill_python(process: subprocess.Popen) -> None:
+    process.kill()
+    process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,21 +15,7 @@ from segml.app.cli import RUN_LOCK, app
 from segml.app.lock import run_lock
 from segml.app.params import compose, write_params
 from segml.errors import ProjectBusyError
-from tests.conftest import ROOT
-
-ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-
-
-def _start(code: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", code], cwd=cwd, env=ENV, stdout=subprocess.PIPE, text=True
-    )
-
-
-def _kill(process: subprocess.Popen) -> None:
-    process.kill()
-    process.wait(timeout=10)
-
+from tests.conftest import ROOT, kill_python, start_python
 
 HOLDER = """
 from segml.app.lock import run_lock
@@ -43,7 +27,7 @@ with run_lock("logs/segml-run.lock", "segml run labels.horizon_days=30"):
 
 
 def test_run_lock_refuses_while_held_and_is_taken_over_when_the_holder_dies(tmp_path):
-    holder = _start(HOLDER, tmp_path)
+    holder = start_python(HOLDER, tmp_path)
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(ProjectBusyError) as error:
@@ -79,12 +63,12 @@ def project(tmp_path, monkeypatch):
 )
 def test_second_segml_command_refuses_before_touching_anything(project, command):
     params_before = (project / "params.yaml").read_bytes()
-    holder = _start(HOLDER, project)
+    holder = start_python(HOLDER, project)
     try:
         assert holder.stdout.readline().strip() == "locked"
         result = CliRunner().invoke(app, command)
     finally:
-        _kill(holder)
+        kill_python(holder)
     assert result.exit_code == 2
     message = " ".join(result.output.split())  # rich wraps long lines
     assert f"pid {holder.pid}" in message and "segml run labels.horizon_days=30" in message

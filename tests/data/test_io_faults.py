@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -18,21 +17,7 @@ from typer.testing import CliRunner
 from segml.app.cli import app
 from segml.app.params import compose, write_params
 from segml.data import io
-from tests.conftest import ROOT
-
-ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-
-
-def _start(code: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", code], cwd=cwd, env=ENV, stdout=subprocess.PIPE, text=True
-    )
-
-
-def _kill(process: subprocess.Popen) -> None:
-    process.kill()
-    process.wait(timeout=10)
-
+from tests.conftest import ROOT, SRC_ENV, kill_python, start_python
 
 WRITER = """
 import numpy as np, pandas as pd
@@ -46,7 +31,7 @@ while True:
 
 
 def test_sigkill_mid_write_leaves_only_complete_files_and_the_next_write_recovers(tmp_path):
-    writer = _start(WRITER, tmp_path)
+    writer = start_python(WRITER, tmp_path)
     try:
         assert writer.stdout.readline().strip() == "written"
         partial = tmp_path / "out" / f".table.parquet.{writer.pid}.tmp"
@@ -57,7 +42,7 @@ def test_sigkill_mid_write_leaves_only_complete_files_and_the_next_write_recover
         writer.wait(timeout=10)
     finally:
         if writer.poll() is None:
-            _kill(writer)
+            kill_python(writer)
     assert partial.exists()  # the kill did land mid-write ...
     table = pd.read_parquet(tmp_path / "out" / "table.parquet")  # ... yet the real name is complete
     assert len(table) == 2_000_000 and table["n"].iloc[-1] == 1_999_999
@@ -92,7 +77,7 @@ def test_prepare_stage_killed_mid_write_recovers_on_the_next_run(project):
     stage = [sys.executable, str(ROOT / "pipelines" / "prepare.py")]
     prepared = project / "data" / "prepared"
     first = subprocess.Popen(
-        stage, cwd=project, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        stage, cwd=project, env=SRC_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     caught = None
     while first.poll() is None and caught is None:
@@ -104,7 +89,7 @@ def test_prepare_stage_killed_mid_write_recovers_on_the_next_run(project):
     for path in prepared.glob("*.parquet"):  # under real names: only complete tables
         pd.read_parquet(path)
 
-    rerun = subprocess.run(stage, cwd=project, env=ENV, capture_output=True, text=True)
+    rerun = subprocess.run(stage, cwd=project, env=SRC_ENV, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert sorted(p.name for p in prepared.iterdir()) == [
         "customers.parquet",

@@ -286,8 +286,7 @@ def record_pipeline_run(
     paths = cfg.paths
     model_metrics = {k: metrics[k] for k in ("churn", "upside")}
     data_digest = file_digest(paths.raw_transactions, paths.raw_customers)
-    audit = metrics.get("audit")
-    metrics = {**metrics, **({"audit": audit_metrics(audit)} if audit else {})}
+    metrics = with_flat_audit(metrics)
     return log_pipeline_run(
         cfg.tracking.uri,
         cfg.tracking.experiment,
@@ -374,6 +373,13 @@ def previous_tags(tier_metrics: dict) -> dict[str, str]:
     return {k: str(v) for k, v in found.items() if v}
 
 
+def with_flat_audit(metrics: dict) -> dict:
+    """The stages' metrics with the audit's record as flat numbers named by period (MLflow
+    metrics are numbers, `audit_metrics`)."""
+    audit = metrics.get("audit")
+    return {**metrics, **({"audit": audit_metrics(audit)} if audit else {})}
+
+
 def record_scoring_run(
     cfg: Config,
     tiers: pd.DataFrame,
@@ -388,8 +394,7 @@ def record_scoring_run(
     named in its tags; no models are logged or registered. `cfg.paths.raw_transactions` is the
     scored file."""
     paths = cfg.paths
-    audit = metrics.get("audit")
-    metrics = {**metrics, **({"audit": audit_metrics(audit)} if audit else {})}
+    metrics = with_flat_audit(metrics)
     described = (model_set or {}).get("en", "unknown models")
     return log_pipeline_run(
         cfg.tracking.uri,
