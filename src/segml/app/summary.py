@@ -1,5 +1,6 @@
-"""The summary `segml run`, `segml demo` and `segml summary` print: customers per tier, each model
-beside its baselines, and where the outputs are, in plain words (names from `export.headers`)."""
+"""The summary `segml run`, `segml demo` and `segml summary` print, in plain words (names from
+`export.headers`): customers per tier, each model beside its baselines with its grade and blend,
+the cutoff schedule, movement and the audit, the forecast, and where the outputs are."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ OUTPUTS = (
 
 
 def print_summary(cfg: Config, catalog: Catalog) -> None:
-    """Customers per tier, each model's backtest beside its baselines with its grade, the outputs."""
+    """Customers per tier, each model's backtest beside its baselines with its grade, the schedule,
+    movement and the audit, the forecast, the outputs."""
     w = Words(dataclasses.replace(cfg.export, language="en"))  # the terminal speaks English
     console.print(tier_table(cfg, catalog.read("tier_summary"), w))
     for target in HEADLINE:
@@ -71,7 +73,7 @@ def print_summary(cfg: Config, catalog: Catalog) -> None:
         catalog.read("upside_metrics"),
         cfg.labels.horizon_days,
     )
-    console.print("[bold]Outputs[/bold]")
+    console.print("\n[bold]Outputs[/bold]")
     for label, name in OUTPUTS:
         console.print(f"  {label:32s} {catalog.path(name)}")
     for label, path in (

@@ -118,3 +118,11 @@ def fold_ranges(
         }
         earlier.append((y, forecast))
     return out
+
+
+def range_bounds(scorer, forecast: np.ndarray) -> tuple:
+    """(low, high) value range of each forecast (before any total factor) from the ranges a value
+    scorer carries (`ranges_`, set by the train stage); NaN where it carries none (no range
+    asked, or a model from before ranges)."""
+    ranges = getattr(scorer, "ranges_", None)
+    return ranges.bounds(forecast) if ranges is not None else (np.nan, np.nan)

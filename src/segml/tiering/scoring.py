@@ -13,6 +13,7 @@ from segml.data import io
 from segml.data import schema as s
 from segml.machine import at_once
 from segml.models.next_purchase import NONE_EXPECTED, days_to_next, expected_within
+from segml.models.ranges import range_bounds
 from segml.models.scorers import ChurnModel, UpsideModel, check_scorers, unscaled_forecast
 from segml.models.segment import Segmenter
 from segml.tiering import policies as t
@@ -205,9 +206,7 @@ def model_scores(
     out["current_value"] = snap[value_column] if value_column in snap else snap["monetary_total"]
     forecast, unscaled = unscaled_forecast(upside, snap)
     out["predicted_value"] = forecast
-    ranges = getattr(upside, "ranges_", None)  # None: no range asked (or a model from before)
-    low, high = ranges.bounds(unscaled) if ranges is not None else (np.nan, np.nan)
-    out["predicted_value_p10"], out["predicted_value_p90"] = low, high
+    out["predicted_value_p10"], out["predicted_value_p90"] = range_bounds(upside, unscaled)
     out["upside"] = out["predicted_value"] - snap[f"spend_{horizon_days}d"]
     out["churn_probability"] = churn.predict_proba(snap)
     date, source = next_purchase(snap, out["churn_probability"], churn, horizon_days)
