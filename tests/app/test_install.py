@@ -4,6 +4,7 @@ installers (no network, no packages)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import subprocess
@@ -30,7 +31,12 @@ def test_installing_is_quiet_unless_it_fails(tmp_path, fails):
     bin_dir.mkdir(parents=True)
     fake(bin_dir / "python", CHATTY)  # pip installing uv
     fake(bin_dir / "uv", CHATTY + ("echo 'error: no such package' >&2; exit 1\n" if fails else ""))
-    done = subprocess.run(["make", "install"], cwd=tmp_path, capture_output=True, text=True)
+    # as a user runs it from a shell: not as a sub-make of `make test` (which would print
+    # "make[1]: Entering directory" lines)
+    shell = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    done = subprocess.run(
+        ["make", "install"], cwd=tmp_path, capture_output=True, text=True, env=shell
+    )
     printed = done.stdout + done.stderr
     logged = (tmp_path / "logs" / "install.log").read_text(encoding="utf-8")
     assert "+ package-207==1.0" in logged
