@@ -9,11 +9,12 @@ from pathlib import Path
 
 def input_paths(path: str | Path) -> list[Path]:
     """The files an input names: a file, or a folder's or a glob's exports (`files.input_files`,
-    stray files left out); none when nothing is there."""
+    stray files left out); none when nothing is there, or no path is given ("": no customer file;
+    as a Path it would name the current folder)."""
     from segml.data.files import input_exists, input_files
     from segml.errors import InputError
 
-    if not input_exists(path):
+    if not str(path) or not input_exists(path):
         return []
     try:
         return [file for file, _ in input_files(path, "csv").files]

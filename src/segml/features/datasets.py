@@ -35,10 +35,13 @@ class Datasets:
 
     def at(self, days: list[int]) -> pd.DataFrame:
         """The labelled rows of these cutoff days."""
-        wanted = np.array([to_date(d).to_datetime64() for d in days], dtype="datetime64[s]")
-        return self.labelled[np.isin(self.labelled[s.CUTOFF].to_numpy(), wanted)].reset_index(
-            drop=True
-        )
+        return rows_at(self.labelled, days)
+
+
+def rows_at(frame: pd.DataFrame, days: list[int]) -> pd.DataFrame:
+    """The rows of these cutoffs (day numbers), in table order."""
+    wanted = np.array([to_date(d).to_datetime64() for d in days], dtype="datetime64[s]")
+    return frame[np.isin(frame[s.CUTOFF].to_numpy(), wanted)].reset_index(drop=True)
 
 
 def resolve_as_of(last_day: int, as_of: str | None, data: DataConfig | None = None) -> int:

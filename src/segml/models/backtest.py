@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 
 from segml.data import schema as s
+from segml.features.datasets import rows_at
 from segml.features.schedule import Schedule
 from segml.features.transactions import to_date
 from segml.models import evaluation as ev
 from segml.models.baselines import PREFERRED_ON_A_TIE
 from segml.models.next_purchase import typical_gap_of
-from segml.models.sampling import rows_at, validation_rows
+from segml.models.sampling import validation_rows
 from segml.models.scorers import score
 from segml.models.targets import Target
 

@@ -7,6 +7,8 @@ import pandas as pd
 from scipy.stats import rankdata, spearmanr
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from segml.models.totals import total_ratio
+
 
 def lift_at(y: np.ndarray, score: np.ndarray, top: float = 0.10) -> float:
     """Churn rate among the top `top` share by score, divided by the overall churn rate."""
@@ -61,14 +63,13 @@ def value_metrics(actual, predicted) -> dict:
     actual = np.clip(np.asarray(actual, dtype=float), 0, None)
     predicted = np.asarray(predicted, dtype=float)
     rho = spearmanr(actual, predicted).statistic if np.std(predicted) > 0 else float("nan")
-    total = actual.sum()
     return {
         "normalized_gini": normalized_gini(actual, predicted),
         "spearman": float(rho),
         "top20_capture": capture_at(actual, predicted, 0.20),
         "mae": float(np.mean(np.abs(actual - predicted))),
         # the forecast's total over what these customers really spent (1 = adds up)
-        "total_ratio": float(predicted.sum() / total) if total > 0 else float("nan"),
+        "total_ratio": total_ratio(actual, predicted),
     }
 
 

@@ -23,12 +23,6 @@ def labels(target: str, frame: pd.DataFrame) -> np.ndarray:
     return np.clip(frame[s.FUTURE_VALUE].to_numpy(float), 0, None)
 
 
-def rows_at(frame: pd.DataFrame, days: list[int]) -> pd.DataFrame:
-    """The rows of these cutoffs (day numbers), in table order."""
-    wanted = np.array([to_date(d).to_datetime64() for d in days], dtype="datetime64[s]")
-    return frame[np.isin(frame[s.CUTOFF].to_numpy(), wanted)].reset_index(drop=True)
-
-
 def sample_per_cutoff(
     frame: pd.DataFrame, max_rows: int | None, stratum: np.ndarray, seed: int
 ) -> pd.DataFrame:

@@ -17,13 +17,13 @@ import pandas as pd
 from segml.config import ChurnConfig, UpsideConfig
 from segml.data import schema as s
 from segml.features.build import Vocabulary
+from segml.features.datasets import rows_at
 from segml.features.schedule import Schedule
 from segml.models.backtest import fold_customers, mean_and_spread, plot_tables, walk_forward
 from segml.models.baselines import best_recency_days
 from segml.models.forecast import production_forecast
 from segml.models.next_purchase import typical_gap_of
 from segml.models.refit import refit
-from segml.models.sampling import rows_at
 from segml.models.scorers import ChurnModel, RuleScorer, UpsideModel
 from segml.models.targets import targets
 

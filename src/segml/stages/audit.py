@@ -15,7 +15,7 @@ from segml.reporting import run_history
 from segml.stages.step import Engine
 from segml.tiering import audit as a
 from segml.tiering import policies as t
-from segml.tiering.periods import Period, audited_periods
+from segml.tiering.periods import Period, audited_periods, elapsed_days
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
@@ -80,7 +80,7 @@ def _audited(
     cfg: Config, period: Period, base: pd.DataFrame, tx: pd.DataFrame, ids: pd.Series, as_of: str
 ) -> dict:
     horizon = period.horizon_days or cfg.labels.horizon_days
-    elapsed = max(0, min(horizon, (pd.Timestamp(as_of) - pd.Timestamp(period.as_of)).days))
+    elapsed = elapsed_days(period, as_of, horizon)
     realized = a.realized_from_transactions(tx, period.as_of, elapsed)
     policy = period.policy if period.policy in t.TIER_COLUMNS else cfg.tiering.primary
     found = a.audit_period(

@@ -23,7 +23,7 @@ import pandas as pd
 from segml.data import schema as s
 from segml.models import evaluation as ev
 from segml.tiering import policies as t
-from segml.tiering.periods import Period, days_between
+from segml.tiering.periods import Period, elapsed_days
 
 REPURCHASED, REVENUE = "repurchased", "revenue"
 # lifecycle statuses in reading order: customers who bought, then those without a usable purchase
@@ -112,7 +112,7 @@ def audit_period(
     `realized` (per customer: repurchased, revenue, over the part of its horizon before `as_of`).
     Churn and value are measured on the customers its models were measured on (those who bought
     in the `active_within_days` before it)."""
-    elapsed = max(0, min(horizon_days, days_between(period.as_of, as_of)))
+    elapsed = elapsed_days(period, as_of, horizon_days)
     table = base.merge(realized, on=s.CUSTOMER_ID, how="left")
     table[REPURCHASED] = table[REPURCHASED].fillna(False).astype(bool)
     table[REVENUE] = table[REVENUE].fillna(0.0).astype(float)
