@@ -33,6 +33,7 @@ ENGINES = ("local", "dask")
 # how negative amounts may be written (`data.negatives`), besides a leading minus
 NEGATIVE_STYLES = ("parentheses", "trailing_minus")
 PAST_END = ("stop", "export_end")  # `data.as_of_past_end`
+KINDS = ("transactions", "subscriptions")  # data.kind: what a customer's behaviour is recorded as
 SUFFICIENCY = ("untrained", "stop", "warn")  # `labels.sufficiency.on_failure`
 # words a total or subtotal row carries in its id (or first) cell (`data.total_labels`)
 TOTAL_LABELS = (
@@ -84,9 +85,15 @@ class PathsConfig:
     exports_dir: str = MISSING
     raw_transactions: str = MISSING
     raw_customers: str = MISSING
+    raw_subscriptions: str = MISSING
+    raw_usage: str = MISSING
+    raw_payments: str = MISSING
     ground_truth: str = MISSING
     prepared_transactions: str = MISSING
     prepared_customers: str = MISSING
+    prepared_subscriptions: str = MISSING
+    prepared_usage: str = MISSING
+    prepared_payments: str = MISSING
     rejected: str = MISSING
     rejected_scored: str = MISSING
     data_quality: str = MISSING
@@ -171,6 +178,16 @@ class DataConfig:
     max_tail_gap_days: int = 31
     # as_of more than max_tail_gap_days after the last purchase: stop | export_end (grade as of it)
     as_of_past_end: str = "stop"
+    # subscriptions: a table of spells (one plan, one price each) with optional usage and payments
+    # (docs/design-subscriptions.md); each `{columns: {...}, <word maps>}`, empty for transactions
+    kind: str = "transactions"
+    subscriptions: dict[str, Any] = field(default_factory=dict)
+    payments: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
+    # the customer table as a history: `{valid_from: <column>}`, one row per customer and date
+    customer_validity: dict[str, Any] = field(default_factory=dict)
+    yes_words: list[str] = field(default_factory=lambda: ["是", "yes", "y", "true", "1"])
+    no_words: list[str] = field(default_factory=lambda: ["否", "no", "n", "false", "0"])
 
     def required_names(self, customers: bool = False) -> tuple[str, ...]:
         """The user's names of the required columns: what `header_row: auto` looks for."""
@@ -508,6 +525,8 @@ def _check_data(data: DataConfig) -> None:
             f"data.negatives lists {unknown}: use any of {list(NEGATIVE_STYLES)} (a leading "
             "minus always counts)."
         )
+    if data.kind not in KINDS:
+        raise ConfigError(f"data.kind={data.kind!r}: use one of {list(KINDS)}.")
     if data.as_of_past_end not in PAST_END:
         raise ConfigError(
             f"data.as_of_past_end={data.as_of_past_end!r}: use one of {list(PAST_END)}."

@@ -30,6 +30,28 @@ ATTRIBUTE_COLUMNS = (
     "gender",
 )
 
+# Subscriptions: one row per spell (a period with one plan and one price); a plan change or a
+# renewal closes a spell and opens the next under the same subscription id. Service runs over
+# [start, end); an empty end is running.
+SUBSCRIPTION_ID = "subscription_id"
+PLAN = "plan"
+START = "start"  # first day of service
+END = "end"  # first day without service (exclusive); empty = running
+BILLING_MONTHS = "billing_months"  # the billing period in months (from data.subscriptions words)
+CONTRACT_MONTHS = "contract_months"  # commitment term: 0 = month-to-month
+STATUS = "status"  # the export's own status word, mapped: as of the export, never a feature
+CANCELLED_ON = "cancelled_on"  # optional: when notice was given (may precede END)
+MRR = "mrr"  # derived: amount / billing_months
+IS_TRIAL = "is_trial"
+REQUIRED_SUBSCRIPTION_COLUMNS = (CUSTOMER_ID, SUBSCRIPTION_ID, START, AMOUNT)
+OPTIONAL_SUBSCRIPTION_COLUMNS = (PLAN, END, "billing_period", STATUS, "contract", CANCELLED_ON)
+STATUSES = ("trial", "active", "past_due", "cancelled", "changed", "expired", "paused")
+# usage events (ts, quantity, kind) and payments (ts, amount, outcome): event logs like purchases
+KIND = "kind"
+OUTCOME = "outcome"
+PAYMENT_OUTCOMES = ("paid", "failed", "late")
+DAYS_PER_MONTH = 365.25 / 12
+
 # Rejected rows keep the original values (as text) plus these
 REJECT_REASON = "reject_reason"
 SOURCE_ROW = "source_row"  # 1-based data row number in the input file (header excluded)
@@ -40,7 +62,10 @@ CUTOFF = "cutoff"
 CHURNED = "churned"
 FUTURE_VALUE = "future_value"
 NEXT_PURCHASE = "next_purchase_days"  # days to the first purchase in the window (NaN: none)
+DAYS_TO_CHURN = "days_to_churn"  # subscriptions: days to the end of coverage, censored at H
+VALUE_365 = "value_365d"  # subscriptions: recurring revenue in the 365 days after the cutoff
 LABELS = (CHURNED, FUTURE_VALUE, NEXT_PURCHASE)
+LABEL_COLUMNS = (*LABELS, DAYS_TO_CHURN, VALUE_365)  # never a model input, whichever kind
 
 CLEAN_TRANSACTIONS = pa.DataFrameSchema(
     {

@@ -563,4 +563,4 @@ def over_levels(values: pd.Series, levels: list) -> pd.Series:
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
     """Model inputs: everything except ids, dates and labels."""
-    return [c for c in frame.columns if c not in (s.CUSTOMER_ID, s.CUTOFF, *s.LABELS)]
+    return [c for c in frame.columns if c not in (s.CUSTOMER_ID, s.CUTOFF, *s.LABEL_COLUMNS)]
