@@ -8,6 +8,7 @@ from segml.tiering.periods import (
     audited_periods,
     elapsed_days,
     periods_pin,
+    pinned,
     previous_period,
 )
 
@@ -53,3 +54,17 @@ def test_a_pin_names_each_date_and_run():
     assert periods_pin([]) is None
     assert RUNS[0].label == "2025-12-31 · MLflow run dec"
     assert Period("", "2025-11-30", source="old.parquet").label == "2025-11-30 · old.parquet"
+
+
+def test_a_pin_reads_back_as_the_periods_it_names_and_says_which_are_gone():
+    """The audit measures what `segml compose` pinned, not what the store holds by the time the
+    stage runs: a later run of a pinned date is not taken, a date not pinned is not added."""
+    pin = periods_pin(audited_periods(RUNS, "2025-12-31", 28, 6))
+    runs_since = [*RUNS, Period("oct3", "2025-10-31", started=9), Period("aug", "2025-08-31")]
+    found, missing = pinned(runs_since, pin)
+    assert [p.run_id for p in found] == ["sep", "oct2", "nov"]
+    assert missing == []
+    found, missing = pinned([p for p in RUNS if p.run_id != "sep"], pin)
+    assert [p.run_id for p in found] == ["oct2", "nov"]
+    assert missing == ["2025-09-30:sep"]
+    assert pinned(RUNS, None) == ([], [])

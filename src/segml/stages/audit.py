@@ -15,7 +15,7 @@ from segml.reporting import run_history
 from segml.stages.step import Engine
 from segml.tiering import audit as a
 from segml.tiering import policies as t
-from segml.tiering.periods import Period, audited_periods, elapsed_days
+from segml.tiering.periods import Period, audited_periods, elapsed_days, pinned
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
@@ -45,12 +45,16 @@ def audit(cfg: Config, catalog: Catalog, tiers: pd.DataFrame, as_of: str) -> dic
     out = {"as_of": as_of, "periods": [], "stability": [], "psi_warning": cfg.audit.psi_warning}
     if not cfg.audit.periods_ref:  # nothing pinned: in-memory runs, experiments
         return {**out, "note": "no earlier period pinned (audit.periods_ref)"}
-    earlier = run_history.earlier_periods(
-        cfg.tracking.uri, cfg.tracking.experiment, run_history.export_of(cfg), as_of
-    )
-    audited = audited_periods(earlier, as_of, cfg.audit.min_elapsed_days, cfg.audit.max_periods)
-    previous_run = catalog.read("tier_metrics").get("previous_run")
-    chain = [p for p in earlier if p in audited or p.run_id == previous_run]
+    # the periods `segml compose` pinned (what DVC saw change), not a new search of the store: a
+    # run logged since then must not slip into a stage DVC considers up to date
+    history = run_history.period_history(
+        cfg.tracking.uri, cfg.tracking.experiment, run_history.export_of(cfg)
+    ).periods
+    chain, missing = pinned(history, cfg.audit.periods_ref)
+    chain = [p for p in chain if p.as_of < as_of]
+    audited = audited_periods(chain, as_of, cfg.audit.min_elapsed_days, cfg.audit.max_periods)
+    if missing:
+        out["missing_periods"] = missing
     if not chain:
         return {**out, "note": "no earlier period of this export to audit yet"}
     salt = os.environ.get(cfg.export.salt_env) if cfg.export.pseudonymize_ids else None

@@ -76,7 +76,22 @@ def audited_periods(
     return earlier[-max_periods:] if max_periods > 0 else []
 
 
+PIN_RUN_ID = 12  # the run id's first characters a pin records (unique in practice, short in params)
+
+
 def periods_pin(periods: list[Period]) -> str | None:
     """What params.yaml records of a list of periods: each date and run (DVC reruns a stage
     whose pin changes), or None for none."""
-    return ",".join(f"{p.as_of}:{p.run_id[:12]}" for p in periods) or None
+    return ",".join(f"{p.as_of}:{p.run_id[:PIN_RUN_ID]}" for p in periods) or None
+
+
+def pinned(periods: list[Period], pin: str | None) -> tuple[list[Period], list[str]]:
+    """The periods a pin (`periods_pin`) names, oldest first, and the pin's entries that none of
+    `periods` matches (a run deleted from the store since `segml compose`)."""
+    wanted = [entry.strip() for entry in (pin or "").split(",") if entry.strip()]
+    found, missing = [], []
+    for entry in wanted:
+        as_of, _, run = entry.partition(":")
+        match = [p for p in periods if p.as_of == as_of and p.run_id.startswith(run)]
+        (found.append(match[-1]) if match else missing.append(entry))
+    return sorted(found, key=lambda p: p.as_of), missing
