@@ -115,7 +115,7 @@ def stale(cfg) -> tuple:
 def test_train_tier_and_record_stop_on_a_stale_record_first(cfg, monkeypatch):
     """Before anything else is read (the catalog holds only the record: any other read would
     fail otherwise) or logged."""
-    monkeypatch.setattr(run_history, "load_champion_set", lambda *a: None)
+    monkeypatch.setattr(run_history, "load_model_set", lambda *a: None)
     for stage in (train, tier, record):
         config, catalog = stale(cfg)
         with pytest.raises(ScheduleMismatchError, match="labels.horizon_days=60"):

@@ -86,7 +86,7 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
     ) == 1
     # the champion's own record, read once: its period, and the window its scorers carry (the
     # set's, not the run's param)
-    found = run_history.load_champion_set(uri, FILES)
+    found = run_history.load_model_set(uri, FILES)
     assert found.horizon_days == 60 and found.as_of == "2025-12-31" and found.version == "3"
     assert set(found.models) == {"churn", "upside"}
     assert found.describe()["en"].startswith("registered model set v3 (champion), trained on")

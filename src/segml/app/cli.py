@@ -458,23 +458,19 @@ def _load_registered(cfg, catalog, model: str):
     there), as catalog entries; returns the vocabulary and the set's record (`model_set`)."""
     from segml.data.catalog import Catalog
     from segml.errors import InputError
-    from segml.models.scorers import trained_horizon
     from segml.reporting import run_history
     from segml.stages.artifacts import MODELS
 
     uri = cfg.tracking.uri
-    found = run_history.model_set(uri, model)
+    found = run_history.load_model_set(uri, cfg.paths.in_mlflow_run, model, tuple(MODELS))
     if found is None:
         raise InputError(
             f"no registered model set `{model}` in {uri}: run the pipeline first (`segml run`), "
             "or pass --model with a registered version number"
         )
     for name, entry in MODELS.items():
-        catalog.write(entry, run_history.load_registered(uri, name, cfg.paths.in_mlflow_run, model))
-    # the window the scorers carry (their run's param for sets registered before they did)
-    horizon = trained_horizon(*(catalog.read(MODELS[n]) for n in ("churn", "upside")))
-    found = dataclasses.replace(found, horizon_days=horizon or found.horizon_days)
-    record = {**dataclasses.asdict(found), **found.describe()}
+        catalog.write(entry, found.models[name])
+    record = {**dataclasses.asdict(dataclasses.replace(found, models=None)), **found.describe()}
     record.pop("models", None)
     catalog.write("model_set", record)
     vocabulary = catalog.read("churn_model").vocabulary_

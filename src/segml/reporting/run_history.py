@@ -34,7 +34,7 @@ from segml.reporting.mlflow_store import (
     model_version,
 )
 from segml.reporting.privacy import restore_ids
-from segml.tiering.periods import Period, before, previous_period
+from segml.tiering.periods import Period, previous_period
 
 
 @dataclass(frozen=True)
@@ -88,15 +88,18 @@ def experiment_id(uri: str, experiment: str) -> str | None:
     return found.experiment_id if found else None
 
 
-def load_champion_set(uri: str, files: RunFilesConfig) -> ModelSet | None:
-    """The champion set with its churn and value scorers loaded (None before the first
-    promotion)."""
-    record = model_set(uri, CHAMPION)
+def load_model_set(
+    uri: str, files: RunFilesConfig, which: str = CHAMPION, names=("churn", "upside")
+) -> ModelSet | None:
+    """A registered set (`which`: alias or version; the champion by default) with its models
+    `names` loaded (the churn and value scorers; `segml score` adds the segmenter), or None
+    (e.g. before the first promotion)."""
+    record = model_set(uri, which)
     if record is None:
         return None
-    models = {name: load_registered(uri, name, files) for name in ("churn", "upside")}
+    models = {name: load_registered(uri, name, files, which) for name in names}
     # the window the scorers carry (`trained_horizon`); the run's params for sets from before
-    horizon = trained_horizon(*models.values()) or record.horizon_days
+    horizon = trained_horizon(models["churn"], models["upside"]) or record.horizon_days
     return dataclasses.replace(record, models=models, horizon_days=horizon)
 
 
@@ -315,11 +318,6 @@ def previous_tiers(
         return None, None
     table = with_current_ids(table, current_ids, salt)
     return (table, period) if table is not None else (None, None)
-
-
-def earlier_periods(uri: str, experiment: str, export: str, as_of: str) -> list[Period]:
-    """The export's accepted periods strictly before `as_of`, one per date, oldest first."""
-    return before(period_history(uri, experiment, export).periods, as_of)
 
 
 def training_outputs(

@@ -36,7 +36,7 @@ def promotion(
 ) -> tuple[bool, str]:
     """Whether this run's models may replace the champion: both sets are scored on this run's
     backtest folds that neither has learnt from (only their rows are read)."""
-    found = run_history.load_champion_set(cfg.tracking.uri, cfg.paths.in_mlflow_run)
+    found = run_history.load_model_set(cfg.tracking.uri, cfg.paths.in_mlflow_run)
     champion = found and Champion(found.models, found.as_of, found.horizon_days)
     model_metrics = {k: metrics[k] for k in ("churn", "upside")}
     fair = fair_cutoffs(model_metrics, champion.as_of) if champion else []
