@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-STAGES = ["prepare", "features", "segment", "train", "tier", "export"]
+STAGES = ["prepare", "features", "segment", "train", "tier", "audit", "export"]
 
 
 def peak_mb() -> float:
@@ -233,6 +233,7 @@ def row_counts(folder: Path) -> dict[str, tuple[int, str]]:
         "segment": (customers, "customers"),
         "train": (schedule["labelled_rows"], "labelled rows"),
         "tier": (customers, "customers"),
+        "audit": (customers, "customers"),
         "export": (customers, "customers"),
     }
 
