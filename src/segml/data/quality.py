@@ -52,7 +52,7 @@ def quality_figures(
         "customers_with_transactions": int(
             len(clean) and 1 + np.count_nonzero(np.diff(clean_customers))
         ),
-        "customers_in_attribute_table": int(len(rows.customers)),
+        "customers_in_attribute_table": int(rows.customers[s.CUSTOMER_ID].nunique()),
         "refund_rows": int((clean[s.AMOUNT] < 0).sum()),
         "first_date": str(clean[s.TS].min().date()) if len(clean) else None,
         "last_date": str(clean[s.TS].max().date()) if len(clean) else None,
