@@ -48,11 +48,11 @@ class Attribute:
         return self.en is not None or self.zh is not None or self.type != "category"
 
 
-def customer_attributes(cfg: DataConfig) -> tuple[Attribute, ...]:
+def customer_attributes(customer_columns: dict) -> tuple[Attribute, ...]:
     """Every attribute `data.customer_columns` maps (not the customer id, not a null entry), in
     config order. Checked by `segml.config` already (types, keys)."""
     found = []
-    for name, spec in cfg.customer_columns.items():
+    for name, spec in customer_columns.items():
         if name == s.CUSTOMER_ID or spec is None:
             continue
         if isinstance(spec, dict):
@@ -74,7 +74,7 @@ def customer_mapping(cfg: DataConfig) -> dict[str, object]:
     """Canonical name -> the user's column for the customer file: the id, every attribute and the
     validity date (what `validate.column_mapping` checks against the file's header)."""
     mapping: dict[str, object] = {s.CUSTOMER_ID: cfg.customer_columns.get(s.CUSTOMER_ID)}
-    mapping |= {a.name: a.column for a in customer_attributes(cfg)}
+    mapping |= {a.name: a.column for a in customer_attributes(cfg.customer_columns)}
     if valid_from_column(cfg) is not None:
         mapping[s.VALID_FROM] = valid_from_column(cfg)
     return mapping
@@ -82,14 +82,16 @@ def customer_mapping(cfg: DataConfig) -> dict[str, object]:
 
 def needs_whole_table(cfg: DataConfig) -> bool:
     """Typed attributes or a history: read on the local engine only (stops the Dask engine)."""
-    return valid_from_column(cfg) is not None or any(a.typed for a in customer_attributes(cfg))
+    return valid_from_column(cfg) is not None or any(
+        a.typed for a in customer_attributes(cfg.customer_columns)
+    )
 
 
 def check_partitioned(cfg: DataConfig) -> None:
     """The Dask engine prepares the customer table per partition and knows plain category
     attributes only: typed ones or a validity history stop here, naming the setting."""
     if needs_whole_table(cfg):
-        typed = [a.name for a in customer_attributes(cfg) if a.typed]
+        typed = [a.name for a in customer_attributes(cfg.customer_columns) if a.typed]
         raise ConfigError(
             "engine=dask reads plain category attributes only: "
             + (f"data.customer_columns types {typed}" if typed else "")

@@ -101,7 +101,7 @@ def prepared_customers(
     since = _validity(raw, columns, cfg)
     reason = _reasons(ids, since)
     good = pd.isna(reason)
-    attributes = [a for a in customer_attributes(cfg) if a.name in columns]
+    attributes = [a for a in customer_attributes(cfg.customer_columns) if a.name in columns]
     kept, unreadable = {s.CUSTOMER_ID: ids.filter(good)}, {}
     for attribute in attributes:
         values, bad = parse_attribute(raw[columns[attribute.name]], attribute, cfg)
@@ -165,7 +165,7 @@ def _quality(customers: pd.DataFrame, unreadable: dict, cfg: DataConfig, history
     attributes without a history, as before they existed): values that could not be read per
     column, and customers with more than one row of attributes."""
     out = {}
-    if any(a.typed for a in customer_attributes(cfg)):
+    if any(a.typed for a in customer_attributes(cfg.customer_columns)):
         out["attribute_values_unreadable"] = unreadable
     if history:
         repeated = customers[s.CUSTOMER_ID].duplicated()
