@@ -101,6 +101,10 @@ def test_typed_customers_go_through_prepare_with_their_quality_figures(cfg):
         "开户日期": 1,
     }
     assert prepared.quality["customers_in_attribute_table"] == 4
+    assert prepared.quality["notes"] == [
+        "customer attribute values not of their type (data.customer_columns), left blank: "
+        "1 in 员工人数, 1 in 是否企业, 1 in 开户日期"
+    ]
     assert prepared.customers["company_size"].dtype == float
 
 

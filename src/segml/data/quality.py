@@ -120,6 +120,12 @@ def input_notes(quality: dict, cfg: DataConfig) -> list[str]:
                 else "each spelling is a separate customer; set data.merge_id_case: true to merge"
             )
         )
+    unreadable = quality.get("attribute_values_unreadable") or {}  # typed customer attributes
+    if unreadable:
+        notes.append(
+            "customer attribute values not of their type (data.customer_columns), left blank: "
+            + ", ".join(f"{n:,} in {column}" for column, n in unreadable.items())
+        )
     past_end = check_as_of(quality["as_of"], quality["last_date"], cfg)  # a note, or it stopped
     if past_end:
         notes.append(past_end)

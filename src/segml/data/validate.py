@@ -187,11 +187,11 @@ def prepare(
         cfg,
         whole=part is None,
     )
+    quality |= rows.customer_quality  # typed attributes and a history only
     if not part:  # a partition may hold no usable row; the files as a whole must
         check_usable(quality, transactions_source)
         check_as_of(as_of, quality["last_date"], cfg)  # stops when as_of is far past the data
         quality["notes"] = input_notes(quality, cfg)
-    quality |= rows.customer_quality
     return Prepared(clean, rows.customers, rejected, quality, no_purchase)
 
 
