@@ -350,10 +350,11 @@ def _score(
         console.print(f"scoring with the {record['en']}")
         if note:
             console.print(note)
-        if customers is None and vocabulary and vocabulary.attributes:
+        used = [*vocabulary.attributes, *vocabulary.measures] if vocabulary else []
+        if customers is None and used:
             console.print(
                 f"[yellow]warning:[/yellow] no customer file: the models use customer attributes "
-                f"({', '.join(vocabulary.attributes)}); every customer is scored with them missing, "
+                f"({', '.join(used)}); every customer is scored with them missing, "
                 "and customers who never bought are not listed. Pass --customers."
             )
         pipeline.score(cfg, catalog, allow_short_history, lambda name: console.status(f"{name}..."))

@@ -36,6 +36,9 @@ class Vocabulary:
     attributes: dict[str, list[str]] = field(default_factory=dict)  # category attribute: levels
     measures: dict[str, str] = field(default_factory=dict)  # other attributes: "number" | "date"
 
+    def __setstate__(self, state: dict) -> None:  # models pickled before `measures` existed
+        object.__setattr__(self, "__dict__", {"measures": {}, **state})
+
 
 def level_counts(levels: Levels | None, rows: np.ndarray) -> Counter:
     """How often each level occurs in the chosen rows (a boolean mask)."""
