@@ -34,6 +34,7 @@ ENGINES = ("local", "dask")
 NEGATIVE_STYLES = ("parentheses", "trailing_minus")
 PAST_END = ("stop", "export_end")  # `data.as_of_past_end`
 KINDS = ("transactions", "subscriptions")  # data.kind: what a customer's behaviour is recorded as
+ATTRIBUTE_TYPES = ("category", "number", "date", "yes_no")  # data.customer_columns.<name>.type
 SUFFICIENCY = ("untrained", "stop", "warn")  # `labels.sufficiency.on_failure`
 # words a total or subtotal row carries in its id (or first) cell (`data.total_labels`)
 TOTAL_LABELS = (
@@ -527,6 +528,19 @@ def _check_data(data: DataConfig) -> None:
         )
     if data.kind not in KINDS:
         raise ConfigError(f"data.kind={data.kind!r}: use one of {list(KINDS)}.")
+    for name, spec in data.customer_columns.items():  # typed ones: segml.data.attributes
+        kind = spec.get("type", "category") if isinstance(spec, dict) else "category"
+        keys = set(spec) if isinstance(spec, dict) else {"column"}
+        if (
+            kind not in ATTRIBUTE_TYPES
+            or "column" not in keys
+            or keys - {*"column type en zh".split()}
+        ):
+            guess = _did_you_mean(kind, ATTRIBUTE_TYPES)
+            raise ConfigError(
+                f"data.customer_columns.{name}={spec!r}: write a column name, or {{column, type, "
+                f"en, zh}} with type one of {list(ATTRIBUTE_TYPES)}.{guess}"
+            )
     if data.as_of_past_end not in PAST_END:
         raise ConfigError(
             f"data.as_of_past_end={data.as_of_past_end!r}: use one of {list(PAST_END)}."

@@ -37,3 +37,43 @@ def test_the_stage_columns_alone_give_the_same_segments(cfg):
     pd.testing.assert_frame_equal(few[1], everything[1])
     pd.testing.assert_frame_equal(few[2], everything[2])
     assert few[3] == everything[3]
+
+
+def test_typed_attributes_are_profiled_per_segment_and_said_in_their_words(cfg):
+    """A number's (and a date's days') mean, a yes/no's share of yes, per segment by hand; the
+    report heads them with the attributes' words."""
+    from segml.models.segment import profile
+    from segml.reporting.model_quality import segments_section
+    from segml.reporting.text import Words
+
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "recency_days": [1.0, 3.0, 10.0, 20.0],
+            "attr_company_size": [10.0, 30.0, 100.0, float("nan")],
+            "attr_is_business": [1.0, 0.0, 1.0, 1.0],
+        }
+    )
+    assigned = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "segment": [0, 0, 1, 1],
+            "persona": ["x", "x", "y", "y"],
+            "persona_en": ["X", "X", "Y", "Y"],
+            "persona_zh": ["甲", "甲", "乙", "乙"],
+        }
+    )
+    attributes = {"attr_company_size": "mean", "attr_is_business": "share", "attr_gone": "mean"}
+    out = profile(frame, assigned, ["recency_days"], attributes)
+    assert out["mean_attr_company_size"].tolist() == [20.0, 100.0]  # a gap is left out
+    assert out["share_attr_is_business"].tolist() == [0.5, 1.0]
+    assert "mean_attr_gone" not in out  # not in the snapshot: not profiled
+    names = {
+        "attr_company_size": {"en": "Employees", "zh": "员工人数"},
+        "attr_is_business": {"en": "Business account", "zh": "企业客户"},
+    }
+    html = segments_section(out, Words(dataclasses.replace(cfg.export, language="en")), names)
+    assert "Employees (mean)" in html and "Business account (share yes)" in html
+    assert "attr_" not in html
+    html = segments_section(out, Words(dataclasses.replace(cfg.export, language="zh")), names)
+    assert "员工人数（均值）" in html and "企业客户（是的占比）" in html

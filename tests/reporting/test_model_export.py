@@ -168,3 +168,21 @@ def test_logged_models_take_the_feature_snapshot_as_it_is_and_log_quietly(
         else:
             np.testing.assert_allclose(predicted, fitted[name].predict_proba(snapshot), atol=1e-9)
     assert run.info.run_id
+
+
+def test_typed_attributes_carry_no_value_in_input_examples_either():
+    """A number, a yes/no or a date's days (segml.data.attributes) keep their float type and no
+    customer's value."""
+    snapshot = pd.DataFrame(
+        {
+            "recency_days": [3.0, 40.0],
+            "attr_company_size": [250.0, 12.0],
+            "attr_is_business": [1.0, 0.0],
+            "attr_signup_date_days": [420.0, 31.0],
+        }
+    )
+    portable = mx.Portable({"features": list(snapshot.columns)}, None, ())
+    example = mx.input_example(portable, snapshot)
+    assert example["recency_days"].tolist() == [3.0, 40.0]
+    for column in ("attr_company_size", "attr_is_business", "attr_signup_date_days"):
+        assert example[column].dtype == float and example[column].isna().all()

@@ -102,6 +102,7 @@ def _generate(
     shape: str = "default",
 ) -> None:
     from segml.data import io
+    from segml.data.attributes import customer_mapping
     from segml.data.generate import generate as make
 
     _, cfg = _config(overrides)
@@ -109,7 +110,7 @@ def _generate(
         demo = make(customers, start, end, seed, shape=shape)
         tx = demo.transactions.rename(columns={k: v for k, v in cfg.data.columns.items() if v})
         attrs = demo.customers.rename(
-            columns={k: v for k, v in cfg.data.customer_columns.items() if v}
+            columns={k: v for k, v in customer_mapping(cfg.data).items() if v}
         )
         io.write_csv(tx, cfg.paths.raw_transactions, encoding=cfg.data.encoding)
         io.write_csv(
@@ -349,10 +350,11 @@ def _score(
         console.print(f"scoring with the {record['en']}")
         if note:
             console.print(note)
-        if customers is None and vocabulary and vocabulary.attributes:
+        used = [*vocabulary.attributes, *vocabulary.measures] if vocabulary else []
+        if customers is None and used:
             console.print(
                 f"[yellow]warning:[/yellow] no customer file: the models use customer attributes "
-                f"({', '.join(vocabulary.attributes)}); every customer is scored with them missing, "
+                f"({', '.join(used)}); every customer is scored with them missing, "
                 "and customers who never bought are not listed. Pass --customers."
             )
         pipeline.score(cfg, catalog, allow_short_history, lambda name: console.status(f"{name}..."))

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from segml.config import DataConfig
 from segml.data import io
 from segml.data import schema as s
+from segml.data.attributes import check_partitioned, customer_mapping
 from segml.data.files import SourceFiles, input_files
 from segml.data.no_purchase import NO_PURCHASE_STATUSES
 from segml.data.parse import clean_ids, parse_timestamps
@@ -224,6 +225,7 @@ def prepare_partitioned(
     in process or on Dask), in `n` partitions: the same clean rows, rejected rows and figures as
     `prepare` on the whole files (`sources`: the transactions and the customer file)."""
     raw_transactions, raw_customers = sources
+    check_partitioned(data)  # typed attributes and a validity history: engine local only
     # scratch space inside the stage's output folder
     with io.scratch_folder(Path(transactions_out).parent / ".partitions") as work:
         split = work / "split"
@@ -246,7 +248,7 @@ def prepare_partitioned(
                 raw_customers,
                 data.read_options(customers=True),
                 "paths.raw_customers",
-                data.customer_columns,
+                customer_mapping(data),
                 "data.customer_columns",
                 n,
                 customers,

@@ -52,7 +52,7 @@ def quality_figures(
         "customers_with_transactions": int(
             len(clean) and 1 + np.count_nonzero(np.diff(clean_customers))
         ),
-        "customers_in_attribute_table": int(len(rows.customers)),
+        "customers_in_attribute_table": int(rows.customers[s.CUSTOMER_ID].nunique()),
         "refund_rows": int((clean[s.AMOUNT] < 0).sum()),
         "first_date": str(clean[s.TS].min().date()) if len(clean) else None,
         "last_date": str(clean[s.TS].max().date()) if len(clean) else None,
@@ -119,6 +119,12 @@ def input_notes(quality: dict, cfg: DataConfig) -> list[str]:
                 if cfg.merge_id_case
                 else "each spelling is a separate customer; set data.merge_id_case: true to merge"
             )
+        )
+    unreadable = quality.get("attribute_values_unreadable") or {}  # typed customer attributes
+    if unreadable:
+        notes.append(
+            "customer attribute values not of their type (data.customer_columns), left blank: "
+            + ", ".join(f"{n:,} in {column}" for column, n in unreadable.items())
         )
     past_end = check_as_of(quality["as_of"], quality["last_date"], cfg)  # a note, or it stopped
     if past_end:

@@ -563,3 +563,11 @@ def text_array(text: pd.Series) -> pa.Array:
     """A column as one Arrow `string` array, as pandas writes its values as text."""
     array = pa.array(text.astype("string"), type=pa.string())
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def columns_frame(columns: dict) -> pd.DataFrame:
+    """Arrow text and numpy columns as one DataFrame, in order; text becomes pandas' Arrow-backed
+    `str` without a copy."""
+    arrow = (pa.Array, pa.ChunkedArray)
+    text = pa.table({n: v for n, v in columns.items() if isinstance(v, arrow)}).to_pandas()
+    return pd.DataFrame({n: text[n] if n in text else v for n, v in columns.items()}, copy=False)

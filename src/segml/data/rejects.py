@@ -31,6 +31,7 @@ REASONS = {
     "duplicate_customer": "customer id listed twice in the customer table",
     "damaged_customer_id": "customer id in scientific notation (a spreadsheet turned it into a "
     "number and lost digits: export the id column as text)",
+    "bad_valid_from": "unparseable validity date (data.customer_validity.valid_from)",
 }
 # rows that are not transactions, or not of this period: counted, never rejected
 OUTSIDE = {

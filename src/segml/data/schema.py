@@ -84,10 +84,19 @@ CLEAN_TRANSACTIONS = pa.DataFrameSchema(
 # `data.drop_zero_amounts: false` keeps zero-amount rows (free orders, gifts) as valid rows
 CLEAN_TRANSACTIONS_WITH_FREE_ORDERS = CLEAN_TRANSACTIONS.update_column(AMOUNT, checks=[])
 
-CLEAN_CUSTOMERS = pa.DataFrameSchema(
-    {
-        CUSTOMER_ID: pa.Column(str, unique=True),
-        **{c: pa.Column(str, nullable=True, required=False) for c in ATTRIBUTE_COLUMNS},
-    },
-    strict=True,
-)
+# Customer attributes by type (`segml.data.attributes`): categories as text, numbers and yes/no as
+# floats (1.0 / 0.0), dates as days; with `data.customer_validity`, each row's validity date
+VALID_FROM = "valid_from"
+ATTRIBUTE_DTYPES = {"category": str, "number": float, "date": "datetime64[s]", "yes_no": float}
+
+
+def clean_customers(types: dict[str, str], history: bool = False) -> pa.DataFrameSchema:
+    """The clean customer table's contract: the id (once, or once per validity date for a
+    history) and each attribute (name -> type) present."""
+    columns = {CUSTOMER_ID: pa.Column(str, unique=not history)}
+    columns |= {name: pa.Column(ATTRIBUTE_DTYPES[t], nullable=True) for name, t in types.items()}
+    if history:
+        columns[VALID_FROM] = pa.Column("datetime64[s]", nullable=True)
+    return pa.DataFrameSchema(
+        columns, strict=True, unique=[CUSTOMER_ID, VALID_FROM] if history else None
+    )

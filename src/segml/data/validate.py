@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segml.config import DataConfig
+from segml.data import customers
 from segml.data import schema as s
 from segml.data.files import SourceFiles, sources_of
 from segml.data.no_purchase import customers_without_purchase
@@ -32,21 +33,16 @@ from segml.data.parse import (
     case_variants,
     clean_ids,
     customer_codes,
-    damaged_ids,
-    id_repairs,
     parse_amounts,
     parse_optional,
     parse_timestamps,
-    respelled,
-    text_or_none,
 )
 from segml.data.period import active_days, check_as_of, export_end, period_end
 from segml.data.quality import check_usable, input_notes, quality_figures
-from segml.data.raw import text_array, text_table
+from segml.data.raw import columns_frame, text_array, text_table
 from segml.data.rejects import (
     REASON_CODES,
     REASON_TEXT,
-    REASONS,
     RowText,
     after_period,
     blank_where,
@@ -191,6 +187,7 @@ def prepare(
         cfg,
         whole=part is None,
     )
+    quality |= rows.customer_quality  # typed attributes and a history only
     if not part:  # a partition may hold no usable row; the files as a whole must
         check_usable(quality, transactions_source)
         check_as_of(as_of, quality["last_date"], cfg)  # stops when as_of is far past the data
@@ -218,6 +215,7 @@ class _Parsed:
     rejected_customers: pd.DataFrame  # the customer file's rejected rows, whole
     ids_repaired: dict  # rows whose id `clean_ids` repaired, by kind (both files)
     case_variants: int  # customers written in more than one letter case (before any merge)
+    customer_quality: dict  # the customer table's own figures (`customers.PreparedCustomers`)
 
 
 def _mapped_columns(
@@ -260,7 +258,9 @@ def _parsed(
     Ids that differ only in letter case are counted across both files and, with
     `data.merge_id_case`, spelt alike first."""
     parsed = part.timestamps if part else None
-    customer_table = _customer_table(raw_customers, cfg, customers_source, whole=part is None)
+    customer_table = customers.customer_table(
+        raw_customers, cfg, customers_source, _on_missing(cfg, whole=part is None)
+    )
     merged, variants = None, None
     if cfg.merge_id_case:
         spellings = [clean_ids(pc.unique(text[s.CUSTOMER_ID]))]
@@ -273,7 +273,7 @@ def _parsed(
             s.TS: lambda: parse_timestamps(text[s.TS], cfg) if parsed is None else parsed,
             s.CUSTOMER_ID: lambda: customer_codes(text[s.CUSTOMER_ID], merged),
             s.AMOUNT: lambda: parse_amounts(text[s.AMOUNT], cfg),
-            "customers": lambda: _prepare_customers(
+            "customers": lambda: customers.prepared_customers(
                 customer_table, cfg, _customer_rows(raw_customers, part), merged
             ),
             **{
@@ -285,10 +285,12 @@ def _parsed(
     )
     ts, amount = work.pop(s.TS), work.pop(s.AMOUNT)
     ids = work.pop(s.CUSTOMER_ID)
-    customers, rejected_customers, customer_repairs = work.pop("customers")
+    table = work.pop("customers")
     if variants is None:
-        variants = case_variants(ids.ids, text_array(customers[s.CUSTOMER_ID]))
-    repaired = {k: n + customer_repairs.get(k, 0) for k, n in ids.repaired.items()}
+        variants = case_variants(
+            ids.ids, text_array(table.customers[s.CUSTOMER_ID].drop_duplicates())
+        )
+    repaired = {k: n + table.repaired.get(k, 0) for k, n in ids.repaired.items()}
     return _Parsed(
         ts,
         amount,
@@ -296,10 +298,11 @@ def _parsed(
         ids.codes,
         ids.damaged,
         work,
-        customers,
-        rejected_customers,
+        table.customers,
+        table.rejected,
         repaired,
         variants,
+        table.quality,
     )
 
 
@@ -323,7 +326,7 @@ def _clean_transactions(rows: _Parsed, order: np.ndarray) -> pd.DataFrame:
             **{c: partial(_in_order, values, order) for c, values in rows.optional.items()},
         }
     )
-    return _frame(clean)
+    return columns_frame(clean)
 
 
 def _row_text(
@@ -396,7 +399,12 @@ def _checked_and_set_aside(
                 row_in_file,
             ),
             "no_purchase": lambda: customers_without_purchase(
-                rows.ids, rows.customer, reason, rows.amount, rows.customers[s.CUSTOMER_ID], later
+                rows.ids,
+                rows.customer,
+                reason,
+                rows.amount,
+                rows.customers[s.CUSTOMER_ID].drop_duplicates(),
+                later,
             ),
         }
     )
@@ -414,14 +422,6 @@ def _in_order(values, order: np.ndarray):
         return values.dictionary.cast(pa.large_string()).take(values.indices.take(order))
     # cast first: a take joins the chunks, and 32-bit offsets hold at most 2 GiB of text
     return values.cast(pa.large_string()).take(order)
-
-
-def _frame(columns: dict) -> pd.DataFrame:
-    """Arrow text and numpy columns as one DataFrame, in order; text becomes pandas' Arrow-backed
-    `str` without a copy."""
-    arrow = (pa.Array, pa.ChunkedArray)
-    text = pa.table({n: v for n, v in columns.items() if isinstance(v, arrow)}).to_pandas()
-    return pd.DataFrame({n: text[n] if n in text else v for n, v in columns.items()}, copy=False)
 
 
 def no_data_rows(source: str, columns: list) -> ContractError:
@@ -492,69 +492,3 @@ def _take_few(values: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> pa.Array:
     wanted[rows] = True
     ascending = values.filter(wanted)
     return ascending.take(np.searchsorted(np.flatnonzero(wanted), rows))
-
-
-@dataclass(frozen=True)
-class _CustomerTable:
-    """The customer file as read, its mapped columns, and its ids cleaned (`clean_ids`)."""
-
-    raw: pa.Table
-    source: str
-    columns: dict[str, object]
-    ids: pa.Array | pa.ChunkedArray
-
-
-def _customer_table(
-    raw: pd.DataFrame | pa.Table | None, cfg: DataConfig, source: str, whole: bool
-) -> _CustomerTable | None:
-    """`whole`: the whole customer file, not a partition of it (see `_on_missing`)."""
-    if raw is None:
-        return None
-    raw = text_table(raw)
-    columns = column_mapping(
-        raw.column_names,
-        cfg.customer_columns,
-        (s.CUSTOMER_ID,),
-        source,
-        "data.customer_columns",
-        _on_missing(cfg, whole),
-    )
-    return _CustomerTable(raw, source, columns, clean_ids(raw[columns[s.CUSTOMER_ID]]))
-
-
-def _prepare_customers(
-    table: _CustomerTable | None,
-    cfg: DataConfig,
-    place: tuple[SourceFiles | None, np.ndarray | None],
-    merged: tuple[pa.Array, pa.Array] | None,
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """The clean customer table, its rejected rows whole, and the rows whose id was repaired.
-    `place`: the customer input's files and (a partition) its rows' numbers in the input."""
-    empty = pd.DataFrame({s.CUSTOMER_ID: pd.Series(dtype=str)})
-    if table is None:
-        return empty, pd.DataFrame(), {}
-    raw, columns = table.raw, table.columns
-    sources = _sources(place[0], table.source, raw)
-    row_numbers = place[1] if place[1] is not None else np.arange(1, raw.num_rows + 1)
-    file_of, row_in_file = sources.locate(row_numbers)
-    ids = respelled(table.ids, merged)
-    damaged = damaged_ids(ids)
-    reason = np.full(raw.num_rows, None, dtype=object)
-    reason[damaged] = REASONS["damaged_customer_id"]
-    missing = pc.is_null(ids).to_numpy(zero_copy_only=False)
-    reason[missing] = REASONS["missing_customer_id"]
-    repeated = ids.to_pandas().duplicated(keep="first").to_numpy()
-    reason[repeated & pd.isna(reason)] = REASONS["duplicate_customer"]
-    good = pd.isna(reason)
-    attributes = [c for c in s.ATTRIBUTE_COLUMNS if c in columns]
-    kept = {s.CUSTOMER_ID: ids.filter(good)}
-    kept |= {c: text_or_none(raw[columns[c]]).filter(good) for c in attributes}
-    customers = _frame(kept).sort_values(s.CUSTOMER_ID, ignore_index=True)
-    s.CLEAN_CUSTOMERS.validate(customers, inplace=True)
-    names = np.asarray(sources.names, dtype=object)
-    rejected = whole_rows(raw, ~good, reason[~good], names[file_of[~good]], row_in_file)
-    raw_ids = raw[columns[s.CUSTOMER_ID]]
-    repairs = id_repairs(
-        raw_ids.combine_chunks() if isinstance(raw_ids, pa.ChunkedArray) else raw_ids
-    )
-    return customers, rejected, {kind: int(mask.sum()) for kind, mask in repairs.items()}

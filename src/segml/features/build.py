@@ -22,6 +22,7 @@ import pandas as pd
 from segml.config import FeaturesConfig
 from segml.data import schema as s
 from segml.features import population
+from segml.features.attributes import attribute_columns
 from segml.features.population import PopulationFit
 from segml.features.transactions import MONEY_UNITS, Levels, RunningTotals, TransactionIndex
 
@@ -32,7 +33,11 @@ class Vocabulary:
 
     categories: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
-    attributes: dict[str, list[str]] = field(default_factory=dict)
+    attributes: dict[str, list[str]] = field(default_factory=dict)  # category attribute: levels
+    measures: dict[str, str] = field(default_factory=dict)  # other attributes: "number" | "date"
+
+    def __setstate__(self, state: dict) -> None:  # models pickled before `measures` existed
+        object.__setattr__(self, "__dict__", {"measures": {}, **state})
 
 
 def level_counts(levels: Levels | None, rows: np.ndarray) -> Counter:
@@ -56,13 +61,18 @@ def fit_vocabulary(
     """The most common categories and channels (ties by name) in transactions up to `until_day`
     (all if None), and every level of each customer attribute."""
     early = vocabulary_rows(idx, until_day)
+    table = idx.attributes
     attributes = (
-        {column: levels.names for column, levels in idx.attributes.items()}
+        {column: levels.names for column, levels in table.categories.items()}
         if cfg.use_attributes
         else {}
     )
     return vocabulary_from(
-        level_counts(idx.category, early), level_counts(idx.channel, early), attributes, cfg
+        level_counts(idx.category, early),
+        level_counts(idx.channel, early),
+        attributes,
+        cfg,
+        table.measures if cfg.use_attributes else {},
     )
 
 
@@ -75,13 +85,18 @@ def vocabulary_rows(idx: TransactionIndex, until_day: int | None) -> np.ndarray:
 
 
 def vocabulary_from(
-    categories: Counter, channels: Counter, attributes: dict[str, list[str]], cfg: FeaturesConfig
+    categories: Counter,
+    channels: Counter,
+    attributes: dict[str, list[str]],
+    cfg: FeaturesConfig,
+    measures: dict[str, str] | None = None,
 ) -> Vocabulary:
     """The vocabulary from level counts: the `cfg.top_*` most common, ties by name."""
     return Vocabulary(
         most_common(categories, cfg.top_categories),
         most_common(channels, cfg.top_channels),
         attributes,
+        measures or {},
     )
 
 
@@ -148,7 +163,7 @@ def build_features(
         _add_level_shares(tables, idx, at_cutoff, vocab, gross_amount, gross)
         del gross_amount, gross
         _add_btyd(tables, btyd)
-    return out.frame(idx, _attribute_codes(idx, vocab, cfg), vocab)
+    return out.frame(idx, vocab if cfg.use_attributes else Vocabulary())
 
 
 def _running_totals(
@@ -311,20 +326,6 @@ def _add_btyd(tables: list[_Table], btyd: list[Future]) -> None:
         )
 
 
-def _attribute_codes(
-    idx: TransactionIndex, vocab: Vocabulary, cfg: FeaturesConfig
-) -> dict[str, np.ndarray]:
-    """Each attribute's level codes per customer, over the vocabulary's levels (none when
-    attributes are off)."""
-    # an attribute the vocabulary knows but the data lacks (scoring without a customer file) is missing
-    missing = np.full(len(idx.customer_ids), -1, dtype=np.int64)
-    return {
-        column: idx.attributes[column].recode(levels) if column in idx.attributes else missing
-        for column, levels in vocab.attributes.items()
-        if cfg.use_attributes
-    }
-
-
 class _Output:
     """The stacked output columns, each allocated once at full length; every cutoff's `_Table`
     fills its own slice, so nothing is copied when the cutoffs are put together."""
@@ -344,10 +345,9 @@ class _Output:
     def length(self) -> int:
         return self.tables[-1].part.stop if self.tables else 0
 
-    def frame(
-        self, idx: TransactionIndex, attributes: dict[str, np.ndarray], vocab: Vocabulary
-    ) -> pd.DataFrame:
-        """id, cutoff, numeric features, attribute categoricals, labels (no copies of the numbers)."""
+    def frame(self, idx: TransactionIndex, vocab: Vocabulary) -> pd.DataFrame:
+        """id, cutoff, numeric features, attributes as of each cutoff (categoricals, then the
+        others: `segml.features.attributes`), labels (no copies of the numbers)."""
         rows = np.concatenate([t.rows for t in self.tables])
         cutoffs = np.array([t.cutoff for t in self.tables]).astype(
             "datetime64[D]"
@@ -359,12 +359,12 @@ class _Output:
                     "datetime64[s]"
                 ),
                 **self.features,
-                **{
-                    f"attr_{column}": pd.Categorical.from_codes(
-                        codes[rows], categories=vocab.attributes[column]
-                    )
-                    for column, codes in attributes.items()
-                },
+                **attribute_columns(
+                    idx.attributes,
+                    vocab.attributes,
+                    vocab.measures,
+                    [(t.cutoff, t.rows) for t in self.tables],
+                ),
                 **self.labels,
             },
             copy=False,

@@ -92,10 +92,10 @@ class PartPopulation:
 def part_population(task: FeaturesTask) -> PartPopulation:
     """What the whole population's vocabulary and fits need from one partition."""
     customers = io.read_parquet(part_file(task.customers, task.k))
-    attributes = {
+    attributes = {  # plain category attributes only (typed ones stop the engine in prepare)
         column: text_levels(customers[column]).names
-        for column in s.ATTRIBUTE_COLUMNS
-        if column in customers and task.features.use_attributes
+        for column in customers.columns
+        if column != s.CUSTOMER_ID and task.features.use_attributes
     }
     idx = _index(task)
     if idx is None:

@@ -17,6 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segml.data import schema as s
+from segml.features.attributes import AttributeTable, attribute_table
+from segml.features.levels import Levels, text_levels
+from segml.features.levels import arrow_text as _arrow
 
 EPOCH = np.datetime64("1970-01-01", "D")
 # Money is summed in whole units of 1/10,000 of the currency (held exactly in float64), so a total
@@ -31,20 +34,6 @@ def to_day(value) -> int:
 
 def to_date(day: int) -> pd.Timestamp:
     return pd.Timestamp(EPOCH + np.timedelta64(int(day), "D"))
-
-
-@dataclass(frozen=True)
-class Levels:
-    """A text column as integer codes (-1 = missing) into its distinct values."""
-
-    codes: np.ndarray
-    names: list[str]
-
-    def recode(self, vocabulary: list[str]) -> np.ndarray:
-        """Codes into `vocabulary` instead: -1 for values outside it, and for missing ones."""
-        position = {name: i for i, name in enumerate(vocabulary)}
-        lookup = np.array([position.get(name, -1) for name in self.names] + [-1], dtype=np.int64)
-        return lookup[self.codes]  # code -1 (missing) picks the trailing -1
 
 
 @dataclass(frozen=True)
@@ -64,30 +53,10 @@ class TransactionIndex:
     first_purchase_day: np.ndarray  # per customer code (NaN if the customer only has refunds)
     category: Levels | None  # per row
     channel: Levels | None  # per row
-    attributes: dict[str, Levels]  # per customer code; names are every level in the customer table
+    attributes: AttributeTable  # the customer table by customer code (`features.attributes`)
 
     def __len__(self) -> int:
         return len(self.customer_ids)
-
-
-def _arrow(values: pd.Series) -> pa.ChunkedArray:
-    """Text column as Arrow (zero-copy for pandas' default Arrow-backed strings)."""
-    array = pa.array(values.astype("str"))
-    return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
-
-
-def text_levels(values: pd.Series, order: np.ndarray | None = None) -> Levels:
-    """One hash pass: codes into the distinct values (sorted, so codes never depend on row order),
-    in `order` if given."""
-    encoded = pc.dictionary_encode(_arrow(values))
-    if encoded.num_chunks == 0:
-        return Levels(np.array([], np.int64), [])
-    names = encoded.chunk(0).dictionary.to_pylist()  # one dictionary shared by all chunks
-    rank = np.argsort(np.argsort(np.array(names, dtype=object)))
-    codes = np.r_[rank, -1][
-        np.concatenate([pc.fill_null(chunk.indices, -1).to_numpy() for chunk in encoded.chunks])
-    ]
-    return Levels(codes if order is None else codes[order], sorted(names))
 
 
 def _starts(values: np.ndarray) -> np.ndarray:
@@ -135,7 +104,7 @@ def index_transactions(tx: pd.DataFrame, customers: pd.DataFrame | None = None) 
             for column in (s.CATEGORY, s.CHANNEL)
             if column in tx
         }
-        attributes = pool.submit(_customer_attributes, id_array, customers)
+        attributes = pool.submit(attribute_table, id_array, customers)
         code = sort(customer_code).astype(np.int64)
         day = sort(ts.astype("datetime64[D]").view(np.int64))
         amount = np.round(sort(tx[s.AMOUNT].to_numpy(dtype=float)) * MONEY_UNITS)
@@ -208,22 +177,6 @@ def _purchase_flags(
             changed[apart] = pc.fill_null(differs, True).to_numpy()
         order_start[p_idx] = new_customer | changed
     return order_start, day_start, gap, first_purchase_day
-
-
-def _customer_attributes(
-    id_array: pa.ChunkedArray, customers: pd.DataFrame | None
-) -> dict[str, Levels]:
-    """Each attribute column of the customer table, per customer code (-1 where not in the table)."""
-    if customers is None:
-        return {}
-    found = pc.index_in(id_array, value_set=_arrow(customers[s.CUSTOMER_ID]).combine_chunks())
-    position = pc.fill_null(found, -1).to_numpy().astype(np.int64)
-    attributes = {}
-    for column in s.ATTRIBUTE_COLUMNS:
-        if column in customers:
-            per_row = text_levels(customers[column])
-            attributes[column] = Levels(np.r_[per_row.codes, -1][position], per_row.names)
-    return attributes
 
 
 class RunningTotals:

@@ -135,11 +135,21 @@ class Segmenter:
         )
 
 
-def profile(frame: pd.DataFrame, assigned: pd.DataFrame, features: list[str]) -> pd.DataFrame:
-    """Size, share and mean features (original units) per segment."""
-    joined = frame[[s.CUSTOMER_ID, *features]].merge(assigned, on=s.CUSTOMER_ID)
+def profile(
+    frame: pd.DataFrame,
+    assigned: pd.DataFrame,
+    features: list[str],
+    attributes: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Size, share and mean features (original units) per segment; then each typed customer
+    attribute the frame has (`attributes`: feature -> "mean" for a number or a date's days,
+    "share" for a yes/no, whose mean is the share of yes)."""
+    extra = {f: how for f, how in (attributes or {}).items() if f in frame and f not in features}
+    joined = frame[[s.CUSTOMER_ID, *features, *extra]].merge(assigned, on=s.CUSTOMER_ID)
     grouped = joined.groupby(["segment", "persona", "persona_en", "persona_zh"], sort=True)
     out = grouped[features].mean().add_prefix("mean_")
+    for feature, how in extra.items():
+        out[f"{how}_{feature}"] = grouped[feature].mean()
     out.insert(0, "customers", grouped.size())
     out.insert(1, "share", out["customers"] / len(joined))
     return out.reset_index()
@@ -182,9 +192,11 @@ def segment_columns(cfg: SegmentConfig) -> list[str]:
     return list(dict.fromkeys([s.CUSTOMER_ID, *cfg.features, *named]))
 
 
-def segment_customers(snapshot: pd.DataFrame, cfg: SegmentConfig, seed: int):
+def segment_customers(
+    snapshot: pd.DataFrame, cfg: SegmentConfig, seed: int, attributes: dict[str, str] | None = None
+):
     """The segment stage: fit on the scoring snapshot (or a sample of it), assign everyone,
-    profile, measure."""
+    profile (with the typed `attributes`, see `profile`), measure."""
     learn = fit_sample(snapshot, cfg.fit_sample, seed)
     seg = Segmenter(
         list(cfg.features),
@@ -207,4 +219,4 @@ def segment_customers(snapshot: pd.DataFrame, cfg: SegmentConfig, seed: int):
             name: int(n) for name, n in assigned["persona"].value_counts().sort_index().items()
         },
     }
-    return seg, assigned, profile(snapshot, assigned, list(cfg.features)), metrics
+    return seg, assigned, profile(snapshot, assigned, list(cfg.features), attributes), metrics

@@ -93,8 +93,8 @@ def report_inputs(
         as_of=str(tiers.table["as_of"].iloc[0]),
         primary=tiering.primary,
         features=snapshot[[c for c in MATRIX_COLUMNS if c in snapshot]],
-        feature_labels=feature_labels(
-            drivers["feature"].unique(), tiering.reasons.get("names", [])
+        feature_labels=feature_labels(  # the models' features, and attributes profiled
+            [*drivers["feature"].unique(), *_profiled(profile)], tiering.reasons.get("names", [])
         ),
         forecast=model_metrics.get("upside", {}).get("forecast"),
         next_purchase=model_metrics.get("churn", {}).get("next_purchase"),
@@ -103,6 +103,12 @@ def report_inputs(
         audit=audit,
         model_set=model_set,
     )
+
+
+def _profiled(profile: pd.DataFrame | None) -> list[str]:
+    """The customer attributes the segment profile shows (`mean_attr_…`, `share_attr_…`)."""
+    columns = [] if profile is None else list(profile.columns)
+    return [c.partition("_")[2] for c in columns if c.startswith(("mean_attr_", "share_attr_"))]
 
 
 def export_stage(

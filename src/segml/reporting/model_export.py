@@ -194,8 +194,9 @@ def input_example(portable: Portable, snapshot: pd.DataFrame, rows: int = 5) -> 
     """
     example = snapshot.loc[:, portable.features].head(rows).reset_index(drop=True)
     for column in example.columns:
-        if column.startswith(ATTRIBUTE_PREFIX):
-            example[column] = MISSING_ATTRIBUTE
+        if column.startswith(ATTRIBUTE_PREFIX):  # a typed one (number, yes/no, days): NaN
+            numeric = pd.api.types.is_numeric_dtype(example[column])
+            example[column] = np.nan if numeric else MISSING_ATTRIBUTE
         elif isinstance(example[column].dtype, pd.CategoricalDtype):
             example[column] = (
                 example[column].astype(object).where(example[column].notna(), None).astype(str)

@@ -349,7 +349,16 @@ def matrices_section(features: pd.DataFrame | None, w: Words, chart: Charts) -> 
     return chart(fig, 420) + f"<p>{w.sentence('matrices_note')}</p>"
 
 
-def segments_section(profile: pd.DataFrame, w: Words) -> str:
+# a typed attribute's profile column said after its name: a mean, or the share of yes
+_AFTER = {
+    "mean": {"en": " (mean)", "zh": "（均值）"},
+    "share": {"en": " (share yes)", "zh": "（是的占比）"},
+}
+
+
+def segments_section(profile: pd.DataFrame, w: Words, names: dict | None = None) -> str:
+    """The segments' sizes and mean behaviour, then their typed customer attributes (a mean, or
+    the share of yes), headed by the attributes' own words (`names`: feature -> {en, zh})."""
     if profile is None or profile.empty:
         return ""
     shown = pd.DataFrame(
@@ -373,6 +382,15 @@ def segments_section(profile: pd.DataFrame, w: Words) -> str:
             header = w.name(key, w.name("mean_" + key))
             shown[header] = profile[column]
             formats[header] = fmt
+    for column in profile.columns:
+        how, _, feature = column.partition("_")
+        if how in ("mean", "share") and feature.startswith("attr_"):
+            said = (names or {}).get(feature, {})
+            after = _AFTER[how]
+            header = w.pick({k: said[k] + after[k] for k in after if said.get(k)})
+            header = header or w("other_feature")
+            shown[header] = profile[column]
+            formats[header] = percent if how == "share" else (lambda v: decimal(v, 1))
     return html_table(shown, formats)
 
 

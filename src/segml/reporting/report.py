@@ -171,7 +171,11 @@ def _analysts(inputs: ReportInputs, w: Words, chart: Charts) -> str:
             _section(
                 "matrices", w("matrices"), model_quality.matrices_section(inputs.features, w, chart)
             ),
-            _section("segments", w("segments"), model_quality.segments_section(inputs.profile, w)),
+            _section(
+                "segments",
+                w("segments"),
+                model_quality.segments_section(inputs.profile, w, inputs.feature_labels),
+            ),
             _section(
                 "importance",
                 w("importance"),

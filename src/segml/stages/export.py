@@ -9,6 +9,7 @@ from segml.reporting.exports import MATRIX_COLUMNS, PLOTS, Exports, export_stage
 from segml.reporting.partitioned import TABLE_FORMATS, write_partitioned_tables
 from segml.stages.artifacts import EXPORT_NAMES, read_models, read_tiers
 from segml.stages.step import Engine, Partitions, Step
+from segml.tiering.attribute_phrases import with_attribute_phrases
 
 
 def read_plots(catalog: Catalog) -> dict:
@@ -46,8 +47,11 @@ STEP = Step(whole, per_partition)
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     salt = export_salt(cfg.export)  # stops before anything is written when it is missing or stale
+    tiering = with_attribute_phrases(
+        cfg.tiering, cfg.data.customer_columns
+    )  # names for any customer attribute
     inputs = report_inputs(
-        cfg.tiering,
+        tiering,
         read_tiers(catalog),
         {target: catalog.read(f"{target}_metrics") for target in ("churn", "upside")},
         read_models(catalog),
@@ -62,5 +66,5 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         catalog.read("audit_metrics") if catalog.exists("audit_metrics") else None,
         catalog.read("model_set") if catalog.exists("model_set") else None,
     )
-    exports = export_stage(inputs, cfg.tiering, cfg.export, salt)
+    exports = export_stage(inputs, tiering, cfg.export, salt)
     engine.run(STEP, cfg, catalog, exports, salt)

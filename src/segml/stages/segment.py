@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from segml.config import Config
+from segml.data.attributes import customer_attributes
 from segml.data.catalog import Catalog
 from segml.models.segment import segment_columns, segment_customers
 from segml.stages.step import Engine
@@ -10,8 +11,16 @@ from segml.stages.step import Engine
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     # only the columns segmenting reads: assigning millions of customers on them takes seconds
+    # typed customer attributes are profiled too (a mean, or for a yes/no the share of yes)
+    typed = customer_attributes(cfg.data.customer_columns)
+    attributes = {
+        a.feature: "share" if a.type == "yes_no" else "mean"
+        for a in typed
+        if a.type in ("number", "yes_no", "date")
+    }
+    columns = [*segment_columns(cfg.segment), *attributes]
     segmenter, assigned, profile, metrics = segment_customers(
-        catalog.read_columns("snapshot", segment_columns(cfg.segment)), cfg.segment, cfg.seed
+        catalog.read_columns("snapshot", columns), cfg.segment, cfg.seed, attributes
     )
     catalog.write("segmenter", segmenter)
     catalog.write("segments", assigned)

@@ -14,6 +14,7 @@ from segml.reporting import run_history
 from segml.stages.artifacts import MODELS, write_tiers
 from segml.stages.schedule import schedule_of
 from segml.stages.step import Engine, Partitions, Step
+from segml.tiering.attribute_phrases import with_attribute_phrases
 from segml.tiering.partitioned import Models, score_partitioned
 from segml.tiering.periods import Period
 from segml.tiering.scoring import TierResult, score_customers
@@ -31,7 +32,9 @@ def whole(
         catalog.read(MODELS["segmenter"]),
         catalog.read(MODELS["churn"]),
         catalog.read(MODELS["upside"]),
-        cfg.tiering,
+        with_attribute_phrases(
+            cfg.tiering, cfg.data.customer_columns
+        ),  # reasons for any customer attribute
         horizon_days,
         previous,
         period,
@@ -55,7 +58,7 @@ def per_partition(
         parts,
         catalog.path("snapshot"),
         models,
-        cfg.tiering,
+        with_attribute_phrases(cfg.tiering, cfg.data.customer_columns),
         horizon_days,
         cfg.dask.partitions,
         catalog.path("tiers"),

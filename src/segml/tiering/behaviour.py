@@ -142,8 +142,9 @@ def behaviour_facts(
             "top_channel_share": channel_share,
         }
     for column in snap.columns:
-        if column.startswith(ATTRIBUTE_PREFIX):
-            facts[column] = _text(snap[column])
+        if column.startswith(ATTRIBUTE_PREFIX):  # typed ones may be numbers, yes/no (1/0), days
+            numeric = pd.api.types.is_numeric_dtype(snap[column])
+            facts[column] = np.round(_column(snap, column), 2) if numeric else _text(snap[column])
     context = {
         "window_days": w,
         "before_days": 2 * w,
