@@ -168,12 +168,13 @@ def mapped_table(
 
 def words(text: pd.Series, mapping: dict, blank=None) -> pd.Series:
     """The user's words mapped (case and surrounding space ignored), as an object Series: an
-    unknown word is NaN (a reason to reject where the word matters), a blank cell `blank`."""
+    unknown word is NaN (a reason to reject where the word matters), a blank cell `blank`. Each
+    distinct word is looked up once."""
     table = {str(k).strip().casefold(): v for k, v in mapping.items()}
-    out = np.empty(len(text), dtype=object)
-    for k, v in enumerate(text.to_numpy(dtype=object)):
-        out[k] = table.get(v.strip().casefold(), np.nan) if isinstance(v, str) else blank
-    return pd.Series(out, dtype=object)
+    codes, distinct = pd.factorize(text.to_numpy(dtype=object))  # a blank cell: -1
+    looked_up = [table.get(str(word).strip().casefold(), np.nan) for word in distinct]
+    values = np.array([*looked_up, blank], dtype=object)  # the last: blank
+    return pd.Series(values[codes], dtype=object)
 
 
 def reject_ids(table: Table, rows: Rows, ids: pa.Array | pa.ChunkedArray) -> None:
