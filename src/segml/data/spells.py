@@ -143,9 +143,9 @@ def _clean(good: np.ndarray, table: Table, p: _Parsed) -> pd.DataFrame:
     status = np.where(pd.isna(status), None, status)
     clean = pd.DataFrame(
         {
-            s.CUSTOMER_ID: text_column(p.customer.filter(pa.array(good))),
-            s.SUBSCRIPTION_ID: text_column(p.subscription, good),
-            s.PLAN: text_column(table.values(s.PLAN), good),
+            s.CUSTOMER_ID: text_column(p.customer, good),
+            s.SUBSCRIPTION_ID: text_column(table.text(s.SUBSCRIPTION_ID), good),
+            s.PLAN: text_column(table.text(s.PLAN), good),
             s.START: p.start[good],
             s.END: p.end[good],
             s.AMOUNT: amount.astype(float),

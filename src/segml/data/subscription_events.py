@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
+import pyarrow.compute as pc
 
 from segml.config import DataConfig
 from segml.data import schema as s
@@ -62,8 +62,8 @@ def prepare_events(
     good = rows.good
     clean = pd.DataFrame(
         {
-            s.CUSTOMER_ID: text_column(customer.filter(pa.array(good))),
-            s.SUBSCRIPTION_ID: text_column(table.values(s.SUBSCRIPTION_ID), good),
+            s.CUSTOMER_ID: text_column(customer, good),
+            s.SUBSCRIPTION_ID: text_column(table.text(s.SUBSCRIPTION_ID), good),
             s.TS: ts[good],
             **{column: _kept(values, good) for column, values in own.items()},
         }
@@ -74,9 +74,9 @@ def prepare_events(
 
 
 def _kept(values, good: np.ndarray):
-    if isinstance(values, pd.Series):
-        return text_column(values, good)
-    return values[good]
+    if isinstance(values, np.ndarray):
+        return values[good]
+    return text_column(values, good)
 
 
 def _payment_columns(table: Table, rows: Rows, cfg: DataConfig) -> dict:
@@ -99,7 +99,7 @@ def _usage_columns(table: Table, rows: Rows) -> dict:
     quantity = parse_numbers(table.text(s.QUANTITY))
     with np.errstate(invalid="ignore"):
         rows.reject(np.isnan(quantity) | (quantity < 0), "bad_quantity")
-    kind = table.values(s.KIND).fillna("")
+    kind = pc.fill_null(table.text(s.KIND), "")
     return {s.QUANTITY: quantity.astype(float), s.KIND: kind}
 
 

@@ -108,6 +108,7 @@ class Table:
     columns: dict[str, object]
     sources: SourceFiles
     not_found: dict = field(default_factory=dict)
+    _texts: dict = field(default_factory=dict, repr=False)  # stripped text by canonical name
 
     @property
     def n(self) -> int:
@@ -120,7 +121,9 @@ class Table:
         """The column's stripped text, blanks missing (all missing when it is not mapped)."""
         if canonical not in self.columns:
             return pa.nulls(self.n, pa.string())
-        return text_or_none(self.raw[self.columns[canonical]])
+        if canonical not in self._texts:
+            self._texts[canonical] = text_or_none(self.raw[self.columns[canonical]])
+        return self._texts[canonical]
 
     def values(self, canonical: str) -> pd.Series:
         return pd.Series(self.text(canonical).to_pandas(), dtype=object)
@@ -190,16 +193,19 @@ def skip_non_rows(table: Table, rows: Rows, labels, id_column: str) -> None:
     for canonical in table.columns:
         blank &= pc.is_null(table.text(canonical)).to_numpy(zero_copy_only=False)
     rows.set_outside(blank, "empty_rows")
-    ids = table.text(id_column)
-    rows.set_outside(total_texts(ids, labels) & ~blank, "total_rows")
+    # judged once per distinct id
+    encoded = pc.dictionary_encode(table.text(id_column)).combine_chunks()
+    labelled = np.r_[total_texts(encoded.dictionary, labels), False]  # the last: no id
+    total = labelled[pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)]
+    rows.set_outside(total & ~blank, "total_rows")
 
 
 def reject_duplicates(table: Table, rows: Rows) -> None:
     """Rows equal in every mapped column to an earlier row (only kept rows are compared: a copy
     of a rejected row is rejected for the same reason already)."""
     mapped = table.raw.select([table.columns[c] for c in table.columns])
-    text = mapped.to_pandas().astype(object)
-    rows.reject(text.duplicated(keep="first").to_numpy() & rows.good, "duplicate")
+    duplicated = mapped.to_pandas().duplicated(keep="first").to_numpy()
+    rows.reject(duplicated & rows.good, "duplicate")
 
 
 def after_period(rows: Rows, dated: np.ndarray, period_end: pd.Timestamp | None) -> None:
@@ -213,8 +219,12 @@ def after_period(rows: Rows, dated: np.ndarray, period_end: pd.Timestamp | None)
 
 
 def text_column(values, mask: np.ndarray | None = None) -> pd.Series:
-    """Text as pandas' `str` (missing stays missing)."""
-    series = pd.Series(values.to_pandas() if hasattr(values, "to_pandas") else values, dtype=object)
+    """Text (Arrow, or an object Series) as pandas' `str`, the rows of `mask`; missing stays
+    missing."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        kept = values.filter(pa.array(mask)) if mask is not None else values
+        return pd.Series(kept.to_pandas(), dtype="str").reset_index(drop=True)
+    series = pd.Series(values, dtype=object)
     if mask is not None:
         series = series[mask]
     return series.reset_index(drop=True).astype("str")
