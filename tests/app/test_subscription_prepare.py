@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from segml.app import cli
+from segml.app.demo_data import subscription_overrides
 from segml.app.engine import LocalEngine
 from segml.app.params import compose
 from segml.config import to_typed
@@ -35,10 +36,13 @@ def test_generate_then_prepare_through_the_catalog(project):
         cli.app, ["generate", "--shape", "subscription", "--customers", "300", "--seed", "3"]
     )
     assert result.exit_code == 0, result.output
-    cfg = to_typed(compose([SUBSCRIPTION_DATA], conf_dir=project / "conf"))
+    cfg = to_typed(compose(subscription_overrides(None), conf_dir=project / "conf"))
     catalog = Catalog.from_config(cfg.paths, root=project)
-    for name in ("raw_subscriptions", "raw_payments", "raw_usage", "raw_customers"):
+    for name in ("raw_subscriptions", "raw_payments", "raw_usage", "raw_customers", "ground_truth"):
         assert catalog.path(name).exists(), name
+    # the transaction demo's files are not touched: the customer table has a name of its own
+    assert catalog.path("raw_customers").name == "subscription_customers.csv"
+    assert not (project / "data" / "raw" / "customers.csv").exists()
     assert not catalog.path("raw_transactions").exists()
     with pytest.warns(UserWarning):  # typed customer columns: read once data/validate has them
         prepare.run(cfg, catalog, LocalEngine())
@@ -78,6 +82,15 @@ def test_the_transaction_step_is_the_one_it_was():
     assert (
         prepare.STEP.whole is prepare.whole and prepare.STEP.per_partition is prepare.per_partition
     )
+
+
+def test_the_demo_shape_picks_its_groups_unless_told_otherwise():
+    assert subscription_overrides(None) == ["data=subscription_demo", "paths=subscription_demo"]
+    assert subscription_overrides(["data=mycrm", "as_of=2025-06-30"]) == [
+        "paths=subscription_demo",
+        "data=mycrm",
+        "as_of=2025-06-30",
+    ]
 
 
 def test_subscriptions_on_dask_stop_at_start_up():

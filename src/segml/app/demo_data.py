@@ -1,6 +1,7 @@
 """The subscription demo's files (`segml generate --shape subscription`): the messy export of a
 telecom-like operator written where conf/paths expects it, with the headers conf/data maps
-(`conf/data/subscription_demo.yaml`, which `SUBSCRIPTION_DATA` selects)."""
+(`conf/data/subscription_demo.yaml` and `conf/paths/subscription_demo.yaml`, which
+`subscription_overrides` selects)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ from segml.config import Config
 from segml.data import io
 
 SUBSCRIPTION = "subscription"  # the shape
-SUBSCRIPTION_DATA = "data=subscription_demo"  # the config group the shape's files are mapped by
+# the config groups the shape's files are mapped by (conf/data) and written to (conf/paths: its own
+# customer table and ground truth beside the transaction demo's)
+SUBSCRIPTION_GROUPS = {"data": "subscription_demo", "paths": "subscription_demo"}
 
 
 def subscription_overrides(overrides: list[str] | None) -> list[str]:
-    """The overrides with the subscription demo's data settings, unless they pick their own."""
+    """The overrides with the subscription demo's groups, except those they pick themselves."""
     overrides = list(overrides or [])
-    if any(o.lstrip("+~").startswith("data=") for o in overrides):
-        return overrides
-    return [SUBSCRIPTION_DATA, *overrides]
+    chosen = {o.lstrip("+~").split("=", 1)[0] for o in overrides if "=" in o}
+    groups = [
+        f"{group}={name}" for group, name in SUBSCRIPTION_GROUPS.items() if group not in chosen
+    ]
+    return [*groups, *overrides]
 
 
 def write_subscription_demo(cfg: Config, customers: int, seed: int, start: str, end: str) -> str:
