@@ -268,3 +268,22 @@ def test_a_missing_required_column_stops_and_a_missing_optional_one_is_listed(dc
     missing = result.quality["columns_not_found"]["data.subscriptions.columns.contract"]
     assert missing == {"column": "term", "did_you_mean": "terms"}
     assert np.all(result.subscriptions[s.CONTRACT_MONTHS] == 0)  # no term column: no contract
+
+
+def test_a_damaged_id_and_an_unreadable_cancellation_date_are_rejected(dcfg):
+    columns = dict(dcfg.subscriptions["columns"], cancelled_on="notice")
+    cfg = dataclasses.replace(dcfg, subscriptions={**dcfg.subscriptions, "columns": columns})
+    rows = [
+        [*GOOD, "2024-05-20"],
+        ["1.23457E+11", "S2", "基础", "2024-01-01", "", "50", "月付", "无合约", "正常", ""],
+        ["C3", "S3", "基础", "2024-01-01", "", "50", "月付", "无合约", "已取消", "上周"],
+        [" 0042.0 ", "S4", "基础", "2024-01-01", "", "50", "月付", "无合约", "正常", ""],
+    ]
+    result = prepare_subscriptions(SubscriptionExport(frame(rows, [*SUBS, "notice"])), cfg)
+    assert reasons(result, "subscriptions") == {
+        2: SUBSCRIPTION_REASONS["damaged_customer_id"],
+        3: SUBSCRIPTION_REASONS["bad_cancelled_on"],
+    }
+    clean = result.subscriptions.set_index(s.SUBSCRIPTION_ID)
+    assert clean.loc["S1", s.CANCELLED_ON] == pd.Timestamp("2024-05-20")
+    assert clean.loc["S4", s.CUSTOMER_ID] == "0042"  # cleaned as the transaction reader cleans ids

@@ -77,7 +77,7 @@ def generate(
         "default",
         help="default (years of a growing business) | cohort (one acquisition wave in the first "
         "quarter, repeat rates decaying with tenure) | subscription (a telecom-like operator's "
-        "subscriptions, payments and usage; read with data=subscription_demo)",
+        "subscriptions, payments and usage; data= and paths=subscription_demo)",
     ),
     overrides: Overrides = None,
 ) -> None:
@@ -292,7 +292,9 @@ def _restore(path: Path, content: bytes | None) -> None:
 
 @app.command()
 def demo(
-    shape: str = typer.Option("default", help="default | subscription (data=subscription_demo)"),
+    shape: str = typer.Option(
+        "default", help="default | subscription (data= and paths=subscription_demo)"
+    ),
     overrides: Overrides = None,
 ) -> None:
     """Generate demo data (if absent) and run the whole pipeline on it."""
