@@ -35,6 +35,7 @@ NEGATIVE_STYLES = ("parentheses", "trailing_minus")
 PAST_END = ("stop", "export_end")  # `data.as_of_past_end`
 KINDS = ("transactions", "subscriptions")  # data.kind: what a customer's behaviour is recorded as
 ATTRIBUTE_TYPES = ("category", "number", "date", "yes_no")  # data.customer_columns.<name>.type
+KIND_ENGINES = {"subscriptions": ("local",)}  # the engines a kind runs on (others: all)
 SUFFICIENCY = ("untrained", "stop", "warn")  # `labels.sufficiency.on_failure`
 # words a total or subtotal row carries in its id (or first) cell (`data.total_labels`)
 TOTAL_LABELS = (
@@ -477,6 +478,10 @@ def _check_choices(typed: Config) -> None:
         raise ConfigError(
             f"engine={typed.engine!r}: use one of {list(ENGINES)} (dask runs prepare, features, "
             "tier and export's table per partition of customers; see conf/dask)."
+        )
+    if typed.engine not in KIND_ENGINES.get(typed.data.kind, ENGINES):
+        raise ConfigError(
+            f"data.kind={typed.data.kind!r} runs on the local engine only for now: set engine=local."
         )
     if typed.data.on_missing_column not in ON_MISSING_COLUMN:
         raise ConfigError(

@@ -75,8 +75,9 @@ def generate(
     ),
     shape: str = typer.Option(
         "default",
-        help="default (years of a growing business) | cohort (one "
-        "acquisition wave in the first quarter, repeat rates decaying with tenure)",
+        help="default (years of a growing business) | cohort (one acquisition wave in the first "
+        "quarter, repeat rates decaying with tenure) | subscription (a telecom-like operator's "
+        "subscriptions, payments and usage; data= and paths=subscription_demo)",
     ),
     overrides: Overrides = None,
 ) -> None:
@@ -93,6 +94,14 @@ def generate(
         _generate(customers, seed, start, end, overrides, shape)
 
 
+def _generate_subscriptions(customers: int, seed: int, start: str, end: str, overrides) -> None:
+    from segml.app.demo_data import subscription_overrides, write_subscription_demo
+
+    _, cfg = _config(subscription_overrides(overrides))
+    with console.status(f"generating {customers:,} subscribers..."):
+        console.print(write_subscription_demo(cfg, customers, seed, start, end))
+
+
 def _generate(
     customers: int,
     seed: int,
@@ -105,6 +114,8 @@ def _generate(
     from segml.data.attributes import customer_mapping
     from segml.data.generate import generate as make
 
+    if shape == "subscription":
+        return _generate_subscriptions(customers, seed, start, end, overrides)
     _, cfg = _config(overrides)
     with console.status(f"generating {customers:,} customers..."):
         demo = make(customers, start, end, seed, shape=shape)
@@ -281,12 +292,21 @@ def _restore(path: Path, content: bytes | None) -> None:
 
 
 @app.command()
-def demo(overrides: Overrides = None) -> None:
+def demo(
+    shape: str = typer.Option(
+        "default", help="default | subscription (data= and paths=subscription_demo)"
+    ),
+    overrides: Overrides = None,
+) -> None:
     """Generate demo data (if absent) and run the whole pipeline on it."""
+    from segml.app.demo_data import SUBSCRIPTION, subscription_overrides
+
+    overrides = subscription_overrides(overrides) if shape == SUBSCRIPTION else overrides
     _, cfg = _config(overrides)
+    first = cfg.paths.raw_subscriptions if shape == SUBSCRIPTION else cfg.paths.raw_transactions
     with _one_at_a_time():
-        if not Path(cfg.paths.raw_transactions).exists():
-            _generate(20_000, 42, "2023-01-01", "2025-12-31", overrides)
+        if not Path(first).exists():
+            _generate(20_000, 42, "2023-01-01", "2025-12-31", overrides, shape)
         _compose_and_repro(overrides)
     summary()
 

@@ -26,7 +26,8 @@ import pandas as pd
 
 from segml.config import DataConfig, PathsConfig
 from segml.data import io
-from segml.data.raw import read_raw_inputs
+from segml.data.files import input_exists
+from segml.data.raw import read_raw_inputs, read_raw_table
 from segml.errors import InputError
 
 FOLDER_KEYS = {f.name for f in fields(PathsConfig) if f.name.endswith("_dir")}
@@ -122,6 +123,17 @@ class Catalog:
         if RAW[0] in self.held:
             return self._held(RAW[0]), self._objects.get(RAW[1])
         return read_raw_inputs(self.path(RAW[0]), self.paths.get(RAW[1]), data)
+
+    def read_raw(self, name: str, options: dict[str, Any], optional: bool = False) -> Any:
+        """Another input of the user's export (`raw_subscriptions`, `raw_usage`, ...): held as
+        given, or read from its file (or folder, or glob) with `raw.read_raw_table`'s `options`
+        (every column as text). None when it is `optional` and not there."""
+        if name in self.held:
+            return self._objects.get(name) if optional else self._held(name)
+        path = self.path(name)
+        if optional and not input_exists(path):
+            return None
+        return read_raw_table(path, config_key=f"paths.{name}", **options)
 
     def _held(self, name: str) -> Any:
         if name not in self._objects:

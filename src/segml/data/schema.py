@@ -100,3 +100,46 @@ def clean_customers(types: dict[str, str], history: bool = False) -> pa.DataFram
     return pa.DataFrameSchema(
         columns, strict=True, unique=[CUSTOMER_ID, VALID_FROM] if history else None
     )
+
+
+# Subscription exports, prepared (`segml.data.subscriptions`): what the features read
+CLEAN_SUBSCRIPTIONS = pa.DataFrameSchema(
+    {
+        CUSTOMER_ID: pa.Column(str, pa.Check.str_length(min_value=1)),
+        SUBSCRIPTION_ID: pa.Column(str, pa.Check.str_length(min_value=1)),
+        PLAN: pa.Column(str, nullable=True),
+        START: pa.Column("datetime64[ns]"),
+        END: pa.Column("datetime64[ns]", nullable=True),
+        AMOUNT: pa.Column(float, pa.Check.ge(0)),
+        BILLING_MONTHS: pa.Column("int64", pa.Check.gt(0)),
+        CONTRACT_MONTHS: pa.Column("int64", pa.Check.ge(0)),
+        STATUS: pa.Column(str, pa.Check.isin(STATUSES), nullable=True),
+        CANCELLED_ON: pa.Column("datetime64[ns]", nullable=True),
+        MRR: pa.Column(float, pa.Check.ge(0)),
+        IS_TRIAL: pa.Column(bool),
+    },
+    strict=True,
+    ordered=True,
+)
+CLEAN_USAGE = pa.DataFrameSchema(
+    {
+        CUSTOMER_ID: pa.Column(str, pa.Check.str_length(min_value=1)),
+        SUBSCRIPTION_ID: pa.Column(str, nullable=True),
+        TS: pa.Column("datetime64[ns]"),
+        QUANTITY: pa.Column(float, pa.Check.ge(0)),
+        KIND: pa.Column(str),
+    },
+    strict=True,
+    ordered=True,
+)
+CLEAN_PAYMENTS = pa.DataFrameSchema(
+    {
+        CUSTOMER_ID: pa.Column(str, pa.Check.str_length(min_value=1)),
+        SUBSCRIPTION_ID: pa.Column(str, nullable=True),
+        TS: pa.Column("datetime64[ns]"),
+        AMOUNT: pa.Column(float),
+        OUTCOME: pa.Column(str, pa.Check.isin(PAYMENT_OUTCOMES)),
+    },
+    strict=True,
+    ordered=True,
+)

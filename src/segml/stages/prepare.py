@@ -1,11 +1,21 @@
-"""The prepare stage: the user's export -> clean transactions and customers, rejected rows (with
-their reasons), customers without a usable purchase, data-quality figures."""
+"""The prepare stage: the user's export -> clean transactions (or, with `data.kind:
+subscriptions`, clean subscriptions, usage and payments) and customers, rejected rows (with their
+reasons), customers without a usable purchase (or subscription), data-quality figures. One step
+per kind (`STEPS`); the rest of the stage is the same for both."""
 
 from __future__ import annotations
 
 from segml.config import Config
 from segml.data.catalog import Catalog
 from segml.data.partitions import prepare_partitioned
+from segml.data.subscriptions import (
+    PAYMENTS,
+    SUBSCRIPTIONS,
+    USAGE,
+    SubscriptionExport,
+    prepare_subscriptions,
+    read_options,
+)
 from segml.data.validate import prepare
 from segml.stages.step import Engine, Partitions, Step
 
@@ -26,11 +36,34 @@ def per_partition(parts: Partitions, cfg: Config, catalog: Catalog):
     return prepare_partitioned(parts, cfg.data, cfg.as_of, cfg.dask.partitions, sources, *out)
 
 
+def subscriptions(cfg: Config, catalog: Catalog):
+    """The subscription export: spells, optional usage and payments, the customer table (local
+    engine only for now: config composing stops `engine: dask` with subscriptions)."""
+    data = cfg.data
+    tables = {
+        name: catalog.read_raw(f"raw_{name}", options, optional=name != SUBSCRIPTIONS)
+        for name in (SUBSCRIPTIONS, PAYMENTS, USAGE)
+        if (options := read_options(data, name)) is not None
+    }
+    customers = catalog.read_raw(
+        "raw_customers", data.read_options(customers=True), optional=data.customers_optional
+    )
+    names = ("raw_subscriptions", "raw_payments", "raw_usage", "raw_customers")
+    sources = {name.removeprefix("raw_"): catalog.source(name) for name in names}
+    result = prepare_subscriptions(
+        SubscriptionExport(**tables, customers=customers), data, cfg.as_of, sources
+    )
+    for name in (SUBSCRIPTIONS, PAYMENTS, USAGE, "customers"):
+        catalog.write(f"prepared_{name}", getattr(result, name))
+    return result
+
+
 STEP = Step(whole, per_partition)
+STEPS = {"transactions": STEP, "subscriptions": Step(subscriptions)}  # by data.kind
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
-    result = engine.run(STEP, cfg, catalog)
+    result = engine.run(STEPS[cfg.data.kind], cfg, catalog)
     catalog.write("rejected", result.rejected)
     catalog.write("no_purchase_customers", result.no_purchase)
     catalog.write_metrics("data_quality", result.quality, headline(result.quality))
