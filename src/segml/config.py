@@ -246,6 +246,7 @@ class FeaturesConfig:
     top_channels: int = 4
     use_attributes: bool = True
     use_bgnbd: bool = True
+    subscriptions: dict[str, Any] = field(default_factory=dict)  # features.subscriptions.Settings
 
 
 @dataclass

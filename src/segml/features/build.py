@@ -33,6 +33,8 @@ class Vocabulary:
     categories: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
     attributes: dict[str, list[str]] = field(default_factory=dict)
+    plans: list[str] = field(default_factory=list)  # subscriptions: plans by the earliest cutoff
+    usage_kinds: list[str] = field(default_factory=list)  # subscriptions: usage kinds, most used first
 
 
 def level_counts(levels: Levels | None, rows: np.ndarray) -> Counter:
@@ -549,6 +551,8 @@ def with_vocabulary_levels(frame: pd.DataFrame, vocab: Vocabulary) -> pd.DataFra
     for column, levels in vocab.attributes.items():
         if f"attr_{column}" in frame:
             frame[f"attr_{column}"] = over_levels(frame[f"attr_{column}"], levels)
+    if vocab.plans and s.PLAN in frame:  # subscribers' plan
+        frame[s.PLAN] = over_levels(frame[s.PLAN], vocab.plans)
     return frame
 
 
