@@ -174,11 +174,24 @@ def test_the_contract_term_rolls_over_without_a_new_row():
     # a one-year contract from 2023-01-31 with no renewal row: at 2024-03-10 the running term
     # ends 2025-01-31
     subs = subscriptions()[:0]
-    subs.loc[0] = ["X", "S", "p", pd.Timestamp("2023-01-31"), pd.NaT, 10.0, 1, 12, "active", False, 10.0]
+    subs.loc[0] = [
+        "X",
+        "S",
+        "p",
+        pd.Timestamp("2023-01-31"),
+        pd.NaT,
+        10.0,
+        1,
+        12,
+        "active",
+        False,
+        10.0,
+    ]
     frame = build("2024-03-10", False, subs, payments()[:0], usage()[:0], customers()[:0])
-    assert frame["contract_days_left"].iloc[0] == (
-        pd.Timestamp("2025-01-31") - pd.Timestamp("2024-03-10")
-    ).days
+    assert (
+        frame["contract_days_left"].iloc[0]
+        == (pd.Timestamp("2025-01-31") - pd.Timestamp("2024-03-10")).days
+    )
 
 
 def test_add_months_keeps_the_day_or_the_month_end():

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.features.test_subscriptions import build, customers, payments, subscriptions, usage
+from tests.features.test_subscriptions import build, payments, subscriptions, usage
 
 LABELS = ["churned", "future_value", "days_to_churn", "value_365d"]
 CUTOFFS = ["2024-06-10", "2024-07-20"]

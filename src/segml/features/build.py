@@ -34,7 +34,7 @@ class Vocabulary:
     channels: list[str] = field(default_factory=list)
     attributes: dict[str, list[str]] = field(default_factory=dict)
     plans: list[str] = field(default_factory=list)  # subscriptions: plans by the earliest cutoff
-    usage_kinds: list[str] = field(default_factory=list)  # subscriptions: usage kinds, most used first
+    usage_kinds: list[str] = field(default_factory=list)  # subscriptions: most used first
 
 
 def level_counts(levels: Levels | None, rows: np.ndarray) -> Counter:

@@ -34,6 +34,7 @@ from segml.features.events import (
     usage_kinds,
     usage_windows,
 )
+from segml.features.schedule import first_purchase_counts
 from segml.features.spells import (
     DAYS_PER_MONTH,
     NEVER,
@@ -47,7 +48,6 @@ from segml.features.spells import (
     spell_labels,
     term_end,
 )
-from segml.features.schedule import first_purchase_counts
 from segml.features.transactions import Levels, _customer_attributes, to_date
 
 
@@ -220,9 +220,9 @@ def change_columns(at: AtCutoff, settings: Settings, current_start: np.ndarray) 
     return {
         f"upgrades_{settings.change_days}d": np.bincount(rows[up], minlength=n).astype(float),
         f"downgrades_{settings.change_days}d": np.bincount(rows[down], minlength=n).astype(float),
-        f"dropped_products_{settings.dropped_days}d": np.bincount(
-            row[dropped], minlength=n
-        ).astype(float),
+        f"dropped_products_{settings.dropped_days}d": np.bincount(row[dropped], minlength=n).astype(
+            float
+        ),
     }
 
 
