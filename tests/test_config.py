@@ -84,7 +84,14 @@ def test_every_policy_has_actions_for_every_grade(cfg):
         "only_refunds",
         "only_free_orders",
         "all_rows_rejected",
+        # subscribers (tiering.lifecycle_subscription; cancelled ones are listed apart)
+        "trial",
+        "past_due",
+        "won_back",
+        "cancelled",
     }
+    subscriber = {rule["status"] for rule in cfg.tiering.lifecycle_subscription}
+    assert subscriber | {"cancelled"} <= statuses
     assert set(actions["lifecycle"]) == statuses == set(cfg.tiering.lifecycle["labels"])
     assert {a["team"] for grades in actions.values() for a in grades.values()} <= set(
         cfg.tiering.teams

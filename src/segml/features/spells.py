@@ -200,3 +200,27 @@ def revenue_between(start, end, mrr, rows, n: int, day: int, window: int) -> np.
     overlap = np.clip(np.minimum(end, hi) - np.maximum(start, lo), 0, None)
     keep = rows >= 0
     return np.bincount(rows[keep], weights=(mrr * overlap / DAYS_PER_MONTH)[keep], minlength=n)
+
+
+def cancelled_at(spells: Spells, day: int, within_days: int = 365) -> pd.DataFrame:
+    """Customers with nothing running at `day` whose last spell ended in the `within_days` before
+    it: not scored, listed apart like customers without a purchase (columns of prepare's
+    `no_purchase_customers`: customer_id, status `cancelled`, reject_reasons saying when)."""
+    at = at_cutoff(spells, day)
+    code, end = spells.code[at.seen], at.end
+    last_end = per_row(code, np.where(end > day, -NEVER, end), len(spells), np.maximum, -NEVER)
+    first = per_row(code, spells.start[at.seen], len(spells), np.minimum, NEVER)
+    gone = (at.row < 0) & (last_end > day - within_days) & (last_end <= day)
+    gone &= np.isin(np.arange(len(spells)), code)
+    months = np.round((last_end[gone] - first[gone]) / DAYS_PER_MONTH).astype(int)
+    dates = (EPOCH + last_end[gone].astype("timedelta64[D]")).astype(str)
+    return pd.DataFrame(
+        {
+            s.CUSTOMER_ID: spells.customer_ids[np.flatnonzero(gone)].to_numpy(str),
+            "status": "cancelled",
+            "reject_reasons": [
+                f"cancelled on {d} after {m} months / {d}取消，在网{m}个月"
+                for d, m in zip(dates, months)
+            ],
+        }
+    )

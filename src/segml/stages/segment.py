@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from segml.config import Config
 from segml.data.catalog import Catalog
+from segml.features.build import Vocabulary
 from segml.models.segment import segment_columns, segment_customers
+from segml.stages.kinds import kind_of
 from segml.stages.step import Engine
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
+    # the kind's segment features (data.kind: subscribers' are not RFM)
+    settings = kind_of(cfg).segments(cfg.segment, Vocabulary(**catalog.read("vocabulary")))
     # only the columns segmenting reads: assigning millions of customers on them takes seconds
     segmenter, assigned, profile, metrics = segment_customers(
-        catalog.read_columns("snapshot", segment_columns(cfg.segment)), cfg.segment, cfg.seed
+        catalog.read_columns("snapshot", segment_columns(settings)), settings, cfg.seed
     )
     catalog.write("segmenter", segmenter)
     catalog.write("segments", assigned)
