@@ -123,3 +123,25 @@ def test_transaction_targets_are_unchanged():
         "baseline_bgnbd_expected",
     }
     assert not churn.scorers and churn.fallback is None and value.fallback is None
+
+
+def test_subscriber_baselines_have_a_portable_form_that_predicts_the_same():
+    import json
+
+    from segml.reporting import model_export as mx
+    from segml.reporting import portable_model
+
+    churn, value = targets(ChurnConfig(), UpsideConfig(), 90, "subscriptions")
+    frame = rows(600)
+    fitted = [*churn.rules(frame, None).values(), *value.rules(frame, None).values()]
+    unseen = frame.assign(
+        contract_months=np.where(frame.index % 7 == 0, 24.0, frame["contract_months"])
+    )
+    for model in fitted:
+        portable = mx.to_portable(model)
+        json.dumps(portable.spec)
+        np.testing.assert_allclose(
+            portable_model.predict_spec(portable.spec, unseen), model.predict(unseen), rtol=1e-9
+        )
+    kinds = {mx.to_portable(m).spec["kind"] for m in fitted}
+    assert kinds == {"lookup", "sbg", "column"}
