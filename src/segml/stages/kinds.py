@@ -74,9 +74,15 @@ def _same_segments(cfg: SegmentConfig, vocabulary: Vocabulary) -> SegmentConfig:
     return cfg
 
 
+# the personas' profiles are purchase behaviour (recency, frequency, monetary): subscribers' groups
+# are numbered instead
+SUBSCRIBER_GROUPS = {f"group_{i}": {"en": f"Group {i}", "zh": f"客户群{i}"} for i in range(1, 13)}
+
+
 def _subscriber_segments(cfg: SegmentConfig, vocabulary: Vocabulary) -> SegmentConfig:
     usage = [f"usage_90d__{k}" for k in vocabulary.usage_kinds[:1]]
-    return replace(cfg, features=[*SUBSCRIBER_SEGMENT_FEATURES, *usage], personas={})
+    features = [*SUBSCRIBER_SEGMENT_FEATURES, *usage]
+    return replace(cfg, features=features, personas=SUBSCRIBER_GROUPS)
 
 
 @dataclass(frozen=True)
