@@ -304,7 +304,7 @@ class TieringConfig:
     pyramid: dict[str, Any] = field(default_factory=dict)
     value_potential: dict[str, Any] = field(default_factory=dict)
     lifecycle: dict[str, Any] = field(default_factory=dict)
-    lifecycle_subscription: list[dict[str, Any]] = field(default_factory=list)  # data.kind subs.
+    lifecycle_subscription: dict[str, Any] = field(default_factory=dict)  # rules, actions
     rfm: dict[str, Any] = field(default_factory=dict)
     coherence: dict[str, Any] = field(default_factory=dict)
     hysteresis: float = 0.0

@@ -23,7 +23,7 @@ def test_status_rules_in_config_order(cfg):
         }
     )
     p = np.array([0.9, 0.9, 0.9, 0.9, 0.3, 0.29])
-    status = subscriber_status(snap, p, cfg.tiering.lifecycle_subscription)
+    status = subscriber_status(snap, p, cfg.tiering.lifecycle_subscription["rules"])
     assert status.tolist() == ["trial", "past_due", "won_back", "new", "at_risk", "active"]
 
 

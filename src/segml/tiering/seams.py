@@ -35,7 +35,12 @@ class TierSeams:
     def tiering(self, cfg: TieringConfig) -> TieringConfig:
         """The tiering settings this kind grades with: RFM scores, segments and their coherence
         with personas only where purchases are the behaviour."""
-        return cfg if self.rfm else replace(cfg, rfm={}, coherence={})
+        if self.rfm:
+            return cfg
+        extra = cfg.lifecycle_subscription.get("actions", {})
+        lifecycle = {**cfg.actions.get("lifecycle", {}), **extra}
+        actions = {**cfg.actions, "lifecycle": lifecycle}
+        return replace(cfg, rfm={}, coherence={}, actions=actions)
 
     def grading_columns(self, cfg: TieringConfig) -> list[str]:
         """The snapshot columns grading needs besides the scores (ids, lifecycle and RFM inputs)."""
@@ -71,7 +76,7 @@ def _recurring_values(snap: pd.DataFrame, cfg: TieringConfig, horizon_days: int)
 
 def _subscriber_lifecycle(snap: pd.DataFrame, churn_probability: pd.Series, cfg: TieringConfig):
     return t.subscriber_status(
-        snap.reset_index(drop=True), churn_probability, cfg.lifecycle_subscription
+        snap.reset_index(drop=True), churn_probability, cfg.lifecycle_subscription["rules"]
     )
 
 
@@ -124,7 +129,7 @@ def subscriber_facts(
 
 LIFECYCLE_INPUTS = {
     "transactions": lambda cfg: ["recency_days", "tenure_days"],
-    "subscriptions": lambda cfg: t.condition_facts(cfg.lifecycle_subscription),
+    "subscriptions": lambda cfg: t.condition_facts(cfg.lifecycle_subscription.get("rules", [])),
 }
 TRANSACTION_SEAMS = TierSeams(
     "transactions",
