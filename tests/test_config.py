@@ -85,7 +85,15 @@ def test_every_policy_has_actions_for_every_grade(cfg):
         "only_free_orders",
         "all_rows_rejected",
     }
-    assert set(actions["lifecycle"]) == statuses == set(cfg.tiering.lifecycle["labels"])
+    assert set(actions["lifecycle"]) == statuses
+    # subscribers' statuses (cancelled ones are listed apart): labels, and actions of their own
+    subscriber = cfg.tiering.lifecycle_subscription
+    own = {"trial", "past_due", "won_back", "cancelled"}
+    assert {rule["status"] for rule in subscriber["rules"]} | {"cancelled"} <= statuses | own
+    assert set(subscriber["actions"]) == own
+    assert statuses | own == set(cfg.tiering.lifecycle["labels"])
+    for action in subscriber["actions"].values():
+        assert action["en"] and action["zh"] and action["team"] in cfg.tiering.teams
     assert {a["team"] for grades in actions.values() for a in grades.values()} <= set(
         cfg.tiering.teams
     )

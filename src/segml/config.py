@@ -248,6 +248,7 @@ class FeaturesConfig:
     top_channels: int = 4
     use_attributes: bool = True
     use_bgnbd: bool = True
+    subscriptions: dict[str, Any] = field(default_factory=dict)  # features.subscriptions.Settings
 
 
 @dataclass
@@ -305,6 +306,7 @@ class TieringConfig:
     pyramid: dict[str, Any] = field(default_factory=dict)
     value_potential: dict[str, Any] = field(default_factory=dict)
     lifecycle: dict[str, Any] = field(default_factory=dict)
+    lifecycle_subscription: dict[str, Any] = field(default_factory=dict)  # rules, actions
     rfm: dict[str, Any] = field(default_factory=dict)
     coherence: dict[str, Any] = field(default_factory=dict)
     hysteresis: float = 0.0

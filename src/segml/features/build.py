@@ -35,9 +35,12 @@ class Vocabulary:
     channels: list[str] = field(default_factory=list)
     attributes: dict[str, list[str]] = field(default_factory=dict)  # category attribute: levels
     measures: dict[str, str] = field(default_factory=dict)  # other attributes: "number" | "date"
+    plans: list[str] = field(default_factory=list)  # subscriptions: plans by the earliest cutoff
+    usage_kinds: list[str] = field(default_factory=list)  # subscriptions: most used first
 
-    def __setstate__(self, state: dict) -> None:  # models pickled before `measures` existed
-        object.__setattr__(self, "__dict__", {"measures": {}, **state})
+    def __setstate__(self, state: dict) -> None:  # models pickled before these fields existed
+        defaults = {"measures": {}, "plans": [], "usage_kinds": []}
+        object.__setattr__(self, "__dict__", {**defaults, **state})
 
 
 def level_counts(levels: Levels | None, rows: np.ndarray) -> Counter:
@@ -549,6 +552,8 @@ def with_vocabulary_levels(frame: pd.DataFrame, vocab: Vocabulary) -> pd.DataFra
     for column, levels in vocab.attributes.items():
         if f"attr_{column}" in frame:
             frame[f"attr_{column}"] = over_levels(frame[f"attr_{column}"], levels)
+    if vocab.plans and s.PLAN in frame:  # subscribers' plan
+        frame[s.PLAN] = over_levels(frame[s.PLAN], vocab.plans)
     return frame
 
 

@@ -4,7 +4,9 @@ it at all (and what scores instead when it cannot)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -12,7 +14,16 @@ import pandas as pd
 from segml.config import ChurnConfig, UpsideConfig
 from segml.data import schema as s
 from segml.models import evaluation as ev
-from segml.models.baselines import CHURN_BASELINES, DECREASING, value_baselines
+from segml.models.baselines import (
+    CHURN_BASELINES,
+    DECREASING,
+    SUBSCRIBER_CHURN_BASELINES,
+    ContractTenureRule,
+    RunRate,
+    SbgScorer,
+    subscriber_value_baselines,
+    value_baselines,
+)
 from segml.models.sampling import labels, sample_per_cutoff
 from segml.models.scorers import ChurnBlend, ChurnModel, RuleScorer, UpsideModel, ValueBlend
 
@@ -33,8 +44,12 @@ class Target:
     name: str
     cfg: ChurnConfig | UpsideConfig
     headline: str
-    baselines: dict[str, str]
+    baselines: dict[str, str]  # name -> the feature it reads (a RuleScorer unless in `scorers`)
     calibrate_baselines: bool
+    # baselines that are scorers of their own (name -> an unfitted one), and the scorer that needs
+    # no labels for when the data cannot train (None: BG/NBD for churn, last period for value)
+    scorers: dict[str, Callable] = field(default_factory=dict)
+    fallback: Callable | None = None
 
     def labels(self, frame: pd.DataFrame) -> np.ndarray:
         return labels(self.name, frame)
@@ -80,18 +95,19 @@ class Target:
         probability of no purchase for churn, last period's spend for value), and says why (in
         Chinese `reason_zh`, else the known words for `reason`)."""
         zh_reason = reason_zh or UNTRAINED_ZH.get(reason, reason)
-        name, feature = (
-            ("baseline_bgnbd", "bgnbd_p_no_purchase")
-            if self.name == "churn"
-            else ("baseline_last_period", self.baselines["baseline_last_period"])
-        )
-        rule = RuleScorer(feature, name, calibrate=False)
-        rule.features_, rule.vocabulary_, rule.trained_columns_, rule.scorer_ = (
-            [feature],
-            vocabulary,
-            [feature],
-            name,
-        )
+        if self.fallback is not None:
+            rule = self.fallback()
+            name, rule.reference_ = rule.name, 0.0
+        else:
+            name, feature = (
+                ("baseline_bgnbd", "bgnbd_p_no_purchase")
+                if self.name == "churn"
+                else ("baseline_last_period", self.baselines["baseline_last_period"])
+            )
+            rule = RuleScorer(feature, name, calibrate=False)
+            rule.features_ = [feature]
+        rule.vocabulary_, rule.trained_columns_ = vocabulary, list(rule.features_)
+        rule.scorer_ = name
         en, zh = ev.SCORER_NAMES.get(name, (name, name))
         summary = {
             "grade": "C",
@@ -127,10 +143,15 @@ class Target:
         return ev.churn_metrics(y, score) if self.name == "churn" else ev.value_metrics(y, score)
 
     def rules(self, train: pd.DataFrame, vocabulary) -> dict[str, RuleScorer]:
+        y = self.labels(train)
         return {
-            name: RuleScorer(
-                feature, name, self.calibrate_baselines, increasing=name not in DECREASING
-            ).fit(train, self.labels(train), vocabulary)
+            name: (
+                self.scorers[name]()
+                if name in self.scorers
+                else RuleScorer(
+                    feature, name, self.calibrate_baselines, increasing=name not in DECREASING
+                )
+            ).fit(train, y, vocabulary)
             for name, feature in self.baselines.items()
             if feature in train
         }
@@ -146,8 +167,20 @@ class Target:
         return kind(model, rule).fit(held, self.labels(held))
 
 
-def targets(churn_cfg: ChurnConfig, upside_cfg: UpsideConfig, horizon_days: int) -> list[Target]:
-    """The churn model, then the value model."""
+def targets(
+    churn_cfg: ChurnConfig,
+    upside_cfg: UpsideConfig,
+    horizon_days: int,
+    kind: str = "transactions",
+) -> list[Target]:
+    """The churn model, then the value model, of this kind of data (`data.kind`)."""
+    return TARGETS[kind](churn_cfg, upside_cfg, horizon_days)
+
+
+def transaction_targets(
+    churn_cfg: ChurnConfig, upside_cfg: UpsideConfig, horizon_days: int
+) -> list[Target]:
+    """Against the recency rule and BG/NBD; last period's spend and BG/NBD x Gamma-Gamma."""
     return [
         Target("churn", churn_cfg, ev.TARGET_HEADLINE["churn"], CHURN_BASELINES, True),
         Target(
@@ -158,3 +191,37 @@ def targets(churn_cfg: ChurnConfig, upside_cfg: UpsideConfig, horizon_days: int)
             False,
         ),
     ]
+
+
+def subscriber_targets(
+    churn_cfg: ChurnConfig, upside_cfg: UpsideConfig, horizon_days: int
+) -> list[Target]:
+    """Observed churn against the contract x tenure rule and the shifted-beta-geometric model
+    (which, with its prior, also scores when the data cannot train); recurring revenue in the
+    window against the run rate (the fallback) and the last H days' revenue."""
+    return [
+        Target(
+            "churn",
+            churn_cfg,
+            ev.TARGET_HEADLINE["churn"],
+            SUBSCRIBER_CHURN_BASELINES,
+            True,
+            {
+                "baseline_contract_tenure": ContractTenureRule,
+                "baseline_survival": partial(SbgScorer, horizon_days),
+            },
+            partial(SbgScorer, horizon_days),
+        ),
+        Target(
+            "upside",
+            upside_cfg,
+            ev.TARGET_HEADLINE["upside"],
+            subscriber_value_baselines(horizon_days),
+            False,
+            {"baseline_run_rate": partial(RunRate, horizon_days)},
+            partial(RunRate, horizon_days),
+        ),
+    ]
+
+
+TARGETS = {"transactions": transaction_targets, "subscriptions": subscriber_targets}

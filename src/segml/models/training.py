@@ -50,6 +50,7 @@ def train_models(
     vocabulary: Vocabulary | None = None,
     pools: dict[str, pd.DataFrame] | None = None,
     population: Callable[[], pd.DataFrame] | None = None,
+    kind: str = "transactions",
 ) -> Trained:
     """The train stage: walk-forward backtest of each model beside its baselines, a grade from it,
     then the production scorer refit on every labelled cutoff up to as_of.
@@ -57,13 +58,13 @@ def train_models(
     `pools` (from `read_training_rows`): each model's training rows, drawn already; `labelled`
     then needs only the backtest folds' rows in full. `population`: the snapshot's customers the
     models learn about (`datasets.active_rows`), read only if a churn blend scores (it ranks its
-    parts' scores among them)."""
+    parts' scores among them). `kind`: `data.kind`, whose targets and baselines these are."""
     fold_rows = fold_customers(labelled)
     # whether the data can train a model is a question of ids and labels alone: no copy of features
     id_and_labels = labelled[[s.CUSTOMER_ID, s.CUTOFF, s.CHURNED, s.FUTURE_VALUE]]
     metrics, producers, backtests, forecast_rows, fold_scores = {}, {}, [], [], []
     pools = dict(pools or {})
-    for target in targets(churn_cfg, upside_cfg, schedule.horizon_days):
+    for target in targets(churn_cfg, upside_cfg, schedule.horizon_days, kind):
         # ruled out by labels.sufficiency (the features stage), or nothing to learn from
         ruled_out = schedule.not_trained.get(target.name)
         reason = target.cannot_learn(rows_at(id_and_labels, schedule.production))

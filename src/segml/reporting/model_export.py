@@ -25,6 +25,7 @@ import pandas as pd
 
 from segml.data import schema as s
 from segml.errors import PortableModelError
+from segml.models.baselines import DAYS_PER_MONTH, ContractTenureRule, RunRate, SbgScorer
 
 FORMAT = "segml-portable/1"
 CODE_FILE = Path(__file__).with_name("portable_model.py")
@@ -165,6 +166,37 @@ def _scaled(model: Any) -> Portable:
     )
 
 
+def _subscriber_baseline(model: Any) -> Portable:
+    """Subscribers' baselines (segml.models.baselines): a table of rates, the sBG's parameters
+    per contract term, or the run rate (the monthly fee x the window)."""
+    spec = {"format": FORMAT, "output": "probability", "features": list(model.features_)}
+    if isinstance(model, ContractTenureRule):
+        spec |= {
+            "kind": "lookup",
+            "bands": list(model.bands),
+            "cells": [[c, b, r] for (c, b), r in model.rates_.items()],
+            "terms": [[c, r] for c, r in model.term_rate_.items()],
+            "overall": model.overall_,
+        }
+    elif isinstance(model, SbgScorer):
+        spec |= {
+            "kind": "sbg",
+            "horizon_days": int(model.horizon_days),
+            "terms": [[t, _floats(p)] for t, p in model.params_.items()],
+            "pooled": _floats(model.pooled_),
+        }
+    else:
+        spec = {
+            "format": FORMAT,
+            "kind": "column",
+            "output": "value",
+            "feature": model.features_[0],
+            "clip": [0.0, None],
+            "total_factor": model.horizon_days / DAYS_PER_MONTH,
+        }
+    return Portable(spec, None, ("numpy", "pandas"))
+
+
 def to_portable(model: Any) -> Portable:
     """The portable form of a fitted segml scorer or segmenter (see the module docstring)."""
     if hasattr(model, "inner") and hasattr(model, "factor"):
@@ -179,6 +211,8 @@ def to_portable(model: Any) -> Portable:
         return _monotone_rule(model)
     if hasattr(model, "feature"):
         return _column(model)
+    if isinstance(model, (ContractTenureRule, SbgScorer, RunRate)):
+        return _subscriber_baseline(model)
     raise PortableModelError(
         f"{type(model).__name__} has no portable form: add a converter to "
         "segml/model_export.py (and its kind to segml/portable_model.py)"

@@ -16,7 +16,13 @@ Spec kinds (field `kind`):
   `centers`; returns the segment id and its persona names;
 - "blend": two `parts` (a "lightgbm" model and a rule); a probability is the mean of the parts'
   percentile ranks (`ranks`: per part, score quantiles and their percentiles), then `calibrator`
-  and `tie_break_slope` x that mean; a value is the mean of the two forecasts.
+  and `tie_break_slope` x that mean; a value is the mean of the two forecasts;
+- "lookup": subscribers' contract x tenure rule: the rate of each (`features`[0] value, tenure
+  band of `features`[1] cut at `bands`) cell in `cells`, else the term's rate in `terms`, else
+  `overall`;
+- "sbg": subscribers' shifted-beta-geometric churn within `horizon_days`, with log(alpha),
+  log(beta)[, logit of the monthly early-termination rate] per contract term in `terms`, else
+  `pooled` (segml.models.baselines.SbgScorer).
 Every kind may `clip` its score to [low, high] (null = open), and a forecast may be multiplied by
 `total_factor` (a value scorer corrected so its totals add up).
 """
@@ -24,6 +30,7 @@ Every kind may `clip` its score to [low, high] (null = open), and a forecast may
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +118,10 @@ def predict_spec(spec: dict, frame: pd.DataFrame, booster=None):
         return _clip(score, spec.get("clip"))
     if kind == "column":
         return _clip(_numbers(frame, spec["feature"]), spec.get("clip"))
+    if kind == "lookup":
+        return _lookup(spec, frame)
+    if kind == "sbg":
+        return _sbg(spec, frame)
     if kind == "nearest_center":
         values = np.column_stack([_numbers(frame, c) for c in spec["features"]])
         if spec.get("log_scale"):
@@ -131,6 +142,49 @@ def predict_spec(spec: dict, frame: pd.DataFrame, booster=None):
             index=frame.index,
         )
     raise ValueError(f"unknown model kind {kind!r} in spec (format {spec.get('format')})")
+
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def _lookup(spec: dict, frame: pd.DataFrame) -> np.ndarray:
+    term = np.nan_to_num(_numbers(frame, spec["features"][0]))
+    edges = np.asarray(spec["bands"][1:], dtype=float)
+    band = np.searchsorted(edges, _numbers(frame, spec["features"][1]), side="right")
+    cells = {(float(c), int(b)): float(r) for c, b, r in spec["cells"]}
+    terms = {float(c): float(r) for c, r in spec["terms"]}
+    return np.array(
+        [cells.get((c, int(b)), terms.get(c, spec["overall"])) for c, b in zip(term, band)],
+        dtype=float,
+    )
+
+
+def _betaln(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lgamma = np.frompyfunc(math.lgamma, 1, 1)
+    return (lgamma(a) + lgamma(b) - lgamma(a + b)).astype(float)
+
+
+def _sbg_leave(params: list, n: np.ndarray, k: np.ndarray, horizon: float) -> np.ndarray:
+    alpha, beta = math.exp(params[0]), math.exp(params[1])
+    stay = np.exp(_betaln(alpha, beta + n + k) - _betaln(alpha, beta + n))
+    if len(params) == 3:  # leaving before a contract's term ends
+        stay = stay * (1 - 1 / (1 + math.exp(-params[2]))) ** (horizon / DAYS_PER_MONTH)
+    return np.clip(1 - stay, 1e-9, 1 - 1e-9)
+
+
+def _sbg(spec: dict, frame: pd.DataFrame) -> np.ndarray:
+    horizon = float(spec["horizon_days"])
+    term = np.nan_to_num(_numbers(frame, "contract_months"))
+    tenure, left = _numbers(frame, "tenure_days"), _numbers(frame, "contract_days_left")
+    period = np.where(term > 0, term, 1) * DAYS_PER_MONTH
+    n = np.floor(tenure / period)
+    k_term = (np.nan_to_num(left, nan=np.inf) <= horizon).astype(float)
+    k = np.where(term > 0, k_term, np.floor((tenure + horizon) / period) - n)
+    out = _sbg_leave(spec["pooled"], n, k, horizon)
+    for value, params in spec["terms"]:
+        on = term == value
+        out[on] = _sbg_leave(params, n[on], k[on], horizon)
+    return out
 
 
 class PortableModel(PythonModel):

@@ -6,22 +6,18 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from segml.config import Config
-from segml.data import io
 from segml.data.catalog import Catalog
 from segml.data.schema import CUTOFF
-from segml.features.datasets import build_datasets
 from segml.features.partitioned import build_partitioned
-from segml.features.transactions import index_transactions
+from segml.stages.kinds import kind_of
 from segml.stages.step import Engine, Partitions, Step
 
 
 def whole(cfg: Config, catalog: Catalog):
-    # the raw table is dropped once indexed: the index is all the stage needs, in far less memory
-    idx = index_transactions(
-        catalog.read("prepared_transactions"), catalog.read("prepared_customers")
+    kind = kind_of(cfg)  # data.kind: its prepared tables, features and labels
+    datasets = kind.build_datasets(
+        kind.index(catalog), cfg.features, cfg.labels, cfg.as_of, cfg.data
     )
-    io.release_arrow_memory()
-    datasets = build_datasets(idx, cfg.features, cfg.labels, cfg.as_of, cfg.data)
     # row groups per cutoff: train and export read some cutoffs' rows at a time
     catalog.write("labelled", datasets.labelled, row_groups_by=CUTOFF)
     catalog.write("snapshot", datasets.snapshot)
@@ -49,7 +45,8 @@ STEP = Step(whole, per_partition)
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
-    datasets = engine.run(STEP, cfg, catalog)
+    step = STEP if kind_of(cfg).partitioned else Step(whole)  # no per-partition step: whole
+    datasets = engine.run(step, cfg, catalog)
     catalog.write("vocabulary", asdict(datasets.vocabulary))
     catalog.write_metrics("schedule", datasets.summary, headline(datasets.summary))
 

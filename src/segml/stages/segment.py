@@ -5,11 +5,15 @@ from __future__ import annotations
 from segml.config import Config
 from segml.data.attributes import customer_attributes
 from segml.data.catalog import Catalog
+from segml.features.build import Vocabulary
 from segml.models.segment import segment_columns, segment_customers
+from segml.stages.kinds import kind_of
 from segml.stages.step import Engine
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
+    # the kind's segment features (data.kind: subscribers' are not RFM)
+    settings = kind_of(cfg).segments(cfg.segment, Vocabulary(**catalog.read("vocabulary")))
     # only the columns segmenting reads: assigning millions of customers on them takes seconds
     # typed customer attributes are profiled too (a mean, or for a yes/no the share of yes)
     typed = customer_attributes(cfg.data.customer_columns)
@@ -18,9 +22,9 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         for a in typed
         if a.type in ("number", "yes_no", "date")
     }
-    columns = [*segment_columns(cfg.segment), *attributes]
+    columns = [*segment_columns(settings), *attributes]
     segmenter, assigned, profile, metrics = segment_customers(
-        catalog.read_columns("snapshot", columns), cfg.segment, cfg.seed, attributes
+        catalog.read_columns("snapshot", columns), settings, cfg.seed, attributes
     )
     catalog.write("segmenter", segmenter)
     catalog.write("segments", assigned)

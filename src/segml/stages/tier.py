@@ -12,6 +12,7 @@ from segml.data.catalog import Catalog
 from segml.data.schema import CUSTOMER_ID, CUTOFF
 from segml.reporting import run_history
 from segml.stages.artifacts import MODELS, write_tiers
+from segml.stages.kinds import kind_of
 from segml.stages.schedule import schedule_of
 from segml.stages.step import Engine, Partitions, Step
 from segml.tiering.attribute_phrases import with_attribute_phrases
@@ -27,6 +28,7 @@ def whole(
     previous: pd.DataFrame | None,
     period: Period | None,
 ) -> TierResult:
+    kind = kind_of(cfg)
     result = score_customers(
         catalog.read("snapshot"),
         catalog.read(MODELS["segmenter"]),
@@ -38,7 +40,8 @@ def whole(
         horizon_days,
         previous,
         period,
-        catalog.read("no_purchase_customers"),
+        kind.listed_apart(catalog, horizon_days),
+        kind.tier,
     )
     catalog.write("tiers", result.table)
     return result
@@ -89,4 +92,5 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         snapshot[CUSTOMER_ID],
         os.environ.get(cfg.export.salt_env),
     )
-    write_tiers(catalog, engine.run(STEP, cfg, catalog, horizon_days, previous, period))
+    step = STEP if kind_of(cfg).partitioned else Step(whole)  # no per-partition step: whole
+    write_tiers(catalog, engine.run(step, cfg, catalog, horizon_days, previous, period))

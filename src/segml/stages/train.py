@@ -10,10 +10,10 @@ from segml.config import Config
 from segml.data import schema as s
 from segml.data.catalog import Catalog
 from segml.features.build import Vocabulary, with_vocabulary_levels
-from segml.features.datasets import active_rows
 from segml.models.sampling import read_training_rows
 from segml.models.training import train_models
 from segml.reporting.plots import plot_churn, plot_deciles
+from segml.stages.kinds import kind_of
 from segml.stages.schedule import schedule_of
 from segml.stages.step import Engine
 
@@ -29,12 +29,22 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     # one cutoff in memory at a time: the folds' rows, and the training pools drawn from the rest
     labelled, pools = read_training_rows(cutoff_rows, schedule, cfg.churn, cfg.upside, cfg.seed)
 
+    kind = kind_of(cfg)
+
     def population():  # read only when a churn blend ranks its parts among the snapshot's
         snapshot = with_vocabulary_levels(catalog.read("snapshot"), vocabulary)
-        return active_rows(snapshot, cfg.labels)
+        return kind.learnt_rows(snapshot, cfg.labels)
 
     trained = train_models(
-        labelled, schedule, cfg.churn, cfg.upside, cfg.seed, vocabulary, pools, population
+        labelled,
+        schedule,
+        cfg.churn,
+        cfg.upside,
+        cfg.seed,
+        vocabulary,
+        pools,
+        population,
+        kind.name,
     )
     for target in ("churn", "upside"):
         catalog.write(f"{target}_model", getattr(trained, target))

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from segml.data import schema as s
+from segml.tiering.behaviour import Facts
+from segml.tiering.reasons import Condition
 
 # The tier policies by name, and the column each one grades into: the one registry of policies
 # (`tiering.primary` names one; the tier stage and the MLflow run log take their columns from here).
@@ -117,6 +119,37 @@ def lifecycle_status(
     ]
     status = np.select(conditions, ["lost", "new", "at_risk"], default="active")
     return pd.Series(status, index=recency_days.index, dtype=object)
+
+
+def subscriber_status(snapshot: pd.DataFrame, churn_probability, rules: list[dict]) -> pd.Series:
+    """Subscribers' lifecycle status (`tiering.lifecycle_subscription`): the first rule, in config
+    order, whose `when` conditions ("<feature> <op> <number>", the reasons' grammar; none = always)
+    all hold, read from the snapshot's columns and `churn_probability`. Customers with nothing
+    running are not scored: they are listed apart (`cancelled`)."""
+    columns = {
+        c: snapshot[c].to_numpy(dtype=float, na_value=np.nan)
+        for c in condition_facts(rules)
+        if c in snapshot
+    }
+    columns["churn_probability"] = np.asarray(churn_probability, dtype=float)
+    facts = Facts(columns, {}, len(snapshot))
+    status = np.full(len(snapshot), None, dtype=object)
+    for rule in rules:
+        holds = np.ones(len(snapshot), dtype=bool)
+        for text in _listed(rule.get("when")):
+            holds &= Condition.parse(text).mask(facts)
+        status[holds & pd.isna(status)] = rule["status"]
+    return pd.Series(status, index=snapshot.index, dtype=object)
+
+
+def _listed(when) -> list[str]:
+    return [] if when is None else [when] if isinstance(when, str) else list(when)
+
+
+def condition_facts(rules: list[dict]) -> list[str]:
+    """The snapshot columns the lifecycle rules read (not the churn probability)."""
+    names = [Condition.parse(text).left for rule in rules for text in _listed(rule.get("when"))]
+    return list(dict.fromkeys(n for n in names if n != "churn_probability"))
 
 
 def rfm_score(values: pd.Series, cuts: list[float], higher_is_better: bool = True) -> pd.Series:

@@ -18,11 +18,12 @@ from segml.models.scorers import ChurnModel, UpsideModel, check_scorers, unscale
 from segml.models.segment import Segmenter
 from segml.tiering import policies as t
 from segml.tiering.attribution import Guide, exact, fit_guide, group_contributions, sample_positions
-from segml.tiering.behaviour import behaviour_facts, with_percentiles
+from segml.tiering.behaviour import with_percentiles
 from segml.tiering.periods import Period
 from segml.tiering.reasons import ReasonBook, phrase_reasons
+from segml.tiering.seams import TRANSACTION_SEAMS, TierSeams
 
-IDENTITY_COLUMNS = ["recency_days", "frequency", "monetary_total", "tenure_days"]
+IDENTITY_COLUMNS = TRANSACTION_SEAMS.identity_columns  # per kind: `TierSeams.identity_columns`
 RFM_COLUMNS = ["rfm_r", "rfm_f", "rfm_m", "rfm_code", "rfm_segment"]
 
 
@@ -197,19 +198,23 @@ def model_scores(
     upside: UpsideModel,
     cfg: TieringConfig,
     horizon_days: int,
+    seams: TierSeams = TRANSACTION_SEAMS,
 ) -> pd.DataFrame:
     """Per customer, on its own row alone: current value, the two models' scores, the value's range
-    and the upside, and when a next purchase is expected."""
+    and the upside, and when a next purchase is expected (`seams`: the kind's value columns)."""
     check_scorers(snap, churn, upside)
-    value_column = f"spend_{cfg.value_window_days}d"
     out = pd.DataFrame(index=snap.index)
-    out["current_value"] = snap[value_column] if value_column in snap else snap["monetary_total"]
+    out["current_value"], last_period = seams.values(snap, cfg, horizon_days)
     forecast, unscaled = unscaled_forecast(upside, snap)
     out["predicted_value"] = forecast
     out["predicted_value_p10"], out["predicted_value_p90"] = range_bounds(upside, unscaled)
-    out["upside"] = out["predicted_value"] - snap[f"spend_{horizon_days}d"]
+    out["upside"] = out["predicted_value"] - last_period
     out["churn_probability"] = churn.predict_proba(snap)
-    date, source = next_purchase(snap, out["churn_probability"], churn, horizon_days)
+    date, source = (
+        next_purchase(snap, out["churn_probability"], churn, horizon_days)
+        if seams.next_purchase
+        else (None, NONE_EXPECTED)
+    )
     out["expected_next_purchase_date"], out["next_purchase_source"] = date, source
     return out
 
@@ -294,6 +299,7 @@ def grade_customers(
     cfg: TieringConfig,
     previous: pd.DataFrame | None = None,
     previous_period: Period | None = None,
+    seams: TierSeams = TRANSACTION_SEAMS,
 ) -> Grades:
     """Grades under every configured policy from `scores` (`model_scores`) and the snapshot's
     `grading_columns`, both in customer-id order."""
@@ -331,12 +337,7 @@ def grade_customers(
     table["value_level"] = t.levels(value, vp["cuts"], vp["levels"])
     table["potential_level"] = t.levels(table["predicted_value"], vp["cuts"], vp["levels"])
     table["vp_cell"] = table["value_level"] + "_" + table["potential_level"]
-    status = t.lifecycle_status(
-        snap["recency_days"].reset_index(drop=True),
-        snap["tenure_days"].reset_index(drop=True),
-        table["churn_probability"],
-        cfg.lifecycle,
-    )
+    status = seams.lifecycle(snap, table["churn_probability"], cfg)
     table["lifecycle_status"] = status
     if cfg.rfm:
         scores_rfm = t.rfm_scores(snap.reset_index(drop=True), cfg.rfm)
@@ -364,6 +365,7 @@ def describe_customers(
     cfg: TieringConfig,
     horizon_days: int,
     guide: Guide,
+    seams: TierSeams = TRANSACTION_SEAMS,
 ) -> pd.DataFrame:
     """The tier table's rows for these customers (any subset, in snapshot order, with their rows
     of `Grades.table`): persona, names in both languages, actions and reasons. Nothing here looks
@@ -400,13 +402,13 @@ def describe_customers(
     explained = grades["explained"].to_numpy(dtype=bool)[reasoned]
     note = cfg.reasons.get("not_computed", {})
     for column, texts in customer_reasons(
-        snap[reasoned], explained, churn, upside, cfg, horizon_days, guide
+        snap[reasoned], explained, churn, upside, cfg, horizon_days, guide, seams
     ):
         language = column.rsplit("_", 1)[1]
         out = np.full(len(table), note.get(language, ""), dtype=object)
         out[reasoned] = texts
         table[column] = out
-    for column in IDENTITY_COLUMNS:
+    for column in seams.identity_columns:
         table[column] = snap[column].to_numpy()
     for column in ("previous_tier", "previous_value", "tier_change"):
         if column in grades:
@@ -434,17 +436,22 @@ def sample_contributions(
     return {t: m.contributions(sample) for t, m in models.items() if not exact(m)}
 
 
-def _facts(snap: pd.DataFrame, cfg: TieringConfig, horizon_days: int):
+def _facts(snap: pd.DataFrame, cfg: TieringConfig, horizon_days: int, seams: TierSeams):
     window = int(cfg.reasons.get("window_days", 90))
-    return behaviour_facts(snap, window, cfg.value_window_days, horizon_days)
+    return seams.facts(snap, window, cfg.value_window_days, horizon_days)
 
 
 def reason_guide(
-    sample: pd.DataFrame, shap: dict, models: dict, cfg: TieringConfig, horizon_days: int
+    sample: pd.DataFrame,
+    shap: dict,
+    models: dict,
+    cfg: TieringConfig,
+    horizon_days: int,
+    seams: TierSeams = TRANSACTION_SEAMS,
 ) -> Guide:
     """What reasons need from the whole population, from its evenly spaced sample (the same
     customers for every engine): see `segml.tiering.attribution.fit_guide`."""
-    facts = _facts(sample, cfg, horizon_days)
+    facts = _facts(sample, cfg, horizon_days, seams)
     return fit_guide(sample, shap, models, reason_book(cfg), facts)
 
 
@@ -456,11 +463,12 @@ def customer_reasons(
     cfg: TieringConfig,
     horizon_days: int,
     guide: Guide,
+    seams: TierSeams = TRANSACTION_SEAMS,
 ):
     """(column, texts) of the churn and value reasons in both languages, for every customer of
     `snap` (`explained`: whose drivers are exact SHAP)."""
     book = reason_book(cfg)
-    facts = with_percentiles(_facts(snap, cfg, horizon_days), guide.ranks)
+    facts = with_percentiles(_facts(snap, cfg, horizon_days, seams), guide.ranks)
     for target, model in (("churn", churn), ("value", upside)):
         contributions = group_contributions(model, snap, explained, target, book, guide)
         for language, texts in phrase_reasons(contributions, facts, book, target).items():
@@ -477,22 +485,24 @@ def score_customers(
     previous: pd.DataFrame | None = None,
     previous_period: Period | None = None,
     no_purchase: pd.DataFrame | None = None,
+    seams: TierSeams = TRANSACTION_SEAMS,
 ) -> TierResult:
     """Score the snapshot and grade every customer under every configured policy; movement against
     `previous` (the tier table of `previous_period`). Customers with no
     usable purchase (`no_purchase`, from prepare) are listed with a status instead of a tier.
     In one process; `segml.tiering.partitioned` runs the same steps with scores and descriptions
-    per partition and grades for the whole population."""
+    per partition and grades for the whole population. `seams`: the kind's (`data.kind`)."""
+    cfg = seams.tiering(cfg)
     snap = snapshot.sort_values(s.CUSTOMER_ID, ignore_index=True)
-    scores = model_scores(snap, churn, upside, cfg, horizon_days)
-    grades = grade_customers(snap, scores, cfg, previous, previous_period)
+    scores = model_scores(snap, churn, upside, cfg, horizon_days, seams)
+    grades = grade_customers(snap, scores, cfg, previous, previous_period, seams)
     positions = sample_positions(len(snap), cfg.reasons.get("sample_customers"))
     sample = snap.iloc[positions]
     models = {"churn": churn, "value": upside}
     shap = sample_contributions(sample, models, reasons_estimated(len(snap), cfg))
-    guide = reason_guide(sample, shap, models, cfg, horizon_days)
+    guide = reason_guide(sample, shap, models, cfg, horizon_days, seams)
     table = describe_customers(
-        snap, grades.table, segmenter, churn, upside, cfg, horizon_days, guide
+        snap, grades.table, segmenter, churn, upside, cfg, horizon_days, guide, seams
     )
     table = with_non_buyers(table, non_buyers(no_purchase), cfg)
     return TierResult(table, grades.movement, grades.summary)

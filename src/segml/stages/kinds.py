@@ -1,0 +1,125 @@
+"""What differs per kind of data (`data.kind`): one small record, looked up once from config by
+the stages, so no stage asks which kind it has (docs/design-subscriptions.md, section 11).
+
+transactions: today's functions, unchanged. subscriptions: the subscriber features and observed
+labels, the contractual baselines (`models.targets`), segments on recurring revenue, tenure,
+products, payments, contract and usage (no RFM personas: their dimensions are purchase
+behaviour), and the tier stage's seams (`tiering.seams`): value columns, identity columns,
+lifecycle rules and the facts reasons are phrased from. RFM scores and segments, the next
+purchase date and the frequency x recency views are transaction-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from segml.config import Config, SegmentConfig
+from segml.data import io
+from segml.data.catalog import Catalog
+from segml.features import datasets as transaction_datasets
+from segml.features import subscriptions
+from segml.features.build import Vocabulary
+from segml.features.spells import cancelled_at, index_spells
+from segml.features.transactions import index_transactions, to_day
+from segml.tiering.seams import SUBSCRIPTION_SEAMS, TRANSACTION_SEAMS, TierSeams
+
+# segments of subscribers: recurring revenue, tenure, products, payment trouble, contract term
+# and the most used usage kind's last 90 days (added from the vocabulary)
+SUBSCRIBER_SEGMENT_FEATURES = [
+    "mrr",
+    "tenure_days",
+    "n_products",
+    "failed_payments_180d",
+    "contract_months",
+]
+
+
+def _transaction_index(catalog: Catalog):
+    # the raw table is dropped once indexed: the index is all the stage needs, in far less memory
+    idx = index_transactions(
+        catalog.read("prepared_transactions"), catalog.read("prepared_customers")
+    )
+    io.release_arrow_memory()
+    return idx
+
+
+def _optional(catalog: Catalog, name: str):
+    return catalog.read(name) if catalog.exists(name) else None
+
+
+def _subscriber_index(catalog: Catalog):
+    return subscriptions.index_subscribers(
+        catalog.read("prepared_subscriptions"),
+        _optional(catalog, "prepared_payments"),
+        _optional(catalog, "prepared_usage"),
+        _optional(catalog, "prepared_customers"),
+    )
+
+
+def _cancelled(catalog: Catalog, horizon_days: int) -> pd.DataFrame | None:
+    """Subscribers with nothing running at as_of who left within the last year (status
+    `cancelled`), and prepare's customers listed without a subscription, if it wrote any."""
+    as_of = catalog.read("schedule")["as_of"]
+    spells = index_spells(catalog.read("prepared_subscriptions"))
+    cancelled = cancelled_at(spells, to_day(as_of))
+    others = _optional(catalog, "no_purchase_customers")
+    frames = [f for f in (others, cancelled) if f is not None and len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _same_segments(cfg: SegmentConfig, vocabulary: Vocabulary) -> SegmentConfig:
+    return cfg
+
+
+# the personas' profiles are purchase behaviour (recency, frequency, monetary): subscribers' groups
+# are numbered instead
+SUBSCRIBER_GROUPS = {f"group_{i}": {"en": f"Group {i}", "zh": f"客户群{i}"} for i in range(1, 13)}
+
+
+def _subscriber_segments(cfg: SegmentConfig, vocabulary: Vocabulary) -> SegmentConfig:
+    usage = [f"usage_90d__{k}" for k in vocabulary.usage_kinds[:1]]
+    features = [*SUBSCRIBER_SEGMENT_FEATURES, *usage]
+    return replace(cfg, features=features, personas=SUBSCRIBER_GROUPS)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    index: Callable  # catalog -> the prepared tables indexed for every cutoff
+    build_datasets: Callable  # (index, features, labels, as_of, data) -> Datasets
+    segments: Callable[[SegmentConfig, Vocabulary], SegmentConfig]
+    tier: TierSeams
+    partitioned: bool  # whether the dask engine's per-partition steps know this kind
+    learnt_rows: Callable  # (snapshot, labels cfg) -> the snapshot's customers models learn about
+    listed_apart: Callable  # (catalog, horizon) -> customers listed without a tier, or None
+
+
+KINDS = {
+    "transactions": Kind(
+        "transactions",
+        _transaction_index,
+        transaction_datasets.build_datasets,
+        _same_segments,
+        TRANSACTION_SEAMS,
+        True,
+        transaction_datasets.active_rows,
+        lambda catalog, horizon_days: catalog.read("no_purchase_customers"),
+    ),
+    "subscriptions": Kind(
+        "subscriptions",
+        _subscriber_index,
+        subscriptions.build_datasets,
+        _subscriber_segments,
+        SUBSCRIPTION_SEAMS,
+        False,
+        lambda snapshot, labels_cfg: snapshot,  # everyone running at as_of
+        _cancelled,
+    ),
+}
+
+
+def kind_of(cfg: Config) -> Kind:
+    return KINDS[cfg.data.kind]

@@ -1,0 +1,151 @@
+"""Where the tier stage differs per kind of data (`data.kind`): the value columns, the columns that
+identify a customer in the tier table, the lifecycle status, the facts reasons are phrased from,
+and whether RFM scores and next purchase dates apply. Transactions keep today's behaviour exactly;
+`segml.stages.kinds` picks the record once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from segml.config import TieringConfig
+from segml.tiering import policies as t
+from segml.tiering.behaviour import ATTRIBUTE_PREFIX, Facts, _days_before, _text, behaviour_facts
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+@dataclass(frozen=True)
+class TierSeams:
+    name: str
+    identity_columns: list[str]  # snapshot columns copied into the tier table
+    # (snapshot, cfg, horizon) -> (current value, value of the last H days)
+    values: Callable[[pd.DataFrame, TieringConfig, int], tuple[pd.Series, pd.Series]]
+    # (snapshot, churn probability, cfg) -> lifecycle status per customer
+    lifecycle: Callable[[pd.DataFrame, pd.Series, TieringConfig], pd.Series]
+    # (snapshot, window_days, value_window_days, horizon) -> Facts
+    facts: Callable[[pd.DataFrame, int, int, int], Facts]
+    rfm: bool  # RFM scores and segments (when tiering.rfm is set)
+    next_purchase: bool  # expected next purchase dates
+
+    def tiering(self, cfg: TieringConfig) -> TieringConfig:
+        """The tiering settings this kind grades with: RFM scores, segments and their coherence
+        with personas only where purchases are the behaviour."""
+        if self.rfm:
+            return cfg
+        extra = cfg.lifecycle_subscription.get("actions", {})
+        lifecycle = {**cfg.actions.get("lifecycle", {}), **extra}
+        actions = {**cfg.actions, "lifecycle": lifecycle}
+        return replace(cfg, rfm={}, coherence={}, actions=actions)
+
+    def grading_columns(self, cfg: TieringConfig) -> list[str]:
+        """The snapshot columns grading needs besides the scores (ids, lifecycle and RFM inputs)."""
+        rfm = list(cfg.rfm["columns"].values()) if cfg.rfm and self.rfm else []
+        needs = LIFECYCLE_INPUTS[self.name](cfg)
+        return list(dict.fromkeys(["customer_id", *needs, *rfm]))
+
+
+def _purchase_values(snap: pd.DataFrame, cfg: TieringConfig, horizon_days: int):
+    column = f"spend_{cfg.value_window_days}d"
+    current = snap[column] if column in snap else snap["monetary_total"]
+    return current, snap[f"spend_{horizon_days}d"]
+
+
+def _purchase_lifecycle(snap: pd.DataFrame, churn_probability: pd.Series, cfg: TieringConfig):
+    return t.lifecycle_status(
+        snap["recency_days"].reset_index(drop=True),
+        snap["tenure_days"].reset_index(drop=True),
+        churn_probability,
+        cfg.lifecycle,
+    )
+
+
+def _recurring_values(snap: pd.DataFrame, cfg: TieringConfig, horizon_days: int):
+    """Recurring revenue billed in the value window (else the last year's), and in the last H
+    days (else the run rate over H)."""
+    revenue = [c for c in snap.columns if c.startswith("revenue_") and c.endswith("d")]
+    wanted = f"revenue_{cfg.value_window_days}d"
+    current = snap[wanted] if wanted in snap else snap[revenue[-1]]
+    last = f"revenue_{horizon_days}d"
+    return current, snap[last] if last in snap else snap["mrr"] * horizon_days / DAYS_PER_MONTH
+
+
+def _subscriber_lifecycle(snap: pd.DataFrame, churn_probability: pd.Series, cfg: TieringConfig):
+    return t.subscriber_status(
+        snap.reset_index(drop=True), churn_probability, cfg.lifecycle_subscription["rules"]
+    )
+
+
+def _column(snap: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in snap:
+        return np.full(len(snap), np.nan)
+    return snap[name].to_numpy(dtype=float, na_value=np.nan)
+
+
+def subscriber_facts(
+    snap: pd.DataFrame, window_days: int, value_window_days: int, horizon_days: int
+) -> Facts:
+    """Per customer: every numeric subscriber feature under its own name, and for people the
+    tenure in months, the date of the first day of the current run, the size of a fee change, the
+    plan and attributes as text, and the most used usage kind's level, trend and name."""
+    facts = {
+        c: _column(snap, c)
+        for c in snap.columns
+        if pd.api.types.is_numeric_dtype(snap[c])
+        and not isinstance(snap[c].dtype, pd.CategoricalDtype)
+    }
+    tenure = _column(snap, "tenure_days")
+    mrr_change = [c for c in snap.columns if c.startswith("mrr_change_")]
+    facts |= {
+        "tenure_months": tenure / DAYS_PER_MONTH,
+        "first_purchase": _days_before(snap, tenure),  # the current run's first day
+        "mrr_change_abs": np.abs(_column(snap, mrr_change[0])) if mrr_change else tenure * np.nan,
+    }
+    trends = [c for c in snap.columns if c.startswith("usage_trend_")]
+    if trends:  # the first kind is the most used (the vocabulary's order)
+        kind = trends[0].split("__", 1)[1]
+        trend = np.clip(_column(snap, trends[0]), -0.999, 0.999)
+        facts |= {
+            "usage_kind": np.full(len(snap), kind, dtype=object),
+            "usage_vs_usual": _column(snap, f"usage_vs_year__{kind}"),
+            "usage_trend": trend,
+            "usage_fall": 1 - (1 + trend) / (1 - trend),  # recent / before = (1 + t) / (1 - t)
+        }
+    for column in snap.columns:
+        if column.startswith(ATTRIBUTE_PREFIX) or column == "plan":
+            facts[column] = _text(snap[column])
+    context = {
+        "window_days": window_days,
+        "before_days": 2 * window_days,
+        "value_window_days": value_window_days,
+        "horizon_days": horizon_days,
+    }
+    return Facts(facts, context, len(snap))
+
+
+LIFECYCLE_INPUTS = {
+    "transactions": lambda cfg: ["recency_days", "tenure_days"],
+    "subscriptions": lambda cfg: t.condition_facts(cfg.lifecycle_subscription.get("rules", [])),
+}
+TRANSACTION_SEAMS = TierSeams(
+    "transactions",
+    ["recency_days", "frequency", "monetary_total", "tenure_days"],
+    _purchase_values,
+    _purchase_lifecycle,
+    behaviour_facts,
+    True,
+    True,
+)
+SUBSCRIPTION_SEAMS = TierSeams(
+    "subscriptions",
+    ["tenure_days", "mrr", "contract_months", "contract_days_left"],
+    _recurring_values,
+    _subscriber_lifecycle,
+    subscriber_facts,
+    False,
+    False,
+)
