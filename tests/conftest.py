@@ -56,7 +56,12 @@ SLOWEST = (
 # The unit-test files that take longest, longest first (trained models or whole in-memory runs
 # shared by their tests): started right after the slow ones, so no worker is left running one of
 # them alone at the end (`make test-fast` runs only the unit tests).
-LONGEST = ("models/test_training.py", "reporting/test_business_text.py", "app/test_pipeline.py")
+LONGEST = (
+    "models/test_training.py",
+    "models/test_training_shapes.py",
+    "reporting/test_business_text.py",
+    "app/test_pipeline.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
