@@ -44,23 +44,38 @@ def cfg() -> Config:
     return to_typed(compose(conf_dir=ROOT / "conf"))
 
 
+# The end-to-end files, longest first: the two workers start on the first two (the monthly
+# walkthrough builds the shared demo project, the pseudonymised run needs none of it, so neither
+# waits for the other), and each takes the next as it finishes.
+SLOWEST = (
+    "e2e/test_monthly.py",
+    "e2e/test_privacy.py",
+    "e2e/test_pipeline.py",
+    "e2e/test_dask.py",
+)
 # The unit-test files that take longest, longest first (trained models or whole in-memory runs
-# shared by their tests): started right after the slow ones, so no worker is left running one of them alone at the
-# end (`make test-fast` runs only the unit tests).
-LONGEST = ("models/test_training.py", "reporting/test_business_text.py", "app/test_pipeline.py")
+# shared by their tests): started right after the slow ones, so no worker is left running one of
+# them alone at the end (`make test-fast` runs only the unit tests).
+LONGEST = (
+    "models/test_training.py",
+    "models/test_training_shapes.py",
+    "reporting/test_business_text.py",
+    "app/test_pipeline.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow end-to-end files first, so each of the two workers starts on one of them, then the
-    longest unit-test files; the quick files fill in around them (with `--no-loadscope-reorder`,
-    xdist keeps this order)."""
+    """The slow files first (the longest end-to-end ones first), so each of the two workers starts
+    on one of them, then the longest unit-test files; the quick files fill in around them (with
+    `--no-loadscope-reorder`, xdist keeps this order)."""
     tests = Path(__file__).parent
 
-    def order(item: pytest.Item) -> tuple[bool, int]:
+    def rank(path: str, names: tuple[str, ...]) -> int:
+        return names.index(path) if path in names else len(names)
+
+    def order(item: pytest.Item) -> tuple[bool, int, int]:
         path = item.path.relative_to(tests).as_posix()
-        return item.get_closest_marker("slow") is None, (
-            LONGEST.index(path) if path in LONGEST else len(LONGEST)
-        )
+        return item.get_closest_marker("slow") is None, rank(path, SLOWEST), rank(path, LONGEST)
 
     items.sort(key=order)
 

@@ -3,12 +3,14 @@ repository's conf/, pipelines/ and src/, driven through the real CLI in subproce
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -49,6 +51,8 @@ def copy_project(source: Path, target: Path) -> Path:
     into the source project."""
     shutil.copytree(source, target, symlinks=True)
     old, new = str(source.resolve()), str(target.resolve())
+    if not (target / "mlflow.db").exists():  # never run: no store to move (nor to create)
+        return target
     with sqlite3.connect(target / "mlflow.db") as db:
         tables = [t for (t,) in db.execute("select name from sqlite_master where type = 'table'")]
         for table in tables:
@@ -60,6 +64,62 @@ def copy_project(source: Path, target: Path) -> Path:
                         (old, new, old),
                     )
     return target
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    """A demo project's recipe: `segml generate` with `generate`, then, unless `run` is None,
+    `segml run` with `run` (its output and exports kept in `first_run/` beside the project).
+    A new kind of demo (another `--shape`, subscriptions, ...) is one more spec."""
+
+    name: str
+    generate: tuple[str, ...]
+    run: tuple[str, ...] | None = (NO_PREVIOUS,)
+
+
+# the demo most end-to-end tests read: 1,500 generated customers through every stage
+DEMO = DemoSpec("demo", ("--customers", "1500", "--seed", "7"))
+FIRST_RUN = "first_run"
+EXPORTS_KEPT = ("tiers.parquet", "tiers.csv", "tiers.xlsx")
+
+
+def build_project(spec: DemoSpec, folder: Path) -> Path:
+    """`spec` built in `folder`/project (`folder`/first_run beside it)."""
+    root = new_project(folder / "project")
+    sh([*SEGML, "generate", *spec.generate], root)
+    if spec.run is not None:
+        run = sh([*SEGML, "run", *spec.run], root)
+        keep = folder / FIRST_RUN
+        keep.mkdir()
+        (keep / "output.txt").write_text(run.stdout + run.stderr, encoding="utf-8")
+        for name in EXPORTS_KEPT:
+            shutil.copy(root / "exports" / name, keep / name)
+    return root
+
+
+def built_once(spec: DemoSpec, shared: Path) -> Path:
+    """`spec`'s project, built once per test session in `shared` (a folder all pytest-xdist
+    workers see), whichever worker asks first; the others wait for it on a file lock. Never
+    change it: read it through `copy_built`. A build that failed is retried by the next asker."""
+    shared.mkdir(parents=True, exist_ok=True)
+    folder, done = shared / spec.name, shared / f"{spec.name}.done"
+    with open(shared / f"{spec.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build_project(spec, folder)
+            done.write_text(repr(spec), encoding="utf-8")
+    return folder / "project"
+
+
+def copy_built(built: Path, folder: Path) -> Path:
+    """A copy of a built project (and its `first_run/`) as `folder`/project, for one worker or
+    one test to use and change."""
+    first = built.parent / FIRST_RUN
+    if first.exists():
+        shutil.copytree(first, folder / FIRST_RUN)
+    return copy_project(built, folder / "project")
 
 
 def stages_run(result: subprocess.CompletedProcess) -> set[str]:

@@ -9,15 +9,19 @@ import pandas as pd
 import pytest
 
 from segml.reporting.privacy import pseudonymize
-from tests.e2e.project import ENV, NO_PREVIOUS, SEGML, sh, stages_run
+from tests.e2e.project import ENV, NO_PREVIOUS, SEGML, copy_project, sh, stages_run
 from tests.e2e.test_privacy import PSEUDONYMIZE, SALT, id_hits, leaks
 
 pytestmark = pytest.mark.slow
+PARTITIONED = ("prepared/transactions.parquet", "tiers/tiers.parquet")
 
 
-def test_dask_engine_gives_the_local_tier_table(demo_project, project_copy):
-    """The demo project ran with engine=local; its copy runs again on a two-worker LocalCluster
-    with three customer partitions and a memory limit per worker."""
+@pytest.fixture(scope="module")
+def dask_project(demo_project, tmp_path_factory):
+    """A copy of the demo project (which ran with engine=local) run again on a two-worker
+    LocalCluster with three customer partitions and a memory limit per worker; never changed by
+    a test (copy it)."""
+    root = copy_project(demo_project, tmp_path_factory.mktemp("dask") / "project")
     result = sh(
         [
             *SEGML,
@@ -27,15 +31,20 @@ def test_dask_engine_gives_the_local_tier_table(demo_project, project_copy):
             "dask.partitions=3",
             "dask.memory_limit=2GB",
         ],
-        project_copy,
+        root,
     )
+    return root, result
+
+
+def test_dask_engine_gives_the_local_tier_table(demo_project, dask_project):
+    root, result = dask_project
     assert {"prepare", "features", "tier"} <= stages_run(result)
     assert "worker peak memory" in result.stdout + result.stderr  # the cluster really ran them
     names = [f"part-0000{k}.parquet" for k in range(3)]
-    for table in ("prepared/transactions.parquet", "tiers/tiers.parquet"):  # partitioned datasets
-        assert sorted(p.name for p in (project_copy / "data" / table).iterdir()) == names, table
+    for table in PARTITIONED:  # partitioned datasets
+        assert sorted(p.name for p in (root / "data" / table).iterdir()) == names, table
 
-    first, exports = demo_project.parent / "first_run", project_copy / "exports"
+    first, exports = demo_project.parent / "first_run", root / "exports"
     for name in ("tiers.csv", "tiers.xlsx"):  # ids, tiers, lifecycle, scores, reasons: all
         assert (exports / name).read_bytes() == (first / name).read_bytes(), name
     # the exported parquet is a partitioned dataset too: the same table, read as one
@@ -45,9 +54,11 @@ def test_dask_engine_gives_the_local_tier_table(demo_project, project_copy):
     assert len(expected) > 1000
 
 
-def test_dask_run_with_pseudonyms_leaks_no_id_and_no_salt(project_copy):
+def test_dask_run_with_pseudonyms_leaks_no_id_and_no_salt(dask_project, tmp_path):
     """Pseudonymisation on, with the workers writing the exported table: no clear id and never the
-    salt in the exports, in this run's MLflow files, or in what the run printed."""
+    salt in the exports, in this run's MLflow files, or in what the run printed. On a copy of the
+    Dask run: what pseudonymisation changes (audit, export) runs again, on the cluster."""
+    project_copy = copy_project(dask_project[0], tmp_path / "project")
     env = {**ENV, "SEGML_ID_SALT": SALT}
     result = subprocess.run(
         [
@@ -56,6 +67,7 @@ def test_dask_run_with_pseudonyms_leaks_no_id_and_no_salt(project_copy):
             NO_PREVIOUS,
             "engine=dask",
             "dask.partitions=3",
+            "dask.memory_limit=2GB",
             PSEUDONYMIZE,
             "tracking.log_full_table=true",  # the full table too: more to scan
         ],

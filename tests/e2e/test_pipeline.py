@@ -1,6 +1,7 @@
 """End to end: the real pipeline (real DVC repo, real sqlite MLflow store, real LightGBM and KMeans)
 on small generated data in temporary projects. Each test builds what it needs from fixtures (the
-demo project, a copy of it, or a module's history of runs), so any order or subset passes."""
+demo project or a copy of it), so any order or subset passes. The monthly walkthrough is in
+test_monthly.py."""
 
 from __future__ import annotations
 
@@ -9,94 +10,17 @@ import io
 import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
 
-import openpyxl
 import pandas as pd
 import pytest
-import yaml
 
-from segml.reporting.workbook import SHEETS
 from tests.conftest import ROOT
-from tests.e2e.project import ENV, NO_PREVIOUS, SEGML, copy_project, sh, stages_run
+from tests.e2e.project import ENV, NO_PREVIOUS, SEGML, sh
 
 pytestmark = pytest.mark.slow
-# the README's monthly walkthrough after `make demo`, as its commands are written there
-WALKTHROUGH = [
-    ("october", ["run", "as_of=2025-10-31"]),
-    ("november", ["run", "as_of=2025-11-30"]),
-    ("december", ["run"]),
-    ("november again", ["run", "as_of=2025-11-30"]),
-    (
-        "score",
-        [
-            "score",
-            "--input",
-            "data/raw/transactions.csv",
-            "--as-of",
-            "2025-12-31",
-            "--out",
-            "scored/2025-12",
-        ],
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def history(demo_project, tmp_path_factory):
-    """A copy of the demo project (graded as of 2025-12-31), first run by a data scientist with
-    the churn model forced into production, then graded month by month as the README's "Monthly
-    re-grading" does: October, November, December again, November again last (an earlier month
-    rerun after a later one), and `segml score` of December. Each run's tier and audit metrics
-    are kept, and December's exports."""
-    root = copy_project(demo_project, tmp_path_factory.mktemp("history") / "project")
-    runs, metrics = {}, {}
-
-    def run(name: str, *args: str) -> None:
-        runs[name] = sh([*SEGML, *args], root)
-        if args[0] == "score":  # its metrics are in its MLflow run (the rest is in --out)
-            metrics[name] = scored_run(root)
-            return
-        metrics[name] = {
-            # each stage's whole record (the DVC metrics file beside it holds headline numbers)
-            n: json.loads((root / "metrics" / f"{n}_details.json").read_text(encoding="utf-8"))
-            for n in ("tiers", "audit")
-        }
-        metrics[name]["run"] = json.loads(
-            (root / "exports" / "mlflow_run.json").read_text(encoding="utf-8")
-        )
-
-    run("forced model", "run", NO_PREVIOUS, "churn.scorer=model")
-    for name, args in WALKTHROUGH:
-        run(name, *args)
-        if name == "december":
-            shutil.copytree(root / "exports", root.parent / "december")
-    return root, runs, metrics
-
-
-def scored_run(root) -> dict:
-    """The latest `segml score` run's tier metrics and id, from MLflow."""
-    import mlflow
-
-    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("segml")
-    (run,) = client.search_runs(
-        [experiment.experiment_id],
-        filter_string="tags.`segml.kind` = 'score'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    counts = ("changed_share", "upgrades", "downgrades", "new_customers", "gone_customers")
-    return {
-        "tiers": {
-            "previous_as_of": run.data.tags.get("segml.previous_as_of"),
-            "movement": {k: run.data.metrics[f"tiers.movement.{k}"] for k in counts},
-        },
-        "run": {"run_id": run.info.run_id},
-    }
 
 
 def test_exports_hold_the_promised_columns(demo_project):
@@ -321,156 +245,6 @@ def test_stale_params_are_refused_by_plain_dvc_repro(project_copy):
     )
     assert result.returncode != 0
     assert "out of date" in result.stdout + result.stderr
-
-
-def test_churn_setting_reruns_training_not_features(history):
-    _, runs, _ = history
-    # forcing the model changes the production scorer (small data is graded C and scored by a rule)
-    assert stages_run(runs["forced model"]) == {"train", "tier", "audit", "export"}
-
-
-def test_each_month_compares_with_the_month_before_whatever_the_order(history):
-    """The README's walkthrough: each period compares with the accepted period just before it,
-    pinned in params.yaml; a month rerun after a later one compares with the month before it and
-    reruns nothing (DVC restores it)."""
-    root, runs, metrics = history
-    previous = {name: metrics[name]["tiers"]["previous_as_of"] for name, _ in WALKTHROUGH}
-    assert previous == {
-        "october": None,  # the demo's own run is later, never earlier
-        "november": "2025-10-31",
-        "december": "2025-11-30",
-        "november again": "2025-10-31",
-        "score": "2025-11-30",  # never the pipeline's run of the same period
-    }
-    for name in ("november", "december", "score"):
-        movement = metrics[name]["tiers"]["movement"]
-        assert 0.005 <= movement["changed_share"] <= 0.6, (name, movement)
-        assert movement["upgrades"] + movement["downgrades"] > 0
-        assert movement["new_customers"] > 0 and movement["gone_customers"] == 0
-    assert "tier" in stages_run(runs["november"])
-    assert not stages_run(runs["november again"])  # restored: same data, period and pins
-    pinned = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))["tiering"]
-    assert pinned["previous_ref"] == f"run:{metrics['october']['run']['run_id']}"
-    report = (root / "exports" / "report.html").read_text(encoding="utf-8")
-    assert "2025-10-31 · MLflow run " + metrics["october"]["run"]["run_id"][:8] in report
-
-    december = root.parent / "december"
-    table = pd.read_parquet(december / "tiers.parquet")
-    assert {"previous_tier", "previous_value", "tier_change"} <= set(table.columns)
-    moved = table[table["tier_change"].isin(["up", "down"])]
-    assert moved["previous_value"].notna().all()
-    book = openpyxl.load_workbook(december / "tiers.xlsx", read_only=True)
-    assert len(book.sheetnames) == len(SHEETS) and "Call list" in book.sheetnames[0]
-    cells = [str(c) for row in book.worksheets[SHEETS.index("movement")].values for c in row if c]
-    assert any("Transition matrix" in c for c in cells)
-    assert any("2025-11-30 · MLflow run" in c for c in cells)
-    assert any("New this period" in c for c in cells)
-    page = (december / "report.html").read_text(encoding="utf-8")
-    assert "&lt;br&gt;" not in page  # no markup shown as text
-    assert "Largest moves by change in value" in page and "spend in the last 12 months" in page
-
-
-def test_december_audits_the_earlier_months(history):
-    """Did October's and November's grades come true? Partly: 61 and 31 of their 90 days have
-    passed by December 31. Tier A bought again more than C, and the churn scores rank those who
-    did not buy again."""
-    root, _, metrics = history
-    audit = metrics["december"]["audit"]
-    periods = {p["as_of"]: p for p in audit["periods"]}
-    assert list(periods) == ["2025-10-31", "2025-11-30"]
-    october = periods["2025-10-31"]
-    assert not october["complete"] and october["elapsed_days"] == 61
-    assert october["matched_share"] == 1.0
-    rates = october["repurchase_rate_by_tier"]
-    assert rates["A"] > rates["B"] > rates["C"]
-    assert october["churn_roc_auc"] > 0.7
-    assert sum(g["customers"] for g in october["by_tier"].values()) == october["customers"]
-    assert october["predicted_value_total"] > 0 and october["realized_value_total"] > 0
-    assert [(s["from"], s["to"]) for s in audit["stability"]] == [
-        ("2025-10-31", "2025-11-30"),
-        ("2025-11-30", "2025-12-31"),
-    ]
-    assert set(audit["stability"][-1]["psi"]) >= {"recency_days", "churn_probability"}
-    # an earlier month rerun audits only what lies before it
-    assert [p["as_of"] for p in metrics["november again"]["audit"]["periods"]] == ["2025-10-31"]
-    assert metrics["october"]["audit"]["periods"] == []
-    december = root.parent / "december"
-    page = (december / "report.html").read_text(encoding="utf-8")
-    assert "Did last period&#x27;s grades come true?" in page or "Did last period's grades" in page
-    book = openpyxl.load_workbook(december / "tiers.xlsx", read_only=True)
-    cells = [str(c) for row in book.worksheets[SHEETS.index("audit")].values for c in row if c]
-    assert any("Grades of 2025-10-31: by tier" in c for c in cells)
-    import mlflow
-
-    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
-    logged = client.get_run(metrics["december"]["run"]["run_id"]).data.metrics
-    assert logged["audit.2025-10-31.churn_roc_auc"] == pytest.approx(october["churn_roc_auc"])
-
-
-def test_score_grades_a_period_as_the_pipeline_does_and_records_it(history):
-    """`segml score` of December with the champion set gives the pipeline's December tier table
-    (prospects of the customer table included, movement since November), names the model set it
-    used and counts as a period in MLflow."""
-    root, runs, metrics = history
-    scored = pd.read_parquet(root / "scored" / "2025-12" / "tiers.parquet")
-    pipeline = pd.read_parquet(root.parent / "december" / "tiers.parquet")
-    pd.testing.assert_frame_equal(scored, pipeline)
-    assert (scored["lifecycle_status"] == "never_bought").any()
-    out = " ".join((runs["score"].stdout + runs["score"].stderr).split())  # segml prints to stderr
-    assert "registered model set v1 (champion), trained on data as of 2025-12-31" in out
-    assert "movement since 2025-11-30" in out
-    report = (root / "scored" / "2025-12" / "report.html").read_text(encoding="utf-8")
-    assert "registered model set v1" in report and "ROC AUC" in report
-    import mlflow
-
-    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
-    run = client.get_run(metrics["score"]["run"]["run_id"]).data
-    assert run.tags["segml.kind"] == "score" and run.tags["segml.accepted"] == "true"
-    assert run.tags["segml.models"].startswith("registered model set v1")
-    assert run.params["labels.horizon_days"] == "90"  # the set's own horizon
-
-
-def test_the_champion_is_kept_without_a_fair_comparison(history):
-    """Every run here is as of a date whose backtest folds lie before the champion's labels end
-    (2025-12-31): there is nothing fair to compare on, and each run says so."""
-    _, _, metrics = history
-    for name in ("forced model", "october", "november", "december"):
-        decision = metrics[name]["run"]["promotion"]["churn"]
-        assert "kept the champion set" in decision and "no fair comparison yet" in decision, name
-
-
-def test_mlflow_runs_are_comparable_side_by_side(history):
-    root, _, _ = history
-    import mlflow
-
-    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
-    experiment = client.get_experiment_by_name("segml")
-    runs = client.search_runs(
-        [experiment.experiment_id],
-        filter_string="tags.`segml.kind` = 'pipeline'",
-        order_by=["attributes.start_time ASC"],
-    )
-    assert len(runs) >= 4
-    scorers = {r.data.params["churn.scorer"] for r in runs}
-    assert {"auto", "model"} <= scorers
-    # the backtest means of models and baselines have the same names in every run, whatever the
-    # period, settings or scorer in production
-    means = ("churn.model.", "churn.baseline_", "upside.model.", "upside.baseline_")
-    keys = [{k for k in r.data.metrics if k.startswith(means)} for r in runs]
-    assert keys[0] and all(
-        k - {"churn.model.best_iteration", "upside.model.best_iteration"}
-        == keys[0] - {"churn.model.best_iteration", "upside.model.best_iteration"}
-        for k in keys
-    )
-    for run in runs:
-        assert {"segml.git_commit", "segml.data_sha256", "segml.as_of", "segml.data_source"} <= set(
-            run.data.tags
-        )
-        assert run.data.tags["segml.promotion.churn"]
-        assert (
-            run.data.tags["segml.grade.churn"][0] in "ABC"
-            and "folds" in run.data.tags["segml.grade.upside"]
-        )
 
 
 def test_hydra_sweep_records_each_run_in_mlflow(project_copy):

@@ -163,39 +163,6 @@ def test_model_refuses_data_without_its_columns(trained):
         models.churn.predict_proba(newest_fold(data).drop(columns=["spend_365d"]))
 
 
-def test_a_model_that_cannot_win_is_graded_c_and_scores_with_the_baseline(cfg):
-    """Purchases drawn at random (no customer behaves differently from another): nothing to learn
-    beyond the rules, so production scores with the best baseline and says so."""
-    rng = np.random.default_rng(3)
-    n, days = 1500, pd.date_range("2023-01-01", "2025-12-31")
-    rows = rng.integers(0, n, 30_000)
-    tx = pd.DataFrame(
-        {
-            "customer_id": np.char.zfill(rows.astype(str), 5),
-            "amount": rng.gamma(2, 50, len(rows)),
-            "ts": days.values[rng.integers(0, len(days), len(rows))],
-            "order_id": np.arange(len(rows)).astype(str),
-            "quantity": 1.0,
-            "category": "food",
-            "channel": "app",
-        }
-    )
-    data = build_datasets(index_transactions(tx), cfg.features, cfg.labels, None)
-    models = train_models(
-        data.labelled, data.schedule, cfg.churn, cfg.upside, cfg.seed, data.vocabulary
-    )
-    churn = models.metrics["churn"]
-    assert churn["summary"]["grade"] == "C", churn["summary"]["verdict_en"]
-    assert churn["production"]["scorer"] == churn["summary"]["best_baseline"] != "model"
-    assert (
-        isinstance(models.churn, RuleScorer)
-        and "best baseline" in churn["production"]["scorer_reason_en"]
-    )
-    p = models.churn.predict_proba(data.snapshot)
-    assert ((p >= 0) & (p <= 1)).all()  # a calibrated probability, not a raw rule score
-    assert models.churn.contributions(data.snapshot).shape == (len(data.snapshot), 1)
-
-
 def test_scorer_can_be_forced(cfg, trained):
     *_, data, _ = trained
     few = data.labelled[data.labelled["customer_id"].isin(data.snapshot["customer_id"].iloc[:1500])]
@@ -206,40 +173,6 @@ def test_scorer_can_be_forced(cfg, trained):
     assert production["scorer"] == models.metrics["upside"]["summary"]["best_baseline"]
     assert "upside.scorer=baseline" in production["scorer_reason_en"]
     assert (models.upside.predict(data.snapshot) >= 0).all()
-
-
-def test_cohort_shaped_history_is_backtested_and_never_scored_worse_than_the_rule(cfg):
-    """One acquisition wave, a year of history, repeat rates fading with tenure (`--shape cohort`)."""
-    demo = generate(4000, start="2025-01-01", end="2025-12-31", seed=5, shape="cohort")
-    acquired = pd.to_datetime(demo.ground_truth["acquired_on"])
-    assert acquired.max() < pd.Timestamp("2025-04-02")  # everyone arrives in the first quarter
-    identity = dataclasses.replace(
-        cfg.data,
-        columns={k: k for k in cfg.data.columns},
-        customer_columns={k: k for k in cfg.data.customer_columns},
-    )
-    prepared = prepare(demo.transactions.astype(str), demo.customers.astype("string"), identity)
-    tx = prepared.transactions
-    tenure = (tx["ts"] - tx.groupby("customer_id")["ts"].transform("min")).dt.days
-    assert (tenure.between(1, 120)).sum() > 1.5 * (
-        tenure.between(181, 300)
-    ).sum()  # repeat rates decay
-
-    data = build_datasets(
-        index_transactions(tx, prepared.customers), cfg.features, cfg.labels, None
-    )
-    assert len(data.schedule.folds) == 3 and len(data.schedule.production) >= 3
-    models = train_models(
-        data.labelled, data.schedule, cfg.churn, cfg.upside, cfg.seed, data.vocabulary
-    )
-    for target in ("churn", "upside"):
-        summary, production = (
-            models.metrics[target]["summary"],
-            models.metrics[target]["production"],
-        )
-        assert (production["scorer"] == "model") == (summary["grade"] != "C")
-        # whatever scores in production is never clearly worse than the best rule
-        assert summary["margin_mean"] > -summary["margin_spread"] or production["scorer"] != "model"
 
 
 def _day(value) -> str:
@@ -382,11 +315,13 @@ def test_training_rows_read_cutoff_by_cutoff_train_the_same_models(cfg, trained,
     """The train stage reads one cutoff at a time and draws the pools as it goes: the pools equal
     `sample_per_cutoff` on the whole table, and the models and backtest are the same."""
     *_, data, _ = trained
-    # sampling on; few rounds, as only sameness is measured
+    # sampling on; few rounds and 1,500 of the customers, as only sameness is measured
     churn = dataclasses.replace(cfg.churn, max_rows_per_cutoff=300, n_estimators=10)
     upside = dataclasses.replace(cfg.upside, max_rows_per_cutoff=400, n_estimators=10)
+    few = data.snapshot["customer_id"].iloc[:1500]
     path = tmp_path / "labelled.parquet"
-    data.labelled.to_parquet(path, row_group_size=700)  # cutoffs straddle row groups
+    subset = data.labelled[data.labelled["customer_id"].isin(few)].reset_index(drop=True)
+    subset.to_parquet(path, row_group_size=700)  # cutoffs straddle row groups
 
     def read(when):
         rows = pd.read_parquet(path, filters=[("cutoff", "==", when)])
