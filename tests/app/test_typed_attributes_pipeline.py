@@ -15,24 +15,12 @@ from segml.app.pipeline import run_pipeline
 from segml.config import to_typed
 from segml.data.generate import generate
 from tests.conftest import ROOT
+from tests.typed_attributes import TYPED_ATTRIBUTES
 
 TYPED = {
     "customer_id": "customer_id",
     "region": "region",
-    "credit_grade": {
-        "column": "信用等级",
-        "type": "category",
-        "en": "credit grade",
-        "zh": "信用等级",
-    },
-    "company_size": {"column": "员工人数", "type": "number", "en": "employees", "zh": "员工人数"},
-    "is_business": {
-        "column": "是否企业",
-        "type": "yes_no",
-        "en": "business account",
-        "zh": "企业客户",
-    },
-    "signup_date": {"column": "开户日期", "type": "date", "en": "customer since", "zh": "开户日期"},
+    **TYPED_ATTRIBUTES,
 }
 FEATURES = ["attr_credit_grade", "attr_company_size", "attr_is_business", "attr_signup_date_days"]
 

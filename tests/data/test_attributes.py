@@ -17,24 +17,12 @@ from segml.data.customers import prepare_customers
 from segml.data.validate import prepare
 from segml.errors import ConfigError, ContractError, InputWarning
 from tests.conftest import ROOT
+from tests.typed_attributes import TYPED_ATTRIBUTES
 
 TYPED = {
     "customer_id": "客户编号",
     "region": "地区",
-    "credit_grade": {
-        "column": "信用等级",
-        "type": "category",
-        "en": "credit grade",
-        "zh": "信用等级",
-    },
-    "company_size": {"column": "员工人数", "type": "number", "en": "employees", "zh": "员工人数"},
-    "is_business": {
-        "column": "是否企业",
-        "type": "yes_no",
-        "en": "business account",
-        "zh": "企业客户",
-    },
-    "signup_date": {"column": "开户日期", "type": "date", "en": "customer since", "zh": "开户日期"},
+    **TYPED_ATTRIBUTES,
 }
 
 

@@ -12,25 +12,13 @@ from segml.tiering.attribute_phrases import with_attribute_phrases
 from segml.tiering.behaviour import behaviour_facts
 from segml.tiering.reasons import ReasonBook, feature_label, phrase_reasons
 from tests.tiering.test_reasons import snapshot
+from tests.typed_attributes import TYPED_ATTRIBUTES
 
 COLUMNS = {
     "customer_id": "客户编号",
     "region": "地区",
     "industry": "所属行业",  # a plain name outside the six: a category said with its column
-    "credit_grade": {
-        "column": "信用等级",
-        "type": "category",
-        "en": "credit grade",
-        "zh": "信用等级",
-    },
-    "company_size": {"column": "员工人数", "type": "number", "en": "employees", "zh": "员工人数"},
-    "is_business": {
-        "column": "是否企业",
-        "type": "yes_no",
-        "en": "business account",
-        "zh": "企业客户",
-    },
-    "signup_date": {"column": "开户日期", "type": "date", "en": "customer since", "zh": "开户日期"},
+    **TYPED_ATTRIBUTES,
 }
 
 

@@ -141,17 +141,29 @@ def behaviour_facts(
             "top_channel": top_channel,
             "top_channel_share": channel_share,
         }
+    facts |= attribute_facts(snap)
+    return Facts(facts, facts_context(w, value_w, horizon_days), len(snap))
+
+
+def attribute_facts(snap: pd.DataFrame, text_columns: tuple[str, ...] = ()) -> dict:
+    """Customer attributes (and `text_columns`) as reasons say them: categories as text, typed
+    numbers, yes/no (1/0) and days rounded to 2 places."""
+    facts = {}
     for column in snap.columns:
-        if column.startswith(ATTRIBUTE_PREFIX):  # typed ones may be numbers, yes/no (1/0), days
+        if column.startswith(ATTRIBUTE_PREFIX) or column in text_columns:
             numeric = pd.api.types.is_numeric_dtype(snap[column])
             facts[column] = np.round(_column(snap, column), 2) if numeric else _text(snap[column])
-    context = {
-        "window_days": w,
-        "before_days": 2 * w,
-        "value_window_days": value_w,
+    return facts
+
+
+def facts_context(window_days: int, value_window_days: int, horizon_days: int) -> dict:
+    """The windows reason phrases name (`{window_days}` ...)."""
+    return {
+        "window_days": window_days,
+        "before_days": 2 * window_days,
+        "value_window_days": value_window_days,
         "horizon_days": horizon_days,
     }
-    return Facts(facts, context, len(snap))
 
 
 def _text(values: pd.Series) -> np.ndarray:

@@ -14,7 +14,14 @@ import pandas as pd
 
 from segml.config import TieringConfig
 from segml.tiering import policies as t
-from segml.tiering.behaviour import ATTRIBUTE_PREFIX, Facts, _days_before, _text, behaviour_facts
+from segml.tiering.behaviour import (
+    Facts,
+    _column,
+    _days_before,
+    attribute_facts,
+    behaviour_facts,
+    facts_context,
+)
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -80,12 +87,6 @@ def _subscriber_lifecycle(snap: pd.DataFrame, churn_probability: pd.Series, cfg:
     )
 
 
-def _column(snap: pd.DataFrame, name: str) -> np.ndarray:
-    if name not in snap:
-        return np.full(len(snap), np.nan)
-    return snap[name].to_numpy(dtype=float, na_value=np.nan)
-
-
 def subscriber_facts(
     snap: pd.DataFrame, window_days: int, value_window_days: int, horizon_days: int
 ) -> Facts:
@@ -115,16 +116,8 @@ def subscriber_facts(
             "usage_trend": trend,
             "usage_fall": 1 - (1 + trend) / (1 - trend),  # recent / before = (1 + t) / (1 - t)
         }
-    for column in snap.columns:
-        if column.startswith(ATTRIBUTE_PREFIX) or column == "plan":
-            facts[column] = _text(snap[column])
-    context = {
-        "window_days": window_days,
-        "before_days": 2 * window_days,
-        "value_window_days": value_window_days,
-        "horizon_days": horizon_days,
-    }
-    return Facts(facts, context, len(snap))
+    facts |= attribute_facts(snap, text_columns=("plan",))
+    return Facts(facts, facts_context(window_days, value_window_days, horizon_days), len(snap))
 
 
 LIFECYCLE_INPUTS = {
