@@ -64,3 +64,15 @@ def test_rewriting_the_future_changes_no_feature_but_the_labels(cutoff):
     same(build(cutoff, labels=False), build(cutoff, labels=False, **rewritten_future(cutoff)))
     before, after = build(cutoff)[LABELS], build(cutoff, **rewritten_future(cutoff))[LABELS]
     assert not before.equals(after)  # the rewrite did reach the labels
+
+
+def test_the_last_event_on_or_before_a_cutoff_is_never_a_later_one():
+    """The first customer's only event lies after the cutoff: no last day (it once read as that
+    later day, e.g. 'last failed payment -43 days ago')."""
+    from segml.features.events import Events
+
+    events = Events(3, np.array([0, 1, 1, 2]), np.array([100, 10, 60, 40]), pd.DataFrame())
+    last = events.last_day(np.array([0, 1, 2]), 50)
+    np.testing.assert_array_equal(last, [np.nan, 10, 40])
+    assert np.isnan(events.last_day(np.array([0]), 99)).all()
+    assert events.last_day(np.array([0]), 100).tolist() == [100]

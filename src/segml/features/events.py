@@ -41,8 +41,9 @@ class Events:
             return np.full(len(customers), np.nan)
         span = np.int64(1) << 24
         keys = code * span + days  # sorted: rows are sorted by code, then day
-        at = np.maximum(np.searchsorted(keys, customers * span + day, side="right") - 1, 0)
-        return np.where(code[at] == customers, days[at], np.nan)
+        before = np.searchsorted(keys, customers * span + day, side="right") - 1
+        at = np.maximum(before, 0)  # -1: no row on or before `day` at all (row 0 may be later)
+        return np.where((before >= 0) & (code[at] == customers), days[at], np.nan)
 
 
 def index_events(frame: pd.DataFrame | None, customer_ids: pd.Index) -> Events | None:
