@@ -155,7 +155,9 @@ def test_clean_spells_have_the_canonical_columns_words_and_derived_values(dcfg):
     assert c15[s.MRR].tolist() == [1200.0, 100.0]
     assert c15[s.CONTRACT_MONTHS].tolist() == [12, 12]
     assert c15[s.END].iloc[0] == pd.Timestamp("2024-06-15") and pd.isna(c15[s.END].iloc[1])
-    assert c15[s.IS_TRIAL].tolist() == [True, False]
+    # a paid spell the export calls 试用 is no trial: the status word is as of the export day,
+    # so trusting it would mark only the trials still running then (those who stayed)
+    assert c15[s.IS_TRIAL].tolist() == [False, False]
     assert c15[s.STATUS].isna().tolist() == [False, True]  # 冻结: no status, counted
     c19 = clean[clean[s.CUSTOMER_ID] == "C19"].iloc[0]
     # a blank period and term are monthly and no contract; a zero amount is a trial
@@ -287,3 +289,17 @@ def test_a_damaged_id_and_an_unreadable_cancellation_date_are_rejected(dcfg):
     clean = result.subscriptions.set_index(s.SUBSCRIPTION_ID)
     assert clean.loc["S1", s.CANCELLED_ON] == pd.Timestamp("2024-05-20")
     assert clean.loc["S4", s.CUSTOMER_ID] == "0042"  # cleaned as the transaction reader cleans ids
+
+
+def test_subscription_ids_numbered_per_customer_are_the_customers_own(dcfg):
+    """Exports often number subscriptions per customer: C1's "1" and C2's "1" are two services,
+    so C2's is no overlap of C1's; a second price for C1's own "1" at the same time is."""
+    spells = [
+        ["C1", "1", "基础", "2024-01-01", "", "50", "月付", "无合约", "正常"],
+        ["C2", "1", "基础", "2024-02-01", "", "50", "月付", "无合约", "正常"],
+        ["C1", "1", "高级", "2024-03-01", "", "80", "月付", "无合约", "正常"],
+    ]
+    export = SubscriptionExport(frame(spells, SUBS), None, None, None)
+    result = prepare_subscriptions(export, dcfg, None, {"subscriptions": "subs.csv"})
+    assert reasons(result, "subs.csv") == {3: SUBSCRIPTION_REASONS["overlap"]}
+    assert sorted(result.subscriptions[s.CUSTOMER_ID]) == ["C1", "C2"]

@@ -197,3 +197,22 @@ def test_the_contract_term_rolls_over_without_a_new_row():
 def test_add_months_keeps_the_day_or_the_month_end():
     moved = add_months(np.array([to_day("2024-01-31"), to_day("2023-03-15")]), np.array([1, 12]))
     assert [str(to_date(d).date()) for d in moved] == ["2024-02-29", "2024-03-15"]
+
+
+def test_blank_plans_and_per_customer_subscription_numbers():
+    """A blank plan is no level (and no plan change); subscription "1" of two customers is two
+    subscriptions: F6's spells do not make an upgrade of G7's."""
+    extra = [
+        ("F6", "1", None, "2024-01-01", "2024-05-01", 50.0, 1, 0),
+        ("F6", "1", None, "2024-05-01", None, 80.0, 1, 0),  # a price change, plan unknown
+        ("G7", "1", "基础", "2024-02-01", "2024-06-01", 50.0, 1, 0),
+        ("H8", "1", "标准", "2024-06-01", None, 80.0, 1, 0),  # H8's "1" starts as G7's ends
+    ]
+    frame = build(subs=subscriptions(extra), labels=False)
+    assert pd.isna(frame.loc["F6", "plan"]) and "" not in frame["plan"].cat.categories
+    assert frame.loc["F6", "upgrades_365d"] == 0  # no known plan on either side
+    assert frame.loc["H8", "upgrades_365d"] == 0  # not a continuation of G7's "1"
+    assert (
+        frame.loc["H8", "tenure_days"] == (pd.Timestamp(CUTOFF) - pd.Timestamp("2024-06-01")).days
+    )
+    assert frame.loc["A1", "upgrades_365d"] == 1  # a real plan change still counts

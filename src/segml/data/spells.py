@@ -94,7 +94,7 @@ def prepare_spells(
     _reject(rows, table, p, cfg, end)
     after_period(rows, p.start, period_end)
     reject_duplicates(table, rows)
-    rows.reject(_overlaps(rows.good, p.subscription, p.start, p.end), "overlap")
+    rows.reject(_overlaps(rows.good, p), "overlap")
     clean = _clean(rows.good, table, p)
     s.CLEAN_SUBSCRIPTIONS.validate(clean, inplace=True)
     quality = rows.counts(sum(table.sources.above_header)) | _figures(clean, rows, p, end)
@@ -121,13 +121,17 @@ def _reject(rows: Rows, table: Table, p: _Parsed, cfg: DataConfig, end: pd.Times
     rows.reject(p.start > end.to_datetime64(), "future")
 
 
-def _overlaps(good: np.ndarray, subscription: pd.Series, start: np.ndarray, end: np.ndarray):
+def _overlaps(good: np.ndarray, p: _Parsed):
     """Per row, whether it is kept so far and starts before the spell of the same subscription
-    before it (by start, then input order) has ended: two prices for one service at a time."""
+    before it (by start, then input order) has ended: two prices for one service at a time. A
+    subscription is the customer's: exports often number them per customer (1, 2, ...)."""
     kept = np.flatnonzero(good)
-    ids = subscription.to_numpy(dtype=object)[kept].astype(str)
-    order = kept[np.lexsort((start[kept].view("int64"), ids))]
-    sub, begin, finish = subscription.to_numpy(dtype=object)[order], start[order], end[order]
+    customer = pd.Series(p.customer.to_pandas(), dtype=object).to_numpy()
+    key = pd.Series(customer).astype(str) + "\x1f" + p.subscription.astype(str).to_numpy()
+    key = key.to_numpy(dtype=object)
+    start, end = p.start, p.end
+    order = kept[np.lexsort((start[kept].view("int64"), key[kept].astype(str)))]
+    sub, begin, finish = key[order], start[order], end[order]
     same = np.r_[False, sub[1:] == sub[:-1]]
     earlier_end = np.r_[np.datetime64("NaT"), finish[:-1]]
     overlap = np.zeros(len(good), dtype=bool)
@@ -154,7 +158,9 @@ def _clean(good: np.ndarray, table: Table, p: _Parsed) -> pd.DataFrame:
             s.STATUS: text_column(status),
             s.CANCELLED_ON: p.cancelled_on[good],
             s.MRR: amount / months,
-            s.IS_TRIAL: (status == "trial") | (amount == 0),
+            # a free spell: the spell's own property. Not the status word: it is as of the
+            # export, so only trials still running then would say "trial" (those who stayed)
+            s.IS_TRIAL: amount == 0,
         }
     )
     order = [s.CUSTOMER_ID, s.START, s.SUBSCRIPTION_ID]

@@ -73,11 +73,18 @@ def index_spells(subscriptions: pd.DataFrame) -> Spells:
         if s.CONTRACT_MONTHS in subs
         else np.zeros(len(subs), np.int64)
     )
-    plan = subs[s.PLAN].astype(str).to_numpy() if s.PLAN in subs else np.full(len(subs), "")
+    # a blank or unmapped plan is "" (no level: the feature is missing, and no plan change)
+    plan = (
+        subs[s.PLAN].fillna("").astype(str).to_numpy(dtype=object)
+        if s.PLAN in subs
+        else np.full(len(subs), "", dtype=object)
+    )
+    # a subscription is its customer's: exports often number them per customer (1, 2, ...)
+    subscription = subs[s.CUSTOMER_ID].astype(str) + "\x1f" + subs[s.SUBSCRIPTION_ID].astype(str)
     return Spells(
         pd.Index(ids, dtype="str"),
         code.astype(np.int64),
-        pd.factorize(subs[s.SUBSCRIPTION_ID].astype(str))[0],
+        pd.factorize(subscription)[0],
         plan,
         day_numbers(subs[s.START].to_numpy()),
         day_numbers(subs[s.END].to_numpy()),

@@ -122,7 +122,7 @@ def index_subscribers(
 def fit_vocabulary(idx: SubscriberIndex, cfg: FeaturesConfig, until_day: int) -> Vocabulary:
     """Levels fixed once: plans and usage kinds seen by `until_day` (the earliest cutoff), every
     level of each customer attribute (as for transactions)."""
-    plans = sorted(set(idx.spells.plan[idx.spells.start <= until_day]))
+    plans = sorted(set(idx.spells.plan[idx.spells.start <= until_day]) - {""})
     table = idx.attributes if cfg.use_attributes else AttributeTable()
     return Vocabulary(
         attributes={name: levels.names for name, levels in table.categories.items()},
