@@ -49,7 +49,6 @@ def best_recency_days(train: pd.DataFrame) -> float:
 # predict_proba, contributions, features_, trained_columns_), so the walk-forward backtest, the
 # refit and the tier stage use them as they use the recency rule.
 
-DAYS_PER_MONTH = 365.25 / 12
 TENURE_BANDS = (0, 90, 180, 365, 730, 1460)  # days; the last band is open
 SUBSCRIBER_CHURN_BASELINES = {
     "baseline_contract_tenure": "tenure_days",
@@ -151,7 +150,7 @@ class SbgScorer(_TableScorer):
     def _exposure(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per row: contract months, renewals survived (n) and renewals in the window (k)."""
         contract, tenure = _contract(frame), frame["tenure_days"].to_numpy(float)
-        period = np.where(contract > 0, contract, 1) * DAYS_PER_MONTH
+        period = np.where(contract > 0, contract, 1) * s.DAYS_PER_MONTH
         n = np.floor(tenure / period)
         k_monthly = np.floor((tenure + self.horizon_days) / period) - n
         left = frame["contract_days_left"].to_numpy(float)
@@ -162,7 +161,7 @@ class SbgScorer(_TableScorer):
         alpha, beta = np.exp(params[0]), np.exp(params[1])
         stay = np.exp(betaln(alpha, beta + n + k) - betaln(alpha, beta + n))
         if len(params) == 3:  # leaving before a contract's term ends
-            stay = stay * (1 - expit(params[2])) ** (self.horizon_days / DAYS_PER_MONTH)
+            stay = stay * (1 - expit(params[2])) ** (self.horizon_days / s.DAYS_PER_MONTH)
         return np.clip(1 - stay, 1e-9, 1 - 1e-9)
 
     def _fit_one(self, n, k, y, early: bool) -> np.ndarray:
@@ -212,4 +211,4 @@ class RunRate(_TableScorer):
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         mrr = np.nan_to_num(frame[s.MRR].to_numpy(float))
-        return np.clip(mrr, 0, None) * self.horizon_days / DAYS_PER_MONTH
+        return np.clip(mrr, 0, None) * self.horizon_days / s.DAYS_PER_MONTH

@@ -25,7 +25,7 @@ import pandas as pd
 
 from segml.data import schema as s
 from segml.errors import PortableModelError
-from segml.models.baselines import DAYS_PER_MONTH, ContractTenureRule, RunRate, SbgScorer
+from segml.models.baselines import ContractTenureRule, RunRate, SbgScorer
 
 FORMAT = "segml-portable/1"
 CODE_FILE = Path(__file__).with_name("portable_model.py")
@@ -192,7 +192,7 @@ def _subscriber_baseline(model: Any) -> Portable:
             "output": "value",
             "feature": model.features_[0],
             "clip": [0.0, None],
-            "total_factor": model.horizon_days / DAYS_PER_MONTH,
+            "total_factor": model.horizon_days / s.DAYS_PER_MONTH,
         }
     return Portable(spec, None, ("numpy", "pandas"))
 
