@@ -115,8 +115,11 @@ def subscriber_facts(
             "usage_trend": trend,
             "usage_fall": 1 - (1 + trend) / (1 - trend),  # recent / before = (1 + t) / (1 - t)
         }
-    for column in snap.columns:
-        if column.startswith(ATTRIBUTE_PREFIX) or column == "plan":
+    for column in snap.columns:  # typed attributes may be numbers, yes/no (1/0), days
+        numeric = pd.api.types.is_numeric_dtype(snap[column])
+        if column.startswith(ATTRIBUTE_PREFIX) and numeric:
+            facts[column] = np.round(_column(snap, column), 2)
+        elif column.startswith(ATTRIBUTE_PREFIX) or column == "plan":
             facts[column] = _text(snap[column])
     context = {
         "window_days": window_days,
