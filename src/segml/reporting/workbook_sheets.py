@@ -13,7 +13,8 @@ from segml.config import ExportConfig
 from segml.reporting.sheet_view import label
 from segml.reporting.text import Words, move_reason
 
-LIFECYCLE_ORDER = ["new", "active", "at_risk", "lost"]
+# subscribers' statuses (trial, won_back, past_due) are absent from a purchase table
+LIFECYCLE_ORDER = ["trial", "new", "active", "won_back", "past_due", "at_risk", "lost"]
 
 
 def one_note(frame: pd.DataFrame, language: str) -> pd.DataFrame:
