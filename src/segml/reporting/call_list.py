@@ -37,6 +37,14 @@ COLUMNS = [
 ]
 
 
+RECURRING = {False: "", True: "_recurring"}  # words for subscribers' value: their fees
+
+
+def recurring(table: pd.DataFrame) -> bool:
+    """Whether the table's value is subscribers' recurring revenue (their monthly fee is in it)."""
+    return "mrr" in table
+
+
 def last_purchase_dates(table: pd.DataFrame) -> pd.Series:
     """Each customer's last purchase day (YYYY-MM-DD): `as_of` less the days since it."""
     if "as_of" not in table or "recency_days" not in table:

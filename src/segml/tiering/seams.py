@@ -40,7 +40,8 @@ class TierSeams:
         extra = cfg.lifecycle_subscription.get("actions", {})
         lifecycle = {**cfg.actions.get("lifecycle", {}), **extra}
         actions = {**cfg.actions, "lifecycle": lifecycle}
-        return replace(cfg, rfm={}, coherence={}, actions=actions)
+        bands = replace(cfg.churn_bands, **cfg.lifecycle_subscription.get("churn_bands", {}))
+        return replace(cfg, rfm={}, coherence={}, actions=actions, churn_bands=bands)
 
     def grading_columns(self, cfg: TieringConfig) -> list[str]:
         """The snapshot columns grading needs besides the scores (ids, lifecycle and RFM inputs)."""
