@@ -168,8 +168,12 @@ def _analysts(inputs: ReportInputs, w: Words, chart: Charts) -> str:
                 w("deciles"),
                 model_quality.deciles_section(inputs.plots.get("deciles"), w, chart),
             ),
-            _section(
-                "matrices", w("matrices"), model_quality.matrices_section(inputs.features, w, chart)
+            _section(  # purchases only: subscribers have no frequency or recency of purchase
+                "matrices",
+                w("matrices"),
+                model_quality.matrices_section(inputs.features, w, chart)
+                if "recency_days" in inputs.table
+                else "",
             ),
             _section(
                 "segments",
