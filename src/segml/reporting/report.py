@@ -15,6 +15,7 @@ import pandas as pd
 
 from segml.config import ExportConfig
 from segml.reporting import audit_view, business_view, forecast_view, model_quality, window_view
+from segml.reporting.call_list import recurring
 from segml.reporting.charts import FONT, Charts
 from segml.reporting.text import Words, tier_names
 
@@ -172,7 +173,7 @@ def _analysts(inputs: ReportInputs, w: Words, chart: Charts) -> str:
                 "matrices",
                 w("matrices"),
                 model_quality.matrices_section(inputs.features, w, chart)
-                if "recency_days" in inputs.table
+                if not recurring(inputs.table)
                 else "",
             ),
             _section(
