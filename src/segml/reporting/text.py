@@ -97,6 +97,11 @@ TEXT = {
     "tier_value": {"en": "Tier and value", "zh": "等级与价值"},
     # the audit: did last period's grades come true?
     "audit": {"en": "Did last period's grades come true?", "zh": "上期分级是否应验？"},
+    "audit_not_measured": {
+        "en": "What really happened to earlier periods' subscribers (cancellations, fees) is not "
+        "measured yet; tier movement and drift between periods are below.",
+        "zh": "尚未检验更早期间用户的实际表现（取消、月费收入）；各期间之间的等级变动与漂移见下。",
+    },
     "no_audit": {
         "en": "No earlier period to check yet: from the month after the first graded period on, this "
         "section shows what really happened to the customers of earlier periods.",

@@ -73,7 +73,7 @@ def audit(cfg: Config, catalog: Catalog, tiers: pd.DataFrame, as_of: str) -> dic
             bases[period.run_id] = matched
     if not kind_of(cfg).outcomes_audited:
         out["stability"] = _stability(cfg, [p for p in chain if p.run_id in bases], bases, tiers)
-        return {**out, "note": NOT_MEASURED}
+        return {**out, "note": NOT_MEASURED, "outcomes_measured": False}
     tx = catalog.read(
         "prepared_transactions",
         columns=[s.CUSTOMER_ID, s.TS, s.AMOUNT],
