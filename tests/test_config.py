@@ -88,9 +88,10 @@ def test_every_policy_has_actions_for_every_grade(cfg):
     assert set(actions["lifecycle"]) == statuses
     # subscribers' statuses (cancelled ones are listed apart): labels, and actions of their own
     subscriber = cfg.tiering.lifecycle_subscription
-    own = {"trial", "past_due", "won_back", "cancelled"}
+    own = {"trial", "past_due", "won_back", "cancelled", "never_subscribed"}
     assert {rule["status"] for rule in subscriber["rules"]} | {"cancelled"} <= statuses | own
-    assert set(subscriber["actions"]) == own
+    # their own statuses, and subscriber wording for new and at-risk (onboarding, contract offer)
+    assert set(subscriber["actions"]) == own | {"new", "at_risk"}
     assert statuses | own == set(cfg.tiering.lifecycle["labels"])
     for action in subscriber["actions"].values():
         assert action["en"] and action["zh"] and action["team"] in cfg.tiering.teams

@@ -162,14 +162,13 @@ def _pin_periods(overrides: list[str]) -> list[str]:
     if {"tiering.previous_ref", "audit.periods_ref"} <= given:
         return overrides
     from segml.data.files import input_exists
+    from segml.reporting.run_history import export_files
 
     _, cfg = _config(overrides)
-    paths = cfg.paths
-    if not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists() or not input_exists(
-        paths.raw_transactions
-    ):
+    files = export_files(cfg)  # the kind's export: transactions, or subscribers' spells and more
+    if not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists() or not input_exists(files[0]):
         return overrides
-    pins = _period_pins(cfg, _file_digest_of(paths.raw_transactions, paths.raw_customers))
+    pins = _period_pins(cfg, _file_digest_of(*files, cfg.paths.raw_customers))
     return [*overrides, *(f"{key}='{value}'" for key, value in pins.items() if key not in given)]
 
 

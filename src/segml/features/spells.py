@@ -18,7 +18,6 @@ from segml.data import schema as s
 from segml.features.transactions import EPOCH
 
 NEVER = np.iinfo(np.int64).max // 4  # the end of a running spell
-DAYS_PER_MONTH = 365.25 / 12
 
 
 def day_numbers(values) -> np.ndarray:
@@ -206,7 +205,7 @@ def revenue_between(start, end, mrr, rows, n: int, day: int, window: int) -> np.
     lo, hi = (day + 1, day + window + 1) if window > 0 else (day + window + 1, day + 1)
     overlap = np.clip(np.minimum(end, hi) - np.maximum(start, lo), 0, None)
     keep = rows >= 0
-    return np.bincount(rows[keep], weights=(mrr * overlap / DAYS_PER_MONTH)[keep], minlength=n)
+    return np.bincount(rows[keep], weights=(mrr * overlap / s.DAYS_PER_MONTH)[keep], minlength=n)
 
 
 def cancelled_at(spells: Spells, day: int, within_days: int = 365) -> pd.DataFrame:
@@ -219,14 +218,14 @@ def cancelled_at(spells: Spells, day: int, within_days: int = 365) -> pd.DataFra
     first = per_row(code, spells.start[at.seen], len(spells), np.minimum, NEVER)
     gone = (at.row < 0) & (last_end > day - within_days) & (last_end <= day)
     gone &= np.isin(np.arange(len(spells)), code)
-    months = np.round((last_end[gone] - first[gone]) / DAYS_PER_MONTH).astype(int)
+    months = np.round((last_end[gone] - first[gone]) / s.DAYS_PER_MONTH).astype(int)
     dates = (EPOCH + last_end[gone].astype("timedelta64[D]")).astype(str)
     return pd.DataFrame(
         {
             s.CUSTOMER_ID: spells.customer_ids[np.flatnonzero(gone)].to_numpy(str),
             "status": "cancelled",
             "reject_reasons": [
-                f"cancelled on {d} after {m} months / {d}取消，在网{m}个月"
+                f"cancelled on {d} after {m} month{'' if m == 1 else 's'} / {d}取消，在网{m}个月"
                 for d, m in zip(dates, months)
             ],
         }

@@ -149,8 +149,10 @@ def audit_section(audit: dict | None, names: dict, w: Words) -> str:
     periods = (audit or {}).get("periods") or []
     steps = (audit or {}).get("stability") or []
     if not periods:
-        return f"<p>{w.sentence('no_audit')}</p>" + stability_section(
-            steps, (audit or {}).get("psi_warning", 0.25), w
+        measured = (audit or {}).get("outcomes_measured", True)  # False: subscribers, for now
+        return (
+            f"<p>{w.sentence('no_audit' if measured else 'audit_not_measured')}</p>"
+            + stability_section(steps, (audit or {}).get("psi_warning", 0.25), w)
         )
     complete = [p for p in periods if p.get("complete")]
     shown = complete[-1] if complete else periods[0]

@@ -8,7 +8,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from segml.reporting.call_list import call_list
+from segml.reporting.call_list import RECURRING, call_list, recurring
 from segml.reporting.charts import LIFECYCLE_COLOURS, PALETTE, Charts
 from segml.reporting.html_table import html_table
 from segml.reporting.text import (
@@ -303,6 +303,7 @@ def at_risk_section(table: pd.DataFrame, w: Words, cap: int | None = None, top: 
         ]
         date_head = "last_and_next"
     actions, teams = text("lifecycle_action"), text("lifecycle_action_team")
+    purchases = "last_purchase_date" in chosen or "expected_next_purchase_date" in chosen
     shown = pd.DataFrame(
         {
             w.name("rank"): chosen["rank"].to_numpy(),
@@ -310,7 +311,12 @@ def at_risk_section(table: pd.DataFrame, w: Words, cap: int | None = None, top: 
             w("tier"): [tier_name(t, names, w) for t in chosen["tier"]],
             w.name("churn_band"): risk,
             w.name("value_at_stake"): chosen["value_at_stake"].to_numpy(),
-            w.name(date_head) if date_head != "last_and_next" else w(date_head): dates,
+            # subscribers have no purchase dates
+            **(
+                {w.name(date_head) if date_head != "last_and_next" else w(date_head): dates}
+                if purchases
+                else {}
+            ),
             w("why"): text("churn_reasons", reasons=True),
             w("action_team"): [f"{a}\n({b})" for a, b in zip(actions, teams)]
             if len(actions) and len(teams)
@@ -319,7 +325,7 @@ def at_risk_section(table: pd.DataFrame, w: Words, cap: int | None = None, top: 
     )
     formats = {w.name("rank"): count, w.name("value_at_stake"): money}
     note = w.sentence(
-        "at_risk_note",
+        "at_risk_note" + RECURRING[recurring(table)],
         shown=count(len(chosen)),
         listed=count(len(calls.rows)),
         at_risk=count(calls.at_risk),

@@ -37,6 +37,14 @@ COLUMNS = [
 ]
 
 
+RECURRING = {False: "", True: "_recurring"}  # words for subscribers' value: their fees
+
+
+def recurring(table: pd.DataFrame) -> bool:
+    """Whether the table's value is subscribers' recurring revenue (their monthly fee is in it)."""
+    return "mrr" in table
+
+
 def last_purchase_dates(table: pd.DataFrame) -> pd.Series:
     """Each customer's last purchase day (YYYY-MM-DD): `as_of` less the days since it."""
     if "as_of" not in table or "recency_days" not in table:
@@ -73,9 +81,7 @@ def call_list(table: pd.DataFrame, cap: int | None) -> CallList:
     ids = risky[s.CUSTOMER_ID].astype(str).to_numpy() if s.CUSTOMER_ID in risky else None
     order = np.lexsort((ids, -stake)) if ids is not None else np.argsort(-stake, kind="stable")
     chosen = risky.iloc[order[:cap] if cap else order]
-    out = chosen.assign(
-        value_at_stake=stakes(chosen),
-        last_purchase_date=last_purchase_dates(chosen),
-        rank=np.arange(1, len(chosen) + 1),
-    )
+    out = chosen.assign(value_at_stake=stakes(chosen), rank=np.arange(1, len(chosen) + 1))
+    if "recency_days" in chosen:  # purchases (subscribers have no last purchase)
+        out["last_purchase_date"] = last_purchase_dates(chosen)
     return CallList(out[[c for c in COLUMNS if c in out]].reset_index(drop=True), len(risky), cap)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from segml.config import ExportConfig
 from segml.reporting import audit_view, business_view, forecast_view, model_quality, window_view
+from segml.reporting.call_list import recurring
 from segml.reporting.charts import FONT, Charts
 from segml.reporting.text import Words, tier_names
 
@@ -168,8 +169,12 @@ def _analysts(inputs: ReportInputs, w: Words, chart: Charts) -> str:
                 w("deciles"),
                 model_quality.deciles_section(inputs.plots.get("deciles"), w, chart),
             ),
-            _section(
-                "matrices", w("matrices"), model_quality.matrices_section(inputs.features, w, chart)
+            _section(  # purchases only: subscribers have no frequency or recency of purchase
+                "matrices",
+                w("matrices"),
+                model_quality.matrices_section(inputs.features, w, chart)
+                if not recurring(inputs.table)
+                else "",
             ),
             _section(
                 "segments",

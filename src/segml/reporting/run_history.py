@@ -162,8 +162,20 @@ def export_key(source: str | Path, columns: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def export_files(cfg: Config) -> list[str]:
+    """The files of the export a run grades (subscribers: spells, payments and usage)."""
+    p = cfg.paths
+    if cfg.data.kind == "subscriptions":
+        return [p.raw_subscriptions, p.raw_payments, p.raw_usage]
+    return [p.raw_transactions]
+
+
 def export_of(cfg: Config) -> str:
-    """Which export a run with this config grades: earlier periods are those of it."""
+    """Which export a run with this config grades: earlier periods are those of it (subscribers:
+    the subscriptions file and its column mapping)."""
+    if cfg.data.kind == "subscriptions":
+        columns = cfg.data.subscriptions.get("columns") or {}
+        return export_key(cfg.paths.raw_subscriptions, columns)
     return export_key(cfg.paths.raw_transactions, cfg.data.columns)
 
 

@@ -53,7 +53,7 @@ from segml.reporting.mlflow_store import (
     connect,
 )
 from segml.reporting.privacy import pseudonymize
-from segml.reporting.run_history import export_key, period_key
+from segml.reporting.run_history import export_files, export_key, export_of, period_key
 from segml.tiering.audit import audit_metrics
 from segml.tiering.policies import TIER_COLUMNS as POLICY_TIER_COLUMNS
 
@@ -285,7 +285,7 @@ def record_pipeline_run(
     rows, give their input examples), the logged tables and files."""
     paths = cfg.paths
     model_metrics = {k: metrics[k] for k in ("churn", "upside")}
-    data_digest = file_digest(paths.raw_transactions, paths.raw_customers)
+    data_digest = file_digest(*export_files(cfg), paths.raw_customers)
     metrics = with_flat_audit(metrics)
     return log_pipeline_run(
         cfg.tracking.uri,
@@ -296,12 +296,12 @@ def record_pipeline_run(
             "segml.git_commit": git_commit(),
             "segml.data_sha256": data_digest,
             AS_OF: str(tiers["as_of"].iloc[0]),
-            "segml.data_source": paths.raw_transactions,
+            "segml.data_source": export_files(cfg)[0],
             "segml.tier_policy": cfg.tiering.primary,
             # runs inside `dvc exp run` are experiments: later periods never compare with them
             ACCEPTED: "false" if os.environ.get("DVC_EXP_NAME") else "true",
             PERIOD: period_key(data_digest, cfg.as_of),
-            EXPORT: export_key(paths.raw_transactions, cfg.data.columns),
+            EXPORT: export_of(cfg),
             KIND: "pipeline",
             **previous_tags(metrics.get("tiers", {})),
             **{f"segml.grade.{k}": v["summary"]["verdict_en"] for k, v in model_metrics.items()},

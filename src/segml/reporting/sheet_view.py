@@ -379,6 +379,8 @@ def customer_sheet(table: pd.DataFrame) -> pd.DataFrame:
     """The customers sheet's columns in reading order (`CUSTOMER_COLUMNS`, then any others), with
     the last purchase date; a policy's own tier column is left out when it is the headline tier."""
     out = table.assign(last_purchase_date=last_purchase_dates(table))
+    if "recency_days" not in table:  # subscribers: no purchases
+        out = out.drop(columns="last_purchase_date")
     for column in ("tier_abc", "tier_pyramid"):
         if column in out and "tier" in out and out[column].equals(out["tier"]):
             out = out.drop(columns=column)

@@ -97,6 +97,11 @@ TEXT = {
     "tier_value": {"en": "Tier and value", "zh": "等级与价值"},
     # the audit: did last period's grades come true?
     "audit": {"en": "Did last period's grades come true?", "zh": "上期分级是否应验？"},
+    "audit_not_measured": {
+        "en": "What really happened to earlier periods' subscribers (cancellations, fees) is not "
+        "measured yet; tier movement and drift between periods are below.",
+        "zh": "尚未检验更早期间用户的实际表现（取消、月费收入）；各期间之间的等级变动与漂移见下。",
+    },
     "no_audit": {
         "en": "No earlier period to check yet: from the month after the first graded period on, this "
         "section shows what really happened to the customers of earlier periods.",
@@ -172,6 +177,13 @@ TEXT = {
         "probability × net spend in the last 12 months).",
         "zh": "工作簿优先联系名单的前{shown}位（共{at_risk}位流失预警客户，名单列出{listed}位）：生命周期为"
         "“流失预警”的客户，按风险价值从高到低排列（风险价值 = 流失概率 × 近12个月净消费）。",
+    },
+    "at_risk_note_recurring": {
+        "en": "The first {shown} of the workbook's call list ({listed} of {at_risk} customers at risk): "
+        "subscribers whose lifecycle is at risk, the most value at stake first (value at stake = "
+        "churn probability × fees billed in the last 12 months).",
+        "zh": "工作簿优先联系名单的前{shown}位（共{at_risk}位流失预警客户，名单列出{listed}位）：生命周期为"
+        "“流失预警”的用户，按风险价值从高到低排列（风险价值 = 流失概率 × 近12个月月费收入）。",
     },
     "teams": {"en": "What each team should do this month", "zh": "本月各团队行动"},
     "last_and_next": {"en": "Last purchase → next expected", "zh": "最近购买 → 预计下次购买"},

@@ -21,7 +21,7 @@ import xlsxwriter
 
 from segml.config import ExportConfig
 from segml.data import schema as s
-from segml.reporting.call_list import CallList, call_list
+from segml.reporting.call_list import RECURRING, CallList, call_list, recurring
 from segml.reporting.sheet_view import (
     both_languages,
     cell_values,
@@ -237,8 +237,8 @@ def sheet_customers(table: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFram
     return shown.reset_index(drop=True), text
 
 
-def _call_list_title(calls: CallList, date: str, cfg: ExportConfig) -> str:
-    text = label("call_list_title", cfg).format(
+def _call_list_title(calls: CallList, date: str, cfg: ExportConfig, words: str = "") -> str:
+    text = label("call_list_title" + words, cfg).format(
         as_of=date, listed=f"{len(calls.rows):,}", at_risk=f"{calls.at_risk:,}"
     )
     if calls.cap and calls.at_risk > calls.cap:
@@ -283,7 +283,8 @@ def workbook(
         return both_languages(shown) if cfg.language == "both" else shown
 
     calls = call_list(table, cfg.call_list_customers)
-    book.block(people(calls.rows), "call_list", 0, _call_list_title(calls, date, cfg), main=True)
+    title = _call_list_title(calls, date, cfg, RECURRING[recurring(table)])
+    book.block(people(calls.rows), "call_list", 0, title, main=True)
 
     row = book.block(people(summary), "summary", 0, label("title_tiers", cfg))
     for target, frame in quality_blocks(one_note(metrics, cfg.language)):
@@ -295,7 +296,10 @@ def workbook(
         text = Words(cfg).pick(models_note, " / ")
         row = book.block(pd.DataFrame({"models_used": [text]}), "summary", row)
     shown, note = sheet_customers(table, cfg)
-    notes = [label("value_at_stake_note", cfg), *([note] if note else [])]
+    notes = [
+        label("value_at_stake_note" + RECURRING[recurring(table)], cfg),
+        *([note] if note else []),
+    ]
     book.block(pd.DataFrame({"note": notes}), "summary", row)
 
     book.block(people(customer_sheet(shown)), "customers", main=True)

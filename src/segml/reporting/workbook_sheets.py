@@ -13,7 +13,8 @@ from segml.config import ExportConfig
 from segml.reporting.sheet_view import label
 from segml.reporting.text import Words, move_reason
 
-LIFECYCLE_ORDER = ["new", "active", "at_risk", "lost"]
+# subscribers' statuses (trial, won_back, past_due) are absent from a purchase table
+LIFECYCLE_ORDER = ["trial", "new", "active", "won_back", "past_due", "at_risk", "lost"]
 
 
 def one_note(frame: pd.DataFrame, language: str) -> pd.DataFrame:
@@ -208,8 +209,9 @@ def audit_sheet(book, audit: dict | None, people) -> None:
     if periods:
         lines = pd.DataFrame([{c: p.get(c) for c in PERIOD_COLUMNS} for p in reversed(periods)])
         row = book.block(people(lines), key, row)
-    else:
-        row = book.note(key, label("no_audit_yet", cfg), row)
+    else:  # subscribers' outcomes are not measured yet (segml.stages.audit)
+        measured = (audit or {}).get("outcomes_measured", True)
+        row = book.note(key, label("no_audit_yet" if measured else "audit_not_measured", cfg), row)
     for period in reversed(periods):
         at = period["as_of"]
         for part, column, title in (

@@ -95,6 +95,9 @@ class Kind:
     partitioned: bool  # whether the dask engine's per-partition steps know this kind
     learnt_rows: Callable  # (snapshot, labels cfg) -> the snapshot's customers models learn about
     listed_apart: Callable  # (catalog, horizon) -> customers listed without a tier, or None
+    # whether the audit measures what really happened to earlier periods' customers (subscribers:
+    # not yet, it needs their label builder run at each earlier as_of; design note section 11)
+    outcomes_audited: bool = True
 
 
 KINDS = {
@@ -117,6 +120,7 @@ KINDS = {
         False,
         lambda snapshot, labels_cfg: snapshot,  # everyone running at as_of
         _cancelled,
+        outcomes_audited=False,
     ),
 }
 

@@ -47,7 +47,9 @@ class TierResult:
             out["rfm_segments"] = table["rfm_segment"].value_counts().sort_index().to_dict()
         if "predicted_value" in table:  # the forecast's total, and who is expected to buy
             out["forecast_total"] = float(table["predicted_value"].sum())
-            out["next_purchase_expected"] = int(table["expected_next_purchase_date"].notna().sum())
+            if "expected_next_purchase_date" in table:
+                dated = table["expected_next_purchase_date"].notna().sum()
+                out["next_purchase_expected"] = int(dated)
         period = self.movement.get("period")
         out["previous_as_of"] = period.as_of if period else None
         if period is not None:
@@ -210,12 +212,9 @@ def model_scores(
     out["predicted_value_p10"], out["predicted_value_p90"] = range_bounds(upside, unscaled)
     out["upside"] = out["predicted_value"] - last_period
     out["churn_probability"] = churn.predict_proba(snap)
-    date, source = (
-        next_purchase(snap, out["churn_probability"], churn, horizon_days)
-        if seams.next_purchase
-        else (None, NONE_EXPECTED)
-    )
-    out["expected_next_purchase_date"], out["next_purchase_source"] = date, source
+    if seams.next_purchase:  # subscribers' next payment is their fee: no purchase date to expect
+        date, source = next_purchase(snap, out["churn_probability"], churn, horizon_days)
+        out["expected_next_purchase_date"], out["next_purchase_source"] = date, source
     return out
 
 
@@ -304,7 +303,7 @@ def grade_customers(
     """Grades under every configured policy from `scores` (`model_scores`) and the snapshot's
     `grading_columns`, both in customer-id order."""
     table = pd.DataFrame({s.CUSTOMER_ID: snap[s.CUSTOMER_ID].to_numpy()})
-    for column in SCORE_COLUMNS:
+    for column in [c for c in SCORE_COLUMNS if c in scores]:
         table[column] = scores[column].to_numpy()
     table["value_at_stake"] = value_at_stake(table["churn_probability"], table["current_value"])
     table["churn_band"] = churn_bands(table["churn_probability"], cfg)
@@ -376,7 +375,7 @@ def describe_customers(
     table = segmenter.assign(snap)
     table.insert(1, "as_of", snap[s.CUTOFF].dt.strftime("%Y-%m-%d"))
     for column in [
-        *SCORE_COLUMNS,
+        *[c for c in SCORE_COLUMNS if c in grades],
         *STAKE_COLUMNS,
         "tier_abc",
         "tier_pyramid",

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from segml.config import TieringConfig
+from segml.data import schema as s
 from segml.tiering import policies as t
 from segml.tiering.behaviour import (
     Facts,
@@ -22,8 +23,6 @@ from segml.tiering.behaviour import (
     behaviour_facts,
     facts_context,
 )
-
-DAYS_PER_MONTH = 365.25 / 12
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,8 @@ class TierSeams:
         extra = cfg.lifecycle_subscription.get("actions", {})
         lifecycle = {**cfg.actions.get("lifecycle", {}), **extra}
         actions = {**cfg.actions, "lifecycle": lifecycle}
-        return replace(cfg, rfm={}, coherence={}, actions=actions)
+        bands = replace(cfg.churn_bands, **cfg.lifecycle_subscription.get("churn_bands", {}))
+        return replace(cfg, rfm={}, coherence={}, actions=actions, churn_bands=bands)
 
     def grading_columns(self, cfg: TieringConfig) -> list[str]:
         """The snapshot columns grading needs besides the scores (ids, lifecycle and RFM inputs)."""
@@ -78,7 +78,7 @@ def _recurring_values(snap: pd.DataFrame, cfg: TieringConfig, horizon_days: int)
     wanted = f"revenue_{cfg.value_window_days}d"
     current = snap[wanted] if wanted in snap else snap[revenue[-1]]
     last = f"revenue_{horizon_days}d"
-    return current, snap[last] if last in snap else snap["mrr"] * horizon_days / DAYS_PER_MONTH
+    return current, snap[last] if last in snap else snap["mrr"] * horizon_days / s.DAYS_PER_MONTH
 
 
 def _subscriber_lifecycle(snap: pd.DataFrame, churn_probability: pd.Series, cfg: TieringConfig):
@@ -102,7 +102,7 @@ def subscriber_facts(
     tenure = _column(snap, "tenure_days")
     mrr_change = [c for c in snap.columns if c.startswith("mrr_change_")]
     facts |= {
-        "tenure_months": tenure / DAYS_PER_MONTH,
+        "tenure_months": tenure / s.DAYS_PER_MONTH,
         "first_purchase": _days_before(snap, tenure),  # the current run's first day
         "mrr_change_abs": np.abs(_column(snap, mrr_change[0])) if mrr_change else tenure * np.nan,
     }
