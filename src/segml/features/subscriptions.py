@@ -38,7 +38,6 @@ from segml.features.events import (
 )
 from segml.features.schedule import first_purchase_counts
 from segml.features.spells import (
-    DAYS_PER_MONTH,
     NEVER,
     AtCutoff,
     Spells,
@@ -172,7 +171,7 @@ def contract_columns(at: AtCutoff, main: np.ndarray, vocab: Vocabulary) -> dict:
         last_end = pd.Series(at.end[ended]).groupby(sub[ended]).max()
         since = last_end.reindex(sub[main]).to_numpy(float)
         ok = (term == 0) & ~np.isnan(since)
-        out_of_contract[ok] = (at.day - since[ok]) / DAYS_PER_MONTH
+        out_of_contract[ok] = (at.day - since[ok]) / s.DAYS_PER_MONTH
     return {
         "contract_months": term.astype(float),
         "contract_days_left": np.where(term > 0, left, np.nan).astype(float),
