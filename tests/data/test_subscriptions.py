@@ -303,3 +303,13 @@ def test_subscription_ids_numbered_per_customer_are_the_customers_own(dcfg):
     result = prepare_subscriptions(export, dcfg, None, {"subscriptions": "subs.csv"})
     assert reasons(result, "subs.csv") == {3: SUBSCRIPTION_REASONS["overlap"]}
     assert sorted(result.subscriptions[s.CUSTOMER_ID]) == ["C1", "C2"]
+
+
+def test_payments_mapped_but_absent_are_said_not_dropped_in_silence(dcfg):
+    """data.payments maps columns but the export has no payments file: the run goes on without
+    payment features, and a note says so and what to do."""
+    export = SubscriptionExport(frame([GOOD], SUBS), None, frame(USAGE[:1], USES), None)
+    result = prepare_subscriptions(export, dcfg, None, {"subscriptions": "subs.csv"})
+    said = [n for n in result.quality["notes"] if "data.payments" in n]
+    assert said and "paths.raw_payments" in said[0] and "left out" in said[0]
+    assert not [n for n in result.quality["notes"] if "data.usage" in n]  # usage was there

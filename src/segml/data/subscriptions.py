@@ -317,6 +317,12 @@ def _notes(quality: dict, cfg: DataConfig) -> list[str]:
     if spells["unknown_status_words"]:
         words = ", ".join(spells["unknown_status_words"])
         notes.append(f"status words no config maps (data.subscriptions.statuses): {words}")
+    for name in (PAYMENTS, USAGE):  # mapped but absent: their features would vanish unsaid
+        if getattr(cfg, name).get("columns") and name not in quality:
+            notes.append(
+                f"data.{name} maps columns but there is no {name} file (paths.raw_{name}): "
+                f"the {name} features are left out; add the file, or remove data.{name}"
+            )
     past_end = check_as_of(quality["as_of"], quality["last_date"], cfg)
     if past_end:
         notes.append(past_end)
