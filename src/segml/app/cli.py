@@ -545,7 +545,7 @@ def _window(horizons: str, sample: int | None, report: bool) -> None:
     study = window_study(
         cfg,
         catalog.read("prepared_transactions"),
-        catalog.read("prepared_customers") if catalog.exists("prepared_customers") else None,
+        catalog.read_optional("prepared_customers"),
         days,
         sample,
         progress=lambda h: console.print(f"  churn window {h} days..."),

@@ -87,6 +87,10 @@ class Catalog:
     def exists(self, name: str) -> bool:
         return name in self._objects if name in self.held else self.path(name).exists()
 
+    def read_optional(self, name: str) -> Any:
+        """`read`, or None when the entry has not been made (an optional input or record)."""
+        return self.read(name) if self.exists(name) else None
+
     def read(self, name: str, **options) -> Any:
         """Read by the file's format (its suffix); `options` go to the reader (parquet:
         `filters=[...]` reads only some rows, `columns=[...]` only some columns). A DVC metrics

@@ -62,9 +62,9 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         catalog.read("data_quality"),
         catalog.read("schedule")["horizon_days"],  # the window the features were built with
         # the churn window study, when `segml window` has been run
-        catalog.read("window_metrics") if catalog.exists("window_metrics") else None,
-        catalog.read("audit_metrics") if catalog.exists("audit_metrics") else None,
-        catalog.read("model_set") if catalog.exists("model_set") else None,
+        catalog.read_optional("window_metrics"),
+        catalog.read_optional("audit_metrics"),
+        catalog.read_optional("model_set"),
     )
     exports = export_stage(inputs, tiering, cfg.export, salt)
     engine.run(STEP, cfg, catalog, exports, salt)

@@ -46,16 +46,12 @@ def _transaction_index(catalog: Catalog):
     return idx
 
 
-def _optional(catalog: Catalog, name: str):
-    return catalog.read(name) if catalog.exists(name) else None
-
-
 def _subscriber_index(catalog: Catalog):
     return subscriptions.index_subscribers(
         catalog.read("prepared_subscriptions"),
-        _optional(catalog, "prepared_payments"),
-        _optional(catalog, "prepared_usage"),
-        _optional(catalog, "prepared_customers"),
+        catalog.read_optional("prepared_payments"),
+        catalog.read_optional("prepared_usage"),
+        catalog.read_optional("prepared_customers"),
     )
 
 
@@ -65,7 +61,7 @@ def _cancelled(catalog: Catalog, horizon_days: int) -> pd.DataFrame | None:
     as_of = catalog.read("schedule")["as_of"]
     spells = index_spells(catalog.read("prepared_subscriptions"))
     cancelled = cancelled_at(spells, to_day(as_of))
-    others = _optional(catalog, "no_purchase_customers")
+    others = catalog.read_optional("no_purchase_customers")
     frames = [f for f in (others, cancelled) if f is not None and len(f)]
     return pd.concat(frames, ignore_index=True) if frames else None
 

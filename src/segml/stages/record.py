@@ -85,7 +85,7 @@ def scored(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         export_table(tiers, cfg.export, salt),
         {key: catalog.read(name) for key, name in SCORED_METRICS.items()},
         salt,
-        catalog.read("model_set") if catalog.exists("model_set") else None,
+        catalog.read_optional("model_set"),
         file_digest(*[p for p in sources if p and Path(p).exists()]),
     )
     catalog.write("mlflow_run", run)
