@@ -45,7 +45,10 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
                 "paths": {"raw_dir": f"data/{k}"},
                 "labels": {"horizon_days": 90},
             },
-            metrics={"churn": {"model": {"roc_auc": auc, "calibration": "none"}}},
+            metrics={
+                "churn": {"model": {"roc_auc": auc, "calibration": "none"}},
+                "data_quality": {"rows_rejected": 3},
+            },
             tags={"segml.as_of": "2025-12-31"},
             models=models,
             artifacts={},
@@ -100,6 +103,13 @@ def test_champion_moves_as_a_set_only_when_the_challenge_is_won(
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     assert "export.headers.a" not in run.data.params  # long text tables stay in params.yaml
     assert run.data.metrics["churn.model.roc_auc"] == 0.70
+    assert run.data.metrics["data_quality.rows_rejected"] == 3
+    # each model's view in the UI shows its own metrics, not the run's others
+    linked = {
+        output.model_id: {m.key for m in client.get_logged_model(output.model_id).metrics or []}
+        for output in run.outputs.model_outputs
+    }
+    assert sorted(map(sorted, linked.values())) == [[], [], ["churn.model.roc_auc"]]
     assert "kept the champion set" in run.data.tags["segml.promotion.churn"]
     assert run.data.tags["override.churn.params.num_leaves"] == "15"
     # names say what differs: same date, a digest per setting (paths do not count)

@@ -118,8 +118,8 @@ def pipeline_result(catalog: Catalog) -> PipelineResult:
     tables = [n for n in ("export_parquet", "export_csv") if catalog.exists(n)]
     exports = Exports(
         read(tables[0]) if tables else None,
-        read("export_xlsx") if catalog.exists("export_xlsx") else None,
-        read("report") if catalog.exists("report") else None,
+        catalog.read_optional("export_xlsx"),
+        catalog.read_optional("report"),
     )
     metrics = {**model_metrics, "segment": read("segment_metrics"), "data_quality": quality}
     return PipelineResult(prepared, datasets, trained, read_tiers(catalog), exports, metrics)
