@@ -1,16 +1,22 @@
 """Each kind's realized outcomes as the audit stage reads them (`Kind.realized`, through the
 catalog): purchases give "bought again" and spend, subscribers "still subscribed" and recurring
-revenue, with the grace days of features.subscriptions."""
+revenue, with the grace days of features.subscriptions; and the audit stage measuring a logged
+subscriber period with them."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
 from segml.data.catalog import Catalog
+from segml.reporting import run_history
+from segml.stages import audit
 from segml.stages.kinds import KINDS
+from segml.tiering.periods import Period
 from tests.conftest import tx_frame
-from tests.tiering.test_realized import ELAPSED, START, spells
+from tests.tiering.test_realized import ELAPSED, START, spells, subscriber_base
 
 
 @pytest.fixture()
@@ -49,3 +55,38 @@ def test_purchases_are_measured_as_before(catalog):
         "repurchased": [True, False],
         "revenue": [20.0, -5.0],
     }
+
+
+def test_the_audit_stage_measures_an_earlier_subscriber_period(cfg, tmp_path, monkeypatch):
+    """September's subscriber grades, pinned, measured by the audit stage on 2025-11-15 through
+    `Kind.realized`: still subscribed per tier, the churn ROC AUC on who really cancelled, and the
+    headline DVC compares naming the retention rate. The MLflow store is stood in for by its two
+    readers (what it returns is tests/reporting/test_run_history.py's subject): the store costs
+    seconds to create, and this test is about the stage."""
+    september = Period("0123456789abcdef", START, horizon_days=90, policy="abc")
+    base = subscriber_base().assign(tier_abc=lambda f: f["tier"], current_value=1.0)
+    history = run_history.History([september], {})
+    monkeypatch.setattr(run_history, "period_history", lambda uri, experiment, export: history)
+    monkeypatch.setattr(run_history, "period_base", lambda uri, run_id, files: base)
+    sub = replace(
+        cfg,
+        data=replace(cfg.data, kind="subscriptions"),
+        audit=replace(cfg.audit, periods_ref=f"{START}:{september.run_id[:12]}"),
+    )
+    catalog = Catalog({"prepared_subscriptions": tmp_path / "subscriptions.parquet"})
+    catalog.write("prepared_subscriptions", spells())
+    today = base[base["tier"].notna()].assign(as_of="2025-11-15")
+    record = audit.audit(sub, catalog, today, "2025-11-15")
+    (period,) = record["periods"]
+    assert period["elapsed_days"] == ELAPSED and period["matched_share"] == 6 / 8
+    assert period["retention_rate_by_tier"] == {"A": 1.0, "B": 0.5, "C": 0.0}
+    assert period["churn_roc_auc"] == pytest.approx(8 / 9)
+    assert "note" not in record and "outcomes_measured" not in record
+    rate = KINDS["subscriptions"].realized.rate
+    assert audit.headline(record, rate) == {
+        "audit": {"periods": 1, "retention_rate": 0.5, "churn_roc_auc": pytest.approx(8 / 9)}
+    }
+    # with a stricter grace (5 days) the restart after 8 days is a cancellation too
+    strict = replace(sub, features=replace(cfg.features, subscriptions={"grace_days": 5}))
+    (period,) = audit.audit(strict, catalog, today, "2025-11-15")["periods"]
+    assert period["retention_rate_by_tier"]["B"] == 0.0
