@@ -13,6 +13,7 @@ from segml.app.console import console
 from segml.config import Config
 from segml.data.catalog import Catalog
 from segml.reporting.text import Words, count, decimal, percent
+from segml.tiering.audit import REPURCHASED, outcome_of, rate_key
 
 # the measures shown per model, with short labels that fit a terminal: the first is the one the
 # grade is judged on
@@ -199,12 +200,13 @@ def print_periods(catalog) -> None:
         console.print("movement: no earlier period of this export to compare with yet")
     audit = catalog.read("audit_metrics") if catalog.exists("audit_metrics") else {}
     for period in audit.get("periods", []):
-        rates = period.get("repurchase_rate_by_tier", {})
+        rates = period.get(f"{rate_key(period)}_by_tier", {})
         bought = ", ".join(f"{tier} {rate:.0%}" for tier, rate in rates.items())
+        stayed = "bought again" if outcome_of(period) == REPURCHASED else "still subscribed"
         state = "complete" if period["complete"] else "partly"
         console.print(
             f"audit of {period['as_of']} ({period['elapsed_days']} of {period['horizon_days']} days, "
-            f"{state}): bought again {bought}; churn ROC AUC {period.get('churn_roc_auc', float('nan')):.3f}"
+            f"{state}): {stayed} {bought}; churn ROC AUC {period.get('churn_roc_auc', float('nan')):.3f}"
         )
     drift = (audit.get("stability") or [{}])[-1].get("drift")
     if drift:

@@ -1,4 +1,7 @@
-"""The report's audit section: did last period's grades come true? (from metrics/audit.json)"""
+"""The report's audit section: did last period's grades come true? (from metrics/audit.json)
+
+Purchases are said as "bought again" and spend; subscribers as "still subscribed", cancelled and
+recurring revenue (`WORDS`, by the outcome the period measured: `tiering.audit.outcome_of`)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,31 @@ import pandas as pd
 
 from segml.reporting.html_table import html_table
 from segml.reporting.text import Words, count, decimal, is_missing, money, percent, tier_name
+from segml.tiering.audit import REPURCHASED, RETAINED, outcome_of, rate_key
+
+# the text keys (reporting.audit_text) of each outcome's words
+WORDS = {
+    REPURCHASED: {
+        "stayed": "audit_bought_again",
+        "stayed_tier": "audit_bought_again_tier",
+        "totals": "audit_predicted_realized",
+        "churn": "audit_churn",
+        "value": "audit_value",
+        "note": "audit_note",
+    },
+    RETAINED: {
+        "stayed": "audit_still_subscribed",
+        "stayed_tier": "audit_still_subscribed_tier",
+        "totals": "audit_predicted_realized_subscribed",
+        "churn": "audit_churn_subscribed",
+        "value": "audit_value_subscribed",
+        "note": "audit_note_subscribed",
+    },
+}
+
+
+def _key(period: dict, role: str) -> str:
+    return WORDS[outcome_of(period)][role]
 
 
 def _days(period: dict, w: Words) -> str:
@@ -25,8 +53,8 @@ def _tiers(periods: list[dict]) -> list[str]:
 
 
 def summary_table(periods: list[dict], names: dict, w: Words) -> pd.DataFrame:
-    """One row per audited period, newest first: days observed, repurchase per tier, churn AUC,
-    predicted against realized spend."""
+    """One row per audited period, newest first: days observed, the share who stayed (bought again
+    or still subscribed) per tier, churn AUC, predicted against realized spend or fees."""
     tiers = _tiers(periods)
     rows = []
     for period in reversed(periods):
@@ -35,11 +63,12 @@ def summary_table(periods: list[dict], names: dict, w: Words) -> pd.DataFrame:
             w("audit_days"): _days(period, w),
             w.name("customers"): count(period.get("customers")),
         }
+        rates = period.get(f"{rate_key(period)}_by_tier", {})
         for tier in tiers:
-            rate = period.get("repurchase_rate_by_tier", {}).get(tier)
-            row[w("audit_bought_again_tier", tier=tier_name(tier, names, w))] = percent(rate)
+            label = w(_key(period, "stayed_tier"), tier=tier_name(tier, names, w))
+            row[label] = percent(rates.get(tier))
         row[w.name("roc_auc")] = decimal(period.get("churn_roc_auc"), 3)
-        row[w("audit_predicted_realized")] = (
+        row[w(_key(period, "totals"))] = (
             f"{money(period.get('predicted_value_total'))} → "
             f"{money(period.get('realized_value_total'))}"
         )
@@ -47,12 +76,13 @@ def summary_table(periods: list[dict], names: dict, w: Words) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _breakdown(groups: dict, label: str, name, w: Words) -> str:
+def _breakdown(groups: dict, label: str, name, w: Words, period: dict) -> str:
+    rate = rate_key(period)
     shown = pd.DataFrame(
         {
             label: [name(k) for k in groups],
             w.name("customers"): [g["customers"] for g in groups.values()],
-            w("audit_bought_again"): [g["repurchase_rate"] for g in groups.values()],
+            w(_key(period, "stayed")): [g[rate] for g in groups.values()],
             w("audit_revenue"): [g["revenue"] for g in groups.values()],
             w("audit_revenue_share"): [g["revenue_share"] for g in groups.values()],
         }
@@ -77,11 +107,12 @@ def detail(period: dict, names: dict, w: Words) -> str:
     out += "</h3>"
     if period.get("by_tier"):
         out += f"<p><b>{html.escape(w('audit_by_tier'))}</b></p>"
-        out += _breakdown(period["by_tier"], w("tier"), lambda k: tier_name(k, names, w), w)
+        by_tier = period["by_tier"]
+        out += _breakdown(by_tier, w("tier"), lambda k: tier_name(k, names, w), w, period)
     common = {"horizon": period["horizon_days"], "elapsed": period["elapsed_days"]}
     if not is_missing(period.get("churn_roc_auc")):
         out += "<p>" + w.sentence(
-            "audit_churn",
+            _key(period, "churn"),
             auc=decimal(period["churn_roc_auc"], 3),
             n=count(period.get("forecast_customers")),
             predicted=percent(period.get("churn_predicted")),
@@ -91,7 +122,7 @@ def detail(period: dict, names: dict, w: Words) -> str:
         out += "</p>"
     if not is_missing(period.get("value_gini")):
         out += "<p>" + w.sentence(
-            "audit_value",
+            _key(period, "value"),
             predicted=money(period.get("predicted_value_total")),
             realized=money(period.get("realized_value_total")),
             gini=decimal(period["value_gini"], 3),
@@ -112,7 +143,7 @@ def detail(period: dict, names: dict, w: Words) -> str:
         out += html_table(shown, dict(zip(shown.columns[1:], [count, percent, percent])))
     if period.get("by_lifecycle"):
         out += f"<p><b>{html.escape(w('audit_by_lifecycle'))}</b></p>"
-        out += _breakdown(period["by_lifecycle"], w("lifecycle_name"), w.name, w)
+        out += _breakdown(period["by_lifecycle"], w("lifecycle_name"), w.name, w, period)
     return out
 
 
@@ -149,15 +180,13 @@ def audit_section(audit: dict | None, names: dict, w: Words) -> str:
     periods = (audit or {}).get("periods") or []
     steps = (audit or {}).get("stability") or []
     if not periods:
-        measured = (audit or {}).get("outcomes_measured", True)  # False: subscribers, for now
-        return (
-            f"<p>{w.sentence('no_audit' if measured else 'audit_not_measured')}</p>"
-            + stability_section(steps, (audit or {}).get("psi_warning", 0.25), w)
+        return f"<p>{w.sentence('no_audit')}</p>" + stability_section(
+            steps, (audit or {}).get("psi_warning", 0.25), w
         )
     complete = [p for p in periods if p.get("complete")]
     shown = complete[-1] if complete else periods[0]
     return (
-        f"<p>{w.sentence('audit_note')}</p>"
+        f"<p>{w.sentence(_key(shown, 'note'))}</p>"
         + html_table(summary_table(periods, names, w))
         + detail(shown, names, w)
         + stability_section(steps, audit.get("psi_warning", 0.25), w)

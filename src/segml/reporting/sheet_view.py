@@ -30,6 +30,8 @@ MONEY = {
     "revenue",
     "predicted_value_total",
     "realized_value_total",
+    "predicted_recurring_total",  # the audit's value totals, for subscribers
+    "realized_recurring_total",
     "upside",
     "monetary_total",
     "value",
@@ -54,6 +56,7 @@ PERCENT = {
     "none_right",
     "changed_share",
     "repurchase_rate",
+    "retention_rate",
     "revenue_share",
     "churn_predicted",
     "churn_realized",

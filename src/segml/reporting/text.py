@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from segml.config import ExportConfig
+from segml.reporting.audit_text import AUDIT_TEXT
 
 # Report sentences and titles, per language. Names of models, scorers, metrics and table columns
 # come from export.headers.
@@ -95,76 +96,7 @@ TEXT = {
     },
     "previous_tier_value": {"en": "Previous tier and value", "zh": "上期等级与价值"},
     "tier_value": {"en": "Tier and value", "zh": "等级与价值"},
-    # the audit: did last period's grades come true?
-    "audit": {"en": "Did last period's grades come true?", "zh": "上期分级是否应验？"},
-    "audit_not_measured": {
-        "en": "What really happened to earlier periods' subscribers (cancellations, fees) is not "
-        "measured yet; tier movement and drift between periods are below.",
-        "zh": "尚未检验更早期间用户的实际表现（取消、月费收入）；各期间之间的等级变动与漂移见下。",
-    },
-    "no_audit": {
-        "en": "No earlier period to check yet: from the month after the first graded period on, this "
-        "section shows what really happened to the customers of earlier periods.",
-        "zh": "暂无可检验的更早期间：从首个分级期间的下个月起，本节显示更早期间的客户实际表现。",
-    },
-    "audit_note": {
-        "en": "For each earlier period: what its customers really did in the days since it was graded. "
-        "A good grading has tier A buying again more than C, churn risk that ranks those who really "
-        "stopped first (ROC AUC: 1 = perfect, 0.5 = chance), and predicted spend close to realized.",
-        "zh": "对每个更早期间：其客户在分级之后实际如何。好的分级应是A级复购率高于C级，流失风险能把真正流失的客户"
-        "排在前面（ROC AUC：1 = 完美，0.5 = 随机），预测消费接近实际消费。",
-    },
-    "audit_period": {"en": "Period", "zh": "期间"},
-    "audit_days": {"en": "Days observed", "zh": "已观察天数"},
-    "audit_days_value": {"en": "{elapsed} of {horizon}", "zh": "{elapsed} / {horizon}"},
-    "audit_partly": {"en": "partly", "zh": "部分"},
-    "audit_complete": {"en": "complete", "zh": "完整"},
-    "audit_bought_again": {"en": "Bought again", "zh": "复购率"},
-    "audit_bought_again_tier": {"en": "Bought again: {tier}", "zh": "复购率：{tier}"},
-    "audit_revenue": {"en": "Revenue since", "zh": "期后收入"},
-    "audit_revenue_share": {"en": "Share of revenue", "zh": "收入占比"},
-    "audit_predicted_realized": {"en": "Spend: predicted → realized", "zh": "消费：预测 → 实际"},
-    "audit_detail": {
-        "en": "Grades of {as_of}: {elapsed} of {horizon} days observed ({how})",
-        "zh": "{as_of} 的分级：已观察 {elapsed} / {horizon} 天（{how}）",
-    },
-    "audit_churn": {
-        "en": "Churn risk ranked customers with a ROC AUC of {auc} on what really happened "
-        "({n} customers who bought in the year before); it predicted {predicted} would not buy "
-        "again within {horizon} days, and {realized} did not within the {elapsed} days observed.",
-        "zh": "流失风险按实际结果的ROC AUC为{auc}（{n}位在此前一年内购买过的客户）；预测{predicted}的客户{horizon}天内"
-        "不会复购，实际在已观察的{elapsed}天内{realized}未复购。",
-    },
-    "audit_value": {
-        "en": "Future value: predicted {predicted} for the {horizon} days, realized {realized} in "
-        "the {elapsed} days observed; ranking quality (normalised Gini) {gini}.",
-        "zh": "未来价值：预测{horizon}天消费{predicted}，已观察{elapsed}天实际消费{realized}；排序质量（标准化基尼系数）{gini}。",
-    },
-    "audit_calibration": {
-        "en": "Churn risk: predicted against realized, per band",
-        "zh": "流失风险：各概率区间的预测与实际",
-    },
-    "audit_band": {"en": "Predicted churn probability", "zh": "预测流失概率区间"},
-    "audit_predicted": {"en": "Predicted", "zh": "预测"},
-    "audit_realized": {"en": "Realized", "zh": "实际"},
-    "audit_by_tier": {"en": "By tier", "zh": "按等级"},
-    "audit_by_lifecycle": {"en": "By lifecycle status", "zh": "按生命周期"},
-    "audit_stability": {
-        "en": "Stability between consecutive periods",
-        "zh": "相邻期间的稳定性",
-    },
-    "audit_stability_note": {
-        "en": "Population stability index (PSI) of each measure against the period before: under 0.1 "
-        "stable, above {warning} a major shift (drift) worth a look before trusting the grades.",
-        "zh": "各指标相对上一期间的群体稳定性指数（PSI）：低于0.1为稳定，高于{warning}为显著漂移，使用分级结果前应先核查。",
-    },
-    "audit_from_to": {"en": "From → to", "zh": "期间"},
-    "audit_changed": {"en": "Changed tier", "zh": "等级变动占比"},
-    "audit_drift": {
-        "en": "Drift: {columns} shifted more than the warning level.",
-        "zh": "漂移提示：{columns}的变化超过预警水平。",
-    },
-    "audit_no_drift": {"en": "No drift above the warning level.", "zh": "无超过预警水平的漂移。"},
+    **AUDIT_TEXT,  # the audit: did last period's grades come true? (audit_text.py)
     "models_used": {"en": "Models in use", "zh": "使用的模型"},
     "models_this_run": {
         "en": "trained in this run on data as of {as_of}",

@@ -12,6 +12,7 @@ import pandas as pd
 from segml.config import ExportConfig
 from segml.reporting.sheet_view import label
 from segml.reporting.text import Words, move_reason
+from segml.tiering.audit import REPURCHASED, outcome_of, rate_key
 
 # subscribers' statuses (trial, won_back, past_due) are absent from a purchase table
 LIFECYCLE_ORDER = ["trial", "new", "active", "won_back", "past_due", "at_risk", "lost"]
@@ -194,6 +195,24 @@ PERIOD_COLUMNS = [
     "realized_value_total",
     "matched_share",
 ]
+# subscribers' periods: the share still subscribed, and the value totals as recurring revenue
+SUBSCRIBER_PERIOD_COLUMNS = {
+    "repurchase_rate": "retention_rate",
+    "predicted_value_total": "predicted_recurring_total",
+    "realized_value_total": "realized_recurring_total",
+}
+
+
+def _period_line(period: dict) -> dict:
+    """An audited period's line: its "stayed" rate (bought again or still subscribed) in the place
+    of the rate column, and subscribers' value totals named as recurring revenue."""
+    if outcome_of(period) == REPURCHASED:
+        return {c: period.get(c) for c in PERIOD_COLUMNS}
+    rate = rate_key(period)
+    return {
+        SUBSCRIBER_PERIOD_COLUMNS.get(c, c): period.get(rate if c == "repurchase_rate" else c)
+        for c in PERIOD_COLUMNS
+    }
 
 
 def audit_sheet(book, audit: dict | None, people) -> None:
@@ -207,11 +226,10 @@ def audit_sheet(book, audit: dict | None, people) -> None:
         return
     row = 0
     if periods:
-        lines = pd.DataFrame([{c: p.get(c) for c in PERIOD_COLUMNS} for p in reversed(periods)])
+        lines = pd.DataFrame([_period_line(p) for p in reversed(periods)])
         row = book.block(people(lines), key, row)
-    else:  # subscribers' outcomes are not measured yet (segml.stages.audit)
-        measured = (audit or {}).get("outcomes_measured", True)
-        row = book.note(key, label("no_audit_yet" if measured else "audit_not_measured", cfg), row)
+    else:
+        row = book.note(key, label("no_audit_yet", cfg), row)
     for period in reversed(periods):
         at = period["as_of"]
         for part, column, title in (

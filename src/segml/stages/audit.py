@@ -1,6 +1,7 @@
 """The audit stage: did earlier periods' grades come true? Each earlier accepted period of this
 export whose horizon has (at least partly) elapsed, read back from the MLflow store, measured
-against this run's clean transactions; stability between consecutive periods."""
+against this run's clean data (the kind's realized outcomes: bought again or still subscribed,
+and revenue; `segml.stages.outcomes`); stability between consecutive periods."""
 
 from __future__ import annotations
 
@@ -13,15 +14,11 @@ from segml.data import schema as s
 from segml.data.catalog import Catalog
 from segml.reporting import run_history
 from segml.stages.kinds import kind_of
+from segml.stages.outcomes import Measure
 from segml.stages.step import Engine
 from segml.tiering import audit as a
 from segml.tiering import policies as t
 from segml.tiering.periods import Period, audited_periods, elapsed_days, pinned
-
-NOT_MEASURED = (
-    "what really happened to earlier periods' customers is not measured for subscribers yet "
-    "(tier movement and drift are)"
-)
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
@@ -29,18 +26,19 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     tiers = catalog.read_columns("tiers", list(dict.fromkeys(wanted)))
     as_of = str(tiers["as_of"].dropna().iloc[0]) if tiers["as_of"].notna().any() else ""
     record = audit(cfg, catalog, tiers, as_of)
-    catalog.write_metrics("audit_metrics", record, headline(record))
+    catalog.write_metrics("audit_metrics", record, headline(record, kind_of(cfg).realized.rate))
 
 
-def headline(record: dict) -> dict:
+def headline(record: dict, rate: str = "repurchase_rate") -> dict:
     """The audit numbers DVC compares (README, "DVC metrics"): how many earlier periods were
-    measured, and how the most recent of them fared. Per tier, per band and stability stay in
-    the details (metrics/audit_details.json)."""
+    measured, and how the most recent of them fared (`rate`: the share who stayed, bought again
+    or still subscribed). Per tier, per band and stability stay in the details
+    (metrics/audit_details.json)."""
     latest = record["periods"][-1] if record["periods"] else {}
     return {
         "audit": {
             "periods": len(record["periods"]),
-            "repurchase_rate": latest.get("repurchase_rate"),
+            rate: latest.get(rate),
             "churn_roc_auc": latest.get("churn_roc_auc"),
         }
     }
@@ -71,18 +69,13 @@ def audit(cfg: Config, catalog: Catalog, tiers: pd.DataFrame, as_of: str) -> dic
         matched = run_history.with_current_ids(logged, ids, salt) if logged is not None else None
         if matched is not None:
             bases[period.run_id] = matched
-    if not kind_of(cfg).outcomes_audited:
-        out["stability"] = _stability(cfg, [p for p in chain if p.run_id in bases], bases, tiers)
-        return {**out, "note": NOT_MEASURED, "outcomes_measured": False}
-    tx = catalog.read(
-        "prepared_transactions",
-        columns=[s.CUSTOMER_ID, s.TS, s.AMOUNT],
-        filters=[(s.TS, ">", pd.Timestamp(min(p.as_of for p in chain)))],
+    measure = kind_of(cfg).realized.read(
+        catalog, cfg.features.subscriptions, min(p.as_of for p in chain)
     )
     for period in audited:
         if period.run_id not in bases:
             continue
-        out["periods"].append(_audited(cfg, period, bases[period.run_id], tx, ids, as_of))
+        out["periods"].append(_audited(cfg, period, bases[period.run_id], measure, ids, as_of))
     out["stability"] = _stability(cfg, [p for p in chain if p.run_id in bases], bases, tiers)
     if not out["periods"]:
         out["note"] = "no earlier period whose horizon has started to elapse could be read"
@@ -90,11 +83,11 @@ def audit(cfg: Config, catalog: Catalog, tiers: pd.DataFrame, as_of: str) -> dic
 
 
 def _audited(
-    cfg: Config, period: Period, base: pd.DataFrame, tx: pd.DataFrame, ids: pd.Series, as_of: str
+    cfg: Config, period: Period, base: pd.DataFrame, measure: Measure, ids: pd.Series, as_of: str
 ) -> dict:
     horizon = period.horizon_days or cfg.labels.horizon_days
     elapsed = elapsed_days(period, as_of, horizon)
-    realized = a.realized_from_transactions(tx, period.as_of, elapsed)
+    realized = measure(period.as_of, elapsed)
     policy = period.policy if period.policy in t.TIER_COLUMNS else cfg.tiering.primary
     found = a.audit_period(
         base,

@@ -24,6 +24,7 @@ from segml.features import subscriptions
 from segml.features.build import Vocabulary
 from segml.features.spells import cancelled_at, index_spells
 from segml.features.transactions import index_transactions, to_day
+from segml.stages import outcomes
 from segml.tiering.seams import SUBSCRIPTION_SEAMS, TRANSACTION_SEAMS, TierSeams
 
 # segments of subscribers: recurring revenue, tenure, products, payment trouble, contract term
@@ -91,9 +92,9 @@ class Kind:
     partitioned: bool  # whether the dask engine's per-partition steps know this kind
     learnt_rows: Callable  # (snapshot, labels cfg) -> the snapshot's customers models learn about
     listed_apart: Callable  # (catalog, horizon) -> customers listed without a tier, or None
-    # whether the audit measures what really happened to earlier periods' customers (subscribers:
-    # not yet, it needs their label builder run at each earlier as_of; design note section 11)
-    outcomes_audited: bool = True
+    # what really happened to earlier periods' customers, for the audit: bought again or still
+    # subscribed, and revenue (segml.stages.outcomes; design note section 11)
+    realized: outcomes.Outcomes
 
 
 KINDS = {
@@ -106,6 +107,7 @@ KINDS = {
         True,
         transaction_datasets.active_rows,
         lambda catalog, horizon_days: catalog.read("no_purchase_customers"),
+        outcomes.TRANSACTION_OUTCOMES,
     ),
     "subscriptions": Kind(
         "subscriptions",
@@ -116,7 +118,7 @@ KINDS = {
         False,
         lambda snapshot, labels_cfg: snapshot,  # everyone running at as_of
         _cancelled,
-        outcomes_audited=False,
+        outcomes.SUBSCRIBER_OUTCOMES,
     ),
 }
 

@@ -2,15 +2,18 @@
 
 A grade is a forecast; the periods after it are its test. For an earlier period, from the grades
 and scores it recorded per customer and what each customer really did since (`realized`: did they
-buy again, how much did they spend), this measures per tier and per lifecycle status the
-customers, their repurchase rate, revenue and share of revenue; the churn scores' ROC AUC and
-calibration per probability band; the value forecast's normalised Gini and total against the
-realized total. Between consecutive periods it measures stability: the tier transition matrix and
-the population stability index (PSI) of the main features and of the scores.
+stay, how much revenue came in), this measures per tier and per lifecycle status the customers,
+the share who stayed, revenue and share of revenue; the churn scores' ROC AUC and calibration per
+probability band; the value forecast's normalised Gini and total against the realized total.
+Between consecutive periods it measures stability: the tier transition matrix and the population
+stability index (PSI) of the main features and of the scores.
 
+"Stayed" is the kind's own outcome, named by the realized table's column and, in audit.json, by
+its rate: `repurchased` / `repurchase_rate` for purchases (bought again in the window), `retained`
+/ `retention_rate` for subscribers (no cancellation in the window, as the churn label counts it).
 Everything here works on per-customer tables (tiers, scores, realized outcomes), whatever
-recorded the behaviour: `realized_from_transactions` is the one part that reads purchases.
-Results are aggregates only: no customer id leaves this module.
+recorded the behaviour: `realized_from_transactions` and `realized_from_spells` are the parts that
+read it. Results are aggregates only: no customer id leaves this module.
 """
 
 from __future__ import annotations
@@ -24,43 +27,52 @@ from segml.data import schema as s
 from segml.models import evaluation as ev
 from segml.tiering import policies as t
 from segml.tiering.periods import Period, elapsed_days
+from segml.tiering.realized import (  # noqa: F401 (realized_from_*: the audit's inputs)
+    RATES,
+    REPURCHASED,
+    RETAINED,
+    REVENUE,
+    RUNNING,
+    realized_from_spells,
+    realized_from_transactions,
+)
 
-REPURCHASED, REVENUE = "repurchased", "revenue"
-# lifecycle statuses in reading order: customers who bought, then those without a usable purchase
+# lifecycle statuses in reading order: customers who bought or subscribe, then those without a
+# usable purchase or subscription (each kind shows its own)
 LIFECYCLE_ORDER = [
+    "trial",
     "new",
     "active",
+    "won_back",
+    "past_due",
     "at_risk",
     "lost",
+    "cancelled",
     "never_bought",
+    "never_subscribed",
     "only_refunds",
     "only_free_orders",
     "all_rows_rejected",
 ]
 
 
-def realized_from_transactions(tx: pd.DataFrame, start: str, days: int) -> pd.DataFrame:
-    """What each customer did in the `days` after `start` (the dates (start, start + days], as the
-    labels count them): repurchased (a purchase: amount > 0) and revenue (net spend). Only
-    customers with a row there."""
-    day = tx[s.TS].dt.normalize()
-    first, last = pd.Timestamp(start), pd.Timestamp(start) + pd.Timedelta(days=days)
-    rows = tx[(day > first) & (day <= last)]
-    grouped = rows.groupby(s.CUSTOMER_ID, sort=True)[s.AMOUNT]
-    return pd.DataFrame(
-        {
-            REPURCHASED: grouped.max().gt(0),
-            REVENUE: grouped.sum(),
-        }
-    ).reset_index()
+def outcome_of(period: dict) -> str:
+    """The outcome an audited period measured (`repurchased` or `retained`), from its keys."""
+    return RETAINED if RATES[RETAINED] in period else REPURCHASED
+
+
+def rate_key(period: dict) -> str:
+    """The name of an audited period's "stayed" rate: `repurchase_rate` or `retention_rate`."""
+    return RATES[outcome_of(period)]
 
 
 def _rate(values: pd.Series) -> float:
     return float(values.mean()) if len(values) else float("nan")
 
 
-def _breakdown(frame: pd.DataFrame, by: str, order: list[str]) -> dict[str, dict]:
-    """Per group: customers, repurchase rate, revenue and share of the frame's revenue."""
+def _breakdown(frame: pd.DataFrame, by: str, order: list[str], outcome: str) -> dict[str, dict]:
+    """Per group: customers, the share who stayed (`outcome`), revenue and share of the frame's
+    revenue."""
     total = float(frame[REVENUE].sum())
     out = {}
     groups = frame.groupby(by, sort=True)
@@ -71,7 +83,7 @@ def _breakdown(frame: pd.DataFrame, by: str, order: list[str]) -> dict[str, dict
         revenue = float(rows[REVENUE].sum())
         out[str(key)] = {
             "customers": int(len(rows)),
-            "repurchase_rate": _rate(rows[REPURCHASED]),
+            RATES[outcome]: _rate(rows[outcome]),
             "revenue": revenue,
             "revenue_share": revenue / total if total > 0 else float("nan"),
         }
@@ -109,15 +121,19 @@ def audit_period(
     bands: list[float],
 ) -> dict:
     """How an earlier period's grades (`base`: its logged table with today's ids) fared, from
-    `realized` (per customer: repurchased, revenue, over the part of its horizon before `as_of`).
-    Churn and value are measured on the customers its models were measured on (those who bought
-    in the `active_within_days` before it)."""
+    `realized` (per customer: repurchased or retained, revenue, over the part of its horizon before
+    `as_of`). Churn and value are measured on the customers its models were measured on: those
+    `realized` marks `running` at the period's as_of (subscribers), else those who bought in the
+    `active_within_days` before it."""
     elapsed = elapsed_days(period, as_of, horizon_days)
+    outcome = RETAINED if RETAINED in realized else REPURCHASED
+    rate = RATES[outcome]
     table = base.merge(realized, on=s.CUSTOMER_ID, how="left")
-    table[REPURCHASED] = table[REPURCHASED].fillna(False).astype(bool)
+    for flag in (outcome, RUNNING) if RUNNING in realized else (outcome,):
+        table[flag] = table[flag].fillna(False).astype(bool)
     table[REVENUE] = table[REVENUE].fillna(0.0).astype(float)
     tiered = table[table["tier"].notna()] if "tier" in table else table.iloc[0:0]
-    by_tier = _breakdown(tiered, "tier", tier_order) if len(tiered) else {}
+    by_tier = _breakdown(tiered, "tier", tier_order, outcome) if len(tiered) else {}
     out = {
         "as_of": period.as_of,
         "run": period.run_id[:8],
@@ -126,27 +142,32 @@ def audit_period(
         "complete": elapsed >= horizon_days,
         "window_end": str((pd.Timestamp(period.as_of) + pd.Timedelta(days=elapsed)).date()),
         "customers": int(len(tiered)),
-        "repurchase_rate": _rate(tiered[REPURCHASED]),
+        rate: _rate(tiered[outcome]),
         "revenue": float(tiered[REVENUE].sum()),
         "tier_policy": period.policy,
         "by_tier": by_tier,
-        "repurchase_rate_by_tier": {k: v["repurchase_rate"] for k, v in by_tier.items()},
-        "by_lifecycle": _breakdown(table, "lifecycle_status", LIFECYCLE_ORDER)
+        f"{rate}_by_tier": {k: v[rate] for k, v in by_tier.items()},
+        "by_lifecycle": _breakdown(table, "lifecycle_status", LIFECYCLE_ORDER, outcome)
         if "lifecycle_status" in table
         else {},
     }
-    return {**out, **_forecasts(tiered, active_within_days, bands)}
+    return {**out, **_forecasts(tiered, outcome, active_within_days, bands)}
 
 
-def _forecasts(tiered: pd.DataFrame, active_within_days: int | None, bands: list[float]) -> dict:
-    """The churn and value forecasts against what happened, on the models' population."""
+def _forecasts(
+    tiered: pd.DataFrame, outcome: str, active_within_days: int | None, bands: list[float]
+) -> dict:
+    """The churn and value forecasts against what happened, on the models' population; churned =
+    did not stay."""
     population = tiered
-    if active_within_days and "recency_days" in tiered:
+    if RUNNING in tiered:
+        population = tiered[tiered[RUNNING]]
+    elif active_within_days and "recency_days" in tiered:
         population = tiered[tiered["recency_days"] <= active_within_days]
     out: dict = {"forecast_customers": int(len(population))}
     if "churn_probability" in population and len(population):
         p = population["churn_probability"].to_numpy(dtype=float)
-        y = (~population[REPURCHASED]).to_numpy(dtype=float)
+        y = (~population[outcome]).to_numpy(dtype=float)
         out.update(
             churn_roc_auc=ev.rank_auc(y, p),
             churn_predicted=float(p.mean()),
@@ -224,8 +245,9 @@ def stability(
 
 def audit_metrics(audit: dict) -> dict[str, float]:
     """The audit as flat MLflow metrics on the current run: per audited period (by its date),
-    the churn ROC AUC, value Gini, totals and each tier's repurchase rate; the largest PSI to this
-    period and the number of drifting columns."""
+    the churn ROC AUC, value Gini, totals and each tier's share who stayed (`repurchase_rate.<tier>`
+    or, for subscribers, `retention_rate.<tier>`); the largest PSI to this period and the number
+    of drifting columns."""
     out: dict[str, float] = {}
 
     def put(key: str, value) -> None:
@@ -243,8 +265,9 @@ def audit_metrics(audit: dict) -> dict[str, float]:
         ):
             put(f"{at}.{key}", period.get(key))
         put(f"{at}.elapsed_days", period.get("elapsed_days"))
-        for tier, rate in period.get("repurchase_rate_by_tier", {}).items():
-            put(f"{at}.repurchase_rate.{tier}", rate)
+        rate_name = rate_key(period)
+        for tier, rate in period.get(f"{rate_name}_by_tier", {}).items():
+            put(f"{at}.{rate_name}.{tier}", rate)
     latest = (audit.get("stability") or [{}])[-1]
     values = [v for v in latest.get("psi", {}).values() if v == v]
     put("psi_max", max(values) if values else float("nan"))

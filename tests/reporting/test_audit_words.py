@@ -1,0 +1,79 @@
+"""The audit in business words, per kind: purchases say "bought again" and spend, subscribers
+"still subscribed / 仍在订阅", cancellations and recurring revenue, in the report's audit section
+and the workbook's audit sheet (from hand-made audited periods, tests/tiering/test_realized.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pandas as pd
+import pytest
+
+from segml.reporting.audit_view import audit_section
+from segml.reporting.text import Words
+from segml.reporting.workbook import SHEETS
+from segml.tiering.audit import audit_period
+from tests.reporting.test_workbook import opened_workbook
+from tests.tiering.test_audit import SEPTEMBER, _base
+from tests.tiering.test_realized import subscriber_period
+
+PURCHASE_WORDS = re.compile(r"bought again|buy again|spend|复购|消费", re.I)
+
+
+def _text(html: str) -> str:
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+@pytest.fixture(scope="module")
+def audit() -> dict:
+    return {"periods": [subscriber_period()], "stability": [], "psi_warning": 0.25}
+
+
+@pytest.mark.parametrize(
+    "language, words",
+    [
+        (
+            "en",
+            ["Still subscribed: A", "would cancel", "Recurring revenue: predicted", "Cancelled"],
+        ),
+        ("zh", ["仍在订阅：A", "取消订阅", "月费收入：预测", "已取消", "潜在客户（从未订阅）"]),
+    ],
+)
+def test_the_report_says_still_subscribed_for_subscribers(cfg, audit, language, words):
+    w = Words(dataclasses.replace(cfg.export, language=language))
+    text = _text(audit_section(audit, {}, w))
+    for word in words:
+        assert word in text, (word, text[:400])
+    assert not PURCHASE_WORDS.search(text), PURCHASE_WORDS.findall(text)
+    assert "0.889" in text  # the churn ROC AUC on who really cancelled (8 of 9 pairs)
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", text)  # no status or key left as a code
+
+
+def test_the_workbook_audit_sheet_says_still_subscribed(cfg, table, summary, audit):
+    ecfg = dataclasses.replace(cfg.export, language="en")
+    book = opened_workbook(cfg, table, summary, ecfg, audit=audit)
+    cells = [
+        str(v)
+        for row in book.worksheets[SHEETS.index("audit")].iter_rows(values_only=True)
+        for v in row
+        if v is not None
+    ]
+    for word in ("Still subscribed", "Predicted recurring revenue", "Realized recurring revenue"):
+        assert word in cells, word
+    assert not any(PURCHASE_WORDS.search(c) for c in cells), [
+        c for c in cells if PURCHASE_WORDS.search(c)
+    ]
+
+
+def test_purchases_still_say_bought_again(cfg):
+    realized = pd.DataFrame(
+        {"customer_id": ["1", "3"], "repurchased": [True, False], "revenue": [40.0, -5.0]}
+    )
+    period = audit_period(
+        _base(), realized, SEPTEMBER, "2025-12-31", 90, 365, ["A", "B", "C"], [0, 1]
+    )
+    w = Words(dataclasses.replace(cfg.export, language="en"))
+    text = _text(audit_section({"periods": [period]}, {}, w))
+    assert "Bought again: A" in text and "Spend: predicted" in text and "would not buy" in text
+    assert "subscri" not in text.lower()
