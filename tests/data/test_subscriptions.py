@@ -143,6 +143,19 @@ def test_each_bad_spell_is_rejected_with_its_reason_and_the_rest_are_kept(dcfg):
     # the rejected row keeps the user's text, and the word names the key to add it to
     row = result.rejected.set_index(s.SOURCE_ROW).loc[9]
     assert row["period"] == "双月" and "data.subscriptions.billing_periods" in row[s.REJECT_REASON]
+    # and the notes name the words themselves, per word map, so one edit of the config fixes all
+    assert q["unknown_words"] == {"billing_periods": {"双月": 1}, "contracts": {"3年": 1}}
+    assert result.quality["payments"]["unknown_words"] == {"outcomes": {"处理中": 1}}
+    notes = [n for n in result.quality["notes"] if "rejected for words" in n]
+    assert notes == [
+        "subscriptions rows rejected for words no config maps "
+        "(data.subscriptions.billing_periods): '双月' (1 row); add each to "
+        "data.subscriptions.billing_periods with the value it means",
+        "subscriptions rows rejected for words no config maps (data.subscriptions.contracts): "
+        "'3年' (1 row); add each to data.subscriptions.contracts with the value it means",
+        "payments rows rejected for words no config maps (data.payments.outcomes): "
+        "'处理中' (1 row); add each to data.payments.outcomes with the value it means",
+    ]
 
 
 def test_clean_spells_have_the_canonical_columns_words_and_derived_values(dcfg):

@@ -30,6 +30,7 @@ from segml.data.subscription_rows import (
     reject_ids,
     skip_non_rows,
     text_column,
+    unmapped_words,
     words,
 )
 
@@ -98,6 +99,10 @@ def prepare_spells(
     clean = _clean(rows.good, table, p)
     s.CLEAN_SUBSCRIPTIONS.validate(clean, inplace=True)
     quality = rows.counts(sum(table.sources.above_header)) | _figures(clean, rows, p, end)
+    quality["unknown_words"] = {
+        "billing_periods": unmapped_words(table.values(BILLING_PERIOD), p.months),
+        "contracts": unmapped_words(table.values(CONTRACT), p.contract),
+    }
     return Spells(clean, table.rejected_rows(rows), quality, rows, p.customer)
 
 

@@ -27,6 +27,7 @@ from segml.data.subscription_rows import (
     reject_ids,
     skip_non_rows,
     text_column,
+    unmapped_words,
     words,
 )
 
@@ -70,6 +71,10 @@ def prepare_events(
     ).sort_values([s.CUSTOMER_ID, s.TS], kind="stable", ignore_index=True)
     CONTRACTS[name].validate(clean, inplace=True)
     quality = rows.counts(sum(table.sources.above_header)) | _figures(name, clean)
+    if name == PAYMENTS and table.has(s.OUTCOME):
+        quality["unknown_words"] = {
+            "outcomes": unmapped_words(table.values(s.OUTCOME), own[s.OUTCOME])
+        }
     return Events(clean, table.rejected_rows(rows), quality)
 
 

@@ -180,6 +180,13 @@ def words(text: pd.Series, mapping: dict, blank=None) -> pd.Series:
     return pd.Series(values[codes], dtype=object)
 
 
+def unmapped_words(text: pd.Series, mapped: pd.Series) -> dict[str, int]:
+    """The words of `text` that `mapped` (its `words`) left unknown, with their rows, for the
+    data-quality notes: a rejected row's reason names the setting, the note names the words."""
+    unknown = text[mapped.isna().to_numpy() & text.notna().to_numpy()].astype(str).str.strip()
+    return {str(k): int(n) for k, n in unknown.value_counts().sort_index().items()}
+
+
 def reject_ids(table: Table, rows: Rows, ids: pa.Array | pa.ChunkedArray) -> None:
     """Damaged ids (a spreadsheet's scientific notation), then missing ones."""
     rows.reject(damaged_ids(ids), "damaged_customer_id")

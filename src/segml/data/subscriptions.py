@@ -291,6 +291,14 @@ def _check_usable(quality: dict, source: str) -> None:
     )
 
 
+def _unknown_words(quality: dict):
+    """(table, config key, words with their rows) for each word map that left words unknown."""
+    for table, group in ((SUBSCRIPTIONS, "subscriptions"), (PAYMENTS, "payments")):
+        for key, words in quality.get(table, {}).get("unknown_words", {}).items():
+            if words:
+                yield table, f"{group}.{key}", words
+
+
 def _notes(quality: dict, cfg: DataConfig) -> list[str]:
     """What the user should know, in words: rows outside the period or skipped, unmapped
     headers, statuses the dates contradict, status words no config maps, an as_of past the
@@ -317,6 +325,12 @@ def _notes(quality: dict, cfg: DataConfig) -> list[str]:
     if spells["unknown_status_words"]:
         words = ", ".join(spells["unknown_status_words"])
         notes.append(f"status words no config maps (data.subscriptions.statuses): {words}")
+    for table, key, words in _unknown_words(quality):
+        listed = ", ".join(f"{w!r} ({n:,} row{'s' * (n != 1)})" for w, n in words.items())
+        notes.append(
+            f"{table} rows rejected for words no config maps (data.{key}): {listed}; "
+            f"add each to data.{key} with the value it means"
+        )
     for name in (PAYMENTS, USAGE):  # mapped but absent: their features would vanish unsaid
         if getattr(cfg, name).get("columns") and name not in quality:
             notes.append(
