@@ -40,7 +40,7 @@ OVER = ("cancelled", "expired")  # status words that say a spell is over
 
 
 @dataclass(frozen=True)
-class Spells:
+class PreparedSpells:
     """The subscriptions table prepared: clean spells, rejected rows whole, figures."""
 
     clean: pd.DataFrame
@@ -86,7 +86,7 @@ def _parsed(table: Table, cfg: DataConfig) -> _Parsed:
 
 def prepare_spells(
     table: Table, cfg: DataConfig, end: pd.Timestamp, period_end: pd.Timestamp | None
-) -> Spells:
+) -> PreparedSpells:
     """The clean spells of `table` (the subscriptions file mapped); `end`: the export's end over
     every table; `period_end`: the end of as_of's day (None: the whole export)."""
     p = _parsed(table, cfg)
@@ -103,7 +103,7 @@ def prepare_spells(
         "billing_periods": unmapped_words(table.values(BILLING_PERIOD), p.months),
         "contracts": unmapped_words(table.values(CONTRACT), p.contract),
     }
-    return Spells(clean, table.rejected_rows(rows), quality, rows, p.customer)
+    return PreparedSpells(clean, table.rejected_rows(rows), quality, rows, p.customer)
 
 
 def _reject(rows: Rows, table: Table, p: _Parsed, cfg: DataConfig, end: pd.Timestamp) -> None:

@@ -40,7 +40,7 @@ CONTRACTS = {PAYMENTS: s.CLEAN_PAYMENTS, USAGE: s.CLEAN_USAGE}
 
 
 @dataclass(frozen=True)
-class Events:
+class PreparedEvents:
     clean: pd.DataFrame
     rejected: pd.DataFrame
     quality: dict
@@ -48,7 +48,7 @@ class Events:
 
 def prepare_events(
     name: str, table: Table, cfg: DataConfig, end: pd.Timestamp, period_end: pd.Timestamp | None
-) -> Events:
+) -> PreparedEvents:
     """The clean payments or usage (`name`) of `table` (its file mapped)."""
     rows = Rows(table.n)
     skip_non_rows(table, rows, cfg.total_labels, s.CUSTOMER_ID)
@@ -75,7 +75,7 @@ def prepare_events(
         quality["unknown_words"] = {
             "outcomes": unmapped_words(table.values(s.OUTCOME), own[s.OUTCOME])
         }
-    return Events(clean, table.rejected_rows(rows), quality)
+    return PreparedEvents(clean, table.rejected_rows(rows), quality)
 
 
 def _kept(values, good: np.ndarray):

@@ -29,8 +29,8 @@ from segml.data.no_purchase import NO_PURCHASE_COLUMNS
 from segml.data.period import active_days, check_as_of, export_end, period_end
 from segml.data.raw import text_table
 from segml.data.rejects import REASONS
-from segml.data.spells import Spells, prepare_spells
-from segml.data.subscription_events import PAYMENTS, REQUIRED, USAGE, Events, prepare_events
+from segml.data.spells import PreparedSpells, prepare_spells
+from segml.data.subscription_events import PAYMENTS, REQUIRED, USAGE, PreparedEvents, prepare_events
 from segml.data.subscription_rows import SUBSCRIPTION_REASONS, Table, mapped_table
 from segml.errors import ContractError
 
@@ -175,7 +175,7 @@ _EMPTY = {
 }
 
 
-def _events_or_empty(events: dict[str, Events], name: str) -> pd.DataFrame:
+def _events_or_empty(events: dict[str, PreparedEvents], name: str) -> pd.DataFrame:
     """The clean events, or an empty table of their columns when the export has none."""
     if name in events:
         return events[name].clean
@@ -183,7 +183,7 @@ def _events_or_empty(events: dict[str, Events], name: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=d) for c, d in (dtypes | _EMPTY[name]).items()})
 
 
-def customers_without_subscription(spells: Spells, customer_ids: pd.Series) -> pd.DataFrame:
+def customers_without_subscription(spells: PreparedSpells, customer_ids: pd.Series) -> pd.DataFrame:
     """Customers the export knows who hold no usable subscription, one row each, by id:
     `all_rows_rejected` (they have subscription rows in the period, every one rejected; with how
     many and why) or `never_subscribed` (in the customer table without any subscription row: a
@@ -223,8 +223,8 @@ def customers_without_subscription(spells: Spells, customer_ids: pd.Series) -> p
 
 def _quality(
     tables: dict[str, Table],
-    spells: Spells,
-    events: dict[str, Events],
+    spells: PreparedSpells,
+    events: dict[str, PreparedEvents],
     customers: dict | None,
     no_subscription: pd.DataFrame,
 ) -> dict:
@@ -263,7 +263,7 @@ def _quality(
     }
 
 
-def _last_date(spells: Spells, events: dict[str, Events]) -> str | None:
+def _last_date(spells: PreparedSpells, events: dict[str, PreparedEvents]) -> str | None:
     """The last day with activity kept: a start, a payment or a usage record."""
     last = [spells.clean[s.START].max(), *(e.clean[s.TS].max() for e in events.values())]
     last = [d for d in last if not pd.isna(d)]
