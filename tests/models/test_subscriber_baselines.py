@@ -9,6 +9,7 @@ from scipy.special import betaln
 
 from segml.config import ChurnConfig, UpsideConfig
 from segml.models.baselines import ContractTenureRule, RunRate, SbgScorer
+from segml.models.scorers import ChurnBlend
 from segml.models.targets import targets
 
 
@@ -145,3 +146,28 @@ def test_subscriber_baselines_have_a_portable_form_that_predicts_the_same():
         )
     kinds = {mx.to_portable(m).spec["kind"] for m in fitted}
     assert kinds == {"lookup", "sbg", "column"}
+
+
+def test_a_blend_with_a_subscriber_baseline_explains_its_scores():
+    # a blend of the model and the sBG (or contract x tenure) rule: half the baseline's effect on
+    # its first key, the contract term (the tier stage's reasons crashed on it)
+    frame, y = sbg_rows(0.8, 12.0, n_customers=3000)
+    frame["m"] = np.linspace(0.0, 1.0, len(frame))
+
+    class Model:
+        features_ = ["m", *frame.columns[:3]]
+
+        def predict_proba(self, rows):
+            return rows["m"].to_numpy(float)
+
+        def contributions(self, rows):
+            return pd.DataFrame({"m": rows["m"] - 0.5}, index=rows.index)
+
+    for baseline in (SbgScorer(90, min_rows=100), ContractTenureRule()):
+        baseline.fit(frame, y)
+        blend = ChurnBlend(Model(), baseline).fit(frame, y)
+        parts = blend.contributions(frame.head(5))
+        assert list(parts.columns) == ["m", "contract_months"]
+        driver = np.log(baseline.predict(frame.head(5)) / (1 - baseline.predict(frame.head(5))))
+        reference = np.log(baseline.reference_ / (1 - baseline.reference_))
+        np.testing.assert_allclose(parts["contract_months"], (driver - reference) / 2, rtol=1e-6)

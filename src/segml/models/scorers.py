@@ -367,7 +367,9 @@ class _Blend:
         reference = getattr(self.baseline, "reference_", None)
         reference = float(np.mean(predicted)) if reference is None else reference
         driver = (_link(predicted, self.churn) - _link(np.array([reference]), self.churn)) * 0.5
-        feature = self.baseline.feature
+        # a rule has one driver; a table baseline (sBG, contract x tenure) puts its effect on its
+        # first key, the contract term, as its own contributions do
+        feature = getattr(self.baseline, "feature", None) or self.baseline.features_[0]
         out[feature] = (out[feature] if feature in out else 0.0) + driver
         return out
 
