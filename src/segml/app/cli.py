@@ -360,6 +360,13 @@ def _score(
     from segml.stages.snapshot import registered_horizon
 
     _, cfg = _config(overrides)
+    if cfg.data.kind != "transactions":  # before any file or model is read
+        _fail(
+            f"`segml score` reads a transactions file; this project's data.kind is "
+            f"{cfg.data.kind!r}. Grade subscribers each month with `segml run` (it trains, "
+            "scores, compares with last period and audits it); scoring them with registered "
+            "models alone is not built yet."
+        )
     try:
         customers, note = _customer_file(cfg, customers)
         catalog = _scoring_catalog(cfg, input, customers, out)
