@@ -62,6 +62,8 @@ SHEETS = (
     "rfm",
     "actions",
 )
+# subscribers' workbook: the contract x tenure churn table where purchases' RFM segments are
+SUBSCRIBER_SHEETS = tuple("contract_tenure" if key == "rfm" else key for key in SHEETS)
 # Document date when the table has no as_of: a fixed date keeps the bytes identical between runs.
 FIXED_DATE = "2000-01-01"
 HEADER_FILL = "#DDEBF7"
@@ -262,7 +264,8 @@ def workbook(
 ) -> bytes:
     """The workbook, sheets in `SHEETS` order (notes/phase2.md): the call list, summary (with the
     models in use, `models_note`), customers, movement, audit (`audit`: metrics/audit_details),
-    forecast (`forecast`: its blocks, `forecast_view.workbook_blocks`), lifecycle, RFM, actions.
+    forecast (`forecast`: its blocks, `forecast_view.workbook_blocks`), lifecycle, RFM, actions;
+    with a `contract_tenure` breakdown (subscribers) in RFM's place (`SUBSCRIBER_SHEETS`).
     `sheets` may give any sheet's blocks (title or title key, frame) instead; a sheet with
     nothing this run says so in one line."""
     breakdowns = (
@@ -313,11 +316,15 @@ def workbook(
     else:
         audit_sheet(book, audit, people)
     given_blocks(book, "forecast", sheets["forecast"], people)
-    for key in ("lifecycle", "rfm"):
+    # subscribers: the contract x tenure table, with a line saying why it stands where RFM would
+    apart = "contract_tenure" if "contract_tenure" in breakdowns else "rfm"
+    for key in ("lifecycle", apart):
         frame = breakdowns.get(key, pd.DataFrame())
-        if len(frame):
-            book.block(people(frame), key, main=True)
-        else:
+        if not len(frame):
             book.note(key, label(f"no_{key}", cfg))
+            continue
+        row = book.block(people(frame), key, main=True)
+        if key == "contract_tenure":
+            book.note(key, label("contract_tenure_note", cfg), row - 2)
     book.block(people(actions_table(actions, teams)), "actions", main=True)
     return book.close(label("title_workbook", cfg), date)

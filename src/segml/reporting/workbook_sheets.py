@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from segml.config import ExportConfig
+from segml.reporting.call_list import recurring
 from segml.reporting.sheet_view import label
 from segml.reporting.text import Words, move_reason
 
@@ -154,7 +155,7 @@ def movement_sheet(book, movement: dict, table: pd.DataFrame, people) -> None:
     }
     row = book.block(people(pd.DataFrame(figures)), key)
     row = book.block(people(movement["matrix"]), key, row, label("title_transitions", cfg))
-    w = Words(cfg)
+    w = Words(cfg, recurring(table))
     potential = bool(table.get("tier_policy", pd.Series(dtype=object)).eq("value_potential").any())
     for part, title in (
         ("upgrades", "title_upgrades"),

@@ -40,20 +40,39 @@ class TierSeams:
 
     def tiering(self, cfg: TieringConfig) -> TieringConfig:
         """The tiering settings this kind grades with: RFM scores, segments and their coherence
-        with personas only where purchases are the behaviour."""
+        with personas only where purchases are the behaviour; subscribers' own actions and
+        status names (`tiering.lifecycle_subscription`)."""
         if self.rfm:
             return cfg
         extra = cfg.lifecycle_subscription.get("actions", {})
         lifecycle = {**cfg.actions.get("lifecycle", {}), **extra}
+        # only the statuses subscribers can have (no "first-purchase offer" in their actions)
+        statuses = subscriber_statuses(cfg)
+        lifecycle = {k: v for k, v in lifecycle.items() if k in statuses}
         actions = {**cfg.actions, "lifecycle": lifecycle}
+        words = {**cfg.lifecycle.get("labels", {}), **cfg.lifecycle_subscription.get("labels", {})}
         bands = replace(cfg.churn_bands, **cfg.lifecycle_subscription.get("churn_bands", {}))
-        return replace(cfg, rfm={}, coherence={}, actions=actions, churn_bands=bands)
+        return replace(
+            cfg,
+            rfm={},
+            coherence={},
+            actions=actions,
+            churn_bands=bands,
+            lifecycle={**cfg.lifecycle, "labels": words},
+        )
 
     def grading_columns(self, cfg: TieringConfig) -> list[str]:
         """The snapshot columns grading needs besides the scores (ids, lifecycle and RFM inputs)."""
         rfm = list(cfg.rfm["columns"].values()) if cfg.rfm and self.rfm else []
         needs = LIFECYCLE_INPUTS[self.name](cfg)
         return list(dict.fromkeys(["customer_id", *needs, *rfm]))
+
+
+def subscriber_statuses(cfg: TieringConfig) -> set[str]:
+    """Every lifecycle status a subscriber can have: their rules', `cancelled`, and those of
+    customers listed without a subscription (`segml.data.subscriptions`)."""
+    rules = cfg.lifecycle_subscription.get("rules", [])
+    return {r["status"] for r in rules} | {"cancelled", *s.NO_SUBSCRIPTION_STATUSES}
 
 
 def _purchase_values(snap: pd.DataFrame, cfg: TieringConfig, horizon_days: int):
