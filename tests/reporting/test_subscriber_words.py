@@ -49,7 +49,12 @@ def subscribers(table) -> pd.DataFrame:
         lifecycle_en=subs["lifecycle_status"].str.replace("_", " "), lifecycle_zh="状态"
     )
     gone = subs.head(2).assign(
-        customer_id=["c1", "c2"], tier=None, churn_probability=np.nan, lifecycle_status="cancelled"
+        customer_id=["c1", "c2"],
+        tier=None,
+        churn_probability=np.nan,
+        lifecycle_status="cancelled",
+        lifecycle_en="Cancelled",
+        lifecycle_zh="已取消",
     )
     return pd.concat([subs, gone], ignore_index=True)
 
@@ -102,7 +107,7 @@ def test_subscribers_workbook_speaks_of_fees_and_contracts_not_purchases(
     assert book.sheetnames == [sheet_name(key, cfg.export) for key in SUBSCRIBER_SHEETS]
     contract = cells[sheet_name("contract_tenure", cfg.export)]
     assert "合约类型 Contract" in contract and "订阅时长 Time subscribed" in contract
-    assert "无合约（按月） month-to-month" in contract and "3–12个月 3–12 months" in contract
+    assert "无合约（按月） Month-to-month" in contract and "3–12个月 3–12 months" in contract
     assert any("RFM" in t and "do not apply to subscribers" in t for t in contract)  # where RFM was
     summary_cells = " ".join(cells[sheet_name("summary", cfg.export)])
     assert (
@@ -111,6 +116,7 @@ def test_subscribers_workbook_speaks_of_fees_and_contracts_not_purchases(
     assert "spend" not in summary_cells.lower()
     forecast = " ".join(cells[sheet_name("forecast", cfg.export)])
     assert "Range held the fees" in forecast and "Expected to buy" not in forecast
+    assert "已取消 Cancelled" in " ".join(cells[sheet_name("lifecycle", cfg.export)])
     actions = cells[sheet_name("actions", cfg.export)]
     assert "试用中 Trial" in " ".join(actions) and "First-purchase offer" not in " ".join(actions)
 
@@ -122,7 +128,7 @@ def test_subscribers_report_speaks_of_fees_and_shows_their_statuses(
     found = [page[max(m.start() - 60, 0) : m.end() + 20] for m in PURCHASE_WORDS.finditer(page)]
     assert not found, found
     assert "预测：总额与区间" in page and "Forecast: totals and ranges" in page
-    assert "合约类型 × 订阅时长" in page and "month-to-month" in page  # in place of BG/NBD matrices
+    assert "合约类型 × 订阅时长" in page and "Month-to-month" in page  # in place of BG/NBD matrices
     assert "Subscribers have no RFM segments" in page
     for status in ("Trial", "Won back", "Past due", "Cancelled"):
         assert status in page, status
@@ -157,8 +163,8 @@ def test_contract_tenure_counts_scored_subscribers_per_contract_and_band():
     )
     out = contract_tenure(frame)
     assert out[["contract_type_en", "tenure_band_en"]].values.tolist() == [
-        ["month-to-month", "under 3 months"],
-        ["month-to-month", "1–2 years"],
+        ["Month-to-month", "Under 3 months"],
+        ["Month-to-month", "1–2 years"],
         ["12-month contract", "3–12 months"],
         ["24-month contract", "2 years or more"],
     ]

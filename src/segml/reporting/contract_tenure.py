@@ -15,7 +15,7 @@ from segml.reporting.text import Words, count, percent
 
 # time subscribed without a break (`tenure_days`): [from, to) days and its words
 TENURE_BANDS = [
-    (0, 90, "不足3个月", "under 3 months"),
+    (0, 90, "不足3个月", "Under 3 months"),
     (90, 365, "3–12个月", "3–12 months"),
     (365, 730, "1–2年", "1–2 years"),
     (730, math.inf, "2年及以上", "2 years or more"),
@@ -26,9 +26,9 @@ NEEDED = ("contract_months", "tenure_days", "churn_probability")
 def contract_words(months: float) -> tuple[str, str]:
     """A contract term in months as (zh, en) words: 0 is month-to-month."""
     if months is None or np.isnan(months):
-        return "合约未知", "contract not recorded"
+        return "合约未知", "Contract not recorded"
     if months == 0:
-        return "无合约（按月）", "month-to-month"
+        return "无合约（按月）", "Month-to-month"
     return f"{months:.0f}个月合约", f"{months:.0f}-month contract"
 
 

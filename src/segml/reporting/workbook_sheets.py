@@ -14,8 +14,8 @@ from segml.reporting.call_list import recurring
 from segml.reporting.sheet_view import label
 from segml.reporting.text import Words, move_reason
 
-# subscribers' statuses (trial, won_back, past_due) are absent from a purchase table
-LIFECYCLE_ORDER = ["trial", "new", "active", "won_back", "past_due", "at_risk", "lost"]
+# subscribers' statuses (trial, won_back, past_due, cancelled) are absent from a purchase table
+LIFECYCLE_ORDER = ["trial", "new", "active", "won_back", "past_due", "at_risk", "lost", "cancelled"]
 
 
 def one_note(frame: pd.DataFrame, language: str) -> pd.DataFrame:
