@@ -46,7 +46,9 @@ def subscribers(table) -> pd.DataFrame:
         value_reasons_zh="推高价值：2项业务，月费¥188",
     )
     subs = subs.assign(
-        lifecycle_en=subs["lifecycle_status"].str.replace("_", " "), lifecycle_zh="状态"
+        lifecycle_en=subs["lifecycle_status"].str.replace("_", " "),
+        lifecycle_zh="状态",
+        persona_adjusted=False,
     )
     gone = subs.head(2).assign(
         customer_id=["c1", "c2"],
@@ -117,6 +119,7 @@ def test_subscribers_workbook_speaks_of_fees_and_contracts_not_purchases(
     forecast = " ".join(cells[sheet_name("forecast", cfg.export)])
     assert "Range held the fees" in forecast and "Expected to buy" not in forecast
     assert "已取消 Cancelled" in " ".join(cells[sheet_name("lifecycle", cfg.export)])
+    assert "Persona set by lifecycle" not in cells[sheet_name("customers", cfg.export)]
     actions = cells[sheet_name("actions", cfg.export)]
     assert "试用中 Trial" in " ".join(actions) and "First-purchase offer" not in " ".join(actions)
 

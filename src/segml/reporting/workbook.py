@@ -305,6 +305,8 @@ def workbook(
     ]
     book.block(pd.DataFrame({"note": notes}), "summary", row)
 
+    if recurring(shown):  # subscribers' groups are never renamed by their lifecycle
+        shown = shown.drop(columns=["persona_adjusted"], errors="ignore")
     book.block(people(customer_sheet(shown)), "customers", main=True)
 
     if "movement" in sheets:
