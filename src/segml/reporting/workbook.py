@@ -43,6 +43,7 @@ from segml.reporting.workbook_sheets import (
     actions_table,
     audit_sheet,
     breakdown,
+    breakdown_sheets,
     given_blocks,
     movement_sheet,
     one_note,
@@ -318,15 +319,6 @@ def workbook(
     else:
         audit_sheet(book, audit, people)
     given_blocks(book, "forecast", sheets["forecast"], people)
-    # subscribers: the contract x tenure table, with a line saying why it stands where RFM would
-    apart = "contract_tenure" if "contract_tenure" in breakdowns else "rfm"
-    for key in ("lifecycle", apart):
-        frame = breakdowns.get(key, pd.DataFrame())
-        if not len(frame):
-            book.note(key, label(f"no_{key}", cfg))
-            continue
-        row = book.block(people(frame), key, main=True)
-        if key == "contract_tenure":
-            book.note(key, label("contract_tenure_note", cfg), row - 2)
+    breakdown_sheets(book, breakdowns, people)
     book.block(people(actions_table(actions, teams)), "actions", main=True)
     return book.close(label("title_workbook", cfg), date)

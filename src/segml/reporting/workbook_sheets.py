@@ -111,6 +111,20 @@ def breakdown(table: pd.DataFrame, by: str, order: list[str] | None = None) -> p
     return out.rename_axis(by).reset_index().drop(columns=[by])
 
 
+def breakdown_sheets(book, breakdowns: dict[str, pd.DataFrame], people) -> None:
+    """The lifecycle sheet, then the RFM one, or (subscribers) the contract x tenure one with a
+    line saying why it stands where RFM would; a sheet with no rows says so in one line."""
+    apart = "contract_tenure" if "contract_tenure" in breakdowns else "rfm"
+    for key in ("lifecycle", apart):
+        frame = breakdowns.get(key, pd.DataFrame())
+        if not len(frame):
+            book.note(key, label(f"no_{key}", book.cfg))
+            continue
+        row = book.block(people(frame), key, main=True)
+        if key == "contract_tenure":
+            book.note(key, label("contract_tenure_note", book.cfg), row - 2)
+
+
 def quality_blocks(metrics: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """Model quality per model: only the model's own measures (no blank columns)."""
     if metrics is None or metrics.empty or "target" not in metrics:
