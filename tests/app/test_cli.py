@@ -79,3 +79,13 @@ def test_ui_links_to_the_experiments_runs_not_its_genai_pages(project, monkeypat
     printed = "".join(result.output.split())  # the console may wrap the long link
     assert "http://127.0.0.1:5123/#/experiments/7/runs?workflowType=machine_learning" in printed
     assert asked and started and started[0][1] == "ui" and "5123" in started[0]
+
+
+def test_compose_stops_on_a_subscriber_phrase_naming_a_window_not_built(project):
+    """`segml compose` is where a subscriber rule naming an unbuilt feature stops (not at tier)."""
+    subscriber = ["data=subscription_demo", "paths=subscription_demo"]
+    result = invoke("compose", *subscriber, "features.subscriptions.payment_windows=[30,90]")
+    assert result.exit_code == 2 and not (project / "params.yaml").exists()
+    text = " ".join(result.output.split())
+    assert "`failed_payments_60d`" in text and "features.subscriptions.payment_windows" in text
+    assert invoke("compose", *subscriber).exit_code == 0

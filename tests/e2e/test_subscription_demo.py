@@ -19,6 +19,8 @@ SUBSCRIBER_STATUSES = {"trial", "new", "active", "won_back", "past_due", "at_ris
 SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")  # as tests/reporting/test_business_text.py
 LONG_FLOAT = re.compile(r"\d\.\d{4,}")
 REASONS = ["churn_reasons_en", "churn_reasons_zh", "value_reasons_en", "value_reasons_zh"]
+# purchase (and telecom-only) words a subscriber's workbook and report never say
+PURCHASE_WORDS = re.compile(r"购买|复购|下单|订单|在网|入网|\bbuy|\bbought|purchase|\border", re.I)
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +106,21 @@ def test_workbook_call_list_and_report_carry_plain_words(demo):
     report = (root / "exports" / "report.html").read_text(encoding="utf-8")
     assert "sBG" in report and "contract type x tenure" in report
     assert "fees billed in the last 12 months" in report and "Last purchase" not in report
+    # subscribers' own words: no purchase wording anywhere, contract x tenure in RFM's place
+    cells = " ".join(
+        str(v)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for v in row
+    )
+    for text in (cells, re.sub(r"<script.*?</script>|<[^>]+>", " ", report, flags=re.S)):
+        found = PURCHASE_WORDS.findall(text)
+        assert not found, found[:5]
+    assert "Contract x tenure" in " ".join(book.sheetnames) and "RFM" not in book.sheetnames[-2]
+    assert "Month-to-month" in cells and "Forecast: totals and ranges" in report
+    table = pd.read_parquet(root / "exports" / "tiers.parquet")
+    words = table["churn_reasons_en"].str.cat(sep=" ") + table["value_reasons_zh"].str.cat(sep=" ")
+    assert "流量GB" not in words and re.search(r"mobile data \(GB\) usage|流量（GB）用量", words)
 
 
 @pytest.mark.slow

@@ -55,10 +55,13 @@ def _config(overrides: list[str] | None):
     from segml.app.params import compose
     from segml.config import to_typed
     from segml.errors import ConfigError
+    from segml.tiering.feature_names import check_subscriber_names
 
     try:
         raw = compose(overrides or [])
-        return raw, to_typed(raw)
+        typed = to_typed(raw)
+        check_subscriber_names(typed)  # subscribers' rules name features the windows build
+        return raw, typed
     except ConfigError as exc:
         _fail(str(exc))
     except Exception as exc:  # Hydra override / composition errors

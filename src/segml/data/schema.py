@@ -46,6 +46,8 @@ IS_TRIAL = "is_trial"
 REQUIRED_SUBSCRIPTION_COLUMNS = (CUSTOMER_ID, SUBSCRIPTION_ID, START, AMOUNT)
 OPTIONAL_SUBSCRIPTION_COLUMNS = (PLAN, END, "billing_period", STATUS, "contract", CANCELLED_ON)
 STATUSES = ("trial", "active", "past_due", "cancelled", "changed", "expired", "paused")
+# lifecycle statuses of customers listed without a usable subscription (segml.data.subscriptions)
+NO_SUBSCRIPTION_STATUSES = ("all_rows_rejected", "never_subscribed")
 # usage events (ts, quantity, kind) and payments (ts, amount, outcome): event logs like purchases
 KIND = "kind"
 OUTCOME = "outcome"

@@ -36,7 +36,7 @@ from segml.errors import ContractError
 
 SUBSCRIPTIONS, CUSTOMERS = "subscriptions", "customers"
 TABLES = (SUBSCRIPTIONS, PAYMENTS, USAGE, CUSTOMERS)
-NO_SUBSCRIPTION_STATUSES = ("all_rows_rejected", "never_subscribed")
+NO_SUBSCRIPTION_STATUSES = s.NO_SUBSCRIPTION_STATUSES
 _REASON_KEYS = {text: key for key, text in REASONS.items()}
 _TOTALS = ("rows_read", "rows_clean", "rows_rejected", "rows_skipped", "rows_after_period")
 

@@ -115,7 +115,7 @@ SCORER_NAMES = {
     "baseline_bgnbd_expected": ("BG/NBD expected purchases", "BG/NBD预计购买次数"),
     "baseline_last_period": ("last period's spend", "上期消费"),
     "blend": ("the blend of the model and the best baseline", "模型与最佳基准的混合"),
-    "baseline_contract_tenure": ("the contract type x tenure rule", "合约类型×在网时长规则"),
+    "baseline_contract_tenure": ("the contract type x tenure rule", "合约类型×订阅时长规则"),
     "baseline_survival": ("the survival model (sBG)", "生存模型（sBG）"),
     "baseline_run_rate": ("the current monthly fee (run rate)", "按当前月费"),
 }

@@ -23,6 +23,10 @@ from segml.reporting.text import (
     tier_names,
 )
 
+# the lifecycle statuses page one shows, in order (trial, won back, past due and cancelled:
+# subscribers'); customers without a status of their own (prospects, rejected rows) are not shown
+LIFECYCLE_SHOWN = ("trial", "new", "active", "won_back", "past_due", "at_risk", "lost", "cancelled")
+
 
 def kpis_section(table: pd.DataFrame, w: Words) -> str:
     status = table.get("lifecycle_status", pd.Series(dtype=object))
@@ -94,9 +98,7 @@ def lifecycle_section(table: pd.DataFrame, w: Words, chart: Charts) -> str:
 
     if "lifecycle_status" not in table:
         return ""
-    order = [
-        s for s in ("new", "active", "at_risk", "lost") if (table["lifecycle_status"] == s).any()
-    ]
+    order = [s for s in LIFECYCLE_SHOWN if (table["lifecycle_status"] == s).any()]
     grouped = table.groupby("lifecycle_status")
     names = [w.name(s) for s in order]
     customers = grouped.size().reindex(order)

@@ -11,9 +11,12 @@ import pandas as pd
 from segml.config import ExportConfig, TieringConfig
 from segml.data import schema as s
 from segml.models.scorers import importance
+from segml.reporting.call_list import recurring
+from segml.reporting.contract_tenure import contract_tenure
 from segml.reporting.forecast_view import workbook_blocks
 from segml.reporting.privacy import pseudonymize
 from segml.reporting.report import ReportInputs, render
+from segml.reporting.subscriber_text import subscriber_headers
 from segml.reporting.table import export_table
 from segml.reporting.text import TEXT
 from segml.reporting.workbook import workbook
@@ -127,11 +130,12 @@ class Exports:
 
 
 def _breakdowns(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Group summaries from the full table (aggregates carry no personal data)."""
-    return {
-        "lifecycle": breakdown(table, "lifecycle_status", LIFECYCLE_ORDER),
-        "rfm": breakdown(table, "rfm_segment"),
-    }
+    """Group summaries from the full table (aggregates carry no personal data); subscribers get
+    the contract x tenure churn table where purchases get RFM segments."""
+    lifecycle = breakdown(table, "lifecycle_status", LIFECYCLE_ORDER)
+    if recurring(table):
+        return {"lifecycle": lifecycle, "contract_tenure": contract_tenure(table)}
+    return {"lifecycle": lifecycle, "rfm": breakdown(table, "rfm_segment")}
 
 
 def build_exports(
@@ -142,7 +146,9 @@ def build_exports(
     salt: str | None,
     teams: dict | None = None,
 ) -> Exports:
-    """The export stage: the shareable table, the workbook and the report."""
+    """The export stage: the shareable table, the workbook and the report (subscribers': in their
+    own words, `subscriber_headers`)."""
+    cfg = subscriber_headers(cfg) if recurring(inputs.table) else cfg
     table = export_table(inputs.table, cfg, salt)
     movement = dict(inputs.movement)
     if movement.get("available") and cfg.pseudonymize_ids:

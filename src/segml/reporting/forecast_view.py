@@ -10,6 +10,7 @@ import html
 import numpy as np
 import pandas as pd
 
+from segml.reporting.call_list import recurring
 from segml.reporting.charts import PALETTE, Charts
 from segml.reporting.html_table import html_table
 from segml.reporting.text import MISSING, Words, count, decimal, is_missing, money, percent
@@ -33,20 +34,21 @@ def fold_table(forecast: dict | None, next_purchase: dict | None) -> pd.DataFram
 
 
 def tier_totals(table: pd.DataFrame) -> pd.DataFrame:
-    """Per headline tier: customers, the forecast's total and who is expected to buy."""
+    """Per headline tier: customers, the forecast's total and who is expected to buy (purchases:
+    subscribers pay their fees without buying again)."""
     rated = table[table["tier"].notna()] if "tier" in table else table
     if "predicted_value" not in rated or rated.empty:
         return pd.DataFrame()
     grouped = rated.groupby("tier", sort=True)
     out = pd.DataFrame(
-        {
-            "customers": grouped.size(),
-            "predicted_value": grouped["predicted_value"].sum(),
-            "next_purchase_expected": grouped["expected_next_purchase_date"].count()
-            if "expected_next_purchase_date" in rated
-            else 0,
-        }
+        {"customers": grouped.size(), "predicted_value": grouped["predicted_value"].sum()}
     )
+    if not recurring(rated):
+        out["next_purchase_expected"] = (
+            grouped["expected_next_purchase_date"].count()
+            if "expected_next_purchase_date" in rated
+            else 0
+        )
     return out.rename_axis("tier").reset_index()
 
 

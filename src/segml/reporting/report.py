@@ -17,6 +17,7 @@ from segml.config import ExportConfig
 from segml.reporting import audit_view, business_view, forecast_view, model_quality, window_view
 from segml.reporting.call_list import recurring
 from segml.reporting.charts import FONT, Charts
+from segml.reporting.contract_tenure import contract_tenure_section
 from segml.reporting.text import Words, tier_names
 
 # page one in the order a CRM manager reads it (notes/phase2.md), then the audit, then analysts
@@ -169,12 +170,12 @@ def _analysts(inputs: ReportInputs, w: Words, chart: Charts) -> str:
                 w("deciles"),
                 model_quality.deciles_section(inputs.plots.get("deciles"), w, chart),
             ),
-            _section(  # purchases only: subscribers have no frequency or recency of purchase
+            _section(  # subscribers have no frequency or recency of purchase: contract x tenure
                 "matrices",
                 w("matrices"),
                 model_quality.matrices_section(inputs.features, w, chart)
                 if not recurring(inputs.table)
-                else "",
+                else contract_tenure_section(inputs.table, w),
             ),
             _section(
                 "segments",
@@ -198,7 +199,7 @@ def render(
 ) -> str:
     """The report as one HTML string; a part with no data says so instead of failing."""
     cfg = cfg or ExportConfig()
-    w = Words(cfg)
+    w = Words(cfg, recurring(inputs.table))
     chart = Charts()  # page one first: the first chart carries plotly.js
     business = _business(inputs, w, chart, cfg.call_list_customers)
     analysts = _analysts(inputs, w, chart)

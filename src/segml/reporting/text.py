@@ -15,6 +15,7 @@ import pandas as pd
 
 from segml.config import ExportConfig
 from segml.reporting.audit_text import AUDIT_TEXT
+from segml.reporting.subscriber_text import SUBSCRIBER_REJECTIONS, SUBSCRIBER_TEXT
 
 # Report sentences and titles, per language. Names of models, scorers, metrics and table columns
 # come from export.headers.
@@ -341,6 +342,7 @@ REJECTIONS = {
         "en": "Customer id turned into a number by a spreadsheet (1.23457E+11)",
         "zh": "客户编号被表格软件改成科学计数法（1.23457E+11）",
     },
+    **SUBSCRIBER_REJECTIONS,
 }
 
 MISSING = "–"  # shown for a missing number
@@ -376,11 +378,17 @@ def decimal(value, digits: int = 2) -> str:
 
 
 class Words:
-    """Text in the export language: report sentences (TEXT) and names from export.headers."""
+    """Text in the export language: report sentences (TEXT) and names from export.headers;
+    `recurring` (subscribers): `SUBSCRIBER_TEXT`'s sentences where it has one."""
 
-    def __init__(self, cfg: ExportConfig):
+    def __init__(self, cfg: ExportConfig, recurring: bool = False):
         self.language = cfg.language
         self.headers = cfg.headers
+        self.recurring = recurring
+
+    def text(self, key: str) -> dict:
+        """The sentence `key` in both languages: the subscribers' own where they have one."""
+        return (SUBSCRIBER_TEXT.get(key) or TEXT[key]) if self.recurring else TEXT[key]
 
     def pick(self, names: dict, joiner: str = " / ") -> str:
         """One of {"zh": ..., "en": ...}, or both joined, in the export language."""
@@ -390,23 +398,23 @@ class Words:
         return names.get(self.language) or en or zh or ""
 
     def __call__(self, key: str, **fields) -> str:
-        names = {k: v.format(**fields) for k, v in TEXT[key].items()}
+        names = {k: v.format(**fields) for k, v in self.text(key).items()}
         return self.pick(names)
 
     def axis(self, key: str) -> str:
         """A chart axis title: in `both`, Chinese and English on two lines (one line of both ran
         past the chart's height and was clipped)."""
-        return self.pick(TEXT[key], "<br>")
+        return self.pick(self.text(key), "<br>")
 
     def sentence(self, key: str, **fields) -> str:
         """Longer text as HTML (escaped): in `both`, Chinese and English as two lines."""
-        names = {k: html.escape(v.format(**fields)) for k, v in TEXT[key].items()}
+        names = {k: html.escape(v.format(**fields)) for k, v in self.text(key).items()}
         return self.pick(names, "<br>") if self.language == "both" else self.pick(names)
 
     def cell(self, key: str, **fields) -> str:
         """Longer text for a table cell, as plain text: in `both`, Chinese and English on two
         lines (the table writer makes the line break; a workbook cell wraps there)."""
-        names = {k: v.format(**fields) for k, v in TEXT[key].items()}
+        names = {k: v.format(**fields) for k, v in self.text(key).items()}
         return self.pick(names, "\n") if self.language == "both" else self.pick(names)
 
     def target(self, key: str) -> str:

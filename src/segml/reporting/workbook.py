@@ -43,6 +43,7 @@ from segml.reporting.workbook_sheets import (
     actions_table,
     audit_sheet,
     breakdown,
+    breakdown_sheets,
     given_blocks,
     movement_sheet,
     one_note,
@@ -62,6 +63,8 @@ SHEETS = (
     "rfm",
     "actions",
 )
+# subscribers' workbook: the contract x tenure churn table where purchases' RFM segments are
+SUBSCRIBER_SHEETS = tuple("contract_tenure" if key == "rfm" else key for key in SHEETS)
 # Document date when the table has no as_of: a fixed date keeps the bytes identical between runs.
 FIXED_DATE = "2000-01-01"
 HEADER_FILL = "#DDEBF7"
@@ -262,7 +265,8 @@ def workbook(
 ) -> bytes:
     """The workbook, sheets in `SHEETS` order (notes/phase2.md): the call list, summary (with the
     models in use, `models_note`), customers, movement, audit (`audit`: metrics/audit_details),
-    forecast (`forecast`: its blocks, `forecast_view.workbook_blocks`), lifecycle, RFM, actions.
+    forecast (`forecast`: its blocks, `forecast_view.workbook_blocks`), lifecycle, RFM, actions;
+    with a `contract_tenure` breakdown (subscribers) in RFM's place (`SUBSCRIBER_SHEETS`).
     `sheets` may give any sheet's blocks (title or title key, frame) instead; a sheet with
     nothing this run says so in one line."""
     breakdowns = (
@@ -302,6 +306,8 @@ def workbook(
     ]
     book.block(pd.DataFrame({"note": notes}), "summary", row)
 
+    if recurring(shown):  # subscribers' groups are never renamed by their lifecycle
+        shown = shown.drop(columns=["persona_adjusted"], errors="ignore")
     book.block(people(customer_sheet(shown)), "customers", main=True)
 
     if "movement" in sheets:
@@ -313,11 +319,6 @@ def workbook(
     else:
         audit_sheet(book, audit, people)
     given_blocks(book, "forecast", sheets["forecast"], people)
-    for key in ("lifecycle", "rfm"):
-        frame = breakdowns.get(key, pd.DataFrame())
-        if len(frame):
-            book.block(people(frame), key, main=True)
-        else:
-            book.note(key, label(f"no_{key}", cfg))
+    breakdown_sheets(book, breakdowns, people)
     book.block(people(actions_table(actions, teams)), "actions", main=True)
     return book.close(label("title_workbook", cfg), date)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import pandas as pd
 
 from segml.config import ExportConfig
+from segml.reporting.call_list import recurring
 from segml.reporting.sheet_view import label
 from segml.reporting.text import Words, move_reason
 from segml.tiering.audit import REPURCHASED, outcome_of, rate_key
 
-# subscribers' statuses (trial, won_back, past_due) are absent from a purchase table
-LIFECYCLE_ORDER = ["trial", "new", "active", "won_back", "past_due", "at_risk", "lost"]
+# subscribers' statuses (trial, won_back, past_due, cancelled) are absent from a purchase table
+LIFECYCLE_ORDER = ["trial", "new", "active", "won_back", "past_due", "at_risk", "lost", "cancelled"]
 
 
 def one_note(frame: pd.DataFrame, language: str) -> pd.DataFrame:
@@ -111,6 +112,20 @@ def breakdown(table: pd.DataFrame, by: str, order: list[str] | None = None) -> p
     return out.rename_axis(by).reset_index().drop(columns=[by])
 
 
+def breakdown_sheets(book, breakdowns: dict[str, pd.DataFrame], people) -> None:
+    """The lifecycle sheet, then the RFM one, or (subscribers) the contract x tenure one with a
+    line saying why it stands where RFM would; a sheet with no rows says so in one line."""
+    apart = "contract_tenure" if "contract_tenure" in breakdowns else "rfm"
+    for key in ("lifecycle", apart):
+        frame = breakdowns.get(key, pd.DataFrame())
+        if not len(frame):
+            book.note(key, label(f"no_{key}", book.cfg))
+            continue
+        row = book.block(people(frame), key, main=True)
+        if key == "contract_tenure":
+            book.note(key, label("contract_tenure_note", book.cfg), row - 2)
+
+
 def quality_blocks(metrics: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """Model quality per model: only the model's own measures (no blank columns)."""
     if metrics is None or metrics.empty or "target" not in metrics:
@@ -155,7 +170,7 @@ def movement_sheet(book, movement: dict, table: pd.DataFrame, people) -> None:
     }
     row = book.block(people(pd.DataFrame(figures)), key)
     row = book.block(people(movement["matrix"]), key, row, label("title_transitions", cfg))
-    w = Words(cfg)
+    w = Words(cfg, recurring(table))
     potential = bool(table.get("tier_policy", pd.Series(dtype=object)).eq("value_potential").any())
     for part, title in (
         ("upgrades", "title_upgrades"),

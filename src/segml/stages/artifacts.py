@@ -3,13 +3,22 @@ orchestrator's result), by their catalog names: all of them read and write the s
 
 from __future__ import annotations
 
-from segml.config import ExportConfig
+from segml.config import Config, ExportConfig, TieringConfig
 from segml.data.catalog import Catalog
+from segml.tiering.attribute_phrases import with_attribute_phrases
 from segml.tiering.scoring import TierResult
+from segml.tiering.usage_words import with_usage_words
 
 MOVEMENT_PARTS = ("matrix", "upgrades", "downgrades", "new", "gone")
 EXPORT_NAMES = {"parquet": "export_parquet", "csv": "export_csv", "xlsx": "export_xlsx"}
 MODELS = {"churn": "churn_model", "upside": "upside_model", "segmenter": "segmenter"}
+
+
+def reasons_tiering(cfg: Config) -> TieringConfig:
+    """The tiering settings tier and export read: reasons and names for any customer attribute,
+    and the usage kinds in words (`data.usage.kinds`)."""
+    tiering = with_attribute_phrases(cfg.tiering, cfg.data.customer_columns)
+    return with_usage_words(tiering, cfg.data.usage)
 
 
 def write_tiers(catalog: Catalog, result: TierResult) -> None:

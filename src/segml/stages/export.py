@@ -7,9 +7,9 @@ from segml.config import Config, export_salt
 from segml.data.catalog import Catalog
 from segml.reporting.exports import MATRIX_COLUMNS, PLOTS, Exports, export_stage, report_inputs
 from segml.reporting.partitioned import TABLE_FORMATS, write_partitioned_tables
-from segml.stages.artifacts import EXPORT_NAMES, read_models, read_tiers
+from segml.stages.artifacts import EXPORT_NAMES, read_models, read_tiers, reasons_tiering
+from segml.stages.kinds import kind_of
 from segml.stages.step import Engine, Partitions, Step
-from segml.tiering.attribute_phrases import with_attribute_phrases
 
 
 def read_plots(catalog: Catalog) -> dict:
@@ -47,9 +47,9 @@ STEP = Step(whole, per_partition)
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     salt = export_salt(cfg.export)  # stops before anything is written when it is missing or stale
-    tiering = with_attribute_phrases(
-        cfg.tiering, cfg.data.customer_columns
-    )  # names for any customer attribute
+    # names for any customer attribute and usage kind; the kind's actions (subscribers: their
+    # statuses' own)
+    tiering = kind_of(cfg).tier.tiering(reasons_tiering(cfg))
     inputs = report_inputs(
         tiering,
         read_tiers(catalog),

@@ -16,26 +16,17 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from segml.config import Config, SegmentConfig
+from segml.config import Config, FeaturesConfig, SegmentConfig
 from segml.data import io
 from segml.data.catalog import Catalog
 from segml.features import datasets as transaction_datasets
 from segml.features import subscriptions
 from segml.features.build import Vocabulary
 from segml.features.spells import cancelled_at, index_spells
+from segml.features.subscriber_names import segment_features
 from segml.features.transactions import index_transactions, to_day
 from segml.stages import outcomes
 from segml.tiering.seams import SUBSCRIPTION_SEAMS, TRANSACTION_SEAMS, TierSeams
-
-# segments of subscribers: recurring revenue, tenure, products, payment trouble, contract term
-# and the most used usage kind's last 90 days (added from the vocabulary)
-SUBSCRIBER_SEGMENT_FEATURES = [
-    "mrr",
-    "tenure_days",
-    "n_products",
-    "failed_payments_180d",
-    "contract_months",
-]
 
 
 def _transaction_index(catalog: Catalog):
@@ -67,7 +58,9 @@ def _cancelled(catalog: Catalog, horizon_days: int) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def _same_segments(cfg: SegmentConfig, vocabulary: Vocabulary) -> SegmentConfig:
+def _same_segments(
+    cfg: SegmentConfig, vocabulary: Vocabulary, features: FeaturesConfig
+) -> SegmentConfig:
     return cfg
 
 
@@ -76,10 +69,13 @@ def _same_segments(cfg: SegmentConfig, vocabulary: Vocabulary) -> SegmentConfig:
 SUBSCRIBER_GROUPS = {f"group_{i}": {"en": f"Group {i}", "zh": f"客户群{i}"} for i in range(1, 13)}
 
 
-def _subscriber_segments(cfg: SegmentConfig, vocabulary: Vocabulary) -> SegmentConfig:
-    usage = [f"usage_90d__{k}" for k in vocabulary.usage_kinds[:1]]
-    features = [*SUBSCRIBER_SEGMENT_FEATURES, *usage]
-    return replace(cfg, features=features, personas=SUBSCRIBER_GROUPS)
+def _subscriber_segments(
+    cfg: SegmentConfig, vocabulary: Vocabulary, features: FeaturesConfig
+) -> SegmentConfig:
+    """Segments of subscribers: recurring revenue, tenure, products, payment trouble, contract
+    term and the most used usage kind, over the configured windows (`subscriber_names`)."""
+    names = segment_features(subscriptions.Settings.of(features), vocabulary.usage_kinds)
+    return replace(cfg, features=names, personas=SUBSCRIBER_GROUPS)
 
 
 @dataclass(frozen=True)
@@ -87,7 +83,7 @@ class Kind:
     name: str
     index: Callable  # catalog -> the prepared tables indexed for every cutoff
     build_datasets: Callable  # (index, features, labels, as_of, data) -> Datasets
-    segments: Callable[[SegmentConfig, Vocabulary], SegmentConfig]
+    segments: Callable[[SegmentConfig, Vocabulary, FeaturesConfig], SegmentConfig]
     tier: TierSeams
     partitioned: bool  # whether the dask engine's per-partition steps know this kind
     learnt_rows: Callable  # (snapshot, labels cfg) -> the snapshot's customers models learn about

@@ -13,7 +13,8 @@ from segml.stages.step import Engine
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     # the kind's segment features (data.kind: subscribers' are not RFM)
-    settings = kind_of(cfg).segments(cfg.segment, Vocabulary(**catalog.read("vocabulary")))
+    vocabulary = Vocabulary(**catalog.read("vocabulary"))
+    settings = kind_of(cfg).segments(cfg.segment, vocabulary, cfg.features)
     # only the columns segmenting reads: assigning millions of customers on them takes seconds
     # typed customer attributes are profiled too (a mean, or for a yes/no the share of yes)
     typed = customer_attributes(cfg.data.customer_columns)

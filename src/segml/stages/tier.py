@@ -11,11 +11,11 @@ from segml.config import Config
 from segml.data.catalog import Catalog
 from segml.data.schema import CUSTOMER_ID, CUTOFF
 from segml.reporting import run_history
-from segml.stages.artifacts import MODELS, write_tiers
+from segml.stages.artifacts import MODELS, reasons_tiering, write_tiers
 from segml.stages.kinds import kind_of
 from segml.stages.schedule import schedule_of
 from segml.stages.step import Engine, Partitions, Step
-from segml.tiering.attribute_phrases import with_attribute_phrases
+from segml.tiering.feature_names import check_subscriber_names
 from segml.tiering.partitioned import Models, score_partitioned
 from segml.tiering.periods import Period
 from segml.tiering.scoring import TierResult, score_customers
@@ -34,9 +34,7 @@ def whole(
         catalog.read(MODELS["segmenter"]),
         catalog.read(MODELS["churn"]),
         catalog.read(MODELS["upside"]),
-        with_attribute_phrases(
-            cfg.tiering, cfg.data.customer_columns
-        ),  # reasons for any customer attribute
+        reasons_tiering(cfg),
         horizon_days,
         previous,
         period,
@@ -61,7 +59,7 @@ def per_partition(
         parts,
         catalog.path("snapshot"),
         models,
-        with_attribute_phrases(cfg.tiering, cfg.data.customer_columns),
+        reasons_tiering(cfg),
         horizon_days,
         cfg.dask.partitions,
         catalog.path("tiers"),
@@ -75,6 +73,7 @@ STEP = Step(whole, per_partition)
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
+    check_subscriber_names(cfg)  # as `segml compose` does: `dvc exp run` composes on its own
     # the churn window the snapshot was built with and the models were trained for
     horizon_days = schedule_of(cfg, catalog).horizon_days
     snapshot = catalog.read("snapshot", columns=[CUSTOMER_ID, CUTOFF])

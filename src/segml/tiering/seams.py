@@ -23,6 +23,7 @@ from segml.tiering.behaviour import (
     behaviour_facts,
     facts_context,
 )
+from segml.tiering.usage_words import said
 
 
 @dataclass(frozen=True)
@@ -33,27 +34,46 @@ class TierSeams:
     values: Callable[[pd.DataFrame, TieringConfig, int], tuple[pd.Series, pd.Series]]
     # (snapshot, churn probability, cfg) -> lifecycle status per customer
     lifecycle: Callable[[pd.DataFrame, pd.Series, TieringConfig], pd.Series]
-    # (snapshot, window_days, value_window_days, horizon) -> Facts
-    facts: Callable[[pd.DataFrame, int, int, int], Facts]
+    # (snapshot, window_days, value_window_days, horizon, words of usage kinds) -> Facts
+    facts: Callable[[pd.DataFrame, int, int, int, dict], Facts]
     rfm: bool  # RFM scores and segments (when tiering.rfm is set)
     next_purchase: bool  # expected next purchase dates
 
     def tiering(self, cfg: TieringConfig) -> TieringConfig:
         """The tiering settings this kind grades with: RFM scores, segments and their coherence
-        with personas only where purchases are the behaviour."""
+        with personas only where purchases are the behaviour; subscribers' own actions and
+        status names (`tiering.lifecycle_subscription`)."""
         if self.rfm:
             return cfg
         extra = cfg.lifecycle_subscription.get("actions", {})
         lifecycle = {**cfg.actions.get("lifecycle", {}), **extra}
+        # only the statuses subscribers can have (no "first-purchase offer" in their actions)
+        statuses = subscriber_statuses(cfg)
+        lifecycle = {k: v for k, v in lifecycle.items() if k in statuses}
         actions = {**cfg.actions, "lifecycle": lifecycle}
+        words = {**cfg.lifecycle.get("labels", {}), **cfg.lifecycle_subscription.get("labels", {})}
         bands = replace(cfg.churn_bands, **cfg.lifecycle_subscription.get("churn_bands", {}))
-        return replace(cfg, rfm={}, coherence={}, actions=actions, churn_bands=bands)
+        return replace(
+            cfg,
+            rfm={},
+            coherence={},
+            actions=actions,
+            churn_bands=bands,
+            lifecycle={**cfg.lifecycle, "labels": words},
+        )
 
     def grading_columns(self, cfg: TieringConfig) -> list[str]:
         """The snapshot columns grading needs besides the scores (ids, lifecycle and RFM inputs)."""
         rfm = list(cfg.rfm["columns"].values()) if cfg.rfm and self.rfm else []
         needs = LIFECYCLE_INPUTS[self.name](cfg)
         return list(dict.fromkeys(["customer_id", *needs, *rfm]))
+
+
+def subscriber_statuses(cfg: TieringConfig) -> set[str]:
+    """Every lifecycle status a subscriber can have: their rules', `cancelled`, and those of
+    customers listed without a subscription (`segml.data.subscriptions`)."""
+    rules = cfg.lifecycle_subscription.get("rules", [])
+    return {r["status"] for r in rules} | {"cancelled", *s.NO_SUBSCRIPTION_STATUSES}
 
 
 def _purchase_values(snap: pd.DataFrame, cfg: TieringConfig, horizon_days: int):
@@ -87,12 +107,33 @@ def _subscriber_lifecycle(snap: pd.DataFrame, churn_probability: pd.Series, cfg:
     )
 
 
+# the facts reasons say of subscribers besides their features (`subscriber_facts`); context:
+# the days of the usage trend
+SUBSCRIBER_FACTS = (
+    "tenure_months",
+    "first_purchase",
+    "mrr_change_abs",
+    "usage_kind",
+    "usage_kind_en",
+    "usage_kind_zh",
+    "usage_vs_usual",
+    "usage_trend",
+    "usage_fall",
+    "usage_trend_days",
+)
+
+
 def subscriber_facts(
-    snap: pd.DataFrame, window_days: int, value_window_days: int, horizon_days: int
+    snap: pd.DataFrame,
+    window_days: int,
+    value_window_days: int,
+    horizon_days: int,
+    words: dict | None = None,
 ) -> Facts:
     """Per customer: every numeric subscriber feature under its own name, and for people the
     tenure in months, the date of the first day of the current run, the size of a fee change, the
-    plan and attributes as text, and the most used usage kind's level, trend and name."""
+    plan and attributes as text, and the most used usage kind's level, trend and name (as the
+    export writes it, and in `words` per language: `tiering.usage_words`)."""
     facts = {
         c: _column(snap, c)
         for c in snap.columns
@@ -107,17 +148,29 @@ def subscriber_facts(
         "mrr_change_abs": np.abs(_column(snap, mrr_change[0])) if mrr_change else tenure * np.nan,
     }
     trends = [c for c in snap.columns if c.startswith("usage_trend_")]
+    context = facts_context(window_days, value_window_days, horizon_days)
     if trends:  # the first kind is the most used (the vocabulary's order)
-        kind = trends[0].split("__", 1)[1]
+        days, kind = trends[0].removeprefix("usage_trend_").split("d__", 1)
+        context["usage_trend_days"] = int(days)
         trend = np.clip(_column(snap, trends[0]), -0.999, 0.999)
         facts |= {
             "usage_kind": np.full(len(snap), kind, dtype=object),
+            **{
+                f"usage_kind_{language}": np.full(
+                    len(snap), said(kind, words or {}, language), dtype=object
+                )
+                for language in ("en", "zh")
+            },
             "usage_vs_usual": _column(snap, f"usage_vs_year__{kind}"),
             "usage_trend": trend,
             "usage_fall": 1 - (1 + trend) / (1 - trend),  # recent / before = (1 + t) / (1 - t)
         }
     facts |= attribute_facts(snap, text_columns=("plan",))
-    return Facts(facts, facts_context(window_days, value_window_days, horizon_days), len(snap))
+    return Facts(facts, context, len(snap))
+
+
+def _purchase_facts(snap, window_days, value_window_days, horizon_days, words=None) -> Facts:
+    return behaviour_facts(snap, window_days, value_window_days, horizon_days)
 
 
 LIFECYCLE_INPUTS = {
@@ -129,7 +182,7 @@ TRANSACTION_SEAMS = TierSeams(
     ["recency_days", "frequency", "monetary_total", "tenure_days"],
     _purchase_values,
     _purchase_lifecycle,
-    behaviour_facts,
+    _purchase_facts,
     True,
     True,
 )
