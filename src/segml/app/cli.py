@@ -52,16 +52,13 @@ def _one_at_a_time():
 
 
 def _config(overrides: list[str] | None):
+    from segml.app.checks import checked
     from segml.app.params import compose
-    from segml.config import to_typed
     from segml.errors import ConfigError
-    from segml.tiering.feature_names import check_subscriber_names
 
     try:
         raw = compose(overrides or [])
-        typed = to_typed(raw)
-        check_subscriber_names(typed)  # subscribers' rules name features the windows build
-        return raw, typed
+        return raw, checked(raw)
     except ConfigError as exc:
         _fail(str(exc))
     except Exception as exc:  # Hydra override / composition errors
@@ -365,10 +362,8 @@ def _score(
     _, cfg = _config(overrides)
     if cfg.data.kind != "transactions":  # before any file or model is read
         _fail(
-            f"`segml score` reads a transactions file; this project's data.kind is "
-            f"{cfg.data.kind!r}. Grade subscribers each month with `segml run` (it trains, "
-            "scores, compares with last period and audits it); scoring them with registered "
-            "models alone is not built yet."
+            f"`segml score` reads a transactions file; this project's data.kind is {cfg.data.kind!r}: "
+            "grade subscribers with `segml run` (scoring with registered models is not built yet)."
         )
     try:
         customers, note = _customer_file(cfg, customers)
