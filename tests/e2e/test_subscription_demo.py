@@ -23,13 +23,19 @@ REASONS = ["churn_reasons_en", "churn_reasons_zh", "value_reasons_en", "value_re
 PURCHASE_WORDS = re.compile(r"购买|复购|下单|订单|在网|入网|\bbuy|\bbought|purchase|\border", re.I)
 
 
+EARLIER = "2025-10-31"  # the generated data ends 2025-12-31
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
+    """The demo command graded at the end of October, then the month-end run at the data's end:
+    the second period compares with the first and audits it (the monthly loop for subscribers)."""
     root = new_project(tmp_path_factory.mktemp("subscription_demo"))
     shape = ["--shape", "subscription"]
     sh([*SEGML, "generate", *shape, "--customers", "3000"], root)
-    result = sh([*SEGML, "demo", *shape], root)
-    return root, result.stdout
+    sh([*SEGML, "demo", *shape, f"as_of={EARLIER}"], root)
+    result = sh([*SEGML, "run", "data=subscription_demo", "paths=subscription_demo"], root)
+    return root, result.stdout + result.stderr
 
 
 @pytest.mark.slow
@@ -132,3 +138,23 @@ def test_backtest_names_the_subscriber_baselines(demo):
     for fold in churn["folds"].values():
         for scorer in ("model", "baseline_survival", "baseline_contract_tenure"):
             assert 0.5 < fold[scorer]["roc_auc"] <= 1.0, (scorer, fold["cutoff"])
+
+
+@pytest.mark.slow
+def test_the_next_period_moves_and_audits_the_earlier_one(demo):
+    root, out = demo
+    said = " ".join(out.split())
+    assert f"movement since {EARLIER}:" in said
+    assert re.search(
+        rf"audit of {EARLIER} \(61 of 90 days, partly\): still subscribed A \d+%", said
+    )
+    audit = json.loads((root / "metrics" / "audit_details.json").read_text())
+    period = audit["periods"][0]
+    assert period["as_of"] == EARLIER and "repurchase_rate" not in period
+    assert set(period["retention_rate_by_tier"]) == {"A", "B", "C"}
+    assert 0.5 < period["churn_roc_auc"] <= 1.0  # who really cancelled, ranked by last period
+    assert 0.0 < period["churn_realized"] < period["churn_predicted"] + 0.2
+    table = pd.read_parquet(root / "exports" / "tiers.parquet")
+    assert table["tier_change"].notna().any()  # movement columns against October's grades
+    report = (root / "exports" / "report.html").read_text(encoding="utf-8")
+    assert "Still subscribed" in report and "仍在订阅" in report and "Bought again" not in report
