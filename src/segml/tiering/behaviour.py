@@ -25,14 +25,14 @@ CHANNEL_PREFIX = "channel_share__"
 ATTRIBUTE_PREFIX = "attr_"
 
 
-def _column(snap: pd.DataFrame, name: str) -> np.ndarray:
+def column_of(snap: pd.DataFrame, name: str) -> np.ndarray:
     """A numeric snapshot column as floats, all missing when the snapshot lacks it."""
     if name not in snap:
         return np.full(len(snap), np.nan)
     return snap[name].to_numpy(dtype=float, na_value=np.nan)
 
 
-def _days_before(snap: pd.DataFrame, days: np.ndarray) -> np.ndarray:
+def dates_before(snap: pd.DataFrame, days: np.ndarray) -> np.ndarray:
     """The as-of date minus `days`, as YYYY-MM-DD text (missing where `days` is)."""
     if s.CUTOFF not in snap or not len(snap):
         return np.full(len(snap), None, dtype=object)
@@ -99,43 +99,43 @@ def behaviour_facts(
     the 90 before": needs the snapshot's `window_days` and twice that windows); `value_window_days`
     is the window of the current value.
     """
-    recency = _column(snap, "recency_days")
-    frequency = _column(snap, "frequency")
-    gap = np.where(frequency >= 2, _column(snap, "gap_mean_days"), np.nan)
+    recency = column_of(snap, "recency_days")
+    frequency = column_of(snap, "frequency")
+    gap = np.where(frequency >= 2, column_of(snap, "gap_mean_days"), np.nan)
     w, value_w = window_days, value_window_days
-    days_recent = _column(snap, f"purchase_days_{w}d")
-    spend_recent = _column(snap, f"spend_{w}d")
-    days_before = _column(snap, f"purchase_days_{2 * w}d") - days_recent
-    spend_before = _column(snap, f"spend_{2 * w}d") - spend_recent
-    value_spend = _column(snap, f"spend_{value_w}d")
+    days_recent = column_of(snap, f"purchase_days_{w}d")
+    spend_recent = column_of(snap, f"spend_{w}d")
+    days_before = column_of(snap, f"purchase_days_{2 * w}d") - days_recent
+    spend_before = column_of(snap, f"spend_{2 * w}d") - spend_recent
+    value_spend = column_of(snap, f"spend_{value_w}d")
     if np.isnan(value_spend).all():
-        value_spend = _column(snap, "monetary_total")
-    gross, net = _column(snap, "gross_spend"), _column(snap, "monetary_total")
+        value_spend = column_of(snap, "monetary_total")
+    gross, net = column_of(snap, "gross_spend"), column_of(snap, "monetary_total")
     top_category, category_share = _top_level(snap, CATEGORY_PREFIX)
     top_channel, channel_share = _top_level(snap, CHANNEL_PREFIX)
     with np.errstate(divide="ignore", invalid="ignore"):
         facts = {
             "recency_days": recency,
             "frequency": frequency,
-            "n_orders": _column(snap, "n_orders"),
+            "n_orders": column_of(snap, "n_orders"),
             "gap_mean_days": gap,
-            "gap_std_days": np.where(frequency >= 3, _column(snap, "gap_std_days"), np.nan),
+            "gap_std_days": np.where(frequency >= 3, column_of(snap, "gap_std_days"), np.nan),
             "gap_ratio": recency / np.maximum(gap, 1.0),
-            "tenure_days": _column(snap, "tenure_days"),
-            "last_purchase": _days_before(snap, recency),
-            "first_purchase": _days_before(snap, _column(snap, "tenure_days")),
+            "tenure_days": column_of(snap, "tenure_days"),
+            "last_purchase": dates_before(snap, recency),
+            "first_purchase": dates_before(snap, column_of(snap, "tenure_days")),
             "days_recent": days_recent,
             "spend_recent": spend_recent,
             "days_before": days_before,
             "spend_before": spend_before,
             "spend_change": spend_recent - spend_before,
             "value_spend": value_spend,
-            "value_days": _column(snap, f"purchase_days_{value_w}d"),
+            "value_days": column_of(snap, f"purchase_days_{value_w}d"),
             "monetary_total": net,
-            "avg_order_value": _column(snap, "avg_order_value"),
+            "avg_order_value": column_of(snap, "avg_order_value"),
             "refunds": gross - net,
-            "refund_rate": _column(snap, "refund_rate"),
-            "n_categories": _column(snap, "n_categories"),
+            "refund_rate": column_of(snap, "refund_rate"),
+            "n_categories": column_of(snap, "n_categories"),
             "top_category": top_category,
             "top_category_share": category_share,
             "top_channel": top_channel,
@@ -152,7 +152,7 @@ def attribute_facts(snap: pd.DataFrame, text_columns: tuple[str, ...] = ()) -> d
     for column in snap.columns:
         if column.startswith(ATTRIBUTE_PREFIX) or column in text_columns:
             numeric = pd.api.types.is_numeric_dtype(snap[column])
-            facts[column] = np.round(_column(snap, column), 2) if numeric else _text(snap[column])
+            facts[column] = np.round(column_of(snap, column), 2) if numeric else _text(snap[column])
     return facts
 
 

@@ -17,10 +17,10 @@ from segml.data import schema as s
 from segml.tiering import policies as t
 from segml.tiering.behaviour import (
     Facts,
-    _column,
-    _days_before,
     attribute_facts,
     behaviour_facts,
+    column_of,
+    dates_before,
     facts_context,
 )
 from segml.tiering.usage_words import said
@@ -135,24 +135,24 @@ def subscriber_facts(
     plan and attributes as text, and the most used usage kind's level, trend and name (as the
     export writes it, and in `words` per language: `tiering.usage_words`)."""
     facts = {
-        c: _column(snap, c)
+        c: column_of(snap, c)
         for c in snap.columns
         if pd.api.types.is_numeric_dtype(snap[c])
         and not isinstance(snap[c].dtype, pd.CategoricalDtype)
     }
-    tenure = _column(snap, "tenure_days")
+    tenure = column_of(snap, "tenure_days")
     mrr_change = [c for c in snap.columns if c.startswith("mrr_change_")]
     facts |= {
         "tenure_months": tenure / s.DAYS_PER_MONTH,
-        "first_purchase": _days_before(snap, tenure),  # the current run's first day
-        "mrr_change_abs": np.abs(_column(snap, mrr_change[0])) if mrr_change else tenure * np.nan,
+        "first_purchase": dates_before(snap, tenure),  # the current run's first day
+        "mrr_change_abs": np.abs(column_of(snap, mrr_change[0])) if mrr_change else tenure * np.nan,
     }
     trends = [c for c in snap.columns if c.startswith("usage_trend_")]
     context = facts_context(window_days, value_window_days, horizon_days)
     if trends:  # the first kind is the most used (the vocabulary's order)
         days, kind = trends[0].removeprefix("usage_trend_").split("d__", 1)
         context["usage_trend_days"] = int(days)
-        trend = np.clip(_column(snap, trends[0]), -0.999, 0.999)
+        trend = np.clip(column_of(snap, trends[0]), -0.999, 0.999)
         facts |= {
             "usage_kind": np.full(len(snap), kind, dtype=object),
             **{
@@ -161,7 +161,7 @@ def subscriber_facts(
                 )
                 for language in ("en", "zh")
             },
-            "usage_vs_usual": _column(snap, f"usage_vs_year__{kind}"),
+            "usage_vs_usual": column_of(snap, f"usage_vs_year__{kind}"),
             "usage_trend": trend,
             "usage_fall": 1 - (1 + trend) / (1 - trend),  # recent / before = (1 + t) / (1 - t)
         }
