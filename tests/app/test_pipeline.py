@@ -105,17 +105,11 @@ def test_thin_data_is_tiered_with_the_model_marked_not_trained(default_cfg, case
     assert any("未训练" in c and "not trained" in c for c in cells)
 
 
-def test_with_warn_the_models_train_when_they_can_and_stop_stops(cfg):
+def test_with_warn_the_models_train_when_they_can_and_stop_stops(warn_cfg):
     transactions, _ = CASES["one customer"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the sufficiency warning is the point of on_failure=warn
-        result = run_pipeline(
-            transactions,
-            None,
-            _identity(
-                to_typed(compose(["labels.sufficiency.on_failure=warn"], conf_dir=ROOT / "conf"))
-            ),
-        )
+        result = run_pipeline(transactions, None, warn_cfg)
     assert result.metrics["churn"]["summary"]["verdict_en"] == (
         "C: not trained: fewer than 20 labelled customers"  # nothing to learn from at all
     )

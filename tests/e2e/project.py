@@ -126,3 +126,12 @@ def stages_run(result: subprocess.CompletedProcess) -> set[str]:
     """The DVC stages a `segml run` ran, from the stages' own lines ("✓ train done in 12.3s"):
     DVC's own progress lines go to logs/dvc-repro.log, not to the console."""
     return set(re.findall(r"^✓ (\w+) done in ", result.stderr + result.stdout, re.MULTILINE))
+
+
+def assert_same_backtest_keys(runs) -> None:
+    """The backtest means of models and baselines have the same names in every MLflow run (of
+    any period, settings or scorer in production)."""
+    means = ("churn.model.", "churn.baseline_", "upside.model.", "upside.baseline_")
+    varying = {"churn.model.best_iteration", "upside.model.best_iteration"}
+    keys = [{k for k in r.data.metrics if k.startswith(means)} - varying for r in runs]
+    assert keys[0] and all(k == keys[0] for k in keys), keys

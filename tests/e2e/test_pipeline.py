@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.project import ENV, NO_PREVIOUS, SEGML, sh
+from tests.e2e.project import ENV, NO_PREVIOUS, SEGML, assert_same_backtest_keys, sh
 
 pytestmark = pytest.mark.slow
 
@@ -267,10 +267,20 @@ def test_dvc_experiment_appears_in_exp_show(project_copy):
     git = ["git", "-c", "user.name=segml-test", "-c", "user.email=test@segml.invalid"]
     sh([*git, "add", "-A"], root)
     sh([*git, "commit", "-qm", "baseline"], root)
-    sh(
-        [sys.executable, "-m", "dvc", "exp", "run", "-n", "five-segments", "-S", "segment.k=5"],
+    # a segment and a churn setting: the stages that read them rerun, never prepare or features
+    ran = sh(
+        [sys.executable, "-m", "dvc", "exp", "run", "-n", "five-segments"]
+        + ["-S", "segment.k=5", "-S", "churn.scorer=model"],
         root,
     )
+    ran = ran.stdout + ran.stderr
+    assert set(re.findall(r"^Running stage '(\w+)'", ran, re.M)) == {
+        "segment",
+        "train",
+        "tier",
+        "audit",
+        "export",
+    }, ran
     shown = sh([sys.executable, "-m", "dvc", "exp", "show", "--no-pager", "--csv"], root).stdout
     rows = list(csv.DictReader(io.StringIO(shown)))
     assert "churn.roc_auc" in rows[0] and "segment.k" in rows[0]
@@ -288,3 +298,19 @@ def test_dvc_experiment_appears_in_exp_show(project_copy):
         env={**ENV, "COLUMNS": "200"},
     ).stdout
     assert "five-segments" in table and "segments.k" in table and "…" not in table, table
+
+    # in MLflow beside the demo's run, with the model forced into production (small data is
+    # graded C and scored by a rule): the same backtest names, and the champion kept for want
+    # of a fair comparison
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
+    runs = client.search_runs(
+        [client.get_experiment_by_name("segml").experiment_id],
+        filter_string="tags.`segml.kind` = 'pipeline'",
+        order_by=["attributes.start_time ASC"],
+    )
+    assert [r.data.params["churn.scorer"] for r in runs] == ["auto", "model"]
+    assert_same_backtest_keys(runs)
+    decision = runs[-1].data.tags["segml.promotion.churn"]
+    assert "kept the champion set" in decision and "no fair comparison yet" in decision

@@ -52,7 +52,7 @@ def test_a_model_that_cannot_win_is_graded_c_and_scores_with_the_baseline(cfg):
 
 def test_cohort_shaped_history_is_backtested_and_never_scored_worse_than_the_rule(cfg):
     """One acquisition wave, a year of history, repeat rates fading with tenure (`--shape cohort`)."""
-    demo = generate(4000, start="2025-01-01", end="2025-12-31", seed=5, shape="cohort")
+    demo = generate(2000, start="2025-01-01", end="2025-12-31", seed=5, shape="cohort")
     acquired = pd.to_datetime(demo.ground_truth["acquired_on"])
     assert acquired.max() < pd.Timestamp("2025-04-02")  # everyone arrives in the first quarter
     identity = dataclasses.replace(
