@@ -53,9 +53,9 @@ SLOWEST = (
     "e2e/test_pipeline.py",
     "e2e/test_dask.py",
 )
-# The unit-test files that take longest, longest first (trained models or whole in-memory runs
-# shared by their tests): started right after the slow ones, so no worker is left running one of
-# them alone at the end (`make test-fast` runs only the unit tests).
+# The other long files, longest first (trained models or whole in-memory runs shared by their
+# tests; marked slow too): started right after the end-to-end ones, so no worker is left running
+# one of them alone at the end.
 LONGEST = (
     "models/test_training.py",
     "models/test_training_shapes.py",

@@ -20,6 +20,9 @@ from segml.errors import InsufficientDataError
 from segml.reporting.workbook import SHEETS
 from tests.conftest import ROOT
 
+# not a unit test: every stage runs, in memory (make test runs it)
+pytestmark = pytest.mark.slow
+
 DAYS = pd.date_range("2024-01-01", "2025-12-31")
 
 

@@ -25,6 +25,9 @@ from segml.models.scorers import ChurnModel, RuleScorer, UpsideModel, score
 from segml.models.segment import segment_customers
 from segml.models.training import train_models
 
+# not a unit test: it trains the real models on 5,000 generated customers (make test runs it)
+pytestmark = pytest.mark.slow
+
 
 def clean_demo(cfg, n: int, seed: int):
     demo = generate(n, seed=seed)

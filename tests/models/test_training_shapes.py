@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from segml.data.generate import generate
 from segml.data.validate import prepare
@@ -15,6 +16,9 @@ from segml.features.datasets import build_datasets
 from segml.features.transactions import index_transactions
 from segml.models.scorers import RuleScorer
 from segml.models.training import train_models
+
+# not a unit test: it trains the real models on generated histories (make test runs it)
+pytestmark = pytest.mark.slow
 
 
 def test_a_model_that_cannot_win_is_graded_c_and_scores_with_the_baseline(cfg):

@@ -16,6 +16,9 @@ from segml.features.build import feature_columns
 from segml.tiering.reasons import Phrasebook, ReasonBook
 from tests.conftest import ROOT
 
+# not a unit test: every stage runs in memory to read what it writes (make test runs it)
+pytestmark = pytest.mark.slow
+
 RAW_NAME = re.compile(r"[a-z]+_[a-z_]+ =")
 LONG_FLOAT = re.compile(r"\d\.\d{4,}")
 # Feature names the lead is adding in parallel: they must have phrases before they land.

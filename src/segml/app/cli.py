@@ -146,30 +146,32 @@ def compose(overrides: Overrides = None) -> None:
 def _compose(overrides: list[str] | None) -> None:
     from segml.app.params import conf_digest, write_params
 
-    overrides = _pin_periods(list(overrides or []))
+    overrides = list(overrides or [])
     before = conf_digest()  # an edit saved while Hydra composes leaves params.yaml stale
-    raw, _ = _config(overrides)
+    raw, cfg = _config(overrides)  # composed once: the pins are set on it, as overrides would
+    pins = _pins(cfg, overrides)
+    for key, value in pins.items():
+        group, name = key.split(".")
+        raw[group][name] = value
+    overrides += [f"{key}='{value}'" for key, value in pins.items()]
     write_params(raw, overrides=overrides, conf_state=before)
     console.print(f"params.yaml composed from conf/ with overrides {overrides}")
 
 
-def _pin_periods(overrides: list[str]) -> list[str]:
-    """Add the earlier periods this run compares with and audits to the overrides, unless given:
-    `tiering.previous_ref` (run:<id> of the accepted period just before this `as_of`) and
-    `audit.periods_ref` (the periods audited), DVC parameters of the tier and audit stages, so a
-    new earlier period reruns them and a restored stage never brings back stale movement."""
+def _pins(cfg, overrides: list[str]) -> dict[str, str]:
+    """`tiering.previous_ref` (the accepted period just before this `as_of`) and `audit.periods_ref`
+    unless given: DVC parameters of tier and audit, so a new earlier period reruns them."""
     given = {o.split("=")[0].lstrip("+~") for o in overrides}
     if {"tiering.previous_ref", "audit.periods_ref"} <= given:
-        return overrides
+        return {}
     from segml.data.files import input_exists
     from segml.reporting.run_history import export_files
 
-    _, cfg = _config(overrides)
     files = export_files(cfg)  # the kind's export: transactions, or subscribers' spells and more
     if not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists() or not input_exists(files[0]):
-        return overrides
+        return {}
     pins = _period_pins(cfg, _file_digest_of(*files, cfg.paths.raw_customers))
-    return [*overrides, *(f"{key}='{value}'" for key, value in pins.items() if key not in given)]
+    return {key: value for key, value in pins.items() if key not in given}
 
 
 def _file_digest_of(*paths) -> str:
@@ -179,7 +181,7 @@ def _file_digest_of(*paths) -> str:
 
 
 def _period_pins(cfg, data_digest: str) -> dict[str, str]:
-    """The pins of `_pin_periods` for `cfg` (its export and `as_of`). With `as_of: null` the date is
+    """The pins of `_pins` for `cfg` (its export and `as_of`). With `as_of: null` the date is
     the data's end: known when a run has graded this very data before, else taken as later than
     every earlier period (the stages check the pin against the date they find)."""
     from segml.reporting import run_history

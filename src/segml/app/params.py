@@ -30,7 +30,7 @@ from segml.config import (
     to_typed,
     with_salt_fingerprint,
 )
-from segml.data.io import write_text
+from segml.data.io import parse_yaml, write_text
 from segml.data.provenance import file_digest
 from segml.errors import ConfigError
 
@@ -140,7 +140,7 @@ def _inputs_digest(conf_state: str, overrides: list[str], body: str) -> str:
     the composed text itself (so a hand edit is seen); "" when `conf/` has no digest."""
     if not conf_state:
         return ""
-    export = (yaml.safe_load(body) or {}).get("export") or {}
+    export = (parse_yaml(body) or {}).get("export") or {}
     salt_env = export.get("salt_env") or ExportConfig.salt_env
     salt = os.environ.get(salt_env, "") if export.get("pseudonymize_ids") else ""
     text = f"{conf_state}\0{json.dumps(overrides)}\0{salt_fingerprint(salt)}\0{body}"
@@ -197,7 +197,7 @@ def check_fresh(params_path: str | Path = PARAMS_FILE, conf_dir: str | Path = CO
     overrides = recorded_overrides(params_path)
     if recorded and recorded == _inputs_digest(conf_digest(conf_dir), overrides, body):
         return  # same conf files, overrides, salt and text: composing again (2-3 s) gives the same
-    on_disk = yaml.safe_load(body)
+    on_disk = parse_yaml(body)
     expected = compose(overrides, conf_dir)
     key = _first_difference(expected, on_disk)
     if key == "export.salt_fingerprint":
@@ -220,4 +220,4 @@ def load_config(params_path: str | Path = PARAMS_FILE, check: bool = True) -> Co
         raise ConfigError(f"{params_path} not found: run `segml compose` to create it from conf/.")
     if check:
         check_fresh(params_path)
-    return to_typed(yaml.safe_load(params_path.read_text(encoding="utf-8")))
+    return to_typed(parse_yaml(params_path.read_text(encoding="utf-8")))

@@ -228,9 +228,15 @@ def read_json(path: str | Path) -> Any:
 
 
 def read_yaml(path: str | Path) -> Any:
+    return parse_yaml(Path(path).read_text(encoding="utf-8"))
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text as Python values, safely; with libyaml's parser where PyYAML has it (params.yaml
+    is read by every stage process: 0.015 s instead of 0.2 s)."""
     import yaml
 
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def part_file(folder: str | Path, k: int, suffix: str = ".parquet") -> Path:
