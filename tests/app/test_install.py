@@ -21,6 +21,7 @@ def fake(path, body: str) -> None:
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
 
 
+@pytest.mark.slow  # starts make and an installer
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 @pytest.mark.parametrize("fails", [False, True])
 def test_installing_is_quiet_unless_it_fails(tmp_path, fails):

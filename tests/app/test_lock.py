@@ -17,6 +17,8 @@ from segml.app.params import compose, write_params
 from segml.errors import ProjectBusyError
 from tests.conftest import ROOT, kill_python, start_python
 
+pytestmark = pytest.mark.slow  # each test starts another segml process
+
 HOLDER = """
 from segml.app.lock import run_lock
 import time

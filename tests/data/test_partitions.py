@@ -22,6 +22,7 @@ from segml.errors import ContractError, InputError
 from tests.conftest import csv_project
 
 
+@pytest.mark.slow  # starts another interpreter
 def test_a_customer_always_lands_in_one_partition_whatever_the_process():
     # "\x1f" is white space to Python (and so to prepare), not to Unicode
     values = ["0001", " 0001", "0001 ", "0001\x1f", "\u30000001", "0002", None, "", "客户7"]
