@@ -145,68 +145,18 @@ def compose(overrides: Overrides = None) -> None:
 
 def _compose(overrides: list[str] | None) -> None:
     from segml.app.params import conf_digest, write_params
+    from segml.app.pins import run_pins
 
     overrides = list(overrides or [])
     before = conf_digest()  # an edit saved while Hydra composes leaves params.yaml stale
     raw, cfg = _config(overrides)  # composed once: the pins are set on it, as overrides would
-    pins = _pins(cfg, overrides)
+    pins = run_pins(cfg, overrides)
     for key, value in pins.items():
         group, name = key.split(".")
         raw[group][name] = value
     overrides += [f"{key}='{value}'" for key, value in pins.items()]
     write_params(raw, overrides=overrides, conf_state=before)
     console.print(f"params.yaml composed from conf/ with overrides {overrides}")
-
-
-def _pins(cfg, overrides: list[str]) -> dict[str, str]:
-    """`tiering.previous_ref` (the accepted period just before this `as_of`) and `audit.periods_ref`
-    unless given: DVC parameters of tier and audit, so a new earlier period reruns them."""
-    given = {o.split("=")[0].lstrip("+~") for o in overrides}
-    if {"tiering.previous_ref", "audit.periods_ref"} <= given:
-        return {}
-    from segml.data.files import input_exists
-    from segml.reporting.run_history import export_files
-
-    files = export_files(cfg)  # the kind's export: transactions, or subscribers' spells and more
-    if not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists() or not input_exists(files[0]):
-        return {}
-    pins = _period_pins(cfg, _file_digest_of(*files, cfg.paths.raw_customers))
-    return {key: value for key, value in pins.items() if key not in given}
-
-
-def _file_digest_of(*paths) -> str:
-    from segml.data.provenance import file_digest
-
-    return file_digest(*[p for p in paths if p])
-
-
-def _period_pins(cfg, data_digest: str) -> dict[str, str]:
-    """The pins of `_pins` for `cfg` (its export and `as_of`). With `as_of: null` the date is
-    the data's end: known when a run has graded this very data before, else taken as later than
-    every earlier period (the stages check the pin against the date they find)."""
-    from segml.reporting import run_history
-    from segml.tiering.periods import audited_periods, periods_pin, previous_period
-
-    history = run_history.period_history(
-        cfg.tracking.uri, cfg.tracking.experiment, run_history.export_of(cfg)
-    )
-    as_of = cfg.as_of or history.as_of_of_data.get(data_digest)
-    pins = {}
-    previous = previous_period(history.periods, as_of)
-    if cfg.tiering.previous == "accepted" and previous:
-        pins["tiering.previous_ref"] = f"run:{previous.run_id}"
-    elif cfg.tiering.previous and cfg.tiering.previous != "accepted":
-        ref = run_history.previous_ref(
-            cfg.tiering.previous, cfg.tracking.uri, cfg.tracking.experiment, "", as_of
-        )
-        if ref:
-            pins["tiering.previous_ref"] = ref
-    audit = cfg.audit
-    audited = audited_periods(history.periods, as_of, audit.min_elapsed_days, audit.max_periods)
-    pin = periods_pin(sorted({*audited, *([previous] if previous else [])}, key=lambda p: p.as_of))
-    if pin:
-        pins["audit.periods_ref"] = pin
-    return pins
 
 
 # what `dvc repro` itself prints (stages run or skipped, lock files, git hints): kept here, not on
@@ -470,7 +420,9 @@ def _scoring_config(
     cfg = dataclasses.replace(cfg, paths=paths, labels=labels, as_of=as_of)
     if not Path(cfg.tracking.uri.removeprefix("sqlite:///")).exists():
         return cfg
-    pins = _period_pins(cfg, _file_digest_of(input, customers))
+    from segml.app.pins import file_digest_of, period_pins
+
+    pins = period_pins(cfg, file_digest_of(input, customers))
     # a pin given as an override stays
     previous = cfg.tiering.previous_ref or pins.get("tiering.previous_ref")
     tiering = dataclasses.replace(cfg.tiering, previous_ref=previous)
