@@ -7,12 +7,12 @@ import fcntl
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from segml.reporting.mlflow_store import relocate
 from tests.conftest import ROOT
 
 SEGML = [sys.executable, "-m", "segml.app.cli"]
@@ -47,22 +47,11 @@ def new_project(root: Path) -> Path:
 def copy_project(source: Path, target: Path) -> Path:
     """A full copy (git, DVC cache, MLflow store) that a test may change freely.
 
-    MLflow stores absolute artifact paths; they are moved to the copy, so its runs never write
-    into the source project."""
+    MLflow stores absolute artifact paths; they are moved to the copy as `segml relocate-store`
+    moves them, so its runs never write into the source project."""
     shutil.copytree(source, target, symlinks=True)
-    old, new = str(source.resolve()), str(target.resolve())
-    if not (target / "mlflow.db").exists():  # never run: no store to move (nor to create)
-        return target
-    with sqlite3.connect(target / "mlflow.db") as db:
-        tables = [t for (t,) in db.execute("select name from sqlite_master where type = 'table'")]
-        for table in tables:
-            for _, column, kind, *_ in db.execute(f"pragma table_info('{table}')"):
-                if any(text in kind.upper() for text in ("CHAR", "TEXT", "CLOB")):
-                    db.execute(
-                        f'update "{table}" set "{column}" = replace("{column}", ?, ?) '
-                        f'where instr("{column}", ?) > 0',
-                        (old, new, old),
-                    )
+    if (target / "mlflow.db").exists():  # never run: no store to move (nor to create)
+        relocate(f"sqlite:///{target / 'mlflow.db'}", str(source.resolve()))
     return target
 
 

@@ -146,11 +146,15 @@ def compose(overrides: Overrides = None) -> None:
 def _compose(overrides: list[str] | None) -> None:
     from segml.app.params import conf_digest, write_params
     from segml.app.pins import run_pins
+    from segml.errors import ConfigError
 
     overrides = list(overrides or [])
     before = conf_digest()  # an edit saved while Hydra composes leaves params.yaml stale
     raw, cfg = _config(overrides)  # composed once: the pins are set on it, as overrides would
-    pins = run_pins(cfg, overrides)
+    try:
+        pins = run_pins(cfg, overrides)
+    except ConfigError as exc:  # e.g. a moved project's MLflow store
+        _fail(str(exc))
     for key, value in pins.items():
         group, name = key.split(".")
         raw[group][name] = value
@@ -260,6 +264,20 @@ def demo(
             _generate(20_000, 42, "2023-01-01", "2025-12-31", overrides, shape)
         _compose_and_repro(overrides)
     summary()
+
+
+@app.command("relocate-store")
+def relocate_store(overrides: Overrides = None) -> None:
+    """Point a moved or copied project's MLflow store (sqlite) at this folder."""
+    from segml.reporting.mlflow_store import moved_from, relocate
+
+    _, cfg = _config(overrides)
+    with _one_at_a_time():
+        moved = moved_from(cfg.tracking.uri)
+        if moved is None:
+            return console.print("the MLflow store already points at this folder: nothing to do")
+        kept = relocate(cfg.tracking.uri, moved)
+    console.print(f"the MLflow store now points at this folder, not {moved} (as it was: {kept})")
 
 
 @app.command()

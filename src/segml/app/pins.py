@@ -9,7 +9,9 @@ from pathlib import Path
 from segml.config import Config
 from segml.data.files import input_exists
 from segml.data.provenance import file_digest
+from segml.errors import ConfigError
 from segml.reporting import run_history
+from segml.reporting.mlflow_store import moved_from
 from segml.reporting.run_history import export_files
 from segml.tiering.periods import audited_periods, periods_pin, previous_period
 
@@ -35,6 +37,14 @@ def period_pins(cfg: Config, data_digest: str) -> dict[str, str]:
     """The pins of `run_pins` for `cfg` (its export and `as_of`). With `as_of: null` the date is
     the data's end: known when a run has graded this very data before, else taken as later than
     every earlier period (the stages check the pin against the date they find)."""
+    moved = moved_from(cfg.tracking.uri)
+    if moved:  # every read of an earlier period's files would fail deep inside MLflow
+        raise ConfigError(
+            f"The MLflow store ({cfg.tracking.uri}) records its files under {moved}, where this "
+            "project was: it has been moved or copied since. Run `segml relocate-store` (it points "
+            "the store at this folder and keeps the old one as mlflow.db.before-relocate), then "
+            "run again."
+        )
     history = run_history.period_history(
         cfg.tracking.uri, cfg.tracking.experiment, run_history.export_of(cfg)
     )

@@ -2,11 +2,17 @@
 use, and the names a run and the registry carry (registered models, the champion alias, run tags).
 
 Only `run_logger` (writes) and `run_history` (reads) use it; no other module talks to MLflow.
+`moved_from` and `relocate` repair a sqlite store whose project folder was moved (MLflow records
+its files' absolute paths).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
 
 CHAMPION = "champion"
 ACCEPTED = "segml.accepted"  # a pipeline run movement may compare with (not an experiment or sweep)
@@ -52,3 +58,55 @@ def model_version(client, name: str, which: str):
     if str(which).isdigit():
         return client.get_model_version(registered, str(which))
     return client.get_model_version_by_alias(registered, which)
+
+
+def _sqlite_file(uri: str) -> Path | None:
+    return Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+
+
+def moved_from(uri: str) -> str | None:
+    """The folder a sqlite store's project was in when MLflow recorded where its files are, if
+    the project has moved since (those paths are gone and the files are in `mlruns/` beside the
+    store); else None."""
+    db = _sqlite_file(uri)
+    if db is None or not db.exists():
+        return None
+    with sqlite3.connect(db) as con:
+        locations = [row[0] for row in con.execute("select artifact_location from experiments")]
+    for location in locations:
+        path = str(location).removeprefix("file://")
+        if "/mlruns/" not in path or Path(path).exists():
+            continue
+        root = path[: path.rindex("/mlruns/")]
+        if (db.parent / "mlruns" / Path(path).name).exists():
+            return root
+    return None
+
+
+def relocate(uri: str, old_root: str) -> Path:
+    """Every path under `old_root` the store records, under the store's own folder instead; the
+    store as it was is kept beside it (returned), and the new one replaces it whole."""
+    db = _sqlite_file(uri)
+    new_root = str(db.parent.resolve())
+    kept = db.with_name(f"{db.name}.before-relocate")
+    shutil.copy2(db, kept)
+    with tempfile.NamedTemporaryFile(dir=db.parent, suffix=".db", delete=False) as tmp:
+        shutil.copy2(db, tmp.name)
+    con = sqlite3.connect(tmp.name)
+    try:
+        with con:
+            tables = [
+                t for (t,) in con.execute("select name from sqlite_master where type='table'")
+            ]
+            for table in tables:
+                for _, column, kind, *_ in con.execute(f"pragma table_info('{table}')"):
+                    if any(text in str(kind).upper() for text in ("CHAR", "TEXT", "CLOB")):
+                        con.execute(
+                            f'update "{table}" set "{column}" = replace("{column}", ?, ?) '
+                            f'where instr("{column}", ?) > 0',
+                            (old_root, new_root, old_root),
+                        )
+    finally:
+        con.close()
+    os.replace(tmp.name, db)
+    return kept
