@@ -12,10 +12,10 @@ from segml.tiering.audit import (
     audit_period,
     calibration_bands,
     psi,
-    realized_from_transactions,
     stability,
 )
 from segml.tiering.periods import Period
+from segml.tiering.realized import realized_from_transactions
 from tests.conftest import tx_frame
 
 SEPTEMBER = Period("run-sep-1", "2025-09-30", horizon_days=90, active_within_days=365, policy="abc")

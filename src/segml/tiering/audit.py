@@ -12,8 +12,8 @@ stability index (PSI) of the main features and of the scores.
 its rate: `repurchased` / `repurchase_rate` for purchases (bought again in the window), `retained`
 / `retention_rate` for subscribers (no cancellation in the window, as the churn label counts it).
 Everything here works on per-customer tables (tiers, scores, realized outcomes), whatever
-recorded the behaviour: `realized_from_transactions` and `realized_from_spells` are the parts that
-read it. Results are aggregates only: no customer id leaves this module.
+recorded the behaviour (`tiering.realized` builds the realized tables from purchases or spells).
+Results are aggregates only: no customer id leaves this module.
 """
 
 from __future__ import annotations
@@ -27,15 +27,7 @@ from segml.data import schema as s
 from segml.models import evaluation as ev
 from segml.tiering import policies as t
 from segml.tiering.periods import Period, elapsed_days
-from segml.tiering.realized import (  # noqa: F401 (realized_from_*: the audit's inputs)
-    RATES,
-    REPURCHASED,
-    RETAINED,
-    REVENUE,
-    RUNNING,
-    realized_from_spells,
-    realized_from_transactions,
-)
+from segml.tiering.realized import RATES, REPURCHASED, RETAINED, REVENUE, RUNNING
 
 # lifecycle statuses in reading order: customers who bought or subscribe, then those without a
 # usable purchase or subscription (each kind shows its own)
