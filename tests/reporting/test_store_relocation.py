@@ -40,6 +40,15 @@ def test_a_moved_store_is_seen_and_pointed_at_its_folder(tmp_path):
         assert "was" in con.execute("select artifact_location from experiments").fetchone()[0]
 
 
+def test_a_copied_store_is_seen_while_the_original_is_still_there(tmp_path):
+    # its runs would write their files into the original project's folder
+    make_store(tmp_path / "was", str((tmp_path / "was").resolve()))
+    uri = make_store(tmp_path / "copy", str((tmp_path / "was").resolve()))
+    assert moved_from(uri) == str((tmp_path / "was").resolve())
+    relocate(uri, str((tmp_path / "was").resolve()))
+    assert moved_from(uri) is None
+
+
 def test_a_store_in_place_or_missing_is_left_alone(tmp_path):
     uri = make_store(tmp_path, str(tmp_path.resolve()))
     assert moved_from(uri) is None

@@ -66,8 +66,9 @@ def _sqlite_file(uri: str) -> Path | None:
 
 def moved_from(uri: str) -> str | None:
     """The folder a sqlite store's project was in when MLflow recorded where its files are, if
-    the project has moved since (those paths are gone and the files are in `mlruns/` beside the
-    store); else None."""
+    the project has been moved or copied since (the recorded folder is another, and the files are
+    in `mlruns/` beside the store; a copy's runs would otherwise write into the original's
+    folder); else None."""
     db = _sqlite_file(uri)
     if db is None or not db.exists():
         return None
@@ -75,10 +76,11 @@ def moved_from(uri: str) -> str | None:
         locations = [row[0] for row in con.execute("select artifact_location from experiments")]
     for location in locations:
         path = str(location).removeprefix("file://")
-        if "/mlruns/" not in path or Path(path).exists():
-            continue
+        if "/mlruns/" not in path:
+            continue  # an artifact store of the user's choosing
         root = path[: path.rindex("/mlruns/")]
-        if (db.parent / "mlruns" / Path(path).name).exists():
+        here = db.parent.resolve()
+        if Path(root).resolve() != here and (here / "mlruns" / Path(path).name).exists():
             return root
     return None
 
