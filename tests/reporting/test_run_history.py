@@ -36,15 +36,15 @@ def test_movement_compares_with_the_period_just_before_of_the_same_export(tmp_pa
         FILES,
     )
 
-    def log(as_of: str, accepted: str = "true", export: str = "shop") -> str:
+    def log(as_of: str, accepted: str = "true", export: str = "shop", params=None) -> str:
         return run_logger.log_pipeline_run(
             uri,
             "moves",
-            params={"labels": {"horizon_days": 90}},
+            params={"labels": {"horizon_days": 90}, "as_of": as_of, **(params or {})},
             metrics={},
             models={},
             artifacts={},
-            tags={AS_OF: as_of, ACCEPTED: accepted, EXPORT: export},
+            tags={AS_OF: as_of, ACCEPTED: accepted, EXPORT: export, "segml.data_sha256": as_of},
             register=False,
             auto_promote=False,
             files=FILES,
@@ -54,8 +54,11 @@ def test_movement_compares_with_the_period_just_before_of_the_same_export(tmp_pa
     december = log("2025-12-31")
     log("2025-12-15", accepted="false")  # an experiment
     log("2025-12-20", export="another shop")
-    november = log("2025-11-30")
-    periods = run_history.period_history(uri, "moves", "shop").periods
+    november = log("2025-11-30", params={"as_of": None})  # graded as of the data's end
+    history = run_history.period_history(uri, "moves", "shop")
+    periods = history.periods
+    # a later run of the same data with `as_of: null` knows its date (and so its previous period)
+    assert history.as_of_of_data == {"2025-11-30": "2025-11-30"}
     assert [p.as_of for p in periods] == ["2025-12-31", "2025-11-30"]
     assert periods[0].horizon_days == 90
     ref = run_history.previous_ref("accepted", uri, "moves", "shop", "2025-12-31")

@@ -18,6 +18,7 @@ CHAMPION = "champion"
 ACCEPTED = "segml.accepted"  # a pipeline run movement may compare with (not an experiment or sweep)
 PERIOD = "segml.period"  # what a run graded (`run_history.period_key`)
 AS_OF = "segml.as_of"  # the date a run graded
+AS_OF_FROM_DATA = "segml.as_of_from_data"  # "true": `as_of: null`, the date is the data's end
 EXPORT = "segml.export"  # which export it graded, grown or not (`run_history.export_key`)
 KIND = "segml.kind"  # "pipeline" (models trained and registered) or "score" (`segml score`)
 REGISTERED = {"churn": "segml-churn", "upside": "segml-upside", "segmenter": "segml-segmenter"}

@@ -27,6 +27,7 @@ from segml.models.scorers import trained_horizon
 from segml.reporting.mlflow_store import (
     ACCEPTED,
     AS_OF,
+    AS_OF_FROM_DATA,
     CHAMPION,
     EXPORT,
     REGISTERED,
@@ -221,7 +222,10 @@ def period_history(uri: str, experiment: str, export: str) -> History:
                 policy=row.get("params.tiering.primary"),
             )
         )
-        if row.get("params.as_of") == "None" and isinstance(row.get("tags.segml.data_sha256"), str):
+        from_data = (
+            row.get(f"tags.{AS_OF_FROM_DATA}") == "true" or row.get("params.as_of") == "None"
+        )
+        if from_data and isinstance(row.get("tags.segml.data_sha256"), str):
             found[row["tags.segml.data_sha256"]] = as_of
     return History(periods, found)
 

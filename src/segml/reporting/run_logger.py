@@ -46,6 +46,7 @@ from segml.reporting import model_export as mx
 from segml.reporting.mlflow_store import (
     ACCEPTED,
     AS_OF,
+    AS_OF_FROM_DATA,
     CHAMPION,
     EXPORT,
     KIND,
@@ -239,9 +240,11 @@ def log_pipeline_run(
             for k, v in flatten(params).items()
             if not k.startswith(VERBOSE_PARAMS)
         }
-        if params.get("as_of") is None and tags.get("segml.as_of"):
-            # `as_of: null` means the last date in the data: the param says which date that was
-            flat_params["as_of"] = tags["segml.as_of"]
+        if params.get("as_of") is None and tags.get(AS_OF):
+            # `as_of: null` means the last date in the data: the param says which date that was,
+            # the tag that it was the data's (a later run of the same data knows its date)
+            flat_params["as_of"] = tags[AS_OF]
+            mlflow.set_tag(AS_OF_FROM_DATA, "true")
         items = list(flat_params.items())
         for i in range(0, len(items), 100):  # MLflow caps params per batch
             mlflow.log_params(dict(items[i : i + 100]))
