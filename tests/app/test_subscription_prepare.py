@@ -15,6 +15,7 @@ from segml.app.demo_data import subscription_overrides
 from segml.app.engine import LocalEngine
 from segml.app.params import compose
 from segml.config import to_typed
+from segml.data import contracts
 from segml.data import schema as s
 from segml.data.catalog import Catalog
 from segml.errors import ConfigError
@@ -45,12 +46,12 @@ def test_generate_then_prepare_through_the_catalog(project):
     assert not (project / "data" / "raw" / "customers.csv").exists()
     assert not catalog.path("raw_transactions").exists()
     prepare.run(cfg, catalog, LocalEngine())
-    contracts = {
-        "prepared_subscriptions": s.CLEAN_SUBSCRIPTIONS,
-        "prepared_payments": s.CLEAN_PAYMENTS,
-        "prepared_usage": s.CLEAN_USAGE,
+    tables = {
+        "prepared_subscriptions": contracts.CLEAN_SUBSCRIPTIONS,
+        "prepared_payments": contracts.CLEAN_PAYMENTS,
+        "prepared_usage": contracts.CLEAN_USAGE,
     }
-    for name, contract in contracts.items():
+    for name, contract in tables.items():
         table = catalog.read(name)
         contract.validate(table)
         assert len(table) > 300, name

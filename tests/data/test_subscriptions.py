@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from segml.data import contracts
 from segml.data import schema as s
 from segml.data.subscription_rows import SUBSCRIPTION_REASONS
 from segml.data.subscriptions import SubscriptionExport, prepare_subscriptions
@@ -160,8 +161,8 @@ def test_each_bad_spell_is_rejected_with_its_reason_and_the_rest_are_kept(dcfg):
 
 def test_clean_spells_have_the_canonical_columns_words_and_derived_values(dcfg):
     clean = prepared(dcfg).subscriptions
-    s.CLEAN_SUBSCRIPTIONS.validate(clean)
-    assert list(clean.columns) == list(s.CLEAN_SUBSCRIPTIONS.columns)
+    contracts.CLEAN_SUBSCRIPTIONS.validate(clean)
+    assert list(clean.columns) == list(contracts.CLEAN_SUBSCRIPTIONS.columns)
     c15 = clean[clean[s.CUSTOMER_ID] == "C15"]
     # " monthly " matches Monthly (case and spaces ignored); ¥1,200.00 a month, then 1200 a year
     assert c15[s.BILLING_MONTHS].tolist() == [1, 12]
@@ -195,8 +196,8 @@ def test_payments_and_usage_are_checked_as_event_logs(dcfg):
         4: SUBSCRIPTION_REASONS["bad_timestamp"],
     }
     payments, usage = result.payments, result.usage
-    s.CLEAN_PAYMENTS.validate(payments)
-    s.CLEAN_USAGE.validate(usage)
+    contracts.CLEAN_PAYMENTS.validate(payments)
+    contracts.CLEAN_USAGE.validate(usage)
     assert payments[s.OUTCOME].tolist() == ["paid", "late", "failed"]
     assert payments[s.AMOUNT].tolist() == [50.0, 1200.0, 10.0]
     assert usage[s.KIND].tolist() == ["流量GB", ""] and usage[
@@ -218,7 +219,7 @@ def test_the_export_ends_at_the_last_activity_of_any_table(dcfg):
     alone = prepare_subscriptions(SubscriptionExport(frame(SPELLS, SUBS)), dcfg)
     assert alone.quality["export_end"] == "2024-06-15"
     assert len(alone.payments) == 0 and list(alone.payments.columns) == list(
-        s.CLEAN_PAYMENTS.columns
+        contracts.CLEAN_PAYMENTS.columns
     )
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from segml.data import io
 from segml.models import scorers
-from segml.models.scorers import ChurnModel, RuleScorer, UpsideModel, trained_horizon
+from segml.models.horizon import trained_horizon
+from segml.models.scorers import ChurnModel, RuleScorer, UpsideModel
 
 
 @pytest.fixture(scope="module")

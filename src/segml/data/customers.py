@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segml.config import DataConfig
+from segml.data import contracts
 from segml.data import schema as s
 from segml.data.attributes import (
     customer_attributes,
@@ -115,7 +116,7 @@ def prepared_customers(
         order, ignore_index=True, na_position="first", kind="stable"
     )
     types = {a.name: a.type for a in attributes}
-    s.clean_customers(types, history=since is not None).validate(customers, inplace=True)
+    contracts.clean_customers(types, history=since is not None).validate(customers, inplace=True)
     names = np.asarray(sources.names, dtype=object)
     rejected = whole_rows(raw, ~good, reason[~good], names[file_of[~good]], row_in_file)
     raw_ids = raw[columns[s.CUSTOMER_ID]]

@@ -7,7 +7,7 @@ contract term the config does not map, an end before the start, a start after th
 set the rows that start after `as_of` aside (outside the period, counted); reject exact
 duplicates, then spells that overlap an earlier spell of their subscription; and keep the rest as
 the clean table with its derived columns (`mrr`, `is_trial`), checked against
-`schema.CLEAN_SUBSCRIPTIONS`. The export's `status` word is mapped and kept, but it is as of the
+`contracts.CLEAN_SUBSCRIPTIONS`. The export's `status` word is mapped and kept, but it is as of the
 export only: an unknown word is counted, never a reason to reject (the dates say what happened).
 """
 
@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from segml.config import DataConfig
+from segml.data import contracts
 from segml.data import schema as s
 from segml.data.parse import parse_amounts
 from segml.data.subscription_rows import (
@@ -97,7 +98,7 @@ def prepare_spells(
     reject_duplicates(table, rows)
     rows.reject(_overlaps(rows.good, p), "overlap")
     clean = _clean(rows.good, table, p)
-    s.CLEAN_SUBSCRIPTIONS.validate(clean, inplace=True)
+    contracts.CLEAN_SUBSCRIPTIONS.validate(clean, inplace=True)
     quality = rows.counts(sum(table.sources.above_header)) | _figures(clean, rows, p, end)
     quality["unknown_words"] = {
         "billing_periods": unmapped_words(table.values(BILLING_PERIOD), p.months),

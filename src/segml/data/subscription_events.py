@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from segml.config import DataConfig
+from segml.data import contracts
 from segml.data import schema as s
 from segml.data.parse import parse_amounts, parse_numbers
 from segml.data.subscription_rows import (
@@ -36,7 +37,7 @@ REQUIRED = {
     PAYMENTS: (s.CUSTOMER_ID, s.TS, s.AMOUNT),
     USAGE: (s.CUSTOMER_ID, s.TS, s.QUANTITY),
 }
-CONTRACTS = {PAYMENTS: s.CLEAN_PAYMENTS, USAGE: s.CLEAN_USAGE}
+CONTRACTS = {PAYMENTS: contracts.CLEAN_PAYMENTS, USAGE: contracts.CLEAN_USAGE}
 
 
 @dataclass(frozen=True)

@@ -53,9 +53,9 @@ class SubscriptionExport:
 
 @dataclass(frozen=True)
 class PreparedSubscriptions:
-    subscriptions: pd.DataFrame  # schema.CLEAN_SUBSCRIPTIONS
-    payments: pd.DataFrame  # schema.CLEAN_PAYMENTS (empty when the export has none)
-    usage: pd.DataFrame  # schema.CLEAN_USAGE (empty when the export has none)
+    subscriptions: pd.DataFrame  # contracts.CLEAN_SUBSCRIPTIONS
+    payments: pd.DataFrame  # contracts.CLEAN_PAYMENTS (empty when the export has none)
+    usage: pd.DataFrame  # contracts.CLEAN_USAGE (empty when the export has none)
     customers: pd.DataFrame  # as `segml.data.validate` prepares it for transactions
     rejected: pd.DataFrame  # every table's rejected rows whole + row, reason, file
     quality: dict

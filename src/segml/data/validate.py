@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segml.config import DataConfig
-from segml.data import customers
+from segml.data import contracts, customers
 from segml.data import schema as s
 from segml.data.files import SourceFiles, sources_of
 from segml.data.no_purchase import customers_without_purchase
@@ -383,7 +383,9 @@ def _checked_and_set_aside(
     aside; returns those two tables. `where`: the files' names, and per row its file and its row
     in that file; `later`: the customers whose first purchase comes after the period."""
     contract = (
-        s.CLEAN_TRANSACTIONS if cfg.drop_zero_amounts else s.CLEAN_TRANSACTIONS_WITH_FREE_ORDERS
+        contracts.CLEAN_TRANSACTIONS
+        if cfg.drop_zero_amounts
+        else contracts.CLEAN_TRANSACTIONS_WITH_FREE_ORDERS
     )
     names, file_of, row_in_file = where
     bad = is_rejected(reason)

@@ -494,16 +494,6 @@ def boosted(scorer):
     return boosted(scorer.model) if isinstance(scorer, _Blend) else None
 
 
-def trained_horizon(*scorers) -> int | None:
-    """The churn window (days) the scorers were trained for: the train stage sets `horizon_days_`
-    on both from the features stage's record, so a registered set carries its own. None when
-    unknown (scorers pickled before segml kept it)."""
-    windows = {getattr(scorer, "horizon_days_", None) for scorer in scorers}
-    if len(windows) > 1:
-        raise ValueError(f"scorers of one set trained for different churn windows: {windows}")
-    return windows.pop() if windows else None
-
-
 def score(model, frame: pd.DataFrame) -> np.ndarray:
     """A scorer's output per row: the probability for churn, the predicted spend for value."""
     return model.predict_proba(frame) if hasattr(model, "predict_proba") else model.predict(frame)

@@ -23,7 +23,7 @@ from segml.data import io
 from segml.data import schema as s
 from segml.data.catalog import DETAILS, Catalog
 from segml.data.provenance import file_digest
-from segml.models.scorers import trained_horizon
+from segml.models.horizon import trained_horizon
 from segml.reporting.mlflow_store import (
     ACCEPTED,
     AS_OF,

@@ -10,7 +10,7 @@ from segml.errors import ConfigError
 from segml.features.build import Vocabulary
 from segml.features.datasets import build_snapshot, resolve_as_of
 from segml.features.transactions import to_day
-from segml.models.scorers import trained_horizon
+from segml.models.horizon import trained_horizon
 from segml.stages.artifacts import MODELS
 from segml.stages.schedule import scoring_record
 from segml.stages.step import Engine
