@@ -35,3 +35,23 @@ def test_parquet_row_groups_follow_the_cutoffs(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"), frame)
     io.write_parquet(frame.iloc[:0], tmp_path / "empty.parquet", row_groups_by="cutoff")
     assert pd.read_parquet(tmp_path / "empty.parquet").empty
+
+
+def test_an_equal_table_is_written_to_the_same_bytes(tmp_path):
+    """The parquet file holds nothing but the table (no write time, no path), so an equal table
+    written again, elsewhere and later, gives the same bytes: the end-to-end determinism check
+    compares the recomputed tables as frames (tests/e2e/test_dask.py)."""
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["c2", "c1", "c3"],
+            "tier": pd.Categorical(["A", "C", None], categories=["A", "B", "C"]),
+            "churn_probability": [0.125, 0.5, None],
+            "cutoff": pd.to_datetime(["2025-12-31"] * 3),
+        }
+    )
+    first = io.write_parquet(frame, tmp_path / "a" / "tiers.parquet")
+    again = io.write_parquet(frame.copy(), tmp_path / "b" / "tiers.parquet")
+    assert first.read_bytes() == again.read_bytes()
+    other = frame.assign(churn_probability=[0.125, 0.5, 0.25])
+    changed = io.write_parquet(other, tmp_path / "c" / "tiers.parquet")
+    assert changed.read_bytes() != first.read_bytes()  # the comparison can fail
