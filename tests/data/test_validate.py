@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 
 import pandas as pd
@@ -73,6 +74,33 @@ def test_each_bad_row_kind_is_rejected_with_its_reason(dcfg):
     # ids stay text with their leading zeros; amounts parsed from ¥1,234.50
     assert list(result.transactions["customer_id"]) == ["007", "008"]
     assert list(result.transactions["amount"]) == [1234.5, -20.0]
+
+
+def test_a_customer_listed_apart_is_told_why_in_plain_words(dcfg):
+    """The rejected rows name the setting behind a reason (for whoever fixes the data); the
+    reason beside a customer listed without a tier, which business users read, does not."""
+    rows = [
+        GOOD,
+        ["009", "2024-05-02 12:00:00", "98765432.10", "O6", "1", "服装", "APP"],  # absurd amount
+        ["009", "2024-05-03 12:00:00", "0", "O7", "1", "服装", "APP"],  # zero amount
+    ]
+    result = prepare(raw(rows), None, dcfg, as_of="2024-05-31", transactions_source="tx.csv")
+    assert REASONS["absurd_amount"] in set(result.rejected["reject_reason"])
+    assert "data.max_abs_amount" in REASONS["absurd_amount"]
+    listed = result.no_purchase.set_index("customer_id")
+    assert listed.loc["009", "reject_reasons"] == "amount too large to be real × 1; zero amount × 1"
+
+
+def test_every_reason_reads_without_a_setting_name_in_plain_words():
+    from segml.data.rejects import in_plain_words
+    from segml.data.subscription_rows import SUBSCRIPTION_REASONS
+
+    setting = re.compile(r"\b[a-z]+_[a-z0-9_]+\b|\bdata\.")
+    reasons = {*REASONS.values(), *SUBSCRIPTION_REASONS.values()}
+    naming = {r for r in reasons if setting.search(r)}
+    assert len(naming) >= 4  # the rejected rows do name them (the check below can fail)
+    assert not {r: in_plain_words(r) for r in reasons if setting.search(in_plain_words(r))}
+    assert in_plain_words(REASONS["zero_amount"]) == REASONS["zero_amount"]
 
 
 def test_no_usable_row_names_the_file_and_the_reasons(dcfg):

@@ -1,5 +1,5 @@
 """The subscription demo through every stage (issue 28's target): `segml generate --shape
-subscription` on a few thousand customers, then `segml demo --shape subscription` in its own
+subscription` on 1,500 customers, then `segml demo --shape subscription` in its own
 temporary project (real DVC, real MLflow), and what a telecom's CRM team reads from it: subscriber
 statuses in the tier table, cancelled customers listed apart, a call list and a report in plain
 words, and a backtest beside the subscriber baselines."""
@@ -32,7 +32,7 @@ def demo(tmp_path_factory):
     the second period compares with the first and audits it (the monthly loop for subscribers)."""
     root = new_project(tmp_path_factory.mktemp("subscription_demo"))
     shape = ["--shape", "subscription"]
-    sh([*SEGML, "generate", *shape, "--customers", "3000"], root)
+    sh([*SEGML, "generate", *shape, "--customers", "1500"], root)
     sh([*SEGML, "demo", *shape, f"as_of={EARLIER}"], root)
     result = sh([*SEGML, "run", "data=subscription_demo", "paths=subscription_demo"], root)
     return root, result.stdout + result.stderr

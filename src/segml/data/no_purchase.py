@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segml.data.raw import text_array
-from segml.data.rejects import REASON_TEXT, is_outside
+from segml.data.rejects import REASON_TEXT, in_plain_words, is_outside
 
 NO_PURCHASE_STATUSES = ("all_rows_rejected", "only_refunds", "only_free_orders", "never_bought")
 NO_PURCHASE_COLUMNS = (
@@ -107,5 +107,5 @@ def _rejected_rows(
         .size()
         .reset_index(name="n")
     )
-    summary["text"] = summary["reason"] + " × " + summary["n"].astype(str)
+    summary["text"] = summary["reason"].map(in_plain_words) + " × " + summary["n"].astype(str)
     return summary.groupby("code")["n"].sum(), summary.groupby("code")["text"].agg("; ".join)

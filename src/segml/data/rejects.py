@@ -9,6 +9,7 @@ are not errors: they are counted (`OUTSIDE`), never rejected and never a custome
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,17 @@ REASONS = {
     "number and lost digits: export the id column as text)",
     "bad_valid_from": "unparseable validity date (data.customer_validity.valid_from)",
 }
+# A reason may name the setting that governs it, for whoever fixes the data (the rejected rows,
+# the data-quality notes). The tier table's `status_reason`, which business users read, says it
+# without: `in_plain_words`.
+_SETTING_HINT = re.compile(r" \((?:add it to )?data\.[a-z_.]+\)")
+_PLAIN_WORDS = {REASONS["absurd_amount"]: "amount too large to be real"}
+
+
+def in_plain_words(reason: str) -> str:
+    return _PLAIN_WORDS.get(reason) or _SETTING_HINT.sub("", reason)
+
+
 # rows that are not transactions, or not of this period: counted, never rejected
 OUTSIDE = {
     "after_period": "dated after as_of (outside the period)",

@@ -28,7 +28,7 @@ from segml.data.customers import prepare_customers
 from segml.data.no_purchase import NO_PURCHASE_COLUMNS
 from segml.data.period import active_days, check_as_of, export_end, period_end
 from segml.data.raw import text_table
-from segml.data.rejects import REASONS
+from segml.data.rejects import REASONS, in_plain_words
 from segml.data.spells import PreparedSpells, prepare_spells
 from segml.data.subscription_events import PAYMENTS, REQUIRED, USAGE, PreparedEvents, prepare_events
 from segml.data.subscription_rows import SUBSCRIPTION_REASONS, Table, mapped_table
@@ -198,7 +198,8 @@ def customers_without_subscription(spells: PreparedSpells, customer_ids: pd.Seri
     rejected = rejected[~rejected["id"].isin(kept)]
     per_reason = rejected.groupby(["id", "reason"], sort=True).size().reset_index(name="n")
     per_reason["text"] = [
-        f"{SUBSCRIPTION_REASONS[r]} × {n}" for r, n in zip(per_reason["reason"], per_reason["n"])
+        f"{in_plain_words(SUBSCRIPTION_REASONS[r])} × {n}"
+        for r, n in zip(per_reason["reason"], per_reason["n"])
     ]
     listed = per_reason.groupby("id").agg(
         rejected_rows=("n", "sum"), reject_reasons=("text", "; ".join)
