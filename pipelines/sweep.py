@@ -1,4 +1,5 @@
-"""Hydra multirun sweep: the whole pipeline in memory per setting, each run recorded in MLflow.
+"""Hydra multirun sweep: prepare, features, segment and train in memory per setting (what the
+settings are compared by: data quality, segments and the backtests), each run recorded in MLflow.
 
     python pipelines/sweep.py -m segment.k=4,5,6,7
     python pipelines/sweep.py -m labels.horizon_days=60,90,120 churn.params.num_leaves=15,31
@@ -11,7 +12,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from segml.app.console import console
-from segml.app.pipeline import run_pipeline
+from segml.app.pipeline import measure
 from segml.config import to_typed
 from segml.data.provenance import git_commit
 from segml.data.raw import read_raw_inputs
@@ -24,16 +25,16 @@ def main(hydra_cfg: DictConfig) -> None:
     cfg = to_typed(raw)
     paths, data = cfg.paths, cfg.data
     transactions, customers = read_raw_inputs(paths.raw_transactions, paths.raw_customers, data)
-    result = run_pipeline(transactions, customers, cfg)
+    metrics, schedule = measure(transactions, customers, cfg)
     overrides = list(hydra.core.hydra_config.HydraConfig.get().overrides.task)
     run = tracking.log_pipeline_run(
         cfg.tracking.uri,
         f"{cfg.tracking.experiment}-sweep",
         params=raw,
-        metrics=result.metrics,
+        metrics=metrics,
         tags={
             "segml.sweep_overrides": " ".join(overrides),
-            "segml.as_of": result.datasets.summary["as_of"],
+            "segml.as_of": schedule["as_of"],
             "segml.git_commit": git_commit(),
             "segml.data_source": paths.raw_transactions,
         },
@@ -44,9 +45,9 @@ def main(hydra_cfg: DictConfig) -> None:
         auto_promote=False,
     )
     console.print(
-        f"{overrides}: churn AUC {result.metrics['churn']['model']['roc_auc']:.3f}, value gini "
-        f"{result.metrics['upside']['model']['normalized_gini']:.3f}, silhouette "
-        f"{result.metrics['segment']['silhouette']:.3f} -> MLflow run {run['run_id']}"
+        f"{overrides}: churn AUC {metrics['churn']['model']['roc_auc']:.3f}, value gini "
+        f"{metrics['upside']['model']['normalized_gini']:.3f}, silhouette "
+        f"{metrics['segment']['silhouette']:.3f} -> MLflow run {run['run_id']}"
     )
 
 

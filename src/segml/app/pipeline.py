@@ -41,6 +41,9 @@ PIPELINE: tuple[Stage, ...] = (
     audit.run,
     export.run,
 )
+# what a sweep compares settings by: data quality, segments and the backtests (each setting's
+# tier table, workbook and report would be made in memory and thrown away)
+MEASURED: tuple[Stage, ...] = PIPELINE[:4]
 # `segml score` records its run too (an accepted period: later runs compare with it and audit it)
 SCORING: tuple[Stage, ...] = (
     prepare.run,
@@ -87,12 +90,39 @@ def run_pipeline(
     cfg: Config,
 ) -> PipelineResult:
     """prepare -> features -> segment -> train -> tier -> export, with no files and no tracking."""
+    catalog = _in_memory(raw_transactions, raw_customers, cfg)
+    run_stages(PIPELINE, cfg, catalog)
+    return pipeline_result(catalog)
+
+
+def measure(
+    raw_transactions: pd.DataFrame | pa.Table,
+    raw_customers: pd.DataFrame | pa.Table | None,
+    cfg: Config,
+) -> tuple[dict, dict]:
+    """prepare -> features -> segment -> train in memory: the metrics a sweep logs (models,
+    segments, data quality) and the features stage's record of the schedule."""
+    catalog = _in_memory(raw_transactions, raw_customers, cfg)
+    run_stages(MEASURED, cfg, catalog)
+    return _metrics(catalog), catalog.read("schedule")
+
+
+def _in_memory(raw_transactions, raw_customers, cfg: Config) -> Catalog:
+    """A catalog held in memory with the user's export in it."""
     catalog = Catalog.from_config(cfg.paths).in_memory()
     catalog.write("raw_transactions", raw_transactions)
     if raw_customers is not None:
         catalog.write("raw_customers", raw_customers)
-    run_stages(PIPELINE, cfg, catalog)
-    return pipeline_result(catalog)
+    return catalog
+
+
+def _metrics(catalog: Catalog) -> dict:
+    models = {target: catalog.read(f"{target}_metrics") for target in ("churn", "upside")}
+    return {
+        **models,
+        "segment": catalog.read("segment_metrics"),
+        "data_quality": catalog.read("data_quality"),
+    }
 
 
 def pipeline_result(catalog: Catalog) -> PipelineResult:
@@ -121,8 +151,9 @@ def pipeline_result(catalog: Catalog) -> PipelineResult:
         catalog.read_optional("export_xlsx"),
         catalog.read_optional("report"),
     )
-    metrics = {**model_metrics, "segment": read("segment_metrics"), "data_quality": quality}
-    return PipelineResult(prepared, datasets, trained, read_tiers(catalog), exports, metrics)
+    return PipelineResult(
+        prepared, datasets, trained, read_tiers(catalog), exports, _metrics(catalog)
+    )
 
 
 def score(
