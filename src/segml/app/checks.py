@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 
 from segml.config import Config, to_typed
 from segml.data import io
+from segml.data.both import check_both_mapped
 from segml.errors import ConfigError
 from segml.tiering.feature_names import check_subscriber_names
 
@@ -23,12 +24,28 @@ def checked(raw: dict, dvc_file: str | Path = "dvc.yaml") -> Config:
     a missing one with a message that names no file to edit)."""
     typed = to_typed(raw)
     check_subscriber_names(typed)
+    check_both_mapped(typed.data)
     if Path(dvc_file).exists():
         composed = OmegaConf.create(raw)
         for key in sorted(stage_params(io.read_yaml(dvc_file))):
             if OmegaConf.select(composed, key, default=_MISSING) is _MISSING:
                 raise ConfigError(_missing(key))
     return typed
+
+
+# `data.kind: both` is built up to these stages: a run stops before DVC starts until every stage
+# knows it (README, "Both exports")
+BOTH_BUILT = ("prepare",)
+
+
+def check_built(typed: Config) -> None:
+    """Stop a run of `data.kind: both` while some stage cannot grade it yet, saying what to do."""
+    if typed.data.kind == "both":
+        raise ConfigError(
+            f"data.kind=both: only {', '.join(BOTH_BUILT)} reads both exports so far; the one tier "
+            "table for subscribers and buyers is not built yet. Grade the two exports in two "
+            "project folders meanwhile (data=subscription_demo-like and demo-like settings)."
+        )
 
 
 def stage_params(dvc: dict | None) -> set[str]:
