@@ -15,6 +15,7 @@ at the subscriber's own cutoff (nothing after it); the purchase spend added to t
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -105,13 +106,15 @@ def joined_purchases(
     the rows have labels, purchase spend in the next `horizon_days` added to the value label."""
     days = sorted({to_day(c) for c in np.unique(rows[s.CUTOFF].to_numpy())})
     bought = build_features(idx, [Cutoff(d) for d in days], features_cfg, vocab, horizon_days)
-    wanted = [c for c in JOINED if c in bought]
+    # the named ones, and spend in every window built (the value and churn windows among them)
+    spend = [c for c in bought if re.fullmatch(r"spend_\d+d", c)]
+    wanted = list(dict.fromkeys([c for c in JOINED if c in bought] + spend))
     bought = bought[[s.CUSTOMER_ID, s.CUTOFF, *wanted]].rename(
         columns={c: PREFIX + c for c in wanted}
     )
     bought[s.CUTOFF] = bought[s.CUTOFF].astype(rows[s.CUTOFF].dtype)
     out = rows.merge(bought, on=[s.CUSTOMER_ID, s.CUTOFF], how="left", validate="one_to_one")
-    for column in ZERO_WHEN_NEVER_BOUGHT:
+    for column in [*ZERO_WHEN_NEVER_BOUGHT, *spend]:
         if PREFIX + column in out:
             out[PREFIX + column] = out[PREFIX + column].fillna(0.0)
     if s.FUTURE_VALUE in out:

@@ -8,9 +8,11 @@ config and catalog as they are, so its files never move."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+
+import pandas as pd
 
 from segml.config import Config
+from segml.data.both import part_config
 from segml.data.catalog import Catalog
 from segml.features.both import PARTS
 
@@ -46,11 +48,6 @@ def part_catalog(catalog: Catalog, name: str) -> Catalog:
     return catalog.part(name, PART_ENTRIES)
 
 
-def part_config(cfg: Config, name: str) -> Config:
-    """One part's view of a `both` project's config: `data.kind` set to the part."""
-    return replace(cfg, data=replace(cfg.data, kind=name))
-
-
 def parts_of(cfg: Config, catalog: Catalog) -> Iterator[tuple[str, Config, Catalog]]:
     """The project's parts (name, config, catalog): both kinds' for `data.kind: both`, else the
     project itself as it is."""
@@ -59,3 +56,16 @@ def parts_of(cfg: Config, catalog: Catalog) -> Iterator[tuple[str, Config, Catal
         return
     for name in PARTS:
         yield name, part_config(cfg, name), part_catalog(catalog, name)
+
+
+def first_part(cfg: Config, catalog: Catalog) -> tuple[Config, Catalog]:
+    """The config and catalog of the project's first part (the project itself for one kind): its
+    schedule record holds the churn window every part was built with."""
+    _, part_cfg, part = next(parts_of(cfg, catalog))
+    return part_cfg, part
+
+
+def read_parts(cfg: Config, catalog: Catalog, name: str, **options) -> pd.DataFrame:
+    """Entry `name` of every part, one after the other (a table of one kind: as it is)."""
+    frames = [part.read(name, **options) for _, _, part in parts_of(cfg, catalog)]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
