@@ -1,7 +1,6 @@
 """`data.kind: both` through the prepare stage: `segml generate --shape both` writes both exports
 and one customer table where conf/paths/both_demo expects them (no other demo's file touched);
-the prepare stage reads both through the catalog. A run stops before DVC starts while the later
-stages cannot grade both yet."""
+the prepare stage reads both through the catalog. Composing checks both exports are mapped."""
 
 from __future__ import annotations
 
@@ -63,7 +62,11 @@ def test_generate_both_then_prepare_through_the_catalog(project):
     assert {str(catalog.path("raw_transactions")), str(catalog.path("raw_usage"))} <= files
 
 
-def test_a_run_of_both_stops_before_dvc_while_the_tier_table_is_not_built(project):
-    result = CliRunner().invoke(cli.app, ["compose", "data=both_demo", "paths=both_demo"])
-    assert result.exit_code != 0
-    assert "data.kind=both" in result.output and "not built yet" in result.output
+def test_compose_checks_both_exports_are_mapped_and_the_engine(project):
+    both = ["compose", "data=both_demo", "paths=both_demo"]
+    result = CliRunner().invoke(cli.app, [*both, "data.columns.ts=null"])
+    assert result.exit_code != 0 and "data.columns.ts" in result.output
+    result = CliRunner().invoke(cli.app, [*both, "engine=dask"])
+    assert result.exit_code != 0 and "local engine only" in result.output
+    result = CliRunner().invoke(cli.app, both)
+    assert result.exit_code == 0, result.output

@@ -33,21 +33,6 @@ def checked(raw: dict, dvc_file: str | Path = "dvc.yaml") -> Config:
     return typed
 
 
-# `data.kind: both` is built up to these stages: a run stops before DVC starts until every stage
-# knows it (README, "Both exports")
-BOTH_BUILT = ("prepare",)
-
-
-def check_built(typed: Config) -> None:
-    """Stop a run of `data.kind: both` while some stage cannot grade it yet, saying what to do."""
-    if typed.data.kind == "both":
-        raise ConfigError(
-            f"data.kind=both: only {', '.join(BOTH_BUILT)} reads both exports so far; the one tier "
-            "table for subscribers and buyers is not built yet. Grade the two exports in two "
-            "project folders meanwhile (data=subscription_demo-like and demo-like settings)."
-        )
-
-
 def stage_params(dvc: dict | None) -> set[str]:
     """The settings (dotted keys of params.yaml) the stages of a dvc.yaml list."""
     stages = (dvc or {}).get("stages", {})

@@ -151,7 +151,6 @@ def compose(overrides: Overrides = None) -> None:
 
 
 def _compose(overrides: list[str] | None) -> None:
-    from segml.app.checks import check_built
     from segml.app.params import conf_digest, write_params
     from segml.app.pins import run_pins
     from segml.errors import ConfigError
@@ -160,7 +159,6 @@ def _compose(overrides: list[str] | None) -> None:
     before = conf_digest()  # an edit saved while Hydra composes leaves params.yaml stale
     raw, cfg = _config(overrides)  # composed once: the pins are set on it, as overrides would
     try:
-        check_built(cfg)
         pins = run_pins(cfg, overrides)
     except ConfigError as exc:  # e.g. a moved project's MLflow store
         _fail(str(exc))

@@ -13,6 +13,7 @@ from segml.app.console import console
 from segml.config import Config
 from segml.data.catalog import Catalog
 from segml.reporting.text import Words, count, decimal, percent
+from segml.stages.parts import BOTH, parts_of
 from segml.tiering.audit import REPURCHASED, outcome_of, rate_key
 
 # the measures shown per model, with short labels that fit a terminal: the first is the one the
@@ -52,6 +53,26 @@ def print_summary(cfg: Config, catalog: Catalog) -> None:
     movement and the audit, the forecast, the outputs."""
     w = Words(dataclasses.replace(cfg.export, language="en"))  # the terminal speaks English
     console.print(tier_table(cfg, catalog.read("tier_summary"), w))
+    for name, _, part in parts_of(cfg, catalog):  # data.kind both: each part's models
+        if cfg.data.kind == BOTH:
+            console.print(f"[bold]{name}[/bold]")
+        print_models(part, w)
+    choice = catalog.read("schedule").get("schedule_choice")
+    if choice:
+        console.print(f"Cutoff schedule: {choice['chosen']} — {choice['why']}")
+    print_periods(catalog)
+    if cfg.data.kind != BOTH:  # the forecast's totals of one kind's models
+        report_forecast(
+            catalog.read("tier_metrics"),
+            catalog.read("churn_metrics"),
+            catalog.read("upside_metrics"),
+            cfg.labels.horizon_days,
+        )
+    print_outputs(cfg, catalog)
+
+
+def print_models(catalog: Catalog, w: Words) -> None:
+    """Each model's backtest beside its baselines, its grade and the scorer in use."""
     for target in HEADLINE:
         metrics = catalog.read(f"{target}_metrics")
         if metrics.get("spread"):  # a model that was not trained has no backtest to show
@@ -64,16 +85,10 @@ def print_summary(cfg: Config, catalog: Catalog) -> None:
             console.print(f"  {metrics['summary']['blend']['verdict_en']}")
         reason = metrics["production"]["scorer_reason_en"]
         console.print(f"  {reason[:1].upper()}{reason[1:]}\n")
-    choice = catalog.read("schedule").get("schedule_choice")
-    if choice:
-        console.print(f"Cutoff schedule: {choice['chosen']} — {choice['why']}")
-    print_periods(catalog)
-    report_forecast(
-        catalog.read("tier_metrics"),
-        catalog.read("churn_metrics"),
-        catalog.read("upside_metrics"),
-        cfg.labels.horizon_days,
-    )
+
+
+def print_outputs(cfg: Config, catalog: Catalog) -> None:
+    """Where the outputs are."""
     console.print("\n[bold]Outputs[/bold]")
     for label, name in OUTPUTS:
         console.print(f"  {label:32s} {catalog.path(name)}")

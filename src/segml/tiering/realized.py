@@ -70,3 +70,33 @@ def realized_from_spells(spells: Spells, start: str, days: int, grace_days: int)
             REVENUE: revenue[known],
         }
     )
+
+
+def realized_from_both(
+    spells: Spells, tx: pd.DataFrame, start: str, days: int, grace_days: int, active_days: int
+) -> pd.DataFrame:
+    """Both exports (`data.kind: both`): subscribers as `realized_from_spells` says (their revenue
+    with their purchases' net spend in the window added, as their value label); everyone else as
+    purchases say (`retained` = bought again; `running` = bought in the `active_days` before
+    `start`: the purchase models' population). `tx`: purchases from `start` less `active_days`."""
+    subscribers = realized_from_spells(spells, start, days, grace_days)
+    bought = realized_from_transactions(tx, start, days).rename(columns={REPURCHASED: RETAINED})
+    first = pd.Timestamp(start) - pd.Timedelta(days=active_days)
+    day = tx[s.TS].dt.normalize()
+    active = set(tx.loc[(day > first) & (day <= pd.Timestamp(start)), s.CUSTOMER_ID])
+    running = set(subscribers.loc[subscribers[RUNNING], s.CUSTOMER_ID])
+    spend = bought.set_index(s.CUSTOMER_ID)[REVENUE]
+    subscribers = subscribers[subscribers[RUNNING]].assign(
+        **{REVENUE: lambda f: f[REVENUE] + spend.reindex(f[s.CUSTOMER_ID]).fillna(0).to_numpy()}
+    )
+    buyers = sorted((active | set(bought[s.CUSTOMER_ID])) - running)
+    others = bought.set_index(s.CUSTOMER_ID).reindex(buyers)
+    others = pd.DataFrame(
+        {
+            s.CUSTOMER_ID: buyers,
+            RUNNING: [c in active for c in buyers],
+            RETAINED: others[RETAINED].fillna(False).astype(bool).to_numpy(),
+            REVENUE: others[REVENUE].fillna(0.0).to_numpy(),
+        }
+    )
+    return pd.concat([subscribers, others], ignore_index=True)
