@@ -143,3 +143,33 @@ def test_a_subscriber_period_is_measured_on_who_stayed_subscribed():
     assert metrics["2025-09-30.retention_rate.A"] == 1.0
     assert not any("repurchase" in k for k in metrics)
     assert rate_key(got) == "retention_rate" and outcome_of(got) == "retained"
+
+
+def test_both_exports_subscribers_by_their_spells_the_others_by_their_purchases():
+    """`data.kind: both`: `stays` (running) bought 25 in the window: stayed, revenue = fees + 25;
+    `gone` (cancelled before the period) bought in the window: a buyer who stayed; `buyer` bought
+    in the year before and not since: in the population, left; `old` bought long ago: outside."""
+    from segml.tiering.realized import realized_from_both
+
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["stays", "gone", "buyer", "old"],
+            "ts": pd.to_datetime(["2025-10-20", "2025-10-02", "2025-03-01", "2023-01-01"]),
+            "amount": [25.0, 40.0, 10.0, 5.0],
+        }
+    )
+    found = realized_from_both(index_spells(spells()), tx, START, ELAPSED, GRACE, 365)
+    found = found.set_index("customer_id")
+    fees = realized_from_spells(index_spells(spells()), START, ELAPSED, GRACE).set_index(
+        "customer_id"
+    )
+    assert found.loc["stays", "stayed"] and found.loc["stays", "running"]
+    assert found.loc["stays", "revenue"] == pytest.approx(fees.loc["stays", "revenue"] + 25.0)
+    assert not found.loc["cancels", "stayed"] and found.loc["cancels", "running"]
+    assert found.loc["gone", "stayed"] and not found.loc["gone", "running"]  # bought, not recent
+    assert found.loc["gone", "revenue"] == 40.0
+    assert not found.loc["buyer", "stayed"] and found.loc["buyer", "running"]
+    assert "old" not in found.index and "won_back" not in found.index  # not running, no purchase
+    assert (
+        outcome_of({"stay_rate": 0.5}) == "stayed" and rate_key({"stay_rate": 0.5}) == "stay_rate"
+    )

@@ -14,7 +14,7 @@ from segml.config import Config
 from segml.data.catalog import Catalog
 from segml.reporting.text import Words, count, decimal, percent
 from segml.stages.parts import BOTH, parts_of
-from segml.tiering.audit import REPURCHASED, outcome_of, rate_key
+from segml.tiering.audit import outcome_of, rate_key
 
 # the measures shown per model, with short labels that fit a terminal: the first is the one the
 # grade is judged on
@@ -39,6 +39,12 @@ FORMATS = {
 NOTES = {"churn": "Brier score: lower is better; the others: higher is better."}
 # scorer names whose header differs by model (the value model's BG/NBD is BG/NBD x Gamma-Gamma)
 SCORER_HEADERS = {("upside", "baseline_bgnbd"): "baseline_bgnbd_value"}
+# the audit's "stayed" per outcome (`tiering.realized`): purchases, subscribers, both
+STAYED_WORDS = {
+    "repurchased": "bought again",
+    "retained": "still subscribed",
+    "stayed": "stayed (still subscribed or bought again)",
+}
 OUTPUTS = (
     ("report (open first)", "report"),
     ("workbook (business users)", "export_xlsx"),
@@ -217,7 +223,7 @@ def print_periods(catalog) -> None:
     for period in audit.get("periods", []):
         rates = period.get(f"{rate_key(period)}_by_tier", {})
         bought = ", ".join(f"{tier} {rate:.0%}" for tier, rate in rates.items())
-        stayed = "bought again" if outcome_of(period) == REPURCHASED else "still subscribed"
+        stayed = STAYED_WORDS[outcome_of(period)]
         state = "complete" if period["complete"] else "partly"
         console.print(
             f"audit of {period['as_of']} ({period['elapsed_days']} of {period['horizon_days']} days, "

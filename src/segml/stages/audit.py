@@ -20,7 +20,7 @@ from segml.stages.step import Engine
 from segml.tiering import audit as a
 from segml.tiering import policies as t
 from segml.tiering.periods import Period, audited_periods, elapsed_days, pinned
-from segml.tiering.realized import RATES, RETAINED
+from segml.tiering.realized import RATES, STAYED
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
@@ -28,7 +28,7 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     tiers = catalog.read_columns("tiers", list(dict.fromkeys(wanted)))
     as_of = str(tiers["as_of"].dropna().iloc[0]) if tiers["as_of"].notna().any() else ""
     record = audit(cfg, catalog, tiers, as_of)
-    rate = RATES[RETAINED] if cfg.data.kind == BOTH else kind_of(cfg).realized.rate
+    rate = RATES[STAYED] if cfg.data.kind == BOTH else kind_of(cfg).realized.rate
     catalog.write_metrics("audit_metrics", record, headline(record, rate))
 
 
