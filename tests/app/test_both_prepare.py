@@ -70,3 +70,12 @@ def test_compose_checks_both_exports_are_mapped_and_the_engine(project):
     assert result.exit_code != 0 and "local engine only" in result.output
     result = CliRunner().invoke(cli.app, both)
     assert result.exit_code == 0, result.output
+
+
+def test_the_churn_window_study_says_it_reads_purchases_only(project):
+    assert (
+        CliRunner().invoke(cli.app, ["compose", "data=both_demo", "paths=both_demo"]).exit_code == 0
+    )
+    result = CliRunner().invoke(cli.app, ["window"])
+    assert result.exit_code != 0
+    assert "data.kind is 'both'" in " ".join(result.output.split())

@@ -173,3 +173,48 @@ def test_both_exports_subscribers_by_their_spells_the_others_by_their_purchases(
     assert (
         outcome_of({"stay_rate": 0.5}) == "stayed" and rate_key({"stay_rate": 0.5}) == "stay_rate"
     )
+
+
+def test_a_both_exports_period_is_measured_over_both_parts_and_per_part():
+    from segml.tiering.realized import realized_from_both
+
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["stays", "buyer", "loyal"],
+            "ts": pd.to_datetime(["2025-10-20", "2025-03-01", "2025-10-03"]),
+            "amount": [25.0, 10.0, 30.0],
+        }
+    )
+    tx = pd.concat(
+        [tx, pd.DataFrame({"customer_id": ["loyal"], "ts": pd.to_datetime(["2025-09-01"]),
+                           "amount": [5.0]})],
+        ignore_index=True,
+    )  # fmt: skip
+    base = subscriber_base().assign(
+        churn_kind=lambda f: f["tier"].map(lambda t: "cancels_subscription" if t else None)
+    )
+    buyers = pd.DataFrame(
+        {
+            "customer_id": ["buyer", "loyal"],
+            "tier": ["C", "B"],
+            "lifecycle_status": ["at_risk", "active"],
+            "churn_probability": [0.7, 0.2],
+            "predicted_value": [10.0, 40.0],
+            "churn_kind": ["stops_buying", "stops_buying"],
+        }
+    )
+    base = pd.concat([base, buyers], ignore_index=True)
+    realized = realized_from_both(index_spells(spells()), tx, START, ELAPSED, GRACE, 365)
+    got = audit_period(
+        base, realized, SEPTEMBER, "2025-11-15", 90, 365, ["A", "B", "C"], [0, 0.5, 1]
+    )
+    # subscribers: stays, later, restarts stayed (3 of 6); buyers: loyal bought again, buyer not
+    assert got["stay_rate"] == pytest.approx(4 / 8)
+    parts = got["by_churn_kind"]
+    assert parts["cancels_subscription"]["stay_rate"] == 0.5
+    assert parts["cancels_subscription"]["churn_roc_auc"] == pytest.approx(8 / 9)
+    assert parts["stops_buying"]["stay_rate"] == 0.5 and parts["stops_buying"]["customers"] == 2
+    assert parts["stops_buying"]["churn_roc_auc"] == 1.0  # the riskier one left
+    metrics = audit_metrics({"periods": [got]})
+    assert metrics["2025-09-30.stops_buying.stay_rate"] == 0.5
+    assert metrics["2025-09-30.cancels_subscription.churn_roc_auc"] == pytest.approx(8 / 9)

@@ -524,6 +524,8 @@ def _window(horizons: str, sample: int | None, report: bool) -> None:
     except ValueError:
         _fail(f"--horizons {horizons!r}: give whole days separated by commas, e.g. 30,60,90,180")
     cfg = load_config()
+    if cfg.data.kind != "transactions":  # its study reads purchases only
+        _fail(f"`segml window` studies purchase churn windows; data.kind is {cfg.data.kind!r}.")
     catalog = Catalog.from_config(cfg.paths)
     if not catalog.exists("prepared_transactions"):
         _fail("no prepared data yet: run `segml run` (or `segml demo`) first")

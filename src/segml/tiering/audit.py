@@ -143,6 +143,12 @@ def audit_period(
         if "lifecycle_status" in table
         else {},
     }
+    if "churn_kind" in tiered:  # data.kind both: each part's share who stayed and its forecasts
+        parts = _breakdown(tiered.dropna(subset=["churn_kind"]), "churn_kind", [], outcome)
+        for kind, found in parts.items():
+            rows = tiered[(tiered["churn_kind"] == kind).to_numpy()]
+            found.update(_forecasts(rows, outcome, active_within_days, bands))
+        out["by_churn_kind"] = parts
     return {**out, **_forecasts(tiered, outcome, active_within_days, bands)}
 
 
@@ -260,6 +266,9 @@ def audit_metrics(audit: dict) -> dict[str, float]:
         rate_name = rate_key(period)
         for tier, rate in period.get(f"{rate_name}_by_tier", {}).items():
             put(f"{at}.{rate_name}.{tier}", rate)
+        for kind, found in period.get("by_churn_kind", {}).items():  # data.kind both
+            put(f"{at}.{kind}.{rate_name}", found.get(rate_name))
+            put(f"{at}.{kind}.churn_roc_auc", found.get("churn_roc_auc"))
     latest = (audit.get("stability") or [{}])[-1]
     values = [v for v in latest.get("psi", {}).values() if v == v]
     put("psi_max", max(values) if values else float("nan"))
