@@ -108,6 +108,15 @@ def test_report_and_workbook_render_with_each_parts_model_quality(both):
     header = next(customers.iter_rows(values_only=True))
     assert any(h and "流失含义" in h for h in header)
     table = pd.read_parquet(both / "exports" / "tiers.parquet")
+    # subscribers' purchases are reasons in words too (never "Other feature" or a raw name)
+    subscribers = table[table["churn_kind"] == "cancels_subscription"]
+    assert (
+        subscribers["value_reasons_en"]
+        .fillna("")
+        .str.contains("besides the subscription|also buys")
+        .any()
+    )
+    assert "其他特征" not in report
     for column in REASONS:
         text = table[column].dropna().astype(str)
         assert not text.str.contains(SNAKE_CASE).any(), text[text.str.contains(SNAKE_CASE)].head()
