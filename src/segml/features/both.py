@@ -86,7 +86,8 @@ def purchase_spend_after(
     """Per row (customer id, cutoff): net purchase spend in (cutoff, cutoff + days]."""
     code = pd.Index(idx.customer_ids).get_indexer(pd.Index(ids.astype(str)))
     out = np.zeros(len(ids))
-    cutoff_days = np.array([to_day(c) for c in cutoffs]) if len(cutoffs) else np.zeros(0, int)
+    # day numbers since 1970-01-01, as `to_day` counts them, for every row at once
+    cutoff_days = np.asarray(cutoffs).astype("datetime64[D]").astype(np.int64)
     for day in np.unique(cutoff_days):
         inside = (idx.day > day) & (idx.day <= day + days)
         spend = np.bincount(idx.code[inside], idx.amount[inside], minlength=len(idx))
