@@ -33,9 +33,9 @@ ENGINES = ("local", "dask")
 # how negative amounts may be written (`data.negatives`), besides a leading minus
 NEGATIVE_STYLES = ("parentheses", "trailing_minus")
 PAST_END = ("stop", "export_end")  # `data.as_of_past_end`
-KINDS = ("transactions", "subscriptions")  # data.kind: what a customer's behaviour is recorded as
+KINDS = ("transactions", "subscriptions", "both")  # data.kind: what behaviour is recorded as
 ATTRIBUTE_TYPES = ("category", "number", "date", "yes_no")  # data.customer_columns.<name>.type
-KIND_ENGINES = {"subscriptions": ("local",)}  # the engines a kind runs on (others: all)
+KIND_ENGINES = {"subscriptions": ("local",), "both": ("local",)}  # a kind's engines (others: all)
 SUFFICIENCY = ("untrained", "stop", "warn")  # `labels.sufficiency.on_failure`
 # words a total or subtotal row carries in its id (or first) cell (`data.total_labels`)
 TOTAL_LABELS = (

@@ -128,3 +128,29 @@ def test_a_dvc_metrics_file_holds_a_few_numbers_only(tmp_path, headline):
     with pytest.raises(ValueError, match="DVC metrics file|headline numbers"):
         catalog.write_metrics("m", RECORD, headline)
     assert not (tmp_path / "m.json").exists()
+
+
+def test_a_parts_entries_live_in_its_sub_folder_and_the_others_are_shared(tmp_path):
+    paths = {
+        "snapshot": tmp_path / "features" / "snapshot.parquet",
+        "schedule": tmp_path / "metrics" / "features.json",
+        "schedule_details": tmp_path / "metrics" / "features_details.json",
+        "rejected": tmp_path / "prepared" / "rejected.parquet",
+    }
+    frame = pd.DataFrame({"a": [1, 2]})
+    for catalog in (Catalog(paths), Catalog(paths).in_memory()):
+        part = catalog.part("subscriptions", ["snapshot", "schedule"])
+        part.write("snapshot", frame)
+        part.write_metrics("schedule", {"x": 1, "y": "words"}, {"x": 1})
+        part.write("rejected", frame.head(1))
+        assert not catalog.exists("snapshot") and not catalog.exists("schedule")
+        assert catalog.read("rejected").equals(frame.head(1))  # shared
+        assert part.read("schedule") == {"x": 1, "y": "words"}
+        assert part.read("snapshot").equals(frame)
+        assert not catalog.part("transactions", ["snapshot"]).exists("snapshot")
+        if not catalog.held:
+            assert (
+                part.path("snapshot")
+                == tmp_path / "features" / "subscriptions" / "snapshot.parquet"
+            )
+            assert (tmp_path / "metrics" / "subscriptions" / "features_details.json").exists()

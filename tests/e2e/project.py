@@ -64,6 +64,7 @@ class DemoSpec:
     name: str
     generate: tuple[str, ...]
     run: tuple[str, ...] | None = (NO_PREVIOUS,)
+    command: str = "run"  # or "demo" (`segml demo --shape ...` runs a generated demo's files)
 
 
 # the demo most end-to-end tests read: 1,500 generated customers through every stage
@@ -77,7 +78,7 @@ def build_project(spec: DemoSpec, folder: Path) -> Path:
     root = new_project(folder / "project")
     sh([*SEGML, "generate", *spec.generate], root)
     if spec.run is not None:
-        run = sh([*SEGML, "run", *spec.run], root)
+        run = sh([*SEGML, spec.command, *spec.run], root)
         keep = folder / FIRST_RUN
         keep.mkdir()
         (keep / "output.txt").write_text(run.stdout + run.stderr, encoding="utf-8")

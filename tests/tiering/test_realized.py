@@ -143,3 +143,78 @@ def test_a_subscriber_period_is_measured_on_who_stayed_subscribed():
     assert metrics["2025-09-30.retention_rate.A"] == 1.0
     assert not any("repurchase" in k for k in metrics)
     assert rate_key(got) == "retention_rate" and outcome_of(got) == "retained"
+
+
+def test_both_exports_subscribers_by_their_spells_the_others_by_their_purchases():
+    """`data.kind: both`: `stays` (running) bought 25 in the window: stayed, revenue = fees + 25;
+    `gone` (cancelled before the period) bought in the window: a buyer who stayed; `buyer` bought
+    in the year before and not since: in the population, left; `old` bought long ago: outside."""
+    from segml.tiering.realized import realized_from_both
+
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["stays", "gone", "buyer", "old"],
+            "ts": pd.to_datetime(["2025-10-20", "2025-10-02", "2025-03-01", "2023-01-01"]),
+            "amount": [25.0, 40.0, 10.0, 5.0],
+        }
+    )
+    found = realized_from_both(index_spells(spells()), tx, START, ELAPSED, GRACE, 365)
+    found = found.set_index("customer_id")
+    fees = realized_from_spells(index_spells(spells()), START, ELAPSED, GRACE).set_index(
+        "customer_id"
+    )
+    assert found.loc["stays", "stayed"] and found.loc["stays", "running"]
+    assert found.loc["stays", "revenue"] == pytest.approx(fees.loc["stays", "revenue"] + 25.0)
+    assert not found.loc["cancels", "stayed"] and found.loc["cancels", "running"]
+    assert found.loc["gone", "stayed"] and not found.loc["gone", "running"]  # bought, not recent
+    assert found.loc["gone", "revenue"] == 40.0
+    assert not found.loc["buyer", "stayed"] and found.loc["buyer", "running"]
+    assert "old" not in found.index and "won_back" not in found.index  # not running, no purchase
+    assert (
+        outcome_of({"stay_rate": 0.5}) == "stayed" and rate_key({"stay_rate": 0.5}) == "stay_rate"
+    )
+
+
+def test_a_both_exports_period_is_measured_over_both_parts_and_per_part():
+    from segml.tiering.realized import realized_from_both
+
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["stays", "buyer", "loyal"],
+            "ts": pd.to_datetime(["2025-10-20", "2025-03-01", "2025-10-03"]),
+            "amount": [25.0, 10.0, 30.0],
+        }
+    )
+    tx = pd.concat(
+        [tx, pd.DataFrame({"customer_id": ["loyal"], "ts": pd.to_datetime(["2025-09-01"]),
+                           "amount": [5.0]})],
+        ignore_index=True,
+    )  # fmt: skip
+    base = subscriber_base().assign(
+        churn_kind=lambda f: f["tier"].map(lambda t: "cancels_subscription" if t else None)
+    )
+    buyers = pd.DataFrame(
+        {
+            "customer_id": ["buyer", "loyal"],
+            "tier": ["C", "B"],
+            "lifecycle_status": ["at_risk", "active"],
+            "churn_probability": [0.7, 0.2],
+            "predicted_value": [10.0, 40.0],
+            "churn_kind": ["stops_buying", "stops_buying"],
+        }
+    )
+    base = pd.concat([base, buyers], ignore_index=True)
+    realized = realized_from_both(index_spells(spells()), tx, START, ELAPSED, GRACE, 365)
+    got = audit_period(
+        base, realized, SEPTEMBER, "2025-11-15", 90, 365, ["A", "B", "C"], [0, 0.5, 1]
+    )
+    # subscribers: stays, later, restarts stayed (3 of 6); buyers: loyal bought again, buyer not
+    assert got["stay_rate"] == pytest.approx(4 / 8)
+    parts = got["by_churn_kind"]
+    assert parts["cancels_subscription"]["stay_rate"] == 0.5
+    assert parts["cancels_subscription"]["churn_roc_auc"] == pytest.approx(8 / 9)
+    assert parts["stops_buying"]["stay_rate"] == 0.5 and parts["stops_buying"]["customers"] == 2
+    assert parts["stops_buying"]["churn_roc_auc"] == 1.0  # the riskier one left
+    metrics = audit_metrics({"periods": [got]})
+    assert metrics["2025-09-30.stops_buying.stay_rate"] == 0.5
+    assert metrics["2025-09-30.cancels_subscription.churn_roc_auc"] == pytest.approx(8 / 9)

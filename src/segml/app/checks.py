@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 
 from segml.config import Config, to_typed
 from segml.data import io
+from segml.data.both import check_both_mapped
 from segml.errors import ConfigError
 from segml.tiering.feature_names import check_subscriber_names
 
@@ -23,6 +24,7 @@ def checked(raw: dict, dvc_file: str | Path = "dvc.yaml") -> Config:
     a missing one with a message that names no file to edit)."""
     typed = to_typed(raw)
     check_subscriber_names(typed)
+    check_both_mapped(typed.data)
     if Path(dvc_file).exists():
         composed = OmegaConf.create(raw)
         for key in sorted(stage_params(io.read_yaml(dvc_file))):

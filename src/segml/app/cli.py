@@ -77,7 +77,8 @@ def generate(
         "default",
         help="default (years of a growing business) | cohort (one acquisition wave in the first "
         "quarter, repeat rates decaying with tenure) | subscription (a telecom-like operator's "
-        "subscriptions, payments and usage; data= and paths=subscription_demo)",
+        "subscriptions, payments and usage; data= and paths=subscription_demo) | both (that "
+        "operator's shop too: purchases; data= and paths=both_demo)",
     ),
     overrides: Overrides = None,
 ) -> None:
@@ -94,12 +95,18 @@ def generate(
         _generate(customers, seed, start, end, overrides, shape)
 
 
-def _generate_subscriptions(customers: int, seed: int, start: str, end: str, overrides) -> None:
-    from segml.app.demo_data import subscription_overrides, write_subscription_demo
+def _generate_subscriptions(customers: int, seed: int, start: str, end: str, overrides, shape):
+    from segml.app.demo_data import (
+        SUBSCRIPTION,
+        subscription_overrides,
+        write_both_demo,
+        write_subscription_demo,
+    )
 
-    _, cfg = _config(subscription_overrides(overrides))
-    with console.status(f"generating {customers:,} subscribers..."):
-        console.print(write_subscription_demo(cfg, customers, seed, start, end))
+    _, cfg = _config(subscription_overrides(overrides, shape))
+    write = write_subscription_demo if shape == SUBSCRIPTION else write_both_demo
+    with console.status(f"generating {customers:,} customers ({shape})..."):
+        console.print(write(cfg, customers, seed, start, end))
 
 
 def _generate(
@@ -114,8 +121,8 @@ def _generate(
     from segml.data.attributes import customer_mapping
     from segml.data.generate import generate as make
 
-    if shape == "subscription":
-        return _generate_subscriptions(customers, seed, start, end, overrides)
+    if shape in ("subscription", "both"):
+        return _generate_subscriptions(customers, seed, start, end, overrides, shape)
     _, cfg = _config(overrides)
     with console.status(f"generating {customers:,} customers..."):
         demo = make(customers, start, end, seed, shape=shape)
@@ -249,16 +256,17 @@ def _restore(path: Path, content: bytes | None) -> None:
 @app.command()
 def demo(
     shape: str = typer.Option(
-        "default", help="default | subscription (data= and paths=subscription_demo)"
+        "default",
+        help="default | subscription (data= and paths=subscription_demo) | both (both_demo)",
     ),
     overrides: Overrides = None,
 ) -> None:
     """Generate demo data (if absent) and run the whole pipeline on it."""
-    from segml.app.demo_data import SUBSCRIPTION, subscription_overrides
+    from segml.app.demo_data import SHAPE_GROUPS, subscription_overrides
 
-    overrides = subscription_overrides(overrides) if shape == SUBSCRIPTION else overrides
+    overrides = subscription_overrides(overrides, shape)
     _, cfg = _config(overrides)
-    first = cfg.paths.raw_subscriptions if shape == SUBSCRIPTION else cfg.paths.raw_transactions
+    first = cfg.paths.raw_subscriptions if shape in SHAPE_GROUPS else cfg.paths.raw_transactions
     with _one_at_a_time():
         if not Path(first).exists():
             _generate(20_000, 42, "2023-01-01", "2025-12-31", overrides, shape)
@@ -516,6 +524,8 @@ def _window(horizons: str, sample: int | None, report: bool) -> None:
     except ValueError:
         _fail(f"--horizons {horizons!r}: give whole days separated by commas, e.g. 30,60,90,180")
     cfg = load_config()
+    if cfg.data.kind != "transactions":  # its study reads purchases only
+        _fail(f"`segml window` studies purchase churn windows; data.kind is {cfg.data.kind!r}.")
     catalog = Catalog.from_config(cfg.paths)
     if not catalog.exists("prepared_transactions"):
         _fail("no prepared data yet: run `segml run` (or `segml demo`) first")

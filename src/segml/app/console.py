@@ -58,7 +58,13 @@ def report_notes(notes) -> None:
 
 
 def report_schedule(summary: dict) -> None:
-    """The features stage's cutoff schedule, how it was chosen, and what a user should know."""
+    """The features stage's cutoff schedule, how it was chosen, and what a user should know
+    (`data.kind: both`: each part's)."""
+    for part, record in summary.get("parts", {}).items():
+        console.print(f"  {part}: {record['labelled_rows']:,} labelled rows")
+        report_schedule(record)
+    if "parts" in summary:
+        return
     production = summary["production_training_cutoffs"]
     choice = summary.get("schedule_choice")
     if choice:
@@ -79,7 +85,9 @@ def report_schedule(summary: dict) -> None:
 
 
 def report_grades(metrics: dict) -> None:
-    """Each model's grade and which scorer production uses."""
+    """Each model's grade and which scorer production uses (`data.kind: both`: each part's)."""
+    if any("parts" in values for values in metrics.values()):
+        metrics = {f"{t} ({p})": r for t, v in metrics.items() for p, r in v["parts"].items()}
     for target, values in metrics.items():
         style = "green" if values["summary"]["beats_baseline"] else "bold red"
         console.print(

@@ -13,7 +13,8 @@ from segml.app.console import console
 from segml.config import Config
 from segml.data.catalog import Catalog
 from segml.reporting.text import Words, count, decimal, percent
-from segml.tiering.audit import REPURCHASED, outcome_of, rate_key
+from segml.stages.parts import BOTH, parts_of
+from segml.tiering.audit import outcome_of, rate_key
 
 # the measures shown per model, with short labels that fit a terminal: the first is the one the
 # grade is judged on
@@ -38,6 +39,12 @@ FORMATS = {
 NOTES = {"churn": "Brier score: lower is better; the others: higher is better."}
 # scorer names whose header differs by model (the value model's BG/NBD is BG/NBD x Gamma-Gamma)
 SCORER_HEADERS = {("upside", "baseline_bgnbd"): "baseline_bgnbd_value"}
+# the audit's "stayed" per outcome (`tiering.realized`): purchases, subscribers, both
+STAYED_WORDS = {
+    "repurchased": "bought again",
+    "retained": "still subscribed",
+    "stayed": "stayed (still subscribed or bought again)",
+}
 OUTPUTS = (
     ("report (open first)", "report"),
     ("workbook (business users)", "export_xlsx"),
@@ -52,6 +59,26 @@ def print_summary(cfg: Config, catalog: Catalog) -> None:
     movement and the audit, the forecast, the outputs."""
     w = Words(dataclasses.replace(cfg.export, language="en"))  # the terminal speaks English
     console.print(tier_table(cfg, catalog.read("tier_summary"), w))
+    for name, _, part in parts_of(cfg, catalog):  # data.kind both: each part's models
+        if cfg.data.kind == BOTH:
+            console.print(f"[bold]{name}[/bold]")
+        print_models(part, w)
+    choice = catalog.read("schedule").get("schedule_choice")
+    if choice:
+        console.print(f"Cutoff schedule: {choice['chosen']} — {choice['why']}")
+    print_periods(catalog)
+    if cfg.data.kind != BOTH:  # the forecast's totals of one kind's models
+        report_forecast(
+            catalog.read("tier_metrics"),
+            catalog.read("churn_metrics"),
+            catalog.read("upside_metrics"),
+            cfg.labels.horizon_days,
+        )
+    print_outputs(cfg, catalog)
+
+
+def print_models(catalog: Catalog, w: Words) -> None:
+    """Each model's backtest beside its baselines, its grade and the scorer in use."""
     for target in HEADLINE:
         metrics = catalog.read(f"{target}_metrics")
         if metrics.get("spread"):  # a model that was not trained has no backtest to show
@@ -64,16 +91,10 @@ def print_summary(cfg: Config, catalog: Catalog) -> None:
             console.print(f"  {metrics['summary']['blend']['verdict_en']}")
         reason = metrics["production"]["scorer_reason_en"]
         console.print(f"  {reason[:1].upper()}{reason[1:]}\n")
-    choice = catalog.read("schedule").get("schedule_choice")
-    if choice:
-        console.print(f"Cutoff schedule: {choice['chosen']} — {choice['why']}")
-    print_periods(catalog)
-    report_forecast(
-        catalog.read("tier_metrics"),
-        catalog.read("churn_metrics"),
-        catalog.read("upside_metrics"),
-        cfg.labels.horizon_days,
-    )
+
+
+def print_outputs(cfg: Config, catalog: Catalog) -> None:
+    """Where the outputs are."""
     console.print("\n[bold]Outputs[/bold]")
     for label, name in OUTPUTS:
         console.print(f"  {label:32s} {catalog.path(name)}")
@@ -202,7 +223,7 @@ def print_periods(catalog) -> None:
     for period in audit.get("periods", []):
         rates = period.get(f"{rate_key(period)}_by_tier", {})
         bought = ", ".join(f"{tier} {rate:.0%}" for tier, rate in rates.items())
-        stayed = "bought again" if outcome_of(period) == REPURCHASED else "still subscribed"
+        stayed = STAYED_WORDS[outcome_of(period)]
         state = "complete" if period["complete"] else "partly"
         console.print(
             f"audit of {period['as_of']} ({period['elapsed_days']} of {period['horizon_days']} days, "

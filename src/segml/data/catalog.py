@@ -38,10 +38,18 @@ DETAILS = "_details"  # the entry beside a DVC metrics file that holds the whole
 class Catalog:
     """Artifacts by name: file paths, and the entries `held` in memory instead."""
 
-    def __init__(self, paths: dict[str, Path], held: Iterable[str] = ()):
+    def __init__(
+        self,
+        paths: dict[str, Path],
+        held: Iterable[str] = (),
+        objects: dict[str, Any] | None = None,
+        keys: dict[str, str] | None = None,
+    ):
         self.paths = dict(paths)
         self.held = frozenset(held)
-        self._objects: dict[str, Any] = {}
+        # entries held in memory, by key: the name, or for a part's entry "<part>/<name>" (`part`)
+        self._objects: dict[str, Any] = {} if objects is None else objects
+        self._keys = dict(keys or {})
         unknown = self.held - set(self.paths)
         if unknown:
             raise KeyError(f"no artifacts named {sorted(unknown)} in conf/paths")
@@ -61,6 +69,18 @@ class Catalog:
     def under(self, folder: Path, names: list[str]) -> Catalog:
         """A catalog whose `names` keep their file names but live in `folder` (`segml score --out`)."""
         return self.at({name: Path(folder) / self.path(name).name for name in names})
+
+    def part(self, part: str, names: Iterable[str]) -> Catalog:
+        """A view in which `names` (and their metrics details) are one part's own: files in a
+        sub-folder `part` beside where conf/paths puts them, objects held apart; every other entry
+        is shared with this catalog (`data.kind: both`: `segml.stages.parts`)."""
+        own = {n for name in names for n in (name, f"{name}{DETAILS}") if n in self.paths}
+        paths = {n: self.paths[n].parent / part / self.paths[n].name for n in own}
+        keys = {n: f"{part}/{n}" for n in own}
+        return Catalog({**self.paths, **paths}, self.held, self._objects, {**self._keys, **keys})
+
+    def _key(self, name: str) -> str:
+        return self._keys.get(name, name)
 
     def in_memory(self, files: Iterable[str] = ()) -> Catalog:
         """A catalog holding every entry in memory but `files` (which stay files)."""
@@ -85,7 +105,7 @@ class Catalog:
         return self.paths[name]
 
     def exists(self, name: str) -> bool:
-        return name in self._objects if name in self.held else self.path(name).exists()
+        return self._key(name) in self._objects if name in self.held else self.path(name).exists()
 
     def read_optional(self, name: str) -> Any:
         """`read`, or None when the entry has not been made (an optional input or record)."""
@@ -125,7 +145,7 @@ class Catalog:
         """The user's export: the transactions and the customer table (None when there is none),
         held as given, or read from their files with `data`'s settings (every column as text)."""
         if RAW[0] in self.held:
-            return self._held(RAW[0]), self._objects.get(RAW[1])
+            return self._held(RAW[0]), self._objects.get(self._key(RAW[1]))
         return read_raw_inputs(self.path(RAW[0]), self.paths.get(RAW[1]), data)
 
     def read_raw(self, name: str, options: dict[str, Any], optional: bool = False) -> Any:
@@ -133,24 +153,24 @@ class Catalog:
         given, or read from its file (or folder, or glob) with `raw.read_raw_table`'s `options`
         (every column as text). None when it is `optional` and not there."""
         if name in self.held:
-            return self._objects.get(name) if optional else self._held(name)
+            return self._objects.get(self._key(name)) if optional else self._held(name)
         path = self.path(name)
         if optional and not input_exists(path):
             return None
         return read_raw_table(path, config_key=f"paths.{name}", **options)
 
     def _held(self, name: str) -> Any:
-        if name not in self._objects:
+        if self._key(name) not in self._objects:
             raise InputError(
                 f"{name} has not been made yet in this run: run the stage making it first"
             )
-        return self._objects[name]
+        return self._objects[self._key(name)]
 
     def write(self, name: str, obj: Any, **options) -> Path | None:
         """Write by the file's format (its suffix): parquet, csv, json, pkl; bytes and text as
         they are. An entry held in memory keeps `obj` itself (`options` are the file's)."""
         if name in self.held:
-            self._objects[name] = obj
+            self._objects[self._key(name)] = obj
             return None
         if f"{name}{DETAILS}" in self.paths:
             raise ValueError(
@@ -173,7 +193,7 @@ class Catalog:
         check_headline(name, headline)
         self.write(f"{name}{DETAILS}", record)
         if name in self.held:
-            self._objects[name] = headline
+            self._objects[self._key(name)] = headline
         else:
             WRITERS["json"](headline, self.path(name))
 

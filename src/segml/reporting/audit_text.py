@@ -98,4 +98,34 @@ AUDIT_TEXT = {
         "zh": "未来价值：预测{horizon}天月费收入{predicted}，已观察{elapsed}天实际月费收入{realized}；"
         "排序质量（标准化基尼系数）{gini}。",
     },
+    # both exports (data.kind: both): subscribers stay by not cancelling, buyers by buying again
+    "audit_note_both": {
+        "en": "For each earlier period: what its customers really did in the days since it was "
+        "graded: subscribers stayed if they did not cancel, the others if they bought again. A good "
+        "grading has more of tier A staying than of C, churn risk that ranks those who really left "
+        "first (ROC AUC: 1 = perfect, 0.5 = chance), and predicted value close to realized.",
+        "zh": "对每个更早期间：其客户在分级之后实际如何：订阅客户未退订即为留存，其他客户再次购买即为留存。好的分级应是A级留存比例"
+        "高于C级，流失风险能把真正流失的客户排在前面（ROC AUC：1 = 完美，0.5 = 随机），预测价值接近实际价值。",
+    },
+    "audit_stayed": {"en": "Stayed", "zh": "留存"},
+    "audit_stayed_tier": {"en": "Stayed: {tier}", "zh": "留存：{tier}"},
+    "audit_predicted_realized_both": {
+        "en": "Value (recurring revenue and spend): predicted → realized",
+        "zh": "价值（月费与消费）：预测 → 实际",
+    },
+    "audit_churn_both": {
+        "en": "Churn risk ranked customers with a ROC AUC of {auc} on what really happened "
+        "({n} customers: subscribers running then and recent buyers); it predicted {predicted} "
+        "would cancel or stop buying within {horizon} days, and {realized} did within the "
+        "{elapsed} days observed.",
+        "zh": "流失风险按实际结果的ROC AUC为{auc}（{n}位客户：当时在订阅的用户与近期购买的客户）；预测{predicted}"
+        "的客户{horizon}天内会退订或停止购买，实际在已观察的{elapsed}天内{realized}如此。",
+    },
+    "audit_value_both": {
+        "en": "Future value: predicted {predicted} (recurring revenue and spend) for the {horizon} "
+        "days, realized {realized} in the {elapsed} days observed; ranking quality (normalised "
+        "Gini) {gini}.",
+        "zh": "未来价值：预测{horizon}天价值（月费与消费）{predicted}，已观察{elapsed}天实际{realized}；"
+        "排序质量（标准化基尼系数）{gini}。",
+    },
 }

@@ -11,7 +11,7 @@ import pandas as pd
 
 from segml.reporting.html_table import html_table
 from segml.reporting.text import Words, count, decimal, is_missing, money, percent, tier_name
-from segml.tiering.audit import REPURCHASED, RETAINED, outcome_of, rate_key
+from segml.tiering.audit import REPURCHASED, RETAINED, STAYED, outcome_of, rate_key
 
 # the text keys (reporting.audit_text) of each outcome's words
 WORDS = {
@@ -30,6 +30,14 @@ WORDS = {
         "churn": "audit_churn_subscribed",
         "value": "audit_value_subscribed",
         "note": "audit_note_subscribed",
+    },
+    STAYED: {  # data.kind both: subscribers and buyers
+        "stayed": "audit_stayed",
+        "stayed_tier": "audit_stayed_tier",
+        "totals": "audit_predicted_realized_both",
+        "churn": "audit_churn_both",
+        "value": "audit_value_both",
+        "note": "audit_note_both",
     },
 }
 

@@ -41,8 +41,9 @@ RECURRING = {False: "", True: "_recurring"}  # words for subscribers' value: the
 
 
 def recurring(table: pd.DataFrame) -> bool:
-    """Whether the table's value is subscribers' recurring revenue (their monthly fee is in it)."""
-    return "mrr" in table
+    """Whether the table's value is subscribers' recurring revenue (their monthly fee is in it);
+    a table of both subscribers and buyers (`churn_kind`) is not."""
+    return "mrr" in table and "churn_kind" not in table
 
 
 def last_purchase_dates(table: pd.DataFrame) -> pd.Series:

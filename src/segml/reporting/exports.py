@@ -115,11 +115,16 @@ def _profiled(profile: pd.DataFrame | None) -> list[str]:
 
 
 def export_stage(
-    inputs: ReportInputs, tiering: TieringConfig, export_cfg: ExportConfig, salt: str | None
+    inputs: ReportInputs,
+    tiering: TieringConfig,
+    export_cfg: ExportConfig,
+    salt: str | None,
+    parts: dict[str, ReportInputs] | None = None,
 ) -> Exports:
-    """The export stage with the project's config: `build_exports` with the tiering vocabulary."""
+    """The export stage with the project's config: `build_exports` with the tiering vocabulary
+    (`parts`: each part's inputs, `data.kind: both`)."""
     levels = list(tiering.value_potential["levels"])
-    return build_exports(inputs, tiering.actions, levels, export_cfg, salt, tiering.teams)
+    return build_exports(inputs, tiering.actions, levels, export_cfg, salt, tiering.teams, parts)
 
 
 @dataclass(frozen=True)
@@ -145,9 +150,10 @@ def build_exports(
     cfg: ExportConfig,
     salt: str | None,
     teams: dict | None = None,
+    parts: dict[str, ReportInputs] | None = None,
 ) -> Exports:
     """The export stage: the shareable table, the workbook and the report (subscribers': in their
-    own words, `subscriber_headers`)."""
+    own words, `subscriber_headers`; `parts`: each part's model quality apart, `data.kind: both`)."""
     cfg = subscriber_headers(cfg) if recurring(inputs.table) else cfg
     table = export_table(inputs.table, cfg, salt)
     movement = dict(inputs.movement)
@@ -172,6 +178,7 @@ def build_exports(
             inputs.audit,
             _models_note(inputs),
             workbook_blocks(table, inputs.forecast, inputs.next_purchase, cfg.language),
+            part_metrics={n: p.metrics for n, p in parts.items()} if parts else None,
         )
     report = None
     if cfg.report:
@@ -181,7 +188,7 @@ def build_exports(
             if cfg.pseudonymize_ids
             else inputs.table
         )
-        report = render(_replace(inputs, table=shown, movement=movement), levels, cfg)
+        report = render(_replace(inputs, table=shown, movement=movement), levels, cfg, parts)
     return Exports(table, book, report)
 
 

@@ -22,6 +22,12 @@ AS_OF_FROM_DATA = "segml.as_of_from_data"  # "true": `as_of: null`, the date is 
 EXPORT = "segml.export"  # which export it graded, grown or not (`run_history.export_key`)
 KIND = "segml.kind"  # "pipeline" (models trained and registered) or "score" (`segml score`)
 REGISTERED = {"churn": "segml-churn", "upside": "segml-upside", "segmenter": "segml-segmenter"}
+# `data.kind: both`: each part's set under its own names (segml-subscriptions-churn, ...)
+REGISTERED |= {
+    f"{part}_{name}": f"segml-{part}-{name}"
+    for part in ("subscriptions", "transactions")
+    for name in ("churn", "upside", "segmenter")
+}
 
 
 def load_mlflow():

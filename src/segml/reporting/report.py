@@ -194,15 +194,29 @@ def _analysts(inputs: ReportInputs, w: Words, chart: Charts) -> str:
     )
 
 
+def _parts(parts: dict[str, ReportInputs], cfg: ExportConfig, w: Words, chart: Charts) -> str:
+    """Model quality of each part of a `data.kind: both` table, under its heading, in its kind's
+    words (subscribers: contract x tenure where buyers have frequency x recency)."""
+    return "".join(
+        f"<h2>{html.escape(w.name(f'part_{name}'))}</h2>"
+        + _analysts(part, Words(cfg, recurring(part.table)), chart)
+        for name, part in parts.items()
+    )
+
+
 def render(
-    inputs: ReportInputs, levels: list[str] | None = None, cfg: ExportConfig | None = None
+    inputs: ReportInputs,
+    levels: list[str] | None = None,
+    cfg: ExportConfig | None = None,
+    parts: dict[str, ReportInputs] | None = None,
 ) -> str:
-    """The report as one HTML string; a part with no data says so instead of failing."""
+    """The report as one HTML string; a part with no data says so instead of failing. `parts`:
+    each part's inputs (`data.kind: both`), whose model quality follows page one part by part."""
     cfg = cfg or ExportConfig()
     w = Words(cfg, recurring(inputs.table))
     chart = Charts()  # page one first: the first chart carries plotly.js
     business = _business(inputs, w, chart, cfg.call_list_customers)
-    analysts = _analysts(inputs, w, chart)
+    analysts = _parts(parts, cfg, w, chart) if parts else _analysts(inputs, w, chart)
     lang = {"zh": "zh-CN", "en": "en", "both": "zh-CN"}.get(w.language, "zh-CN")
     title = f"{w('title')} · {w('as_of')} {inputs.as_of}"
     return f"""<!DOCTYPE html>

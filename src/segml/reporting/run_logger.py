@@ -291,7 +291,7 @@ def record_pipeline_run(
     metrics, grades and scorers as tags, the portable models (`example_rows`, the snapshot's first
     rows, give their input examples), the logged tables and files."""
     paths = cfg.paths
-    model_metrics = {k: metrics[k] for k in ("churn", "upside")}
+    model_metrics = model_records(metrics)
     data_digest = file_digest(*export_files(cfg), paths.raw_customers)
     metrics = with_flat_audit(metrics)
     return log_pipeline_run(
@@ -318,7 +318,7 @@ def record_pipeline_run(
             },
             **forecast_tags(catalog.read("schedule"), model_metrics),
         },
-        models={name: (model, example_rows) for name, model in models.items()},
+        models={name: (model, _rows(example_rows, name)) for name, model in models.items()},
         tables=run_tables(
             exports.table,
             tiers,
@@ -326,7 +326,7 @@ def record_pipeline_run(
             cfg.tracking,
             salt,
             paths.in_mlflow_run,
-            tuple(cfg.audit.psi_columns),
+            (*cfg.audit.psi_columns, "churn_kind"),  # data.kind both: which churn
         ),
         artifacts={
             "tables": [catalog.path("segment_profile")],
@@ -351,6 +351,23 @@ def record_pipeline_run(
         overrides=recorded_overrides(),
         promote=promote,
     )
+
+
+def model_records(metrics: dict) -> dict:
+    """The churn and value models' records by name; a `data.kind: both` run's by part too
+    (`churn.subscriptions`, ...)."""
+    out = {}
+    for target in ("churn", "upside"):
+        parts = metrics[target].get("parts")
+        out |= (
+            {f"{target}.{p}": r for p, r in parts.items()} if parts else {target: metrics[target]}
+        )
+    return out
+
+
+def _rows(example_rows, name: str) -> pd.DataFrame:
+    """A model's input example: the snapshot's first rows, or its part's (by model name)."""
+    return example_rows[name] if isinstance(example_rows, dict) else example_rows
 
 
 def forecast_tags(schedule: dict, model_metrics: dict) -> dict[str, str]:
@@ -433,7 +450,7 @@ def record_scoring_run(
             cfg.tracking,
             salt,
             paths.in_mlflow_run,
-            tuple(cfg.audit.psi_columns),
+            (*cfg.audit.psi_columns, "churn_kind"),  # data.kind both: which churn
         ),
     )
 

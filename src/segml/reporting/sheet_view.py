@@ -130,6 +130,7 @@ NAMED_CODES = {
     "rfm_segment": "rfm_segment",
     "persona": "persona",
     "vp_cell": "vp_cell",
+    "churn_kind": "churn_kind",
 }
 
 

@@ -262,11 +262,13 @@ def workbook(
     models_note: dict[str, str] | None = None,
     forecast: list[tuple[str | None, pd.DataFrame]] | None = None,
     sheets: dict[str, list[tuple[str | None, pd.DataFrame]]] | None = None,
+    part_metrics: dict[str, pd.DataFrame] | None = None,
 ) -> bytes:
     """The workbook, sheets in `SHEETS` order (notes/phase2.md): the call list, summary (with the
     models in use, `models_note`), customers, movement, audit (`audit`: metrics/audit_details),
     forecast (`forecast`: its blocks, `forecast_view.workbook_blocks`), lifecycle, RFM, actions;
-    with a `contract_tenure` breakdown (subscribers) in RFM's place (`SUBSCRIBER_SHEETS`).
+    with a `contract_tenure` breakdown (subscribers) in RFM's place (`SUBSCRIBER_SHEETS`);
+    `part_metrics`: each part's model quality (`data.kind: both`) in the place of `metrics`.
     `sheets` may give any sheet's blocks (title or title key, frame) instead; a sheet with
     nothing this run says so in one line."""
     breakdowns = (
@@ -291,11 +293,13 @@ def workbook(
     book.block(people(calls.rows), "call_list", 0, title, main=True)
 
     row = book.block(people(summary), "summary", 0, label("title_tiers", cfg))
-    for target, frame in quality_blocks(one_note(metrics, cfg.language)):
-        title = label("title_model_quality", cfg) + (
-            f" · {word(f'target_{target}', cfg)}" if target else ""
-        )
-        row = book.block(people(frame), "summary", row, title)
+    for part, frames in (part_metrics or {None: metrics}).items():  # data.kind both: per part
+        for target, frame in quality_blocks(one_note(frames, cfg.language)):
+            title = label("title_model_quality", cfg) + (
+                f" · {word(f'target_{target}', cfg)}" if target else ""
+            )
+            title += f" · {word(f'part_{part}', cfg)}" if part else ""
+            row = book.block(people(frame), "summary", row, title)
     if models_note:
         text = Words(cfg).pick(models_note, " / ")
         row = book.block(pd.DataFrame({"models_used": [text]}), "summary", row)

@@ -225,7 +225,9 @@ def _period_line(period: dict) -> dict:
         return {c: period.get(c) for c in PERIOD_COLUMNS}
     rate = rate_key(period)
     return {
-        SUBSCRIBER_PERIOD_COLUMNS.get(c, c): period.get(rate if c == "repurchase_rate" else c)
+        (rate if c == "repurchase_rate" else SUBSCRIBER_PERIOD_COLUMNS.get(c, c)): period.get(
+            rate if c == "repurchase_rate" else c
+        )
         for c in PERIOD_COLUMNS
     }
 

@@ -14,11 +14,13 @@ from segml.data import schema as s
 from segml.data.catalog import Catalog
 from segml.reporting import run_history
 from segml.stages.kinds import kind_of
-from segml.stages.outcomes import Measure
+from segml.stages.outcomes import Measure, both_outcomes
+from segml.stages.parts import BOTH
 from segml.stages.step import Engine
 from segml.tiering import audit as a
 from segml.tiering import policies as t
 from segml.tiering.periods import Period, audited_periods, elapsed_days, pinned
+from segml.tiering.realized import RATES, STAYED
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
@@ -26,7 +28,8 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     tiers = catalog.read_columns("tiers", list(dict.fromkeys(wanted)))
     as_of = str(tiers["as_of"].dropna().iloc[0]) if tiers["as_of"].notna().any() else ""
     record = audit(cfg, catalog, tiers, as_of)
-    catalog.write_metrics("audit_metrics", record, headline(record, kind_of(cfg).realized.rate))
+    rate = RATES[STAYED] if cfg.data.kind == BOTH else kind_of(cfg).realized.rate
+    catalog.write_metrics("audit_metrics", record, headline(record, rate))
 
 
 def headline(record: dict, rate: str = "repurchase_rate") -> dict:
@@ -69,9 +72,12 @@ def audit(cfg: Config, catalog: Catalog, tiers: pd.DataFrame, as_of: str) -> dic
         matched = run_history.with_current_ids(logged, ids, salt) if logged is not None else None
         if matched is not None:
             bases[period.run_id] = matched
-    measure = kind_of(cfg).realized.read(
-        catalog, cfg.features.subscriptions, min(p.as_of for p in chain)
-    )
+    since = min(p.as_of for p in chain)
+    if cfg.data.kind == BOTH:  # subscribers by their spells, the others by their purchases
+        active = cfg.labels.active_within_days or 365
+        measure = both_outcomes(catalog, cfg.features.subscriptions, since, active)
+    else:
+        measure = kind_of(cfg).realized.read(catalog, cfg.features.subscriptions, since)
     for period in audited:
         if period.run_id not in bases:
             continue

@@ -59,3 +59,16 @@ def subscriber_outcomes(catalog: Catalog, subscriptions: dict, since: str) -> Me
 
 TRANSACTION_OUTCOMES = Outcomes(r.REPURCHASED, transaction_outcomes)
 SUBSCRIBER_OUTCOMES = Outcomes(r.RETAINED, subscriber_outcomes)
+
+
+def both_outcomes(catalog: Catalog, subscriptions: dict, since: str, active_days: int) -> Measure:
+    """Both exports: subscribers' spells and everyone's purchases from `active_days` before
+    `since`, read once (`tiering.realized.realized_from_both`)."""
+    spells = index_spells(catalog.read("prepared_subscriptions"))
+    grace = int(dict(subscriptions or {}).get("grace_days", Settings.grace_days))
+    tx = catalog.read(
+        "prepared_transactions",
+        columns=[s.CUSTOMER_ID, s.TS, s.AMOUNT],
+        filters=[(s.TS, ">", pd.Timestamp(since) - pd.Timedelta(days=active_days))],
+    )
+    return lambda start, days: r.realized_from_both(spells, tx, start, days, grace, active_days)

@@ -6,6 +6,7 @@ per kind (`STEPS`); the rest of the stage is the same for both."""
 from __future__ import annotations
 
 from segml.config import Config
+from segml.data.both import combine_prepared
 from segml.data.catalog import Catalog
 from segml.data.partitions import prepare_partitioned
 from segml.data.subscriptions import (
@@ -36,7 +37,7 @@ def per_partition(parts: Partitions, cfg: Config, catalog: Catalog):
     return prepare_partitioned(parts, cfg.data, cfg.as_of, cfg.dask.partitions, sources, *out)
 
 
-def subscriptions(cfg: Config, catalog: Catalog):
+def subscriptions(cfg: Config, catalog: Catalog, write: bool = True):
     """The subscription export: spells, optional usage and payments, the customer table (local
     engine only for now: config composing stops `engine: dask` with subscriptions)."""
     data = cfg.data
@@ -53,13 +54,25 @@ def subscriptions(cfg: Config, catalog: Catalog):
     result = prepare_subscriptions(
         SubscriptionExport(**tables, customers=customers), data, cfg.as_of, sources
     )
-    for name in (SUBSCRIPTIONS, PAYMENTS, USAGE, "customers"):
+    for name in (SUBSCRIPTIONS, PAYMENTS, USAGE, "customers") if write else ():
+        catalog.write(f"prepared_{name}", getattr(result, name))
+    return result
+
+
+def both(cfg: Config, catalog: Catalog):
+    """Both exports (`data.kind: both`): each by its own reader, the customer table kept once, the
+    rejected rows, the customers without either and the quality figures put together."""
+    purchases = whole(cfg, catalog)
+    result = combine_prepared(
+        purchases, subscriptions(cfg, catalog, write=False), catalog.source("raw_customers")
+    )
+    for name in (SUBSCRIPTIONS, PAYMENTS, USAGE):
         catalog.write(f"prepared_{name}", getattr(result, name))
     return result
 
 
 STEP = Step(whole, per_partition)
-STEPS = {"transactions": STEP, "subscriptions": Step(subscriptions)}  # by data.kind
+STEPS = {"transactions": STEP, "subscriptions": Step(subscriptions), "both": Step(both)}
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:

@@ -16,6 +16,7 @@ from segml.models.promotion import Champion, challenge, fair_cutoffs
 from segml.reporting import run_history, run_logger
 from segml.reporting.exports import Exports, export_table
 from segml.stages.artifacts import exported_names, read_models
+from segml.stages.parts import BOTH, first_part, parts_of
 from segml.stages.schedule import schedule_of
 from segml.stages.step import Engine
 
@@ -52,10 +53,15 @@ def promotion(
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     salt = export_salt(cfg.export)
-    schedule = schedule_of(cfg, catalog)  # before anything is read or logged
+    schedule = schedule_of(*first_part(cfg, catalog))  # before anything is read or logged
     metrics = {key: catalog.read(name) for key, name in STAGE_METRICS.items()}
     as_of = str(catalog.read("schedule")["as_of"])
-    promote = promotion(cfg, catalog, metrics, schedule, as_of)
+    if cfg.data.kind == BOTH:  # each part's set, named by its part; no champion challenge yet
+        models, examples = both_models(cfg, catalog)
+        promote = (False, "data.kind both: the champion challenge of two model sets is not built")
+    else:
+        promote = promotion(cfg, catalog, metrics, schedule, as_of)
+        models, examples = read_models(catalog), catalog.read_head("snapshot", 5)
     io.release_arrow_memory()  # the folds' rows are gone before the tier table is read
     tiers = catalog.read("tiers")
     run = run_logger.record_pipeline_run(
@@ -64,13 +70,23 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         Exports(export_table(tiers, cfg.export, salt), None, None),
         tiers,
         metrics,
-        read_models(catalog),
-        catalog.read_head("snapshot", 5),  # the models' input examples
+        models,
+        examples,  # the models' input examples: the snapshot's first rows
         salt,
         exported_names(cfg.export),
         promote,
     )
     catalog.write("mlflow_run", run)
+
+
+def both_models(cfg: Config, catalog: Catalog) -> tuple[dict, dict]:
+    """Every part's models named `<part>_<model>`, and each one's input example (its part's)."""
+    models, examples = {}, {}
+    for part, _, entries in parts_of(cfg, catalog):
+        head = entries.read_head("snapshot", 5)
+        for name, model in read_models(entries).items():
+            models[f"{part}_{name}"], examples[f"{part}_{name}"] = model, head
+    return models, examples
 
 
 def scored(cfg: Config, catalog: Catalog, engine: Engine) -> None:

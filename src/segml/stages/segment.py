@@ -8,10 +8,22 @@ from segml.data.catalog import Catalog
 from segml.features.build import Vocabulary
 from segml.models.segment import segment_columns, segment_customers
 from segml.stages.kinds import kind_of
+from segml.stages.parts import BOTH, parts_of
 from segml.stages.step import Engine
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
+    """Each part's segments (`data.kind: both`: subscribers' and buyers' apart, each on its kind's
+    segment features); for both, the project's record of the two."""
+    done = {name: segment(c, part) for name, c, part in parts_of(cfg, catalog)}
+    if cfg.data.kind == BOTH:
+        catalog.write("segmenter", {name: found[0] for name, found in done.items()})
+        records = {name: found[1] for name, found in done.items()}
+        catalog.write_metrics("segment_metrics", {"parts": records}, both_headline(records))
+
+
+def segment(cfg: Config, catalog: Catalog):
+    """One kind's segments: the segmenter and its metrics (also written to the catalog)."""
     # the kind's segment features (data.kind: subscribers' are not RFM)
     vocabulary = Vocabulary(**catalog.read("vocabulary"))
     settings = kind_of(cfg).segments(cfg.segment, vocabulary, cfg.features)
@@ -31,6 +43,7 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     catalog.write("segments", assigned)
     catalog.write("segment_profile", profile)
     catalog.write_metrics("segment_metrics", metrics, headline(metrics))
+    return segmenter, metrics
 
 
 def headline(metrics: dict) -> dict:
@@ -38,3 +51,8 @@ def headline(metrics: dict) -> dict:
     how stable across seeds."""
     keys = {"k": "k", "silhouette": "silhouette", "stability": "stability_ari"}
     return {"segments": {name: metrics.get(key) for name, key in keys.items()}}
+
+
+def both_headline(records: dict[str, dict]) -> dict:
+    """Each part's headline under `segments_<part>` (three numbers each)."""
+    return {f"segments_{name}": headline(r)["segments"] for name, r in records.items()}

@@ -14,11 +14,40 @@ from segml.models.sampling import read_training_rows
 from segml.models.training import train_models
 from segml.reporting.plots import plot_churn, plot_deciles
 from segml.stages.kinds import kind_of
+from segml.stages.parts import BOTH, parts_of
 from segml.stages.schedule import schedule_of
 from segml.stages.step import Engine
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
+    """Each part's models (`data.kind: both`: subscribers' and buyers' apart, each beside its own
+    baselines); for both, the project's record of the two sets."""
+    done = {name: train(c, part) for name, c, part in parts_of(cfg, catalog)}
+    if cfg.data.kind == BOTH:
+        write_both(catalog, done)
+
+
+def write_both(catalog: Catalog, done: dict) -> None:
+    """The project's entries of a `both` run: each part's model set by part, the metrics' records
+    by part with each part's headline, the fold scores and plot tables with their part, and the
+    images of the first part (each part's own are in its folder)."""
+    for target in ("churn", "upside"):
+        catalog.write(f"{target}_model", {n: getattr(t, target) for n, t in done.items()})
+        records = {n: t.metrics[target] for n, t in done.items()}
+        lines = {f"{target}_{n}": headline(target, r)[target] for n, r in records.items()}
+        catalog.write_metrics(f"{target}_metrics", {"parts": records}, lines)
+    frames = {n: _fold_scores_frame(t.fold_scores).assign(part=n) for n, t in done.items()}
+    catalog.write("fold_scores", pd.concat(frames.values(), ignore_index=True))
+    first = next(iter(done.values()))
+    for name in first.plots:
+        tables = [t.plots[name].assign(part=n) for n, t in done.items()]
+        catalog.write(f"{name}_plot", pd.concat(tables, ignore_index=True), bom=False)
+    catalog.write("churn_image", plot_churn(first.plots["calibration"], first.plots["lift"]))
+    catalog.write("deciles_image", plot_deciles(first.plots["deciles"]))
+
+
+def train(cfg: Config, catalog: Catalog):
+    """One kind's walk-forward backtest and production scorers (also written to the catalog)."""
     schedule = schedule_of(cfg, catalog)
     vocabulary = Vocabulary(**catalog.read("vocabulary"))
 
@@ -56,6 +85,7 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     # static images render offline in `dvc plots show/diff` (no charting library from the web)
     catalog.write("churn_image", plot_churn(trained.plots["calibration"], trained.plots["lift"]))
     catalog.write("deciles_image", plot_deciles(trained.plots["deciles"]))
+    return trained
 
 
 def headline(target: str, metrics: dict) -> dict:

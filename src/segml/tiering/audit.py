@@ -27,7 +27,7 @@ from segml.data import schema as s
 from segml.models import evaluation as ev
 from segml.tiering import policies as t
 from segml.tiering.periods import Period, elapsed_days
-from segml.tiering.realized import RATES, REPURCHASED, RETAINED, REVENUE, RUNNING
+from segml.tiering.realized import RATES, REPURCHASED, RETAINED, REVENUE, RUNNING, STAYED
 
 # lifecycle statuses in reading order: customers who bought or subscribe, then those without a
 # usable purchase or subscription (each kind shows its own)
@@ -50,7 +50,7 @@ LIFECYCLE_ORDER = [
 
 def outcome_of(period: dict) -> str:
     """The outcome an audited period measured (`repurchased` or `retained`), from its keys."""
-    return RETAINED if RATES[RETAINED] in period else REPURCHASED
+    return next((o for o in (RETAINED, STAYED) if RATES[o] in period), REPURCHASED)
 
 
 def rate_key(period: dict) -> str:
@@ -118,7 +118,7 @@ def audit_period(
     `realized` marks `running` at the period's as_of (subscribers), else those who bought in the
     `active_within_days` before it."""
     elapsed = elapsed_days(period, as_of, horizon_days)
-    outcome = RETAINED if RETAINED in realized else REPURCHASED
+    outcome = next((o for o in (RETAINED, STAYED) if o in realized), REPURCHASED)
     rate = RATES[outcome]
     table = base.merge(realized, on=s.CUSTOMER_ID, how="left")
     for flag in (outcome, RUNNING) if RUNNING in realized else (outcome,):
@@ -143,6 +143,12 @@ def audit_period(
         if "lifecycle_status" in table
         else {},
     }
+    if "churn_kind" in tiered:  # data.kind both: each part's share who stayed and its forecasts
+        parts = _breakdown(tiered.dropna(subset=["churn_kind"]), "churn_kind", [], outcome)
+        for kind, found in parts.items():
+            rows = tiered[(tiered["churn_kind"] == kind).to_numpy()]
+            found.update(_forecasts(rows, outcome, active_within_days, bands))
+        out["by_churn_kind"] = parts
     return {**out, **_forecasts(tiered, outcome, active_within_days, bands)}
 
 
@@ -260,6 +266,9 @@ def audit_metrics(audit: dict) -> dict[str, float]:
         rate_name = rate_key(period)
         for tier, rate in period.get(f"{rate_name}_by_tier", {}).items():
             put(f"{at}.{rate_name}.{tier}", rate)
+        for kind, found in period.get("by_churn_kind", {}).items():  # data.kind both
+            put(f"{at}.{kind}.{rate_name}", found.get(rate_name))
+            put(f"{at}.{kind}.churn_roc_auc", found.get("churn_roc_auc"))
     latest = (audit.get("stability") or [{}])[-1]
     values = [v for v in latest.get("psi", {}).values() if v == v]
     put("psi_max", max(values) if values else float("nan"))

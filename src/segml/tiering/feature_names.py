@@ -39,7 +39,7 @@ def check_subscriber_names(cfg: Config) -> None:
     kinds' words are {en, zh}, and every feature a lifecycle rule or a reason phrase of a subscriber
     behaviour names is built (or a fact the reasons add); stops with a ConfigError naming the
     setting, the feature and what to do. Transactions: nothing to check."""
-    if cfg.data.kind != "subscriptions":
+    if cfg.data.kind not in ("subscriptions", "both"):  # both: its subscribers' rules and phrases
         return
     settings = settings_of(cfg)
     usage_words(cfg.data.usage)

@@ -19,11 +19,12 @@ from segml.features.spells import Spells, at_cutoff, revenue_between, spell_labe
 from segml.features.transactions import to_day
 
 REPURCHASED, RETAINED, REVENUE = "repurchased", "retained", "revenue"
+STAYED = "stayed"  # data.kind both: still subscribed (subscribers) or bought again (the others)
 # who the churn and value forecasts were about, when the realized table knows it (subscribers:
 # running at the period's as_of); without it, those who bought in the `active_within_days` before
 RUNNING = "running"
 # the outcome a realized table carries -> its rate's name in audit.json
-RATES = {REPURCHASED: "repurchase_rate", RETAINED: "retention_rate"}
+RATES = {REPURCHASED: "repurchase_rate", RETAINED: "retention_rate", STAYED: "stay_rate"}
 
 
 def realized_from_transactions(tx: pd.DataFrame, start: str, days: int) -> pd.DataFrame:
@@ -70,3 +71,35 @@ def realized_from_spells(spells: Spells, start: str, days: int, grace_days: int)
             REVENUE: revenue[known],
         }
     )
+
+
+def realized_from_both(
+    spells: Spells, tx: pd.DataFrame, start: str, days: int, grace_days: int, active_days: int
+) -> pd.DataFrame:
+    """Both exports (`data.kind: both`): subscribers as `realized_from_spells` says (their revenue
+    with their purchases' net spend in the window added, as their value label); everyone else as
+    purchases say (`running` = bought in the `active_days` before `start`: the purchase models'
+    population); `stayed`: still subscribed, or bought again. `tx`: purchases from `start` less
+    `active_days`."""
+    subscribers = realized_from_spells(spells, start, days, grace_days)
+    subscribers = subscribers.rename(columns={RETAINED: STAYED})
+    bought = realized_from_transactions(tx, start, days).rename(columns={REPURCHASED: STAYED})
+    first = pd.Timestamp(start) - pd.Timedelta(days=active_days)
+    day = tx[s.TS].dt.normalize()
+    active = set(tx.loc[(day > first) & (day <= pd.Timestamp(start)), s.CUSTOMER_ID])
+    running = set(subscribers.loc[subscribers[RUNNING], s.CUSTOMER_ID])
+    spend = bought.set_index(s.CUSTOMER_ID)[REVENUE]
+    subscribers = subscribers[subscribers[RUNNING]].assign(
+        **{REVENUE: lambda f: f[REVENUE] + spend.reindex(f[s.CUSTOMER_ID]).fillna(0).to_numpy()}
+    )
+    buyers = sorted((active | set(bought[s.CUSTOMER_ID])) - running)
+    others = bought.set_index(s.CUSTOMER_ID).reindex(buyers)
+    others = pd.DataFrame(
+        {
+            s.CUSTOMER_ID: buyers,
+            RUNNING: [c in active for c in buyers],
+            STAYED: others[STAYED].fillna(False).astype(bool).to_numpy(),
+            REVENUE: others[REVENUE].fillna(0.0).to_numpy(),
+        }
+    )
+    return pd.concat([subscribers, others], ignore_index=True)

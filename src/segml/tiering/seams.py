@@ -98,7 +98,14 @@ def _recurring_values(snap: pd.DataFrame, cfg: TieringConfig, horizon_days: int)
     wanted = f"revenue_{cfg.value_window_days}d"
     current = snap[wanted] if wanted in snap else snap[revenue[-1]]
     last = f"revenue_{horizon_days}d"
-    return current, snap[last] if last in snap else snap["mrr"] * horizon_days / s.DAYS_PER_MONTH
+    last = snap[last] if last in snap else snap["mrr"] * horizon_days / s.DAYS_PER_MONTH
+    # with both exports (`data.kind: both`): their purchases in the same windows, money with money
+    current_spend, last_spend = (
+        f"purchase_spend_{d}d" for d in (cfg.value_window_days, horizon_days)
+    )
+    if current_spend in snap and last_spend in snap:
+        return current + snap[current_spend], last + snap[last_spend]
+    return current, last
 
 
 def _subscriber_lifecycle(snap: pd.DataFrame, churn_probability: pd.Series, cfg: TieringConfig):
