@@ -30,7 +30,7 @@ WHOLE_CONFIG = {
     "segml.reporting.run_logger.record_scoring_run": "as record_pipeline_run, for `segml score`",
     "segml.reporting.run_history.export_of": "it names the export a period belongs to from "
     "`paths.raw_transactions` and `data.columns`, which the stages calling it list",
-    "segml.data.both.part_config": "a part of a `data.kind: both` project sees the stage's "
+    "segml.data.parts.part_config": "a part of a `data.kind: both` project sees the stage's "
     "config with `data.kind` set to the part (it reads no other key); the stage reads that config "
     "as its own, so its params cover what it reads",
     "segml.tiering.feature_names.check_subscriber_names": "it writes nothing (it stops or lets "

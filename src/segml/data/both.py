@@ -10,18 +10,16 @@ totals the stage's headline reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pandas as pd
 
-from segml.config import Config
 from segml.data import schema as s
 from segml.data.subscriptions import PreparedSubscriptions
 from segml.data.validate import Prepared
 from segml.errors import ConfigError
 
 TOTALS = ("rows_read", "rows_clean", "rows_rejected", "rows_skipped", "rows_after_period")
-PARTS = ("transactions", "subscriptions")  # the kinds of a `both` project, in this order
 
 
 @dataclass(frozen=True)
@@ -125,8 +123,3 @@ def check_both_mapped(data) -> None:
             f"{', '.join(missing)} to your column names (conf/data/both_demo.yaml shows both), "
             "or use kind transactions or subscriptions for one export."
         )
-
-
-def part_config(cfg: Config, part: str) -> Config:
-    """One part's view of a `both` project's config: the same settings, `data.kind` the part."""
-    return replace(cfg, data=replace(cfg.data, kind=part))

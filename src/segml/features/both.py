@@ -45,7 +45,6 @@ JOINED = (
 # order stay unknown (missing)
 ZERO_WHEN_NEVER_BOUGHT = ("frequency", "monetary_total", "spend_90d", "spend_365d")
 ZERO_WHEN_NEVER_BOUGHT += ("purchase_days_90d", "purchase_days_365d")
-PARTS = ("subscriptions", "transactions")  # scored in this order; a customer is in one part
 
 
 def as_of_both(

@@ -1,5 +1,5 @@
 """The parts of a project with both exports (`data.kind: both`): one kind's population each
-(`segml.features.both.PARTS`), graded by that kind's own stage bodies with a part view of the
+(`segml.data.parts.PARTS`), graded by that kind's own stage bodies with a part view of the
 config (`data.kind` set to the part) and of the catalog (the kind-specific entries below live in a
 sub-folder named after the part, beside where conf/paths puts them; raw and prepared tables,
 rejected rows and data quality are shared). A project of one kind has one part: itself, with the
@@ -12,9 +12,8 @@ from collections.abc import Iterator
 import pandas as pd
 
 from segml.config import Config
-from segml.data.both import part_config
 from segml.data.catalog import Catalog
-from segml.features.both import PARTS
+from segml.data.parts import PARTS, part_config
 
 BOTH = "both"
 # what each part has of its own: features, segments, models, their metrics and plots, tiers
