@@ -52,6 +52,8 @@ SLOWEST = (
     "e2e/test_privacy.py",
     "e2e/test_pipeline.py",
     "e2e/test_dask.py",
+    "e2e/test_subscription_demo.py",
+    "e2e/test_both_demo.py",
 )
 # The other long files, longest first (trained models or whole in-memory runs shared by their
 # tests; marked slow too): started right after the end-to-end ones, so no worker is left running
