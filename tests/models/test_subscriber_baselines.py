@@ -171,3 +171,18 @@ def test_a_blend_with_a_subscriber_baseline_explains_its_scores():
         driver = np.log(baseline.predict(frame.head(5)) / (1 - baseline.predict(frame.head(5))))
         reference = np.log(baseline.reference_ / (1 - baseline.reference_))
         np.testing.assert_allclose(parts["contract_months"], (driver - reference) / 2, rtol=1e-6)
+
+
+def test_the_run_rate_counts_subscribers_purchases_when_the_value_label_does():
+    """With both exports a subscriber's value label is fees plus purchases in the window: the run
+    rate adds the last 90 days' purchases at the same pace, else it would flatter the model."""
+    from segml.features.both import JOINED, PREFIX
+    from segml.models.baselines import PURCHASES_90D
+
+    assert PURCHASES_90D in {PREFIX + name for name in JOINED}  # the column features.both joins
+    frame = pd.DataFrame({"mrr": [30.4375, 0.0, 60.875], PURCHASES_90D: [90.0, 45.0, np.nan]})
+    fees_only = RunRate(60).fit(frame.drop(columns=[PURCHASES_90D])).predict(frame)
+    assert fees_only.tolist() == pytest.approx([60.0, 0.0, 120.0])
+    with_purchases = RunRate(60).fit(frame).predict(frame)
+    # 60 days of fees, plus 60 days of purchases at the last 90 days' pace (none unknown: none)
+    assert with_purchases.tolist() == pytest.approx([60.0 + 60.0, 0.0 + 30.0, 120.0])
