@@ -60,3 +60,20 @@ def test_call_list_uses_the_tables_value_at_stake_and_keeps_optional_columns():
 def test_call_list_is_empty_without_lifecycle_statuses():
     calls = call_list(customers()[["customer_id", "tier"]], cap=10)
     assert calls.rows.empty and calls.at_risk == 0
+
+
+def test_call_list_says_which_churn_a_probability_means_when_a_table_has_both_kinds():
+    both = customers().assign(
+        churn_kind_en=["cancels subscription", "stops buying"] * 3,
+        churn_kind_zh=["退订", "停止购买"] * 3,
+    )
+    rows = call_list(both, cap=None).rows
+    assert list(rows.columns[:5]) == [
+        "rank",
+        "customer_id",
+        "tier",
+        "churn_kind_zh",
+        "churn_kind_en",
+    ]
+    assert rows.set_index("customer_id").loc["c2", "churn_kind_en"] == "stops buying"
+    assert "churn_kind_en" not in call_list(customers(), None).rows  # one kind: nothing to say

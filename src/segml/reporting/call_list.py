@@ -21,6 +21,9 @@ COLUMNS = [
     "rank",
     s.CUSTOMER_ID,
     "tier",
+    # with both exports: which churn the probability means (a cancellation or a silence)
+    "churn_kind_zh",
+    "churn_kind_en",
     "churn_band",
     "value_at_stake",
     "churn_probability",
