@@ -77,3 +77,23 @@ def test_call_list_says_which_churn_a_probability_means_when_a_table_has_both_ki
     ]
     assert rows.set_index("customer_id").loc["c2", "churn_kind_en"] == "stops buying"
     assert "churn_kind_en" not in call_list(customers(), None).rows  # one kind: nothing to say
+
+
+def test_subscribers_behind_on_their_payment_are_called_too():
+    """Past-due subscribers are the likeliest to cancel: the list holds them beside those at risk
+    (the purchase statuses have no past due, so a buyers' list is as before)."""
+    table = customers().assign(
+        lifecycle_status=["at_risk", "past_due", "trial", "active", "new", "past_due"]
+    )
+    calls = call_list(table, cap=None)
+    assert calls.rows["customer_id"].tolist() == ["c1", "c6", "c2"]  # 500, 500, 90
+    assert calls.at_risk == 3
+
+
+def test_value_at_stake_is_worded_for_what_the_table_counts():
+    from segml.reporting.call_list import value_words
+
+    buyers = customers()
+    subscribers = buyers.assign(mrr=10.0)
+    both = subscribers.assign(churn_kind="cancels_subscription")
+    assert [value_words(t) for t in (buyers, subscribers, both)] == ["", "_recurring", "_both"]

@@ -8,7 +8,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from segml.reporting.call_list import RECURRING, call_list, recurring
+from segml.reporting.call_list import call_list, value_words
 from segml.reporting.charts import LIFECYCLE_COLOURS, PALETTE, Charts
 from segml.reporting.html_table import html_table
 from segml.reporting.text import (
@@ -327,7 +327,7 @@ def at_risk_section(table: pd.DataFrame, w: Words, cap: int | None = None, top: 
     )
     formats = {w.name("rank"): count, w.name("value_at_stake"): money}
     note = w.sentence(
-        "at_risk_note" + RECURRING[recurring(table)],
+        "at_risk_note" + value_words(table),
         shown=count(len(chosen)),
         listed=count(len(calls.rows)),
         at_risk=count(calls.at_risk),

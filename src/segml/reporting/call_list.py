@@ -1,4 +1,5 @@
-"""The call list: at-risk customers, the most value at stake first, with what an agent needs to
+"""The call list: at-risk customers (and subscribers whose payment is past due), the most value
+at stake first, with what an agent needs to
 call them (churn band, last purchase, expected next purchase when known, reasons, action, team).
 
 The workbook's first sheet and the report's call-first table are both this list, so they agree
@@ -40,13 +41,21 @@ COLUMNS = [
 ]
 
 
-RECURRING = {False: "", True: "_recurring"}  # words for subscribers' value: their fees
+# who is called: customers at risk, and subscribers behind on their payment (past due: among
+# subscribers the likeliest to cancel, whom customer service calls with a payment reminder)
+CALLED = ("at_risk", "past_due")
 
 
 def recurring(table: pd.DataFrame) -> bool:
     """Whether the table's value is subscribers' recurring revenue (their monthly fee is in it);
     a table of both subscribers and buyers (`churn_kind`) is not."""
     return "mrr" in table and "churn_kind" not in table
+
+
+def value_words(table: pd.DataFrame) -> str:
+    """The suffix of the words that say what value at stake counts: net spend (""), subscribers'
+    fees ("_recurring"), or fees and net spend for a table of subscribers and buyers ("_both")."""
+    return "_both" if "churn_kind" in table else "_recurring" if recurring(table) else ""
 
 
 def last_purchase_dates(table: pd.DataFrame) -> pd.Series:
@@ -71,16 +80,19 @@ def stakes(table: pd.DataFrame) -> pd.Series:
 @dataclass(frozen=True)
 class CallList:
     rows: pd.DataFrame  # the listed customers, ranked, in `COLUMNS` order
-    at_risk: int  # at-risk customers in all (the list holds at most the cap)
+    at_risk: (
+        int  # the customers it is for, in all (at risk or past due; the list holds at most the cap)
+    )
     cap: int | None
 
 
 def call_list(table: pd.DataFrame, cap: int | None) -> CallList:
-    """Every at-risk customer, the most value at stake first (ties by id), at most `cap`. A table
-    without lifecycle statuses (an export cut to a few columns) gives an empty list."""
+    """Every customer at risk or past due (`CALLED`), the most value at stake first (ties by id),
+    at most `cap`. A table without lifecycle statuses (an export cut to a few columns) gives an
+    empty list."""
     if "lifecycle_status" not in table:
         return CallList(pd.DataFrame(columns=["rank"]), 0, cap)
-    risky = table[(table["lifecycle_status"] == "at_risk").to_numpy()]
+    risky = table[table["lifecycle_status"].isin(CALLED).to_numpy()]
     stake = stakes(risky).fillna(0).to_numpy()
     ids = risky[s.CUSTOMER_ID].astype(str).to_numpy() if s.CUSTOMER_ID in risky else None
     order = np.lexsort((ids, -stake)) if ids is not None else np.argsort(-stake, kind="stable")

@@ -112,11 +112,20 @@ TEXT = {
         "“流失预警”的客户，按风险价值从高到低排列（风险价值 = 流失概率 × 近12个月净消费）。",
     },
     "at_risk_note_recurring": {
-        "en": "The first {shown} of the workbook's call list ({listed} of {at_risk} customers at risk): "
-        "subscribers whose lifecycle is at risk, the most value at stake first (value at stake = "
-        "churn probability × fees billed in the last 12 months).",
-        "zh": "工作簿优先联系名单的前{shown}位（共{at_risk}位流失预警客户，名单列出{listed}位）：生命周期为"
-        "“流失预警”的用户，按风险价值从高到低排列（风险价值 = 流失概率 × 近12个月月费收入）。",
+        "en": "The first {shown} of the workbook's call list ({listed} of {at_risk} subscribers at "
+        "risk or with a payment past due): subscribers whose lifecycle is at risk or past due, the "
+        "most value at stake first (value at stake = churn probability × fees billed in the last "
+        "12 months).",
+        "zh": "工作簿优先联系名单的前{shown}位（共{at_risk}位流失预警或欠费用户，名单列出{listed}位）：生命周期为"
+        "“流失预警”或“欠费”的用户，按风险价值从高到低排列（风险价值 = 流失概率 × 近12个月月费收入）。",
+    },
+    "at_risk_note_both": {
+        "en": "The first {shown} of the workbook's call list ({listed} of {at_risk} customers at "
+        "risk or with a payment past due): customers whose lifecycle is at risk or past due, the "
+        "most value at stake first (value at stake = churn probability × fees billed and net spend "
+        "in the last 12 months).",
+        "zh": "工作簿优先联系名单的前{shown}位（共{at_risk}位流失预警或欠费客户，名单列出{listed}位）：生命周期为"
+        "“流失预警”或“欠费”的客户，按风险价值从高到低排列（风险价值 = 流失概率 × 近12个月月费收入与净消费）。",
     },
     "teams": {"en": "What each team should do this month", "zh": "本月各团队行动"},
     "last_and_next": {"en": "Last purchase → next expected", "zh": "最近购买 → 预计下次购买"},

@@ -21,7 +21,7 @@ import xlsxwriter
 
 from segml.config import ExportConfig
 from segml.data import schema as s
-from segml.reporting.call_list import RECURRING, CallList, call_list, recurring
+from segml.reporting.call_list import CallList, call_list, recurring, value_words
 from segml.reporting.sheet_view import (
     both_languages,
     cell_values,
@@ -289,7 +289,7 @@ def workbook(
         return both_languages(shown) if cfg.language == "both" else shown
 
     calls = call_list(table, cfg.call_list_customers)
-    title = _call_list_title(calls, date, cfg, RECURRING[recurring(table)])
+    title = _call_list_title(calls, date, cfg, value_words(table))
     book.block(people(calls.rows), "call_list", 0, title, main=True)
 
     row = book.block(people(summary), "summary", 0, label("title_tiers", cfg))
@@ -305,7 +305,7 @@ def workbook(
         row = book.block(pd.DataFrame({"models_used": [text]}), "summary", row)
     shown, note = sheet_customers(table, cfg)
     notes = [
-        label("value_at_stake_note" + RECURRING[recurring(table)], cfg),
+        label("value_at_stake_note" + value_words(table), cfg),
         *([note] if note else []),
     ]
     book.block(pd.DataFrame({"note": notes}), "summary", row)
