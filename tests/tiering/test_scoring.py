@@ -102,3 +102,22 @@ def test_value_ranges_and_next_purchase_dates_per_customer(scored):
     assert set(scores.loc[dated & (snapshot["frequency"] == 1), "next_purchase_source"]) <= {
         "typical_repeat_gap"
     }
+
+
+def test_the_forecast_counts_the_customers_it_sums():
+    """The forecast's total sums the graded customers' predicted value: its customer count is
+    theirs, not the table's (customers listed without a tier have no forecast)."""
+    from segml.tiering.scoring import TierResult
+
+    table = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "tier": ["A", "B", None],
+            "lifecycle_status": ["active", "at_risk", "never_bought"],
+            "predicted_value": [100.0, 50.0, np.nan],
+        }
+    )
+    summary = pd.DataFrame({"tier": ["A", "B"], "customers": [1, 1]})
+    metrics = TierResult(table, {"available": False}, summary).metrics
+    assert metrics["customers"] == 3
+    assert metrics["forecast_total"] == 150.0 and metrics["forecast_customers"] == 2

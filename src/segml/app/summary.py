@@ -186,7 +186,8 @@ def report_forecast(tier_metrics: dict, churn: dict, upside: dict, horizon_days:
         )
         console.print(
             f"[bold]Forecast[/bold] for the next {horizon_days} days: ¥{total:,.0f} from "
-            f"{tier_metrics.get('customers', 0):,} customers ({scaled})"
+            f"{tier_metrics.get('forecast_customers', tier_metrics.get('customers', 0)):,} "
+            f"customers ({scaled})"
         )
     if forecast:
         style = "green" if forecast.get("within_10_percent") else "yellow"

