@@ -121,3 +121,21 @@ def test_the_forecast_counts_the_customers_it_sums():
     metrics = TierResult(table, {"available": False}, summary).metrics
     assert metrics["customers"] == 3
     assert metrics["forecast_total"] == 150.0 and metrics["forecast_customers"] == 2
+
+
+def test_a_tiers_value_is_counted_as_every_business_view_counts_it():
+    """Net spend never below 0 per customer, in the tier summary as in the report's and the
+    workbook's other tables: a refund-heavy customer takes nothing from the tier's value."""
+    from segml.tiering.scoring import tier_summary
+
+    table = pd.DataFrame(
+        {
+            "tier": ["A", "A", "C", "C"],
+            "current_value": [300.0, 100.0, 50.0, -40.0],
+            "churn_probability": [0.1, 0.2, 0.5, 0.9],
+            "predicted_value": [200.0, 80.0, 10.0, 0.0],
+        }
+    )
+    summary = tier_summary(table, ["A", "B", "C"]).set_index("tier")
+    assert summary["current_value"].to_dict() == {"A": 400.0, "C": 50.0}  # not 10 for C
+    assert summary["value_share"].to_dict() == pytest.approx({"A": 400 / 450, "C": 50 / 450})

@@ -569,19 +569,20 @@ def _settled(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def tier_summary(table: pd.DataFrame, order: list[str]) -> pd.DataFrame:
-    """Customers, value share, mean churn risk and mean predicted value per headline tier."""
-    total = table["current_value"].clip(lower=0).sum()
-    grouped = table.groupby("tier")
+    """Customers, value share, mean churn risk and mean predicted value per headline tier. Value
+    is counted as everywhere a business user reads it: each customer's net spend, never below 0
+    (a customer who returned more than they bought brings nothing, and takes nothing from the
+    tier's total)."""
+    value = table["current_value"].clip(lower=0)
+    total = value.sum()
+    grouped = table.assign(current_value=value).groupby("tier")
     out = (
         pd.DataFrame(
             {
                 "customers": grouped.size(),
                 "customer_share": grouped.size() / max(len(table), 1),
                 "current_value": grouped["current_value"].sum(),
-                "value_share": grouped["current_value"].apply(lambda v: v.clip(lower=0).sum())
-                / total
-                if total > 0
-                else 0.0,
+                "value_share": grouped["current_value"].sum() / total if total > 0 else 0.0,
                 "mean_churn_probability": grouped["churn_probability"].mean(),
                 "mean_predicted_value": grouped["predicted_value"].mean(),
             }
