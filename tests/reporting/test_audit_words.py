@@ -16,7 +16,7 @@ from segml.reporting.workbook import SHEETS
 from segml.tiering.audit import audit_period
 from tests.reporting.test_workbook import opened_workbook
 from tests.tiering.test_audit import SEPTEMBER, _base
-from tests.tiering.test_realized import subscriber_period
+from tests.tiering.test_realized import both_period, subscriber_period
 
 PURCHASE_WORDS = re.compile(r"bought again|buy again|spend|复购|消费", re.I)
 
@@ -77,3 +77,47 @@ def test_purchases_still_say_bought_again(cfg):
     text = _text(audit_section({"periods": [period]}, {}, w))
     assert "Bought again: A" in text and "Spend: predicted" in text and "would not buy" in text
     assert "subscri" not in text.lower()
+
+
+def _audit_cells(cfg, table, summary, audit, language: str) -> list[str]:
+    ecfg = dataclasses.replace(cfg.export, language=language)
+    book = opened_workbook(cfg, table, summary, ecfg, audit=audit)
+    return [
+        str(v)
+        for row in book.worksheets[SHEETS.index("audit")].iter_rows(values_only=True)
+        for v in row
+        if v is not None
+    ]
+
+
+@pytest.mark.parametrize(
+    "language, words, wrong",
+    [
+        (
+            "en",
+            ["Stayed (still subscribed or bought again)", "Predicted value (recurring revenue "
+             "and spend)", "Realized value (recurring revenue and spend)"],
+            "recurring revenue",
+        ),
+        ("zh", ["留存（仍在订阅或再次购买）", "预测价值（月费与消费）", "实际价值（月费与消费）"], "月费收入"),
+    ],
+)  # fmt: skip
+def test_the_workbook_audit_sheet_of_a_both_project_names_its_totals(
+    cfg, table, summary, language, words, wrong
+):
+    """A both project's totals are recurring revenue plus purchase spend: never named as
+    recurring revenue alone; the share who stayed reads as a percentage."""
+    audit = {"periods": [both_period()], "stability": [], "psi_warning": 0.25}
+    cells = _audit_cells(cfg, table, summary, audit, language)
+    for word in words:
+        assert word in cells, (word, cells[:30])
+    assert not [
+        c for c in cells if c.lower().startswith(("predicted " + wrong, "realized " + wrong))
+    ]
+    assert not [c for c in cells if c in ("预测" + wrong, "实际" + wrong)]
+    sheet = opened_workbook(
+        cfg, table, summary, dataclasses.replace(cfg.export, language=language), audit=audit
+    ).worksheets[SHEETS.index("audit")]
+    header = [c.value for c in sheet[1]]
+    stayed = sheet.cell(row=2, column=header.index(words[0]) + 1)
+    assert stayed.value == 0.5 and "%" in stayed.number_format  # a share, not a long float
