@@ -121,3 +121,46 @@ def test_the_workbook_audit_sheet_of_a_both_project_names_its_totals(
     header = [c.value for c in sheet[1]]
     stayed = sheet.cell(row=2, column=header.index(words[0]) + 1)
     assert stayed.value == 0.5 and "%" in stayed.number_format  # a share, not a long float
+
+
+@pytest.mark.parametrize(
+    "language, subscribers, buyers, spend",
+    [
+        (
+            "en",
+            "Subscribers (cancels subscription): 50.0% still subscribed (6 customers); "
+            "churn ROC AUC 0.889",
+            "Buyers (stops buying): 50.0% bought again (2 customers); churn ROC AUC 1.000",
+            "spend predicted ¥50 → realized ¥30",  # 10 + 40 predicted; loyal's 30 since
+        ),
+        (
+            "zh",
+            "订阅客户（退订）：50.0%仍在订阅（6位客户）；流失ROC AUC 0.889",
+            "购买客户（停止购买）：50.0%再次购买（2位客户）；流失ROC AUC 1.000",
+            "消费预测¥50 → 实际¥30",
+        ),
+    ],
+)
+def test_a_both_projects_audit_shows_each_churn_kind_in_words(
+    cfg, table, summary, language, subscribers, buyers, spend
+):
+    """by_churn_kind (each part's share who stayed, churn AUC, totals) reaches business users: a
+    line per churn kind in the report's audit section and a row per kind in the audit sheet."""
+    period = both_period()
+    audit = {"periods": [period], "stability": [], "psi_warning": 0.25}
+    w = Words(dataclasses.replace(cfg.export, language=language))
+    text = " ".join(_text(audit_section(audit, {}, w)).split())
+    cells = _audit_cells(cfg, table, summary, audit, language)
+    for line in (subscribers, buyers):
+        assert line in text, (line, text[-900:])
+        assert any(c.startswith(line) for c in cells), (line, cells[-12:])
+    assert spend in text and any(spend in c for c in cells)
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", text)  # no churn kind left as a code
+    assert not [c for c in cells if re.search(r"\b(cancels|stops)_[a-z]+\b", c)]
+    assert not [c for c in cells if re.search(r"\d\.\d{4,}", c)]  # no long floats in words
+
+
+def test_one_kinds_audit_has_no_churn_kind_lines(cfg, audit):
+    w = Words(dataclasses.replace(cfg.export, language="en"))
+    text = _text(audit_section(audit, {}, w))
+    assert "Each part on its own" not in text and "Subscribers (cancels" not in text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from segml.config import ExportConfig
+from segml.reporting.audit_view import part_lines
 from segml.reporting.call_list import recurring
 from segml.reporting.sheet_view import label
 from segml.reporting.text import Words, move_reason
@@ -264,6 +265,12 @@ def audit_sheet(book, audit: dict | None, people) -> None:
             if period.get(part):
                 frame = _groups(period[part], column)
                 row = book.block(people(frame), key, row, label(title, cfg).format(as_of=at))
+        lines = part_lines(period, Words(book.cfg))  # data.kind both: a row per churn kind
+        if lines:
+            frame = pd.DataFrame({"audit_by_churn_kind": lines})
+            row = book.block(
+                people(frame), key, row, label("title_audit_parts", cfg).format(as_of=at)
+            )
         if period.get("calibration"):
             frame = pd.DataFrame(period["calibration"])
             title = label("title_audit_bands", cfg).format(as_of=at)
