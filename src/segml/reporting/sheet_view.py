@@ -32,8 +32,8 @@ MONEY = {
     "realized_value_total",
     "predicted_recurring_total",  # the audit's value totals, for subscribers
     "realized_recurring_total",
-    "predicted_value_total_both",  # a both project's: recurring revenue and spend
-    "realized_value_total_both",
+    "predicted_value_total_parts",  # a both project's: recurring revenue and spend
+    "realized_value_total_parts",
     "upside",
     "monetary_total",
     "value",

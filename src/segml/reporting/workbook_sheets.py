@@ -219,8 +219,8 @@ TOTALS_COLUMNS = {
         "realized_value_total": "realized_recurring_total",
     },
     STAYED: {
-        "predicted_value_total": "predicted_value_total_both",
-        "realized_value_total": "realized_value_total_both",
+        "predicted_value_total": "predicted_value_total_parts",
+        "realized_value_total": "realized_value_total_parts",
     },
 }
 
