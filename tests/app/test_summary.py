@@ -63,3 +63,27 @@ def test_the_summary_tables_use_plain_words_and_fit_80_columns(cfg):
     assert "Rule: days since last purchase" in text and "BG/NBD x Gamma-Gamma (in" in text, text
     for code in ("baseline_", "roc_auc", "gini ", "customer_share", "value_share", "mean_churn"):
         assert code not in text, (code, text)
+
+
+def test_a_both_projects_audit_line_has_a_line_per_churn_kind(cfg, tmp_path, monkeypatch):
+    """The terminal's audit line of a both project, then each churn kind's share who stayed and
+    churn AUC (audit_details' by_churn_kind) in words."""
+    from segml.app import console as console_module
+    from segml.data.catalog import Catalog
+    from tests.tiering.test_realized import both_period
+
+    catalog = Catalog(
+        {"tier_metrics": tmp_path / "tiers.json", "audit_metrics": tmp_path / "audit.json"}
+    ).in_memory()
+    catalog.write("tier_metrics", {})
+    catalog.write("audit_metrics", {"periods": [both_period()], "stability": []})
+    out = io.StringIO()
+    monkeypatch.setattr(console_module.console, "file", out)
+    summary.print_periods(catalog, Words(dataclasses.replace(cfg.export, language="en")))
+    said = " ".join(out.getvalue().split())
+    assert "audit of 2025-09-30 (46 of 90 days, partly): stayed" in said
+    assert (
+        "Subscribers (cancels subscription): 50.0% still subscribed (6 customers); churn ROC AUC 0.889"
+        in said
+    )
+    assert "Buyers (stops buying): 50.0% bought again (2 customers); churn ROC AUC 1.000" in said

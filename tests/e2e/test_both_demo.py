@@ -120,3 +120,18 @@ def test_report_and_workbook_render_with_each_parts_model_quality(both):
     for column in REASONS:
         text = table[column].dropna().astype(str)
         assert not text.str.contains(SNAKE_CASE).any(), text[text.str.contains(SNAKE_CASE)].head()
+
+
+@pytest.mark.slow
+def test_each_parts_set_is_promoted_by_its_own_challenge(both):
+    """The first run has no champion for either part: each part's set becomes its champion, and
+    the run says so per part (never one decision for both, never "not built")."""
+    run = json.loads((both / "exports" / "mlflow_run.json").read_text())
+    decided = run["promotion"]
+    for part in ("subscriptions", "transactions"):
+        for model in ("churn", "upside", "segmenter"):
+            assert decided[f"{part}_{model}"].startswith(f"promoted v1 with the {part} set"), (
+                decided
+            )
+    first = (both.parent / "first_run" / "output.txt").read_text(encoding="utf-8")
+    assert "subscriptions churn: promoted v1" in first and "transactions churn: promoted" in first

@@ -16,7 +16,7 @@ from segml.reporting.workbook import SHEETS
 from segml.tiering.audit import audit_period
 from tests.reporting.test_workbook import opened_workbook
 from tests.tiering.test_audit import SEPTEMBER, _base
-from tests.tiering.test_realized import subscriber_period
+from tests.tiering.test_realized import both_period, subscriber_period
 
 PURCHASE_WORDS = re.compile(r"bought again|buy again|spend|复购|消费", re.I)
 
@@ -77,3 +77,106 @@ def test_purchases_still_say_bought_again(cfg):
     text = _text(audit_section({"periods": [period]}, {}, w))
     assert "Bought again: A" in text and "Spend: predicted" in text and "would not buy" in text
     assert "subscri" not in text.lower()
+
+
+def _audit_cells(cfg, table, summary, audit, language: str) -> list[str]:
+    ecfg = dataclasses.replace(cfg.export, language=language)
+    book = opened_workbook(cfg, table, summary, ecfg, audit=audit)
+    return [
+        str(v)
+        for row in book.worksheets[SHEETS.index("audit")].iter_rows(values_only=True)
+        for v in row
+        if v is not None
+    ]
+
+
+@pytest.mark.parametrize(
+    "language, words",
+    [
+        (
+            "en",
+            ["Stayed (still subscribed or bought again)", "Predicted value (recurring revenue "
+             "and spend)", "Realized value (recurring revenue and spend)"],
+        ),
+        ("zh", ["留存（仍在订阅或再次购买）", "预测价值（月费与消费）", "实际价值（月费与消费）"]),
+        (  # the default: both languages in one header
+            "both",
+            ["留存（仍在订阅或再次购买） Stayed (still subscribed or bought again)",
+             "预测价值（月费与消费） Predicted value (recurring revenue and spend)",
+             "实际价值（月费与消费） Realized value (recurring revenue and spend)"],
+        ),
+    ],
+)  # fmt: skip
+def test_the_workbook_audit_sheet_of_a_both_project_names_its_totals(
+    cfg, table, summary, language, words
+):
+    """A both project's totals are recurring revenue plus purchase spend: never named as
+    recurring revenue alone; the share who stayed reads as a percentage."""
+    audit = {"periods": [both_period()], "stability": [], "psi_warning": 0.25}
+    cells = _audit_cells(cfg, table, summary, audit, language)
+    for word in words:
+        assert word in cells, (word, cells[:30])
+    said = (
+        "Predicted recurring revenue",
+        "Realized recurring revenue",
+        "预测月费收入",
+        "实际月费收入",
+    )
+    assert not [c for c in cells if any(s in c for s in said)]
+    assert not [c for c in cells if re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", c)]  # no key as a header
+    sheet = opened_workbook(
+        cfg, table, summary, dataclasses.replace(cfg.export, language=language), audit=audit
+    ).worksheets[SHEETS.index("audit")]
+    header = [c.value for c in sheet[1]]
+    stayed = sheet.cell(row=2, column=header.index(words[0]) + 1)
+    assert stayed.value == 0.5 and "%" in stayed.number_format  # a share, not a long float
+
+
+@pytest.mark.parametrize(
+    "language, subscribers, buyers, spend",
+    [
+        (
+            "en",
+            "Subscribers (cancels subscription): 50.0% still subscribed (6 customers); "
+            "churn ROC AUC 0.889",
+            "Buyers (stops buying): 50.0% bought again (2 customers); churn ROC AUC 1.000",
+            "spend predicted ¥50 → realized ¥30",  # 10 + 40 predicted; loyal's 30 since
+        ),
+        (
+            "zh",
+            "订阅客户（退订）：50.0%仍在订阅（6位客户）；流失ROC AUC 0.889",
+            "购买客户（停止购买）：50.0%再次购买（2位客户）；流失ROC AUC 1.000",
+            "消费预测¥50 → 实际¥30",
+        ),
+        (  # the default: Chinese, then English on the next line of the same cell
+            "both",
+            "订阅客户（退订）：50.0%仍在订阅（6位客户）；流失ROC AUC 0.889",
+            "购买客户（停止购买）：50.0%再次购买（2位客户）；流失ROC AUC 1.000",
+            "消费预测¥50 → 实际¥30",
+        ),
+    ],
+)
+def test_a_both_projects_audit_shows_each_churn_kind_in_words(
+    cfg, table, summary, language, subscribers, buyers, spend
+):
+    """by_churn_kind (each part's share who stayed, churn AUC, totals) reaches business users: a
+    line per churn kind in the report's audit section and a row per kind in the audit sheet."""
+    period = both_period()
+    audit = {"periods": [period], "stability": [], "psi_warning": 0.25}
+    w = Words(dataclasses.replace(cfg.export, language=language))
+    text = " ".join(_text(audit_section(audit, {}, w)).split())
+    cells = _audit_cells(cfg, table, summary, audit, language)
+    for line in (subscribers, buyers):
+        assert line in text, (line, text[-900:])
+        assert any(c.startswith(line) for c in cells), (line, cells[-12:])
+    assert spend in text and any(spend in c for c in cells)
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", text)  # no churn kind left as a code
+    assert not [c for c in cells if re.search(r"\b(cancels|stops)_[a-z]+\b", c)]
+    assert not [c for c in cells if re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", c)]  # no key as a title
+    assert not [c for c in cells if re.search(r"\d\.\d{4,}", c)]  # no long floats in words
+
+
+def test_one_kinds_audit_has_no_churn_kind_lines(cfg, audit):
+    w = Words(dataclasses.replace(cfg.export, language="en"))
+    text = _text(audit_section(audit, {}, w))
+    assert "Each part on its own" not in text and "Subscribers (cancels" not in text

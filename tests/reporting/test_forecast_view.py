@@ -172,3 +172,34 @@ def test_workbook_forecast_sheet(cfg, table, summary, backtest):
     book = build_exports(empty, cfg.tiering.actions, ["low", "mid", "high"], ecfg, None)
     sheet = openpyxl.load_workbook(io.BytesIO(book.workbook)).worksheets[SHEETS.index("forecast")]
     assert sheet["A1"].value == "No forecast in this run (the models were not trained)."
+
+
+def test_workbook_forecast_sheet_of_a_both_project_names_each_parts_backtest(
+    cfg, table, summary, backtest
+):
+    """data.kind both: the tiers' forecast over the whole table, then each part's error in words
+    and its folds under the part's name (never one part's backtest passed off as the project's)."""
+    ecfg = dataclasses.replace(cfg.export, language="en")
+    inputs = with_forecast(table, summary, backtest)
+    subscribers = dict(
+        FORECAST, total_error_en="subscribers: 3–5 % low", total_error_zh="订阅客户：偏低3%–5%"
+    )
+    parts = {
+        "subscriptions": dataclasses.replace(inputs, forecast=subscribers, next_purchase=None),
+        "transactions": inputs,
+    }
+    book = build_exports(
+        inputs, cfg.tiering.actions, ["low", "mid", "high"], ecfg, None, parts=parts
+    )
+    forecast = openpyxl.load_workbook(io.BytesIO(book.workbook)).worksheets[
+        SHEETS.index("forecast")
+    ]
+    cells = [c.value for row in forecast.iter_rows() for c in row if c.value is not None]
+    assert cells.count("Forecast for the next period, per tier") == 1
+    first, second = (
+        cells.index("Subscribers (churn: cancels subscription)"),
+        cells.index("Buyers (churn: stops buying)"),
+    )
+    assert first < cells.index("subscribers: 3–5 % low") < second
+    assert any(isinstance(c, str) and "2–9 % high" in c for c in cells[second:])
+    assert cells.count("How the forecast did in the backtest") == 2

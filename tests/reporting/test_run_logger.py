@@ -181,3 +181,58 @@ def test_run_tables_sample_counts_and_pseudonymised_movement_base():
     assert (
         "tables/tier_ids.parquet" not in no_ids
     )  # ids left out of the exports are left out here too
+
+
+def test_a_both_projects_parts_are_promoted_each_by_its_own_challenge(
+    tmp_path, monkeypatch, fitted, features
+):
+    """data.kind both: each part's set (segml-subscriptions-churn, ...) moves to champion by its
+    part's decision alone, and is read back as that part's champion set."""
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    parts = ("subscriptions", "transactions")
+    models = {
+        f"{part}_{name}": (model, features)
+        for part in parts
+        for name, model in (
+            ("churn", fitted["recency_rule"]),
+            ("upside", fitted["upside"]),
+            ("segmenter", fitted["segmenter"]),
+        )
+    }
+
+    def log(as_of: str, promote: dict) -> dict:
+        return run_logger.log_pipeline_run(
+            uri,
+            "segml-test",
+            params={"labels": {"horizon_days": 90}},
+            metrics={},
+            tags={"segml.as_of": as_of},
+            models=models,
+            artifacts={},
+            register=True,
+            auto_promote=True,
+            files=FILES,
+            promote=promote,
+        )
+
+    first = log("2025-10-31", {p: (True, "no champion yet") for p in parts})
+    second = log(
+        "2025-12-31",
+        {"subscriptions": (True, "beats the champion"), "transactions": (False, "worse")},
+    )
+    assert all(d.startswith("promoted v1 with the") for d in first["promotion"].values())
+    decided = second["promotion"]
+    assert set(decided) == set(models)
+    assert decided["subscriptions_churn"] == (
+        "promoted v2 with the subscriptions set to champion: beats the champion"
+    )
+    assert decided["transactions_upside"] == (
+        "registered v2; kept the transactions set's champion: this run worse"
+    )
+    subscribers = run_history.load_model_set(uri, FILES, part="subscriptions")
+    buyers = run_history.load_model_set(uri, FILES, part="transactions")
+    assert (subscribers.version, subscribers.as_of) == ("2", "2025-12-31")
+    assert (buyers.version, buyers.as_of) == ("1", "2025-10-31")
+    assert set(buyers.models) == {"churn", "upside"}
+    assert run_history.load_model_set(uri, FILES) is None  # no one-kind set was ever registered

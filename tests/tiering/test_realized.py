@@ -175,7 +175,8 @@ def test_both_exports_subscribers_by_their_spells_the_others_by_their_purchases(
     )
 
 
-def test_a_both_exports_period_is_measured_over_both_parts_and_per_part():
+def both_period() -> dict:
+    """A both project's audited period: the subscribers of `subscriber_period` and two buyers."""
     from segml.tiering.realized import realized_from_both
 
     tx = pd.DataFrame(
@@ -205,9 +206,13 @@ def test_a_both_exports_period_is_measured_over_both_parts_and_per_part():
     )
     base = pd.concat([base, buyers], ignore_index=True)
     realized = realized_from_both(index_spells(spells()), tx, START, ELAPSED, GRACE, 365)
-    got = audit_period(
+    return audit_period(
         base, realized, SEPTEMBER, "2025-11-15", 90, 365, ["A", "B", "C"], [0, 0.5, 1]
     )
+
+
+def test_a_both_exports_period_is_measured_over_both_parts_and_per_part():
+    got = both_period()
     # subscribers: stays, later, restarts stayed (3 of 6); buyers: loyal bought again, buyer not
     assert got["stay_rate"] == pytest.approx(4 / 8)
     parts = got["by_churn_kind"]

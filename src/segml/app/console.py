@@ -101,9 +101,10 @@ def report_grades(metrics: dict) -> None:
 
 
 def report_promotion(run: dict) -> None:
-    """What the recorded run decided for each model (promoted to champion, or why not)."""
+    """What the recorded run decided for each model (promoted to champion, or why not); a both
+    project's per part ("subscriptions churn: ...", "transactions churn: ...")."""
     for model, decision in run["promotion"].items():
-        console.print(f"  {model}: {decision}")
+        console.print(f"  {model.replace('_', ' ')}: {decision}")
 
 
 def report_window(study: dict) -> None:

@@ -12,6 +12,7 @@ from rich.table import Table
 from segml.app.console import console
 from segml.config import Config
 from segml.data.catalog import Catalog
+from segml.reporting.audit_view import part_lines
 from segml.reporting.text import Words, count, decimal, percent
 from segml.stages.parts import BOTH, parts_of
 from segml.tiering.audit import outcome_of, rate_key
@@ -66,7 +67,7 @@ def print_summary(cfg: Config, catalog: Catalog) -> None:
     choice = catalog.read("schedule").get("schedule_choice")
     if choice:
         console.print(f"Cutoff schedule: {choice['chosen']} — {choice['why']}")
-    print_periods(catalog)
+    print_periods(catalog, w)
     if cfg.data.kind != BOTH:  # the forecast's totals of one kind's models
         report_forecast(
             catalog.read("tier_metrics"),
@@ -208,8 +209,9 @@ def report_forecast(tier_metrics: dict, churn: dict, upside: dict, horizon_days:
         )
 
 
-def print_periods(catalog) -> None:
-    """Movement since the previous period and what the audit found, one line each."""
+def print_periods(catalog, w: Words | None = None) -> None:
+    """Movement since the previous period and what the audit found, one line each (a both
+    project's audit also a line per churn kind, in `w`'s words)."""
     moved = catalog.read("tier_metrics")
     counts = moved.get("movement")
     if counts:
@@ -230,6 +232,8 @@ def print_periods(catalog) -> None:
             f"audit of {period['as_of']} ({period['elapsed_days']} of {period['horizon_days']} days, "
             f"{state}): {stayed} {bought}; churn ROC AUC {period.get('churn_roc_auc', float('nan')):.3f}"
         )
+        for line in part_lines(period, w) if w else []:  # data.kind both: each churn kind
+            console.print(f"  {line}")
     drift = (audit.get("stability") or [{}])[-1].get("drift")
     if drift:
         console.print(f"[yellow]drift since the previous period:[/yellow] {', '.join(drift)}")

@@ -128,4 +128,19 @@ AUDIT_TEXT = {
         "zh": "未来价值：预测{horizon}天价值（月费与消费）{predicted}，已观察{elapsed}天实际{realized}；"
         "排序质量（标准化基尼系数）{gini}。",
     },
+    # data.kind both: each part's own figures (audit_details.json's by_churn_kind), a line each
+    "audit_by_churn_kind": {"en": "Each part on its own", "zh": "各部分分别"},
+    "audit_part_cancels_subscription": {
+        "en": "Subscribers (cancels subscription): {rate} still subscribed ({customers} "
+        "customers); churn ROC AUC {auc}; value (recurring revenue and spend) predicted "
+        "{predicted} → realized {realized}",
+        "zh": "订阅客户（退订）：{rate}仍在订阅（{customers}位客户）；流失ROC AUC {auc}；"
+        "价值（月费与消费）预测{predicted} → 实际{realized}",
+    },
+    "audit_part_stops_buying": {
+        "en": "Buyers (stops buying): {rate} bought again ({customers} customers); churn ROC AUC "
+        "{auc} (recent buyers); spend predicted {predicted} → realized {realized}",
+        "zh": "购买客户（停止购买）：{rate}再次购买（{customers}位客户）；流失ROC AUC {auc}"
+        "（近期购买的客户）；消费预测{predicted} → 实际{realized}",
+    },
 }

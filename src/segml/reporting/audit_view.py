@@ -9,6 +9,7 @@ import html
 
 import pandas as pd
 
+from segml.reporting.audit_text import AUDIT_TEXT
 from segml.reporting.html_table import html_table
 from segml.reporting.text import Words, count, decimal, is_missing, money, percent, tier_name
 from segml.tiering.audit import REPURCHASED, RETAINED, STAYED, outcome_of, rate_key
@@ -99,6 +100,36 @@ def _breakdown(groups: dict, label: str, name, w: Words, period: dict) -> str:
     return html_table(shown, formats)
 
 
+def part_lines(period: dict, w: Words) -> list[str]:
+    """A both project's period, one plain line per churn kind (`by_churn_kind`): the share who
+    stayed, customers, churn ROC AUC and value predicted against realized; as cell text (in
+    `both` languages, Chinese and English on two lines). None for one kind's periods."""
+    lines = []
+    for kind, found in (period.get("by_churn_kind") or {}).items():
+        key = f"audit_part_{kind}"
+        if key not in AUDIT_TEXT:  # a churn kind without words: never shown as a code
+            continue
+        lines.append(
+            w.cell(
+                key,
+                rate=percent(found.get(rate_key(period))),
+                customers=count(found.get("customers")),
+                auc=decimal(found.get("churn_roc_auc"), 3),
+                predicted=money(found.get("predicted_value_total")),
+                realized=money(found.get("realized_value_total")),
+            )
+        )
+    return lines
+
+
+def _parts(period: dict, w: Words) -> str:
+    lines = part_lines(period, w)
+    if not lines:
+        return ""
+    items = "".join("<li>" + html.escape(line).replace("\n", "<br>") + "</li>" for line in lines)
+    return f"<p><b>{html.escape(w('audit_by_churn_kind'))}</b></p><ul>{items}</ul>"
+
+
 def detail(period: dict, names: dict, w: Words) -> str:
     """One period in full: per tier, churn and value forecasts against what happened, calibration
     per band, per lifecycle status."""
@@ -137,6 +168,7 @@ def detail(period: dict, names: dict, w: Words) -> str:
             **common,
         )
         out += "</p>"
+    out += _parts(period, w)
     bands = period.get("calibration") or []
     if bands:
         shown = pd.DataFrame(

@@ -177,7 +177,13 @@ def build_exports(
             teams,
             inputs.audit,
             _models_note(inputs),
-            workbook_blocks(table, inputs.forecast, inputs.next_purchase, cfg.language),
+            workbook_blocks(
+                table,
+                inputs.forecast,
+                inputs.next_purchase,
+                cfg.language,
+                {n: (p.forecast, p.next_purchase) for n, p in parts.items()} if parts else None,
+            ),
             part_metrics={n: p.metrics for n, p in parts.items()} if parts else None,
         )
     report = None

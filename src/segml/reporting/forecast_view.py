@@ -230,21 +230,43 @@ def _dates(rated: pd.DataFrame, folds: pd.DataFrame, h: int, w: Words) -> str:
 
 
 def workbook_blocks(
-    table: pd.DataFrame, forecast: dict | None, next_purchase: dict | None, language: str
+    table: pd.DataFrame,
+    forecast: dict | None,
+    next_purchase: dict | None,
+    language: str,
+    parts: dict[str, tuple[dict | None, dict | None]] | None = None,
 ) -> list[tuple[str | None, pd.DataFrame]]:
     """The workbook's `forecast` sheet: (title key or None, frame) blocks. The forecast per tier,
-    the total's error in words, and the backtest per fold; one line when nothing was forecast."""
+    the total's error in words, and the backtest per fold; one line when nothing was forecast.
+    `parts` (`data.kind: both`: each part's forecast and next purchase records): the tiers over
+    the whole table, then each part's error and folds under the part's name."""
+    if parts:
+        tiers = tier_totals(table)
+        blocks = [("title_forecast_tiers", tiers)] if not tiers.empty else []
+        for name, (part_forecast, part_dates) in parts.items():
+            blocks += _backtest_blocks(part_forecast, part_dates, language, f"part_{name}")
+        return blocks or [(None, pd.DataFrame({"note": ["no_forecast"]}))]
     if not forecast and not next_purchase:
         return [(None, pd.DataFrame({"note": ["no_forecast"]}))]
     blocks: list[tuple[str | None, pd.DataFrame]] = []
     tiers = tier_totals(table)
     if not tiers.empty:
         blocks.append(("title_forecast_tiers", tiers))
+    return blocks + _backtest_blocks(forecast, next_purchase, language)
+
+
+def _backtest_blocks(
+    forecast: dict | None, next_purchase: dict | None, language: str, title: str | None = None
+) -> list[tuple[str | None, pd.DataFrame]]:
+    """The total's error in words and the backtest per fold (`title`: the first block's)."""
+    blocks: list[tuple[str | None, pd.DataFrame]] = []
     if forecast:
         words = {"en": forecast.get("total_error_en"), "zh": forecast.get("total_error_zh")}
         text = f"{words['zh']} / {words['en']}" if language == "both" else words.get(language) or ""
-        blocks.append((None, pd.DataFrame({"note": [text]})))
+        blocks.append((title, pd.DataFrame({"note": [text]})))
     folds = fold_table(forecast, next_purchase)
     if not folds.empty:
         blocks.append(("title_forecast_backtest", folds.drop(columns=["fold"])))
+    if title and blocks and blocks[0][0] != title:  # no error words: the folds carry the name
+        blocks[0] = (title, blocks[0][1])
     return blocks

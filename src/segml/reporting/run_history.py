@@ -61,12 +61,13 @@ class ModelSet:
         }
 
 
-def model_set(uri: str, which: str = CHAMPION) -> ModelSet | None:
-    """The record of a registered set (alias or version number), None when there is none."""
+def model_set(uri: str, which: str = CHAMPION, part: str | None = None) -> ModelSet | None:
+    """The record of a registered set (alias or version number), None when there is none;
+    `part` (`data.kind: both`): that part's set (segml-subscriptions-churn, ...)."""
     mlflow = load_mlflow()
     client = mlflow.MlflowClient(uri)
     try:
-        version = model_version(client, "churn", which)
+        version = model_version(client, _named("churn", part), which)
     except Exception:  # no such alias or version (e.g. no champion before the first promotion)
         return None
     run = client.get_run(version.run_id).data
@@ -89,16 +90,26 @@ def experiment_id(uri: str, experiment: str) -> str | None:
     return found.experiment_id if found else None
 
 
+def _named(name: str, part: str | None) -> str:
+    """A model's name in the registry's map: `<part>_<name>` for a part of a both project."""
+    return f"{part}_{name}" if part else name
+
+
 def load_model_set(
-    uri: str, files: RunFilesConfig, which: str = CHAMPION, names=("churn", "upside")
+    uri: str,
+    files: RunFilesConfig,
+    which: str = CHAMPION,
+    names=("churn", "upside"),
+    part: str | None = None,
 ) -> ModelSet | None:
     """A registered set (`which`: alias or version; the champion by default) with its models
     `names` loaded (the churn and value scorers; `segml score` adds the segmenter), or None
-    (e.g. before the first promotion)."""
-    record = model_set(uri, which)
+    (e.g. before the first promotion). `part`: a both project's part's set, its models still
+    by their short names."""
+    record = model_set(uri, which, part)
     if record is None:
         return None
-    models = {name: load_registered(uri, name, files, which) for name in names}
+    models = {name: load_registered(uri, _named(name, part), files, which) for name in names}
     # the window the scorers carry (`trained_horizon`); the run's params for sets from before
     horizon = trained_horizon(models["churn"], models["upside"]) or record.horizon_days
     return dataclasses.replace(record, models=models, horizon_days=horizon)
@@ -129,7 +140,7 @@ def load_registered(uri: str, name: str, files: RunFilesConfig, which: str = CHA
             tracking_uri=uri,
         )
         scorer = io.load_pickle(path)
-    if name in ("churn", "upside") and not hasattr(scorer, "horizon_days_"):
+    if name.rsplit("_", 1)[-1] in ("churn", "upside") and not hasattr(scorer, "horizon_days_"):
         # registered before train set the window on its scorers: the setting its run logged
         horizon = client.get_run(version.run_id).data.params.get("labels.horizon_days")
         scorer.horizon_days_ = int(horizon) if horizon else None

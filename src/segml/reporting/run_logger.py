@@ -219,7 +219,7 @@ def log_pipeline_run(
     files: RunFilesConfig,
     tables: dict[str, pd.DataFrame] | None = None,
     overrides: list[str] | None = None,
-    promote: tuple[bool, str] = (True, ""),
+    promote: tuple[bool, str] | dict[str, tuple[bool, str]] = (True, ""),
 ) -> dict:
     """Record one pipeline execution; register its models as a set, and move `champion` to the whole
     set or not at all (`promote`: the decision and its reason, see models.promotion.challenge).
@@ -285,7 +285,7 @@ def record_pipeline_run(
     example_rows: pd.DataFrame,
     salt: str | None,
     written: list[str],
-    promote: tuple[bool, str] = (True, ""),
+    promote: tuple[bool, str] | dict[str, tuple[bool, str]] = (True, ""),
 ) -> dict:
     """Record a pipeline run from the catalog's artifacts: params (params.yaml), every stage's
     metrics, grades and scorers as tags, the portable models (`example_rows`, the snapshot's first
@@ -531,22 +531,39 @@ def _register(mlflow, info, name: str, run_id: str) -> str:
 
 
 def _promote(
-    mlflow, versions: dict[str, str], promote: tuple[bool, str], auto_promote: bool
+    mlflow,
+    versions: dict[str, str],
+    promote: tuple[bool, str] | dict[str, tuple[bool, str]],
+    auto_promote: bool,
 ) -> dict[str, str]:
-    """Move `champion` to every model of the set together, or to none; each decision says why."""
+    """Move `champion` to every model of the set together, or to none; each decision says why.
+    `promote` per part (`data.kind: both`: {"subscriptions": (wins, reason), ...}): each part's
+    models (`<part>_<model>`) move together by their part's decision, whatever the other's."""
+    if isinstance(promote, tuple):
+        return _promote_set(mlflow, versions, promote, auto_promote, "its set")
+    decisions = {}
+    for part, decided in promote.items():
+        mine = {n: v for n, v in versions.items() if n.startswith(f"{part}_")}
+        decisions |= _promote_set(mlflow, mine, decided, auto_promote, f"the {part} set")
+    return decisions
+
+
+def _promote_set(
+    mlflow, versions: dict[str, str], promote: tuple[bool, str], auto_promote: bool, which: str
+) -> dict[str, str]:
     wins, reason = promote
     if not auto_promote:
         return {
             name: f"registered v{v}; auto_promote off ({reason})" for name, v in versions.items()
         }
+    kept = "the champion set" if which == "its set" else f"{which}'s champion"
     if not wins:
         return {
-            name: f"registered v{v}; kept the champion set: this run {reason}"
-            for name, v in versions.items()
+            name: f"registered v{v}; kept {kept}: this run {reason}" for name, v in versions.items()
         }
     client = mlflow.MlflowClient()
     for name, version in versions.items():
         client.set_registered_model_alias(REGISTERED[name], CHAMPION, version)
     return {
-        name: f"promoted v{v} with its set to champion: {reason}" for name, v in versions.items()
+        name: f"promoted v{v} with {which} to champion: {reason}" for name, v in versions.items()
     }

@@ -32,6 +32,8 @@ MONEY = {
     "realized_value_total",
     "predicted_recurring_total",  # the audit's value totals, for subscribers
     "realized_recurring_total",
+    "predicted_value_total_parts",  # a both project's: recurring revenue and spend
+    "realized_value_total_parts",
     "upside",
     "monetary_total",
     "value",
@@ -57,6 +59,7 @@ PERCENT = {
     "changed_share",
     "repurchase_rate",
     "retention_rate",
+    "stay_rate",
     "revenue_share",
     "churn_predicted",
     "churn_realized",

@@ -10,10 +10,11 @@ from __future__ import annotations
 import pandas as pd
 
 from segml.config import ExportConfig
+from segml.reporting.audit_view import part_lines
 from segml.reporting.call_list import recurring
 from segml.reporting.sheet_view import label
 from segml.reporting.text import Words, move_reason
-from segml.tiering.audit import REPURCHASED, outcome_of, rate_key
+from segml.tiering.audit import REPURCHASED, RETAINED, STAYED, outcome_of, rate_key
 
 # subscribers' statuses (trial, won_back, past_due, cancelled) are absent from a purchase table
 LIFECYCLE_ORDER = ["trial", "new", "active", "won_back", "past_due", "at_risk", "lost", "cancelled"]
@@ -210,22 +211,30 @@ PERIOD_COLUMNS = [
     "realized_value_total",
     "matched_share",
 ]
-# subscribers' periods: the share still subscribed, and the value totals as recurring revenue
-SUBSCRIBER_PERIOD_COLUMNS = {
-    "repurchase_rate": "retention_rate",
-    "predicted_value_total": "predicted_recurring_total",
-    "realized_value_total": "realized_recurring_total",
+# the value totals' names by what a period measured: subscribers' recurring revenue; on a both
+# project, subscribers' recurring revenue and purchase spend with the buyers' spend
+TOTALS_COLUMNS = {
+    RETAINED: {
+        "predicted_value_total": "predicted_recurring_total",
+        "realized_value_total": "realized_recurring_total",
+    },
+    STAYED: {
+        "predicted_value_total": "predicted_value_total_parts",
+        "realized_value_total": "realized_value_total_parts",
+    },
 }
 
 
 def _period_line(period: dict) -> dict:
-    """An audited period's line: its "stayed" rate (bought again or still subscribed) in the place
-    of the rate column, and subscribers' value totals named as recurring revenue."""
-    if outcome_of(period) == REPURCHASED:
+    """An audited period's line: its "stayed" rate (bought again, still subscribed, or either on
+    a both project) in the place of the rate column, and the value totals named by what they add
+    up (spend, recurring revenue, or recurring revenue and spend)."""
+    outcome = outcome_of(period)
+    if outcome == REPURCHASED:
         return {c: period.get(c) for c in PERIOD_COLUMNS}
-    rate = rate_key(period)
+    rate, totals = rate_key(period), TOTALS_COLUMNS[outcome]
     return {
-        (rate if c == "repurchase_rate" else SUBSCRIBER_PERIOD_COLUMNS.get(c, c)): period.get(
+        (rate if c == "repurchase_rate" else totals.get(c, c)): period.get(
             rate if c == "repurchase_rate" else c
         )
         for c in PERIOD_COLUMNS
@@ -256,6 +265,12 @@ def audit_sheet(book, audit: dict | None, people) -> None:
             if period.get(part):
                 frame = _groups(period[part], column)
                 row = book.block(people(frame), key, row, label(title, cfg).format(as_of=at))
+        lines = part_lines(period, Words(book.cfg))  # data.kind both: a row per churn kind
+        if lines:
+            frame = pd.DataFrame({"audit_by_churn_kind": lines})
+            row = book.block(
+                people(frame), key, row, label("title_audit_parts", cfg).format(as_of=at)
+            )
         if period.get("calibration"):
             frame = pd.DataFrame(period["calibration"])
             title = label("title_audit_bands", cfg).format(as_of=at)

@@ -33,11 +33,18 @@ SCORED_METRICS = {"data_quality": "data_quality", "tiers": "tier_metrics", "audi
 
 
 def promotion(
-    cfg: Config, catalog: Catalog, metrics: dict, schedule: Schedule, as_of: str
+    cfg: Config,
+    catalog: Catalog,
+    metrics: dict,
+    schedule: Schedule,
+    as_of: str,
+    part: str | None = None,
 ) -> tuple[bool, str]:
     """Whether this run's models may replace the champion: both sets are scored on this run's
-    backtest folds that neither has learnt from (only their rows are read)."""
-    found = run_history.load_model_set(cfg.tracking.uri, cfg.paths.in_mlflow_run)
+    backtest folds that neither has learnt from (only their rows are read). `part` (a both
+    project): that part's set against that part's champion, on that part's folds (`catalog`
+    the part's view)."""
+    found = run_history.load_model_set(cfg.tracking.uri, cfg.paths.in_mlflow_run, part=part)
     champion = found and Champion(found.models, found.as_of, found.horizon_days)
     model_metrics = {k: metrics[k] for k in ("churn", "upside")}
     fair = fair_cutoffs(model_metrics, champion.as_of) if champion else []
@@ -56,9 +63,9 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
     schedule = schedule_of(*first_part(cfg, catalog))  # before anything is read or logged
     metrics = {key: catalog.read(name) for key, name in STAGE_METRICS.items()}
     as_of = str(catalog.read("schedule")["as_of"])
-    if cfg.data.kind == BOTH:  # each part's set, named by its part; no champion challenge yet
+    if cfg.data.kind == BOTH:  # each part's set, named by its part, challenges its champion
         models, examples = both_models(cfg, catalog)
-        promote = (False, "data.kind both: the champion challenge of two model sets is not built")
+        promote = part_promotions(cfg, catalog, as_of)
     else:
         promote = promotion(cfg, catalog, metrics, schedule, as_of)
         models, examples = read_models(catalog), catalog.read_head("snapshot", 5)
@@ -77,6 +84,18 @@ def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
         promote,
     )
     catalog.write("mlflow_run", run)
+
+
+def part_promotions(cfg: Config, catalog: Catalog, as_of: str) -> dict[str, tuple[bool, str]]:
+    """A both project's challenge, part by part: each part's set against that part's champion
+    on the customers of its own backtest folds; the decision per part (by its name)."""
+    decisions = {}
+    for part, part_cfg, entries in parts_of(cfg, catalog):
+        metrics = {k: entries.read(f"{k}_metrics") for k in ("churn", "upside")}
+        schedule = schedule_of(part_cfg, entries)
+        decisions[part] = promotion(cfg, entries, metrics, schedule, as_of, part)
+        io.release_arrow_memory()
+    return decisions
 
 
 def both_models(cfg: Config, catalog: Catalog) -> tuple[dict, dict]:
