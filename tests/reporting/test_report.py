@@ -98,6 +98,18 @@ def test_backtest_shows_the_models_margin_over_the_best_baseline(cfg, table, sum
     assert "+0.020" in text and "-0.040" in text
 
 
+def test_backtest_margin_leaves_the_blend_out(cfg, table, summary, backtest):
+    """A blend better than the model (.72 per fold over the model's mean .71) is no baseline: the
+    margin stays the model's over BG/NBD and the rule, +0.020 (over the blend it would be -0.010)."""
+    blend = backtest[backtest["scorer"] == "model"].assign(scorer="blend")
+    blend["value"] = blend["value"] + 0.01
+    ecfg = dataclasses.replace(cfg.export, language="en")
+    inputs = sample_report_inputs(table, summary, pd.concat([backtest, blend], ignore_index=True))
+    page = render(inputs, None, ecfg)
+    text = visible_text(page[page.index('id="backtest"') : page.index('id="validation"')])
+    assert "+0.020" in text and "-0.010" not in text
+
+
 def test_validation_says_which_scorer_is_in_production_in_words(cfg, table, summary):
     inputs = sample_report_inputs(table, summary)
     metrics = inputs.metrics.assign(in_production=[False, True])

@@ -66,11 +66,15 @@ def models_line(model_set: dict | None, as_of: str, w: Words) -> str:
 
 # measures where a lower value is better (the others: higher is better)
 LOWER_IS_BETTER = {"brier", "log_loss", "mae", "rmse", "mape"}
+# the backtest's blend of model and best baseline (segml.models.backtest.BLEND; not imported so
+# that the export stage does not depend on the backtest's code)
+BLEND = "blend"
 
 
 def _margin(means: dict, metric: str) -> str:
-    """The model's mean against the best baseline's, signed so that + is better: "+0.007"."""
-    baselines = [v for k, v in means.items() if k != "model"]
+    """The model's mean against the best baseline's, signed so that + is better: "+0.007". The
+    blend (model and best baseline mixed) is no baseline: it is left out."""
+    baselines = [v for k, v in means.items() if k not in ("model", BLEND)]
     if "model" not in means or not baselines:
         return MISSING
     lower = metric in LOWER_IS_BETTER
