@@ -110,6 +110,31 @@ def test_backtest_margin_leaves_the_blend_out(cfg, table, summary, backtest):
     assert "+0.020" in text and "-0.010" not in text
 
 
+def test_the_value_models_bgnbd_baseline_is_bgnbd_x_gamma_gamma(cfg, table, summary, backtest):
+    """The value model's BG/NBD baseline is BG/NBD x Gamma-Gamma in the backtest and validation
+    tables and the grade line, named as the console names it (`scorer_key`); churn's is BG/NBD."""
+    value = backtest[(backtest["target"] == "upside") & (backtest["scorer"] != "model")]
+    inputs = sample_report_inputs(
+        table, summary, pd.concat([backtest, value.assign(scorer="baseline_bgnbd")])
+    )
+    metrics = pd.DataFrame(
+        {
+            "target": ["upside", "upside"],
+            "scorer": ["model", "baseline_bgnbd"],
+            "normalized_gini": [0.6, 0.58],
+        }
+    )
+    grades = {"upside": {"grade": "B", "beats_baseline": True, "best_baseline": "baseline_bgnbd"}}
+    inputs = dataclasses.replace(inputs, metrics=metrics, grades=grades)
+    page = render(inputs, None, dataclasses.replace(cfg.export, language="both"))
+    for start, end in (("backtest", "validation"), ("validation", "calibration")):
+        text = visible_text(page[page.index(f'id="{start}"') : page.index(f'id="{end}"')])
+        assert "BG/NBD×Gamma-Gamma BG/NBD x Gamma-Gamma" in text, (start, text)
+    text = visible_text(page)
+    assert "最佳基准（BG/NBD×Gamma-Gamma BG/NBD x Gamma-Gamma）" in text
+    assert "BG/NBD概率模型 BG/NBD" in text  # the churn model's backtest: BG/NBD itself
+
+
 def test_validation_says_which_scorer_is_in_production_in_words(cfg, table, summary):
     inputs = sample_report_inputs(table, summary)
     metrics = inputs.metrics.assign(in_production=[False, True])

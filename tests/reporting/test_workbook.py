@@ -112,6 +112,22 @@ def test_workbook_fits_print_and_cjk_headers(cfg, table, summary):
     assert {"大客户团队", "销售团队"} <= teams  # team names in Chinese for a Chinese workbook
 
 
+def test_workbook_names_the_value_models_bgnbd_baseline_bgnbd_x_gamma_gamma(cfg, table, summary):
+    metrics = pd.DataFrame(
+        {
+            "target": ["churn", "upside"],
+            "scorer": ["baseline_bgnbd", "baseline_bgnbd"],
+            "roc_auc": [0.8, None],
+            "normalized_gini": [None, 0.5],
+        }
+    )
+    ecfg = dataclasses.replace(cfg.export, language="both")
+    book = opened_workbook(cfg, table, summary, ecfg, metrics)
+    cells = [c.value for row in sheet(book, "summary").iter_rows() for c in row]
+    assert "BG/NBD概率模型 BG/NBD" in cells  # churn: BG/NBD itself
+    assert "BG/NBD×Gamma-Gamma BG/NBD x Gamma-Gamma" in cells  # value: with Gamma-Gamma
+
+
 def test_workbook_cells_blank_for_missing_and_infinite_and_dates_as_text(cfg, table, summary):
     odd = pd.DataFrame(
         {

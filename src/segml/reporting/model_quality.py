@@ -29,7 +29,7 @@ def verdict_line(target: str, grade: dict, w: Words) -> str:
     else:
         beats = grade.get("beats_baseline")
         margin = grade.get("margin_over_best_baseline")
-        best = w.name(grade.get("best_baseline"), "")
+        best = w.scorer(target, grade["best_baseline"]) if grade.get("best_baseline") else ""
         text = w.pick(
             {
                 "en": f"{'beats' if beats else 'does not beat'} its best baseline ({best}) by {decimal(margin, 3)}",
@@ -46,9 +46,7 @@ def verdict_line(target: str, grade: dict, w: Words) -> str:
         reason = w.pick(
             {"en": grade.get("scorer_reason_en"), "zh": grade.get("scorer_reason_zh")}, " / "
         )
-        line += (
-            f"<br>{html.escape(w('scored_with'))}: <b>{html.escape(w.name(grade['scorer']))}</b>"
-        )
+        line += f"<br>{html.escape(w('scored_with'))}: <b>{html.escape(w.scorer(target, grade['scorer']))}</b>"
         line += f" — {html.escape(reason)}" if reason else ""
     return line + "</p>"
 
@@ -106,7 +104,7 @@ def backtest_section(backtest: pd.DataFrame | None, w: Words, chart: Charts) -> 
                 if not hit.empty:
                     means[scorer] = hit["mean"].iloc[0]
                 # three decimals: a margin of +0.007 must not read as 0.90 against 0.90
-                row[w.name(scorer)] = (
+                row[w.scorer(target, scorer)] = (
                     MISSING
                     if hit.empty
                     else f"{decimal(hit['mean'].iloc[0], 3)} ± {decimal(hit['std'].fillna(0).iloc[0], 3)}"
@@ -125,7 +123,7 @@ def backtest_section(backtest: pd.DataFrame | None, w: Words, chart: Charts) -> 
                 go.Scatter(
                     x=line["fold_cutoff"].astype(str),
                     y=line["value"],
-                    name=w.name(scorer),
+                    name=w.scorer(target, scorer),
                     mode="lines+markers",
                     line={"color": PALETTE[i % len(PALETTE)]},
                     hovertemplate="%{x}: %{y:.2f}<extra></extra>",
@@ -155,7 +153,11 @@ def validation_section(metrics: pd.DataFrame, w: Words) -> str:
             and not pd.api.types.is_bool_dtype(part[c])
         ]
         shown = pd.DataFrame(
-            {w.name("scorer"): part.get("scorer", pd.Series("", index=part.index)).map(w.name)}
+            {
+                w.name("scorer"): part.get("scorer", pd.Series("", index=part.index)).map(
+                    lambda s, t=target: w.scorer(t, s)
+                )
+            }
         )
         if "in_production" in part:  # yes / no, never 0.00 / 1.00
             shown[w.name("in_production")] = [
