@@ -13,7 +13,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from segml.reporting.sheet_view import display_width, sheet_name
+from segml.reporting.sheet_view import display_width, number_format, sheet_name
 from segml.reporting.table import export_table
 from segml.reporting.workbook import SHEETS, workbook
 
@@ -145,6 +145,21 @@ def test_workbook_cells_blank_for_missing_and_infinite_and_dates_as_text(cfg, ta
         [None, None, None],
         [1.5, "2025-01-03 00:00:00", "2025-01-03"],
     ]
+
+
+def test_whole_numbers_in_float_columns_never_show_a_bare_dot(cfg, table, summary):
+    """ "#,##0.##" showed 58 as "58." in Excel: a float column of whole numbers (days, with a
+    blank) is "#,##0", any other "#,##0.00"."""
+    days = [58.0, float("nan"), *[61.0] * (len(table) - 2)]
+    ecfg = dataclasses.replace(cfg.export, language="en")
+    book = opened_workbook(cfg, table.assign(recency_days=days), summary, ecfg)
+    page = sheet(book, "customers")
+    column = next(c.column for c in page[1] if c.value == "Days since last purchase")
+    cells = [page.cell(row=r, column=column) for r in range(2, page.max_row + 1)]
+    assert {c.number_format for c in cells if c.value is not None} == {"#,##0"}
+    assert 58 in [c.value for c in cells]
+    assert number_format("expected", pd.Series([1.5, 2.0, float("nan")]), ecfg) == "#,##0.00"
+    assert number_format("expected", pd.Series([1.0, float("inf")]), ecfg) == "#,##0"
 
 
 def test_display_width_counts_wide_characters_twice():
