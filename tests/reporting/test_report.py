@@ -135,6 +135,22 @@ def test_the_value_models_bgnbd_baseline_is_bgnbd_x_gamma_gamma(cfg, table, summ
     assert "BG/NBD概率模型 BG/NBD" in text  # the churn model's backtest: BG/NBD itself
 
 
+def test_money_measures_in_whole_yuan_and_no_library_names(cfg, table, summary, backtest):
+    """The mean absolute error (¥) in whole yuan in the backtest table and its margin (it showed
+    547.705); the BG/NBD matrices' note says what it means, not "As in lifetimes"."""
+    mae = backtest[backtest["metric"] == "top20_capture"].assign(metric="mae")
+    mae["value"] = mae["value"] * 1000 + 0.2345  # model 710.2345 .. over the folds
+    inputs = sample_report_inputs(table, summary, pd.concat([backtest, mae], ignore_index=True))
+    for language in ("en", "zh"):
+        page = render(inputs, None, dataclasses.replace(cfg.export, language=language))
+        text = visible_text(page)
+        assert "lifetimes" not in text
+        section = visible_text(page[page.index('id="backtest"') : page.index('id="validation"')])
+        # means 710 (model) and 690 (last period's spend), spread 10 between folds; lower is better
+        assert "710 ± 10" in section and "690 ± 10" in section and "-20 " in section + " "
+        assert ".234" not in section and "710.2" not in section
+
+
 def test_validation_says_which_scorer_is_in_production_in_words(cfg, table, summary):
     inputs = sample_report_inputs(table, summary)
     metrics = inputs.metrics.assign(in_production=[False, True])

@@ -162,6 +162,29 @@ def test_whole_numbers_in_float_columns_never_show_a_bare_dot(cfg, table, summar
     assert number_format("expected", pd.Series([1.0, float("inf")]), ecfg) == "#,##0"
 
 
+def test_small_words_lifecycle_status_mean_absolute_error_and_the_customers_sheet(
+    cfg, table, summary
+):
+    """The lifecycle header says what it is (it was "Lifecycle key / 生命周期代码"); the mean
+    absolute error is money ("¥" to the yuan, not 547.705); the capped list's note names the sheet
+    by its real name (it said "the tier sheet")."""
+    metrics = pd.DataFrame({"target": ["upside"], "scorer": ["model"], "mae": [547.70512]})
+    lifecycle = pd.DataFrame({"lifecycle_status": ["active"], "customers": [3]})
+    for language, header, sheet_words in (
+        ("en", "Lifecycle status", 'The sheet "Customers" lists the 5 customers'),
+        ("zh", "生命周期状态", "“客户明细”工作表仅列出"),
+    ):
+        ecfg = dataclasses.replace(cfg.export, language=language, workbook_customers=5)
+        book = opened_workbook(
+            cfg, table, summary, ecfg, metrics, sheets={"audit": [("", lifecycle)]}
+        )
+        assert [c.value for c in sheet(book, "audit")[1]][0] == header
+        cells = [c for row in sheet(book, "summary").iter_rows() for c in row]
+        mae = next(c for c in cells if c.value == 547.71)
+        assert mae.number_format == ecfg.money_format == '"¥"#,##0'
+        assert any(sheet_words in str(c.value) for c in cells), language
+
+
 def test_display_width_counts_wide_characters_twice():
     assert (
         display_width("Tier") == 4

@@ -64,6 +64,8 @@ def models_line(model_set: dict | None, as_of: str, w: Words) -> str:
 
 # measures where a lower value is better (the others: higher is better)
 LOWER_IS_BETTER = {"brier", "log_loss", "mae", "rmse", "mape"}
+# measures in money (¥): whole yuan, never three decimals
+MONEY_MEASURES = {"mae", "rmse"}
 # the backtest's blend of model and best baseline (segml.models.backtest.BLEND; not imported so
 # that the export stage does not depend on the backtest's code)
 BLEND = "blend"
@@ -78,7 +80,7 @@ def _margin(means: dict, metric: str) -> str:
     lower = metric in LOWER_IS_BETTER
     best = min(baselines) if lower else max(baselines)
     margin = (best - means["model"]) if lower else (means["model"] - best)
-    return f"{margin:+.3f}"
+    return f"{margin:+,.0f}" if metric in MONEY_MEASURES else f"{margin:+.3f}"
 
 
 def backtest_section(backtest: pd.DataFrame | None, w: Words, chart: Charts) -> str:
@@ -103,11 +105,14 @@ def backtest_section(backtest: pd.DataFrame | None, w: Words, chart: Charts) -> 
                 hit = stats[(stats["metric"] == metric) & (stats["scorer"] == scorer)]
                 if not hit.empty:
                     means[scorer] = hit["mean"].iloc[0]
-                # three decimals: a margin of +0.007 must not read as 0.90 against 0.90
+                # three decimals: a margin of +0.007 must not read as 0.90 against 0.90; money
+                # in whole yuan
+                digits = 0 if metric in MONEY_MEASURES else 3
                 row[w.scorer(target, scorer)] = (
                     MISSING
                     if hit.empty
-                    else f"{decimal(hit['mean'].iloc[0], 3)} ± {decimal(hit['std'].fillna(0).iloc[0], 3)}"
+                    else f"{decimal(hit['mean'].iloc[0], digits)} ± "
+                    f"{decimal(hit['std'].fillna(0).iloc[0], digits)}"
                 )
             row[w("margin")] = _margin(means, metric)
             rows.append(row)
@@ -169,7 +174,7 @@ def validation_section(metrics: pd.DataFrame, w: Words) -> str:
             header = w.name(column)
             shown[header] = part[column].to_numpy()
             formats[header] = (
-                (lambda v: decimal(v, 0)) if column in ("best_n_days", "mae") else decimal
+                (lambda v: decimal(v, 0)) if column in ("best_n_days", *MONEY_MEASURES) else decimal
             )
         out.append(f"<h3>{html.escape(w.target(target))}</h3>" + html_table(shown, formats))
     return "".join(out)

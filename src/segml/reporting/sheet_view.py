@@ -22,6 +22,7 @@ from segml.data import schema as s
 from segml.reporting.call_list import last_purchase_dates
 
 MONEY = {
+    "mae",  # the value model's mean absolute error, in ¥
     "current_value",
     "predicted_value",
     "predicted_value_p10",
@@ -76,7 +77,6 @@ METRICS = {
     "normalized_gini",
     "spearman",
     "top20_capture",
-    "mae",
     "mean_rfm_r",
     "mean_rfm_f",
     "mean_rfm_m",

@@ -300,9 +300,9 @@ TEXT = {
     "repeat_purchases": {"en": "Repeat purchases", "zh": "重复购买次数"},
     "days_since": {"en": "Days since last purchase", "zh": "距上次购买天数"},
     "matrices_note": {
-        "en": "As in lifetimes: BG/NBD counts a customer who has not repeated yet as still alive, so "
+        "en": "The BG/NBD model counts a customer who has not bought again yet as still active, so "
         "the first row reads 100 %; read it with the days since the purchase.",
-        "zh": "与lifetimes一致：BG/NBD把尚未复购的客户视为仍活跃，因此第一行为100%；请结合距上次购买天数解读。",
+        "zh": "BG/NBD模型把尚未再次购买的客户视为仍活跃，因此第一行为100%；请结合距上次购买天数解读。",
     },
     "no_matrices": {
         "en": "BG/NBD features are off in this run.",
