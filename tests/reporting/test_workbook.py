@@ -13,7 +13,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from segml.reporting.sheet_view import display_width, sheet_name
+from segml.reporting.sheet_view import display_width, number_format, sheet_name
 from segml.reporting.table import export_table
 from segml.reporting.workbook import SHEETS, workbook
 
@@ -112,6 +112,22 @@ def test_workbook_fits_print_and_cjk_headers(cfg, table, summary):
     assert {"大客户团队", "销售团队"} <= teams  # team names in Chinese for a Chinese workbook
 
 
+def test_workbook_names_the_value_models_bgnbd_baseline_bgnbd_x_gamma_gamma(cfg, table, summary):
+    metrics = pd.DataFrame(
+        {
+            "target": ["churn", "upside"],
+            "scorer": ["baseline_bgnbd", "baseline_bgnbd"],
+            "roc_auc": [0.8, None],
+            "normalized_gini": [None, 0.5],
+        }
+    )
+    ecfg = dataclasses.replace(cfg.export, language="both")
+    book = opened_workbook(cfg, table, summary, ecfg, metrics)
+    cells = [c.value for row in sheet(book, "summary").iter_rows() for c in row]
+    assert "BG/NBD概率模型 BG/NBD" in cells  # churn: BG/NBD itself
+    assert "BG/NBD×Gamma-Gamma BG/NBD x Gamma-Gamma" in cells  # value: with Gamma-Gamma
+
+
 def test_workbook_cells_blank_for_missing_and_infinite_and_dates_as_text(cfg, table, summary):
     odd = pd.DataFrame(
         {
@@ -129,6 +145,44 @@ def test_workbook_cells_blank_for_missing_and_infinite_and_dates_as_text(cfg, ta
         [None, None, None],
         [1.5, "2025-01-03 00:00:00", "2025-01-03"],
     ]
+
+
+def test_whole_numbers_in_float_columns_never_show_a_bare_dot(cfg, table, summary):
+    """ "#,##0.##" showed 58 as "58." in Excel: a float column of whole numbers (days, with a
+    blank) is "#,##0", any other "#,##0.00"."""
+    days = [58.0, float("nan"), *[61.0] * (len(table) - 2)]
+    ecfg = dataclasses.replace(cfg.export, language="en")
+    book = opened_workbook(cfg, table.assign(recency_days=days), summary, ecfg)
+    page = sheet(book, "customers")
+    column = next(c.column for c in page[1] if c.value == "Days since last purchase")
+    cells = [page.cell(row=r, column=column) for r in range(2, page.max_row + 1)]
+    assert {c.number_format for c in cells if c.value is not None} == {"#,##0"}
+    assert 58 in [c.value for c in cells]
+    assert number_format("expected", pd.Series([1.5, 2.0, float("nan")]), ecfg) == "#,##0.00"
+    assert number_format("expected", pd.Series([1.0, float("inf")]), ecfg) == "#,##0"
+
+
+def test_small_words_lifecycle_status_mean_absolute_error_and_the_customers_sheet(
+    cfg, table, summary
+):
+    """The lifecycle header says what it is (it was "Lifecycle key / 生命周期代码"); the mean
+    absolute error is money ("¥" to the yuan, not 547.705); the capped list's note names the sheet
+    by its real name (it said "the tier sheet")."""
+    metrics = pd.DataFrame({"target": ["upside"], "scorer": ["model"], "mae": [547.70512]})
+    lifecycle = pd.DataFrame({"lifecycle_status": ["active"], "customers": [3]})
+    for language, header, sheet_words in (
+        ("en", "Lifecycle status", 'The sheet "Customers" lists the 5 customers'),
+        ("zh", "生命周期状态", "“客户明细”工作表仅列出"),
+    ):
+        ecfg = dataclasses.replace(cfg.export, language=language, workbook_customers=5)
+        book = opened_workbook(
+            cfg, table, summary, ecfg, metrics, sheets={"audit": [("", lifecycle)]}
+        )
+        assert [c.value for c in sheet(book, "audit")[1]][0] == header
+        cells = [c for row in sheet(book, "summary").iter_rows() for c in row]
+        mae = next(c for c in cells if c.value == 547.71)
+        assert mae.number_format == ecfg.money_format == '"¥"#,##0'
+        assert any(sheet_words in str(c.value) for c in cells), language
 
 
 def test_display_width_counts_wide_characters_twice():

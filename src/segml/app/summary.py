@@ -38,8 +38,6 @@ FORMATS = {
     "lift_top10": lambda v: f"{decimal(v, 2)}×",
 }
 NOTES = {"churn": "Brier score: lower is better; the others: higher is better."}
-# scorer names whose header differs by model (the value model's BG/NBD is BG/NBD x Gamma-Gamma)
-SCORER_HEADERS = {("upside", "baseline_bgnbd"): "baseline_bgnbd_value"}
 # the audit's "stayed" per outcome (`tiering.realized`): purchases, subscribers, both
 STAYED_WORDS = {
     "repurchased": "bought again",
@@ -129,7 +127,7 @@ def tier_table(cfg: Config, summary, w: Words) -> Table:
 
 
 def scorer_name(target: str, scorer: str, production: str | None, w: Words) -> str:
-    name = w.name(SCORER_HEADERS.get((target, scorer), scorer))
+    name = w.scorer(target, scorer)
     return f"{name} (in production)" if scorer == production else name
 
 

@@ -29,7 +29,7 @@ def verdict_line(target: str, grade: dict, w: Words) -> str:
     else:
         beats = grade.get("beats_baseline")
         margin = grade.get("margin_over_best_baseline")
-        best = w.name(grade.get("best_baseline"), "")
+        best = w.scorer(target, grade["best_baseline"]) if grade.get("best_baseline") else ""
         text = w.pick(
             {
                 "en": f"{'beats' if beats else 'does not beat'} its best baseline ({best}) by {decimal(margin, 3)}",
@@ -46,9 +46,7 @@ def verdict_line(target: str, grade: dict, w: Words) -> str:
         reason = w.pick(
             {"en": grade.get("scorer_reason_en"), "zh": grade.get("scorer_reason_zh")}, " / "
         )
-        line += (
-            f"<br>{html.escape(w('scored_with'))}: <b>{html.escape(w.name(grade['scorer']))}</b>"
-        )
+        line += f"<br>{html.escape(w('scored_with'))}: <b>{html.escape(w.scorer(target, grade['scorer']))}</b>"
         line += f" — {html.escape(reason)}" if reason else ""
     return line + "</p>"
 
@@ -66,17 +64,23 @@ def models_line(model_set: dict | None, as_of: str, w: Words) -> str:
 
 # measures where a lower value is better (the others: higher is better)
 LOWER_IS_BETTER = {"brier", "log_loss", "mae", "rmse", "mape"}
+# measures in money (¥): whole yuan, never three decimals
+MONEY_MEASURES = {"mae", "rmse"}
+# the backtest's blend of model and best baseline (segml.models.backtest.BLEND; not imported so
+# that the export stage does not depend on the backtest's code)
+BLEND = "blend"
 
 
 def _margin(means: dict, metric: str) -> str:
-    """The model's mean against the best baseline's, signed so that + is better: "+0.007"."""
-    baselines = [v for k, v in means.items() if k != "model"]
+    """The model's mean against the best baseline's, signed so that + is better: "+0.007". The
+    blend (model and best baseline mixed) is no baseline: it is left out."""
+    baselines = [v for k, v in means.items() if k not in ("model", BLEND)]
     if "model" not in means or not baselines:
         return MISSING
     lower = metric in LOWER_IS_BETTER
     best = min(baselines) if lower else max(baselines)
     margin = (best - means["model"]) if lower else (means["model"] - best)
-    return f"{margin:+.3f}"
+    return f"{margin:+,.0f}" if metric in MONEY_MEASURES else f"{margin:+.3f}"
 
 
 def backtest_section(backtest: pd.DataFrame | None, w: Words, chart: Charts) -> str:
@@ -101,11 +105,14 @@ def backtest_section(backtest: pd.DataFrame | None, w: Words, chart: Charts) -> 
                 hit = stats[(stats["metric"] == metric) & (stats["scorer"] == scorer)]
                 if not hit.empty:
                     means[scorer] = hit["mean"].iloc[0]
-                # three decimals: a margin of +0.007 must not read as 0.90 against 0.90
-                row[w.name(scorer)] = (
+                # three decimals: a margin of +0.007 must not read as 0.90 against 0.90; money
+                # in whole yuan
+                digits = 0 if metric in MONEY_MEASURES else 3
+                row[w.scorer(target, scorer)] = (
                     MISSING
                     if hit.empty
-                    else f"{decimal(hit['mean'].iloc[0], 3)} ± {decimal(hit['std'].fillna(0).iloc[0], 3)}"
+                    else f"{decimal(hit['mean'].iloc[0], digits)} ± "
+                    f"{decimal(hit['std'].fillna(0).iloc[0], digits)}"
                 )
             row[w("margin")] = _margin(means, metric)
             rows.append(row)
@@ -121,7 +128,7 @@ def backtest_section(backtest: pd.DataFrame | None, w: Words, chart: Charts) -> 
                 go.Scatter(
                     x=line["fold_cutoff"].astype(str),
                     y=line["value"],
-                    name=w.name(scorer),
+                    name=w.scorer(target, scorer),
                     mode="lines+markers",
                     line={"color": PALETTE[i % len(PALETTE)]},
                     hovertemplate="%{x}: %{y:.2f}<extra></extra>",
@@ -151,7 +158,11 @@ def validation_section(metrics: pd.DataFrame, w: Words) -> str:
             and not pd.api.types.is_bool_dtype(part[c])
         ]
         shown = pd.DataFrame(
-            {w.name("scorer"): part.get("scorer", pd.Series("", index=part.index)).map(w.name)}
+            {
+                w.name("scorer"): part.get("scorer", pd.Series("", index=part.index)).map(
+                    lambda s, t=target: w.scorer(t, s)
+                )
+            }
         )
         if "in_production" in part:  # yes / no, never 0.00 / 1.00
             shown[w.name("in_production")] = [
@@ -163,7 +174,7 @@ def validation_section(metrics: pd.DataFrame, w: Words) -> str:
             header = w.name(column)
             shown[header] = part[column].to_numpy()
             formats[header] = (
-                (lambda v: decimal(v, 0)) if column in ("best_n_days", "mae") else decimal
+                (lambda v: decimal(v, 0)) if column in ("best_n_days", *MONEY_MEASURES) else decimal
             )
         out.append(f"<h3>{html.escape(w.target(target))}</h3>" + html_table(shown, formats))
     return "".join(out)

@@ -22,6 +22,7 @@ from segml.data import schema as s
 from segml.reporting.call_list import last_purchase_dates
 
 MONEY = {
+    "mae",  # the value model's mean absolute error, in ¥
     "current_value",
     "predicted_value",
     "predicted_value_p10",
@@ -79,7 +80,6 @@ METRICS = {
     "normalized_gini",
     "spearman",
     "top20_capture",
-    "mae",
     "mean_rfm_r",
     "mean_rfm_f",
     "mean_rfm_m",
@@ -347,9 +347,15 @@ def number_format(column: str, values: pd.Series, cfg: ExportConfig) -> str | No
         return "0.000"
     if pd.api.types.is_integer_dtype(values):
         return "#,##0"
-    if pd.api.types.is_float_dtype(values):
-        return "#,##0.##"
+    if pd.api.types.is_float_dtype(values):  # never a bare dot ("58."), as "#,##0.##" shows
+        return "#,##0" if _whole(values) else "#,##0.00"
     return None
+
+
+def _whole(values: pd.Series) -> bool:
+    """Every finite value a whole number (days, counts held as floats because of blanks)."""
+    finite = values[np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))]
+    return bool((finite == finite.round()).all())
 
 
 def cell_values(values: pd.Series) -> list:

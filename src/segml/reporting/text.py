@@ -17,6 +17,16 @@ from segml.config import ExportConfig
 from segml.reporting.audit_text import AUDIT_TEXT
 from segml.reporting.subscriber_text import SUBSCRIBER_REJECTIONS, SUBSCRIBER_TEXT
 
+# Scorers whose name differs by model (the value model's BG/NBD is BG/NBD x Gamma-Gamma): the
+# one source of scorer names for the report, the workbook and the console (`scorer_key`).
+SCORER_KEYS = {("upside", "baseline_bgnbd"): "baseline_bgnbd_value"}
+
+
+def scorer_key(target: str, scorer: str) -> str:
+    """The export.headers key that names `scorer` of model `target`."""
+    return SCORER_KEYS.get((target, scorer), scorer)
+
+
 # Report sentences and titles, per language. Names of models, scorers, metrics and table columns
 # come from export.headers.
 TEXT = {
@@ -299,9 +309,9 @@ TEXT = {
     "repeat_purchases": {"en": "Repeat purchases", "zh": "重复购买次数"},
     "days_since": {"en": "Days since last purchase", "zh": "距上次购买天数"},
     "matrices_note": {
-        "en": "As in lifetimes: BG/NBD counts a customer who has not repeated yet as still alive, so "
+        "en": "The BG/NBD model counts a customer who has not bought again yet as still active, so "
         "the first row reads 100 %; read it with the days since the purchase.",
-        "zh": "与lifetimes一致：BG/NBD把尚未复购的客户视为仍活跃，因此第一行为100%；请结合距上次购买天数解读。",
+        "zh": "BG/NBD模型把尚未再次购买的客户视为仍活跃，因此第一行为100%；请结合距上次购买天数解读。",
     },
     "no_matrices": {
         "en": "BG/NBD features are off in this run.",
@@ -429,6 +439,10 @@ class Words:
     def target(self, key: str) -> str:
         """A model's name ("churn", "upside"): `target_<key>` in export.headers."""
         return self.name(f"target_{key}", self.name(key))
+
+    def scorer(self, target: str, scorer: str) -> str:
+        """A scorer's name as model `target` uses it (`scorer_key`)."""
+        return self.name(scorer_key(target, scorer))
 
     def name(self, key, fallback: str | None = None) -> str:
         """A model, scorer, metric, status or column name from export.headers."""

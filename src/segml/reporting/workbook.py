@@ -236,7 +236,9 @@ def sheet_customers(table: pd.DataFrame, cfg: ExportConfig) -> tuple[pd.DataFram
         )
     )
     shown = table.iloc[ranked.index[:limit]]
-    text = label("workbook_rows_note", cfg).format(shown=f"{limit:,}", total=f"{len(table):,}")
+    text = label("workbook_rows_note", cfg).format(
+        sheet=sheet_name("customers", cfg), shown=f"{limit:,}", total=f"{len(table):,}"
+    )
     return shown.reset_index(drop=True), text
 
 

@@ -13,7 +13,7 @@ from segml.config import ExportConfig
 from segml.reporting.audit_view import part_lines
 from segml.reporting.call_list import recurring
 from segml.reporting.sheet_view import label
-from segml.reporting.text import Words, move_reason
+from segml.reporting.text import Words, move_reason, scorer_key
 from segml.tiering.audit import REPURCHASED, RETAINED, STAYED, outcome_of, rate_key
 
 # subscribers' statuses (trial, won_back, past_due, cancelled) are absent from a purchase table
@@ -133,7 +133,10 @@ def quality_blocks(metrics: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
         return [("", metrics)] if metrics is not None and not metrics.empty else []
     blocks = []
     for target, part in metrics.groupby("target", sort=True):
-        blocks.append((target, part.dropna(axis=1, how="all").reset_index(drop=True)))
+        part = part.dropna(axis=1, how="all").reset_index(drop=True)
+        if "scorer" in part:  # named as this model uses it (the value model's BG/NBD x Gamma-Gamma)
+            part = part.assign(scorer=[scorer_key(target, s) for s in part["scorer"]])
+        blocks.append((target, part))
     return blocks
 
 
