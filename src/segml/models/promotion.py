@@ -63,7 +63,8 @@ def challenge(
 ) -> tuple[bool, str]:
     """Should this run's set (as of `as_of`) replace the champion? `labelled`: this run's rows of
     the fair folds (`fair_cutoffs`); `fold_scores`: its fold scorers' scores there (train's
-    `fold_scores`). Returns the decision and the reason in plain words."""
+    `fold_scores`). Returns the decision and the reason in plain words (what the recorded run
+    says after "promoted ...:" or "kept the champion set:")."""
     if champion is None:
         return True, "no champion yet"
     if champion.horizon_days != schedule.horizon_days:
@@ -78,7 +79,7 @@ def challenge(
         return False, (
             f"no fair comparison yet (the champion learnt from labels up to {champion.as_of}; "
             f"this run's newest backtest fold {starts}, so neither set can be measured on "
-            "outcomes both have not seen): kept the champion"
+            "outcomes both have not seen)"
         )
     lines, verdicts = [], []
     for target, headline in ev.TARGET_HEADLINE.items():
@@ -87,7 +88,7 @@ def challenge(
         except FeatureMismatchError:
             return (
                 True,
-                "the champion cannot score this run's features (settings changed): replaced",
+                "the champion cannot score this run's features (settings changed)",
             )
         if found is None:
             continue
@@ -100,7 +101,7 @@ def challenge(
     where = f"on {len(fair)} fold(s) from {_day(fair[0])}, after the champion's labels end"
     detail = "; ".join(lines) if lines else "nothing to measure"
     if not verdicts:
-        return False, f"no fair comparison yet ({where}: {detail}): kept the champion"
+        return False, f"no fair comparison yet ({where}: {detail})"
     if any(m < -n for m, n in verdicts):
         return False, f"worse than the champion by more than the noise {where}: {detail}"
     if any(m > n for m, n in verdicts):

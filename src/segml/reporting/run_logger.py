@@ -558,9 +558,7 @@ def _promote_set(
         }
     kept = "the champion set" if which == "its set" else f"{which}'s champion"
     if not wins:
-        return {
-            name: f"registered v{v}; kept {kept}: this run {reason}" for name, v in versions.items()
-        }
+        return {name: f"registered v{v}; kept {kept}: {reason}" for name, v in versions.items()}
     client = mlflow.MlflowClient()
     for name, version in versions.items():
         client.set_registered_model_alias(REGISTERED[name], CHAMPION, version)
