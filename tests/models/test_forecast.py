@@ -3,6 +3,8 @@ on hand-made numbers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +19,13 @@ from segml.models.next_purchase import (
     fold_next_purchase,
     typical_repeat_gap,
 )
-from segml.models.ranges import fit_ranges, floor_share, fold_ranges, held_share
+from segml.models.ranges import (
+    ValueRanges,
+    fit_ranges,
+    floor_share,
+    fold_ranges,
+    held_share,
+)
 from segml.models.scorers import ChurnBlend, RuleScorer, ScaledScorer, ValueBlend
 from segml.models.totals import (
     calibration_applies,
@@ -136,21 +144,63 @@ def test_ranges_hold_the_asked_share_and_start_at_zero_where_most_spend_nothing(
     realized = np.where(buys, rng.gamma(2.0, forecast / 2 + 1), 0.0)
     ranges = fit_ranges(forecast, realized, 0.8)
     low, high = ranges.bounds(forecast)
-    assert held_share(realized, low, high) == pytest.approx(0.8, abs=0.01)
+    # ranges that hold the forecast cannot hold fewer than [0, forecast] does here (0.865: two
+    # in three spend nothing, most buyers less than their forecast): the least upper level
+    floor = held_share(realized, np.zeros_like(forecast), forecast)
+    assert floor > 0.85 and held_share(realized, low, high) == pytest.approx(floor, abs=0.015)
+    assert ranges.upper_level == 0.0
     assert (low <= high).all() and (low[forecast < np.quantile(forecast, 0.5)] == 0).all()
-    assert 0.5 <= ranges.upper_level <= 0.9
-    assert floor_share(ranges, forecast, realized) >= 0.8
+    # where buyers spend more than their forecast, the search finds the asked share
+    more = np.where(buys, rng.gamma(2.0, forecast + 1), 0.0)
+    ranges = fit_ranges(forecast, more, 0.8)
+    assert held_share(more, *ranges.bounds(forecast)) == pytest.approx(0.8, abs=0.01)
+    assert 0 < ranges.upper_level <= 0.9
+    assert floor_share(ranges, forecast, more) >= 0.8
     # walk-forward: the second fold is judged with ranges from the first
     folds = fold_ranges(
         {
-            "fold_1": (realized[:2500], forecast[:2500]),
-            "fold_2": (realized[2500:], forecast[2500:]),
+            "fold_1": (more[:2500], forecast[:2500]),
+            "fold_2": (more[2500:], forecast[2500:]),
         },
-        (realized[:2500], forecast[:2500]),
+        (more[:2500], forecast[:2500]),
         0.8,
     )
     assert folds["fold_2"]["coverage"] == pytest.approx(0.8, abs=0.03)
     assert 0 < folds["fold_2"]["p10_zero_share"] <= 1
+
+
+def test_a_range_always_holds_the_forecast_shown_beside_it():
+    """A bin's bounds are what its customers spent; the forecast shown (times the total's factor)
+    can lie outside them (a bin where most spend nothing: ¥0-¥0; the best customers above the
+    bin's high end): the range is stretched to it, and the level is searched on those ranges."""
+    ranges = ValueRanges(0.8, 0.7, np.array([100.0]), np.array([0.0, 20.0]), np.array([0.0, 150.0]))
+    low, high = ranges.bounds(np.array([50.0, 120.0, 300.0]))  # no factor: shown as binned
+    np.testing.assert_array_equal(low, [0.0, 20.0, 20.0])
+    np.testing.assert_array_equal(high, [50.0, 150.0, 300.0])  # was 0 and 150: forecast outside
+    low, high = ranges.bounds(np.array([50.0, 120.0, 300.0]), np.array([60.0, 130.0, 360.0]))
+    np.testing.assert_array_equal(low, [0.0, 20.0, 20.0])
+    np.testing.assert_array_equal(high, [60.0, 150.0, 360.0])
+    scaled = replace(ranges, factor=1.5)  # no forecast shown: the binned one times the factor
+    np.testing.assert_array_equal(scaled.bounds(np.array([10.0, 200.0]))[1], [15.0, 300.0])
+    # a quarter of the customers spend nothing, a quarter half their forecast, half twice it:
+    # every range holds the forecast (times the factor) and 80 % of what they spent
+    forecast = np.arange(1.0, 3001.0)
+    realized = forecast * np.array([0.0, 0.5, 2.0, 2.0])[np.arange(3000) % 4]
+    for factor in (1.0, 1.3):
+        ranges = fit_ranges(forecast, realized, 0.8, factor)
+        low, high = ranges.bounds(forecast)
+        assert (low <= forecast * factor).all() and (forecast * factor <= high).all()
+        assert held_share(realized, low, high) == pytest.approx(0.8, abs=0.01)
+    # the top decile is split at the 95th and 99th percentiles (30 customers each: not the 99th)
+    assert len(fit_ranges(forecast, realized, 0.8).edges) == 10
+    assert len(fit_ranges(np.arange(1.0, 5001.0), np.zeros(5000), 0.8).edges) == 11
+    folds = fold_ranges(
+        {"a": (realized[::2], forecast[::2]), "b": (realized[1::2], forecast[1::2])},
+        (realized[::2], forecast[::2]),
+        0.8,
+        {"b": 1.3},
+    )
+    assert folds["b"]["coverage"] == pytest.approx(0.8, abs=0.03)
 
 
 def test_next_purchase_from_own_gaps_or_the_typical_gap_and_only_where_expected():

@@ -83,7 +83,11 @@ def test_value_ranges_and_next_purchase_dates_per_customer(scored):
         del upside.ranges_, churn.typical_repeat_gap_
     low_bin = snapshot["spend_90d"].to_numpy() <= 100  # the rule's forecast is last period's spend
     assert (scores.loc[low_bin, "predicted_value_p10"] == 0).all()
-    assert (scores.loc[~low_bin, "predicted_value_p90"] == 400).all()
+    predicted = scores["predicted_value"]
+    high = np.maximum(400.0, predicted[~low_bin])  # a range holds the forecast shown beside it
+    assert (scores.loc[~low_bin, "predicted_value_p90"] == high).all()
+    assert (scores["predicted_value_p10"] <= predicted).all()
+    assert (predicted <= scores["predicted_value_p90"]).all()
     dated = scores["expected_next_purchase_date"].notna()
     assert dated.any() and (~dated).any()
     assert (scores.loc[dated, "churn_probability"] < 0.5).all()

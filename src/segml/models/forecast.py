@@ -62,12 +62,19 @@ def value_forecast(
         held = _pairs(backtest, scorer, held=True)
         first = next(iter(pairs))
         first_calibration = held[first] if first in held and len(held[first][0]) else pairs[first]
-        for key, row in fold_ranges(pairs, first_calibration, cfg.interval).items():
+        # each fold's ranges hold its forecast as production would show it: times the factor of
+        # the folds before it (as the totals' walk-forward correction), when the factor applies
+        shown = {
+            key: factor_of(list(pairs.values())[:i]) if applied and i else 1.0
+            for i, key in enumerate(pairs)
+        }
+        for key, row in fold_ranges(pairs, first_calibration, cfg.interval, shown).items():
             folds[key].update(row)
         ranges = fit_ranges(
             np.concatenate([f for _, f in pairs.values()]),
             np.concatenate([y for y, _ in pairs.values()]),
             cfg.interval,
+            factor if applied else 1.0,
         )
         record.update(level=cfg.interval, upper_level=ranges.upper_level)
     else:

@@ -60,9 +60,9 @@ SUBSCRIBER_TEXT = {
         "en": "Each subscriber gets a range meant to hold the fees billed to {level} of subscribers "
         "in the next period; for {zero} of them the range starts at ¥0 (they may leave). In the "
         "backtest the ranges held the fees of {held} of subscribers; a range from ¥0 holds at least "
-        "{floor}.",
+        "{floor}. Every range holds the subscriber's own predicted value.",
         "zh": "每位用户有一个价值区间，目标是覆盖{level}用户的下期月费收入；{zero}用户的区间从¥0起（可能取消订阅）。"
-        "回测中区间覆盖了{held}用户的实际月费收入；从¥0起的区间至少覆盖{floor}。",
+        "回测中区间覆盖了{held}用户的实际月费收入；从¥0起的区间至少覆盖{floor}。每个区间都包含该用户自己的预测价值。",
     },
     "mean_spend": {"en": "Mean next-period fees (¥)", "zh": "下期平均月费收入（¥）"},
     "window_note": {

@@ -216,10 +216,11 @@ TEXT = {
         "customers. Many customers spend nothing in a period, so for {zero} of them the range "
         "starts at ¥0: read it as “up to” its high end, never as a minimum. In the backtest the "
         "ranges held what {held} of customers really spent; where most customers spend nothing, any range "
-        "that includes ¥0 holds at least {floor}.",
+        "that includes ¥0 holds at least {floor}. Every range holds the customer's own predicted "
+        "value, which can make the ranges hold more than {level}.",
         "zh": "每位客户有一个价值区间，目标是覆盖{level}客户的下期消费。许多客户在一期内不消费，因此{zero}客户的区间"
         "从¥0起：请理解为“最多”到区间上限，而非最低消费。回测中区间覆盖了{held}客户的实际消费；多数客户不消费时，"
-        "任何包含¥0的区间至少覆盖{floor}。",
+        "任何包含¥0的区间至少覆盖{floor}。每个区间都包含该客户自己的预测价值，因此覆盖率可能高于{level}。",
     },
     "ranges_outside": {
         "en": "Some fold is more than 5 points from {level}: read the ranges with care.",

@@ -210,7 +210,9 @@ def model_scores(
     out["current_value"], last_period = seams.values(snap, cfg, horizon_days)
     forecast, unscaled = unscaled_forecast(upside, snap)
     out["predicted_value"] = forecast
-    out["predicted_value_p10"], out["predicted_value_p90"] = range_bounds(upside, unscaled)
+    out["predicted_value_p10"], out["predicted_value_p90"] = range_bounds(
+        upside, unscaled, forecast
+    )
     out["upside"] = out["predicted_value"] - last_period
     out["churn_probability"] = churn.predict_proba(snap)
     if seams.next_purchase:  # subscribers' next payment is their fee: no purchase date to expect
