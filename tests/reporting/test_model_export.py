@@ -186,3 +186,23 @@ def test_typed_attributes_carry_no_value_in_input_examples_either():
     assert example["recency_days"].tolist() == [3.0, 40.0]
     for column in ("attr_company_size", "attr_is_business", "attr_signup_date_days"):
         assert example[column].dtype == float and example[column].isna().all()
+
+
+def test_the_run_rate_with_purchases_has_a_portable_form_that_predicts_the_same():
+    """With both exports the subscribers' run rate adds their purchases' pace: its portable
+    form sums two columns, each at its own factor (a one-column spec could not hold it)."""
+    from segml.models.baselines import PURCHASES_90D, RunRate
+    from segml.models.scorers import ScaledScorer
+    from segml.reporting import portable_model
+
+    frame = pd.DataFrame({"mrr": [30.0, 0.0, 55.5], PURCHASES_90D: [90.0, 12.0, 0.0]})
+    for model in (RunRate(90).fit(frame), ScaledScorer(RunRate(60).fit(frame), 0.9)):
+        portable = mx.to_portable(model)
+        json.dumps(portable.spec)
+        assert set(portable.features) == {"mrr", PURCHASES_90D}
+        example = mx.input_example(portable, frame)
+        np.testing.assert_allclose(
+            portable_model.predict_spec(portable.spec, example), mx.reference_output(model, example)
+        )
+    fees_only = mx.to_portable(RunRate(90).fit(frame[["mrr"]])).spec
+    assert fees_only["kind"] == "column" and fees_only["feature"] == "mrr"

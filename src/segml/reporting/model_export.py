@@ -185,15 +185,24 @@ def _subscriber_baseline(model: Any) -> Portable:
             "terms": [[t, _floats(p)] for t, p in model.params_.items()],
             "pooled": _floats(model.pooled_),
         }
-    else:
-        spec = {
-            "format": FORMAT,
-            "kind": "column",
-            "output": "value",
-            "feature": model.features_[0],
-            "clip": [0.0, None],
-            "total_factor": model.horizon_days / s.DAYS_PER_MONTH,
-        }
+    else:  # the run rate: the monthly fee x the window (+ the purchases' pace, with both exports)
+        fee, *purchases = model.features_
+        factors = {fee: model.horizon_days / s.DAYS_PER_MONTH}
+        factors |= {column: model.horizon_days / 90 for column in purchases}  # last 90 days'
+        parts = [
+            {"kind": "column", "output": "value", "feature": column, "clip": [0.0, None]}
+            | {"total_factor": factor}
+            for column, factor in factors.items()
+        ]
+        spec = {"format": FORMAT, **parts[0]}
+        if len(parts) > 1:
+            spec = {
+                "format": FORMAT,
+                "kind": "sum",
+                "output": "value",
+                "features": list(factors),
+                "parts": parts,
+            }
     return Portable(spec, None, ("numpy", "pandas"))
 
 

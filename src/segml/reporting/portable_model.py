@@ -12,6 +12,7 @@ Spec kinds (field `kind`):
 - "piecewise_linear": a monotone step function of one `feature` (isotonic thresholds `x`, `y`,
   linear between them, flat outside), plus `tie_break_slope` x feature;
 - "column": one input column as the score;
+- "sum": the sum of its `parts`' scores (the run rate with both exports: fees plus purchases);
 - "nearest_center": standardised (optionally signed-log) `features` assigned to the nearest of
   `centers`; returns the segment id and its persona names;
 - "blend": two `parts` (a "lightgbm" model and a rule); a probability is the mean of the parts'
@@ -118,6 +119,8 @@ def predict_spec(spec: dict, frame: pd.DataFrame, booster=None):
         return _clip(score, spec.get("clip"))
     if kind == "column":
         return _clip(_numbers(frame, spec["feature"]), spec.get("clip"))
+    if kind == "sum":  # e.g. the run rate with both exports: fees plus purchases at their pace
+        return sum(predict_spec(p, frame, booster) for p in spec["parts"])
     if kind == "lookup":
         return _lookup(spec, frame)
     if kind == "sbg":
