@@ -186,3 +186,15 @@ def test_the_run_rate_counts_subscribers_purchases_when_the_value_label_does():
     with_purchases = RunRate(60).fit(frame).predict(frame)
     # 60 days of fees, plus 60 days of purchases at the last 90 days' pace (none unknown: none)
     assert with_purchases.tolist() == pytest.approx([60.0 + 60.0, 0.0 + 30.0, 120.0])
+
+
+def test_the_run_rates_reasons_name_the_purchases_when_it_counts_them():
+    from segml.models.baselines import PURCHASES_90D
+
+    frame = pd.DataFrame({"mrr": [30.4375, 30.4375, 60.875], PURCHASES_90D: [0.0, 90.0, 0.0]})
+    rule = RunRate(90).fit(frame)
+    parts = rule.contributions(frame)
+    # fees: 90, 90, 180 (mean 120); purchases: 0, 90, 0 (mean 30)
+    assert parts["mrr"].tolist() == pytest.approx([-30.0, -30.0, 60.0])
+    assert parts[PURCHASES_90D].tolist() == pytest.approx([-30.0, 60.0, -30.0])
+    assert parts.sum(axis=1).tolist() == pytest.approx(list(rule.predict(frame) - rule.reference_))

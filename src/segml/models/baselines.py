@@ -216,12 +216,27 @@ class RunRate(_TableScorer):
         if PURCHASES_90D in frame.columns:
             self.features_ = [s.MRR, PURCHASES_90D]
         self._remember(frame, vocabulary)
+        parts = self._parts(frame)
+        self.part_means_ = {f: float(np.mean(v)) if len(frame) else 0.0 for f, v in parts.items()}
         return self
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        mrr = np.nan_to_num(frame[s.MRR].to_numpy(float))
-        value = np.clip(mrr, 0, None) * self.horizon_days / s.DAYS_PER_MONTH
+    def _parts(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The fees over the window, and (with both exports) the purchases at their last pace."""
+        mrr = np.clip(np.nan_to_num(frame[s.MRR].to_numpy(float)), 0, None)
+        parts = {s.MRR: mrr * self.horizon_days / s.DAYS_PER_MONTH}
         if PURCHASES_90D in self.features_:
-            spend = np.nan_to_num(frame[PURCHASES_90D].to_numpy(float))
-            value = value + np.clip(spend, 0, None) * self.horizon_days / 90
-        return value
+            spend = np.clip(np.nan_to_num(frame[PURCHASES_90D].to_numpy(float)), 0, None)
+            parts[PURCHASES_90D] = spend * self.horizon_days / 90
+        return parts
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return sum(self._parts(frame).values())
+
+    def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """With purchases, each part's distance from its training mean on its own column (a
+        customer's value is high because they also buy, or because of their fee)."""
+        if len(self.features_) == 1:
+            return super().contributions(frame)
+        means = self.part_means_
+        parts = self._parts(frame)
+        return pd.DataFrame({f: v - means[f] for f, v in parts.items()}, index=frame.index)
