@@ -180,3 +180,11 @@ def test_one_kinds_audit_has_no_churn_kind_lines(cfg, audit):
     w = Words(dataclasses.replace(cfg.export, language="en"))
     text = _text(audit_section(audit, {}, w))
     assert "Each part on its own" not in text and "Subscribers (cancels" not in text
+
+
+def test_the_days_observed_read_in_each_language_without_a_bare_fraction(cfg, audit):
+    """Both languages side by side used to read "31 / 90 / 31 of 90": each says days now."""
+    elapsed, horizon = audit["periods"][0]["elapsed_days"], audit["periods"][0]["horizon_days"]
+    said = _text(audit_section(audit, {}, Words(dataclasses.replace(cfg.export, language="both"))))
+    assert f"{elapsed}天（共{horizon}天） / {elapsed} of {horizon} days" in said, said[:600]
+    assert f"{elapsed} / {horizon} / {elapsed} of {horizon}" not in said

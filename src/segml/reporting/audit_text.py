@@ -20,7 +20,7 @@ AUDIT_TEXT = {
     },
     "audit_period": {"en": "Period", "zh": "期间"},
     "audit_days": {"en": "Days observed", "zh": "已观察天数"},
-    "audit_days_value": {"en": "{elapsed} of {horizon}", "zh": "{elapsed} / {horizon}"},
+    "audit_days_value": {"en": "{elapsed} of {horizon} days", "zh": "{elapsed}天（共{horizon}天）"},
     "audit_partly": {"en": "partly", "zh": "部分"},
     "audit_complete": {"en": "complete", "zh": "完整"},
     "audit_bought_again": {"en": "Bought again", "zh": "复购率"},
