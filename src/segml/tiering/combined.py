@@ -19,7 +19,7 @@ from segml.tiering.periods import Period
 from segml.tiering.scoring import (
     SCORE_COLUMNS,
     TierResult,
-    _action_columns,
+    action_columns,
     grade_customers,
     with_non_buyers,
 )
@@ -64,14 +64,11 @@ def combine_parts(
     grades = grade_customers(table, scores, grading, previous, previous_period, seams)
     for column in [*GRADED, *[c for c in MOVED if c in grades.table]]:
         table[column] = grades.table[column].to_numpy()
-    vp = cfg.value_potential
-    for field, column in (("en", "vp_cell_en"), ("zh", "vp_cell_zh"), ("strategy", "vp_strategy")):
-        table[column] = t.lookup(
-            table["vp_cell"], lambda c, f=field: vp["cells"].get(c, {}).get(f, c)
-        )
+    for column, words in t.vp_cell_words(table["vp_cell"], cfg).items():
+        table[column] = words
     for name, (_, part_seams) in parts.items():  # each part's actions for its statuses
         rows = (table["churn_kind"] == CHURN_KINDS[name]).to_numpy()
-        actions = _action_columns(table[rows], part_seams.tiering(cfg))
+        actions = action_columns(table[rows], part_seams.tiering(cfg))
         for column in actions.columns:
             table.loc[rows, column] = actions[column].to_numpy()
     table = with_non_buyers(table, listed_apart, listing_config(cfg))

@@ -339,3 +339,13 @@ def policy_labels(cfg_tiering, policy: str) -> list[str]:
         vp = cfg_tiering.value_potential
         return [f"{v}_{p}" for v in reversed(vp["levels"]) for p in reversed(vp["levels"])]
     return list(getattr(cfg_tiering, policy)["labels"])
+
+
+def vp_cell_words(cells: pd.Series, cfg_tiering) -> dict[str, pd.Series]:
+    """Each value x potential cell's name (en, zh) and strategy, from `tiering.value_potential`."""
+    named = cfg_tiering.value_potential["cells"]
+    fields = {"vp_cell_en": "en", "vp_cell_zh": "zh", "vp_strategy": "strategy"}
+    return {
+        column: lookup(cells, lambda c, f=field: named.get(c, {}).get(f, c))
+        for column, field in fields.items()
+    }

@@ -62,7 +62,7 @@ class TierResult:
         return out
 
 
-def _action_columns(table: pd.DataFrame, cfg: TieringConfig) -> pd.DataFrame:
+def action_columns(table: pd.DataFrame, cfg: TieringConfig) -> pd.DataFrame:
     """Action text and owning team (en, zh) for the headline grade and for the lifecycle status."""
     grade_key = table["vp_strategy"] if cfg.primary == "value_potential" else table["tier"]
     sources = {
@@ -387,18 +387,15 @@ def describe_customers(
     ]:
         table[column] = grades[column]
     table["vp_cell"] = grades["vp_cell"]
-    vp = cfg.value_potential
-    for field, column in (("en", "vp_cell_en"), ("zh", "vp_cell_zh"), ("strategy", "vp_strategy")):
-        table[column] = t.lookup(
-            table["vp_cell"], lambda c, f=field: vp["cells"].get(c, {}).get(f, c)
-        )
+    for column, words in t.vp_cell_words(table["vp_cell"], cfg).items():
+        table[column] = words
     table["lifecycle_status"] = grades["lifecycle_status"]
     labelled = _label_columns(table, grades, segmenter, cfg)
     for column in labelled.columns:  # persona columns keep their place; new ones go at the end
         table[column] = labelled[column]
     table["tier_policy"] = cfg.primary
     table["tier"] = grades["tier"]
-    table = pd.concat([table, _action_columns(table, cfg)], axis=1)
+    table = pd.concat([table, action_columns(table, cfg)], axis=1)
 
     reasoned = grades["reasoned"].to_numpy(dtype=bool)
     explained = grades["explained"].to_numpy(dtype=bool)[reasoned]
