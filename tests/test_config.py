@@ -138,3 +138,35 @@ def test_every_tier_policy_has_its_settings_and_actions(cfg):
             to_typed(compose([f"tiering.primary={policy}"], ROOT / "conf")).tiering.primary
             == policy
         )
+
+
+@pytest.mark.parametrize("shape", ["demo", "subscription_demo", "both_demo"])
+def test_typing_sets_free_form_tables_aside_and_gives_what_omegaconf_gives(shape):
+    """`to_typed` lets only the schema's typed settings through OmegaConf (segml.typed_merge): the
+    result equals OmegaConf's merge of the whole config, and the composed dict is left as it was."""
+    import copy
+
+    from omegaconf import OmegaConf
+
+    from segml.config import Config
+    from segml.typed_merge import free_form_paths
+
+    paths = "default" if shape == "demo" else shape
+    raw = compose([f"data={shape}", f"paths={paths}"], ROOT / "conf")
+    kept = copy.deepcopy(raw)
+    whole = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(Config), raw))
+    assert to_typed(raw) == whole
+    assert raw == kept
+    assert ("tiering", "reasons") in free_form_paths(
+        Config
+    )  # the big tables are the ones set aside
+
+
+@pytest.mark.parametrize(
+    "key, value", [("reasons", ["not", "a", "table"]), ("abc", 5), ("actions", {1: "x"})]
+)
+def test_a_free_form_table_of_the_wrong_shape_still_fails_typing(key, value):
+    raw = compose([], ROOT / "conf")
+    raw["tiering"][key] = value
+    with pytest.raises(ConfigError, match="Invalid configuration"):
+        to_typed(raw)

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from omegaconf import MISSING, OmegaConf
+from omegaconf import MISSING
 
 from segml.errors import ConfigError
+from segml.typed_merge import merged
 
 PARAMS_FILE = "params.yaml"  # the composed config every stage reads (see segml.app.params)
 SCORERS = ("auto", "model", "baseline", "blend")
@@ -444,8 +445,7 @@ def to_typed(raw: dict) -> Config:
     """Validate a composed config against the schema; unknown keys, wrong types and unknown
     choices fail here."""
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(Config), raw)
-        typed = OmegaConf.to_object(merged)
+        typed = merged(Config, raw)
     except Exception as exc:  # omegaconf raises several error types; all mean "fix the config"
         raise ConfigError(f"Invalid configuration: {_unknown_key(exc) or exc}") from exc
     _check_choices(typed)
