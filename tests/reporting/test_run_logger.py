@@ -234,3 +234,49 @@ def test_a_both_projects_parts_are_promoted_each_by_its_own_challenge(
     assert (buyers.version, buyers.as_of) == ("1", "2025-10-31")
     assert set(buyers.models) == {"churn", "upside"}
     assert run_history.load_model_set(uri, FILES) is None  # no one-kind set was ever registered
+
+
+def test_the_champions_models_are_loaded_only_when_a_fold_can_measure_them(
+    tmp_path, monkeypatch, cfg, fitted, features
+):
+    """The export stage's challenge reads the champion's record first: the month after it was
+    trained no fold of this run is later than its labels, so its models are never downloaded
+    (here they cannot be: their files are gone); with such a fold they are."""
+    import dataclasses
+    import shutil
+
+    import pytest
+
+    from segml.stages.record import _champion
+
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run_logger.log_pipeline_run(
+        uri,
+        "segml",
+        params={"labels": {"horizon_days": 90}},
+        metrics={},
+        tags={"segml.as_of": "2025-12-31"},
+        models={
+            "churn": (fitted["recency_rule"], features),
+            "upside": (fitted["upside"], features),
+        },
+        artifacts={},
+        register=True,
+        auto_promote=True,
+        files=FILES,
+        overrides=[],
+        promote=(True, "first"),
+    )
+    shutil.rmtree(tmp_path / "mlruns")  # the models' files: loading them now fails
+    run_cfg = dataclasses.replace(cfg, tracking=dataclasses.replace(cfg.tracking, uri=uri))
+
+    def folds(*cutoffs: str) -> dict:
+        return {"folds": {str(k): {"cutoff": c} for k, c in enumerate(cutoffs)}}
+
+    earlier = {"churn": folds("2025-10-02", "2025-11-01"), "upside": folds("2025-11-01")}
+    champion = _champion(run_cfg, earlier, None)
+    assert (champion.models, champion.as_of, champion.horizon_days) == ({}, "2025-12-31", 90)
+    later = {"churn": folds("2025-11-01", "2026-01-05"), "upside": folds("2026-01-05")}
+    with pytest.raises(Exception):  # a fold after its labels: the models are needed, and read
+        _champion(run_cfg, later, None)

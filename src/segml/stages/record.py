@@ -44,9 +44,8 @@ def promotion(
     backtest folds that neither has learnt from (only their rows are read). `part` (a both
     project): that part's set against that part's champion, on that part's folds (`catalog`
     the part's view)."""
-    found = run_history.load_model_set(cfg.tracking.uri, cfg.paths.in_mlflow_run, part=part)
-    champion = found and Champion(found.models, found.as_of, found.horizon_days)
     model_metrics = {k: metrics[k] for k in ("churn", "upside")}
+    champion = _champion(cfg, model_metrics, part)
     fair = fair_cutoffs(model_metrics, champion.as_of) if champion else []
     return challenge(
         champion,
@@ -56,6 +55,19 @@ def promotion(
         model_metrics,
         as_of,
     )
+
+
+def _champion(cfg: Config, model_metrics: dict, part: str | None) -> Champion | None:
+    """The champion set as the challenge needs it. Its models are downloaded and unpickled only
+    when this run has a fold they can be measured on (usually not the month after they were
+    trained); the record (labels' end, churn window) decides the rest."""
+    record = run_history.model_set(cfg.tracking.uri, part=part)
+    if record is None:
+        return None
+    if record.horizon_days and not fair_cutoffs(model_metrics, record.as_of):
+        return Champion({}, record.as_of, record.horizon_days)
+    found = run_history.load_model_set(cfg.tracking.uri, cfg.paths.in_mlflow_run, part=part)
+    return found and Champion(found.models, found.as_of, found.horizon_days)
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
