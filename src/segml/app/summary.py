@@ -15,7 +15,7 @@ from segml.data.catalog import Catalog
 from segml.reporting.audit_view import part_lines
 from segml.reporting.text import Words, count, decimal, percent
 from segml.stages.parts import BOTH, parts_of
-from segml.tiering.audit import outcome_of, rate_key
+from segml.tiering.realized import outcome_of, rate_key
 
 # the measures shown per model, with short labels that fit a terminal: the first is the one the
 # grade is judged on

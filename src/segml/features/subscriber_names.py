@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from segml.features.subscriptions import Settings
+from segml.features.subscription_settings import Settings
 
 # the usage kind's place in a usage feature's name (`usage_90d__<kind>`): any kind
 KIND = "<kind>"

@@ -49,30 +49,8 @@ from segml.features.spells import (
     spell_labels,
     term_end,
 )
+from segml.features.subscription_settings import Settings
 from segml.features.transactions import to_date
-
-
-@dataclass(frozen=True)
-class Settings:
-    """`features.subscriptions` (conf/features/default.yaml), with the design's defaults."""
-
-    grace_days: int = 14  # a gap this short between spells is not a departure
-    payment_windows: tuple[int, ...] = (60, 180)
-    usage_windows: tuple[int, ...] = (30, 90)
-    trend_days: int = 90
-    revenue_windows: tuple[int, ...] = (90, 365)
-    change_days: int = 365  # upgrades and downgrades counted over this many days
-    mrr_change_days: int = 90
-    dropped_days: int = 180
-
-    @classmethod
-    def of(cls, cfg: FeaturesConfig | None) -> Settings:
-        given = dict(getattr(cfg, "subscriptions", None) or {})
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(given) - known)
-        if unknown:
-            raise ValueError(f"features.subscriptions: unknown keys {unknown}; use {sorted(known)}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
 
 
 @dataclass(frozen=True)

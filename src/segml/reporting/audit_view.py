@@ -12,7 +12,7 @@ import pandas as pd
 from segml.reporting.audit_text import AUDIT_TEXT
 from segml.reporting.html_table import html_table
 from segml.reporting.text import Words, count, decimal, is_missing, money, percent, tier_name
-from segml.tiering.audit import REPURCHASED, RETAINED, STAYED, outcome_of, rate_key
+from segml.tiering.realized import REPURCHASED, RETAINED, STAYED, outcome_of, rate_key
 
 # the text keys (reporting.audit_text) of each outcome's words
 WORDS = {

@@ -14,7 +14,7 @@ from segml.reporting.audit_view import part_lines
 from segml.reporting.call_list import recurring
 from segml.reporting.sheet_view import label
 from segml.reporting.text import Words, move_reason, scorer_key
-from segml.tiering.audit import REPURCHASED, RETAINED, STAYED, outcome_of, rate_key
+from segml.tiering.realized import REPURCHASED, RETAINED, STAYED, outcome_of, rate_key
 
 # subscribers' statuses (trial, won_back, past_due, cancelled) are absent from a purchase table
 LIFECYCLE_ORDER = ["trial", "new", "active", "won_back", "past_due", "at_risk", "lost", "cancelled"]

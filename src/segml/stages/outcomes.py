@@ -18,7 +18,7 @@ import pandas as pd
 from segml.data import schema as s
 from segml.data.catalog import Catalog
 from segml.features.spells import index_spells
-from segml.features.subscriptions import Settings
+from segml.features.subscription_settings import Settings
 from segml.tiering import realized as r
 
 # (start as_of, elapsed days) -> per customer: the kind's outcome, revenue (tiering.realized)

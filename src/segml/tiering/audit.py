@@ -27,7 +27,7 @@ from segml.data import schema as s
 from segml.models import evaluation as ev
 from segml.tiering import policies as t
 from segml.tiering.periods import Period, elapsed_days
-from segml.tiering.realized import RATES, REPURCHASED, RETAINED, REVENUE, RUNNING, STAYED
+from segml.tiering.realized import RATES, REPURCHASED, RETAINED, REVENUE, RUNNING, STAYED, rate_key
 
 # lifecycle statuses in reading order: customers who bought or subscribe, then those without a
 # usable purchase or subscription (each kind shows its own)
@@ -46,16 +46,6 @@ LIFECYCLE_ORDER = [
     "only_free_orders",
     "all_rows_rejected",
 ]
-
-
-def outcome_of(period: dict) -> str:
-    """The outcome an audited period measured (`repurchased` or `retained`), from its keys."""
-    return next((o for o in (RETAINED, STAYED) if RATES[o] in period), REPURCHASED)
-
-
-def rate_key(period: dict) -> str:
-    """The name of an audited period's "stayed" rate: `repurchase_rate` or `retention_rate`."""
-    return RATES[outcome_of(period)]
 
 
 def _rate(values: pd.Series) -> float:

@@ -17,7 +17,7 @@ from segml.config import Config
 from segml.data.attributes import customer_attributes
 from segml.errors import ConfigError
 from segml.features.subscriber_names import KIND, made_by, subscriber_features
-from segml.features.subscriptions import Settings
+from segml.features.subscription_settings import Settings
 from segml.tiering.behaviour import RANKED, facts_context
 from segml.tiering.reasons import Condition, Template
 from segml.tiering.seams import SUBSCRIBER_FACTS
