@@ -88,6 +88,12 @@ def audit(cfg: Config, catalog: Catalog, tiers: pd.DataFrame, as_of: str) -> dic
     return out
 
 
+def _orders(cfg: Config) -> dict[str, list[str]]:
+    """Each tier policy's grades, best first: of `tiering`, the audit reads only these settings
+    and `primary` (its DVC params; the phrase tables are the tier and export stages')."""
+    return t.policy_orders(cfg.tiering.abc, cfg.tiering.pyramid, cfg.tiering.value_potential)
+
+
 def _audited(
     cfg: Config, period: Period, base: pd.DataFrame, measure: Measure, ids: pd.Series, as_of: str
 ) -> dict:
@@ -102,7 +108,7 @@ def _audited(
         as_of,
         horizon,
         period.active_within_days or cfg.labels.active_within_days,
-        t.policy_labels(cfg.tiering, policy),
+        _orders(cfg)[policy],
         cfg.audit.probability_bands,
     )
     found["matched_share"] = float(base[s.CUSTOMER_ID].isin(ids).mean()) if len(base) else 0.0
@@ -114,7 +120,7 @@ def _stability(
 ) -> list[dict]:
     """Each consecutive pair of periods, ending with this run."""
     column = t.TIER_COLUMNS[cfg.tiering.primary]
-    order = t.policy_labels(cfg.tiering, cfg.tiering.primary)
+    order = _orders(cfg)[cfg.tiering.primary]
     steps = [(p.as_of, bases[p.run_id]) for p in chain] + [(None, tiers)]
     out = []
     for (start, earlier), (end, later) in zip(steps, steps[1:]):

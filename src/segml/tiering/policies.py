@@ -335,10 +335,18 @@ def movement(
 
 def policy_labels(cfg_tiering, policy: str) -> list[str]:
     """Grades of a policy, best first."""
-    if policy == "value_potential":
-        vp = cfg_tiering.value_potential
-        return [f"{v}_{p}" for v in reversed(vp["levels"]) for p in reversed(vp["levels"])]
-    return list(getattr(cfg_tiering, policy)["labels"])
+    return policy_orders(cfg_tiering.abc, cfg_tiering.pyramid, cfg_tiering.value_potential)[policy]
+
+
+def policy_orders(abc: dict, pyramid: dict, value_potential: dict) -> dict[str, list[str]]:
+    """Each policy's grades, best first, from its own settings (what the audit stage reads of
+    `tiering`: not its phrase tables)."""
+    levels = list(reversed(value_potential["levels"]))
+    return {
+        "abc": list(abc["labels"]),
+        "pyramid": list(pyramid["labels"]),
+        "value_potential": [f"{v}_{p}" for v in levels for p in levels],
+    }
 
 
 def vp_cell_words(cells: pd.Series, cfg_tiering) -> dict[str, pd.Series]:
