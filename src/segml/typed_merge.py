@@ -37,9 +37,9 @@ def free_form_paths(schema: type) -> tuple[tuple[str, ...], ...]:
 
 def merged(schema: type, raw: dict) -> Any:
     """`raw` validated against `schema` (unknown keys and wrong types raise OmegaConf's errors), as
-    an instance of it. A free-form field is set aside only when it is a dict with string keys whose
-    schema default is empty (so merging would have returned it as it is); anything else goes
-    through OmegaConf, which reports it as before."""
+    an instance of it. A free-form field is set aside only when it is a dict with string keys
+    (merged onto a non-empty default as OmegaConf merges); anything else goes through OmegaConf,
+    which reports it as before."""
     rest, aside = dict(raw), {}
     for path in free_form_paths(schema):
         node = rest
