@@ -87,3 +87,27 @@ def test_a_both_projects_audit_line_has_a_line_per_churn_kind(cfg, tmp_path, mon
         in said
     )
     assert "Buyers (stops buying): 50.0% bought again (2 customers); churn ROC AUC 1.000" in said
+
+
+def test_the_audit_line_says_who_each_figure_counts_and_the_days(cfg, tmp_path, monkeypatch):
+    """ "Bought again" counts every graded customer, churn those who bought in the year before; the
+    spend forecast for the whole window stands beside the days observed."""
+    from segml.app import console as console_module
+    from segml.data.catalog import Catalog
+    from tests.reporting.test_audit_words import _purchase_period
+
+    catalog = Catalog(
+        {"tier_metrics": tmp_path / "tiers.json", "audit_metrics": tmp_path / "audit.json"}
+    ).in_memory()
+    catalog.write("tier_metrics", {})
+    period = {**_purchase_period(), "elapsed_days": 31, "complete": False}
+    catalog.write("audit_metrics", {"periods": [period], "stability": []})
+    out = io.StringIO()
+    monkeypatch.setattr(console_module.console, "file", out)
+    summary.print_periods(catalog, Words(dataclasses.replace(cfg.export, language="en")))
+    said = " ".join(out.getvalue().split())
+    assert "audit of 2025-09-30 (31 of 90 days, partly): bought again A 100%, B 0%, C 33% " in said
+    assert (
+        "(of all 6 graded); churn ROC AUC 0.667 (on the 5 customers who bought in the 365 " in said
+    )
+    assert "days before); spend forecast ¥635 for 90 days → ¥550 in 31 days" in said

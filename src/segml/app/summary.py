@@ -10,9 +10,9 @@ from rich import box
 from rich.table import Table
 
 from segml.app.console import console
-from segml.config import Config
+from segml.config import Config, ExportConfig
 from segml.data.catalog import Catalog
-from segml.reporting.audit_view import part_lines
+from segml.reporting.audit_view import audit_within, part_lines, totals_cell
 from segml.reporting.text import Words, count, decimal, percent
 from segml.stages.parts import BOTH, parts_of
 from segml.tiering.audit import outcome_of, rate_key
@@ -44,6 +44,13 @@ STAYED_WORDS = {
     "retained": "still subscribed",
     "stayed": "stayed (still subscribed or bought again)",
 }
+# who the audit's churn figures count, and what its value totals add up, per outcome
+CHECKED_ON = {
+    "repurchased": "customers who bought in the {within} days before",
+    "retained": "subscribers running then",
+    "stayed": "subscribers running then and recent buyers",
+}
+TOTALS_WORDS = {"repurchased": "spend", "retained": "fees", "stayed": "fees and spend"}
 OUTPUTS = (
     ("report (open first)", "report"),
     ("workbook (business users)", "export_xlsx"),
@@ -226,9 +233,14 @@ def print_periods(catalog, w: Words | None = None) -> None:
         bought = ", ".join(f"{tier} {rate:.0%}" for tier, rate in rates.items())
         stayed = STAYED_WORDS[outcome_of(period)]
         state = "complete" if period["complete"] else "partly"
+        outcome = outcome_of(period)
+        checked = CHECKED_ON[outcome].format(within=audit_within(period))
         console.print(
             f"audit of {period['as_of']} ({period['elapsed_days']} of {period['horizon_days']} days, "
-            f"{state}): {stayed} {bought}; churn ROC AUC {period.get('churn_roc_auc', float('nan')):.3f}"
+            f"{state}): {stayed} {bought} (of all {count(period.get('customers'))} graded); churn "
+            f"ROC AUC {period.get('churn_roc_auc', float('nan')):.3f} (on the "
+            f"{count(period.get('forecast_customers'))} {checked}); {TOTALS_WORDS[outcome]} "
+            f"forecast {totals_cell(period, w or Words(ExportConfig(language='en')))}"
         )
         for line in part_lines(period, w) if w else []:  # data.kind both: each churn kind
             console.print(f"  {line}")
