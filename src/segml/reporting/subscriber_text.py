@@ -56,6 +56,22 @@ SUBSCRIBER_TEXT = {
         "fold.",
         "zh": "总额存在不确定性：至少一个回测折与实际月费收入相差超过10%。",
     },
+    "total_within_corrected": {
+        "en": "The corrected total adds up: in every backtest fold, the forecast corrected by the "
+        "folds before it (as this period's forecast is corrected) was within 10 % of the fees "
+        "really billed: the column “… corrected by earlier folds” (the first fold has none before "
+        "it). “Forecast ÷ actual” shows the forecast uncorrected.",
+        "zh": "校正后的总额可信：每个回测折按此前各折校正后的预测（本期预测同样校正）与实际月费收入相差不超过10%，见"
+        "“按此前各折校正后”一列（第一个回测折之前没有可用的折）。“预测÷实际”一列为未校正的预测。",
+    },
+    "total_outside_corrected": {
+        "en": "The total is uncertain: even corrected by the folds before it (as this period's "
+        "forecast is corrected), the forecast was more than 10 % off the fees really billed in "
+        "some backtest fold: the column “… corrected by earlier folds” (the first fold has none "
+        "before it).",
+        "zh": "总额存在不确定性：即使按此前各折校正（本期预测同样校正），至少一个回测折的预测与实际月费收入相差超过10%，见"
+        "“按此前各折校正后”一列（第一个回测折之前没有可用的折）。",
+    },
     "ranges_note": {
         "en": "Each subscriber gets a range meant to hold the fees billed to {level} of subscribers "
         "in the next period; for {zero} of them the range starts at ¥0 (they may leave). In the "

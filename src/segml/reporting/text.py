@@ -200,6 +200,23 @@ TEXT = {
         "en": "The total is uncertain: more than 10 % off what customers spent in some backtest fold.",
         "zh": "总额存在不确定性：至少一个回测折与客户实际消费相差超过10%。",
     },
+    # the forecast is corrected by a factor (upside.total_calibration): the judgement is of the
+    # corrected figures, the column beside the uncorrected ones, and the sentence says so
+    "total_within_corrected": {
+        "en": "The corrected total adds up: in every backtest fold, the forecast corrected by the "
+        "folds before it (as this period's forecast is corrected) was within 10 % of what customers spent: "
+        "the column “… corrected by earlier folds” (the first fold has none before it). “Forecast "
+        "÷ actual” shows the forecast uncorrected.",
+        "zh": "校正后的总额可信：每个回测折按此前各折校正后的预测（本期预测同样校正）与客户实际消费相差不超过10%，见"
+        "“按此前各折校正后”一列（第一个回测折之前没有可用的折）。“预测÷实际”一列为未校正的预测。",
+    },
+    "total_outside_corrected": {
+        "en": "The total is uncertain: even corrected by the folds before it (as this period's "
+        "forecast is corrected), the forecast was more than 10 % off what customers spent in some backtest "
+        "fold: the column “… corrected by earlier folds” (the first fold has none before it).",
+        "zh": "总额存在不确定性：即使按此前各折校正（本期预测同样校正），至少一个回测折的预测与客户实际消费相差超过10%，见"
+        "“按此前各折校正后”一列（第一个回测折之前没有可用的折）。",
+    },
     "fold": {"en": "Backtest fold", "zh": "回测折"},
     "total_raw": {"en": "Forecast ÷ actual", "zh": "预测÷实际"},
     "total_corrected": {"en": "… corrected by earlier folds", "zh": "按此前各折校正后"},
