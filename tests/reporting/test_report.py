@@ -198,7 +198,9 @@ def test_no_two_groups_share_a_name(cfg):
         **{("lifecycle", k): v for k, v in cfg.tiering.lifecycle["labels"].items()},
         **{("rfm", seg["key"]): seg for seg in cfg.tiering.rfm["segments"]},
         **{("persona", k): v for k, v in cfg.segment.personas.items() if isinstance(v, dict)},
+        **{("subscriber persona", k): v for k, v in cfg.segment.subscriber_personas.items()},
     }
+    assert len(cfg.segment.subscriber_personas) >= cfg.segment.k_range[1]  # one per cluster
     for language in ("en", "zh"):
         names = {}
         for group, words in groups.items():

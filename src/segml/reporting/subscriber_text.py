@@ -36,10 +36,10 @@ SUBSCRIBER_TEXT = {
     "labels_note": {
         "en": "Subscribers have no RFM segments (recency, frequency, monetary do not apply to them). "
         "Their lifecycle comes from their subscriptions (trial, past due, won back, new) and the "
-        "churn model (at risk); their groups are clusters of monthly fee, time subscribed, "
-        "products, payments and usage.",
+        "churn model (at risk); their personas name clusters of monthly fee, time subscribed, "
+        "products, payments, contract and usage.",
         "zh": "订阅用户没有RFM分群（最近一次、频次、金额不适用）。其生命周期来自订阅记录（试用、欠费、挽回、新用户）和流失模型"
-        "（流失预警）；客户群是按月费、订阅时长、业务数、缴费和使用情况聚类的结果。",
+        "（流失预警）；客户画像是按月费、订阅时长、业务数、缴费、合约和使用情况聚类的结果。",
     },
     "forecast": {"en": "Forecast: totals and ranges", "zh": "预测：总额与区间"},
     "forecast_headline": {
