@@ -217,3 +217,39 @@ def test_axis_titles_in_both_languages_take_two_lines(cfg, table, summary):
     assert "下期平均消费（¥）<br>Mean next-period spend (¥)" in page
     assert "覆盖的流失客户占比<br>Share of churners caught" in page
     assert "下期平均消费（¥） / Mean next-period spend (¥)" not in page
+
+
+@pytest.mark.parametrize(
+    "language, heading",
+    [
+        ("en", "Lifecycle: trial, new, active, won back, past due, at risk, lost, cancelled"),
+        ("zh", "生命周期：试用中、新客户、活跃客户、挽回客户、欠费、流失预警、已流失、已取消"),
+    ],
+)
+def test_the_lifecycle_heading_lists_the_statuses_its_table_holds(
+    cfg, table, summary, language, heading
+):
+    """A table of subscribers and buyers holds trial, past due and won back too: the heading
+    lists what the table holds (it listed four of them), and a buyers' table only its own."""
+    from segml.reporting.business_view import lifecycle_heading
+    from segml.reporting.text import Words
+
+    w = Words(dataclasses.replace(cfg.export, language=language))
+    statuses = ["trial", "new", "active", "won_back", "past_due", "at_risk", "lost", "cancelled"]
+    mixed = table.assign(lifecycle_status=[statuses[i % 8] for i in range(len(table))])
+    assert lifecycle_heading(mixed, w) == heading
+    page = visible_text(render(sample_report_inputs(mixed, summary), None, w_cfg(cfg, language)))
+    assert heading in page
+    buyers = table.assign(
+        lifecycle_status=["new", "active"] * (len(table) // 2) + ["new"] * (len(table) % 2)
+    )
+    said = lifecycle_heading(buyers, w)
+    assert said in ("Lifecycle: new, active", "生命周期：新客户、活跃客户")
+    assert lifecycle_heading(table.assign(lifecycle_status="never_bought"), w) in (
+        "Lifecycle",
+        "生命周期",
+    )
+
+
+def w_cfg(cfg, language):
+    return dataclasses.replace(cfg.export, language=language)

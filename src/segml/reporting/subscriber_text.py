@@ -16,10 +16,6 @@ from segml.config import ExportConfig
 RECURRING_SUFFIX = "_recurring"
 
 SUBSCRIBER_TEXT = {
-    "lifecycle": {
-        "en": "Lifecycle: trial, new, active, won back, past due, at risk, cancelled",
-        "zh": "生命周期：试用、新用户、活跃、挽回、欠费、预警、已取消",
-    },
     "moved_up_spend": {
         "en": "fees billed in the last 12 months rose from {before} to {now}",
         "zh": "近12个月月费收入由{before}升至{now}",

@@ -43,10 +43,10 @@ TEXT = {
     "tiers": {"en": "Tiers: who holds the value", "zh": "客户等级：价值集中在哪里"},
     "share_customers": {"en": "Share of customers", "zh": "客户占比"},
     "share_value": {"en": "Share of value", "zh": "价值占比"},
-    "lifecycle": {
-        "en": "Lifecycle: new, active, at risk, lost",
-        "zh": "生命周期：新客、活跃、预警、流失",
-    },
+    # the lifecycle section's heading lists the statuses its table holds
+    # (`business_view.lifecycle_heading`); without any, the name alone
+    "lifecycle": {"en": "Lifecycle", "zh": "生命周期"},
+    "lifecycle_of": {"en": "Lifecycle: {statuses}", "zh": "生命周期：{statuses}"},
     "rfm": {"en": "RFM segments", "zh": "RFM客户分群"},
     "rfm_note": {
         "en": "R, F and M are scores 1-5 against the other customers (5 = most recent, most often, "
