@@ -253,3 +253,27 @@ def test_the_lifecycle_heading_lists_the_statuses_its_table_holds(
 
 def w_cfg(cfg, language):
     return dataclasses.replace(cfg.export, language=language)
+
+
+def test_the_call_list_says_when_no_purchase_is_expected(cfg, table, summary):
+    """An empty expected next purchase means none is expected within the churn window: the report's
+    call list says so beside the last purchase (it showed the last date alone)."""
+    from segml.reporting.business_view import at_risk_section
+    from segml.reporting.text import Words
+
+    at_risk = table["lifecycle_status"] == "at_risk"
+    dated = table.assign(
+        last_purchase_date="2025-10-01",
+        expected_next_purchase_date=[None if i % 2 else "2026-01-20" for i in range(len(table))],
+    )
+    assert at_risk.sum() >= 2
+    for language, head, none in (
+        (
+            "en",
+            "Last purchase → next expected within the churn window",
+            "2025-10-01 → none expected",
+        ),
+        ("zh", "最近购买 → 流失观察期内预计下次购买", "2025-10-01 → 预计不购买"),
+    ):
+        text = visible_text(at_risk_section(dated, Words(w_cfg(cfg, language))))
+        assert head in text and none in text and "2025-10-01 → 2026-01-20" in text

@@ -321,9 +321,9 @@ def at_risk_section(table: pd.DataFrame, w: Words, cap: int | None = None, top: 
     ]
     last = chosen.get("last_purchase_date", pd.Series(None, index=chosen.index))
     dates, date_head = [MISSING if is_missing(d) else d for d in last], "last_purchase_date"
-    if "expected_next_purchase_date" in chosen:
+    if "expected_next_purchase_date" in chosen:  # an empty date: none expected in the window
         dates = [
-            a if is_missing(b) else f"{a} → {b}"
+            f"{a} → {w('none_expected') if is_missing(b) else b}"
             for a, b in zip(dates, chosen["expected_next_purchase_date"])
         ]
         date_head = "last_and_next"

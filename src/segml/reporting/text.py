@@ -138,7 +138,11 @@ TEXT = {
         "“流失预警”或“欠费”的客户，按风险价值从高到低排列（风险价值 = 流失概率 × 近12个月月费收入与净消费）。",
     },
     "teams": {"en": "What each team should do this month", "zh": "本月各团队行动"},
-    "last_and_next": {"en": "Last purchase → next expected", "zh": "最近购买 → 预计下次购买"},
+    "last_and_next": {
+        "en": "Last purchase → next expected within the churn window",
+        "zh": "最近购买 → 流失观察期内预计下次购买",
+    },
+    "none_expected": {"en": "none expected", "zh": "预计不购买"},  # an empty expected date
     "action_team": {"en": "Action (team)", "zh": "建议行动（负责团队）"},
     "teams_note": {
         "en": "Every customer has two actions: one for their tier and one for their lifecycle. Each "
