@@ -204,7 +204,8 @@ CUSTOMER_COLUMNS = [
     "frequency",
     "monetary_total",
     "tenure_days",
-    "status_reason",
+    "status_reason_zh",
+    "status_reason_en",
     "tier_policy",
     "as_of",
 ]
