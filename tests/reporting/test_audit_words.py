@@ -165,19 +165,20 @@ def test_the_workbook_audit_sheet_of_a_both_project_names_its_totals(
             "Subscribers (cancels subscription): 50.0% still subscribed (6 customers); "
             "churn ROC AUC 0.889",
             "Buyers (stops buying): 50.0% bought again (2 customers); churn ROC AUC 1.000",
-            "spend predicted ¥50 → realized ¥30",  # 10 + 40 predicted; loyal's 30 since
+            # 10 + 40 predicted for the whole window; loyal's 30 in the 46 days since
+            "spend predicted ¥50 for 90 days → realized ¥30 in 46 days",
         ),
         (
             "zh",
             "订阅客户（退订）：50.0%仍在订阅（6位客户）；流失ROC AUC 0.889",
             "购买客户（停止购买）：50.0%再次购买（2位客户）；流失ROC AUC 1.000",
-            "消费预测¥50 → 实际¥30",
+            "消费90天预测¥50 → 46天实际¥30",
         ),
         (  # the default: Chinese, then English on the next line of the same cell
             "both",
             "订阅客户（退订）：50.0%仍在订阅（6位客户）；流失ROC AUC 0.889",
             "购买客户（停止购买）：50.0%再次购买（2位客户）；流失ROC AUC 1.000",
-            "消费预测¥50 → 实际¥30",
+            "消费90天预测¥50 → 46天实际¥30",
         ),
     ],
 )

@@ -182,14 +182,15 @@ AUDIT_TEXT = {
     "audit_part_cancels_subscription": {
         "en": "Subscribers (cancels subscription): {rate} still subscribed ({customers} "
         "customers); churn ROC AUC {auc}; value (recurring revenue and spend) predicted "
-        "{predicted} → realized {realized}",
+        "{predicted} for {horizon} days → realized {realized} in {elapsed} days",
         "zh": "订阅客户（退订）：{rate}仍在订阅（{customers}位客户）；流失ROC AUC {auc}；"
-        "价值（月费与消费）预测{predicted} → 实际{realized}",
+        "价值（月费与消费）{horizon}天预测{predicted} → {elapsed}天实际{realized}",
     },
     "audit_part_stops_buying": {
         "en": "Buyers (stops buying): {rate} bought again ({customers} customers); churn ROC AUC "
-        "{auc} (recent buyers); spend predicted {predicted} → realized {realized}",
+        "{auc} (recent buyers); spend predicted {predicted} for {horizon} days → realized "
+        "{realized} in {elapsed} days",
         "zh": "购买客户（停止购买）：{rate}再次购买（{customers}位客户）；流失ROC AUC {auc}"
-        "（近期购买的客户）；消费预测{predicted} → 实际{realized}",
+        "（近期购买的客户）；消费{horizon}天预测{predicted} → {elapsed}天实际{realized}",
     },
 }

@@ -139,6 +139,8 @@ def part_lines(period: dict, w: Words) -> list[str]:
                 auc=decimal(found.get("churn_roc_auc"), 3),
                 predicted=money(found.get("predicted_value_total")),
                 realized=money(found.get("realized_value_total")),
+                horizon=period.get("horizon_days"),
+                elapsed=period.get("elapsed_days"),
             )
         )
     return lines
