@@ -157,6 +157,11 @@ def test_december_audits_the_earlier_months(history):
     assert october["churn_roc_auc"] > 0.7
     assert sum(g["customers"] for g in october["by_tier"].values()) == october["customers"]
     assert october["predicted_value_total"] > 0 and october["realized_value_total"] > 0
+    # the audit's forecast is October's own: the total October's run gave (every graded customer,
+    # not only the churn model's recent buyers, whom churn is checked on)
+    own = metrics["october"]["tiers"]
+    assert october["predicted_value_total"] == pytest.approx(own["forecast_total"])
+    assert october["customers"] == own["forecast_customers"] > october["forecast_customers"]
     assert [(s["from"], s["to"]) for s in audit["stability"]] == [("2025-10-31", "2025-12-31")]
     assert set(audit["stability"][-1]["psi"]) >= {"recency_days", "churn_probability"}
     # an earlier month rerun audits only what lies before it: nothing (December is later)
