@@ -169,8 +169,7 @@ class DataConfig:
     currency_symbols: list[str] = field(default_factory=list)
     thousands_separator: str = ","
     decimal: str = "."
-    # how negative amounts are written besides a leading minus: parentheses "(96.63)",
-    # trailing_minus "96.63-"
+    # negatives besides a leading minus: parentheses "(96.63)", trailing_minus "96.63-"
     negatives: list[str] = field(default_factory=lambda: list(NEGATIVE_STYLES))
     # rows whose id (or first) cell is one of these words are totals, skipped and counted
     total_labels: list[str] = field(default_factory=lambda: list(TOTAL_LABELS))
@@ -263,6 +262,7 @@ class SegmentConfig:
     stability_seeds: int = 3
     fit_sample: int | None = 200_000  # customers KMeans is fitted on; everyone is assigned
     personas: dict[str, Any] = field(default_factory=dict)
+    subscriber_personas: dict[str, Any] = field(default_factory=dict)  # on subscribers' dimensions
 
 
 @dataclass

@@ -143,7 +143,9 @@ def test_every_customer_of_the_input_is_in_the_tier_table(warn_cfg):
     assert table.loc["Z001", "lifecycle_status"] == "all_rows_rejected" and pd.isna(
         table.loc["Z001", "tier"]
     )
-    assert "zero" in table.loc["Z001", "status_reason"]
+    # why no tier, in each language as the other reason columns
+    assert "zero" in table.loc["Z001", "status_reason_en"]
+    assert "金额为零" in table.loc["Z001", "status_reason_zh"]
     assert table.loc["P001", "lifecycle_status"] == "never_bought"
     assert table.loc["P001", "lifecycle_zh"] == "潜在客户（从未购买）"
     assert (

@@ -87,3 +87,71 @@ def test_a_both_projects_audit_line_has_a_line_per_churn_kind(cfg, tmp_path, mon
         in said
     )
     assert "Buyers (stops buying): 50.0% bought again (2 customers); churn ROC AUC 1.000" in said
+
+
+def test_the_audit_line_says_who_each_figure_counts_and_the_days(cfg, tmp_path, monkeypatch):
+    """ "Bought again" counts every graded customer, churn those who bought in the year before; the
+    spend forecast for the whole window stands beside the days observed."""
+    from segml.app import console as console_module
+    from segml.data.catalog import Catalog
+    from tests.reporting.test_audit_words import _purchase_period
+
+    catalog = Catalog(
+        {"tier_metrics": tmp_path / "tiers.json", "audit_metrics": tmp_path / "audit.json"}
+    ).in_memory()
+    catalog.write("tier_metrics", {})
+    period = {**_purchase_period(), "elapsed_days": 31, "complete": False}
+    stability = [{"drift": ["predicted_value"]}]
+    catalog.write("audit_metrics", {"periods": [period], "stability": stability})
+    out = io.StringIO()
+    monkeypatch.setattr(console_module.console, "file", out)
+    w = Words(dataclasses.replace(cfg.export, language="en"))
+    summary.print_periods(catalog, w)
+    said = " ".join(out.getvalue().split())
+    assert f"drift since the previous period: {w.name('predicted_value')}" in said
+    assert "predicted_value" not in said  # a column named in words
+    assert "audit of 2025-09-30 (31 of 90 days, partly): bought again A 100%, B 0%, C 33% " in said
+    assert (
+        "(of all 6 graded); churn ROC AUC 0.667 (on the 5 customers who bought in the 365 " in said
+    )
+    assert "days before); spend forecast ¥635 for 90 days → ¥550 in 31 days" in said
+
+
+def test_subscribers_terminal_says_fees_as_their_report_does(cfg, monkeypatch):
+    """A subscription project's summary names the value baseline, the top-20 measure, the forecast
+    and its ranges in fees, as the report and workbook do; a drifting column is named in words."""
+    from segml.app import console as console_module
+
+    sub_cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, kind="subscriptions"))
+    w = summary.terminal_words(sub_cfg)
+    upside = {
+        "model": {"normalized_gini": 0.94, "spearman": 0.93, "top20_capture": 0.45},
+        "baseline_last_period": {"normalized_gini": 0.87, "spearman": 0.86, "top20_capture": 0.4},
+        "spread": {s: {"normalized_gini": 0.01} for s in ("model", "baseline_last_period")},
+        "summary": {"folds": 3},
+        "production": {"scorer": "model"},
+        "forecast": {
+            "factor": 0.99,
+            "applied": True,
+            "within_10_percent": True,
+            "total_error_en": "in the backtest the forecast total was 1 % high",
+            "level": 0.8,
+            "folds": {"fold_1": {"coverage": 0.85}},
+        },
+    }
+    text = " ".join(render(summary.model_table("upside", upside, w)).split())
+    assert "Rule: last period's fees" in text and "fees share" in text, text
+    assert "spend" not in text, text
+    out = io.StringIO()
+    monkeypatch.setattr(console_module.console, "file", out)
+    tier_metrics = {"forecast_total": 281020.0, "forecast_customers": 919}
+    summary.report_forecast(tier_metrics, {}, upside, 90, w.recurring)
+    said = " ".join(out.getvalue().split())
+    assert "¥281,020 in fees from 919 subscribers" in said
+    assert "held what 85% of subscribers were really billed" in said
+    assert "spen" not in said.replace("forecast total", ""), said
+    # purchases keep their words
+    purchase = summary.terminal_words(cfg)
+    assert not purchase.recurring and purchase.name("baseline_last_period") != w.name(
+        "baseline_last_period"
+    )

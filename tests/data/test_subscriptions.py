@@ -259,6 +259,7 @@ def test_customers_without_a_usable_subscription_are_listed_with_why(dcfg):
     assert listed.loc["P1", "status"] == "never_subscribed"
     assert listed.loc["C4", "status"] == "all_rows_rejected"
     assert listed.loc["C4", "reject_reasons"] == "unparseable start date × 1"
+    assert listed.loc["C4", "reject_reasons_zh"] == "无法解析的开始日期 × 1"
     assert bool(listed.loc["C4", "in_customer_table"]) and not listed.loc["C3", "in_customer_table"]
     assert "C1" not in listed.index and "C15" not in listed.index
     assert result.quality["customers_without_subscription"]["never_subscribed"] == 1

@@ -89,6 +89,7 @@ def test_a_customer_listed_apart_is_told_why_in_plain_words(dcfg):
     assert "data.max_abs_amount" in REASONS["absurd_amount"]
     listed = result.no_purchase.set_index("customer_id")
     assert listed.loc["009", "reject_reasons"] == "amount too large to be real × 1; zero amount × 1"
+    assert listed.loc["009", "reject_reasons_zh"] == "金额过大，不像真实金额 × 1；金额为零 × 1"
 
 
 def test_every_reason_reads_without_a_setting_name_in_plain_words():
@@ -265,7 +266,14 @@ def test_rejected_customer_rows_keep_their_unmapped_columns(dcfg):
 
 # --- customers with no usable purchase -------------------------------------------------------
 
-COLUMNS = ["customer_id", "status", "rejected_rows", "reject_reasons", "in_customer_table"]
+COLUMNS = [
+    "customer_id",
+    "status",
+    "rejected_rows",
+    "reject_reasons",
+    "reject_reasons_zh",
+    "in_customer_table",
+]
 
 
 def test_customers_without_a_usable_purchase_are_listed_with_why(dcfg):
@@ -287,6 +295,7 @@ def test_customers_without_a_usable_purchase_are_listed_with_why(dcfg):
             "status": "all_rows_rejected",
             "rejected_rows": 3,
             "reject_reasons": f"{REASONS['bad_amount']} × 1; {REASONS['zero_amount']} × 2",
+            "reject_reasons_zh": "无法解析的金额 × 1；金额为零 × 2",
             "in_customer_table": True,
         },
         {
@@ -294,6 +303,7 @@ def test_customers_without_a_usable_purchase_are_listed_with_why(dcfg):
             "status": "only_refunds",
             "rejected_rows": 0,
             "reject_reasons": "",
+            "reject_reasons_zh": "",
             "in_customer_table": False,
         },
         {
@@ -301,6 +311,7 @@ def test_customers_without_a_usable_purchase_are_listed_with_why(dcfg):
             "status": "never_bought",
             "rejected_rows": 0,
             "reject_reasons": "",
+            "reject_reasons_zh": "",
             "in_customer_table": True,
         },
     ]

@@ -59,9 +59,12 @@ def test_tier_table_has_subscriber_statuses_and_cancelled_apart(demo):
     cancelled = table[table["lifecycle_status"] == "cancelled"]
     assert len(cancelled) > 0 and cancelled["tier"].isna().all()
     assert (
-        cancelled["status_reason"]
-        .str.match(r"cancelled on \d{4}-\d\d-\d\d after \d+ months?")
+        cancelled["status_reason_en"]
+        .str.fullmatch(r"cancelled on \d{4}-\d\d-\d\d after \d+ months?")
         .all()
+    )
+    assert (
+        cancelled["status_reason_zh"].str.fullmatch(r"\d{4}-\d\d-\d\d取消，此前订阅\d+个月").all()
     )
     assert "expected_next_purchase_date" not in table  # no purchases to expect
     at_risk = table[table["lifecycle_status"] == "at_risk"]

@@ -77,3 +77,48 @@ def test_typed_attributes_are_profiled_per_segment_and_said_in_their_words(cfg):
     assert "attr_" not in html
     html = segments_section(out, Words(dataclasses.replace(cfg.export, language="zh")), names)
     assert "员工人数（均值）" in html and "企业客户（是的占比）" in html
+
+
+def test_subscriber_segments_get_plain_persona_names(cfg):
+    """Three hand-made groups of subscribers, clear on fee, tenure, payments and contract: each
+    gets the configured subscriber persona its profile fits, never a number ("Group 5")."""
+    import numpy as np
+
+    from segml.models.segment import Segmenter
+
+    rng = np.random.default_rng(0)
+    groups = {  # mrr, tenure_days, failed_payments_180d, contract_months, n_products
+        "premium": (300.0, 2000.0, 0.0, 24.0, 3.0),
+        "payment_trouble": (60.0, 400.0, 4.0, 0.0, 1.0),
+        "joiners": (80.0, 20.0, 0.0, 12.0, 1.0),
+    }
+    rows = []
+    for i, (fee, tenure, failed, contract, products) in enumerate(groups.values()):
+        for j in range(40):
+            rows.append(
+                {
+                    "customer_id": f"{i}-{j}",
+                    "mrr": fee * rng.uniform(0.95, 1.05),
+                    "tenure_days": tenure * rng.uniform(0.9, 1.1),
+                    "failed_payments_180d": failed,
+                    "contract_months": contract,
+                    "n_products": products,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    features = ["mrr", "tenure_days", "n_products", "failed_payments_180d", "contract_months"]
+    personas = dict(cfg.segment.subscriber_personas)
+    fitted = Segmenter(features, k=3, n_init=2, personas=personas).fit(frame)
+    assigned = fitted.assign(frame).assign(group=[r["customer_id"][0] for r in rows])
+    named = assigned.groupby("group")["persona"].agg(lambda p: p.mode()[0]).tolist()
+    assert named == list(groups)
+    english = set(assigned["persona_en"])
+    assert english == {personas[k]["en"] for k in groups}
+    assert not any(name.startswith("Group") or "_" in name for name in english)
+    # more clusters than personas: the rest are named by their number, in words
+    few = Segmenter(features, k=3, n_init=2, personas={"premium": personas["premium"]}).fit(frame)
+    names = sorted(name for _, name, _ in few.cluster_names_.values())
+    assert names[-1] == "Premium long-standing"
+    assert [n.split()[0] for n in names[:2]] == ["Group", "Group"], (
+        names
+    )  # "Group 2", not segment_1

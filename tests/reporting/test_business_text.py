@@ -182,7 +182,7 @@ def _last_period(cfg, table: pd.DataFrame) -> tuple[dict, dict]:
     )
     previous = previous.iloc[: len(previous) - 7]  # some are new now
     move = t.movement(graded, previous, "tier", ["A", "B", "C"])
-    move["compared_with"] = "2025-11-30 · MLflow run 0123abcd"
+    move["compared_with"] = "2025-11-30"
     bought = graded.sample(frac=0.5, random_state=1)
     realized = pd.DataFrame(
         {

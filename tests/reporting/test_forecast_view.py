@@ -137,7 +137,7 @@ def test_forecast_and_window_sections_in_plain_words(cfg, table, summary, backte
     assert not re.search(r"\b[a-z]+_[a-z_]+\b", text), re.findall(r"\b[a-z]+_[a-z_]+\b", text)[:5]
     assert "NaN" not in text and not re.search(r"\d\.\d{4,}", text)
     if language != "zh":
-        assert "Forecast for the next 90 days" in text and "The total adds up" in text
+        assert "Forecast for the next 90 days" in text and "The corrected total adds up" in text
         assert "1.05 (5 % high)" in text  # fold 2, corrected
         assert "none is expected within 90 days" in text and "16 days" in text
         assert "Data insufficient for training" in text  # the 180-day window could not be run
@@ -203,3 +203,26 @@ def test_workbook_forecast_sheet_of_a_both_project_names_each_parts_backtest(
     assert first < cells.index("subscribers: 3–5 % low") < second
     assert any(isinstance(c, str) and "2–9 % high" in c for c in cells[second:])
     assert cells.count("How the forecast did in the backtest") == 2
+
+
+@pytest.mark.parametrize(
+    "applied, within, said",
+    [
+        (True, True, "The corrected total adds up: in every backtest fold, the forecast corrected"),
+        (True, False, "The total is uncertain: even corrected by the folds before it"),
+        (False, True, "The total adds up: within 10 % of what customers spent in every backtest"),
+        (False, False, "The total is uncertain: more than 10 % off what customers spent"),
+    ],
+)
+def test_the_totals_sentence_says_which_figures_it_judges(
+    cfg, table, summary, backtest, applied, within, said
+):
+    """A corrected forecast is judged on the corrected column: the sentence says so, so that
+    "within 10 %" never reads as a claim about the uncorrected fold beside it (14 % high)."""
+    forecast = {**FORECAST, "applied": applied, "within_10_percent": within}
+    inputs = dataclasses.replace(with_forecast(table, summary, backtest), forecast=forecast)
+    ecfg = dataclasses.replace(cfg.export, language="en")
+    text = " ".join(visible_text(render(inputs, ["low", "mid", "high"], ecfg)).split())
+    assert said in text
+    if applied:
+        assert "“… corrected by earlier folds”" in text

@@ -198,7 +198,9 @@ def test_no_two_groups_share_a_name(cfg):
         **{("lifecycle", k): v for k, v in cfg.tiering.lifecycle["labels"].items()},
         **{("rfm", seg["key"]): seg for seg in cfg.tiering.rfm["segments"]},
         **{("persona", k): v for k, v in cfg.segment.personas.items() if isinstance(v, dict)},
+        **{("subscriber persona", k): v for k, v in cfg.segment.subscriber_personas.items()},
     }
+    assert len(cfg.segment.subscriber_personas) >= cfg.segment.k_range[1]  # one per cluster
     for language in ("en", "zh"):
         names = {}
         for group, words in groups.items():
@@ -215,3 +217,63 @@ def test_axis_titles_in_both_languages_take_two_lines(cfg, table, summary):
     assert "下期平均消费（¥）<br>Mean next-period spend (¥)" in page
     assert "覆盖的流失客户占比<br>Share of churners caught" in page
     assert "下期平均消费（¥） / Mean next-period spend (¥)" not in page
+
+
+@pytest.mark.parametrize(
+    "language, heading",
+    [
+        ("en", "Lifecycle: trial, new, active, won back, past due, at risk, lost, cancelled"),
+        ("zh", "生命周期：试用中、新客户、活跃客户、挽回客户、欠费、流失预警、已流失、已取消"),
+    ],
+)
+def test_the_lifecycle_heading_lists_the_statuses_its_table_holds(
+    cfg, table, summary, language, heading
+):
+    """A table of subscribers and buyers holds trial, past due and won back too: the heading
+    lists what the table holds (it listed four of them), and a buyers' table only its own."""
+    from segml.reporting.business_view import lifecycle_heading
+    from segml.reporting.text import Words
+
+    w = Words(dataclasses.replace(cfg.export, language=language))
+    statuses = ["trial", "new", "active", "won_back", "past_due", "at_risk", "lost", "cancelled"]
+    mixed = table.assign(lifecycle_status=[statuses[i % 8] for i in range(len(table))])
+    assert lifecycle_heading(mixed, w) == heading
+    page = visible_text(render(sample_report_inputs(mixed, summary), None, w_cfg(cfg, language)))
+    assert heading in page
+    buyers = table.assign(
+        lifecycle_status=["new", "active"] * (len(table) // 2) + ["new"] * (len(table) % 2)
+    )
+    said = lifecycle_heading(buyers, w)
+    assert said in ("Lifecycle: new, active", "生命周期：新客户、活跃客户")
+    assert lifecycle_heading(table.assign(lifecycle_status="never_bought"), w) in (
+        "Lifecycle",
+        "生命周期",
+    )
+
+
+def w_cfg(cfg, language):
+    return dataclasses.replace(cfg.export, language=language)
+
+
+def test_the_call_list_says_when_no_purchase_is_expected(cfg, table, summary):
+    """An empty expected next purchase means none is expected within the churn window: the report's
+    call list says so beside the last purchase (it showed the last date alone)."""
+    from segml.reporting.business_view import at_risk_section
+    from segml.reporting.text import Words
+
+    at_risk = table["lifecycle_status"] == "at_risk"
+    dated = table.assign(
+        last_purchase_date="2025-10-01",
+        expected_next_purchase_date=[None if i % 2 else "2026-01-20" for i in range(len(table))],
+    )
+    assert at_risk.sum() >= 2
+    for language, head, none in (
+        (
+            "en",
+            "Last purchase → next expected within the churn window",
+            "2025-10-01 → none expected",
+        ),
+        ("zh", "最近购买 → 流失观察期内预计下次购买", "2025-10-01 → 预计不购买"),
+    ):
+        text = visible_text(at_risk_section(dated, Words(w_cfg(cfg, language))))
+        assert head in text and none in text and "2025-10-01 → 2026-01-20" in text

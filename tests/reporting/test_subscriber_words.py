@@ -120,6 +120,14 @@ def test_subscribers_workbook_speaks_of_fees_and_contracts_not_purchases(
     assert "Range held the fees" in forecast and "Expected to buy" not in forecast
     assert "已取消 Cancelled" in " ".join(cells[sheet_name("lifecycle", cfg.export)])
     assert "Persona set by lifecycle" not in cells[sheet_name("customers", cfg.export)]
+    # a month-to-month subscriber's contract term in words, never "0"; other terms in months
+    sheet = book[sheet_name("customers", cfg.export)]
+    header = [c.value for c in sheet[1]]
+    terms = [row[header.index("合约期（月） Contract term (months)")] for row in sheet.iter_rows(
+        min_row=2, values_only=True
+    )]  # fmt: skip
+    assert "无合约（按月） Month-to-month" in terms and {12, 24} <= set(terms)
+    assert 0 not in terms
     actions = cells[sheet_name("actions", cfg.export)]
     assert "试用中 Trial" in " ".join(actions) and "First-purchase offer" not in " ".join(actions)
 

@@ -320,12 +320,11 @@ def test_workbook_takes_columns_and_sheets_that_other_stages_add(cfg, table, sum
         "Predicted value: range, high end",
     ]
     assert [header.index(h) for h in order] == sorted(header.index(h) for h in order)
-    assert header.index("Expected next purchase (around)") < header.index(
-        "Predicted value (next period)"
-    )
+    expected = "Expected next purchase (around; blank: none expected within the churn window)"
+    assert header.index(expected) < header.index("Predicted value (next period)")
     assert header[-1] == "something_new"  # unknown columns follow, never dropped
     calls = [c.value for c in book.worksheets[0][2]]
-    assert "Expected next purchase (around)" in calls
+    assert expected in calls  # the header says what a blank date means
     assert [c.value for c in sheet(book, "audit")[1]] == ["Last period's grades", None]
     assert [c.value for c in sheet(book, "forecast")["A"]] == [
         "No forecast in this run (the models were not trained)."

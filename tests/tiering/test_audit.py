@@ -100,8 +100,10 @@ def test_an_earlier_periods_grades_measured_against_what_happened():
         "predicted": pytest.approx(0.85),
         "realized": 0.5,
     }
-    # value: spend clipped at zero as the model learns it; predicted 630 against 550 spent
-    assert got["predicted_value_total"] == 630.0 and got["realized_value_total"] == 550.0
+    # value: spend clipped at zero as the model learns it; the totals on every graded customer,
+    # as the period's own forecast total counts them (customer 6's 5 too): 635 against 550 spent
+    assert got["predicted_value_total"] == 635.0 and got["realized_value_total"] == 550.0
+    assert got["forecast_within_days"] == 365
     assert 0 < got["value_gini"] <= 1
 
 

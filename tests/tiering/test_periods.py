@@ -52,7 +52,7 @@ def test_a_pin_names_each_date_and_run():
         periods_pin(audited_periods(RUNS, "2025-11-30", 28, 6)) == "2025-09-30:sep,2025-10-31:oct2"
     )
     assert periods_pin([]) is None
-    assert RUNS[0].label == "2025-12-31 · MLflow run dec"
+    assert RUNS[0].label == "2025-12-31"  # by its date: the run id is for analysts
     assert Period("", "2025-11-30", source="old.parquet").label == "2025-11-30 · old.parquet"
 
 

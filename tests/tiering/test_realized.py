@@ -10,8 +10,9 @@ import pytest
 
 from segml.features.spells import index_spells
 from segml.tiering.audit import audit_metrics, audit_period
+from segml.tiering.audit_record import outcome_of, rate_key
 from segml.tiering.periods import Period
-from segml.tiering.realized import outcome_of, rate_key, realized_from_spells
+from segml.tiering.realized import realized_from_spells
 
 M = 365.25 / 12  # days per month, as the value label counts them
 START = "2025-09-30"  # the earlier period's as_of

@@ -32,10 +32,8 @@ def test_cancelled_customers_are_listed_apart_with_when():
     out = cancelled_at(spells, to_day("2024-07-20"))
     # E5's service ended on the cutoff day after 7 months (2024-01-01 .. 2024-07-20); C3 runs
     assert out["customer_id"].tolist() == ["E5"]
-    assert (
-        out["reject_reasons"].iloc[0]
-        == "cancelled on 2024-07-20 after 7 months / 2024-07-20取消，此前订阅7个月"
-    )
+    assert out["reject_reasons"].iloc[0] == "cancelled on 2024-07-20 after 7 months"
+    assert out["reject_reasons_zh"].iloc[0] == "2024-07-20取消，此前订阅7个月"
     # A1 ended 2024-09-10; E5 left more than 365 days before 2025-08-01; B2, C3 and D4 run
     later = cancelled_at(spells, to_day("2025-08-01"))
     assert later["customer_id"].tolist() == ["A1"]

@@ -10,12 +10,13 @@ from rich import box
 from rich.table import Table
 
 from segml.app.console import console
-from segml.config import Config
+from segml.config import Config, ExportConfig
 from segml.data.catalog import Catalog
-from segml.reporting.audit_view import part_lines
+from segml.reporting.audit_view import audit_within, part_lines, totals_cell
+from segml.reporting.subscriber_text import subscriber_headers
 from segml.reporting.text import Words, count, decimal, percent
 from segml.stages.parts import BOTH, parts_of
-from segml.tiering.realized import outcome_of, rate_key
+from segml.tiering.audit_record import outcome_of, rate_key
 
 # the measures shown per model, with short labels that fit a terminal: the first is the one the
 # grade is judged on
@@ -37,6 +38,9 @@ FORMATS = {
     "top20_capture": lambda v: percent(v),
     "lift_top10": lambda v: f"{decimal(v, 2)}×",
 }
+SUBSCRIPTIONS = "subscriptions"  # data.kind (and a both project's part) of subscribers
+# subscribers' value is their fees: the labels that say spend elsewhere (as the report's headers)
+RECURRING_LABELS = {"top20_capture": "Top 20% fees share"}
 NOTES = {"churn": "Brier score: lower is better; the others: higher is better."}
 # the audit's "stayed" per outcome (`tiering.realized`): purchases, subscribers, both
 STAYED_WORDS = {
@@ -44,6 +48,13 @@ STAYED_WORDS = {
     "retained": "still subscribed",
     "stayed": "stayed (still subscribed or bought again)",
 }
+# who the audit's churn figures count, and what its value totals add up, per outcome
+CHECKED_ON = {
+    "repurchased": "customers who bought in the {within} days before",
+    "retained": "subscribers running then",
+    "stayed": "subscribers running then and recent buyers",
+}
+TOTALS_WORDS = {"repurchased": "spend", "retained": "fees", "stayed": "fees and spend"}
 OUTPUTS = (
     ("report (open first)", "report"),
     ("workbook (business users)", "export_xlsx"),
@@ -56,12 +67,12 @@ OUTPUTS = (
 def print_summary(cfg: Config, catalog: Catalog) -> None:
     """Customers per tier, each model's backtest beside its baselines with its grade, the schedule,
     movement and the audit, the forecast, the outputs."""
-    w = Words(dataclasses.replace(cfg.export, language="en"))  # the terminal speaks English
+    w = terminal_words(cfg)
     console.print(tier_table(cfg, catalog.read("tier_summary"), w))
-    for name, _, part in parts_of(cfg, catalog):  # data.kind both: each part's models
+    for name, part_cfg, part in parts_of(cfg, catalog):  # data.kind both: each part's models
         if cfg.data.kind == BOTH:
             console.print(f"[bold]{name}[/bold]")
-        print_models(part, w)
+        print_models(part, terminal_words(part_cfg))
     choice = catalog.read("schedule").get("schedule_choice")
     if choice:
         console.print(f"Cutoff schedule: {choice['chosen']} — {choice['why']}")
@@ -72,8 +83,17 @@ def print_summary(cfg: Config, catalog: Catalog) -> None:
             catalog.read("churn_metrics"),
             catalog.read("upside_metrics"),
             cfg.labels.horizon_days,
+            w.recurring,
         )
     print_outputs(cfg, catalog)
+
+
+def terminal_words(cfg: Config) -> Words:
+    """English words (the terminal speaks English) for one kind's config: subscribers' in fees,
+    as their report and workbook (`subscriber_headers`)."""
+    export = dataclasses.replace(cfg.export, language="en")
+    recurring = cfg.data.kind == SUBSCRIPTIONS
+    return Words(subscriber_headers(export) if recurring else export, recurring=recurring)
 
 
 def print_models(catalog: Catalog, w: Words) -> None:
@@ -158,7 +178,8 @@ def model_table(target: str, metrics: dict, w: Words) -> Table:
     table.add_column("Scorer", no_wrap=True)
     for i, measure in enumerate(measures, start=1):
         widest = max(len(row[i]) for row in rows)
-        table.add_column(HEADLINE[target][measure], justify="right", min_width=widest)
+        name = (RECURRING_LABELS.get(measure) if w.recurring else None) or HEADLINE[target][measure]
+        table.add_column(name, justify="right", min_width=widest)
     for row in rows:
         table.add_row(*row)
     return table
@@ -172,9 +193,12 @@ def _span(values: list[float]) -> str:
     return low if low == high else f"{low}–{high}"
 
 
-def report_forecast(tier_metrics: dict, churn: dict, upside: dict, horizon_days: int) -> None:
+def report_forecast(
+    tier_metrics: dict, churn: dict, upside: dict, horizon_days: int, recurring: bool = False
+) -> None:
     """The forecast's total and how far totals were off in the backtest, how often the ranges held
-    and the next purchase dates came true."""
+    and the next purchase dates came true (`recurring`: subscribers' fees, not spend)."""
+    whom = "subscribers" if recurring else "customers"
     forecast = upside.get("forecast")
     total = tier_metrics.get("forecast_total")
     if total is not None:
@@ -184,18 +208,20 @@ def report_forecast(tier_metrics: dict, churn: dict, upside: dict, horizon_days:
             else "not scaled"
         )
         console.print(
-            f"[bold]Forecast[/bold] for the next {horizon_days} days: ¥{total:,.0f} from "
+            f"[bold]Forecast[/bold] for the next {horizon_days} days: ¥{total:,.0f}"
+            f"{' in fees' if recurring else ''} from "
             f"{tier_metrics.get('forecast_customers', tier_metrics.get('customers', 0)):,} "
-            f"customers ({scaled})"
+            f"{whom} ({scaled})"
         )
     if forecast:
         style = "green" if forecast.get("within_10_percent") else "yellow"
         console.print(f"  [{style}]total: {forecast['total_error_en']}[/{style}]")
         held = [f.get("coverage", float("nan")) for f in forecast["folds"].values()]
         if forecast.get("level"):
+            really = "were really billed" if recurring else "really spent"
             console.print(
-                f"  value ranges ({forecast['level']:.0%}): held what {_span(held)} of customers "
-                "really spent, per backtest fold"
+                f"  value ranges ({forecast['level']:.0%}): held what {_span(held)} of {whom} "
+                f"{really}, per backtest fold"
             )
     dated = churn.get("next_purchase", {}).get("folds", {})
     if dated:
@@ -226,12 +252,18 @@ def print_periods(catalog, w: Words | None = None) -> None:
         bought = ", ".join(f"{tier} {rate:.0%}" for tier, rate in rates.items())
         stayed = STAYED_WORDS[outcome_of(period)]
         state = "complete" if period["complete"] else "partly"
+        outcome = outcome_of(period)
+        checked = CHECKED_ON[outcome].format(within=audit_within(period))
         console.print(
             f"audit of {period['as_of']} ({period['elapsed_days']} of {period['horizon_days']} days, "
-            f"{state}): {stayed} {bought}; churn ROC AUC {period.get('churn_roc_auc', float('nan')):.3f}"
+            f"{state}): {stayed} {bought} (of all {count(period.get('customers'))} graded); churn "
+            f"ROC AUC {period.get('churn_roc_auc', float('nan')):.3f} (on the "
+            f"{count(period.get('forecast_customers'))} {checked}); {TOTALS_WORDS[outcome]} "
+            f"forecast {totals_cell(period, w or Words(ExportConfig(language='en')))}"
         )
         for line in part_lines(period, w) if w else []:  # data.kind both: each churn kind
             console.print(f"  {line}")
     drift = (audit.get("stability") or [{}])[-1].get("drift")
     if drift:
-        console.print(f"[yellow]drift since the previous period:[/yellow] {', '.join(drift)}")
+        names = ", ".join(w.name(c) if w else c for c in drift)  # in words, never a column name
+        console.print(f"[yellow]drift since the previous period:[/yellow] {names}")

@@ -9,7 +9,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from segml.data.raw import text_array
-from segml.data.rejects import REASON_TEXT, in_plain_words, is_outside
+from segml.data.rejects import REASON_CODES, REASON_TEXT, REASONS_ZH, in_plain_words, is_outside
+
+# the reasons' Chinese by code, as REASON_TEXT holds their English
+REASON_TEXT_ZH = np.array([None] * len(REASON_TEXT), dtype=object)
+for _key, _zh in REASONS_ZH.items():
+    REASON_TEXT_ZH[REASON_CODES[_key]] = _zh
 
 NO_PURCHASE_STATUSES = ("all_rows_rejected", "only_refunds", "only_free_orders", "never_bought")
 NO_PURCHASE_COLUMNS = (
@@ -17,6 +22,7 @@ NO_PURCHASE_COLUMNS = (
     "status",
     "rejected_rows",
     "reject_reasons",
+    "reject_reasons_zh",
     "in_customer_table",
 )
 
@@ -39,7 +45,8 @@ def customers_without_purchase(
     `only_refunds` (their kept rows are refunds, perhaps beside free orders), `only_free_orders`
     (their kept rows are zero-amount orders, kept by `data.drop_zero_amounts: false`), or
     `never_bought` (in the customer table without a transaction row). `rejected_rows` and
-    `reject_reasons` ("zero amount × 3; …") summarise their rejected transaction rows. Rows
+    `reject_reasons` ("zero amount × 3; …", and `reject_reasons_zh`: "金额为零 × 3；…") summarise
+    their rejected transaction rows. Rows
     outside (after the period, or no transaction at all) count for nothing: a customer whose
     rows all lie after `as_of` is not in that period, nor is one whose first purchase comes
     after it (`later`: their positions in `ids`), whatever their rows inside it.
@@ -74,7 +81,7 @@ def customers_without_purchase(
         ),
         np.full(len(never_bought), "never_bought"),
     ]
-    n_rejected, reasons = _rejected_rows(customer, reason, listed, len(ids))
+    n_rejected, reasons, reasons_zh = _rejected_rows(customer, reason, listed, len(ids))
     codes = np.r_[listed, np.full(len(never_bought), -1)]
     table = pd.DataFrame(
         {
@@ -82,6 +89,9 @@ def customers_without_purchase(
             "status": pd.Series(status, dtype="str"),
             "rejected_rows": n_rejected.reindex(codes, fill_value=0).to_numpy(dtype="int64"),
             "reject_reasons": reasons.reindex(codes, fill_value="")
+            .to_numpy(dtype=object)
+            .astype(str),
+            "reject_reasons_zh": reasons_zh.reindex(codes, fill_value="")
             .to_numpy(dtype=object)
             .astype(str),
             "in_customer_table": np.r_[
@@ -95,17 +105,26 @@ def customers_without_purchase(
 
 def _rejected_rows(
     customer: np.ndarray, reason: np.ndarray, listed: np.ndarray, n_ids: int
-) -> tuple[pd.Series, pd.Series]:
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """For the `listed` customers (positions among the `n_ids` ids), by position: how many of
-    their transaction rows were rejected, and why ("zero amount × 3; …")."""
+    their transaction rows were rejected, and why ("zero amount × 3; …", and in Chinese)."""
     is_listed = np.zeros(n_ids + 1, dtype=bool)  # the last: no id
     is_listed[listed] = True
     dropped = np.flatnonzero((reason != 0) & is_listed[customer])  # a row without an id: not listed
     summary = (
-        pd.DataFrame({"code": customer[dropped], "reason": REASON_TEXT[reason[dropped]]})
-        .groupby(["code", "reason"], sort=True)
+        pd.DataFrame(
+            {
+                "code": customer[dropped],
+                "reason": REASON_TEXT[reason[dropped]],
+                "zh": REASON_TEXT_ZH[reason[dropped]],
+            }
+        )
+        .groupby(["code", "reason", "zh"], sort=True, dropna=False)
         .size()
         .reset_index(name="n")
     )
-    summary["text"] = summary["reason"].map(in_plain_words) + " × " + summary["n"].astype(str)
-    return summary.groupby("code")["n"].sum(), summary.groupby("code")["text"].agg("; ".join)
+    times = " × " + summary["n"].astype(str)
+    summary["text"] = summary["reason"].map(in_plain_words) + times
+    summary["text_zh"] = summary["zh"] + times
+    by_code = summary.groupby("code")
+    return by_code["n"].sum(), by_code["text"].agg("; ".join), by_code["text_zh"].agg("；".join)

@@ -35,7 +35,7 @@ REASONS = {
     "bad_valid_from": "unparseable validity date (data.customer_validity.valid_from)",
 }
 # A reason may name the setting that governs it, for whoever fixes the data (the rejected rows,
-# the data-quality notes). The tier table's `status_reason`, which business users read, says it
+# the data-quality notes). The tier table's `status_reason_en`, which business users read, says it
 # without: `in_plain_words`.
 _SETTING_HINT = re.compile(r" \((?:add it to )?data\.[a-z_.]+\)")
 _PLAIN_WORDS = {REASONS["absurd_amount"]: "amount too large to be real"}
@@ -43,6 +43,21 @@ _PLAIN_WORDS = {REASONS["absurd_amount"]: "amount too large to be real"}
 
 def in_plain_words(reason: str) -> str:
     return _PLAIN_WORDS.get(reason) or _SETTING_HINT.sub("", reason)
+
+
+# the reasons in Chinese, as business users read them in the tier table's `status_reason_zh`
+REASONS_ZH = {
+    "missing_customer_id": "缺少客户编号",
+    "bad_timestamp": "无法解析的时间",
+    "bad_amount": "无法解析的金额",
+    "zero_amount": "金额为零",
+    "absurd_amount": "金额过大，不像真实金额",
+    "future": "日期晚于导出结束日",
+    "duplicate": "与前面一行完全重复",
+    "duplicate_customer": "客户在客户表中出现两次",
+    "damaged_customer_id": "客户编号被表格软件改成科学计数法（丢失了位数：请将编号列导出为文本）",
+    "bad_valid_from": "无法解析的生效日期",
+}
 
 
 # rows that are not transactions, or not of this period: counted, never rejected

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from segml.config import DataConfig
 from segml.data.files import SourceFiles, sources_of
 from segml.data.parse import clean_ids, damaged_ids, parse_timestamps, text_or_none
-from segml.data.rejects import REASONS, total_texts, whole_rows
+from segml.data.rejects import REASONS, REASONS_ZH, total_texts, whole_rows
 from segml.data.validate import column_mapping
 
 # the transaction reader's words where the reason is the same; new ones name the key to set
@@ -44,6 +44,21 @@ SUBSCRIPTION_REASONS = {
     "future": REASONS["future"],
     "duplicate": REASONS["duplicate"],
     "overlap": "overlaps an earlier row of the same subscription",
+}
+# the reasons in Chinese, as business users read them in the tier table's `status_reason_zh`
+SUBSCRIPTION_REASONS_ZH = {
+    **{key: REASONS_ZH[key] for key in SUBSCRIPTION_REASONS if key in REASONS_ZH},
+    "missing_subscription_id": "缺少订阅编号",
+    "bad_start": "无法解析的开始日期",
+    "bad_end": "无法解析的结束日期",
+    "bad_cancelled_on": "无法解析的取消日期",
+    "negative_amount": "月费为负数",
+    "bad_quantity": "用量无法解析或为负数",
+    "unknown_period": "未知的计费周期",
+    "unknown_contract": "未知的合约期",
+    "unknown_outcome": "未知的付款结果",
+    "ends_before_start": "结束早于开始",
+    "overlap": "与同一订阅的更早记录重叠",
 }
 # counted, never rejected (the transaction reader's words)
 OUTSIDE_KINDS = ("after_period", "empty_rows", "total_rows")

@@ -31,7 +31,12 @@ from segml.data.raw import text_table
 from segml.data.rejects import REASONS, in_plain_words
 from segml.data.spells import PreparedSpells, prepare_spells
 from segml.data.subscription_events import PAYMENTS, REQUIRED, USAGE, PreparedEvents, prepare_events
-from segml.data.subscription_rows import SUBSCRIPTION_REASONS, Table, mapped_table
+from segml.data.subscription_rows import (
+    SUBSCRIPTION_REASONS,
+    SUBSCRIPTION_REASONS_ZH,
+    Table,
+    mapped_table,
+)
 from segml.errors import ContractError
 
 SUBSCRIPTIONS, CUSTOMERS = "subscriptions", "customers"
@@ -201,8 +206,13 @@ def customers_without_subscription(spells: PreparedSpells, customer_ids: pd.Seri
         f"{in_plain_words(SUBSCRIPTION_REASONS[r])} × {n}"
         for r, n in zip(per_reason["reason"], per_reason["n"])
     ]
+    per_reason["text_zh"] = [
+        f"{SUBSCRIPTION_REASONS_ZH[r]} × {n}" for r, n in zip(per_reason["reason"], per_reason["n"])
+    ]
     listed = per_reason.groupby("id").agg(
-        rejected_rows=("n", "sum"), reject_reasons=("text", "; ".join)
+        rejected_rows=("n", "sum"),
+        reject_reasons=("text", "; ".join),
+        reject_reasons_zh=("text_zh", "；".join),
     )
     table_ids = pd.Series(customer_ids, dtype=object)
     seen = pc.drop_null(spells.customer_ids).to_pandas()
@@ -213,11 +223,18 @@ def customers_without_subscription(spells: PreparedSpells, customer_ids: pd.Seri
             "status": ["all_rows_rejected"] * len(listed) + ["never_subscribed"] * len(prospects),
             "rejected_rows": np.r_[listed["rejected_rows"].to_numpy(), np.zeros(len(prospects))],
             "reject_reasons": [*listed["reject_reasons"], *[""] * len(prospects)],
+            "reject_reasons_zh": [*listed["reject_reasons_zh"], *[""] * len(prospects)],
             "in_customer_table": np.r_[listed.index.isin(table_ids), np.ones(len(prospects))],
         }
     )
     table = table.astype(
-        {"customer_id": "str", "status": "str", "rejected_rows": "int64", "reject_reasons": "str"}
+        {
+            "customer_id": "str",
+            "status": "str",
+            "rejected_rows": "int64",
+            "reject_reasons": "str",
+            "reject_reasons_zh": "str",
+        }
     ).astype({"in_customer_table": bool})
     return table.sort_values("customer_id", ignore_index=True)[list(NO_PURCHASE_COLUMNS)]
 

@@ -225,8 +225,9 @@ def cancelled_at(spells: Spells, day: int, within_days: int = 365) -> pd.DataFra
             s.CUSTOMER_ID: spells.customer_ids[np.flatnonzero(gone)].to_numpy(str),
             "status": "cancelled",
             "reject_reasons": [
-                f"cancelled on {d} after {m} month{'' if m == 1 else 's'} / {d}取消，此前订阅{m}个月"
+                f"cancelled on {d} after {m} month{'' if m == 1 else 's'}"
                 for d, m in zip(dates, months)
             ],
+            "reject_reasons_zh": [f"{d}取消，此前订阅{m}个月" for d, m in zip(dates, months)],
         }
     )

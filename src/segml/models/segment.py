@@ -1,11 +1,14 @@
 """Segments: log-scaled, standardised features -> KMeans -> persona names from config.
 
 Personas are assigned by matching each cluster's rank profile (0 = worst cluster, 1 = best, on
-recency, frequency, monetary and tenure) to the configured persona profiles with the Hungarian
-algorithm, so every cluster gets a distinct, explainable name.
+recency, frequency, monetary and tenure; for subscribers on fee, tenure, products, payments,
+contract and usage) to the configured persona profiles with the Hungarian algorithm, so every
+cluster gets a distinct, explainable name.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -17,12 +20,25 @@ from sklearn.preprocessing import StandardScaler
 from segml.config import SegmentConfig
 from segml.data import schema as s
 
-# persona profile dimension -> (feature, higher value is better?)
+# persona profile dimension -> (feature, higher value is better?); a dimension whose feature the
+# customers lack is no dimension (purchases have no monthly fee, subscribers no recency)
 PROFILE_DIMENSIONS = {
     "recency": ("recency_days", False),
     "frequency": ("frequency", True),
     "monetary": ("monetary_total", True),
     "tenure": ("tenure_days", True),
+}
+# subscribers' dimensions, among their segment features (segml.features.subscriber_names
+# .segment_features: never read beside them); those whose feature names a window or a usage kind
+# are the first segment feature that matches (payments: 1 = the fewest failed payments)
+SUBSCRIBER_DIMENSIONS = {
+    "fee": ("mrr", True),
+    "products": ("n_products", True),
+    "contract": ("contract_months", True),
+}
+PATTERN_DIMENSIONS = {
+    "payments": (re.compile(r"failed_payments_\d+d"), False),
+    "usage": (re.compile(r"usage_\d+d__.+"), True),
 }
 
 
@@ -87,23 +103,31 @@ class Segmenter:
         self._name_clusters(frame, self.kmeans_.labels_)
         return self
 
+    def _dimensions(self, frame: pd.DataFrame) -> dict[str, tuple[str, bool]]:
+        """The profile dimensions these customers have: dimension -> (feature, higher is better)."""
+        named = {**PROFILE_DIMENSIONS, **SUBSCRIBER_DIMENSIONS}
+        found = {dim: spec for dim, spec in named.items() if spec[0] in frame}
+        for dim, (pattern, higher_is_better) in PATTERN_DIMENSIONS.items():
+            column = next((f for f in self.features if pattern.fullmatch(f) and f in frame), None)
+            if column:
+                found[dim] = (column, higher_is_better)
+        return found
+
     def _name_clusters(self, frame: pd.DataFrame, labels: np.ndarray) -> None:
         k = self.k_
+        dimensions = self._dimensions(frame)
         medians = pd.DataFrame(
-            {
-                dim: frame[col].groupby(labels).median()
-                for dim, (col, _) in PROFILE_DIMENSIONS.items()
-                if col in frame
-            }
+            {dim: frame[col].groupby(labels).median() for dim, (col, _) in dimensions.items()}
         ).reindex(range(k))
         ranks = pd.DataFrame(index=medians.index)
-        for dim, (_, higher_is_better) in PROFILE_DIMENSIONS.items():
+        for dim, (_, higher_is_better) in dimensions.items():
             if dim in medians:
                 r = medians[dim].rank(method="average", ascending=higher_is_better)
                 ranks[dim] = (r - 1) / max(k - 1, 1)
         personas = self.personas or {}
         keys = list(personas)
-        names = {c: (f"segment_{c}", f"segment_{c}", f"细分_{c}") for c in range(k)}
+        # a cluster no persona is left for (more clusters than personas) is named by its number
+        names = {c: (f"segment_{c}", f"Group {c + 1}", f"客户群{c + 1}") for c in range(k)}
         if keys:
             cost = np.zeros((k, len(keys)))
             for j, key in enumerate(keys):

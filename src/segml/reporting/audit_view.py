@@ -12,7 +12,8 @@ import pandas as pd
 from segml.reporting.audit_text import AUDIT_TEXT
 from segml.reporting.html_table import html_table
 from segml.reporting.text import Words, count, decimal, is_missing, money, percent, tier_name
-from segml.tiering.realized import REPURCHASED, RETAINED, STAYED, outcome_of, rate_key
+from segml.tiering.audit_record import in_order, outcome_of, rate_key
+from segml.tiering.realized import REPURCHASED, RETAINED, STAYED
 
 # the text keys (reporting.audit_text) of each outcome's words
 WORDS = {
@@ -23,6 +24,7 @@ WORDS = {
         "churn": "audit_churn",
         "value": "audit_value",
         "note": "audit_note",
+        "populations": "audit_populations",
     },
     RETAINED: {
         "stayed": "audit_still_subscribed",
@@ -31,6 +33,7 @@ WORDS = {
         "churn": "audit_churn_subscribed",
         "value": "audit_value_subscribed",
         "note": "audit_note_subscribed",
+        "populations": "audit_populations_subscribed",
     },
     STAYED: {  # data.kind both: subscribers and buyers
         "stayed": "audit_stayed",
@@ -39,12 +42,33 @@ WORDS = {
         "churn": "audit_churn_both",
         "value": "audit_value_both",
         "note": "audit_note_both",
+        "populations": "audit_populations_both",
     },
 }
 
 
+DEFAULT_WITHIN_DAYS = 365  # an audit.json written before periods recorded it (labels' default)
+
+
 def _key(period: dict, role: str) -> str:
     return WORDS[outcome_of(period)][role]
+
+
+def audit_within(period: dict) -> int:
+    """The days before a period within which its churn forecast's customers had bought."""
+    return period.get("forecast_within_days") or DEFAULT_WITHIN_DAYS
+
+
+def totals_cell(period: dict, w: Words) -> str:
+    """The value forecast beside what was realized, each with the days it covers: the whole churn
+    window against the days observed so far ("¥1,216,723 for 90 days → ¥350,326 in 31 days")."""
+    return w.cell(
+        "audit_totals_value",
+        predicted=money(period.get("predicted_value_total")),
+        realized=money(period.get("realized_value_total")),
+        horizon=period["horizon_days"],
+        elapsed=period["elapsed_days"],
+    )
 
 
 def _days(period: dict, w: Words) -> str:
@@ -57,30 +81,29 @@ def _tiers(periods: list[dict]) -> list[str]:
     """Every tier the periods graded, in their order (best first)."""
     seen: dict[str, None] = {}
     for period in periods:
-        seen.update(dict.fromkeys(period.get("by_tier", {})))
+        seen.update(dict.fromkeys(in_order(period, "by_tier")))
     return list(seen)
 
 
 def summary_table(periods: list[dict], names: dict, w: Words) -> pd.DataFrame:
-    """One row per audited period, newest first: days observed, the share who stayed (bought again
-    or still subscribed) per tier, churn AUC, predicted against realized spend or fees."""
+    """One row per audited period, newest first: days observed, customers graded, the share who
+    stayed (bought again or still subscribed) per tier, the customers churn was checked on and its
+    AUC, the forecast for the whole churn window against what was realized so far."""
     tiers = _tiers(periods)
     rows = []
     for period in reversed(periods):
         row = {
             w("audit_period"): period["as_of"],
             w("audit_days"): _days(period, w),
-            w.name("customers"): count(period.get("customers")),
+            w("audit_customers"): count(period.get("customers")),
         }
         rates = period.get(f"{rate_key(period)}_by_tier", {})
         for tier in tiers:
             label = w(_key(period, "stayed_tier"), tier=tier_name(tier, names, w))
             row[label] = percent(rates.get(tier))
+        row[w("audit_forecast_customers")] = count(period.get("forecast_customers"))
         row[w.name("roc_auc")] = decimal(period.get("churn_roc_auc"), 3)
-        row[w(_key(period, "totals"))] = (
-            f"{money(period.get('predicted_value_total'))} → "
-            f"{money(period.get('realized_value_total'))}"
-        )
+        row[w(_key(period, "totals"))] = totals_cell(period, w)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -117,6 +140,8 @@ def part_lines(period: dict, w: Words) -> list[str]:
                 auc=decimal(found.get("churn_roc_auc"), 3),
                 predicted=money(found.get("predicted_value_total")),
                 realized=money(found.get("realized_value_total")),
+                horizon=period.get("horizon_days"),
+                elapsed=period.get("elapsed_days"),
             )
         )
     return lines
@@ -146,7 +171,7 @@ def detail(period: dict, names: dict, w: Words) -> str:
     out += "</h3>"
     if period.get("by_tier"):
         out += f"<p><b>{html.escape(w('audit_by_tier'))}</b></p>"
-        by_tier = period["by_tier"]
+        by_tier = in_order(period, "by_tier")
         out += _breakdown(by_tier, w("tier"), lambda k: tier_name(k, names, w), w, period)
     common = {"horizon": period["horizon_days"], "elapsed": period["elapsed_days"]}
     if not is_missing(period.get("churn_roc_auc")):
@@ -154,6 +179,7 @@ def detail(period: dict, names: dict, w: Words) -> str:
             _key(period, "churn"),
             auc=decimal(period["churn_roc_auc"], 3),
             n=count(period.get("forecast_customers")),
+            within=audit_within(period),
             predicted=percent(period.get("churn_predicted")),
             realized=percent(period.get("churn_realized")),
             **common,
@@ -165,6 +191,8 @@ def detail(period: dict, names: dict, w: Words) -> str:
             predicted=money(period.get("predicted_value_total")),
             realized=money(period.get("realized_value_total")),
             gini=decimal(period["value_gini"], 3),
+            customers=count(period.get("customers")),
+            n=count(period.get("forecast_customers")),
             **common,
         )
         out += "</p>"
@@ -183,7 +211,8 @@ def detail(period: dict, names: dict, w: Words) -> str:
         out += html_table(shown, dict(zip(shown.columns[1:], [count, percent, percent])))
     if period.get("by_lifecycle"):
         out += f"<p><b>{html.escape(w('audit_by_lifecycle'))}</b></p>"
-        out += _breakdown(period["by_lifecycle"], w("lifecycle_name"), w.name, w, period)
+        lifecycle = in_order(period, "by_lifecycle")
+        out += _breakdown(lifecycle, w("lifecycle_name"), w.name, w, period)
     return out
 
 
@@ -228,6 +257,7 @@ def audit_section(audit: dict | None, names: dict, w: Words) -> str:
     return (
         f"<p>{w.sentence(_key(shown, 'note'))}</p>"
         + html_table(summary_table(periods, names, w))
+        + f"<p>{w.sentence(_key(shown, 'populations'), within=audit_within(shown))}</p>"
         + detail(shown, names, w)
         + stability_section(steps, audit.get("psi_warning", 0.25), w)
     )

@@ -93,12 +93,35 @@ def tiers_section(summary: pd.DataFrame, table: pd.DataFrame, w: Words, chart: C
     return chart(fig) + html_table(shown, formats)
 
 
+def _shown_statuses(table: pd.DataFrame) -> list[str]:
+    status = table.get("lifecycle_status", pd.Series(dtype=object))
+    return [s for s in LIFECYCLE_SHOWN if (status == s).any()]
+
+
+def lifecycle_heading(table: pd.DataFrame, w: Words) -> str:
+    """The lifecycle section's heading: the statuses its table holds, in each language ("Lifecycle:
+    trial, new, active, past due, at risk"), so it never lists four of seven."""
+    statuses = _shown_statuses(table)
+    if not statuses:
+        return w("lifecycle")
+    names = {
+        language: [w.headers.get(s, {}).get(language) or s.replace("_", " ") for s in statuses]
+        for language in ("zh", "en")
+    }
+    listed = {
+        "zh": "、".join(names["zh"]),
+        "en": ", ".join(n[:1].lower() + n[1:] for n in names["en"]),
+    }
+    text = w.text("lifecycle_of")
+    return w.pick({k: text[k].format(statuses=listed[k]) for k in ("zh", "en")})
+
+
 def lifecycle_section(table: pd.DataFrame, w: Words, chart: Charts) -> str:
     import plotly.graph_objects as go
 
     if "lifecycle_status" not in table:
         return ""
-    order = [s for s in LIFECYCLE_SHOWN if (table["lifecycle_status"] == s).any()]
+    order = _shown_statuses(table)
     grouped = table.groupby("lifecycle_status")
     names = [w.name(s) for s in order]
     customers = grouped.size().reindex(order)
@@ -298,9 +321,9 @@ def at_risk_section(table: pd.DataFrame, w: Words, cap: int | None = None, top: 
     ]
     last = chosen.get("last_purchase_date", pd.Series(None, index=chosen.index))
     dates, date_head = [MISSING if is_missing(d) else d for d in last], "last_purchase_date"
-    if "expected_next_purchase_date" in chosen:
+    if "expected_next_purchase_date" in chosen:  # an empty date: none expected in the window
         dates = [
-            a if is_missing(b) else f"{a} → {b}"
+            f"{a} → {w('none_expected') if is_missing(b) else b}"
             for a, b in zip(dates, chosen["expected_next_purchase_date"])
         ]
         date_head = "last_and_next"

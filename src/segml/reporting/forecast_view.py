@@ -103,6 +103,8 @@ def forecast_section(
             {"en": forecast.get("total_error_en"), "zh": forecast.get("total_error_zh")}, "<br>"
         )
         key = "total_within" if forecast.get("within_10_percent") else "total_outside"
+        if forecast.get("applied") and "total_ratio_calibrated" in folds:
+            key += "_corrected"  # judged on the corrected column, as the forecast is corrected
         out.append(
             f"<p{warn}>{w.sentence(key)} {html.escape(words).replace('&lt;br&gt;', '<br>')}</p>"
         )

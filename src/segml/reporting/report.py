@@ -118,7 +118,11 @@ def _business(inputs: ReportInputs, w: Words, chart: Charts, cap: int | None = N
             _section(
                 "tiers", w("tiers"), business_view.tiers_section(inputs.summary, table, w, chart)
             ),
-            _section("lifecycle", w("lifecycle"), business_view.lifecycle_section(table, w, chart)),
+            _section(
+                "lifecycle",
+                business_view.lifecycle_heading(table, w),
+                business_view.lifecycle_section(table, w, chart),
+            ),
             "</div>",
             _section("teams", w("teams"), business_view.teams_section(table, w)),
             _section(

@@ -20,6 +20,7 @@ import pandas as pd
 from segml.config import ExportConfig
 from segml.data import schema as s
 from segml.reporting.call_list import last_purchase_dates
+from segml.reporting.contract_tenure import contract_words
 
 MONEY = {
     "mae",  # the value model's mean absolute error, in ¥
@@ -203,7 +204,8 @@ CUSTOMER_COLUMNS = [
     "frequency",
     "monetary_total",
     "tenure_days",
-    "status_reason",
+    "status_reason_zh",
+    "status_reason_en",
     "tier_policy",
     "as_of",
 ]
@@ -290,6 +292,8 @@ def for_people(frame: pd.DataFrame, cfg: ExportConfig, tiers: dict | None = None
         ):  # a yes/no column, also one with blanks (object dtype)
             yes, no = label("yes", cfg), label("no", cfg)
             out[column] = values.map(lambda v: (yes if v else no) if _is_bool(v) else v)
+        elif column == "contract_months":  # no contract is said, never a term of "0"
+            out[column] = _contract_terms(values, cfg)
         elif column in CODES | TIERS:
             prefix = CODE_PREFIX.get(column, "")
             out[column] = values.map(
@@ -298,6 +302,14 @@ def for_people(frame: pd.DataFrame, cfg: ExportConfig, tiers: dict | None = None
                 )
             )
     return _rounded(out)
+
+
+def _contract_terms(values: pd.Series, cfg: ExportConfig) -> pd.Series:
+    """Contract terms in months, month-to-month (0) in words as the contract x tenure table says
+    it (`contract_words`); other terms stay numbers under the header's "(months)"."""
+    zh, en = contract_words(0.0)
+    month_to_month = {"zh": zh, "en": en}.get(cfg.language, f"{zh} {en}")
+    return values.astype(object).where(values.ne(0), month_to_month)
 
 
 def _is_bool(value) -> bool:

@@ -16,10 +16,6 @@ from segml.config import ExportConfig
 RECURRING_SUFFIX = "_recurring"
 
 SUBSCRIBER_TEXT = {
-    "lifecycle": {
-        "en": "Lifecycle: trial, new, active, won back, past due, at risk, cancelled",
-        "zh": "生命周期：试用、新用户、活跃、挽回、欠费、预警、已取消",
-    },
     "moved_up_spend": {
         "en": "fees billed in the last 12 months rose from {before} to {now}",
         "zh": "近12个月月费收入由{before}升至{now}",
@@ -36,10 +32,10 @@ SUBSCRIBER_TEXT = {
     "labels_note": {
         "en": "Subscribers have no RFM segments (recency, frequency, monetary do not apply to them). "
         "Their lifecycle comes from their subscriptions (trial, past due, won back, new) and the "
-        "churn model (at risk); their groups are clusters of monthly fee, time subscribed, "
-        "products, payments and usage.",
+        "churn model (at risk); their personas name clusters of monthly fee, time subscribed, "
+        "products, payments, contract and usage.",
         "zh": "订阅用户没有RFM分群（最近一次、频次、金额不适用）。其生命周期来自订阅记录（试用、欠费、挽回、新用户）和流失模型"
-        "（流失预警）；客户群是按月费、订阅时长、业务数、缴费和使用情况聚类的结果。",
+        "（流失预警）；客户画像是按月费、订阅时长、业务数、缴费、合约和使用情况聚类的结果。",
     },
     "forecast": {"en": "Forecast: totals and ranges", "zh": "预测：总额与区间"},
     "forecast_headline": {
@@ -55,6 +51,22 @@ SUBSCRIBER_TEXT = {
         "en": "The total is uncertain: more than 10 % off the fees really billed in some backtest "
         "fold.",
         "zh": "总额存在不确定性：至少一个回测折与实际月费收入相差超过10%。",
+    },
+    "total_within_corrected": {
+        "en": "The corrected total adds up: in every backtest fold, the forecast corrected by the "
+        "folds before it (as this period's forecast is corrected) was within 10 % of the fees "
+        "really billed: the column “… corrected by earlier folds” (the first fold has none before "
+        "it). “Forecast ÷ actual” shows the forecast uncorrected.",
+        "zh": "校正后的总额可信：每个回测折按此前各折校正后的预测（本期预测同样校正）与实际月费收入相差不超过10%，见"
+        "“按此前各折校正后”一列（第一个回测折之前没有可用的折）。“预测÷实际”一列为未校正的预测。",
+    },
+    "total_outside_corrected": {
+        "en": "The total is uncertain: even corrected by the folds before it (as this period's "
+        "forecast is corrected), the forecast was more than 10 % off the fees really billed in "
+        "some backtest fold: the column “… corrected by earlier folds” (the first fold has none "
+        "before it).",
+        "zh": "总额存在不确定性：即使按此前各折校正（本期预测同样校正），至少一个回测折的预测与实际月费收入相差超过10%，见"
+        "“按此前各折校正后”一列（第一个回测折之前没有可用的折）。",
     },
     "ranges_note": {
         "en": "Each subscriber gets a range meant to hold the fees billed to {level} of subscribers "

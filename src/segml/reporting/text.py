@@ -43,10 +43,10 @@ TEXT = {
     "tiers": {"en": "Tiers: who holds the value", "zh": "客户等级：价值集中在哪里"},
     "share_customers": {"en": "Share of customers", "zh": "客户占比"},
     "share_value": {"en": "Share of value", "zh": "价值占比"},
-    "lifecycle": {
-        "en": "Lifecycle: new, active, at risk, lost",
-        "zh": "生命周期：新客、活跃、预警、流失",
-    },
+    # the lifecycle section's heading lists the statuses its table holds
+    # (`business_view.lifecycle_heading`); without any, the name alone
+    "lifecycle": {"en": "Lifecycle", "zh": "生命周期"},
+    "lifecycle_of": {"en": "Lifecycle: {statuses}", "zh": "生命周期：{statuses}"},
     "rfm": {"en": "RFM segments", "zh": "RFM客户分群"},
     "rfm_note": {
         "en": "R, F and M are scores 1-5 against the other customers (5 = most recent, most often, "
@@ -138,7 +138,11 @@ TEXT = {
         "“流失预警”或“欠费”的客户，按风险价值从高到低排列（风险价值 = 流失概率 × 近12个月月费收入与净消费）。",
     },
     "teams": {"en": "What each team should do this month", "zh": "本月各团队行动"},
-    "last_and_next": {"en": "Last purchase → next expected", "zh": "最近购买 → 预计下次购买"},
+    "last_and_next": {
+        "en": "Last purchase → next expected within the churn window",
+        "zh": "最近购买 → 流失观察期内预计下次购买",
+    },
+    "none_expected": {"en": "none expected", "zh": "预计不购买"},  # an empty expected date
     "action_team": {"en": "Action (team)", "zh": "建议行动（负责团队）"},
     "teams_note": {
         "en": "Every customer has two actions: one for their tier and one for their lifecycle. Each "
@@ -199,6 +203,23 @@ TEXT = {
     "total_outside": {
         "en": "The total is uncertain: more than 10 % off what customers spent in some backtest fold.",
         "zh": "总额存在不确定性：至少一个回测折与客户实际消费相差超过10%。",
+    },
+    # the forecast is corrected by a factor (upside.total_calibration): the judgement is of the
+    # corrected figures, the column beside the uncorrected ones, and the sentence says so
+    "total_within_corrected": {
+        "en": "The corrected total adds up: in every backtest fold, the forecast corrected by the "
+        "folds before it (as this period's forecast is corrected) was within 10 % of what customers spent: "
+        "the column “… corrected by earlier folds” (the first fold has none before it). “Forecast "
+        "÷ actual” shows the forecast uncorrected.",
+        "zh": "校正后的总额可信：每个回测折按此前各折校正后的预测（本期预测同样校正）与客户实际消费相差不超过10%，见"
+        "“按此前各折校正后”一列（第一个回测折之前没有可用的折）。“预测÷实际”一列为未校正的预测。",
+    },
+    "total_outside_corrected": {
+        "en": "The total is uncertain: even corrected by the folds before it (as this period's "
+        "forecast is corrected), the forecast was more than 10 % off what customers spent in some backtest "
+        "fold: the column “… corrected by earlier folds” (the first fold has none before it).",
+        "zh": "总额存在不确定性：即使按此前各折校正（本期预测同样校正），至少一个回测折的预测与客户实际消费相差超过10%，见"
+        "“按此前各折校正后”一列（第一个回测折之前没有可用的折）。",
     },
     "fold": {"en": "Backtest fold", "zh": "回测折"},
     "total_raw": {"en": "Forecast ÷ actual", "zh": "预测÷实际"},

@@ -14,7 +14,8 @@ from segml.reporting.audit_view import part_lines
 from segml.reporting.call_list import recurring
 from segml.reporting.sheet_view import label
 from segml.reporting.text import Words, move_reason, scorer_key
-from segml.tiering.realized import REPURCHASED, RETAINED, STAYED, outcome_of, rate_key
+from segml.tiering.audit_record import in_order, outcome_of, rate_key
+from segml.tiering.realized import REPURCHASED, RETAINED, STAYED
 
 # subscribers' statuses (trial, won_back, past_due, cancelled) are absent from a purchase table
 LIFECYCLE_ORDER = ["trial", "new", "active", "won_back", "past_due", "at_risk", "lost", "cancelled"]
@@ -206,6 +207,7 @@ PERIOD_COLUMNS = [
     "complete",
     "customers",
     "repurchase_rate",
+    "forecast_customers",
     "churn_roc_auc",
     "churn_predicted",
     "churn_realized",
@@ -217,11 +219,16 @@ PERIOD_COLUMNS = [
 # the value totals' names by what a period measured: subscribers' recurring revenue; on a both
 # project, subscribers' recurring revenue and purchase spend with the buyers' spend
 TOTALS_COLUMNS = {
+    REPURCHASED: {"customers": "graded_customers"},
     RETAINED: {
+        "customers": "graded_customers",
+        "forecast_customers": "forecast_customers_subscribed",
         "predicted_value_total": "predicted_recurring_total",
         "realized_value_total": "realized_recurring_total",
     },
     STAYED: {
+        "customers": "graded_customers",
+        "forecast_customers": "forecast_customers_parts",
         "predicted_value_total": "predicted_value_total_parts",
         "realized_value_total": "realized_value_total_parts",
     },
@@ -230,11 +237,10 @@ TOTALS_COLUMNS = {
 
 def _period_line(period: dict) -> dict:
     """An audited period's line: its "stayed" rate (bought again, still subscribed, or either on
-    a both project) in the place of the rate column, and the value totals named by what they add
-    up (spend, recurring revenue, or recurring revenue and spend)."""
+    a both project) in the place of the rate column, the customers each figure counts (every one
+    graded; those churn was checked on) and the value totals named by what they add up (spend,
+    recurring revenue, or recurring revenue and spend) and the days they cover."""
     outcome = outcome_of(period)
-    if outcome == REPURCHASED:
-        return {c: period.get(c) for c in PERIOD_COLUMNS}
     rate, totals = rate_key(period), TOTALS_COLUMNS[outcome]
     return {
         (rate if c == "repurchase_rate" else totals.get(c, c)): period.get(
@@ -266,7 +272,7 @@ def audit_sheet(book, audit: dict | None, people) -> None:
             ("by_lifecycle", "lifecycle_status", "title_audit_lifecycle"),
         ):
             if period.get(part):
-                frame = _groups(period[part], column)
+                frame = _groups(in_order(period, part), column)
                 row = book.block(people(frame), key, row, label(title, cfg).format(as_of=at))
         lines = part_lines(period, Words(book.cfg))  # data.kind both: a row per churn kind
         if lines:

@@ -3,8 +3,8 @@ the stages, so no stage asks which kind it has (docs/design-subscriptions.md, se
 
 transactions: today's functions, unchanged. subscriptions: the subscriber features and observed
 labels, the contractual baselines (`models.targets`), segments on recurring revenue, tenure,
-products, payments, contract and usage (no RFM personas: their dimensions are purchase
-behaviour), and the tier stage's seams (`tiering.seams`): value columns, identity columns,
+products, payments, contract and usage (named by `segment.subscriber_personas`: the purchase
+personas' dimensions are purchase behaviour), and the tier stage's seams (`tiering.seams`): value columns, identity columns,
 lifecycle rules and the facts reasons are phrased from. RFM scores and segments, the next
 purchase date and the frequency x recency views are transaction-only.
 """
@@ -64,18 +64,14 @@ def _same_segments(
     return cfg
 
 
-# the personas' profiles are purchase behaviour (recency, frequency, monetary): subscribers' groups
-# are numbered instead
-SUBSCRIBER_GROUPS = {f"group_{i}": {"en": f"Group {i}", "zh": f"客户群{i}"} for i in range(1, 13)}
-
-
 def _subscriber_segments(
     cfg: SegmentConfig, vocabulary: Vocabulary, features: FeaturesConfig
 ) -> SegmentConfig:
     """Segments of subscribers: recurring revenue, tenure, products, payment trouble, contract
-    term and the most used usage kind, over the configured windows (`subscriber_names`)."""
+    term and the most used usage kind, over the configured windows (`subscriber_names`), named by
+    `segment.subscriber_personas` (the purchase personas' profiles are purchase behaviour)."""
     names = segment_features(subscriptions.Settings.of(features), vocabulary.usage_kinds)
-    return replace(cfg, features=names, personas=SUBSCRIBER_GROUPS)
+    return replace(cfg, features=names, personas=dict(cfg.subscriber_personas))
 
 
 @dataclass(frozen=True)

@@ -26,26 +26,9 @@ import pandas as pd
 from segml.data import schema as s
 from segml.models import evaluation as ev
 from segml.tiering import policies as t
+from segml.tiering.audit_record import LIFECYCLE_ORDER, rate_key
 from segml.tiering.periods import Period, elapsed_days
-from segml.tiering.realized import RATES, REPURCHASED, RETAINED, REVENUE, RUNNING, STAYED, rate_key
-
-# lifecycle statuses in reading order: customers who bought or subscribe, then those without a
-# usable purchase or subscription (each kind shows its own)
-LIFECYCLE_ORDER = [
-    "trial",
-    "new",
-    "active",
-    "won_back",
-    "past_due",
-    "at_risk",
-    "lost",
-    "cancelled",
-    "never_bought",
-    "never_subscribed",
-    "only_refunds",
-    "only_free_orders",
-    "all_rows_rejected",
-]
+from segml.tiering.realized import RATES, REPURCHASED, RETAINED, REVENUE, RUNNING, STAYED
 
 
 def _rate(values: pd.Series) -> float:
@@ -106,7 +89,8 @@ def audit_period(
     `realized` (per customer: repurchased or retained, revenue, over the part of its horizon before
     `as_of`). Churn and value are measured on the customers its models were measured on: those
     `realized` marks `running` at the period's as_of (subscribers), else those who bought in the
-    `active_within_days` before it."""
+    `active_within_days` before it; the value totals on every graded customer, as the period's own
+    forecast total (`forecast_total` of its tier metrics) counts them."""
     elapsed = elapsed_days(period, as_of, horizon_days)
     outcome = next((o for o in (RETAINED, STAYED) if o in realized), REPURCHASED)
     rate = RATES[outcome]
@@ -124,10 +108,13 @@ def audit_period(
         "complete": elapsed >= horizon_days,
         "window_end": str((pd.Timestamp(period.as_of) + pd.Timedelta(days=elapsed)).date()),
         "customers": int(len(tiered)),
+        # who the churn forecast was measured on (the words say it: bought within these days)
+        "forecast_within_days": int(active_within_days) if active_within_days else None,
         rate: _rate(tiered[outcome]),
         "revenue": float(tiered[REVENUE].sum()),
         "tier_policy": period.policy,
         "by_tier": by_tier,
+        "tier_order": list(by_tier),  # the JSON's keys are sorted: the order people read
         f"{rate}_by_tier": {k: v[rate] for k, v in by_tier.items()},
         "by_lifecycle": _breakdown(table, "lifecycle_status", LIFECYCLE_ORDER, outcome)
         if "lifecycle_status" in table
@@ -145,8 +132,11 @@ def audit_period(
 def _forecasts(
     tiered: pd.DataFrame, outcome: str, active_within_days: int | None, bands: list[float]
 ) -> dict:
-    """The churn and value forecasts against what happened, on the models' population; churned =
-    did not stay."""
+    """The churn and value forecasts against what happened; churned = did not stay. Churn and the
+    value ranking on the models' population (`forecast_customers`); the value totals on every
+    graded customer (`tiered`), so the predicted total is the period's own forecast total (its
+    long-lapsed customers' small forecasts too) and the realized one what the same customers
+    spent."""
     population = tiered
     if RUNNING in tiered:
         population = tiered[tiered[RUNNING]]
@@ -165,10 +155,11 @@ def _forecasts(
     if "predicted_value" in population and len(population):
         predicted = population["predicted_value"].to_numpy(dtype=float)
         spent = np.clip(population[REVENUE].to_numpy(dtype=float), 0, None)
+        out.update(value_gini=ev.normalized_gini(spent, predicted))
+    if "predicted_value" in tiered and len(tiered):
         out.update(
-            value_gini=ev.normalized_gini(spent, predicted),
-            predicted_value_total=float(predicted.sum()),
-            realized_value_total=float(spent.sum()),
+            predicted_value_total=float(tiered["predicted_value"].sum()),
+            realized_value_total=float(tiered[REVENUE].clip(lower=0).sum()),
         )
     return out
 

@@ -28,10 +28,12 @@ class Period:
 
     @property
     def label(self) -> str:
-        """How the report and workbook name it: its date and run (or file)."""
+        """How the report and workbook name it: its date (a file's with the file). Business users
+        know a period by its date; the run id is for analysts, in the tier metrics
+        (`previous_run`) and the MLflow tag `segml.previous_run`."""
         if self.source:
             return f"{self.as_of} · {self.source}" if self.as_of else self.source
-        return f"{self.as_of} · MLflow run {self.run_id[:8]}"
+        return self.as_of
 
 
 def latest_per_date(periods: list[Period]) -> list[Period]:

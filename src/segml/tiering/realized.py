@@ -103,13 +103,3 @@ def realized_from_both(
         }
     )
     return pd.concat([subscribers, others], ignore_index=True)
-
-
-def outcome_of(period: dict) -> str:
-    """The outcome an audited period measured (`repurchased` or `retained`), from its keys."""
-    return next((o for o in (RETAINED, STAYED) if RATES[o] in period), REPURCHASED)
-
-
-def rate_key(period: dict) -> str:
-    """The name of an audited period's "stayed" rate: `repurchase_rate` or `retention_rate`."""
-    return RATES[outcome_of(period)]

@@ -533,9 +533,12 @@ def with_non_buyers(
             s.CUSTOMER_ID: extra[s.CUSTOMER_ID].astype(str).to_numpy(),
             "as_of": table["as_of"].iloc[0] if len(table) else None,
             "lifecycle_status": status.to_numpy(),
-            "status_reason": extra["reject_reasons"].fillna("").astype(str).to_numpy(),
         }
     )
+    # why no tier, in each language as the other reason columns (an older prepared table: English)
+    for language, column in (("en", "reject_reasons"), ("zh", "reject_reasons_zh")):
+        reasons = extra[column] if column in extra else pd.Series("", index=extra.index)
+        rows[f"status_reason_{language}"] = reasons.fillna("").astype(str).to_numpy()
     for language in ("en", "zh"):
         rows[f"lifecycle_{language}"] = [labels.get(k, {}).get(language, k) for k in status]
         rows[f"lifecycle_action_{language}"] = [
