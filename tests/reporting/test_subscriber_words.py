@@ -196,3 +196,21 @@ def test_subscribers_actions_are_their_statuses_only(cfg):
     assert not {"lost", "never_bought", "only_refunds", "only_free_orders"} & set(lifecycle)
     assert "开通" in lifecycle["new"]["zh"] and "入网" not in lifecycle["new"]["zh"]
     assert TRANSACTION_SEAMS.tiering(cfg.tiering).actions == cfg.tiering.actions
+
+
+def test_every_rejection_code_has_words_in_both_languages_from_one_source():
+    """The report's data-quality notes name every code the readers reject rows with, in both
+    languages; the Chinese are the data layer's words (what `status_reason_zh` says), and a
+    setting named for whoever fixes the data is left out of what business users read."""
+    from segml.data.rejects import REASONS, REASONS_ZH, in_plain_words
+    from segml.data.subscription_rows import SUBSCRIPTION_REASONS, SUBSCRIPTION_REASONS_ZH
+    from segml.reporting.text import REJECTIONS
+
+    assert set(REASONS) | set(SUBSCRIPTION_REASONS) <= set(REJECTIONS)
+    chinese = {**REASONS_ZH, **SUBSCRIPTION_REASONS_ZH}
+    for key, words in REJECTIONS.items():
+        assert words["en"] and words["zh"] == chinese[key], key
+    for key in ("unknown_period", "unknown_contract", "unknown_outcome"):
+        english, zh = SUBSCRIPTION_REASONS[key], SUBSCRIPTION_REASONS_ZH[key]
+        assert "data." in english and "data." in zh  # for whoever fixes the data
+        assert "data." not in in_plain_words(english) + in_plain_words(zh), key

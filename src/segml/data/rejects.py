@@ -37,7 +37,7 @@ REASONS = {
 # A reason may name the setting that governs it, for whoever fixes the data (the rejected rows,
 # the data-quality notes). The tier table's `status_reason_en`, which business users read, says it
 # without: `in_plain_words`.
-_SETTING_HINT = re.compile(r" \((?:add it to )?data\.[a-z_.]+\)")
+_SETTING_HINT = re.compile(r" \((?:add it to )?data\.[a-z_.]+\)|（请加入 data\.[a-z_.]+）")
 _PLAIN_WORDS = {REASONS["absurd_amount"]: "amount too large to be real"}
 
 
@@ -45,7 +45,8 @@ def in_plain_words(reason: str) -> str:
     return _PLAIN_WORDS.get(reason) or _SETTING_HINT.sub("", reason)
 
 
-# the reasons in Chinese, as business users read them in the tier table's `status_reason_zh`
+# the reasons in Chinese: the one source of these words (the tier table's `status_reason_zh`, through
+# `in_plain_words`, and the report's data-quality notes, segml.reporting.text.REJECTIONS)
 REASONS_ZH = {
     "missing_customer_id": "缺少客户编号",
     "bad_timestamp": "无法解析的时间",

@@ -45,7 +45,8 @@ SUBSCRIPTION_REASONS = {
     "duplicate": REASONS["duplicate"],
     "overlap": "overlaps an earlier row of the same subscription",
 }
-# the reasons in Chinese, as business users read them in the tier table's `status_reason_zh`
+# the reasons in Chinese (the one source, as REASONS_ZH: settings named as in English, and left out
+# of `status_reason_zh` by `in_plain_words`)
 SUBSCRIPTION_REASONS_ZH = {
     **{key: REASONS_ZH[key] for key in SUBSCRIPTION_REASONS if key in REASONS_ZH},
     "missing_subscription_id": "缺少订阅编号",
@@ -54,9 +55,9 @@ SUBSCRIPTION_REASONS_ZH = {
     "bad_cancelled_on": "无法解析的取消日期",
     "negative_amount": "月费为负数",
     "bad_quantity": "用量无法解析或为负数",
-    "unknown_period": "未知的计费周期",
-    "unknown_contract": "未知的合约期",
-    "unknown_outcome": "未知的付款结果",
+    "unknown_period": "未知的计费周期（请加入 data.subscriptions.billing_periods）",
+    "unknown_contract": "未知的合约期（请加入 data.subscriptions.contracts）",
+    "unknown_outcome": "未知的付款结果（请加入 data.payments.outcomes）",
     "ends_before_start": "结束早于开始",
     "overlap": "与同一订阅的更早记录重叠",
 }

@@ -207,7 +207,8 @@ def customers_without_subscription(spells: PreparedSpells, customer_ids: pd.Seri
         for r, n in zip(per_reason["reason"], per_reason["n"])
     ]
     per_reason["text_zh"] = [
-        f"{SUBSCRIPTION_REASONS_ZH[r]} × {n}" for r, n in zip(per_reason["reason"], per_reason["n"])
+        f"{in_plain_words(SUBSCRIPTION_REASONS_ZH[r])} × {n}"
+        for r, n in zip(per_reason["reason"], per_reason["n"])
     ]
     listed = per_reason.groupby("id").agg(
         rejected_rows=("n", "sum"),

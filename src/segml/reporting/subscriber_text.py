@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 from segml.config import ExportConfig
+from segml.data.subscription_rows import SUBSCRIPTION_REASONS_ZH
 
 RECURRING_SUFFIX = "_recurring"
 
@@ -102,31 +103,24 @@ SUBSCRIBER_TEXT = {
     },
 }
 
-# rejection codes of the subscription tables (segml.data.subscription_rows) in plain words
+# rejection codes of the subscription tables (segml.data.subscription_rows) in plain words: English
+# as the report says them, Chinese from the data layer's words (the one source)
+SUBSCRIBER_REJECTIONS_EN = {
+    "missing_subscription_id": "Missing subscription id",
+    "bad_start": "Unreadable start date",
+    "bad_end": "Unreadable end date",
+    "bad_cancelled_on": "Unreadable cancellation date",
+    "negative_amount": "Negative recurring fee",
+    "bad_quantity": "Unreadable or negative usage",
+    "unknown_period": "Unknown billing period (add it to data.subscriptions.billing_periods)",
+    "unknown_contract": "Unknown contract term (add it to data.subscriptions.contracts)",
+    "unknown_outcome": "Unknown payment outcome (add it to data.payments.outcomes)",
+    "ends_before_start": "Ends before it starts",
+    "overlap": "Overlaps an earlier row of the same subscription",
+}
 SUBSCRIBER_REJECTIONS = {
-    "missing_subscription_id": {"en": "Missing subscription id", "zh": "缺少订阅编号"},
-    "bad_start": {"en": "Unreadable start date", "zh": "无法解析的开始日期"},
-    "bad_end": {"en": "Unreadable end date", "zh": "无法解析的结束日期"},
-    "bad_cancelled_on": {"en": "Unreadable cancellation date", "zh": "无法解析的取消日期"},
-    "negative_amount": {"en": "Negative recurring fee", "zh": "月费为负数"},
-    "bad_quantity": {"en": "Unreadable or negative usage", "zh": "用量无法解析或为负数"},
-    "unknown_period": {
-        "en": "Unknown billing period (add it to data.subscriptions.billing_periods)",
-        "zh": "未知的计费周期（请加入 data.subscriptions.billing_periods）",
-    },
-    "unknown_contract": {
-        "en": "Unknown contract term (add it to data.subscriptions.contracts)",
-        "zh": "未知的合约期（请加入 data.subscriptions.contracts）",
-    },
-    "unknown_outcome": {
-        "en": "Unknown payment outcome (add it to data.payments.outcomes)",
-        "zh": "未知的付款结果（请加入 data.payments.outcomes）",
-    },
-    "ends_before_start": {"en": "Ends before it starts", "zh": "结束早于开始"},
-    "overlap": {
-        "en": "Overlaps an earlier row of the same subscription",
-        "zh": "与同一订阅的更早记录重叠",
-    },
+    key: {"en": en, "zh": SUBSCRIPTION_REASONS_ZH[key]}
+    for key, en in SUBSCRIBER_REJECTIONS_EN.items()
 }
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from segml.config import ExportConfig
+from segml.data.rejects import REASONS_ZH
 from segml.reporting.audit_text import AUDIT_TEXT
 from segml.reporting.subscriber_text import SUBSCRIBER_REJECTIONS, SUBSCRIBER_TEXT
 
@@ -369,20 +370,22 @@ TEXT = {
     "rfm_segment": {"en": "RFM segment", "zh": "RFM分群"},
     "lifecycle_name": {"en": "Lifecycle", "zh": "生命周期"},
 }
-# Data-quality rejection codes (segml.data.validate) in plain words.
+# Data-quality rejection codes (segml.data.validate) in plain words: English as the report says
+# them, Chinese from the data layer's words (REASONS_ZH), the one source of both languages' codes.
+REJECTIONS_EN = {
+    "missing_customer_id": "Missing customer id",
+    "bad_timestamp": "Unreadable date/time",
+    "bad_amount": "Unreadable amount",
+    "zero_amount": "Zero amount",
+    "absurd_amount": "Amount beyond the configured maximum",
+    "future": "Dated after the end of the export",
+    "duplicate": "Exact duplicate row",
+    "duplicate_customer": "Customer listed twice",
+    "damaged_customer_id": "Customer id turned into a number by a spreadsheet (1.23457E+11)",
+    "bad_valid_from": "Unreadable validity date",
+}
 REJECTIONS = {
-    "missing_customer_id": {"en": "Missing customer id", "zh": "缺少客户编号"},
-    "bad_timestamp": {"en": "Unreadable date/time", "zh": "无法解析的时间"},
-    "bad_amount": {"en": "Unreadable amount", "zh": "无法解析的金额"},
-    "zero_amount": {"en": "Zero amount", "zh": "金额为零"},
-    "absurd_amount": {"en": "Amount beyond the configured maximum", "zh": "金额超过设定上限"},
-    "future": {"en": "Dated after the end of the export", "zh": "日期晚于导出结束日"},
-    "duplicate": {"en": "Exact duplicate row", "zh": "完全重复的行"},
-    "duplicate_customer": {"en": "Customer listed twice", "zh": "客户重复出现"},
-    "damaged_customer_id": {
-        "en": "Customer id turned into a number by a spreadsheet (1.23457E+11)",
-        "zh": "客户编号被表格软件改成科学计数法（1.23457E+11）",
-    },
+    **{key: {"en": en, "zh": REASONS_ZH[key]} for key, en in REJECTIONS_EN.items()},
     **SUBSCRIBER_REJECTIONS,
 }
 
