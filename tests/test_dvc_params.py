@@ -192,3 +192,33 @@ def test_reads_and_hand_offs_are_found_as_stated(tmp_path):
     assert uncovered(reads, ["features", "labels", "as_of"]) == ["data"]
     assert uncovered({"labels"}, ["labels.horizon_days"]) == ["labels"]  # a key is not its group
     assert uncovered({"paths"}, []) == []
+
+
+def test_a_stage_reading_a_phrase_table_depends_on_its_file():
+    """The phrase tables (conf/words/: tiering.reasons' groups, ..., export.headers) are not in
+    params.yaml, so no DVC param covers them: a stage whose code reads one (the table, or a group
+    holding it) lists its file among the stage's deps, or an edited phrase would never rerun it."""
+    from segml.app.params import WORDS_DIR
+
+    files = sorted((ROOT / "conf" / WORDS_DIR).glob("*.yaml"))
+    tables = {
+        key: path.relative_to(ROOT).as_posix()
+        for path in files
+        for key in yaml.safe_load(path.read_text(encoding="utf-8"))
+    }
+    assert {"tiering.reasons.groups", "export.headers"} <= set(tables)
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    missing = {}
+    for name, stage in stages.items():
+        reads = set()
+        for module, path in stage_code(stage_script(stage)).items():
+            reads |= config_reads(path, module)[0]
+        needed = {
+            file
+            for key, file in tables.items()
+            for read in reads
+            if key == read or key.startswith(f"{read}.") or read.startswith(f"{key}.")
+        }
+        if needed - set(stage.get("deps", [])):
+            missing[name] = sorted(needed - set(stage.get("deps", [])))
+    assert not missing, f"add these files to the stages' deps in dvc.yaml: {missing}"

@@ -158,3 +158,38 @@ def test_overrides_comment_is_one_line_whatever_the_text(project, value):
     assert lines[1].startswith("# overrides:") and lines[2].startswith("# inputs:")
     assert lines[3] == "seed: 1"
     assert recorded_overrides(project / "params.yaml") == [value]
+
+
+def test_phrase_tables_live_in_conf_words_not_in_params(project, monkeypatch):
+    """params.yaml holds the settings; the phrase tables of conf/words/ come back in the config
+    every stage loads (from the project's conf/words/, wherever it is run from), and an edited
+    phrase is read without composing again."""
+    from segml.config import to_typed
+
+    write_params(compose())
+    text = (project / "params.yaml").read_text(encoding="utf-8")
+    on_disk = yaml.safe_load(text.split("\n", 3)[3])
+    assert "groups" not in on_disk["tiering"]["reasons"] and "headers" not in on_disk["export"]
+    assert on_disk["tiering"]["reasons"]["top_n"] == 3  # the reasons' settings stay
+    loaded = load_config()
+    assert loaded == to_typed(compose())
+    assert loaded.export.headers["customer_id"]["zh"] == "客户编号"
+    headers = project / "conf" / "words" / "headers.yaml"
+    headers.write_text(
+        headers.read_text(encoding="utf-8").replace("客户编号", "会员编号"), encoding="utf-8"
+    )
+    monkeypatch.chdir(project / "conf")  # a notebook's folder, say
+    edited = load_config(project / "params.yaml", check=False)
+    assert edited.export.headers["customer_id"]["zh"] == "会员编号"
+
+
+def test_a_phrase_table_set_twice_stops_naming_it(project):
+    """conf/words/ fills a setting; the same setting in a group's file too (a conf/ copied from
+    before the tables moved) stops composing, naming it."""
+    path = project / "conf" / "export" / "default.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8") + "headers:\n  customer_id: {en: Id, zh: 编号}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"`export.headers` is set twice.*conf/words"):
+        compose()

@@ -5,11 +5,13 @@ Why two steps: `dvc repro` never composes Hydra configs and `dvc exp run` compos
 and `check_fresh` refuses to run when `conf/` says something else, so an edit to `conf/` can never
 be silently ignored. Its header records the overrides it was composed with and a digest of its
 inputs, so a fresh file is known without composing again. `load_config` is every stage's entry
-point; the schema it returns is `segml.config`'s.
+point; the schema it returns is `segml.config`'s. The phrase tables of `conf/words/` are part of
+that config but not of params.yaml (`with_words`, below).
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import json
@@ -57,7 +59,64 @@ def compose(overrides: list[str] | None = None, conf_dir: str | Path = CONF_DIR)
         if not unknown:
             raise
         raise ConfigError(_unknown_setting(unknown[1], compose([], conf_dir))) from exc
-    return with_salt_fingerprint(OmegaConf.to_container(cfg, resolve=True))
+    composed = OmegaConf.to_container(cfg, resolve=True)
+    twice = [key for key in words(conf_dir) if _setting(composed, key) is not None]
+    if twice:  # e.g. a conf/tiering file from before the tables moved to conf/words/
+        raise ConfigError(
+            f"`{twice[0]}` is set twice: in conf/ (a Hydra group's file) and in "
+            f"{Path(conf_dir, WORDS_DIR)}/, which fills it. Keep it in {WORDS_DIR}/ only: delete it "
+            "from the group's file."
+        )
+    return with_salt_fingerprint(with_words(composed, conf_dir))
+
+
+def _setting(raw: dict, key: str) -> Any:
+    """The value at a dotted key of a composed config, or None."""
+    node: Any = raw
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+# The phrase tables (tiering.reasons' groups, ..., export.headers) are files of their own under
+# conf/words/, each top-level key naming the setting it fills: in the config every command and
+# stage sees, never in params.yaml. So DVC tracks them as the files they are (deps of tier and
+# export) instead of a copy of their text per stage in dvc.lock, which DVC parses and rewrites at
+# every stage, and Hydra composes the settings alone (0.18 s instead of 0.41 s).
+WORDS_DIR = "words"
+
+
+def words(conf_dir: str | Path = CONF_DIR) -> dict[str, Any]:
+    """Setting (dotted path) -> value, from every file of conf/words/ (none: {})."""
+    found: dict[str, Any] = {}
+    for path in sorted(Path(conf_dir, WORDS_DIR).glob("*.yaml")):
+        found |= parse_yaml(path.read_text(encoding="utf-8")) or {}
+    return found
+
+
+def with_words(raw: dict, conf_dir: str | Path = CONF_DIR) -> dict:
+    """`raw` with the phrase tables of conf/words/ set in place (a setting already there is
+    replaced: the words file is its one source)."""
+    for key, value in words(conf_dir).items():
+        *groups, name = key.split(".")
+        node = raw
+        for group in groups:
+            node = node.setdefault(group, {})
+        node[name] = value
+    return raw
+
+
+def without_words(raw: dict, conf_dir: str | Path = CONF_DIR) -> dict:
+    """A copy of `raw` without the settings conf/words/ fills (what params.yaml holds)."""
+    kept = copy.deepcopy(raw)
+    for key in words(conf_dir):
+        *groups, name = key.split(".")
+        node = kept
+        for group in groups:
+            node = node.get(group) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(name, None)
+    return kept
 
 
 def _unreadable(overrides: list[str], exc: Exception) -> str:
@@ -108,7 +167,7 @@ def write_params(
     `conf_state`: `conf_digest` taken before composing, so an edit saved meanwhile leaves
     params.yaml stale rather than fresh (taken now when not given)."""
     overrides = list(overrides or [])
-    body = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+    body = yaml.safe_dump(without_words(raw, conf_dir), sort_keys=False, allow_unicode=True)
     state = conf_digest(conf_dir) if conf_state is None else conf_state
     header = (
         "# GENERATED from conf/ by `segml compose` (or `dvc exp run`). Edit conf/, not this file.\n"
@@ -198,7 +257,7 @@ def check_fresh(params_path: str | Path = PARAMS_FILE, conf_dir: str | Path = CO
     if recorded and recorded == _inputs_digest(conf_digest(conf_dir), overrides, body):
         return  # same conf files, overrides, salt and text: composing again (2-3 s) gives the same
     on_disk = parse_yaml(body)
-    expected = compose(overrides, conf_dir)
+    expected = without_words(compose(overrides, conf_dir), conf_dir)
     key = _first_difference(expected, on_disk)
     if key == "export.salt_fingerprint":
         raise ConfigError(
@@ -220,4 +279,5 @@ def load_config(params_path: str | Path = PARAMS_FILE, check: bool = True) -> Co
         raise ConfigError(f"{params_path} not found: run `segml compose` to create it from conf/.")
     if check:
         check_fresh(params_path)
-    return to_typed(parse_yaml(params_path.read_text(encoding="utf-8")))
+    raw = parse_yaml(params_path.read_text(encoding="utf-8"))
+    return to_typed(with_words(raw, params_path.parent / CONF_DIR))  # the project's conf/words
