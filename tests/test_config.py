@@ -62,6 +62,20 @@ def test_an_unknown_setting_gets_a_did_you_mean_and_no_plus_advice():
     assert "reference_type" not in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "override, file",
+    [
+        ("tiering.reasons.groups=[]", "reasons.yaml"),
+        ("export.headers.customer_id.zh='编号'", "headers.yaml"),
+    ],
+)
+def test_overriding_a_phrase_table_names_the_file_to_edit(override, file):
+    with pytest.raises(ConfigError) as error:
+        compose([override], ROOT / "conf")
+    assert "is a phrase table" in str(error.value)
+    assert str(ROOT / "conf" / "words" / file) in str(error.value)
+
+
 def test_an_unquoted_value_hydra_cannot_read_gets_a_hint_to_quote_it():
     with pytest.raises(ConfigError) as error:
         compose(["data.sheet=订单"], ROOT / "conf")

@@ -58,7 +58,7 @@ def compose(overrides: list[str] | None = None, conf_dir: str | Path = CONF_DIR)
         unknown = re.match(r"Could not override '([^']+)'", str(exc))
         if not unknown:
             raise
-        raise ConfigError(_unknown_setting(unknown[1], compose([], conf_dir))) from exc
+        raise ConfigError(_unknown_setting(unknown[1], compose([], conf_dir), conf_dir)) from exc
     composed = OmegaConf.to_container(cfg, resolve=True)
     twice = [key for key in words(conf_dir) if _setting(composed, key) is not None]
     if twice:  # e.g. a conf/tiering file from before the tables moved to conf/words/
@@ -110,13 +110,19 @@ def without_words(raw: dict, conf_dir: str | Path = CONF_DIR) -> dict:
     """A copy of `raw` without the settings conf/words/ fills (what params.yaml holds)."""
     kept = copy.deepcopy(raw)
     for key in words(conf_dir):
-        *groups, name = key.split(".")
-        node = kept
-        for group in groups:
-            node = node.get(group) if isinstance(node, dict) else None
+        group, _, name = key.rpartition(".")
+        node = _setting(kept, group) if group else kept
         if isinstance(node, dict):
             node.pop(name, None)
     return kept
+
+
+def _words_file(key: str, conf_dir: str | Path = CONF_DIR) -> Path | None:
+    """The file of conf/words/ that fills `key`."""
+    for path in sorted(Path(conf_dir, WORDS_DIR).glob("*.yaml")):
+        if key in (parse_yaml(path.read_text(encoding="utf-8")) or {}):
+            return path
+    return None
 
 
 def _unreadable(overrides: list[str], exc: Exception) -> str:
@@ -133,8 +139,15 @@ def _unreadable(overrides: list[str], exc: Exception) -> str:
     return message
 
 
-def _unknown_setting(key: str, known: dict) -> str:
-    """`key` is not a setting of `conf/` (composed as `known`): the closest one, and its siblings."""
+def _unknown_setting(key: str, known: dict, conf_dir: str | Path = CONF_DIR) -> str:
+    """`key` is not a setting of `conf/` (composed as `known`): the closest one, and its siblings;
+    or the file of conf/words/ that fills it (a phrase table is edited there)."""
+    for table in words(conf_dir):
+        if key == table or key.startswith(f"{table}."):
+            return (
+                f"`{key}` is a phrase table, not a setting to override: edit it in "
+                f"{_words_file(table, conf_dir)} (the stages that read it rerun when it changes)."
+            )
     node, path = known, []
     for part in key.split("."):
         if isinstance(node, dict) and part in node:
