@@ -23,12 +23,13 @@ FREE_FORM = dict[str, Any]
 
 @cache
 def free_form_paths(schema: type) -> tuple[tuple[str, ...], ...]:
-    """The dotted paths (as tuples) of the schema's `dict[str, Any]` fields, nested ones too."""
+    """The dotted paths (as tuples) of the schema's `dict[str, Any]` fields that are empty by
+    default (merging onto them gives the value itself), nested ones too."""
     hints = typing.get_type_hints(schema)
     found: list[tuple[str, ...]] = []
     for field in dataclasses.fields(schema):
         kind = hints[field.name]
-        if kind == FREE_FORM:
+        if kind == FREE_FORM and field.default_factory is dict:  # empty by default
             found.append((field.name,))
         elif dataclasses.is_dataclass(kind):
             found += [(field.name, *rest) for rest in free_form_paths(kind)]
@@ -37,9 +38,8 @@ def free_form_paths(schema: type) -> tuple[tuple[str, ...], ...]:
 
 def merged(schema: type, raw: dict) -> Any:
     """`raw` validated against `schema` (unknown keys and wrong types raise OmegaConf's errors), as
-    an instance of it. A free-form field is set aside only when it is a dict with string keys
-    (merged onto a non-empty default as OmegaConf merges); anything else goes through OmegaConf,
-    which reports it as before."""
+    an instance of it. A free-form field (empty by default) is set aside only when it is a dict
+    with string keys; anything else goes through OmegaConf, which reports it as before."""
     rest, aside = dict(raw), {}
     for path in free_form_paths(schema):
         node = rest
@@ -56,12 +56,5 @@ def merged(schema: type, raw: dict) -> Any:
         owner = typed
         for key in path[:-1]:
             owner = getattr(owner, key)
-        if getattr(owner, path[-1]):  # a non-empty default: merge as OmegaConf does
-            setattr(
-                owner,
-                path[-1],
-                OmegaConf.to_container(OmegaConf.merge(getattr(owner, path[-1]), value)),
-            )
-        else:
-            setattr(owner, path[-1], copy.deepcopy(value))
+        setattr(owner, path[-1], copy.deepcopy(value))  # merged onto {}: itself
     return typed

@@ -88,9 +88,15 @@ WORDS_DIR = "words"
 
 def words(conf_dir: str | Path = CONF_DIR) -> dict[str, Any]:
     """Setting (dotted path) -> value, from every file of conf/words/ (none: {})."""
-    found: dict[str, Any] = {}
+    return {key: value for key, (_, value) in _words_by_file(conf_dir).items()}
+
+
+def _words_by_file(conf_dir: str | Path) -> dict[str, tuple[Path, Any]]:
+    """Setting (dotted path) -> (the file of conf/words/ that fills it, its value)."""
+    found: dict[str, tuple[Path, Any]] = {}
     for path in sorted(Path(conf_dir, WORDS_DIR).glob("*.yaml")):
-        found |= parse_yaml(path.read_text(encoding="utf-8")) or {}
+        tables = parse_yaml(path.read_text(encoding="utf-8")) or {}
+        found |= {key: (path, value) for key, value in tables.items()}
     return found
 
 
@@ -117,14 +123,6 @@ def without_words(raw: dict, conf_dir: str | Path = CONF_DIR) -> dict:
     return kept
 
 
-def _words_file(key: str, conf_dir: str | Path = CONF_DIR) -> Path | None:
-    """The file of conf/words/ that fills `key`."""
-    for path in sorted(Path(conf_dir, WORDS_DIR).glob("*.yaml")):
-        if key in (parse_yaml(path.read_text(encoding="utf-8")) or {}):
-            return path
-    return None
-
-
 def _unreadable(overrides: list[str], exc: Exception) -> str:
     """Hydra's parse error, with how to quote the override it could not read."""
     found = next((o for o in overrides if o in str(exc)), None)
@@ -142,11 +140,11 @@ def _unreadable(overrides: list[str], exc: Exception) -> str:
 def _unknown_setting(key: str, known: dict, conf_dir: str | Path = CONF_DIR) -> str:
     """`key` is not a setting of `conf/` (composed as `known`): the closest one, and its siblings;
     or the file of conf/words/ that fills it (a phrase table is edited there)."""
-    for table in words(conf_dir):
+    for table, (path, _) in _words_by_file(conf_dir).items():
         if key == table or key.startswith(f"{table}."):
             return (
-                f"`{key}` is a phrase table, not a setting to override: edit it in "
-                f"{_words_file(table, conf_dir)} (the stages that read it rerun when it changes)."
+                f"`{key}` is a phrase table, not a setting to override: edit it in {path} (the "
+                "stages that read it rerun when it changes)."
             )
     node, path = known, []
     for part in key.split("."):

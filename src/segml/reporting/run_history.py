@@ -107,8 +107,19 @@ def load_model_set(
     (e.g. before the first promotion). `part`: a both project's part's set, its models still
     by their short names."""
     record = model_set(uri, which, part)
-    if record is None:
-        return None
+    return None if record is None else with_models(record, uri, files, names, part)
+
+
+def with_models(
+    record: ModelSet,
+    uri: str,
+    files: RunFilesConfig,
+    names=("churn", "upside"),
+    part: str | None = None,
+) -> ModelSet:
+    """A set's record (`model_set`) with its models `names` loaded, and the churn window they
+    carry."""
+    which = record.which
     models = {name: load_registered(uri, _named(name, part), files, which) for name in names}
     # the window the scorers carry (`trained_horizon`); the run's params for sets from before
     horizon = trained_horizon(models["churn"], models["upside"]) or record.horizon_days

@@ -66,8 +66,8 @@ def _champion(cfg: Config, model_metrics: dict, part: str | None) -> Champion | 
         return None
     if record.horizon_days and not fair_cutoffs(model_metrics, record.as_of):
         return Champion({}, record.as_of, record.horizon_days)
-    found = run_history.load_model_set(cfg.tracking.uri, cfg.paths.in_mlflow_run, part=part)
-    return found and Champion(found.models, found.as_of, found.horizon_days)
+    found = run_history.with_models(record, cfg.tracking.uri, cfg.paths.in_mlflow_run, part=part)
+    return Champion(found.models, found.as_of, found.horizon_days)
 
 
 def run(cfg: Config, catalog: Catalog, engine: Engine) -> None:
