@@ -6,6 +6,8 @@ Chinese with its own fonts.
 
 from __future__ import annotations
 
+import functools
+
 # colours in the order charts use them
 PALETTE = [
     "#1f6fb2",
@@ -34,7 +36,6 @@ class Charts:
         import plotly.io as pio
 
         fig.update_layout(
-            template="plotly_white",
             height=height,
             font={"family": FONT, "size": 13},
             margin={"l": 70, "r": 20, "t": 40 if fig.layout.title.text else 30, "b": 50},
@@ -45,10 +46,22 @@ class Charts:
         fig.update_xaxes(automargin=True)
         fig.update_yaxes(automargin=True)
         self.count += 1
+        spec = fig.to_dict()
+        spec["layout"]["template"] = _white()
         return pio.to_html(
-            fig,
+            spec,
+            validate=False,  # validated as a figure above; the template as Plotly gives it
             full_html=False,
             include_plotlyjs=self.count == 1,
             div_id=f"chart-{self.count}",
             config={"displaylogo": False, "responsive": True, "displayModeBar": False},
         )
+
+
+@functools.cache
+def _white() -> dict:
+    """The "plotly_white" template as a validated figure holds it. Validating it again for every
+    chart (`update_layout(template=...)`) took two thirds of the time charts take."""
+    import plotly.graph_objects as go
+
+    return go.Figure(layout={"template": "plotly_white"}).to_dict()["layout"]["template"]
