@@ -15,6 +15,7 @@ any other conflict is left to be resolved by hand first.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 from pathlib import Path
@@ -44,15 +45,25 @@ def module_file(dotted: str, root: Path = ROOT) -> Path | None:
 def segml_imports(path: Path, root: Path = ROOT) -> set[str]:
     """Dotted names (below segml.) of the segml modules that the file imports directly."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("segml"):
-            # `from segml.pkg import module` or `from segml.pkg.module import name`
-            for alias in node.names:
-                as_module = f"{node.module}.{alias.name}"
-                found.add(as_module if module_file(as_module, root) else node.module)
-        elif isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.startswith("segml.")}
+    for module, names in _imported_names(path.read_text(encoding="utf-8")):
+        # `from segml.pkg import module` or `from segml.pkg.module import name`
+        for name in names:
+            as_module = f"{module}.{name}" if name else module
+            found.add(as_module if module_file(as_module, root) else module)
     return {name.removeprefix("segml.") for name in found if module_file(name, root)}
+
+
+@functools.cache
+def _imported_names(source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(module, names imported from it) of each segml import in `source` (`import segml.x`: no
+    names). Cached by text: the tests follow every stage's imports, each module many times."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("segml"):
+            found.append((node.module, tuple(alias.name for alias in node.names)))
+        elif isinstance(node, ast.Import):
+            found += [(a.name, ("",)) for a in node.names if a.name.startswith("segml.")]
+    return tuple(found)
 
 
 def modules_run_by(script: Path, root: Path = ROOT) -> set[str]:
