@@ -45,14 +45,13 @@ def cfg() -> Config:
 
 
 # The end-to-end files, longest first: the two workers start on the first two (the monthly
-# walkthrough builds the shared demo project, the pseudonymised run needs none of it, so neither
+# walkthrough builds the shared demo project, the subscription demo needs none of it, so neither
 # waits for the other), and each takes the next as it finishes.
 SLOWEST = (
     "e2e/test_monthly.py",
-    "e2e/test_privacy.py",
+    "e2e/test_subscription_demo.py",
     "e2e/test_pipeline.py",
     "e2e/test_dask.py",
-    "e2e/test_subscription_demo.py",
     "e2e/test_both_demo.py",
 )
 # The other long files, longest first (trained models or whole in-memory runs shared by their

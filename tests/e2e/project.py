@@ -14,14 +14,17 @@ from pathlib import Path
 
 from segml.reporting.mlflow_store import relocate
 from tests.conftest import ROOT
+from tests.e2e.leaks import SALT
 
 SEGML = [sys.executable, "-m", "segml.app.cli"]
 NO_PREVIOUS = "tiering.previous=null"  # byte-identical reruns need no movement columns
 
-# stages run `python ...`, as after `source .venv/bin/activate`
+# stages run `python ...`, as after `source .venv/bin/activate`; the salt of a pseudonymising
+# project is in the environment, as its users would keep it
 ENV = {
     **os.environ,
     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    "SEGML_ID_SALT": SALT,
 }
 
 
@@ -65,10 +68,29 @@ class DemoSpec:
     generate: tuple[str, ...]
     run: tuple[str, ...] | None = (NO_PREVIOUS,)
     command: str = "run"  # or "demo" (`segml demo --shape ...` runs a generated demo's files)
+    pseudonymised: bool = False  # ids pseudonymised in its conf/, the whole table logged too
 
 
-# the demo most end-to-end tests read: 1,500 generated customers through every stage
-DEMO = DemoSpec("demo", ("--customers", "1500", "--seed", "7"))
+# the demo most end-to-end tests read: 1,500 generated customers through every stage, as a company
+# that must pseudonymise runs it: every run made from it is also scanned for clear ids
+# (tests/e2e/leaks.py). The subscription and both demos run in clear.
+DEMO = DemoSpec("demo", ("--customers", "1500", "--seed", "7"), pseudonymised=True)
+PSEUDONYMISED = {
+    "export/default.yaml": ("pseudonymize_ids: false", "pseudonymize_ids: true"),
+    "tracking/default.yaml": ("log_full_table: false", "log_full_table: true"),  # more to scan
+}
+
+
+def pseudonymise(root: Path) -> None:
+    """Switch a project to pseudonymised ids in its own conf/, so its users' commands (the README's,
+    as they are written) run pseudonymised; the salt is in ENV."""
+    for name, (before, after) in PSEUDONYMISED.items():
+        path = root / "conf" / name
+        text = path.read_text(encoding="utf-8")
+        assert before in text, (path, before)
+        path.write_text(text.replace(before, after), encoding="utf-8")
+
+
 FIRST_RUN = "first_run"
 EXPORTS_KEPT = ("tiers.parquet", "tiers.csv", "tiers.xlsx")
 
@@ -76,6 +98,8 @@ EXPORTS_KEPT = ("tiers.parquet", "tiers.csv", "tiers.xlsx")
 def build_project(spec: DemoSpec, folder: Path) -> Path:
     """`spec` built in `folder`/project (`folder`/first_run beside it)."""
     root = new_project(folder / "project")
+    if spec.pseudonymised:
+        pseudonymise(root)
     sh([*SEGML, "generate", *spec.generate], root)
     if spec.run is not None:
         run = sh([*SEGML, spec.command, *spec.run], root)

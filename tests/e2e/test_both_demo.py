@@ -35,6 +35,10 @@ def both(built_project, tmp_path_factory):
 def test_one_tier_table_holds_every_customer_once_with_both_churn_kinds(both):
     table = pd.read_parquet(both / "exports" / "tiers.parquet")
     assert table["customer_id"].is_unique
+    # clear ids here (the main demo pseudonymises): the CSV keeps them as text, leading zeros too
+    csv = pd.read_csv(both / "exports" / "tiers.csv", encoding="utf-8-sig", dtype=str)
+    assert csv["customer_id"].tolist() == table["customer_id"].tolist()
+    assert table["customer_id"].str.fullmatch(r"0\d{6}").any()
     subscribers = set(
         pd.read_parquet(both / "data" / "features" / "subscriptions" / "snapshot.parquet")[
             "customer_id"

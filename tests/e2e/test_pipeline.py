@@ -17,7 +17,9 @@ import sys
 import pandas as pd
 import pytest
 
+from segml.config import salt_fingerprint
 from tests.conftest import ROOT
+from tests.e2e.leaks import SALT
 from tests.e2e.project import ENV, NO_PREVIOUS, SEGML, assert_same_backtest_keys, sh
 
 pytestmark = pytest.mark.slow
@@ -39,8 +41,10 @@ def test_exports_hold_the_promised_columns(demo_project):
         assert column in table, column
     assert table["customer_id"].is_unique and len(table) > 1000
     # the demo's prospects (in the customer file, never bought) are listed with a status, no tier
+    # (their clear ids, "P...", in the tier stage's table: the export holds pseudonyms)
     bought = table["tier"].notna()
-    statuses = table.loc[~bought].set_index("customer_id")["lifecycle_status"]
+    clear = pd.read_parquet(root / "data" / "tiers" / "tiers.parquet")["customer_id"]
+    statuses = table.loc[~bought, "lifecycle_status"].set_axis(clear[~bought])
     assert set(statuses) <= {"never_bought", "only_refunds", "all_rows_rejected"}
     assert (statuses[statuses.index.str.startswith("P")] == "never_bought").all()
     table = table[bought]
@@ -52,7 +56,8 @@ def test_exports_hold_the_promised_columns(demo_project):
     csv = pd.read_csv(
         root / "exports" / "tiers.csv", encoding="utf-8-sig", dtype={"customer_id": str}
     )
-    assert csv["customer_id"].str.len().eq(7).all()  # leading zeros survive
+    exported = pd.read_parquet(root / "exports" / "tiers.parquet")["customer_id"]
+    assert csv["customer_id"].tolist() == exported.tolist()  # ids as text, leading zeros kept
     assert csv.loc[csv["tier"].notna(), "persona_zh"].notna().all()
 
 
@@ -171,7 +176,9 @@ def test_score_reproduces_the_pipeline_tier_table(demo_project):
     pd.testing.assert_frame_equal(pd.read_parquet(out / "tiers.parquet"), pipeline)
     # the note, on stderr where the console writes
     assert "predict 90 days ahead" in " ".join(result.stderr.split())
-    assert (out / "tiers.xlsx").exists() and (out / "rejected.parquet").exists()
+    assert (out / "tiers.xlsx").exists()
+    # rejected rows keep their clear ids: inside the project, never beside pseudonymised exports
+    assert (root / "data" / "scored" / "rejected.parquet").exists()
     # the same exports as the pipeline: the report too, with the training run's model quality
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "ROC AUC" in report and "plotly" in report.lower()
@@ -260,9 +267,12 @@ def test_dvc_experiment_appears_in_exp_show(project_copy):
     sh([*git, "add", "-A"], root)
     sh([*git, "commit", "-qm", "baseline"], root)
     # a segment and a churn setting: the stages that read them rerun, never prepare or features
+    # (DVC composes conf/ itself: the pseudonymising demo's salt fingerprint is passed, as the
+    # export stage's message asks)
+    fingerprint = f"export.salt_fingerprint={salt_fingerprint(SALT)}"
     ran = sh(
         [sys.executable, "-m", "dvc", "exp", "run", "-n", "five-segments"]
-        + ["-S", "segment.k=5", "-S", "churn.scorer=model"],
+        + ["-S", "segment.k=5", "-S", "churn.scorer=model", "-S", fingerprint],
         root,
     )
     ran = ran.stdout + ran.stderr
