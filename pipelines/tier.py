@@ -1,13 +1,16 @@
 """DVC stage `tier`: score the snapshot; tiers, lifecycle status, actions, reasons and movement."""
 
 from segml.app.console import run_stage
-from segml.app.engine import engine_for
-from segml.app.params import load_config
-from segml.data.catalog import Catalog
-from segml.stages import tier
 
 
 def main() -> None:
+    # imported when the stage runs, not above: Dask's workers (engine: dask) import this script
+    # again and need only what their tasks use
+    from segml.app.engine import engine_for
+    from segml.app.params import load_config
+    from segml.data.catalog import Catalog
+    from segml.stages import tier
+
     cfg = load_config()
     tier.run(cfg, Catalog.from_config(cfg.paths), engine_for(cfg))
 
