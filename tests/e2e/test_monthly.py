@@ -197,6 +197,7 @@ def test_score_grades_a_period_as_the_pipeline_does_and_records_it(history):
     assert "movement since 2025-10-31" in out
     report = (root / "scored" / "2025-12" / "report.html").read_text(encoding="utf-8")
     assert "registered model set v1" in report and "ROC AUC" in report
+    assert (root / "scored" / "2025-12" / "tiers.xlsx").exists()  # the pipeline's exports, all
     import mlflow
 
     client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")

@@ -20,7 +20,7 @@ import pytest
 from segml.config import salt_fingerprint
 from tests.conftest import ROOT
 from tests.e2e.leaks import SALT
-from tests.e2e.project import ENV, NO_PREVIOUS, SEGML, assert_same_backtest_keys, sh
+from tests.e2e.project import ENV, SEGML, assert_same_backtest_keys, sh
 
 pytestmark = pytest.mark.slow
 
@@ -150,41 +150,11 @@ def test_second_repro_does_nothing(demo_project):
     assert "up to date" in result.stdout
 
 
-def test_score_reproduces_the_pipeline_tier_table(demo_project):
-    """`segml score` with the champion models on the pipeline's own data gives its exact tier table,
-    built and graded with the churn window the models were trained for (not conf/labels')."""
-    root = demo_project
-    pipeline = pd.read_parquet(root / "exports" / "tiers.parquet")
-    out = root.parent / "scored"
-    result = sh(
-        [
-            *SEGML,
-            "score",
-            "--input",
-            "data/raw/transactions.csv",
-            "--customers",
-            "data/raw/customers.csv",
-            "--as-of",
-            pipeline["as_of"].iloc[0],
-            "--out",
-            str(out),
-            NO_PREVIOUS,  # the same settings as the pipeline run
-            "labels.horizon_days=60",  # a training setting: the models' own window is used
-        ],
-        root,
-    )
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "tiers.parquet"), pipeline)
-    # the note, on stderr where the console writes
-    assert "predict 90 days ahead" in " ".join(result.stderr.split())
-    assert (out / "tiers.xlsx").exists()
-    # rejected rows keep their clear ids: inside the project, never beside pseudonymised exports
-    assert (root / "data" / "scored" / "rejected.parquet").exists()
-    # the same exports as the pipeline: the report too, with the training run's model quality
-    report = (out / "report.html").read_text(encoding="utf-8")
-    assert "ROC AUC" in report and "plotly" in report.lower()
-
-
 def test_score_refuses_a_model_whose_features_differ(demo_project):
+    """`segml score` with settings the registered models were not trained with: a training
+    setting (the churn window) gives way to the models' own, with a note; a feature setting that
+    would change their columns stops it. (Scoring a period as the pipeline does:
+    tests/e2e/test_monthly.py.)"""
     root = demo_project
     result = subprocess.run(
         [
@@ -192,8 +162,11 @@ def test_score_refuses_a_model_whose_features_differ(demo_project):
             "score",
             "--input",
             "data/raw/transactions.csv",
+            "--customers",
+            "data/raw/customers.csv",
             "--out",
             str(root.parent / "mismatch"),
+            "labels.horizon_days=60",  # a training setting: the models' own window is used
             "features.windows_days=[30,90]",
         ],
         cwd=root,
@@ -203,6 +176,7 @@ def test_score_refuses_a_model_whose_features_differ(demo_project):
     )
     assert result.returncode == 2
     message = " ".join((result.stdout + result.stderr).split())
+    assert "predict 90 days ahead" in message
     assert "expects columns missing from the data" in message and "spend_365d" in message
 
 
