@@ -45,6 +45,24 @@ def test_edited_conf_makes_params_stale(project):
         check_fresh()
 
 
+def test_composing_again_reuses_hydras_work_until_conf_changes(project, monkeypatch):
+    import hydra
+
+    first = compose(["seed=7"])
+    runs = []
+    real = hydra.compose
+    monkeypatch.setattr(hydra, "compose", lambda *a, **k: runs.append(a) or real(*a, **k))
+    again = compose(["seed=7"])
+    assert again == first and not runs  # the same conf/ and overrides: Hydra not run again
+    again["churn"]["calibration"] = "changed by a caller"
+    assert compose(["seed=7"]) == first  # each caller gets its own copy
+    path = project / "conf" / "churn" / "default.yaml"
+    churn = yaml.safe_load(path.read_text(encoding="utf-8"))
+    churn["calibration"] = "isotonic"
+    path.write_text(yaml.safe_dump(churn), encoding="utf-8")
+    assert compose(["seed=7"])["churn"]["calibration"] == "isotonic" and len(runs) == 1
+
+
 def test_fresh_params_are_known_by_their_digest_and_a_hand_edit_is_not(project, monkeypatch):
     write_params(compose())
 

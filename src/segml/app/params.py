@@ -44,11 +44,31 @@ def compose(overrides: list[str] | None = None, conf_dir: str | Path = CONF_DIR)
 
     An override Hydra cannot read, or one naming a setting `conf/` does not have, stops with a
     ConfigError saying how to write it (quotes) or which setting was meant (did you mean)."""
+    overrides = list(overrides or [])
+    composed = _hydra_composed(overrides, conf_dir)
+    twice = [key for key in words(conf_dir) if _setting(composed, key) is not None]
+    if twice:  # e.g. a conf/tiering file from before the tables moved to conf/words/
+        raise ConfigError(
+            f"`{twice[0]}` is set twice: in conf/ (a Hydra group's file) and in "
+            f"{Path(conf_dir, WORDS_DIR)}/, which fills it. Keep it in {WORDS_DIR}/ only: delete it "
+            "from the group's file."
+        )
+    return with_salt_fingerprint(with_words(composed, conf_dir))
+
+
+# Hydra's composition depends on conf/'s files and the overrides alone, and takes 0.25 s: a
+# process that composes the same again (the did-you-mean below, the tests) gets a copy.
+_COMPOSED: dict[tuple[str, tuple[str, ...]], dict] = {}
+
+
+def _hydra_composed(overrides: list[str], conf_dir: str | Path) -> dict:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import ConfigCompositionException, OverrideParseException
 
-    overrides = list(overrides or [])
+    key = (conf_digest(conf_dir), tuple(overrides))
+    if key[0] and key in _COMPOSED:
+        return copy.deepcopy(_COMPOSED[key])
     try:
         with initialize_config_dir(str(Path(conf_dir).resolve()), version_base="1.3"):
             cfg = hydra_compose(config_name="config", overrides=overrides)
@@ -60,14 +80,10 @@ def compose(overrides: list[str] | None = None, conf_dir: str | Path = CONF_DIR)
             raise
         raise ConfigError(_unknown_setting(unknown[1], compose([], conf_dir), conf_dir)) from exc
     composed = OmegaConf.to_container(cfg, resolve=True)
-    twice = [key for key in words(conf_dir) if _setting(composed, key) is not None]
-    if twice:  # e.g. a conf/tiering file from before the tables moved to conf/words/
-        raise ConfigError(
-            f"`{twice[0]}` is set twice: in conf/ (a Hydra group's file) and in "
-            f"{Path(conf_dir, WORDS_DIR)}/, which fills it. Keep it in {WORDS_DIR}/ only: delete it "
-            "from the group's file."
-        )
-    return with_salt_fingerprint(with_words(composed, conf_dir))
+    # kept only when conf/ can be fingerprinted and was not edited while Hydra read it
+    if key[0] and conf_digest(conf_dir) == key[0]:
+        _COMPOSED[key] = copy.deepcopy(composed)
+    return composed
 
 
 def _setting(raw: dict, key: str) -> Any:
