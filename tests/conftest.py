@@ -54,14 +54,20 @@ SLOWEST = (
     "e2e/test_dask.py",
     "e2e/test_both_demo.py",
 )
-# The other long files, longest first (trained models or whole in-memory runs shared by their
-# tests; marked slow too): started right after the end-to-end ones, so no worker is left running
-# one of them alone at the end.
+# The other long files, longest first: the slow ones (trained models or whole in-memory runs
+# shared by their tests) right after the end-to-end ones, the longest unit-test files first of
+# theirs, so no worker is left running one of them alone at the end.
 LONGEST = (
     "models/test_training.py",
     "models/test_training_shapes.py",
     "reporting/test_business_text.py",
     "app/test_pipeline.py",
+    "test_config.py",
+    "app/test_params.py",
+    "reporting/test_run_logger.py",
+    "reporting/test_report.py",
+    "reporting/test_forecast_view.py",
+    "reporting/test_workbook.py",
 )
 
 
