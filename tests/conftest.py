@@ -51,7 +51,6 @@ SLOWEST = (
     "e2e/test_monthly.py",
     "e2e/test_subscription_demo.py",
     "e2e/test_pipeline.py",
-    "e2e/test_dask.py",
     "e2e/test_both_demo.py",
 )
 # The other long files, longest first: the slow ones (trained models or whole in-memory runs

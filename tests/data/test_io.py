@@ -40,7 +40,7 @@ def test_parquet_row_groups_follow_the_cutoffs(tmp_path):
 def test_an_equal_table_is_written_to_the_same_bytes(tmp_path):
     """The parquet file holds nothing but the table (no write time, no path), so an equal table
     written again, elsewhere and later, gives the same bytes: the end-to-end determinism check
-    compares the recomputed tables as frames (tests/e2e/test_dask.py)."""
+    compares the recomputed tables as frames (tests/e2e/test_monthly.py, December on Dask)."""
     frame = pd.DataFrame(
         {
             "customer_id": ["c2", "c1", "c3"],

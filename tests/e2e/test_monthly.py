@@ -24,10 +24,15 @@ from tests.e2e.project import SEGML, assert_same_backtest_keys, copy_project, sh
 
 pytestmark = pytest.mark.slow
 # the README's monthly walkthrough after `make demo`, as its commands are written there (its
-# November is left out: a month between two others shows nothing October or December does not)
+# November is left out: a month between two others shows nothing October or December does not),
+# December on a two-worker Dask LocalCluster with three customer partitions and a memory limit
+# per worker: the engine must not change what a month grades
+DASK = ["engine=dask", "dask.partitions=3", "dask.memory_limit=2GB"]
+PARTITIONED = ("prepared/transactions.parquet", "tiers/tiers.parquet")
+STAGES = {"prepare", "features", "segment", "train", "tier", "audit", "export"}
 WALKTHROUGH = [
     ("october", ["run", "as_of=2025-10-31"]),
-    ("december", ["run"]),
+    ("december", ["run", *DASK]),
     ("october again", ["run", "as_of=2025-10-31"]),
     (
         "score",
@@ -47,9 +52,9 @@ WALKTHROUGH = [
 @pytest.fixture(scope="module")
 def history(demo_project, tmp_path_factory):
     """A copy of the demo project (graded as of 2025-12-31), graded month by month as the
-    README's "Monthly re-grading" does: October, December again, October again last (an earlier
-    month rerun after a later one), and `segml score` of December. Each run's tier and audit
-    metrics are kept, and December's exports and params.yaml."""
+    README's "Monthly re-grading" does: October, December again (on Dask), October again last
+    (an earlier month rerun after a later one), and `segml score` of December. Each run's tier
+    and audit metrics are kept, and December's exports, params.yaml and partition files."""
     root = copy_project(demo_project, tmp_path_factory.mktemp("history") / "project")
     runs, metrics = {}, {}
 
@@ -72,6 +77,10 @@ def history(demo_project, tmp_path_factory):
         if name == "december":
             shutil.copytree(root / "exports", root.parent / "december")
             shutil.copy(root / "params.yaml", root.parent / "december" / "params.yaml")
+            metrics[name]["partitions"] = {
+                table: sorted(p.name for p in (root / "data" / table).iterdir())
+                for table in PARTITIONED
+            }
     return root, runs, metrics
 
 
@@ -114,7 +123,6 @@ def test_each_month_compares_with_the_month_before_whatever_the_order(history):
         assert 0.005 <= movement["changed_share"] <= 0.6, (name, movement)
         assert movement["upgrades"] + movement["downgrades"] > 0
         assert movement["new_customers"] > 0 and movement["gone_customers"] == 0
-    assert "tier" in stages_run(runs["december"])
     assert not stages_run(runs["october again"])  # restored: same data, period and pins
     december = root.parent / "december"
     october = metrics["october"]["run"]["run_id"]
@@ -143,6 +151,23 @@ def test_each_month_compares_with_the_month_before_whatever_the_order(history):
     page = (december / "report.html").read_text(encoding="utf-8")
     assert "&lt;br&gt;" not in page  # no markup shown as text
     assert "Largest moves by change in value" in page and "spend in the last 12 months" in page
+
+
+def test_december_on_dask_grades_as_the_local_engine(history):
+    """December ran every stage again on the cluster (another engine: nothing restored), and
+    `segml score` of December, in this process and with the same models, gives its tier table and
+    its CSV byte for byte: with the README's runs, the suite's proof that the same data and config
+    give the same grades whatever runs them."""
+    root, runs, metrics = history
+    out = runs["december"].stdout + runs["december"].stderr
+    assert stages_run(runs["december"]) == STAGES
+    assert "worker peak memory" in out  # the cluster really ran them
+    names = [f"part-0000{k}.parquet" for k in range(3)]
+    assert metrics["december"]["partitions"] == dict.fromkeys(PARTITIONED, names)
+    december, scored = root.parent / "december", root / "scored" / "2025-12"
+    # the exported parquet is a partitioned dataset too, read as one table
+    assert sorted(p.name for p in (december / "tiers.parquet").iterdir()) == names
+    assert (december / "tiers.csv").read_bytes() == (scored / "tiers.csv").read_bytes()
 
 
 def test_december_audits_the_earlier_months(history):
@@ -257,7 +282,8 @@ def test_the_periods_pseudonyms_match_and_nothing_leaks(history):
     assert not (root / "scored" / "2025-12" / "rejected.parquet").exists()
     assert (root / "data" / "scored" / "rejected.parquet").exists()
     ids = known_ids(root)
-    found = leaks(root, ids, [SALT, NEW_SALT], ("exports", "mlruns", "scored"))
+    # December's exports as the Dask workers wrote them, October's (restored) and the score's
+    found = leaks(root, ids, [SALT, NEW_SALT], ("../december", "exports", "mlruns", "scored"))
     assert not found, f"clear ids or the salt found in: {found}"
     printed = " ".join(r.stdout + r.stderr for r in runs.values())
     assert not id_hits(printed, set(ids)) and SALT not in printed

@@ -1,8 +1,8 @@
 """End to end, pseudonymisation on (the demo runs so, tests/e2e/project.py): no clear customer id
 and never the salt in anything the pipeline writes for others (exports, the MLflow store and
 every artifact, the models' input examples); a new salt re-runs export alone; no salt, no run.
-Later periods and `segml score` matching earlier pseudonyms: tests/e2e/test_monthly.py; the Dask
-workers writing pseudonyms: tests/e2e/test_dask.py."""
+Later periods and `segml score` matching earlier pseudonyms, and the Dask workers writing them:
+tests/e2e/test_monthly.py (its December runs on Dask)."""
 
 from __future__ import annotations
 
