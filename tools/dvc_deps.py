@@ -55,8 +55,8 @@ def segml_imports(path: Path, root: Path = ROOT) -> set[str]:
 
 @functools.cache
 def _imported_names(source: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(module, names imported from it) of each segml import in `source` (`import segml.x`: no
-    names). Cached by text: the tests follow every stage's imports, each module many times."""
+    """(module, names imported from it) of each segml import in `source` (`import segml.x`: the
+    name ""). Cached by text: the tests follow every stage's imports, each module many times."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("segml"):
