@@ -1,8 +1,9 @@
-"""End to end, the README's monthly re-grading on a copy of the demo project: October, December,
-October again and `segml score` of December, run once for the module (the runs build on each
-other); each test reads what it needs of that history. The demo pseudonymises its ids (as a
-company that must would), so the history also shows that each period's pseudonyms match the
-earlier periods' and that nothing it wrote holds a clear id. Two periods show what the monthly loop
+"""End to end, the README's monthly re-grading on a copy of the demo project: October, December
+(on the Dask engine), October again and `segml score` of December, run once for the module (the
+runs build on each other); each test reads what it needs of that history. The demo pseudonymises
+its ids (as a company that must would), so the history also shows that each period's pseudonyms
+match the earlier periods' and that nothing it wrote holds a clear id; and December, every stage
+computed again on a cluster, grades as `segml score` does in another process. Two periods show what the monthly loop
 does (movement, the audit of an earlier period, an earlier month rerun after a later one); which
 of several earlier periods is "the one just before" is tested on MLflow itself
 (tests/reporting/test_run_history.py), and a changed churn setting rerunning training alone with
