@@ -46,14 +46,15 @@ def compose(overrides: list[str] | None = None, conf_dir: str | Path = CONF_DIR)
     ConfigError saying how to write it (quotes) or which setting was meant (did you mean)."""
     overrides = list(overrides or [])
     composed = _hydra_composed(overrides, conf_dir)
-    twice = [key for key in words(conf_dir) if _setting(composed, key) is not None]
+    tables = words(conf_dir)
+    twice = [key for key in tables if _setting(composed, key) is not None]
     if twice:  # e.g. a conf/tiering file from before the tables moved to conf/words/
         raise ConfigError(
             f"`{twice[0]}` is set twice: in conf/ (a Hydra group's file) and in "
             f"{Path(conf_dir, WORDS_DIR)}/, which fills it. Keep it in {WORDS_DIR}/ only: delete it "
             "from the group's file."
         )
-    return with_salt_fingerprint(with_words(composed, conf_dir))
+    return with_salt_fingerprint(_filled(composed, tables))
 
 
 # Hydra's composition depends on conf/'s files and the overrides alone, and takes 0.25 s: a
@@ -119,7 +120,11 @@ def _words_by_file(conf_dir: str | Path) -> dict[str, tuple[Path, Any]]:
 def with_words(raw: dict, conf_dir: str | Path = CONF_DIR) -> dict:
     """`raw` with the phrase tables of conf/words/ set in place (a setting already there is
     replaced: the words file is its one source)."""
-    for key, value in words(conf_dir).items():
+    return _filled(raw, words(conf_dir))
+
+
+def _filled(raw: dict, tables: dict[str, Any]) -> dict:
+    for key, value in tables.items():
         *groups, name = key.split(".")
         node = raw
         for group in groups:
