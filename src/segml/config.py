@@ -39,19 +39,8 @@ ATTRIBUTE_TYPES = ("category", "number", "date", "yes_no")  # data.customer_colu
 KIND_ENGINES = {"subscriptions": ("local",), "both": ("local",)}  # a kind's engines (others: all)
 SUFFICIENCY = ("untrained", "stop", "warn")  # `labels.sufficiency.on_failure`
 # words a total or subtotal row carries in its id (or first) cell (`data.total_labels`)
-TOTAL_LABELS = (
-    "合计",
-    "总计",
-    "小计",
-    "总合计",
-    "合計",
-    "總計",
-    "小計",
-    "total",
-    "subtotal",
-    "grand total",
-    "sum",
-)
+TOTAL_LABELS = ("合计", "总计", "小计", "总合计", "合計", "總計", "小計")
+TOTAL_LABELS += ("total", "subtotal", "grand total", "sum")
 ON_MISSING_COLUMN = ("warn", "stop")  # data.on_missing_column
 # the tier policies `tiering.primary` may name; each has its settings group in conf/tiering
 TIER_POLICIES = ("abc", "pyramid", "value_potential")
@@ -186,6 +175,9 @@ class DataConfig:
     subscriptions: dict[str, Any] = field(default_factory=dict)
     payments: dict[str, Any] = field(default_factory=dict)
     usage: dict[str, Any] = field(default_factory=dict)
+    # the values of category, channel, plan and category attributes in words, as reasons and short
+    # names say them: {column: {value: <English> | {en, zh}}} (segml.tiering.value_words)
+    value_words: dict[str, Any] = field(default_factory=dict)
     # the customer table as a history: `{valid_from: <column>}`, one row per customer and date
     customer_validity: dict[str, Any] = field(default_factory=dict)
     yes_words: list[str] = field(default_factory=lambda: ["是", "yes", "y", "true", "1"])

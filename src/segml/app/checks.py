@@ -1,6 +1,6 @@
 """The checks a composed config passes before `segml compose` or `segml run` writes params.yaml:
-the schema, the features subscribers' rules name, and the settings DVC's stages list. Only the
-command line composes, so no stage depends on what is checked here."""
+the schema, the features subscribers' rules name, the values' words, and the settings DVC's stages
+list. Only the command line composes, so no stage depends on what is checked here."""
 
 from __future__ import annotations
 
@@ -14,17 +14,20 @@ from segml.data import io
 from segml.data.both import check_both_mapped
 from segml.errors import ConfigError
 from segml.tiering.feature_names import check_subscriber_names
+from segml.tiering.value_words import value_words
 
 _MISSING = object()
 
 
 def checked(raw: dict, dvc_file: str | Path = "dvc.yaml") -> Config:
     """The composed config typed and checked: the schema (`to_typed`), the features subscribers'
-    rules name, and every setting `dvc.yaml` lists as a stage's parameter present (DVC stops on
-    a missing one with a message that names no file to edit)."""
+    rules name, the values' words (`data.value_words`), and every setting `dvc.yaml` lists as a
+    stage's parameter present (DVC stops on a missing one with a message that names no file to
+    edit)."""
     typed = to_typed(raw)
     check_subscriber_names(typed)
     check_both_mapped(typed.data)
+    value_words(typed.data.value_words, typed.data.customer_columns)
     if Path(dvc_file).exists():
         composed = OmegaConf.create(raw)
         for key in sorted(stage_params(io.read_yaml(dvc_file))):

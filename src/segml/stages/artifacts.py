@@ -8,6 +8,7 @@ from segml.data.catalog import Catalog
 from segml.tiering.attribute_phrases import with_attribute_phrases
 from segml.tiering.scoring import TierResult
 from segml.tiering.usage_words import with_usage_words
+from segml.tiering.value_words import with_value_words
 
 MOVEMENT_PARTS = ("matrix", "upgrades", "downgrades", "new", "gone")
 EXPORT_NAMES = {"parquet": "export_parquet", "csv": "export_csv", "xlsx": "export_xlsx"}
@@ -16,9 +17,10 @@ MODELS = {"churn": "churn_model", "upside": "upside_model", "segmenter": "segmen
 
 def reasons_tiering(cfg: Config) -> TieringConfig:
     """The tiering settings tier and export read: reasons and names for any customer attribute,
-    and the usage kinds in words (`data.usage.kinds`)."""
+    and the export's values and usage kinds in words (`data.value_words`, `data.usage.kinds`)."""
     tiering = with_attribute_phrases(cfg.tiering, cfg.data.customer_columns)
-    return with_usage_words(tiering, cfg.data.usage)
+    tiering = with_usage_words(tiering, cfg.data.usage)
+    return with_value_words(tiering, cfg.data.value_words, cfg.data.customer_columns)
 
 
 def write_tiers(catalog: Catalog, result: TierResult) -> None:

@@ -66,16 +66,32 @@ class Facts:
     columns: dict[str, np.ndarray]
     context: dict[str, int]
     rows: int
+    # text facts in the reader's language: fact -> {value as written: {language: words}}
+    # (`tiering.value_words`); a value not mapped reads as written
+    words: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict, repr=False)  # what phrases work out once per fact
 
     def __len__(self) -> int:
         return self.rows
 
-    def values(self, name: str) -> np.ndarray | int | None:
-        """A fact's values (an array per customer, or one number from `context`); None if unknown."""
+    def saying(self, words: dict) -> Facts:
+        """The same facts, text said in `words` (fact -> {value: {language: words}})."""
+        return Facts(self.columns, self.context, self.rows, words)
+
+    def values(self, name: str, language: str | None = None) -> np.ndarray | int | None:
+        """A fact's values (an array per customer, or one number from `context`), text in
+        `language`'s words where mapped; None if unknown."""
         if name in self.context:
             return self.context[name]
-        return self.columns.get(name)
+        values, words = self.columns.get(name), self.words.get(name)
+        if values is None or language is None or not words:
+            return values
+        key = ("said", name, language)
+        if key not in self.cache:  # each distinct value looked up once
+            codes, uniques = pd.factorize(values)
+            said = [words.get(str(u), {}).get(language, u) for u in uniques]
+            self.cache[key] = np.array([*said, None], dtype=object)[codes]
+        return self.cache[key]
 
     def known(self, name: str) -> np.ndarray | bool:
         """Where a fact is known (True for a `context` number, False for an unknown fact)."""
@@ -183,7 +199,7 @@ def with_percentiles(facts: Facts, ranks: dict[str, np.ndarray]) -> Facts:
             continue
         below = np.searchsorted(reference, values, side="left") / len(reference)
         columns[f"{name}_percentile"] = np.where(np.isnan(values), np.nan, below)
-    return Facts(columns, facts.context, facts.rows)
+    return Facts(columns, facts.context, facts.rows, facts.words)
 
 
 def reference_ranks(facts: Facts) -> dict[str, np.ndarray]:

@@ -27,6 +27,9 @@ import pandas as pd
 from segml.tiering.behaviour import Facts
 
 LANGUAGES = ("en", "zh")
+LEVEL = (
+    "(?P<level>.+)"  # how a short name's pattern captures a value (`category_share__(?P<level>.+)`)
+)
 DIRECTION = {"en": ("raises {what}: ", "lowers {what}: "), "zh": ("推高{what}：", "降低{what}：")}
 SEPARATOR = {"en": "; ", "zh": "；"}
 GROUP_SEPARATOR = {"en": " · ", "zh": " · "}
@@ -102,7 +105,7 @@ class Template:
         self.parts = list(string.Formatter().parse(text))
         self.fields = {name for _, name, _, _ in self.parts if name}
 
-    def fill(self, facts: Facts, rows: np.ndarray) -> np.ndarray:
+    def fill(self, facts: Facts, rows: np.ndarray, language: str | None = None) -> np.ndarray:
         size = int(rows.sum())
         pieces = []
         number = None  # the previous field's text, when the literal after it may be a plural
@@ -116,7 +119,7 @@ class Template:
                 pieces.append(literal)
             number = None
             if name:
-                values = facts.values(name)
+                values = facts.values(name, language)
                 values = values[rows] if isinstance(values, np.ndarray) else np.array([values])
                 number = np.broadcast_to(_format_each(values, spec or ""), (size,))
                 pieces.append(number)
@@ -271,7 +274,9 @@ def phrase_reasons(
                     hit = todo & held
                     if hit.any():
                         for language in LANGUAGES:
-                            texts[language][hit, slot] = entry.texts[language].fill(facts, hit)
+                            texts[language][hit, slot] = entry.texts[language].fill(
+                                facts, hit, language
+                            )
                         todo = todo & ~hit
     out = {
         language: _assemble(texts[language], up, present, language, WHAT[target][language])
@@ -282,7 +287,7 @@ def phrase_reasons(
         hit = todo & entry.holds(facts)
         if hit.any():
             for language in LANGUAGES:
-                out[language][hit] = entry.texts[language].fill(facts, hit)
+                out[language][hit] = entry.texts[language].fill(facts, hit, language)
             todo &= ~hit
     return out
 
@@ -349,3 +354,27 @@ def feature_labels(features, names: list[dict]) -> dict[str, dict[str, str]]:
     """Short plain names of many features, in both languages: {feature: {"en": ..., "zh": ...}}."""
     book = Phrasebook(names)
     return {f: {language: book.name(f, language) for language in LANGUAGES} for f in features}
+
+
+def with_level_names(names: list[dict], words_by_prefix: dict[str, dict]) -> list[dict]:
+    """`names` with, before each entry whose pattern starts with a prefix and captures the value
+    (`(?P<level>.+)`), one entry per value mapped under that prefix, its words in place."""
+    out = []
+    for entry in names:
+        pattern = entry["pattern"]
+        for prefix, words in words_by_prefix.items():
+            if not (pattern.startswith(prefix) and LEVEL in pattern):
+                continue
+            for value, said in words.items():
+                out.append(
+                    {
+                        "pattern": pattern.replace(LEVEL, re.escape(value)),
+                        **{
+                            language: entry[language].replace("{level}", text)
+                            for language, text in said.items()
+                            if language in entry
+                        },
+                    }
+                )
+        out.append(entry)
+    return out

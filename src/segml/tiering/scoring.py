@@ -438,7 +438,8 @@ def sample_contributions(
 def _facts(snap: pd.DataFrame, cfg: TieringConfig, horizon_days: int, seams: TierSeams):
     window = int(cfg.reasons.get("window_days", 90))
     words = cfg.reasons.get("usage_kinds") or {}  # tiering.usage_words
-    return seams.facts(snap, window, cfg.value_window_days, horizon_days, words)
+    facts = seams.facts(snap, window, cfg.value_window_days, horizon_days, words)
+    return facts.saying(cfg.reasons.get("value_words") or {})  # tiering.value_words
 
 
 def reason_guide(

@@ -10,12 +10,10 @@ ones, so "近90天{level}用量" reads "近90天流量（GB）用量".
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from segml.config import TieringConfig
 from segml.errors import ConfigError
-
-LEVEL = "(?P<level>.+)"  # how a name pattern captures the usage kind (`usage_(?P<w>\d+)d__…`)
+from segml.tiering.reasons import with_level_names
 
 
 def usage_words(usage: dict | None) -> dict[str, dict[str, str]]:
@@ -55,21 +53,6 @@ def with_usage_words(tiering: TieringConfig, usage: dict | None) -> TieringConfi
     words = usage_words(usage)
     if not words:
         return tiering
-    names = []
-    for entry in tiering.reasons.get("names") or []:
-        pattern = entry["pattern"]
-        if pattern.startswith("usage") and LEVEL in pattern:
-            for kind, kind_words in words.items():
-                names.append(
-                    {
-                        "pattern": pattern.replace(LEVEL, re.escape(kind)),
-                        **{
-                            language: entry[language].replace("{level}", text)
-                            for language, text in kind_words.items()
-                            if language in entry
-                        },
-                    }
-                )
-        names.append(entry)
+    names = with_level_names(list(tiering.reasons.get("names") or []), {"usage": words})
     reasons = {**tiering.reasons, "names": names, "usage_kinds": words}
     return dataclasses.replace(tiering, reasons=reasons)
