@@ -10,7 +10,7 @@ import pytest
 
 from segml.app.checks import checked
 from segml.app.params import compose
-from segml.errors import ConfigError
+from segml.errors import ConfigError, InputWarning
 from segml.stages.artifacts import reasons_tiering
 from segml.tiering.behaviour import behaviour_facts
 from segml.tiering.reasons import ReasonBook, feature_labels, phrase_reasons
@@ -107,7 +107,6 @@ def test_the_demo_says_every_value_it_generates_in_english(cfg):
 @pytest.mark.parametrize(
     "given, named",
     [
-        ({"categroy": {"服装": "clothing"}}, "data.value_words.categroy"),
         ({"category": ["clothing"]}, "data.value_words.category"),
         ({"category": {"服装": {"fr": "vêtements"}}}, "data.value_words.category.服装"),
         ({"category": {"服装": 3}}, "data.value_words.category.服装"),
@@ -119,15 +118,27 @@ def test_words_written_otherwise_stop_naming_the_setting(cfg, given, named):
         value_words(given, cfg.data.customer_columns)
 
 
-def test_only_category_attributes_have_values_to_say(cfg):
+def test_a_column_no_reason_says_is_left_out_with_a_warning(cfg):
+    """A misspelt column, an attribute no longer mapped or a number attribute: its words are not
+    used, and the warning names the closest column reasons say."""
     columns = {**cfg.data.customer_columns, "size": {"column": "员工人数", "type": "number"}}
+    given = {"regoin": {"华东": "East China"}, "size": {"10": "ten"}, "gender": {"男": "male"}}
+    with pytest.warns(InputWarning) as caught:
+        words = value_words(given, columns)
+    assert set(words) == {"gender"}
+    said = [str(w.message) for w in caught]
+    assert len(said) == 2
+    assert "data.value_words.regoin" in said[0] and "Did you mean 'region'?" in said[0]
+    assert "data.value_words.size" in said[1] and "Remove it if it is not needed" in said[1]
+    # a plain customer column is a category attribute: its values are said
     words = value_words({"age_band": {"18-24": "aged 18 to 24"}}, columns)
     assert words["age_band"]["18-24"] == {"en": "aged 18 to 24", "zh": "18-24"}
-    with pytest.raises(ConfigError, match=r"data\.value_words\.size"):
-        value_words({"size": {"10": "ten"}}, columns)
 
 
-def test_composing_stops_on_a_mistyped_column(tmp_path):
+def test_composing_warns_of_a_mistyped_column_and_stops_on_badly_written_words(tmp_path):
     raw = compose(conf_dir=ROOT / "conf", overrides=["+data.value_words.regoin={north: North}"])
-    with pytest.raises(ConfigError, match=r"data\.value_words\.regoin: reasons say the values of"):
+    with pytest.warns(InputWarning, match=r"data\.value_words\.regoin.*Did you mean 'region'"):
+        checked(raw, tmp_path / "no-dvc.yaml")
+    raw = compose(conf_dir=ROOT / "conf", overrides=["data.value_words.channel={APP: 3}"])
+    with pytest.raises(ConfigError, match=r"data\.value_words\.channel\.APP=3: write the words"):
         checked(raw, tmp_path / "no-dvc.yaml")

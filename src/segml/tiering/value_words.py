@@ -13,10 +13,12 @@ name per mapped value before each name entry that captures the value (`(?P<level
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import warnings
 
 from segml.config import TieringConfig
 from segml.data.attributes import customer_attributes
-from segml.errors import ConfigError
+from segml.errors import ConfigError, InputWarning
 from segml.tiering.reasons import LANGUAGES, with_level_names
 
 # the input columns whose values reasons say: the fact that says them, the short names' prefix
@@ -30,9 +32,9 @@ _EXAMPLE = "e.g. {服装: clothing} or {服装: {en: clothing, zh: 服装}}"
 
 def value_words(given: dict | None, customer_columns: dict) -> dict[str, dict[str, dict[str, str]]]:
     """`data.value_words` as {column: {value: {language: words}}}: a plain text is the English
-    words (Chinese reads the value as written), a mapping gives either language or both. A column
-    whose values no reason says (`data.customer_columns` names the attributes), or words written
-    otherwise, stop with what to write."""
+    words (Chinese reads the value as written), a mapping gives either language or both. Words
+    written otherwise stop with what to write; a column whose values no reason says (not mapped
+    in `data.customer_columns`, or misspelt) is left out with a warning naming the closest one."""
     given = given or {}
     facts = said_columns(customer_columns)
     if not isinstance(given, dict):
@@ -42,16 +44,22 @@ def value_words(given: dict | None, customer_columns: dict) -> dict[str, dict[st
     out = {}
     for column, values in given.items():
         setting = f"data.value_words.{column}"
-        if column not in facts:
-            raise ConfigError(
-                f"{setting}: reasons say the values of {', '.join(facts)} only (category "
-                "attributes by their name in data.customer_columns); rename or remove it."
-            )
         if not isinstance(values, dict):
             raise ConfigError(f"{setting}={values!r}: map each value to its words, {_EXAMPLE}")
-        out[column] = {
-            str(value): _words(f"{setting}.{value}", value, w) for value, w in values.items()
-        }
+        words = {str(value): _words(f"{setting}.{value}", value, w) for value, w in values.items()}
+        if column in facts:
+            out[column] = words
+            continue
+        close = difflib.get_close_matches(str(column), list(facts), n=1)
+        warnings.warn(
+            InputWarning(
+                f"{setting}: no reason says the values of {column!r}, so these words are not "
+                f"used (reasons say those of {', '.join(facts)}; attributes as data."
+                "customer_columns names them)."
+                + (f" Did you mean {close[0]!r}?" if close else " Remove it if it is not needed.")
+            ),
+            stacklevel=2,
+        )
     return out
 
 
