@@ -10,6 +10,7 @@ import pytest
 
 from segml.app.checks import checked
 from segml.app.params import compose
+from segml.config import to_typed
 from segml.errors import ConfigError, InputWarning
 from segml.stages.artifacts import reasons_tiering
 from segml.tiering.behaviour import behaviour_facts
@@ -102,6 +103,25 @@ def test_the_demo_says_every_value_it_generates_in_english(cfg):
     for column, values in generated.items():
         assert set(words[column]) == set(values), column
     assert reasons_tiering(cfg).reasons["value_words"]["top_category"]["服装"]["en"] == "clothing"
+
+
+def test_the_subscription_demo_says_every_text_value_it_generates_in_english():
+    """As the transaction demo: plans (add-ons too), industries, payment methods, regions and
+    acquisition channels; credit grades are letters already."""
+    from segml.data import subscription_state as state
+
+    overrides = ["data=subscription_demo", "paths=subscription_demo"]
+    data = to_typed(compose(overrides, ROOT / "conf")).data
+    words = value_words(data.value_words, data.customer_columns)
+    generated = {
+        "plan": [*state.PLANS, *(a for a in state.ADDONS if not a.isascii())],
+        "industry": [*state.INDUSTRIES, "个人"],
+        "payment_method": state.PAYMENT_METHODS,
+        "region": state.REGIONS,
+        "acquisition_channel": state.CHANNELS,
+    }
+    for column, values in generated.items():
+        assert set(words[column]) == set(values), column
 
 
 @pytest.mark.parametrize(
