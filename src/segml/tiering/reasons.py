@@ -27,9 +27,8 @@ import pandas as pd
 from segml.tiering.behaviour import Facts
 
 LANGUAGES = ("en", "zh")
-LEVEL = (
-    "(?P<level>.+)"  # how a short name's pattern captures a value (`category_share__(?P<level>.+)`)
-)
+# how a short name's pattern captures a value: `category_share__(?P<level>.+)`
+LEVEL = "(?P<level>.+)"
 DIRECTION = {"en": ("raises {what}: ", "lowers {what}: "), "zh": ("推高{what}：", "降低{what}：")}
 SEPARATOR = {"en": "; ", "zh": "；"}
 GROUP_SEPARATOR = {"en": " · ", "zh": " · "}

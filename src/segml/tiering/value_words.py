@@ -1,7 +1,7 @@
 """The export's own words in the reader's language: `data.value_words` maps the values of the
 category, channel and plan columns and of category attributes, as the export writes them ("服装",
-"小程序"), to what English and Chinese reasons and short names say ("buys mostly clothing",
-"Share via mini program"). A value not mapped reads as written, so nothing is lost, only left
+"小程序"), to what English and Chinese reasons and short names say ("mostly clothing", "Share
+via mini program"). A value not mapped reads as written, so nothing is lost, only left
 untranslated.
 
 `with_value_words` puts the words where the tier and export stages read them: the reasons' facts
@@ -54,8 +54,7 @@ def value_words(given: dict | None, customer_columns: dict) -> dict[str, dict[st
         warnings.warn(
             InputWarning(
                 f"{setting}: no reason says the values of {column!r}, so these words are not "
-                f"used (reasons say those of {', '.join(facts)}; attributes as data."
-                "customer_columns names them)."
+                f"used (reasons say those of {', '.join(facts)})."
                 + (f" Did you mean {close[0]!r}?" if close else " Remove it if it is not needed.")
             ),
             stacklevel=2,
