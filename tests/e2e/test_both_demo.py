@@ -8,13 +8,13 @@ the table, the workbook and the report."""
 from __future__ import annotations
 
 import json
-import re
 
 import openpyxl
 import pandas as pd
 import pytest
 
 from tests.e2e.project import NO_PREVIOUS, DemoSpec, copy_built
+from tests.plain_text import CHINESE, SNAKE_CASE
 
 BOTH = DemoSpec(
     "both",
@@ -22,7 +22,6 @@ BOTH = DemoSpec(
     ("--shape", "both", NO_PREVIOUS),
     command="demo",
 )
-SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")
 REASONS = ["churn_reasons_en", "churn_reasons_zh", "value_reasons_en", "value_reasons_zh"]
 
 
@@ -124,6 +123,8 @@ def test_report_and_workbook_render_with_each_parts_model_quality(both):
     for column in REASONS:
         text = table[column].dropna().astype(str)
         assert not text.str.contains(SNAKE_CASE).any(), text[text.str.contains(SNAKE_CASE)].head()
+        if column.endswith("_en"):  # both exports' values in words
+            assert not text.str.contains(CHINESE).any(), text[text.str.contains(CHINESE)].head()
 
 
 @pytest.mark.slow

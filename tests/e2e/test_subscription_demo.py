@@ -14,10 +14,9 @@ import pandas as pd
 import pytest
 
 from tests.e2e.project import SEGML, new_project, sh
+from tests.plain_text import CHINESE, LONG_FLOAT, NAN, SNAKE_CASE
 
 SUBSCRIBER_STATUSES = {"trial", "new", "active", "won_back", "past_due", "at_risk", "cancelled"}
-SNAKE_CASE = re.compile(r"\b[a-z]+_[a-z0-9_]+\b")  # as tests/reporting/test_business_text.py
-LONG_FLOAT = re.compile(r"\d\.\d{4,}")
 REASONS = ["churn_reasons_en", "churn_reasons_zh", "value_reasons_en", "value_reasons_zh"]
 # purchase (and telecom-only) words a subscriber's workbook and report never say
 PURCHASE_WORDS = re.compile(r"购买|复购|下单|订单|在网|入网|\bbuy|\bbought|purchase|\border", re.I)
@@ -81,12 +80,16 @@ def test_reasons_are_plain_words(demo):
     tiered = table[table["tier"].notna()]
     for column in REASONS:
         text = tiered[column].fillna("")
-        for pattern in (SNAKE_CASE, LONG_FLOAT, re.compile(r"(?<![a-z])nan(?![a-z])", re.I)):
+        english = (CHINESE,) if column.endswith("_en") else ()  # plans, industries in words
+        for pattern in (SNAKE_CASE, LONG_FLOAT, NAN, *english):
             assert not text.str.contains(pattern).any(), text[text.str.contains(pattern)].head()
     at_risk = tiered[tiered["lifecycle_status"] == "at_risk"]
     assert (at_risk["churn_reasons_en"].str.len() > 0).all()
     words = tiered["churn_reasons_en"].str.cat(sep=" ")
     assert re.search(r"month-to-month|contract|failed payment|usage", words)
+    # the plans are said in words (data.value_words): "plan Basic, ¥39 a month"
+    value = tiered["value_reasons_en"].str.cat(sep=" ")
+    assert re.search(r"plan (Basic|Standard|Plus|Unlimited|Broadband), ¥", value)
 
 
 @pytest.mark.slow
