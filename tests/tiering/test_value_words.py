@@ -1,6 +1,7 @@
 """The export's values in words (`data.value_words`): English reasons and short names say a mapped
 category, channel, plan or attribute value in words, Chinese ones keep the value unless given
-words, a value not mapped reads as written, and words written otherwise stop at composing."""
+words, a value not mapped reads as written, a column no reason says is left out with a warning,
+and words written otherwise stop at composing."""
 
 from __future__ import annotations
 
