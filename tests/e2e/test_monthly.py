@@ -3,11 +3,11 @@
 runs build on each other); each test reads what it needs of that history. The demo pseudonymises
 its ids (as a company that must would), so the history also shows that each period's pseudonyms
 match the earlier periods' and that nothing it wrote holds a clear id; and December, every stage
-computed again on a cluster, grades as `segml score` does in another process. Two periods show what the monthly loop
-does (movement, the audit of an earlier period, an earlier month rerun after a later one); which
-of several earlier periods is "the one just before" is tested on MLflow itself
-(tests/reporting/test_run_history.py), and a changed churn setting rerunning training alone with
-`dvc exp run` (tests/e2e/test_pipeline.py)."""
+computed again on a cluster, grades as `segml score` does in another process. Two periods show
+what the monthly loop does (movement, the audit of an earlier period, an earlier month rerun
+after a later one); which of several earlier periods is "the one just before" is tested on MLflow
+itself (tests/reporting/test_run_history.py), and a changed churn setting rerunning training alone
+with `dvc exp run` (tests/e2e/test_pipeline.py)."""
 
 from __future__ import annotations
 
@@ -156,7 +156,7 @@ def test_each_month_compares_with_the_month_before_whatever_the_order(history):
 
 def test_december_on_dask_grades_as_the_local_engine(history):
     """December ran every stage again on the cluster (another engine: nothing restored), and
-    `segml score` of December, in this process and with the same models, gives its tier table and
+    `segml score` of December, in another process and with the same models, gives its tier table and
     its CSV byte for byte: with the README's runs, the suite's proof that the same data and config
     give the same grades whatever runs them."""
     root, runs, metrics = history

@@ -156,6 +156,23 @@ def test_a_column_no_reason_says_is_left_out_with_a_warning(cfg):
     assert words["age_band"]["18-24"] == {"en": "aged 18 to 24", "zh": "18-24"}
 
 
+def test_a_value_yaml_reads_as_a_number_is_looked_up_as_the_text_the_data_holds(cfg):
+    """`{1: first-tier city}` in YAML has the number 1 as its key; the customer table's value is
+    the text "1", and so is the key the words are found by."""
+    words = value_words(
+        {"city_tier": {1: "first-tier city", 2.5: "between"}}, cfg.data.customer_columns
+    )
+    assert words["city_tier"] == {
+        "1": {"en": "first-tier city", "zh": "1"},
+        "2.5": {"en": "between", "zh": "2.5"},
+    }
+    facts = behaviour_facts(snapshot(recency_days=[10.0], attr_city_tier=["1"]), 90, 365, 90)
+    said = facts.saying({"attr_city_tier": words["city_tier"]})
+    assert list(said.values("attr_city_tier", "en")) == ["first-tier city"]
+    assert list(said.values("attr_city_tier", "zh")) == ["1"]
+    assert list(said.values("attr_city_tier")) == ["1"]  # no language: as the data holds it
+
+
 def test_composing_warns_of_a_mistyped_column_and_stops_on_badly_written_words(tmp_path):
     raw = compose(conf_dir=ROOT / "conf", overrides=["+data.value_words.regoin={north: North}"])
     with pytest.warns(InputWarning, match=r"data\.value_words\.regoin.*Did you mean 'region'"):
